@@ -1,0 +1,39 @@
+//! Typed identifiers. They are opaque strings on the wire so that the
+//! server is free to choose their format.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
+    };
+}
+
+id_type!(
+    /// One organization. Nothing ever crosses tenants.
+    TenantId
+);
+id_type!(
+    /// A person in a tenant's directory: helper, sharer or admin.
+    UserId
+);
+id_type!(
+    /// A device known by its agent's registration.
+    DeviceId
+);

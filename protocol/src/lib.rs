@@ -1,0 +1,16 @@
+//! Every wire type Tandem speaks.
+//!
+//! This crate is shared by the server, the console (wasm) and the sharer
+//! agent, so it depends on `serde` only: no async runtime, no database, no
+//! browser bindings. `xtask test` checks that invariant.
+
+pub mod auth;
+pub mod devices;
+pub mod ids;
+pub mod problem;
+pub mod routes;
+pub mod time;
+
+pub use ids::{DeviceId, TenantId, UserId};
+pub use problem::Problem;
+pub use time::UnixMillis;

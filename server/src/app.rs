@@ -1,0 +1,21 @@
+//! Shared state handed to every handler.
+
+use crate::auth::SessionPolicy;
+use crate::clock::Clock;
+use crate::store::Store;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub policy: SessionPolicy,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}

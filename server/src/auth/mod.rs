@@ -1,0 +1,32 @@
+//! Who is calling, and what that lets them reach.
+//!
+//! Handlers get privileged store operations only through values minted
+//! here: a [`CurrentUser`] (an authenticated web session) yields a
+//! [`TenantScope`], the only key to tenant-scoped store queries.
+
+mod password;
+mod web_session;
+
+pub use password::{PasswordError, hash_password, verify_password};
+pub use web_session::{CurrentUser, SessionPolicy, login, logout, me};
+
+use tandem_protocol::TenantId;
+
+/// Proof that the caller may read its own tenant's directory. Only this
+/// module can mint one, from an authenticated principal.
+#[derive(Debug, Clone)]
+pub struct TenantScope {
+    tenant_id: TenantId,
+}
+
+impl TenantScope {
+    pub fn tenant_id(&self) -> &TenantId {
+        &self.tenant_id
+    }
+
+    /// A scope for store unit tests, which have no HTTP caller.
+    #[cfg(test)]
+    pub(crate) fn for_tests(tenant_id: TenantId) -> Self {
+        Self { tenant_id }
+    }
+}

@@ -1,0 +1,161 @@
+//! The HTTP layer's one error type and its single mapping to RFC 9457
+//! problem+json. Internal details are logged here and never sent.
+
+use crate::store::StoreError;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tandem_protocol::Problem;
+use tandem_protocol::problem::PROBLEM_JSON;
+
+/// Every way an API request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("your session has expired")]
+    SessionExpired,
+    #[error("wrong e-mail or password")]
+    BadCredentials,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("expected a JSON body")]
+    UnsupportedMediaType,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("the console has not been built")]
+    ConsoleMissing,
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            _ => ApiError::BadRequest(rejection.body_text()),
+        }
+    }
+}
+
+impl From<tower_sessions::session::Error> for ApiError {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        ApiError::Internal(format!("session: {error}"))
+    }
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<String>) {
+        use ApiError::*;
+        match self {
+            Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Sign-in required",
+                Some("Sign in to continue.".into()),
+            ),
+            SessionExpired => (
+                StatusCode::UNAUTHORIZED,
+                "session-expired",
+                "Session expired",
+                Some("Your session has expired. Sign in again.".into()),
+            ),
+            BadCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "bad-credentials",
+                "Sign-in failed",
+                Some("Wrong e-mail address or password.".into()),
+            ),
+            BadRequest(detail) => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Bad request",
+                Some(detail.clone()),
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request too large",
+                Some(format!(
+                    "The request body is larger than {} KiB.",
+                    crate::http::MAX_API_BODY_BYTES / 1024
+                )),
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                Some("Send the body as application/json.".into()),
+            ),
+            NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", None),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                None,
+            ),
+            ConsoleMissing => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "console-missing",
+                "Console not built",
+                Some("The console has not been built. Run `cargo xtask run`.".into()),
+            ),
+            Store(_) | Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                Some("Something went wrong on the server. It has been logged.".into()),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, title, detail) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let problem = Problem {
+            kind: format!("/problems/{kind}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+        };
+        let mut response = (status, Json(problem)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn internal_errors_send_no_details() {
+        let secret = "SELECT password_hash FROM users";
+        let response = ApiError::Internal(secret.into()).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains(secret));
+        let problem: Problem = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem.kind, "/problems/internal");
+        assert_eq!(problem.status, 500);
+    }
+}

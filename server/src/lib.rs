@@ -1,0 +1,133 @@
+//! Tandem's server: sign-in, directory, sessions, signaling and reports
+//! behind one axum router. `main.rs` only parses the command line and calls
+//! [`serve`].
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod seed;
+pub mod store;
+
+use crate::app::AppState;
+use crate::auth::SessionPolicy;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::store::{Store, WebSessionStore};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("cannot seed the demo tenant: {0}")]
+    Seed(#[from] seed::SeedError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How often expired web sessions are swept from the database.
+const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Store::open(&config.database_url()).await?;
+    if config.seed_demo && seed::seed_demo(&store, clock.now()).await? {
+        tracing::info!("seeded the demo tenants into the new database");
+    }
+
+    let state = AppState {
+        store: store.clone(),
+        clock: clock.clone(),
+        policy: SessionPolicy::from_minutes(
+            config.session_idle_minutes,
+            config.session_absolute_minutes,
+        ),
+    };
+    let cookies = http::CookiePolicy {
+        secure: config.secure_cookies(),
+    };
+    let app = http::router(state, &config.dist_dir, cookies);
+
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    announce(&addr, config.seed_demo);
+
+    let sweeper = tokio::spawn(sweep_sessions(WebSessionStore::new(store, clock)));
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    sweeper.abort();
+    result?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Prints where the server listens (scripts read this line) and, for the
+/// demo, how to sign in.
+fn announce(addr: &std::net::SocketAddr, demo: bool) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on http://{addr}");
+    if demo {
+        let _ = write!(out, "{}", seed::demo_banner());
+    }
+    let _ = out.flush();
+}
+
+async fn sweep_sessions(sessions: WebSessionStore) {
+    let mut every = tokio::time::interval(SESSION_SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        match sessions.delete_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(n, "swept expired web sessions"),
+            Err(error) => tracing::warn!(%error, "sweeping web sessions failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,221 @@
+//! Users and groups of a tenant's directory.
+
+use super::{Store, StoreError, StoreResult, unique_violation};
+use crate::auth::TenantScope;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tandem_protocol::auth::UserCard;
+use tandem_protocol::{TenantId, UnixMillis, UserId};
+
+/// A user as stored. `password_hash` never leaves the server.
+#[derive(Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub card: UserCard,
+    pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("email", &self.card.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What it takes to create a user.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub job_title: Option<String>,
+    pub company: Option<String>,
+    pub verified_domain: Option<String>,
+    pub photo_url: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+const USER_COLUMNS: &str = "id, tenant_id, email, display_name, job_title, company, \
+     verified_domain, photo_url, password_hash";
+
+fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
+    let id = UserId(row.try_get("id")?);
+    Ok(UserRecord {
+        tenant_id: TenantId(row.try_get("tenant_id")?),
+        card: UserCard {
+            id: id.clone(),
+            display_name: row.try_get("display_name")?,
+            email: row.try_get("email")?,
+            job_title: row.try_get("job_title")?,
+            company: row.try_get("company")?,
+            verified_domain: row.try_get("verified_domain")?,
+            photo_url: row.try_get("photo_url")?,
+        },
+        password_hash: row.try_get("password_hash")?,
+        id,
+    })
+}
+
+impl Store {
+    /// Creates a user in `tenant`. E-mail addresses are unique and compared
+    /// case-insensitively.
+    pub async fn create_user(
+        &self,
+        tenant: &TenantId,
+        user: &NewUser,
+        now: UnixMillis,
+    ) -> StoreResult<UserId> {
+        let id = UserId(uuid::Uuid::new_v4().to_string());
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, email, display_name, given_name, family_name, \
+             job_title, company, verified_domain, photo_url, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(id.0.as_str())
+        .bind(tenant.0.as_str())
+        .bind(user.email.trim().to_lowercase())
+        .bind(user.display_name.as_str())
+        .bind(user.given_name.clone())
+        .bind(user.family_name.clone())
+        .bind(user.job_title.clone())
+        .bind(user.company.clone())
+        .bind(user.verified_domain.clone())
+        .bind(user.photo_url.clone())
+        .bind(user.password_hash.clone())
+        .bind(now.0)
+        .execute(self.pool())
+        .await
+        .map_err(|e| unique_violation(e, "user e-mail"))?;
+        Ok(id)
+    }
+
+    /// Looks a user up by e-mail for sign-in. Only authentication may call
+    /// this: it crosses tenants because the e-mail names the tenant.
+    pub(crate) async fn user_by_email_for_sign_in(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        ))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Loads the user a web session belongs to. Only authentication may call
+    /// this, with ids it wrote into the session itself.
+    pub(crate) async fn user_for_session(
+        &self,
+        id: &UserId,
+        tenant: &TenantId,
+    ) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2"
+        ))
+        .bind(id.0.as_str())
+        .bind(tenant.0.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// The name of the caller's tenant.
+    pub async fn tenant_name(&self, scope: &TenantScope) -> StoreResult<String> {
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+            .bind(scope.tenant_id().0.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        name.ok_or_else(|| StoreError::Corrupt {
+            table: "tenants",
+            reason: format!("signed-in user's tenant {} is missing", scope.tenant_id()),
+        })
+    }
+
+    /// Creates a group in `tenant` with the given members.
+    pub async fn create_group(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        members: &[UserId],
+    ) -> StoreResult<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, $3)")
+            .bind(id.as_str())
+            .bind(tenant.0.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique_violation(e, "group name"))?;
+        for member in members {
+            sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
+                .bind(id.as_str())
+                .bind(member.0.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn emails_are_unique_case_insensitively() {
+        let store = Store::open_in_memory().await.unwrap();
+        let t = TenantId::from("t1");
+        store.create_tenant(&t, "One", UnixMillis(0)).await.unwrap();
+        let user = NewUser {
+            email: "Ann@Example.test".into(),
+            display_name: "Ann".into(),
+            ..NewUser::default()
+        };
+        let id = store.create_user(&t, &user, UnixMillis(0)).await.unwrap();
+        let found = store
+            .user_by_email_for_sign_in(" ann@example.TEST ")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, id);
+        assert_eq!(found.card.email, "ann@example.test");
+        let dup = store.create_user(&t, &user, UnixMillis(0)).await;
+        assert!(matches!(dup, Err(StoreError::Duplicate { .. })));
+    }
+
+    #[tokio::test]
+    async fn session_lookup_is_bound_to_the_tenant() {
+        let store = Store::open_in_memory().await.unwrap();
+        let (a, b) = (TenantId::from("a"), TenantId::from("b"));
+        store.create_tenant(&a, "A", UnixMillis(0)).await.unwrap();
+        store.create_tenant(&b, "B", UnixMillis(0)).await.unwrap();
+        let user = NewUser {
+            email: "x@a.test".into(),
+            display_name: "X".into(),
+            ..NewUser::default()
+        };
+        let id = store.create_user(&a, &user, UnixMillis(0)).await.unwrap();
+        assert!(store.user_for_session(&id, &a).await.unwrap().is_some());
+        assert!(store.user_for_session(&id, &b).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn group_members_must_exist() {
+        let store = Store::open_in_memory().await.unwrap();
+        let t = TenantId::from("t");
+        store.create_tenant(&t, "T", UnixMillis(0)).await.unwrap();
+        let bad = store.create_group(&t, "G", &[UserId::from("nobody")]).await;
+        assert!(bad.is_err(), "foreign key on members is enforced");
+        // The failed transaction left no half-made group behind.
+        assert!(store.create_group(&t, "G", &[]).await.is_ok());
+    }
+}

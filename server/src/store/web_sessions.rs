@@ -1,0 +1,172 @@
+//! Web sessions for `tower-sessions`, kept in the same database.
+//!
+//! Whether a signed-in session is still valid is judged by the auth
+//! extractor with the injected clock (idle and absolute limits). Records past
+//! their expiry are swept by [`WebSessionStore::delete_expired`]; `load` does
+//! not second-guess the extractor with a different notion of "now".
+
+use super::Store;
+use crate::clock::Clock;
+use async_trait::async_trait;
+use std::sync::Arc;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+/// A `tower_sessions::SessionStore` over [`Store`].
+#[derive(Clone)]
+pub struct WebSessionStore {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for WebSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSessionStore").finish_non_exhaustive()
+    }
+}
+
+fn backend(error: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+impl WebSessionStore {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    fn now_secs(&self) -> i64 {
+        self.clock.now().0.div_euclid(1000)
+    }
+
+    /// Deletes every expired session; returns how many.
+    pub async fn delete_expired(&self) -> Result<u64, super::StoreError> {
+        let done = sqlx::query("DELETE FROM web_sessions WHERE expires_at_secs <= $1")
+            .bind(self.now_secs())
+            .execute(self.store.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl SessionStore for WebSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        // Ids are 128 random bits; a collision is astronomically unlikely, but
+        // never overwrite another user's session: draw again instead.
+        loop {
+            let inserted = sqlx::query(
+                "INSERT INTO web_sessions (id, data, expires_at_secs) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(record.id.to_string())
+            .bind(data.as_str())
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(self.store.pool())
+            .await
+            .map_err(backend)?;
+            if inserted.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO web_sessions (id, data, expires_at_secs) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, \
+             expires_at_secs = excluded.expires_at_secs",
+        )
+        .bind(record.id.to_string())
+        .bind(data)
+        .bind(record.expiry_date.unix_timestamp())
+        .execute(self.store.pool())
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT data, expires_at_secs FROM web_sessions WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(self.store.pool())
+                .await
+                .map_err(backend)?;
+        let Some((data, expires)) = row else {
+            return Ok(None);
+        };
+        let data =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM web_sessions WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.store.pool())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use tandem_protocol::UnixMillis;
+
+    fn record(expiry_secs: i64) -> Record {
+        let mut data = std::collections::HashMap::new();
+        data.insert("k".to_owned(), serde_json::json!("v"));
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: time::OffsetDateTime::from_unix_timestamp(expiry_secs).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn records_round_trip_and_are_swept_by_the_clock() {
+        let clock = Arc::new(ManualClock::new(UnixMillis(1_000_000)));
+        let store = WebSessionStore::new(Store::open_in_memory().await.unwrap(), clock.clone());
+        let mut rec = record(1_060);
+        store.create(&mut rec).await.unwrap();
+        let mut later = record(9_999);
+        store.create(&mut later).await.unwrap();
+        let loaded = store.load(&rec.id).await.unwrap().unwrap();
+        assert_eq!(loaded.data, rec.data);
+        assert_eq!(loaded.expiry_date, rec.expiry_date);
+
+        assert_eq!(store.delete_expired().await.unwrap(), 0, "not yet");
+        clock.advance_millis(60_000);
+        assert_eq!(store.delete_expired().await.unwrap(), 1);
+        assert!(store.load(&rec.id).await.unwrap().is_none());
+        assert!(store.load(&later.id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn delete_removes_and_save_updates() {
+        let clock = Arc::new(ManualClock::new(UnixMillis(0)));
+        let store = WebSessionStore::new(Store::open_in_memory().await.unwrap(), clock);
+        let mut rec = record(100);
+        store.create(&mut rec).await.unwrap();
+        rec.data.insert("k".into(), serde_json::json!("w"));
+        store.save(&rec).await.unwrap();
+        let loaded = store.load(&rec.id).await.unwrap().unwrap();
+        assert_eq!(loaded.data["k"], "w");
+        store.delete(&rec.id).await.unwrap();
+        assert!(store.load(&rec.id).await.unwrap().is_none());
+    }
+}
