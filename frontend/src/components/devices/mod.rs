@@ -1,0 +1,5 @@
+//! Device lists.
+
+mod table;
+
+pub use table::DeviceTable;

@@ -1,0 +1,60 @@
+use crate::format::{iso_time, relative_time};
+use leptos::prelude::*;
+use tandem_protocol::devices::{Compliance, DeviceSummary};
+
+/// The devices list: one row per device, with its compliance state in words
+/// (never by colour alone).
+#[component]
+pub fn DeviceTable(devices: Vec<DeviceSummary>, now_ms: i64) -> impl IntoView {
+    if devices.is_empty() {
+        return view! { <p class="muted">"No devices are registered yet."</p> }.into_any();
+    }
+    let count = devices.len();
+    let rows = devices
+        .into_iter()
+        .map(|device| view! { <DeviceRow device now_ms /> })
+        .collect_view();
+    view! {
+        <table class="devices">
+            <caption>{format!("{count} device{}", if count == 1 { "" } else { "s" })}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Operating system"</th>
+                    <th scope="col">"Primary user"</th>
+                    <th scope="col">"Enrolled"</th>
+                    <th scope="col">"Compliance"</th>
+                    <th scope="col">"Last seen"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn DeviceRow(device: DeviceSummary, now_ms: i64) -> impl IntoView {
+    let compliance_class = match device.compliance {
+        Compliance::Compliant => "badge ok",
+        Compliance::NonCompliant => "badge warn",
+        Compliance::Unknown => "badge neutral",
+    };
+    let last_seen = match device.last_seen {
+        Some(at) => view! {
+            <time datetime=iso_time(at.0) title=iso_time(at.0)>{relative_time(now_ms, at.0)}</time>
+        }
+        .into_any(),
+        None => view! { <span class="muted">"Never"</span> }.into_any(),
+    };
+    view! {
+        <tr data-device-id=device.id.0.clone()>
+            <th scope="row">{device.name}</th>
+            <td>{format!("{} {}", device.os, device.os_version)}</td>
+            <td>{device.primary_user.unwrap_or_else(|| "—".to_owned())}</td>
+            <td>{if device.enrolled { "Yes" } else { "No" }}</td>
+            <td><span class=compliance_class>{device.compliance.label()}</span></td>
+            <td>{last_seen}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,5 @@
+//! The frame around every page.
+
+mod shell;
+
+pub use shell::Shell;

@@ -1,0 +1,60 @@
+use crate::api;
+use crate::auth::use_auth;
+use crate::routes::AppRoute;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
+
+/// Header (brand, navigation, who is signed in, sign-out) and the main landmark.
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    let auth = use_auth();
+    let navigate = use_navigate();
+    let signing_out = RwSignal::new(false);
+
+    let sign_out = move |_| {
+        let navigate = navigate.clone();
+        signing_out.set(true);
+        spawn_local(async move {
+            if let Err(error) = api::logout().await {
+                leptos::logging::warn!("sign-out failed: {error:?}");
+            }
+            auth.signed_out();
+            signing_out.set(false);
+            navigate(
+                &AppRoute::SignIn { next: None }.href(),
+                NavigateOptions::default(),
+            );
+        });
+    };
+
+    let account = move || {
+        auth.me.get().map(|me| {
+            let sign_out = sign_out.clone();
+            view! {
+                <nav aria-label="Main">
+                    <a href=AppRoute::Devices.href()>"Devices"</a>
+                </nav>
+                <div class="account">
+                    <span class="who">
+                        <span class="name">{me.user.display_name}</span>
+                        <span class="tenant muted">{me.tenant.name}</span>
+                    </span>
+                    <button type="button" on:click=sign_out disabled=move || signing_out.get()>
+                        "Sign out"
+                    </button>
+                </div>
+            }
+        })
+    };
+
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href=AppRoute::Home.href()>"Tandem"</a>
+            {account}
+        </header>
+        <main id="main" tabindex="-1">{children()}</main>
+    }
+}

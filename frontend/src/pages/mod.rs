@@ -1,0 +1,9 @@
+//! One module per route.
+
+mod devices;
+mod not_found;
+mod sign_in;
+
+pub use devices::DevicesPage;
+pub use not_found::NotFoundPage;
+pub use sign_in::SignInPage;

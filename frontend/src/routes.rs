@@ -1,0 +1,99 @@
+//! The console's routes as a typed enum. Paths are written here and only here.
+
+/// Every page the console can show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppRoute {
+    /// `/`: sends signed-in users to their devices.
+    Home,
+    /// `/signin`, optionally with the page to return to afterwards.
+    SignIn { next: Option<String> },
+    /// `/devices`: the tenant's devices.
+    Devices,
+}
+
+pub const HOME: &str = "/";
+pub const SIGN_IN: &str = "/signin";
+pub const DEVICES: &str = "/devices";
+
+impl AppRoute {
+    /// The URL of this route, query included.
+    pub fn href(&self) -> String {
+        match self {
+            AppRoute::Home => HOME.to_owned(),
+            AppRoute::SignIn { next: None } => SIGN_IN.to_owned(),
+            AppRoute::SignIn { next: Some(next) } => {
+                format!("{SIGN_IN}?next={}", percent_encode(next))
+            }
+            AppRoute::Devices => DEVICES.to_owned(),
+        }
+    }
+
+    /// Where to go after signing in: `next` if it is a safe local path,
+    /// else the devices page.
+    pub fn after_sign_in(next: Option<&str>) -> String {
+        next.and_then(safe_local_path)
+            .map(str::to_owned)
+            .unwrap_or_else(|| AppRoute::Devices.href())
+    }
+}
+
+/// Accepts only same-origin absolute paths, so `?next=` cannot send a user
+/// to another site (`//evil.test`, `https://…`, `/\evil.test`).
+pub fn safe_local_path(path: &str) -> Option<&str> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(char::is_control)
+        && !path.starts_with(SIGN_IN);
+    ok.then_some(path)
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters and `/`.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(char::from(byte));
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn hrefs() {
+        assert_eq!(AppRoute::Home.href(), "/");
+        assert_eq!(AppRoute::Devices.href(), "/devices");
+        assert_eq!(AppRoute::SignIn { next: None }.href(), "/signin");
+        let next = Some("/devices?q=a b&x=1".to_owned());
+        assert_eq!(
+            AppRoute::SignIn { next }.href(),
+            "/signin?next=/devices%3Fq%3Da%20b%26x%3D1"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn next_is_only_followed_to_local_paths() {
+        assert_eq!(
+            AppRoute::after_sign_in(Some("/devices?x=1")),
+            "/devices?x=1"
+        );
+        for evil in [
+            "//evil.test",
+            "https://evil.test",
+            "/\\evil.test",
+            "devices",
+            "/signin",
+        ] {
+            assert_eq!(AppRoute::after_sign_in(Some(evil)), "/devices", "{evil}");
+        }
+        assert_eq!(AppRoute::after_sign_in(None), "/devices");
+    }
+}

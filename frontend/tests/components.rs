@@ -1,0 +1,127 @@
+//! Component tests: real components mounted into headless Chromium's DOM by
+//! `wasm-bindgen-test-runner`. No server is involved.
+
+use leptos::prelude::*;
+use tandem_frontend::components::auth::SignInForm;
+use tandem_frontend::components::devices::DeviceTable;
+use tandem_protocol::devices::{Compliance, DeviceSummary};
+use tandem_protocol::{DeviceId, UnixMillis};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Mounts `view` into a fresh container and returns the container.
+fn mount<V: IntoView + 'static>(view: impl FnOnce() -> V + 'static) -> HtmlElement {
+    let document = document();
+    let container: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&container).unwrap();
+    let handle = leptos::mount::mount_to(container.clone(), view);
+    // Keep the view alive for the rest of the test.
+    std::mem::forget(handle);
+    container
+}
+
+fn text_of(root: &HtmlElement, selector: &str) -> String {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no element matches {selector}"))
+        .text_content()
+        .unwrap_or_default()
+}
+
+fn device(name: &str, compliance: Compliance, last_seen: Option<i64>) -> DeviceSummary {
+    DeviceSummary {
+        id: DeviceId::from(name),
+        name: name.to_owned(),
+        os: "Windows".to_owned(),
+        os_version: "11".to_owned(),
+        primary_user: (name == "A").then(|| "Ann Lee".to_owned()),
+        enrolled: compliance != Compliance::NonCompliant,
+        compliance,
+        last_seen: last_seen.map(UnixMillis),
+        agent_version: None,
+    }
+}
+
+#[wasm_bindgen_test]
+fn device_table_shows_one_labelled_row_per_device() {
+    let now = 1_000_000_000;
+    let devices = vec![
+        device("A", Compliance::Compliant, Some(now - 5 * 60_000)),
+        device("B", Compliance::NonCompliant, None),
+    ];
+    let root = mount(move || view! { <DeviceTable devices now_ms=now /> });
+
+    let rows = root.query_selector_all("tbody tr").unwrap();
+    assert_eq!(rows.length(), 2);
+    assert_eq!(text_of(&root, "caption"), "2 devices");
+    assert_eq!(text_of(&root, "tr[data-device-id='A'] th"), "A");
+    let a = text_of(&root, "tr[data-device-id='A']");
+    assert!(
+        a.contains("Ann Lee") && a.contains("Compliant") && a.contains("5 min ago"),
+        "{a}"
+    );
+    let b = text_of(&root, "tr[data-device-id='B']");
+    assert!(
+        b.contains("Non-compliant") && b.contains("Never") && b.contains("—"),
+        "{b}"
+    );
+    // Compliance is said in words and marked for styling, never colour alone.
+    assert_eq!(
+        text_of(&root, "tr[data-device-id='B'] .badge.warn"),
+        "Non-compliant"
+    );
+}
+
+#[wasm_bindgen_test]
+fn device_table_says_when_there_are_no_devices() {
+    let root = mount(|| view! { <DeviceTable devices=Vec::new() now_ms=0 /> });
+    assert!(root.query_selector("table").unwrap().is_none());
+    assert!(
+        root.text_content()
+            .unwrap_or_default()
+            .contains("No devices")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn sign_in_form_checks_fields_before_calling_the_server() {
+    let called = RwSignal::new(false);
+    let root = mount(move || {
+        view! { <SignInForm on_signed_in=Callback::new(move |_| called.set(true)) /> }
+    });
+    // Every control has a label.
+    for id in ["signin-email", "signin-password"] {
+        assert!(
+            root.query_selector(&format!("label[for='{id}']"))
+                .unwrap()
+                .is_some(),
+            "{id} has a label"
+        );
+    }
+    let submit: HtmlElement = root
+        .query_selector("button[type=submit]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+
+    submit.click();
+    leptos::task::tick().await;
+    assert_eq!(text_of(&root, "[role=alert]"), "Enter your e-mail address.");
+
+    let email: HtmlInputElement = root
+        .query_selector("#signin-email")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    email.set_value("megan@contoso.test");
+    email
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    submit.click();
+    leptos::task::tick().await;
+    assert_eq!(text_of(&root, "[role=alert]"), "Enter your password.");
+    assert!(!called.get_untracked(), "nothing was sent");
+}
