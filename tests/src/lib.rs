@@ -1,1 +1,60 @@
+//! Harness for Tandem's end-to-end suites.
+//!
+//! Each test starts what it needs on free loopback ports: its own server
+//! ([`TestServer`], with a temporary database and the demo tenant) and its
+//! own browser ([`Browser`]: chromedriver and headless Chromium with a fresh
+//! profile). Every process is started in its own process group and only
+//! those groups are stopped at the end, so parallel tests and other
+//! processes on the machine are never touched.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod browser;
+mod error;
+mod paths;
+mod process;
+mod server;
+
+pub use browser::Browser;
+pub use error::HarnessError;
+pub use server::TestServer;
+
+/// Password of every seeded demo account.
+pub const DEMO_PASSWORD: &str = "tandem-demo";
+
+/// The most one end-to-end test may take, start-up included.
+pub const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Runs `test` against a fresh [`Env`], failing it if it takes longer than
+/// [`TEST_TIMEOUT`]. The processes are stopped however the test ends.
+pub async fn e2e(test: impl AsyncFnOnce(&Env)) {
+    let env = Env::start()
+        .await
+        .expect("start the server and the browser");
+    let outcome = tokio::time::timeout(TEST_TIMEOUT, test(&env)).await;
+    env.finish().await;
+    assert!(
+        outcome.is_ok(),
+        "test did not finish within {} s",
+        TEST_TIMEOUT.as_secs()
+    );
+}
+
+/// A server and a browser pointed at it.
+pub struct Env {
+    pub server: TestServer,
+    pub browser: Browser,
+}
+
+impl Env {
+    /// Starts a fresh server with the demo tenant and a fresh browser.
+    pub async fn start() -> Result<Self, HarnessError> {
+        let server = TestServer::start().await?;
+        let browser = Browser::start(server.base_url()).await?;
+        Ok(Self { server, browser })
+    }
+
+    /// Closes the browser session cleanly; the processes stop on drop.
+    pub async fn finish(self) {
+        self.browser.close().await;
+    }
+}

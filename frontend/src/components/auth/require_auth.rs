@@ -1,5 +1,5 @@
 use crate::auth::use_auth;
-use crate::routes::AppRoute;
+use crate::routes::{self, AppRoute};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -12,9 +12,16 @@ pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     let location = use_location();
     let navigate = use_navigate();
 
+    // Only the sign-in state is tracked. Tracking the location too would
+    // re-run this on its own redirect, and redirect again, forever.
     Effect::new(move |_| {
         if auth.checked.get() && auth.me.read().is_none() {
-            let here = format!("{}{}", location.pathname.get(), location.search.get());
+            let path = location.pathname.get_untracked();
+            if path.starts_with(routes::SIGN_IN) {
+                // Already on the way to sign-in (e.g. after signing out).
+                return;
+            }
+            let here = format!("{path}{}", location.search.get_untracked());
             navigate(
                 &AppRoute::SignIn { next: Some(here) }.href(),
                 NavigateOptions {

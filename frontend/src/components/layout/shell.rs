@@ -20,12 +20,14 @@ pub fn Shell(children: Children) -> impl IntoView {
             if let Err(error) = api::logout().await {
                 leptos::logging::warn!("sign-out failed: {error:?}");
             }
-            auth.signed_out();
-            signing_out.set(false);
+            // Leave the protected page first, so its guard does not add a
+            // `next` back to it: signing out is not "come back here later".
             navigate(
                 &AppRoute::SignIn { next: None }.href(),
                 NavigateOptions::default(),
             );
+            auth.signed_out();
+            signing_out.set(false);
         });
     };
 

@@ -1,0 +1,139 @@
+//! Signing in with built-in accounts, the devices page, deep links, sign-out.
+
+use tandem_tests::{DEMO_PASSWORD, e2e};
+
+const CONTOSO_DEVICES: [&str; 4] = ["DT-DIEGO-02", "KIOSK-LOBBY", "LT-LYNNE-01", "LT-SPARE-07"];
+
+#[tokio::test]
+async fn signing_in_shows_the_seeded_devices_of_the_users_tenant() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.sign_in_as("megan@contoso.test").await.unwrap();
+
+        assert_eq!(
+            browser.texts("table.devices tbody th").await.unwrap(),
+            CONTOSO_DEVICES
+        );
+        browser.wait_for_text("caption", "4 devices").await.unwrap();
+        let rows = browser.texts("table.devices tbody tr").await.unwrap();
+        let row = |name: &str| {
+            rows.iter()
+                .find(|r| r.starts_with(name))
+                .cloned()
+                .unwrap_or_else(|| panic!("no row for {name} in {rows:?}"))
+        };
+        let lynne = row("LT-LYNNE-01");
+        assert!(
+            lynne.contains("Lynne Robbins") && lynne.contains("Compliant"),
+            "{lynne}"
+        );
+        assert!(row("DT-DIEGO-02").contains("Non-compliant"));
+        assert!(row("KIOSK-LOBBY").contains("No"), "unenrolled");
+        assert!(row("LT-SPARE-07").contains("Never"));
+        assert!(
+            rows.iter().all(|r| !r.contains("FAB-WS-001")),
+            "no other tenant's device"
+        );
+        browser
+            .wait_for_text(".account .name", "Megan Bowen")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text(".account .tenant", "Contoso")
+            .await
+            .unwrap();
+        assert!(
+            browser
+                .cookie_names()
+                .await
+                .unwrap()
+                .contains(&"tandem_session".to_owned())
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_gives_a_clear_error_and_no_session() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.goto("/signin").await.unwrap();
+        browser
+            .submit_sign_in("megan@contoso.test", "not-the-password")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text("[role=alert]", "Wrong e-mail address or password.")
+            .await
+            .unwrap();
+        assert_eq!(browser.path().await.unwrap(), "/signin");
+        assert!(
+            !browser
+                .cookie_names()
+                .await
+                .unwrap()
+                .contains(&"tandem_session".to_owned())
+        );
+        assert_eq!(browser.fetch_status("/api/devices").await.unwrap(), 401);
+
+        // The right password on the same page still works.
+        browser
+            .submit_sign_in("megan@contoso.test", DEMO_PASSWORD)
+            .await
+            .unwrap();
+        browser.wait_for_path("/devices").await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_deep_link_survives_sign_in_and_reload() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.goto("/devices").await.unwrap();
+        browser
+            .wait_for_path("/signin?next=/devices")
+            .await
+            .unwrap();
+        browser
+            .submit_sign_in("admin@contoso.test", DEMO_PASSWORD)
+            .await
+            .unwrap();
+        browser.wait_for_path("/devices").await.unwrap();
+        browser.wait_for("table.devices").await.unwrap();
+
+        browser.reload().await.unwrap();
+        browser.wait_for("table.devices tbody tr").await.unwrap();
+        assert_eq!(browser.path().await.unwrap(), "/devices");
+        assert_eq!(
+            browser.texts("table.devices tbody th").await.unwrap(),
+            CONTOSO_DEVICES
+        );
+
+        // An unknown client route gets the 404 page, also after a reload.
+        browser.goto("/no/such/page").await.unwrap();
+        browser.wait_for_text("h1", "Page not found").await.unwrap();
+        browser.reload().await.unwrap();
+        browser.wait_for_text("h1", "Page not found").await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signing_out_sends_protected_pages_back_to_sign_in() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.sign_in_as("lynne@contoso.test").await.unwrap();
+        browser.click(".account button").await.unwrap();
+        browser.wait_for_path("/signin").await.unwrap();
+        assert_eq!(browser.fetch_status("/api/devices").await.unwrap(), 401);
+
+        browser.goto("/devices").await.unwrap();
+        browser
+            .wait_for_path("/signin?next=/devices")
+            .await
+            .unwrap();
+        browser.wait_for("#signin-email").await.unwrap();
+    })
+    .await;
+}

@@ -1,0 +1,259 @@
+//! Headless Chromium driven over WebDriver by fantoccini.
+
+use crate::HarnessError;
+use crate::paths::free_port;
+use crate::process::GroupChild;
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// How long a page may take to show what a test waits for.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
+const DRIVER_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The flags DEVELOPERS.md requires, plus a fixed window size.
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+];
+
+pub struct Browser {
+    // Field order matters: the session closes before the driver stops,
+    // and the driver stops before the profile directory is removed.
+    client: Client,
+    driver: GroupChild,
+    profile: TempDir,
+    base_url: String,
+}
+
+fn chromium_binary() -> String {
+    std::env::var("TANDEM_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+}
+
+async fn start_driver() -> Result<(GroupChild, String), HarnessError> {
+    let mut last = String::new();
+    // A free port can be taken between choosing and binding it: retry.
+    for _ in 0..3 {
+        let port = free_port()?;
+        let mut command = Command::new(
+            std::env::var("TANDEM_TEST_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()),
+        );
+        command
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut driver = GroupChild::spawn("chromedriver", command)?;
+        let url = format!("http://127.0.0.1:{port}");
+        let status = format!("{url}/status");
+        let deadline = Instant::now() + DRIVER_READY_TIMEOUT;
+        while Instant::now() < deadline && driver.exited().is_none() {
+            match reqwest::get(&status).await {
+                Ok(response) if response.status().is_success() => return Ok((driver, url)),
+                Ok(response) => last = format!("status {}", response.status()),
+                Err(error) => last = error.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        last = format!("{last}; exit: {:?}", driver.exited());
+    }
+    Err(HarnessError::NotReady {
+        what: "chromedriver",
+        seconds: DRIVER_READY_TIMEOUT.as_secs(),
+        details: format!(": {last}"),
+    })
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with a fresh profile.
+    pub async fn start(base_url: &str) -> Result<Self, HarnessError> {
+        let profile = tempfile::Builder::new()
+            .prefix("tandem-chromium-")
+            .tempdir()?;
+        let (driver, driver_url) = start_driver().await?;
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| (*a).to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let capabilities = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium_binary(), "args": args },
+            // A page that never finishes loading (or a script that never
+            // returns) fails the command instead of hanging the test.
+            "timeouts": { "pageLoad": 30_000, "script": 15_000, "implicit": 0 },
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!("a JSON object literal");
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&driver_url)
+            .await?;
+        Ok(Self {
+            client,
+            driver,
+            profile,
+            base_url: base_url.to_owned(),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Ends the WebDriver session (Chromium exits with it).
+    pub async fn close(self) {
+        let Self {
+            client,
+            driver,
+            profile,
+            ..
+        } = self;
+        let _ = client.close().await;
+        drop(driver);
+        drop(profile);
+    }
+
+    /// Opens `path` on the server under test.
+    pub async fn goto(&self, path: &str) -> Result<(), HarnessError> {
+        Ok(self
+            .client
+            .goto(&format!("{}{path}", self.base_url))
+            .await?)
+    }
+
+    /// Reloads the current page.
+    pub async fn reload(&self) -> Result<(), HarnessError> {
+        Ok(self.client.refresh().await?)
+    }
+
+    /// The current path and query, e.g. `/signin?next=/devices`.
+    pub async fn path(&self) -> Result<String, HarnessError> {
+        let url = self.client.current_url().await?;
+        Ok(match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        })
+    }
+
+    /// Waits until the path (with query) is `expected`.
+    pub async fn wait_for_path(&self, expected: &str) -> Result<(), HarnessError> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let mut seen = String::new();
+        while Instant::now() < deadline {
+            seen = self.path().await?;
+            if seen == expected {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(HarnessError::Timeout {
+            what: format!("path {expected} (still at {seen})"),
+            seconds: UI_TIMEOUT.as_secs(),
+        })
+    }
+
+    /// Waits for an element matching `css`.
+    pub async fn wait_for(&self, css: &str) -> Result<Element, HarnessError> {
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .for_element(Locator::Css(css))
+            .await
+            .map_err(|_| HarnessError::Timeout {
+                what: format!("element {css}"),
+                seconds: UI_TIMEOUT.as_secs(),
+            })
+    }
+
+    /// Waits until the element matching `css` has exactly `expected` as text.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> Result<(), HarnessError> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let mut seen = None;
+        while Instant::now() < deadline {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                let text = element.text().await.unwrap_or_default();
+                if text == expected {
+                    return Ok(());
+                }
+                seen = Some(text);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(HarnessError::Timeout {
+            what: format!("{css} to read {expected:?} (last seen: {seen:?})"),
+            seconds: UI_TIMEOUT.as_secs(),
+        })
+    }
+
+    /// The texts of every element matching `css`, in document order.
+    pub async fn texts(&self, css: &str) -> Result<Vec<String>, HarnessError> {
+        let mut texts = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await? {
+            texts.push(element.text().await?);
+        }
+        Ok(texts)
+    }
+
+    /// Types into the field matching `css`, replacing what was there.
+    pub async fn fill(&self, css: &str, text: &str) -> Result<(), HarnessError> {
+        let field = self.wait_for(css).await?;
+        field.clear().await?;
+        field.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) -> Result<(), HarnessError> {
+        self.wait_for(css).await?.click().await?;
+        Ok(())
+    }
+
+    /// Fills and submits the sign-in form on the current page.
+    pub async fn submit_sign_in(&self, email: &str, password: &str) -> Result<(), HarnessError> {
+        self.fill("#signin-email", email).await?;
+        self.fill("#signin-password", password).await?;
+        self.click("form button[type=submit]").await
+    }
+
+    /// Opens the sign-in page, signs in, and waits for the devices page.
+    pub async fn sign_in_as(&self, email: &str) -> Result<(), HarnessError> {
+        self.goto("/signin").await?;
+        self.submit_sign_in(email, crate::DEMO_PASSWORD).await?;
+        self.wait_for_path("/devices").await?;
+        self.wait_for("table.devices").await?;
+        Ok(())
+    }
+
+    /// Names of the browser's cookies for the server (HttpOnly included:
+    /// WebDriver sees them, page scripts do not).
+    pub async fn cookie_names(&self) -> Result<Vec<String>, HarnessError> {
+        let cookies = self.client.get_all_cookies().await?;
+        Ok(cookies.iter().map(|c| c.name().to_owned()).collect())
+    }
+
+    /// Runs `fetch(path)` in the page and returns the HTTP status.
+    pub async fn fetch_status(&self, path: &str) -> Result<u16, HarnessError> {
+        let status = self
+            .client
+            .execute_async(
+                "const [path, done] = arguments; \
+                 fetch(path).then(r => done(r.status), () => done(0));",
+                vec![serde_json::Value::String(path.to_owned())],
+            )
+            .await?;
+        Ok(status
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(0))
+    }
+}

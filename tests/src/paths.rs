@@ -1,0 +1,52 @@
+//! Where the built artifacts are.
+
+use crate::HarnessError;
+use std::path::PathBuf;
+
+/// The server binary: `$TANDEM_TEST_SERVER_BIN`, or `tandem-server` in the
+/// cargo target directory this test binary was built into.
+pub fn server_binary() -> Result<PathBuf, HarnessError> {
+    let path = match std::env::var_os("TANDEM_TEST_SERVER_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            // target/<profile>/deps/e2e-<hash> → target/<profile>/tandem-server
+            let exe = std::env::current_exe()?;
+            let profile_dir = exe.parent().and_then(|deps| deps.parent());
+            profile_dir
+                .map(|dir| dir.join("tandem-server"))
+                .unwrap_or_default()
+        }
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(HarnessError::Missing {
+            what: "the server binary",
+            path,
+            hint: "build it with `cargo build -p tandem-server` (cargo xtask test does)",
+        })
+    }
+}
+
+/// The Trunk-built console: `$TANDEM_TEST_DIST_DIR`, or `dist/` at the
+/// workspace root.
+pub fn dist_dir() -> Result<PathBuf, HarnessError> {
+    let dir = std::env::var_os("TANDEM_TEST_DIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+    if dir.join("index.html").is_file() {
+        Ok(dir)
+    } else {
+        Err(HarnessError::Missing {
+            what: "the built console",
+            path: dir,
+            hint: "build it with `trunk build --release` (cargo xtask test does)",
+        })
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> Result<u16, HarnessError> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}

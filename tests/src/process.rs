@@ -1,0 +1,56 @@
+//! Child processes that are stopped, with everything they started, on drop.
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// A child running in a process group of its own. Dropping it sends SIGTERM
+/// to that group, waits briefly, then SIGKILLs what is left.
+pub struct GroupChild {
+    child: Child,
+    name: &'static str,
+}
+
+impl GroupChild {
+    pub fn spawn(name: &'static str, mut command: Command) -> Result<Self, crate::HarnessError> {
+        command.process_group(0);
+        let child = command
+            .spawn()
+            .map_err(|source| crate::HarnessError::Spawn { what: name, source })?;
+        Ok(Self { child, name })
+    }
+
+    pub fn child_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    /// Whether the process has exited (and how).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    fn group(&self) -> Option<Pid> {
+        i32::try_from(self.child.id()).ok().map(Pid::from_raw)
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        let Some(group) = self.group() else { return };
+        let _ = killpg(group, Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.exited().is_some() {
+                // The leader is gone; make sure nothing it started lingers.
+                let _ = killpg(group, Signal::SIGKILL);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        eprintln!("{} did not stop on SIGTERM; killing it", self.name);
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,106 @@
+//! A Tandem server on a free port with a temporary database.
+
+use crate::HarnessError;
+use crate::paths::{dist_dir, server_binary};
+use crate::process::GroupChild;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tempfile::TempDir;
+
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct TestServer {
+    // Field order matters: the process stops before its data dir goes.
+    process: GroupChild,
+    base_url: String,
+    data_dir: TempDir,
+}
+
+impl TestServer {
+    /// Starts `tandem-server` with the demo tenant seeded and waits until it
+    /// prints the address it listens on.
+    pub async fn start() -> Result<Self, HarnessError> {
+        let data_dir = tempfile::Builder::new().prefix("tandem-e2e-").tempdir()?;
+        let log = std::fs::File::create(data_dir.path().join("server.log"))?;
+        let mut command = Command::new(server_binary()?);
+        command
+            .env("TANDEM_BIND", "127.0.0.1:0")
+            .env("TANDEM_DATA_DIR", data_dir.path())
+            .env("TANDEM_DIST_DIR", dist_dir()?)
+            .env("TANDEM_SEED_DEMO", "true")
+            .env("TANDEM_CONFIG", data_dir.path().join("none.toml"))
+            .env("RUST_LOG", "info,tower_http=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        let mut process = GroupChild::spawn("tandem-server", command)?;
+        let stdout = process
+            .child_mut()
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
+
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(url.trim().to_owned());
+                    }
+                }
+            }
+        });
+        let base_url = match tokio::time::timeout(READY_TIMEOUT, rx).await {
+            Ok(Ok(url)) => url,
+            _ => {
+                let log =
+                    std::fs::read_to_string(data_dir.path().join("server.log")).unwrap_or_default();
+                return Err(HarnessError::NotReady {
+                    what: "tandem-server",
+                    seconds: READY_TIMEOUT.as_secs(),
+                    details: format!(" (exit: {:?}); log:\n{log}", process.exited()),
+                });
+            }
+        };
+        Ok(Self {
+            process,
+            base_url,
+            data_dir,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.process.exited().is_none()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- tandem-server log ({}) ---\n{}",
+                self.base_url,
+                self.log()
+            );
+        }
+    }
+}
