@@ -1,5 +1,6 @@
 //! Component tests: real components mounted into headless Chromium's DOM by
 //! `wasm-bindgen-test-runner`. No server is involved.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use leptos::prelude::*;
 use tandem_frontend::components::auth::SignInForm;

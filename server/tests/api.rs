@@ -1,5 +1,6 @@
 //! Router tests: the whole axum app driven with `oneshot`, over an
 //! in-memory database and a manual clock.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use axum::Router;
 use axum::body::Body;

@@ -1,4 +1,5 @@
 //! The end-to-end suites, one binary. Each test starts its own server and
 //! browser (see `tandem_tests::Env`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 mod sign_in;

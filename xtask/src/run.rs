@@ -1,0 +1,30 @@
+//! `cargo xtask run`: the product on its embedded default.
+
+use crate::cmd::{Result, command, root, run as run_command};
+use crate::tools;
+
+/// Builds the console (release) and runs the server in the foreground with
+/// the demo tenant, on 127.0.0.1:8080 unless `TANDEM_BIND` or `--bind` says
+/// otherwise. Extra arguments go to the server.
+pub fn run(server_args: &[String]) -> Result {
+    tools::ensure_for_build()?;
+    let mut trunk = command("trunk");
+    trunk.args(["build", "--release"]);
+    run_command(trunk)?;
+
+    let mut server = command("cargo");
+    server
+        .args(["run", "--release", "--locked", "-p", "tandem-server", "--"])
+        .args(server_args.iter().filter(|a| *a != "--"))
+        .env("TANDEM_DIST_DIR", root().join("dist"));
+    for (key, default) in [
+        ("TANDEM_DATA_DIR", root().join("data").display().to_string()),
+        ("TANDEM_SEED_DEMO", "true".to_owned()),
+    ] {
+        if std::env::var_os(key).is_none() {
+            server.env(key, default);
+        }
+    }
+    println!("\nStarting Tandem; open the URL it prints below. Ctrl+C stops it.");
+    run_command(server)
+}

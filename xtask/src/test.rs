@@ -1,0 +1,115 @@
+//! `cargo xtask test`: everything CI checks, in order, then one summary.
+
+use crate::cmd::{Result, command, describe, run};
+use crate::summary::{Counts, parse_result_line};
+use crate::{invariants, tools};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Runs a test command, echoing its output and adding up its results.
+fn run_tests(mut command: Command, total: &mut Counts) -> Result {
+    let text = describe(&command);
+    println!("\n==> {text}");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {text}: {e}"))?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::io::Result::ok)
+        {
+            println!("{line}");
+            if let Some(counts) = parse_result_line(&line) {
+                *total += counts;
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{text} failed ({status})"))
+    }
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut c = command("cargo");
+    c.args(args);
+    c
+}
+
+pub fn test() -> Result {
+    let started = Instant::now();
+    tools::ensure_for_test()?;
+    run(cargo(&["fmt", "--all", "--check"]))?;
+    run(cargo(&[
+        "clippy",
+        "--locked",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo(&[
+        "clippy",
+        "--locked",
+        "-p",
+        "tandem-frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    invariants::check()?;
+
+    // The browser tests drive the real server binary and the release console.
+    let mut trunk = command("trunk");
+    trunk.args(["build", "--release"]);
+    run(trunk)?;
+    run(cargo(&["build", "--locked", "-p", "tandem-server"]))?;
+
+    let mut total = Counts::default();
+    let mut failures = Vec::new();
+    for args in [
+        &["test", "--locked", "--workspace", "--no-fail-fast"][..],
+        &[
+            "test",
+            "--locked",
+            "-p",
+            "tandem-frontend",
+            "--target",
+            "wasm32-unknown-unknown",
+        ][..],
+    ] {
+        if let Err(error) = run_tests(cargo(args), &mut total) {
+            failures.push(error);
+        }
+    }
+
+    println!(
+        "\nAll checks took {:.0} s.\nSummary: {} passed, {} failed, {} skipped",
+        started.elapsed().as_secs_f64(),
+        total.passed,
+        total.failed,
+        total.ignored
+    );
+    if !failures.is_empty() {
+        return Err(failures.join("\n"));
+    }
+    if total.failed > 0 || total.passed == 0 {
+        return Err("the test run did not pass".into());
+    }
+    if total.ignored > 0 {
+        return Err(format!(
+            "{} tests are ignored; an ignored test hides whether it passes",
+            total.ignored
+        ));
+    }
+    Ok(())
+}

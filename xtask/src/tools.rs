@@ -1,0 +1,187 @@
+//! Installs what the commands need, idempotently: nothing is reinstalled
+//! when the right version is already there.
+
+use crate::cmd::{self, Result, command, on_path, output, run};
+
+/// Trunk 0.22 needs a newer rustc than 1.95.
+const TRUNK_VERSION: &str = "0.21.14";
+/// Pinned in tools/package.json; Debian's binaryen 108 breaks the bundle.
+const WASM_OPT_VERSION: &str = "version_132";
+
+/// Debian packages the tests need, by the binary that shows they are there.
+const TEST_PACKAGES: &[(&str, &str)] = &[
+    ("chromium", "chromium"),
+    ("chromedriver", "chromium-driver"),
+    ("Xvfb", "xvfb"),
+    ("nasm", "nasm"),
+    ("pkg-config", "pkg-config"),
+];
+
+/// The wasm-bindgen version in Cargo.lock; the CLI must equal it.
+fn locked_wasm_bindgen_version() -> Result<String> {
+    let lock = std::fs::read_to_string(cmd::root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\""
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+        {
+            return Ok(version.to_owned());
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+fn version_of(program: &str) -> Option<String> {
+    let mut c = command(program);
+    c.arg("--version");
+    output(c)
+}
+
+fn rustup_target(target: &str) -> Result {
+    let mut list = command("rustup");
+    list.args(["target", "list", "--installed"]);
+    if output(list).is_some_and(|out| out.lines().any(|l| l.trim() == target)) {
+        return Ok(());
+    }
+    let mut add = command("rustup");
+    add.args(["target", "add", target]);
+    run(add)
+}
+
+fn rustup_components() -> Result {
+    let mut list = command("rustup");
+    list.args(["component", "list", "--installed"]);
+    let installed = output(list).unwrap_or_default();
+    let missing: Vec<&str> = ["clippy", "rustfmt"]
+        .into_iter()
+        .filter(|c| !installed.lines().any(|l| l.starts_with(c)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut add = command("rustup");
+    add.args(["component", "add"]).args(missing);
+    run(add)
+}
+
+fn trunk() -> Result {
+    if version_of("trunk").is_some_and(|v| v.trim() == format!("trunk {TRUNK_VERSION}")) {
+        return Ok(());
+    }
+    // No TLS, no update check: Trunk must never download anything here.
+    let mut install = command("cargo");
+    install.args([
+        "install",
+        "trunk",
+        "--version",
+        TRUNK_VERSION,
+        "--locked",
+        "--no-default-features",
+        "--force",
+    ]);
+    run(install)
+}
+
+fn wasm_bindgen_cli() -> Result {
+    let version = locked_wasm_bindgen_version()?;
+    if version_of("wasm-bindgen").is_some_and(|v| v.split_whitespace().nth(1) == Some(&version)) {
+        return Ok(());
+    }
+    // Not --locked: its own lockfile names a webpki-roots the registry lacks.
+    let mut install = command("cargo");
+    install.args([
+        "install",
+        "wasm-bindgen-cli",
+        "--version",
+        &version,
+        "--force",
+    ]);
+    run(install)
+}
+
+fn wasm_opt() -> Result {
+    if version_of("wasm-opt").is_some_and(|v| v.contains(WASM_OPT_VERSION)) {
+        return Ok(());
+    }
+    if !on_path("npm") {
+        apt_install(&["npm"])?;
+    }
+    let mut install = command("npm");
+    install.args(["ci", "--prefix", "tools", "--no-audit", "--no-fund"]);
+    run(install)
+}
+
+fn is_root() -> bool {
+    let mut id = command("id");
+    id.arg("-u");
+    output(id).is_some_and(|uid| uid.trim() == "0")
+}
+
+fn apt_install(packages: &[&str]) -> Result {
+    let sudo = if is_root() {
+        None
+    } else if on_path("sudo") {
+        Some("sudo")
+    } else {
+        return Err(format!(
+            "missing Debian packages {packages:?}; install them as root: apt-get install {}",
+            packages.join(" ")
+        ));
+    };
+    let apt = |args: &[&str]| {
+        let mut c = match sudo {
+            Some(sudo) => {
+                let mut c = command(sudo);
+                c.arg("apt-get");
+                c
+            }
+            None => command("apt-get"),
+        };
+        c.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        c
+    };
+    run(apt(&["update"]))?;
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    run(apt(&install))
+}
+
+/// What `cargo xtask run` needs: the console's toolchain.
+pub fn ensure_for_build() -> Result {
+    rustup_target("wasm32-unknown-unknown")?;
+    trunk()?;
+    wasm_bindgen_cli()?;
+    wasm_opt()?;
+    let mut fetch = command("cargo");
+    fetch.args(["fetch", "--locked"]);
+    run(fetch)
+}
+
+/// What `cargo xtask test` needs on top: lints, browsers and test tools.
+pub fn ensure_for_test() -> Result {
+    let missing: Vec<&str> = TEST_PACKAGES
+        .iter()
+        .filter(|(binary, _)| !on_path(binary))
+        .map(|(_, package)| *package)
+        .collect();
+    if !missing.is_empty() {
+        apt_install(&missing)?;
+    }
+    rustup_components()?;
+    ensure_for_build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_locked_wasm_bindgen_version_is_found() {
+        let version = locked_wasm_bindgen_version().unwrap();
+        assert!(version.starts_with("0.2."), "{version}");
+    }
+}
