@@ -3,10 +3,15 @@
 //! this code never sees.
 
 use gloo_net::http::{Request, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::auth::{LoginRequest, Me};
 use tandem_protocol::devices::DeviceSummary;
-use tandem_protocol::{Problem, routes};
+use tandem_protocol::rbac::{
+    AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, RoleDraft, RoleView,
+};
+use tandem_protocol::settings::TenantSettings;
+use tandem_protocol::{AssignmentId, Problem, RoleId, routes};
 
 /// Why an API call failed, in words a user can act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,9 +108,99 @@ pub async fn logout() -> Result<(), ApiError> {
     }
 }
 
-/// The devices of the signed-in user's tenant.
+async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    let response = Request::get(path).send().await.map_err(network)?;
+    decode(response).await
+}
+
+/// Which HTTP method a write uses.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    Post,
+    Put,
+}
+
+async fn send_json<B: Serialize, T: DeserializeOwned>(
+    write: Write,
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    let builder = match write {
+        Write::Post => Request::post(path),
+        Write::Put => Request::put(path),
+    };
+    let response = builder
+        .json(body)
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?
+        .send()
+        .await
+        .map_err(network)?;
+    decode(response).await
+}
+
+async fn delete(path: &str) -> Result<(), ApiError> {
+    let response = Request::delete(path).send().await.map_err(network)?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(problem_of(response).await)
+    }
+}
+
+/// The devices the signed-in user may help.
 pub async fn devices() -> Result<Vec<DeviceSummary>, ApiError> {
-    let response = Request::get(routes::DEVICES)
+    get_json(routes::DEVICES).await
+}
+
+pub async fn settings() -> Result<TenantSettings, ApiError> {
+    get_json(routes::ADMIN_SETTINGS).await
+}
+
+pub async fn save_settings(settings: &TenantSettings) -> Result<TenantSettings, ApiError> {
+    send_json(Write::Put, routes::ADMIN_SETTINGS, settings).await
+}
+
+pub async fn roles() -> Result<Vec<RoleView>, ApiError> {
+    get_json(routes::ADMIN_ROLES).await
+}
+
+pub async fn create_role(draft: &RoleDraft) -> Result<RoleView, ApiError> {
+    send_json(Write::Post, routes::ADMIN_ROLES, draft).await
+}
+
+pub async fn update_role(id: &RoleId, draft: &RoleDraft) -> Result<RoleView, ApiError> {
+    send_json(
+        Write::Put,
+        &routes::with_id(routes::ADMIN_ROLE, &id.0),
+        draft,
+    )
+    .await
+}
+
+pub async fn delete_role(id: &RoleId) -> Result<(), ApiError> {
+    delete(&routes::with_id(routes::ADMIN_ROLE, &id.0)).await
+}
+
+pub async fn assignments() -> Result<Vec<AssignmentView>, ApiError> {
+    get_json(routes::ADMIN_ASSIGNMENTS).await
+}
+
+pub async fn create_assignment(draft: &AssignmentDraft) -> Result<AssignmentView, ApiError> {
+    send_json(Write::Post, routes::ADMIN_ASSIGNMENTS, draft).await
+}
+
+pub async fn delete_assignment(id: &AssignmentId) -> Result<(), ApiError> {
+    delete(&routes::with_id(routes::ADMIN_ASSIGNMENT, &id.0)).await
+}
+
+pub async fn groups() -> Result<Vec<GroupRef>, ApiError> {
+    get_json(routes::ADMIN_GROUPS).await
+}
+
+/// The access review, filtered by helper and/or target (names or ids).
+pub async fn access_review(helper: &str, target: &str) -> Result<Vec<AccessReviewRow>, ApiError> {
+    let response = Request::get(routes::ADMIN_ACCESS_REVIEW)
+        .query([("helper", helper), ("target", target)])
         .send()
         .await
         .map_err(network)?;

@@ -3,6 +3,7 @@
 use crate::auth::provide_auth;
 use crate::components::auth::RequireAuth;
 use crate::components::layout::Shell;
+use crate::pages::admin::{AccessReviewPage, AssignmentsPage, RolesPage, SettingsPage};
 use crate::pages::{DevicesPage, NotFoundPage, SignInPage};
 use crate::routes::AppRoute;
 use leptos::prelude::*;
@@ -24,6 +25,22 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/devices")
                         view=|| view! { <RequireAuth><DevicesPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/admin/settings")
+                        view=|| view! { <RequireAuth><SettingsPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/admin/roles")
+                        view=|| view! { <RequireAuth><RolesPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/admin/assignments")
+                        view=|| view! { <RequireAuth><AssignmentsPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/admin/access-review")
+                        view=|| view! { <RequireAuth><AccessReviewPage /></RequireAuth> }
                     />
                 </Routes>
             </Shell>

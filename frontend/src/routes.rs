@@ -7,13 +7,28 @@ pub enum AppRoute {
     Home,
     /// `/signin`, optionally with the page to return to afterwards.
     SignIn { next: Option<String> },
-    /// `/devices`: the tenant's devices.
+    /// `/devices`: the devices the user may help.
     Devices,
+    /// `/admin/settings`: tenant settings.
+    AdminSettings,
+    /// `/admin/roles`: built-in and custom roles.
+    AdminRoles,
+    /// `/admin/assignments`: role assignments.
+    AdminAssignments,
+    /// `/admin/access-review`, optionally filtered: who can help whom, with what.
+    AccessReview {
+        helper: Option<String>,
+        target: Option<String>,
+    },
 }
 
 pub const HOME: &str = "/";
 pub const SIGN_IN: &str = "/signin";
 pub const DEVICES: &str = "/devices";
+pub const ADMIN_SETTINGS: &str = "/admin/settings";
+pub const ADMIN_ROLES: &str = "/admin/roles";
+pub const ADMIN_ASSIGNMENTS: &str = "/admin/assignments";
+pub const ACCESS_REVIEW: &str = "/admin/access-review";
 
 impl AppRoute {
     /// The URL of this route, query included.
@@ -25,6 +40,24 @@ impl AppRoute {
                 format!("{SIGN_IN}?next={}", percent_encode(next))
             }
             AppRoute::Devices => DEVICES.to_owned(),
+            AppRoute::AdminSettings => ADMIN_SETTINGS.to_owned(),
+            AppRoute::AdminRoles => ADMIN_ROLES.to_owned(),
+            AppRoute::AdminAssignments => ADMIN_ASSIGNMENTS.to_owned(),
+            AppRoute::AccessReview { helper, target } => {
+                let query: Vec<String> = [("helper", helper), ("target", target)]
+                    .into_iter()
+                    .filter_map(|(k, v)| {
+                        v.as_deref()
+                            .filter(|v| !v.is_empty())
+                            .map(|v| format!("{k}={}", percent_encode(v)))
+                    })
+                    .collect();
+                if query.is_empty() {
+                    ACCESS_REVIEW.to_owned()
+                } else {
+                    format!("{ACCESS_REVIEW}?{}", query.join("&"))
+                }
+            }
         }
     }
 
@@ -76,6 +109,23 @@ mod tests {
         assert_eq!(
             AppRoute::SignIn { next }.href(),
             "/signin?next=/devices%3Fq%3Da%20b%26x%3D1"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn access_review_filters_live_in_the_query() {
+        let none = AppRoute::AccessReview {
+            helper: None,
+            target: Some(String::new()),
+        };
+        assert_eq!(none.href(), "/admin/access-review");
+        let both = AppRoute::AccessReview {
+            helper: Some("Megan B".into()),
+            target: Some("LT-1".into()),
+        };
+        assert_eq!(
+            both.href(),
+            "/admin/access-review?helper=Megan%20B&target=LT-1"
         );
     }
 

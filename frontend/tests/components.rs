@@ -83,7 +83,7 @@ fn device_table_says_when_there_are_no_devices() {
     assert!(
         root.text_content()
             .unwrap_or_default()
-            .contains("No devices")
+            .contains("no devices you can help")
     );
 }
 

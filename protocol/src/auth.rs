@@ -69,6 +69,9 @@ pub struct TenantInfo {
 pub struct Me {
     pub user: UserCard,
     pub tenant: TenantInfo,
+    /// The administration permissions the user holds in the tenant; the
+    /// console shows admin pages by these (the server checks them anyway).
+    pub admin_permissions: crate::rbac::PermissionSet,
 }
 
 #[cfg(test)]

@@ -37,3 +37,15 @@ id_type!(
     /// A device known by its agent's registration.
     DeviceId
 );
+id_type!(
+    /// A directory group (admin group or scope group).
+    GroupId
+);
+id_type!(
+    /// A role: built-in or custom.
+    RoleId
+);
+id_type!(
+    /// A role assignment.
+    AssignmentId
+);

@@ -8,9 +8,11 @@ pub mod auth;
 pub mod devices;
 pub mod ids;
 pub mod problem;
+pub mod rbac;
 pub mod routes;
+pub mod settings;
 pub mod time;
 
-pub use ids::{DeviceId, TenantId, UserId};
+pub use ids::{AssignmentId, DeviceId, GroupId, RoleId, TenantId, UserId};
 pub use problem::Problem;
 pub use time::UnixMillis;

@@ -24,6 +24,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("expected a JSON body")]
     UnsupportedMediaType,
+    #[error("forbidden: needs {0:?}")]
+    Forbidden(tandem_protocol::rbac::Permission),
+    #[error("{0}")]
+    Conflict(String),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -94,6 +98,21 @@ impl ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
                 Some("Send the body as application/json.".into()),
+            ),
+            Forbidden(permission) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not allowed",
+                Some(format!(
+                    "You need the \u{201c}{}\u{201d} permission for this.",
+                    permission.label()
+                )),
+            ),
+            Conflict(detail) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                Some(detail.clone()),
             ),
             NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", None),
             MethodNotAllowed => (

@@ -3,10 +3,12 @@
 //! Its passwords are public, printed at start: `Config` refuses demo seeding
 //! on a non-loopback address unless explicitly forced.
 
-use crate::auth::hash_password;
+use crate::auth::{Authorized, ManageRoles, hash_password};
 use crate::store::{NewDevice, NewUser, Store};
 use tandem_protocol::devices::Compliance;
-use tandem_protocol::{TenantId, UnixMillis, UserId};
+use tandem_protocol::rbac::Permission::{OfferRemoteAssistance, TakeFullControl, ViewScreen};
+use tandem_protocol::rbac::{AssignmentDraft, RoleDraft};
+use tandem_protocol::{DeviceId, GroupId, RoleId, TenantId, UnixMillis, UserId};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "tandem-demo";
@@ -67,6 +69,8 @@ pub enum SeedError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Password(#[from] crate::auth::PasswordError),
+    #[error(transparent)]
+    Rbac(#[from] crate::store::RbacChangeError),
     #[error("seed data refers to unknown account {0}")]
     UnknownAccount(&'static str),
 }
@@ -114,7 +118,7 @@ impl Seeder<'_> {
         primary_user: Option<UserId>,
         (enrolled, compliance): (bool, Compliance),
         seen_minutes_ago: Option<i64>,
-    ) -> Result<(), SeedError> {
+    ) -> Result<DeviceId, SeedError> {
         let device = NewDevice {
             name: name.to_owned(),
             os: os.to_owned(),
@@ -125,8 +129,7 @@ impl Seeder<'_> {
             last_seen: seen_minutes_ago.map(|m| UnixMillis(self.now.0 - m * 60_000)),
             agent_version: seen_minutes_ago.map(|_| env!("CARGO_PKG_VERSION").to_owned()),
         };
-        self.store.create_device(tenant, &device, self.now).await?;
-        Ok(())
+        Ok(self.store.create_device(tenant, &device, self.now).await?)
     }
 }
 
@@ -140,6 +143,18 @@ fn user(
         .position(|a| a.email == email)
         .and_then(|i| ids.get(i).cloned())
         .ok_or(SeedError::UnknownAccount(email))
+}
+
+/// An assignment over all users and all devices.
+fn everyone(name: &str, role: &str, admins: &GroupId) -> AssignmentDraft {
+    AssignmentDraft {
+        name: name.into(),
+        role_id: RoleId::from(role),
+        admin_groups: vec![admins.clone()],
+        all_users: true,
+        all_devices: true,
+        scope_groups: vec![],
+    }
 }
 
 /// Seeds both demo tenants into an empty database. Returns false, doing
@@ -157,34 +172,27 @@ pub async fn seed_demo(store: &Store, now: UnixMillis) -> Result<bool, SeedError
         .tenant("contoso", "Contoso", "contoso.test", CONTOSO)
         .await?;
     let who = |email| user(&ids, CONTOSO, email);
-    store
-        .create_group(&contoso, "IT Admins", &[who("admin@contoso.test")?])
-        .await?;
-    store
-        .create_group(
-            &contoso,
-            "Help Desk",
-            &[who("megan@contoso.test")?, who("alex@contoso.test")?],
-        )
-        .await?;
-    store
-        .create_group(&contoso, "Finance", &[who("lynne@contoso.test")?])
-        .await?;
-    store
-        .create_group(&contoso, "Sales", &[who("diego@contoso.test")?])
-        .await?;
+    let group = |name: &'static str, members: Vec<UserId>| {
+        let contoso = contoso.clone();
+        async move { store.create_group(&contoso, name, &members).await }
+    };
+    let it_admins = group("IT Admins", vec![who("admin@contoso.test")?]).await?;
+    let help_desk = group("Help Desk", vec![who("megan@contoso.test")?]).await?;
+    let trainees = group("Help Desk Trainees", vec![who("alex@contoso.test")?]).await?;
+    let finance = group("Finance", vec![who("lynne@contoso.test")?]).await?;
+    group("Sales", vec![who("diego@contoso.test")?]).await?;
+    let kiosks = group("Kiosks", vec![]).await?;
 
     use Compliance::*;
     let windows = ("Windows", "11 Pro 24H2");
     let ubuntu = ("Ubuntu", "24.04 LTS");
-    let lynne = Some(who("lynne@contoso.test")?);
-    let diego = Some(who("diego@contoso.test")?);
+    let (lynne, diego) = (who("lynne@contoso.test")?, who("diego@contoso.test")?);
     seeder
         .device(
             &contoso,
             "LT-LYNNE-01",
             windows,
-            lynne,
+            Some(lynne),
             (true, Compliant),
             Some(3),
         )
@@ -194,12 +202,12 @@ pub async fn seed_demo(store: &Store, now: UnixMillis) -> Result<bool, SeedError
             &contoso,
             "DT-DIEGO-02",
             ubuntu,
-            diego,
+            Some(diego),
             (true, NonCompliant),
             Some(95),
         )
         .await?;
-    seeder
+    let kiosk = seeder
         .device(
             &contoso,
             "KIOSK-LOBBY",
@@ -209,6 +217,7 @@ pub async fn seed_demo(store: &Store, now: UnixMillis) -> Result<bool, SeedError
             Some(60 * 26),
         )
         .await?;
+    store.add_group_devices(&kiosks, &[kiosk]).await?;
     seeder
         .device(
             &contoso,
@@ -220,18 +229,66 @@ pub async fn seed_demo(store: &Store, now: UnixMillis) -> Result<bool, SeedError
         )
         .await?;
 
+    let roles = Authorized::<ManageRoles>::system(contoso.clone(), "demo seed");
+    store
+        .create_role(
+            &roles,
+            &RoleDraft {
+                name: "Tier 2 (no elevation)".into(),
+                description: "Full control, but never on elevated prompts.".into(),
+                permissions: [ViewScreen, TakeFullControl, OfferRemoteAssistance]
+                    .into_iter()
+                    .collect(),
+            },
+            now,
+        )
+        .await?;
+    for draft in [
+        everyone("IT admins: everything", "builtin-administrator", &it_admins),
+        everyone(
+            "Help desk: everyone",
+            "builtin-help-desk-operator",
+            &help_desk,
+        ),
+        AssignmentDraft {
+            name: "Trainees: Finance, view only".into(),
+            role_id: RoleId::from("builtin-remote-viewer"),
+            admin_groups: vec![trainees],
+            all_users: false,
+            all_devices: false,
+            scope_groups: vec![finance],
+        },
+    ] {
+        store.create_assignment(&roles, &draft, now).await?;
+    }
+
     let (fabrikam, fab_ids) = seeder
         .tenant("fabrikam", "Fabrikam", "fabrikam.test", FABRIKAM)
         .await?;
-    let fab_admin = Some(user(&fab_ids, FABRIKAM, "admin@fabrikam.test")?);
+    let fab_admin = user(&fab_ids, FABRIKAM, "admin@fabrikam.test")?;
+    let fab_admins = store
+        .create_group(&fabrikam, "IT Admins", std::slice::from_ref(&fab_admin))
+        .await?;
     seeder
         .device(
             &fabrikam,
             "FAB-WS-001",
             windows,
-            fab_admin,
+            Some(fab_admin),
             (true, Compliant),
             Some(1),
+        )
+        .await?;
+    let fab_roles = Authorized::<ManageRoles>::system(fabrikam, "demo seed");
+    store
+        .create_assignment(
+            &fab_roles,
+            &everyone(
+                "IT admins: everything",
+                "builtin-administrator",
+                &fab_admins,
+            ),
+            now,
         )
         .await?;
     Ok(true)

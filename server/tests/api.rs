@@ -2,112 +2,16 @@
 //! in-memory database and a manual clock.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-use axum::Router;
+mod support;
+
 use axum::body::Body;
-use axum::http::{Request, Response, StatusCode, header};
-use http_body_util::BodyExt;
-use std::path::Path;
-use std::sync::Arc;
+use axum::http::{Request, StatusCode, header};
+use support::{MINUTE, app, app_with, body_bytes, json_post, problem, session_cookie};
 use tandem_protocol::auth::Me;
 use tandem_protocol::devices::DeviceSummary;
-use tandem_protocol::{Problem, routes};
-use tandem_server::app::AppState;
-use tandem_server::auth::SessionPolicy;
-use tandem_server::clock::{Clock, ManualClock, SystemClock};
-use tandem_server::http::{CookiePolicy, MAX_API_BODY_BYTES, SESSION_COOKIE, router};
-use tandem_server::seed::{DEMO_PASSWORD, seed_demo};
-use tandem_server::store::Store;
-use tower::ServiceExt;
-
-const MINUTE: i64 = 60_000;
-
-struct App {
-    router: Router,
-    clock: Arc<ManualClock>,
-}
-
-async fn app_with(dist: &Path) -> App {
-    let store = Store::open_in_memory().await.unwrap();
-    let clock = Arc::new(ManualClock::new(SystemClock.now()));
-    seed_demo(&store, clock.now()).await.unwrap();
-    let state = AppState {
-        store,
-        clock: clock.clone(),
-        policy: SessionPolicy::from_minutes(30, 12 * 60),
-    };
-    App {
-        router: router(state, dist, CookiePolicy { secure: false }),
-        clock,
-    }
-}
-
-async fn app() -> App {
-    app_with(Path::new("/nonexistent-dist")).await
-}
-
-impl App {
-    async fn send(&self, request: Request<Body>) -> Response<Body> {
-        self.router.clone().oneshot(request).await.unwrap()
-    }
-
-    async fn login(&self, email: &str, password: &str) -> Response<Body> {
-        let body = serde_json::json!({ "email": email, "password": password });
-        self.send(json_post(routes::AUTH_LOGIN, &body.to_string(), None))
-            .await
-    }
-
-    /// Signs in and returns the session cookie (`name=value`).
-    async fn sign_in(&self, email: &str) -> String {
-        let response = self.login(email, DEMO_PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        session_cookie(&response).expect("login sets the session cookie")
-    }
-
-    async fn get(&self, path: &str, cookie: Option<&str>) -> Response<Body> {
-        let mut request = Request::get(path);
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
-        self.send(request.body(Body::empty()).unwrap()).await
-    }
-}
-
-fn json_post(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    request.body(Body::from(body.to_owned())).unwrap()
-}
-
-fn session_cookie(response: &Response<Body>) -> Option<String> {
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{SESSION_COOKIE}=")))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-}
-
-async fn body_bytes(response: Response<Body>) -> Vec<u8> {
-    response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec()
-}
-
-async fn problem(response: Response<Body>) -> Problem {
-    assert_eq!(
-        response.headers()[header::CONTENT_TYPE],
-        "application/problem+json"
-    );
-    serde_json::from_slice(&body_bytes(response).await).unwrap()
-}
+use tandem_protocol::routes;
+use tandem_server::http::{MAX_API_BODY_BYTES, SESSION_COOKIE};
+use tandem_server::seed::DEMO_PASSWORD;
 
 #[tokio::test]
 async fn healthz_answers_ok() {
@@ -327,7 +231,7 @@ async fn console_routes_fall_back_to_index_html() {
         b"console.log(1)"
     );
     // The API never falls back to the console.
-    let response = app.get("/api/devices/x", None).await;
+    let response = app.get("/api/no-such/x", None).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 

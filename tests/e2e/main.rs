@@ -2,4 +2,5 @@
 //! browser (see `tandem_tests::Env`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod admin;
 mod sign_in;

@@ -212,6 +212,42 @@ impl Browser {
         Ok(())
     }
 
+    /// Clicks the `<label>` whose text is exactly `text` (which toggles or
+    /// focuses its control, as a user's click would).
+    pub async fn click_label(&self, text: &str) -> Result<(), HarnessError> {
+        self.click_xpath(&format!("//label[normalize-space()='{text}']"))
+            .await
+    }
+
+    /// Clicks the label `text` inside the fieldset whose legend is `legend`.
+    pub async fn click_label_in(&self, legend: &str, text: &str) -> Result<(), HarnessError> {
+        self.click_xpath(&format!(
+            "//fieldset[legend[normalize-space()='{legend}']]//label[normalize-space()='{text}']"
+        ))
+        .await
+    }
+
+    async fn click_xpath(&self, xpath: &str) -> Result<(), HarnessError> {
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .for_element(Locator::XPath(xpath))
+            .await
+            .map_err(|_| HarnessError::Timeout {
+                what: format!("element {xpath}"),
+                seconds: UI_TIMEOUT.as_secs(),
+            })?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// Chooses the option with visible text `label` in the select `css`.
+    pub async fn select(&self, css: &str, label: &str) -> Result<(), HarnessError> {
+        self.wait_for(css).await?.select_by_label(label).await?;
+        Ok(())
+    }
+
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> Result<(), HarnessError> {
         self.wait_for(css).await?.click().await?;
@@ -230,7 +266,7 @@ impl Browser {
         self.goto("/signin").await?;
         self.submit_sign_in(email, crate::DEMO_PASSWORD).await?;
         self.wait_for_path("/devices").await?;
-        self.wait_for("table.devices").await?;
+        self.wait_for_text("h1", "Devices").await?;
         Ok(())
     }
 

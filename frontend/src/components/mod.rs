@@ -1,5 +1,6 @@
 //! Building blocks, by feature.
 
+pub mod admin;
 pub mod auth;
 pub mod devices;
 pub mod layout;

@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod admin;
 mod devices;
 mod not_found;
 mod sign_in;

@@ -4,9 +4,13 @@
 //! here: a [`CurrentUser`] (an authenticated web session) yields a
 //! [`TenantScope`], the only key to tenant-scoped store queries.
 
+mod authorized;
 mod password;
 mod web_session;
 
+pub use authorized::{
+    Actor, Authorized, Capability, ManageDevices, ManageRoles, ManageSettings, ReadSessionReports,
+};
 pub use password::{PasswordError, hash_password, verify_password};
 pub use web_session::{CurrentUser, SessionPolicy, login, logout, me};
 

@@ -105,12 +105,15 @@ async fn me_of(state: &AppState, user: &UserRecord) -> ApiResult<Me> {
     let scope = TenantScope {
         tenant_id: user.tenant_id.clone(),
     };
+    let policy = state.store.policy(&scope).await?;
+    let membership = state.store.user_membership(&scope, &user.id).await?;
     Ok(Me {
         user: user.card.clone(),
         tenant: TenantInfo {
             id: user.tenant_id.clone(),
             name: state.store.tenant_name(&scope).await?,
         },
+        admin_permissions: policy.tenant_permissions(&membership),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The router: the JSON API under `/api`, `/healthz`, and the console's
 //! static files with a fallback to `index.html` for client routes.
 
+mod admin;
 mod console;
 mod devices;
 
@@ -9,8 +10,8 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::store::WebSessionStore;
 use axum::extract::{DefaultBodyLimit, FromRequest};
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::routing::{any, get, post};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::{MethodRouter, any, delete, get, post, put};
 use axum::{Json, Router};
 use std::path::Path;
 use tandem_protocol::routes;
@@ -50,11 +51,11 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
         state.policy.idle_millis,
     )));
 
-    let api = Router::new()
-        .route(routes::AUTH_LOGIN, post(auth::login))
-        .route(routes::AUTH_LOGOUT, post(auth::logout))
-        .route(routes::AUTH_ME, get(auth::me))
-        .route(routes::DEVICES, get(devices::list))
+    let api = api_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
@@ -83,6 +84,47 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
             HeaderValue::from_static("DENY"),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Every API route: method, path, handler. The router is built from this
+/// list, and the authorization matrix test fails for a route without a row.
+fn api_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    use routes::*;
+    vec![
+        (Method::POST, AUTH_LOGIN, post(auth::login)),
+        (Method::POST, AUTH_LOGOUT, post(auth::logout)),
+        (Method::GET, AUTH_ME, get(auth::me)),
+        (Method::GET, DEVICES, get(devices::list)),
+        (Method::GET, DEVICE, get(devices::get)),
+        (Method::GET, ADMIN_SETTINGS, get(admin::get_settings)),
+        (Method::PUT, ADMIN_SETTINGS, put(admin::put_settings)),
+        (Method::GET, ADMIN_ROLES, get(admin::list_roles)),
+        (Method::POST, ADMIN_ROLES, post(admin::create_role)),
+        (Method::PUT, ADMIN_ROLE, put(admin::update_role)),
+        (Method::DELETE, ADMIN_ROLE, delete(admin::delete_role)),
+        (Method::GET, ADMIN_ASSIGNMENTS, get(admin::list_assignments)),
+        (
+            Method::POST,
+            ADMIN_ASSIGNMENTS,
+            post(admin::create_assignment),
+        ),
+        (Method::PUT, ADMIN_ASSIGNMENT, put(admin::update_assignment)),
+        (
+            Method::DELETE,
+            ADMIN_ASSIGNMENT,
+            delete(admin::delete_assignment),
+        ),
+        (Method::GET, ADMIN_GROUPS, get(admin::list_groups)),
+        (Method::GET, ADMIN_ACCESS_REVIEW, get(admin::access_review)),
+    ]
+}
+
+/// The (method, path) of every API route, for tests.
+pub fn api_route_list() -> Vec<(Method, &'static str)> {
+    api_routes()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
 }
 
 async fn api_not_found() -> ApiError {

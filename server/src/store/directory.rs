@@ -5,7 +5,7 @@ use crate::auth::TenantScope;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tandem_protocol::auth::UserCard;
-use tandem_protocol::{TenantId, UnixMillis, UserId};
+use tandem_protocol::{GroupId, TenantId, UnixMillis, UserId};
 
 /// A user as stored. `password_hash` never leaves the server.
 #[derive(Clone)]
@@ -144,7 +144,7 @@ impl Store {
         tenant: &TenantId,
         name: &str,
         members: &[UserId],
-    ) -> StoreResult<String> {
+    ) -> StoreResult<GroupId> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool().begin().await?;
         sqlx::query("INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, $3)")
@@ -162,7 +162,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(id)
+        Ok(GroupId(id))
     }
 }
 

@@ -5,12 +5,19 @@
 //! has its own migrations folder. Adding PostgreSQL means adding its driver
 //! feature and `migrations/postgres`, not rewriting callers.
 
+mod assignments;
+mod audit;
 mod devices;
 mod directory;
+mod graph;
+mod rbac;
+mod settings;
 mod web_sessions;
 
 pub use devices::NewDevice;
 pub use directory::{NewUser, UserRecord};
+pub use graph::{DeviceNode, DirectoryGraph, UserNode};
+pub use rbac::RbacChangeError;
 pub use web_sessions::WebSessionStore;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -105,13 +112,20 @@ impl Store {
         name: &str,
         now: tandem_protocol::UnixMillis,
     ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(id.0.as_str())
             .bind(name)
             .bind(now.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| unique_violation(e, "tenant"))?;
+        sqlx::query("INSERT INTO tenant_settings (tenant_id, updated_at) VALUES ($1, $2)")
+            .bind(id.0.as_str())
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use tandem_protocol::devices::{Compliance, DeviceSummary};
 #[component]
 pub fn DeviceTable(devices: Vec<DeviceSummary>, now_ms: i64) -> impl IntoView {
     if devices.is_empty() {
-        return view! { <p class="muted">"No devices are registered yet."</p> }.into_any();
+        return view! { <p class="muted">"There are no devices you can help."</p> }.into_any();
     }
     let count = devices.len();
     let rows = devices
@@ -15,7 +15,7 @@ pub fn DeviceTable(devices: Vec<DeviceSummary>, now_ms: i64) -> impl IntoView {
         .map(|device| view! { <DeviceRow device now_ms /> })
         .collect_view();
     view! {
-        <table class="devices">
+        <table class="data devices">
             <caption>{format!("{count} device{}", if count == 1 { "" } else { "s" })}</caption>
             <thead>
                 <tr>

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
+use tandem_protocol::rbac::Permission;
 
 /// Header (brand, navigation, who is signed in, sign-out) and the main landmark.
 #[component]
@@ -34,9 +35,20 @@ pub fn Shell(children: Children) -> impl IntoView {
     let account = move || {
         auth.me.get().map(|me| {
             let sign_out = sign_out.clone();
+            let admin = me.admin_permissions;
             view! {
                 <nav aria-label="Main">
                     <a href=AppRoute::Devices.href()>"Devices"</a>
+                    {admin.contains(Permission::ManageSettings).then(|| view! {
+                        <a href=AppRoute::AdminSettings.href()>"Settings"</a>
+                    })}
+                    {admin.contains(Permission::ManageRoles).then(|| view! {
+                        <a href=AppRoute::AdminRoles.href()>"Roles"</a>
+                        <a href=AppRoute::AdminAssignments.href()>"Assignments"</a>
+                        <a href=AppRoute::AccessReview { helper: None, target: None }.href()>
+                            "Access review"
+                        </a>
+                    })}
                 </nav>
                 <div class="account">
                     <span class="who">

@@ -1,0 +1,11 @@
+//! The admin console: settings, roles, assignments, access review.
+
+mod access_review;
+mod assignments;
+mod roles;
+mod settings;
+
+pub use access_review::AccessReviewPage;
+pub use assignments::AssignmentsPage;
+pub use roles::RolesPage;
+pub use settings::SettingsPage;

@@ -1,0 +1,115 @@
+use crate::api;
+use crate::components::admin::{FormStatus, Outcome, PermissionList, PermissionPicker};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use tandem_protocol::rbac::{PermissionSet, RoleDraft, RoleView};
+
+/// `/admin/roles`: the roles, and a form to create a custom role.
+#[component]
+pub fn RolesPage() -> impl IntoView {
+    let roles = LocalResource::new(api::roles);
+    let name = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let permissions = RwSignal::new(PermissionSet::EMPTY);
+    let outcome = RwSignal::new(Outcome::Idle);
+
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let draft = RoleDraft {
+            name: name.get_untracked(),
+            description: description.get_untracked(),
+            permissions: permissions.get_untracked(),
+        };
+        if let Err(message) = draft.validate() {
+            outcome.set(Outcome::Failed(message));
+            return;
+        }
+        spawn_local(async move {
+            match api::create_role(&draft).await {
+                Ok(role) => {
+                    outcome.set(Outcome::Done(format!(
+                        "Created \u{201c}{}\u{201d}.",
+                        role.name
+                    )));
+                    name.set(String::new());
+                    description.set(String::new());
+                    permissions.set(PermissionSet::EMPTY);
+                    roles.refetch();
+                }
+                Err(error) => outcome.set(Outcome::Failed(error.message())),
+            }
+        });
+    };
+
+    let remove = move |role: RoleView| {
+        spawn_local(async move {
+            match api::delete_role(&role.id).await {
+                Ok(()) => {
+                    outcome.set(Outcome::Done(format!(
+                        "Deleted \u{201c}{}\u{201d}.",
+                        role.name
+                    )));
+                    roles.refetch();
+                }
+                Err(error) => outcome.set(Outcome::Failed(error.message())),
+            }
+        });
+    };
+
+    let table = move || {
+        match roles.get() {
+        None => view! { <p role="status" class="muted">"Loading roles…"</p> }.into_any(),
+        Some(Err(error)) => view! { <p class="error" role="alert">{error.message()}</p> }.into_any(),
+        Some(Ok(list)) => view! {
+            <table class="data roles">
+                <caption>"Roles"</caption>
+                <thead><tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Permissions"</th>
+                    <th scope="col">"Type"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr></thead>
+                <tbody>
+                    {list.into_iter().map(|role| {
+                        let built_in = role.built_in;
+                        let label = format!("Delete role {}", role.name);
+                        let for_delete = role.clone();
+                        view! {
+                            <tr data-role-id=role.id.0.clone()>
+                                <th scope="row">{role.name.clone()}<div class="muted small">{role.description.clone()}</div></th>
+                                <td><PermissionList permissions=role.permissions /></td>
+                                <td>{if built_in { "Built-in" } else { "Custom" }}</td>
+                                <td>
+                                    {(!built_in).then(|| view! {
+                                        <button type="button" aria-label=label
+                                            on:click=move |_| remove(for_delete.clone())>"Delete"</button>
+                                    })}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }.into_any(),
+    }
+    };
+
+    view! {
+        <section class="page" aria-labelledby="roles-title">
+            <h1 id="roles-title">"Roles"</h1>
+            {table}
+            <h2>"New custom role"</h2>
+            <form class="stack" on:submit=create>
+                <label for="role-name">"Name"</label>
+                <input id="role-name" prop:value=move || name.get()
+                    on:input=move |ev| name.set(event_target_value(&ev)) />
+                <label for="role-description">"Description"</label>
+                <input id="role-description" prop:value=move || description.get()
+                    on:input=move |ev| description.set(event_target_value(&ev)) />
+                <PermissionPicker selected=permissions id_prefix="role-perm" />
+                <FormStatus outcome />
+                <button type="submit" class="primary">"Create role"</button>
+            </form>
+        </section>
+    }
+}

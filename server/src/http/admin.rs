@@ -1,0 +1,177 @@
+//! `/api/admin/*`: settings, roles, assignments, groups, access review.
+//! Every handler takes an `Authorized<…>` for the permission it needs.
+
+use crate::app::AppState;
+use crate::auth::{Authorized, ManageRoles, ManageSettings};
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiJson;
+use crate::store::RbacChangeError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use tandem_protocol::rbac::{
+    AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, RoleDraft, RoleView,
+};
+use tandem_protocol::settings::TenantSettings;
+use tandem_protocol::{AssignmentId, RoleId};
+
+impl From<RbacChangeError> for ApiError {
+    fn from(error: RbacChangeError) -> Self {
+        match error {
+            RbacChangeError::Invalid(message) => ApiError::BadRequest(message),
+            RbacChangeError::NotFound => ApiError::NotFound,
+            RbacChangeError::Conflict(message) => ApiError::Conflict(message),
+            RbacChangeError::Store(store) => ApiError::Store(store),
+        }
+    }
+}
+
+pub async fn get_settings(
+    State(state): State<AppState>,
+    auth: Authorized<ManageSettings>,
+) -> ApiResult<Json<TenantSettings>> {
+    Ok(Json(state.store.settings(auth.scope()).await?))
+}
+
+pub async fn put_settings(
+    State(state): State<AppState>,
+    auth: Authorized<ManageSettings>,
+    ApiJson(settings): ApiJson<TenantSettings>,
+) -> ApiResult<Json<TenantSettings>> {
+    settings.validate().map_err(ApiError::BadRequest)?;
+    let saved = state
+        .store
+        .update_settings(&auth, &settings, state.clock.now())
+        .await?;
+    Ok(Json(saved))
+}
+
+pub async fn list_roles(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+) -> ApiResult<Json<Vec<RoleView>>> {
+    Ok(Json(state.store.roles(auth.scope()).await?))
+}
+
+pub async fn create_role(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    ApiJson(draft): ApiJson<RoleDraft>,
+) -> ApiResult<(StatusCode, Json<RoleView>)> {
+    let role = state
+        .store
+        .create_role(&auth, &draft, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(role)))
+}
+
+pub async fn update_role(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    Path(id): Path<String>,
+    ApiJson(draft): ApiJson<RoleDraft>,
+) -> ApiResult<Json<RoleView>> {
+    let role = state
+        .store
+        .update_role(&auth, &RoleId(id), &draft, state.clock.now())
+        .await?;
+    Ok(Json(role))
+}
+
+pub async fn delete_role(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .delete_role(&auth, &RoleId(id), state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_assignments(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+) -> ApiResult<Json<Vec<AssignmentView>>> {
+    Ok(Json(state.store.assignments(auth.scope()).await?))
+}
+
+pub async fn create_assignment(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    ApiJson(draft): ApiJson<AssignmentDraft>,
+) -> ApiResult<(StatusCode, Json<AssignmentView>)> {
+    let view = state
+        .store
+        .create_assignment(&auth, &draft, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+pub async fn update_assignment(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    Path(id): Path<String>,
+    ApiJson(draft): ApiJson<AssignmentDraft>,
+) -> ApiResult<Json<AssignmentView>> {
+    let view = state
+        .store
+        .update_assignment(&auth, &AssignmentId(id), &draft, state.clock.now())
+        .await?;
+    Ok(Json(view))
+}
+
+pub async fn delete_assignment(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .delete_assignment(&auth, &AssignmentId(id), state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_groups(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+) -> ApiResult<Json<Vec<GroupRef>>> {
+    Ok(Json(state.store.groups(auth.scope()).await?))
+}
+
+/// Filters of the access review; both match case-insensitively on names
+/// (or exactly on ids).
+#[derive(Debug, Deserialize)]
+pub struct ReviewFilter {
+    pub helper: Option<String>,
+    pub target: Option<String>,
+}
+
+pub async fn access_review(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    Query(filter): Query<ReviewFilter>,
+) -> ApiResult<Json<Vec<AccessReviewRow>>> {
+    let rows = crate::rbac::review::access_review(&state.store, auth.scope()).await?;
+    let matches = |needle: &Option<String>, id: &str, name: &str| {
+        needle.as_deref().is_none_or(|n| {
+            let n = n.trim().to_lowercase();
+            id == n || name.to_lowercase().contains(&n)
+        })
+    };
+    Ok(Json(
+        rows.into_iter()
+            .filter(|r| matches(&filter.helper, &r.helper_id.0, &r.helper_name))
+            .filter(|r| {
+                let (id, name) = match &r.target {
+                    tandem_protocol::rbac::ReviewTarget::User { id, name } => (&id.0, name),
+                    tandem_protocol::rbac::ReviewTarget::Device { id, name } => (&id.0, name),
+                };
+                matches(&filter.target, id, name)
+            })
+            .collect(),
+    ))
+}

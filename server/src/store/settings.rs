@@ -1,0 +1,107 @@
+//! Tenant settings.
+
+use super::audit::{AuditEntry, record};
+use super::{Store, StoreError, StoreResult, flag};
+use crate::auth::{Authorized, ManageSettings, TenantScope};
+use sqlx::Row;
+use tandem_protocol::UnixMillis;
+use tandem_protocol::settings::{HelperNameDisplay, TenantSettings};
+
+const COLUMNS: &str = "remote_help_enabled, allow_unenrolled, allow_unattended, \
+    code_lifetime_minutes, retention_days, helper_name_display, chat_enabled, \
+    annotation_enabled, clipboard_enabled";
+
+fn corrupt(reason: String) -> StoreError {
+    StoreError::Corrupt {
+        table: "tenant_settings",
+        reason,
+    }
+}
+
+impl Store {
+    /// The caller's tenant settings (defaults if none were ever saved).
+    pub async fn settings(&self, scope: &TenantScope) -> StoreResult<TenantSettings> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tenant_settings WHERE tenant_id = $1"
+        ))
+        .bind(scope.tenant_id().0.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(TenantSettings::default());
+        };
+        let display: String = row.try_get("helper_name_display")?;
+        let small = |name: &str| -> StoreResult<i64> { Ok(row.try_get::<i64, _>(name)?) };
+        Ok(TenantSettings {
+            remote_help_enabled: flag(small("remote_help_enabled")?),
+            allow_unenrolled: flag(small("allow_unenrolled")?),
+            allow_unattended: flag(small("allow_unattended")?),
+            code_lifetime_minutes: u8::try_from(small("code_lifetime_minutes")?)
+                .map_err(|e| corrupt(e.to_string()))?,
+            retention_days: u16::try_from(small("retention_days")?)
+                .map_err(|e| corrupt(e.to_string()))?,
+            helper_name_display: HelperNameDisplay::parse(&display)
+                .ok_or_else(|| corrupt(format!("helper_name_display {display:?}")))?,
+            chat_enabled: flag(small("chat_enabled")?),
+            annotation_enabled: flag(small("annotation_enabled")?),
+            clipboard_enabled: flag(small("clipboard_enabled")?),
+        })
+    }
+
+    /// Replaces the settings, recording the change. Takes effect at once:
+    /// every decision reads the settings from here.
+    pub async fn update_settings(
+        &self,
+        auth: &Authorized<ManageSettings>,
+        settings: &TenantSettings,
+        now: UnixMillis,
+    ) -> StoreResult<TenantSettings> {
+        let scope = auth.scope();
+        let before = self.settings(scope).await?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO tenant_settings (tenant_id, {COLUMNS}, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (tenant_id) DO UPDATE SET \
+             remote_help_enabled = excluded.remote_help_enabled, \
+             allow_unenrolled = excluded.allow_unenrolled, \
+             allow_unattended = excluded.allow_unattended, \
+             code_lifetime_minutes = excluded.code_lifetime_minutes, \
+             retention_days = excluded.retention_days, \
+             helper_name_display = excluded.helper_name_display, \
+             chat_enabled = excluded.chat_enabled, \
+             annotation_enabled = excluded.annotation_enabled, \
+             clipboard_enabled = excluded.clipboard_enabled, \
+             updated_at = excluded.updated_at"
+        ))
+        .bind(scope.tenant_id().0.as_str())
+        .bind(i64::from(settings.remote_help_enabled))
+        .bind(i64::from(settings.allow_unenrolled))
+        .bind(i64::from(settings.allow_unattended))
+        .bind(i64::from(settings.code_lifetime_minutes))
+        .bind(i64::from(settings.retention_days))
+        .bind(settings.helper_name_display.as_str())
+        .bind(i64::from(settings.chat_enabled))
+        .bind(i64::from(settings.annotation_enabled))
+        .bind(i64::from(settings.clipboard_enabled))
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            scope,
+            auth.actor(),
+            now,
+            AuditEntry {
+                action: "settings.update",
+                object_type: "tenant_settings",
+                object_id: &scope.tenant_id().0,
+                before: Some(&before),
+                after: Some(settings),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(settings.clone())
+    }
+}

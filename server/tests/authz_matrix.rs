@@ -1,0 +1,253 @@
+//! The authorization matrix: every API route × every kind of caller →
+//! the expected status. A route without a row fails the test, and so does a
+//! row without a route. Object ids are Contoso's, so the other tenant's
+//! administrator must get 404 (never data) for them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod support;
+
+use axum::http::Method;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use support::{App, app};
+use tandem_protocol::routes::*;
+
+/// The callers, in column order.
+const CALLERS: [(&str, Option<&str>); 6] = [
+    ("anonymous", None),
+    ("sharer", Some("lynne@contoso.test")),
+    ("view-only helper", Some("alex@contoso.test")),
+    ("help desk operator", Some("megan@contoso.test")),
+    ("administrator", Some("admin@contoso.test")),
+    ("other tenant's admin", Some("admin@fabrikam.test")),
+];
+
+/// Ids of Contoso objects the routes are called with.
+struct Ids {
+    device: String,
+    role: String,
+    assignment: String,
+    help_desk_group: String,
+}
+
+impl Ids {
+    async fn find(app: &App) -> Ids {
+        let admin = app.sign_in("admin@contoso.test").await;
+        let by_name = |list: &Value, key: &str, name: &str| -> String {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .find(|item| item[key] == name)
+                .unwrap_or_else(|| panic!("no {name}"))["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        Ids {
+            device: by_name(&app.get_json(DEVICES, &admin).await, "name", "LT-LYNNE-01"),
+            role: by_name(
+                &app.get_json(ADMIN_ROLES, &admin).await,
+                "name",
+                "Tier 2 (no elevation)",
+            ),
+            assignment: by_name(
+                &app.get_json(ADMIN_ASSIGNMENTS, &admin).await,
+                "name",
+                "Help desk: everyone",
+            ),
+            help_desk_group: by_name(
+                &app.get_json(ADMIN_GROUPS, &admin).await,
+                "name",
+                "Help Desk",
+            ),
+        }
+    }
+}
+
+type Body = fn(&Ids) -> Value;
+
+struct Row {
+    method: Method,
+    route: &'static str,
+    body: Option<Body>,
+    /// Statuses for [`CALLERS`], in order.
+    expect: [u16; 6],
+}
+
+fn settings_body(_: &Ids) -> Value {
+    serde_json::to_value(tandem_protocol::settings::TenantSettings::default()).unwrap()
+}
+
+fn role_body(_: &Ids) -> Value {
+    json!({ "name": "Matrix role", "permissions": ["view_screen"] })
+}
+
+fn assignment_body(ids: &Ids) -> Value {
+    json!({
+        "name": "Matrix assignment",
+        "role_id": "builtin-remote-viewer",
+        "admin_groups": [ids.help_desk_group],
+        "all_users": true,
+    })
+}
+
+fn login_body(_: &Ids) -> Value {
+    json!({ "email": "megan@contoso.test", "password": tandem_server::seed::DEMO_PASSWORD })
+}
+
+const ADMIN_ONLY: [u16; 6] = [401, 403, 403, 403, 200, 200];
+
+fn matrix() -> Vec<Row> {
+    let row = |method, route, body, expect| Row {
+        method,
+        route,
+        body,
+        expect,
+    };
+    vec![
+        row(Method::POST, AUTH_LOGIN, Some(login_body as Body), [200; 6]),
+        row(Method::POST, AUTH_LOGOUT, None, [204; 6]),
+        row(Method::GET, AUTH_ME, None, [401, 200, 200, 200, 200, 200]),
+        row(Method::GET, DEVICES, None, [401, 200, 200, 200, 200, 200]),
+        // Lynne may not help her own device; Alex's scope (Finance) covers it.
+        row(Method::GET, DEVICE, None, [401, 404, 200, 200, 200, 404]),
+        row(Method::GET, ADMIN_SETTINGS, None, ADMIN_ONLY),
+        row(
+            Method::PUT,
+            ADMIN_SETTINGS,
+            Some(settings_body as Body),
+            ADMIN_ONLY,
+        ),
+        row(Method::GET, ADMIN_ROLES, None, ADMIN_ONLY),
+        row(
+            Method::POST,
+            ADMIN_ROLES,
+            Some(role_body as Body),
+            [401, 403, 403, 403, 201, 201],
+        ),
+        row(
+            Method::PUT,
+            ADMIN_ROLE,
+            Some(role_body as Body),
+            [401, 403, 403, 403, 200, 404],
+        ),
+        row(
+            Method::DELETE,
+            ADMIN_ROLE,
+            None,
+            [401, 403, 403, 403, 204, 404],
+        ),
+        row(Method::GET, ADMIN_ASSIGNMENTS, None, ADMIN_ONLY),
+        // Contoso's group ids are unknown in Fabrikam: refused, nothing created.
+        row(
+            Method::POST,
+            ADMIN_ASSIGNMENTS,
+            Some(assignment_body as Body),
+            [401, 403, 403, 403, 201, 400],
+        ),
+        row(
+            Method::PUT,
+            ADMIN_ASSIGNMENT,
+            Some(assignment_body as Body),
+            [401, 403, 403, 403, 200, 404],
+        ),
+        row(
+            Method::DELETE,
+            ADMIN_ASSIGNMENT,
+            None,
+            [401, 403, 403, 403, 204, 404],
+        ),
+        row(Method::GET, ADMIN_GROUPS, None, ADMIN_ONLY),
+        row(Method::GET, ADMIN_ACCESS_REVIEW, None, ADMIN_ONLY),
+    ]
+}
+
+fn path_for(route: &str, ids: &Ids) -> String {
+    let id = match route {
+        DEVICE => &ids.device,
+        ADMIN_ROLE => &ids.role,
+        ADMIN_ASSIGNMENT => &ids.assignment,
+        _ => return route.to_owned(),
+    };
+    with_id(route, id)
+}
+
+#[test]
+fn every_route_has_exactly_one_row() {
+    let routes: BTreeSet<(String, &str)> = tandem_server::http::api_route_list()
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p))
+        .collect();
+    let rows: Vec<(String, &str)> = matrix()
+        .iter()
+        .map(|r| (r.method.to_string(), r.route))
+        .collect();
+    let row_set: BTreeSet<_> = rows.iter().cloned().collect();
+    assert_eq!(rows.len(), row_set.len(), "a route has two rows");
+    let missing: Vec<_> = routes.difference(&row_set).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the authz matrix: {missing:?}"
+    );
+    let stale: Vec<_> = row_set.difference(&routes).collect();
+    assert!(stale.is_empty(), "matrix rows without a route: {stale:?}");
+}
+
+#[tokio::test]
+async fn every_caller_gets_the_expected_status_on_every_route() {
+    let mut failures = Vec::new();
+    for row in matrix() {
+        for (column, (who, email)) in CALLERS.iter().enumerate() {
+            // A fresh app per cell: a DELETE in one cell cannot affect another.
+            let app = app().await;
+            let ids = Ids::find(&app).await;
+            let cookie = match email {
+                Some(email) => Some(app.sign_in(email).await),
+                None => None,
+            };
+            let body = row.body.map(|make| make(&ids));
+            let path = path_for(row.route, &ids);
+            let status = app
+                .call(row.method.clone(), &path, body.as_ref(), cookie.as_deref())
+                .await
+                .status()
+                .as_u16();
+            if status != row.expect[column] {
+                failures.push(format!(
+                    "{} {} as {who}: got {status}, expected {}",
+                    row.method, row.route, row.expect[column]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authz matrix mismatches:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn the_other_tenant_sees_none_of_contosos_data() {
+    let app = app().await;
+    let fabrikam = app.sign_in("admin@fabrikam.test").await;
+    for route in [
+        DEVICES,
+        ADMIN_ROLES,
+        ADMIN_ASSIGNMENTS,
+        ADMIN_GROUPS,
+        ADMIN_ACCESS_REVIEW,
+    ] {
+        let text = app.get_json(route, &fabrikam).await.to_string();
+        for contoso in [
+            "LT-LYNNE-01",
+            "Tier 2",
+            "Help desk: everyone",
+            "Finance",
+            "Megan",
+            "contoso",
+        ] {
+            assert!(!text.contains(contoso), "{route} leaks {contoso}: {text}");
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Shared helpers of the router tests: the app over an in-memory database
+//! with the demo tenants, a manual clock, and request/response helpers.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use std::path::Path;
+use std::sync::Arc;
+use tandem_protocol::{Problem, routes};
+use tandem_server::app::AppState;
+use tandem_server::auth::SessionPolicy;
+use tandem_server::clock::{Clock, ManualClock, SystemClock};
+use tandem_server::http::{CookiePolicy, SESSION_COOKIE, router};
+use tandem_server::seed::{DEMO_PASSWORD, seed_demo};
+use tandem_server::store::Store;
+use tower::ServiceExt;
+
+pub const MINUTE: i64 = 60_000;
+
+pub struct App {
+    pub router: Router,
+    pub clock: Arc<ManualClock>,
+}
+
+pub async fn app_with(dist: &Path) -> App {
+    let store = Store::open_in_memory().await.unwrap();
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    seed_demo(&store, clock.now()).await.unwrap();
+    let state = AppState {
+        store,
+        clock: clock.clone(),
+        policy: SessionPolicy::from_minutes(30, 12 * 60),
+    };
+    App {
+        router: router(state, dist, CookiePolicy { secure: false }),
+        clock,
+    }
+}
+
+pub async fn app() -> App {
+    app_with(Path::new("/nonexistent-dist")).await
+}
+
+impl App {
+    pub async fn send(&self, request: Request<Body>) -> Response<Body> {
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response<Body> {
+        let body = serde_json::json!({ "email": email, "password": password });
+        self.send(json_post(routes::AUTH_LOGIN, &body.to_string(), None))
+            .await
+    }
+
+    /// Signs in and returns the session cookie (`name=value`).
+    pub async fn sign_in(&self, email: &str) -> String {
+        let response = self.login(email, DEMO_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        session_cookie(&response).expect("login sets the session cookie")
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response<Body> {
+        let mut request = Request::get(path);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+}
+
+pub fn json_post(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::from(body.to_owned())).unwrap()
+}
+
+pub fn session_cookie(response: &Response<Body>) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{SESSION_COOKIE}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+pub async fn body_bytes(response: Response<Body>) -> Vec<u8> {
+    response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
+}
+
+pub async fn problem(response: Response<Body>) -> Problem {
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    serde_json::from_slice(&body_bytes(response).await).unwrap()
+}
+
+impl App {
+    /// Sends `method path` with an optional JSON body and session cookie.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        cookie: Option<&str>,
+    ) -> Response<Body> {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let request = match body {
+            Some(json) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.unwrap()).await
+    }
+
+    /// `GET path` as `cookie`, decoded as JSON; panics unless 200.
+    pub async fn get_json(&self, path: &str, cookie: &str) -> serde_json::Value {
+        let response = self.get(path, Some(cookie)).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        serde_json::from_slice(&body_bytes(response).await).unwrap()
+    }
+}

@@ -1,0 +1,134 @@
+//! The admin console: a custom role and an assignment made in the browser
+//! change what the access review (and so the server) allows.
+
+use tandem_tests::e2e;
+
+const ALEX_ON_DIEGOS_DEVICE: &str = "/admin/access-review?helper=Alex&target=DT-DIEGO-02";
+
+#[tokio::test]
+async fn a_new_role_and_assignment_show_in_the_access_review() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.sign_in_as("admin@contoso.test").await.unwrap();
+
+        // Before: Alex (a trainee scoped to Finance) may not help Diego's device.
+        browser.goto(ALEX_ON_DIEGOS_DEVICE).await.unwrap();
+        browser
+            .wait_for_text(
+                "#review-result",
+                "Nobody can help anyone matching these filters.",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            browser
+                .client()
+                .find(fantoccini::Locator::Css("#review-helper"))
+                .await
+                .unwrap()
+                .prop("value")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("Alex"),
+            "the filter comes from the URL"
+        );
+
+        browser.click("nav a[href='/admin/roles']").await.unwrap();
+        browser.wait_for("table.roles").await.unwrap();
+        browser.fill("#role-name", "Night shift").await.unwrap();
+        browser
+            .fill("#role-description", "Sales, after hours")
+            .await
+            .unwrap();
+        browser.click_label("View screen").await.unwrap();
+        browser.click_label("Take full control").await.unwrap();
+        browser.click("form button[type=submit]").await.unwrap();
+        browser
+            .wait_for_text("p.form-status.ok", "Created \u{201c}Night shift\u{201d}.")
+            .await
+            .unwrap();
+        let roles = browser.texts("table.roles tbody th").await.unwrap();
+        assert!(
+            roles.iter().any(|r| r.starts_with("Night shift")),
+            "{roles:?}"
+        );
+
+        browser
+            .click("nav a[href='/admin/assignments']")
+            .await
+            .unwrap();
+        browser.wait_for("#assignment-role").await.unwrap();
+        browser
+            .fill("#assignment-name", "Trainees: Sales at night")
+            .await
+            .unwrap();
+        browser
+            .select("#assignment-role", "Night shift")
+            .await
+            .unwrap();
+        browser
+            .click_label_in(
+                "Admin groups (their members get the role)",
+                "Help Desk Trainees",
+            )
+            .await
+            .unwrap();
+        browser
+            .click_label_in("Scope groups", "Sales")
+            .await
+            .unwrap();
+        browser.click("form button[type=submit]").await.unwrap();
+        browser
+            .wait_for_text(
+                "p.form-status.ok",
+                "Created \u{201c}Trainees: Sales at night\u{201d}.",
+            )
+            .await
+            .unwrap();
+        let rows = browser.texts("table.assignments tbody tr").await.unwrap();
+        let new = rows
+            .iter()
+            .find(|r| r.starts_with("Trainees: Sales at night"))
+            .unwrap_or_else(|| panic!("no new assignment in {rows:?}"));
+        assert!(
+            new.contains("Night shift")
+                && new.contains("Help Desk Trainees")
+                && new.contains("Sales"),
+            "{new}"
+        );
+
+        // After: the review shows Alex may view and control Diego's device.
+        browser.goto(ALEX_ON_DIEGOS_DEVICE).await.unwrap();
+        browser.wait_for("table.review tbody tr").await.unwrap();
+        let rows = browser.texts("table.review tbody tr").await.unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(rows[0].contains("Alex Wilber"), "{rows:?}");
+        assert!(rows[0].contains("DT-DIEGO-02 (device)"), "{rows:?}");
+        assert!(
+            rows[0].contains("View screen, Take full control"),
+            "{rows:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn helpers_see_no_admin_pages_and_the_api_refuses_them() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.sign_in_as("megan@contoso.test").await.unwrap();
+        let nav = browser.texts("nav a").await.unwrap();
+        assert_eq!(nav, ["Devices"], "no admin links for a helper");
+        browser.goto("/admin/roles").await.unwrap();
+        browser
+            .wait_for_text(
+                "[role=alert]",
+                "You need the \u{201c}Manage roles\u{201d} permission for this.",
+            )
+            .await
+            .unwrap();
+        assert_eq!(browser.fetch_status("/api/admin/roles").await.unwrap(), 403);
+    })
+    .await;
+}
