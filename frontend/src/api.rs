@@ -5,7 +5,7 @@
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tandem_protocol::auth::{LoginRequest, Me};
+use tandem_protocol::auth::{LoginRequest, Me, ProviderInfo};
 use tandem_protocol::devices::DeviceSummary;
 use tandem_protocol::rbac::{
     AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, RoleDraft, RoleView,
@@ -145,6 +145,11 @@ async fn delete(path: &str) -> Result<(), ApiError> {
     } else {
         Err(problem_of(response).await)
     }
+}
+
+/// The organization sign-in options.
+pub async fn providers() -> Result<Vec<ProviderInfo>, ApiError> {
+    get_json(routes::AUTH_PROVIDERS).await
 }
 
 /// The devices the signed-in user may help.

@@ -23,7 +23,7 @@ pub enum AppRoute {
 }
 
 pub const HOME: &str = "/";
-pub const SIGN_IN: &str = "/signin";
+pub const SIGN_IN: &str = tandem_protocol::routes::SIGN_IN_PAGE;
 pub const DEVICES: &str = "/devices";
 pub const ADMIN_SETTINGS: &str = "/admin/settings";
 pub const ADMIN_ROLES: &str = "/admin/roles";
@@ -64,21 +64,8 @@ impl AppRoute {
     /// Where to go after signing in: `next` if it is a safe local path,
     /// else the devices page.
     pub fn after_sign_in(next: Option<&str>) -> String {
-        next.and_then(safe_local_path)
-            .map(str::to_owned)
-            .unwrap_or_else(|| AppRoute::Devices.href())
+        tandem_protocol::routes::after_sign_in(next)
     }
-}
-
-/// Accepts only same-origin absolute paths, so `?next=` cannot send a user
-/// to another site (`//evil.test`, `https://…`, `/\evil.test`).
-pub fn safe_local_path(path: &str) -> Option<&str> {
-    let ok = path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.starts_with("/\\")
-        && !path.chars().any(char::is_control)
-        && !path.starts_with(SIGN_IN);
-    ok.then_some(path)
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters and `/`.

@@ -108,3 +108,86 @@ mod tests {
         assert!(text.contains("a@b"));
     }
 }
+
+/// An organization identity provider offered on the sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderInfo {
+    /// Used in `/auth/oidc/{id}/start`.
+    pub id: String,
+    /// "Sign in with {name}".
+    pub name: String,
+}
+
+/// Why an organization sign-in was refused; travels as `/signin?error=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OidcError {
+    UnknownProvider,
+    State,
+    Issuer,
+    Token,
+    Tenant,
+    Account,
+    Failed,
+}
+
+impl OidcError {
+    const ALL: [OidcError; 7] = [
+        OidcError::UnknownProvider,
+        OidcError::State,
+        OidcError::Issuer,
+        OidcError::Token,
+        OidcError::Tenant,
+        OidcError::Account,
+        OidcError::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OidcError::UnknownProvider => "oidc_unknown_provider",
+            OidcError::State => "oidc_state",
+            OidcError::Issuer => "oidc_issuer",
+            OidcError::Token => "oidc_token",
+            OidcError::Tenant => "oidc_tenant",
+            OidcError::Account => "oidc_account",
+            OidcError::Failed => "oidc_failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+
+    /// What the sign-in page tells the user.
+    pub fn message(self) -> &'static str {
+        match self {
+            OidcError::UnknownProvider => "That sign-in option does not exist.",
+            OidcError::State => {
+                "The sign-in attempt expired or did not match this browser. Start again."
+            }
+            OidcError::Issuer | OidcError::Token => {
+                "The identity provider's answer could not be verified, so you were not signed in."
+            }
+            OidcError::Tenant => "Your organization is not allowed to use this Tandem server.",
+            OidcError::Account => {
+                "Your account cannot be used here: it has no e-mail address, or the address belongs to another organization."
+            }
+            OidcError::Failed => {
+                "Signing in with your organization failed. Try again, or ask your administrator."
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod oidc_error_tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_unknown_codes_are_none() {
+        for error in OidcError::ALL {
+            assert_eq!(OidcError::parse(error.as_str()), Some(error));
+            assert!(!error.message().is_empty());
+        }
+        assert_eq!(OidcError::parse("<script>"), None);
+    }
+}

@@ -8,6 +8,16 @@ pub const AUTH_LOGIN: &str = "/api/auth/login";
 pub const AUTH_LOGOUT: &str = "/api/auth/logout";
 /// `GET` → [`crate::auth::Me`], or 401 when not signed in.
 pub const AUTH_ME: &str = "/api/auth/me";
+/// `GET` → `Vec<`[`crate::auth::ProviderInfo`]`>`: organization sign-in options.
+pub const AUTH_PROVIDERS: &str = "/api/auth/providers";
+/// Browser navigation: redirects to the identity provider `{id}`.
+pub const OIDC_START: &str = "/auth/oidc/{id}/start";
+/// Browser navigation: where the identity provider sends users back.
+pub const OIDC_CALLBACK: &str = "/auth/oidc/callback";
+/// The console's sign-in page.
+pub const SIGN_IN_PAGE: &str = "/signin";
+/// Where users land after signing in when no `next` is given.
+pub const DEFAULT_LANDING: &str = "/devices";
 /// `GET` → `Vec<`[`crate::devices::DeviceSummary`]`>` of the caller's tenant.
 pub const DEVICES: &str = "/api/devices";
 /// `GET` → `DeviceSummary` of one device the caller may help; 404 otherwise.
@@ -30,4 +40,44 @@ pub const ADMIN_ACCESS_REVIEW: &str = "/api/admin/access-review";
 /// Fills `{id}` in a route with `id`.
 pub fn with_id(route: &str, id: &str) -> String {
     route.replace("{id}", id)
+}
+
+/// Accepts only same-origin absolute paths, so a `next` parameter cannot
+/// send a user to another site (`//evil.test`, `https://…`, `/\\evil.test`).
+pub fn safe_local_path(path: &str) -> Option<&str> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(char::is_control)
+        && !path.starts_with(SIGN_IN_PAGE);
+    ok.then_some(path)
+}
+
+/// Where to go after signing in: `next` if it is a safe local path, else
+/// the default landing page.
+pub fn after_sign_in(next: Option<&str>) -> String {
+    next.and_then(safe_local_path)
+        .unwrap_or(DEFAULT_LANDING)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_only_followed_to_local_paths() {
+        assert_eq!(after_sign_in(Some("/devices?x=1")), "/devices?x=1");
+        for evil in [
+            "//evil.test",
+            "https://evil.test",
+            "/\\evil.test",
+            "devices",
+            "/signin",
+            "/a\nb",
+        ] {
+            assert_eq!(after_sign_in(Some(evil)), "/devices", "{evil}");
+        }
+        assert_eq!(after_sign_in(None), "/devices");
+    }
 }

@@ -10,6 +10,7 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub policy: SessionPolicy,
+    pub oidc: crate::auth::oidc::OidcProviders,
 }
 
 impl std::fmt::Debug for AppState {

@@ -34,6 +34,44 @@ pub struct Config {
     pub session_absolute_minutes: u32,
     /// `tracing` filter, e.g. `info,tandem_server=debug`.
     pub log: String,
+    /// Organization identity providers (file only: `[[oidc]]` tables).
+    pub oidc: Vec<OidcProviderConfig>,
+}
+
+fn default_tenant_claim() -> String {
+    "tid".to_owned()
+}
+
+/// One OpenID Connect identity provider, e.g. an Entra ID app registration.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProviderConfig {
+    /// Short id used in URLs, e.g. `contoso`.
+    pub id: String,
+    /// Shown on the sign-in button: "Sign in with {name}".
+    pub name: String,
+    /// The issuer, exactly as the provider's discovery document says it.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The ID-token claim naming the user's organization (Entra: `tid`).
+    #[serde(default = "default_tenant_claim")]
+    pub tenant_claim: String,
+    /// Allowed organizations: the IdP's tenant id → Tandem's tenant id.
+    /// Users of any other organization are refused.
+    pub tenants: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for OidcProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcProviderConfig")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("tenants", &self.tenants)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -49,6 +87,7 @@ impl Default for Config {
             session_idle_minutes: 30,
             session_absolute_minutes: 12 * 60,
             log: "info,tower_http=info,sqlx=warn".to_owned(),
+            oidc: Vec::new(),
         }
     }
 }
@@ -121,6 +160,21 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        let mut ids = std::collections::BTreeSet::new();
+        for provider in &self.oidc {
+            if !ids.insert(provider.id.as_str()) {
+                return Err(ConfigError::Rejected(format!(
+                    "two [[oidc]] providers have the id {:?}",
+                    provider.id
+                )));
+            }
+            if provider.tenants.is_empty() {
+                return Err(ConfigError::Rejected(format!(
+                    "[[oidc]] provider {:?} allows no tenant; list them in `tenants`",
+                    provider.id
+                )));
+            }
+        }
         if self.session_idle_minutes == 0 || self.session_absolute_minutes == 0 {
             return Err(ConfigError::Rejected(
                 "session timeouts must be at least one minute".into(),
@@ -152,6 +206,15 @@ impl Config {
                 self.data_dir.join("tandem.db").display()
             )
         })
+    }
+
+    /// The base URL users reach the server at (no trailing slash).
+    pub fn base_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     /// Whether session cookies must be `Secure`.
@@ -264,6 +327,33 @@ mod tests {
         assert!(Config::load(&cli(&["--config", "/none"]), Some(&forced)).is_ok());
         let loopback = [("TANDEM_SEED_DEMO", "true")];
         assert!(Config::load(&cli(&["--config", "/none"]), Some(&loopback)).is_ok());
+    }
+
+    #[test]
+    fn oidc_providers_come_from_the_file_and_secrets_are_not_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(
+            &file,
+            r#"
+[[oidc]]
+id = "contoso"
+name = "Contoso"
+issuer = "https://login.example.test/x/v2.0"
+client_id = "abc"
+client_secret = "s3cret"
+tenants = { "idp-tid" = "contoso" }
+"#,
+        )
+        .unwrap();
+        let config = Config::load(&cli(&["--config", file.to_str().unwrap()]), Some(&[])).unwrap();
+        assert_eq!(config.oidc[0].tenant_claim, "tid");
+        assert_eq!(config.oidc[0].tenants["idp-tid"], "contoso");
+        assert!(!format!("{config:?}").contains("s3cret"));
+
+        std::fs::write(&file, "[[oidc]]\nid = \"x\"\nname = \"X\"\nissuer = \"https://i\"\nclient_id = \"c\"\nclient_secret = \"s\"\ntenants = {}\n").unwrap();
+        let err = Config::load(&cli(&["--config", file.to_str().unwrap()]), Some(&[])).unwrap_err();
+        assert!(err.to_string().contains("allows no tenant"));
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub enum ServeError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot set up OIDC: {0}")]
+    Oidc(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -57,6 +59,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         tracing::info!("seeded the demo tenants into the new database");
     }
 
+    let oidc = auth::oidc::OidcProviders::new(config.oidc.clone(), &config.base_url())
+        .map_err(ServeError::Oidc)?;
     let state = AppState {
         store: store.clone(),
         clock: clock.clone(),
@@ -64,6 +68,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             config.session_idle_minutes,
             config.session_absolute_minutes,
         ),
+        oidc,
     };
     let cookies = http::CookiePolicy {
         secure: config.secure_cookies(),

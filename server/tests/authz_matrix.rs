@@ -108,6 +108,11 @@ fn matrix() -> Vec<Row> {
         row(Method::POST, AUTH_LOGIN, Some(login_body as Body), [200; 6]),
         row(Method::POST, AUTH_LOGOUT, None, [204; 6]),
         row(Method::GET, AUTH_ME, None, [401, 200, 200, 200, 200, 200]),
+        row(Method::GET, AUTH_PROVIDERS, None, [200; 6]),
+        // Browser navigations: they always redirect (here: no such provider,
+        // no pending sign-in), never answer with data.
+        row(Method::GET, OIDC_START, None, [303; 6]),
+        row(Method::GET, OIDC_CALLBACK, None, [303; 6]),
         row(Method::GET, DEVICES, None, [401, 200, 200, 200, 200, 200]),
         // Lynne may not help her own device; Alex's scope (Finance) covers it.
         row(Method::GET, DEVICE, None, [401, 404, 200, 200, 200, 404]),

@@ -318,6 +318,40 @@ async function handleInteraction(provider, req, res, url) {
 let provider;
 let providerHandler;
 
+// Test hook: for these subjects, the token endpoint's ID token gets a
+// corrupted signature, so clients can prove they reject tampered tokens.
+const tamperSubs = new Set(Array.isArray(config.tamper_id_token_subs) ? config.tamper_id_token_subs : []);
+
+function tamperIdTokens(res) {
+  const chunks = [];
+  const end = res.end.bind(res);
+  res.write = (chunk) => {
+    chunks.push(Buffer.from(chunk));
+    return true;
+  };
+  res.end = (chunk, ...rest) => {
+    if (chunk && typeof chunk !== 'function') chunks.push(Buffer.from(chunk));
+    let body = Buffer.concat(chunks);
+    try {
+      const json = JSON.parse(body.toString('utf8'));
+      if (typeof json.id_token === 'string') {
+        const [header, payload, signature] = json.id_token.split('.');
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+        if (tamperSubs.has(claims.sub)) {
+          const sig = Buffer.from(signature, 'base64url');
+          sig[0] ^= 0xff;
+          json.id_token = [header, payload, sig.toString('base64url')].join('.');
+          body = Buffer.from(JSON.stringify(json));
+        }
+      }
+    } catch {
+      // Not JSON (an error page): pass it on unchanged.
+    }
+    if (!res.headersSent) res.setHeader('content-length', body.length);
+    return end(body, ...rest.filter((r) => typeof r === 'function'));
+  };
+}
+
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
   if (url.pathname === '/interaction' || url.pathname.startsWith('/interaction/')) {
@@ -330,6 +364,9 @@ const server = http.createServer((req, res) => {
       }
     });
     return;
+  }
+  if (tamperSubs.size > 0 && req.method === 'POST' && url.pathname === '/token') {
+    tamperIdTokens(res);
   }
   providerHandler(req, res);
 });

@@ -277,6 +277,19 @@ impl Browser {
         Ok(cookies.iter().map(|c| c.name().to_owned()).collect())
     }
 
+    /// Runs `fetch(path)` in the page and returns the JSON body (null if
+    /// the answer is not 2xx JSON).
+    pub async fn fetch_json(&self, path: &str) -> Result<serde_json::Value, HarnessError> {
+        Ok(self
+            .client
+            .execute_async(
+                "const [path, done] = arguments; \
+                 fetch(path).then(r => r.ok ? r.json() : null).then(done, () => done(null));",
+                vec![serde_json::Value::String(path.to_owned())],
+            )
+            .await?)
+    }
+
     /// Runs `fetch(path)` in the page and returns the HTTP status.
     pub async fn fetch_status(&self, path: &str) -> Result<u16, HarnessError> {
         let status = self

@@ -10,13 +10,15 @@
 
 mod browser;
 mod error;
+pub mod idp;
 mod paths;
 mod process;
 mod server;
 
 pub use browser::Browser;
 pub use error::HarnessError;
-pub use server::TestServer;
+pub use paths::free_port;
+pub use server::{ServerOptions, TestServer};
 
 /// Password of every seeded demo account.
 pub const DEMO_PASSWORD: &str = "tandem-demo";
@@ -51,6 +53,17 @@ impl Env {
         let server = TestServer::start().await?;
         let browser = Browser::start(server.base_url()).await?;
         Ok(Self { server, browser })
+    }
+
+    /// Runs `test`, failing it after [`TEST_TIMEOUT`], then closes up.
+    pub async fn run(self, test: impl AsyncFnOnce(&Env)) {
+        let outcome = tokio::time::timeout(TEST_TIMEOUT, test(&self)).await;
+        self.finish().await;
+        assert!(
+            outcome.is_ok(),
+            "test did not finish within {} s",
+            TEST_TIMEOUT.as_secs()
+        );
     }
 
     /// Closes the browser session cleanly; the processes stop on drop.

@@ -17,19 +17,36 @@ pub struct TestServer {
     data_dir: TempDir,
 }
 
+/// How to start a [`TestServer`] beyond the defaults.
+#[derive(Debug, Default, Clone)]
+pub struct ServerOptions {
+    /// A fixed port (for IdP redirect URIs); a free one is chosen otherwise.
+    pub port: Option<u16>,
+    /// The contents of `tandem.toml`.
+    pub config_toml: Option<String>,
+}
+
 impl TestServer {
     /// Starts `tandem-server` with the demo tenant seeded and waits until it
     /// prints the address it listens on.
     pub async fn start() -> Result<Self, HarnessError> {
+        Self::start_with(ServerOptions::default()).await
+    }
+
+    /// [`TestServer::start`] with a fixed port and/or a config file.
+    pub async fn start_with(options: ServerOptions) -> Result<Self, HarnessError> {
         let data_dir = tempfile::Builder::new().prefix("tandem-e2e-").tempdir()?;
         let log = std::fs::File::create(data_dir.path().join("server.log"))?;
+        let config_path = data_dir.path().join("tandem.toml");
+        std::fs::write(&config_path, options.config_toml.unwrap_or_default())?;
+        let bind = format!("127.0.0.1:{}", options.port.unwrap_or(0));
         let mut command = Command::new(server_binary()?);
         command
-            .env("TANDEM_BIND", "127.0.0.1:0")
+            .env("TANDEM_BIND", bind)
             .env("TANDEM_DATA_DIR", data_dir.path())
             .env("TANDEM_DIST_DIR", dist_dir()?)
             .env("TANDEM_SEED_DEMO", "true")
-            .env("TANDEM_CONFIG", data_dir.path().join("none.toml"))
+            .env("TANDEM_CONFIG", &config_path)
             .env("RUST_LOG", "info,tower_http=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

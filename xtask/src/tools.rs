@@ -7,6 +7,8 @@ use crate::cmd::{self, Result, command, on_path, output, run};
 const TRUNK_VERSION: &str = "0.21.14";
 /// Pinned in tools/package.json; Debian's binaryen 108 breaks the bundle.
 const WASM_OPT_VERSION: &str = "version_132";
+/// Pinned in tests/idp/package.json.
+const OIDC_PROVIDER_VERSION: &str = "9.13.3";
 
 /// Debian packages the tests need, by the binary that shows they are there.
 const TEST_PACKAGES: &[(&str, &str)] = &[
@@ -107,12 +109,37 @@ fn wasm_opt() -> Result {
     if version_of("wasm-opt").is_some_and(|v| v.contains(WASM_OPT_VERSION)) {
         return Ok(());
     }
+    npm_ci("tools")
+}
+
+/// `npm ci` in `dir` (a folder with a package-lock.json).
+fn npm_ci(dir: &str) -> Result {
     if !on_path("npm") {
         apt_install(&["npm"])?;
     }
     let mut install = command("npm");
-    install.args(["ci", "--prefix", "tools", "--no-audit", "--no-fund"]);
+    install.args(["ci", "--prefix", dir, "--no-audit", "--no-fund"]);
     run(install)
+}
+
+/// The version of npm package `package` installed under `dir`, if any.
+fn npm_installed(dir: &str, package: &str) -> Option<String> {
+    let manifest = cmd::root()
+        .join(dir)
+        .join("node_modules")
+        .join(package)
+        .join("package.json");
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let start = text.find("\"version\"")?;
+    text[start..].split('"').nth(3).map(str::to_owned)
+}
+
+/// The test IdP: panva's oidc-provider at the version tests/idp pins.
+fn test_idp() -> Result {
+    if npm_installed("tests/idp", "oidc-provider").as_deref() == Some(OIDC_PROVIDER_VERSION) {
+        return Ok(());
+    }
+    npm_ci("tests/idp")
 }
 
 fn is_root() -> bool {
@@ -172,12 +199,22 @@ pub fn ensure_for_test() -> Result {
         apt_install(&missing)?;
     }
     rustup_components()?;
+    test_idp()?;
     ensure_for_build()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pinned_idp_version_matches_its_package_json() {
+        let manifest = std::fs::read_to_string(cmd::root().join("tests/idp/package.json")).unwrap();
+        assert!(
+            manifest.contains(&format!("\"oidc-provider\": \"{OIDC_PROVIDER_VERSION}\"")),
+            "{manifest}"
+        );
+    }
 
     #[test]
     fn the_locked_wasm_bindgen_version_is_found() {

@@ -5,6 +5,7 @@
 //! [`TenantScope`], the only key to tenant-scoped store queries.
 
 mod authorized;
+pub mod oidc;
 mod password;
 mod web_session;
 

@@ -101,6 +101,26 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// Signs `user` in on `session`, under a fresh session id: an id planted
+/// before sign-in is worthless after it.
+pub(super) async fn start_session(
+    state: &AppState,
+    session: &Session,
+    user: &UserRecord,
+) -> ApiResult<()> {
+    session.clear().await;
+    session.cycle_id().await?;
+    let now = state.clock.now();
+    let record = AuthRecord {
+        user_id: user.id.clone(),
+        tenant_id: user.tenant_id.clone(),
+        signed_in_at: now,
+        last_seen_at: now,
+    };
+    session.insert(AUTH_KEY, &record).await?;
+    Ok(())
+}
+
 async fn me_of(state: &AppState, user: &UserRecord) -> ApiResult<Me> {
     let scope = TenantScope {
         tenant_id: user.tenant_id.clone(),
@@ -138,18 +158,7 @@ pub async fn login(
         tracing::info!(email = %request.email.trim(), "sign-in refused");
         return Err(ApiError::BadCredentials);
     };
-    // A new id for a new privilege level: a session id planted before
-    // sign-in is worthless after it.
-    session.clear().await;
-    session.cycle_id().await?;
-    let now = state.clock.now();
-    let record = AuthRecord {
-        user_id: user.id.clone(),
-        tenant_id: user.tenant_id.clone(),
-        signed_in_at: now,
-        last_seen_at: now,
-    };
-    session.insert(AUTH_KEY, &record).await?;
+    start_session(&state, &session, &user).await?;
     tracing::info!(user = %user.id, tenant = %user.tenant_id, "signed in");
     Ok(Json(me_of(&state, &user).await?))
 }

@@ -86,7 +86,8 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
         .layer(TraceLayer::new_for_http())
 }
 
-/// Every API route: method, path, handler. The router is built from this
+/// Every API route (and the OIDC browser endpoints, which share the web
+/// session): method, path, handler. The router is built from this
 /// list, and the authorization matrix test fails for a route without a row.
 fn api_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     use routes::*;
@@ -94,6 +95,9 @@ fn api_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, AUTH_LOGIN, post(auth::login)),
         (Method::POST, AUTH_LOGOUT, post(auth::logout)),
         (Method::GET, AUTH_ME, get(auth::me)),
+        (Method::GET, AUTH_PROVIDERS, get(auth::oidc::providers)),
+        (Method::GET, OIDC_START, get(auth::oidc::start)),
+        (Method::GET, OIDC_CALLBACK, get(auth::oidc::callback)),
         (Method::GET, DEVICES, get(devices::list)),
         (Method::GET, DEVICE, get(devices::get)),
         (Method::GET, ADMIN_SETTINGS, get(admin::get_settings)),
@@ -117,6 +121,11 @@ fn api_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, ADMIN_GROUPS, get(admin::list_groups)),
         (Method::GET, ADMIN_ACCESS_REVIEW, get(admin::access_review)),
     ]
+}
+
+/// Where to send a user after sign-in (`next` only if local).
+pub fn safe_next(next: Option<&str>) -> String {
+    routes::after_sign_in(next)
 }
 
 /// The (method, path) of every API route, for tests.

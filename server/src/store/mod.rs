@@ -10,6 +10,7 @@ mod audit;
 mod devices;
 mod directory;
 mod graph;
+mod idp_users;
 mod rbac;
 mod settings;
 mod web_sessions;
@@ -17,6 +18,7 @@ mod web_sessions;
 pub use devices::NewDevice;
 pub use directory::{NewUser, UserRecord};
 pub use graph::{DeviceNode, DirectoryGraph, UserNode};
+pub use idp_users::{IdpProfile, IdpUserError};
 pub use rbac::RbacChangeError;
 pub use web_sessions::WebSessionStore;
 

@@ -32,6 +32,8 @@ pub async fn app_with(dist: &Path) -> App {
         store,
         clock: clock.clone(),
         policy: SessionPolicy::from_minutes(30, 12 * 60),
+        oidc: tandem_server::auth::oidc::OidcProviders::new(Vec::new(), "http://127.0.0.1:1")
+            .unwrap(),
     };
     App {
         router: router(state, dist, CookiePolicy { secure: false }),

@@ -1,0 +1,449 @@
+//! Organization sign-in with OpenID Connect: authorization code flow with
+//! PKCE (S256), state and nonce; the RFC 9207 `iss` parameter is compared
+//! when present (and required when the provider advertises it). The ID
+//! token's signature, issuer, audience, expiry and nonce are verified by
+//! `openidconnect`; the user's organization must be on the provider's
+//! allow-list.
+//!
+//! Failures never show a problem document in the middle of a browser
+//! navigation: they redirect to `/signin?error=CODE`, which the console
+//! explains.
+
+use super::web_session::start_session;
+use crate::app::AppState;
+use crate::config::OidcProviderConfig;
+use crate::store::{IdpProfile, IdpUserError};
+use axum::extract::{Path, Query, State};
+use axum::response::Redirect;
+use base64::Engine;
+use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
+use openidconnect::{
+    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, reqwest,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tandem_protocol::auth::{OidcError, ProviderInfo};
+use tandem_protocol::{TenantId, UnixMillis};
+use tokio::sync::RwLock;
+use tower_sessions::Session;
+
+const PENDING_KEY: &str = "oidc_pending";
+/// How long a user may take at the IdP.
+const PENDING_MAX_MILLIS: i64 = 10 * 60_000;
+/// The path the IdP sends users back to.
+pub const CALLBACK_PATH: &str = "/auth/oidc/callback";
+
+/// The configured providers, with discovery documents cached.
+#[derive(Clone)]
+pub struct OidcProviders {
+    providers: Arc<Vec<OidcProviderConfig>>,
+    redirect_uri: String,
+    http: reqwest::Client,
+    metadata: Arc<RwLock<BTreeMap<String, Discovered>>>,
+}
+
+/// A provider's discovery document as openidconnect reads it, plus the
+/// RFC 9207 flag it does not model.
+#[derive(Clone)]
+struct Discovered {
+    metadata: CoreProviderMetadata,
+    iss_parameter_supported: bool,
+}
+
+/// A client built from discovery, with a redirect URI.
+type OidcClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+impl std::fmt::Debug for OidcProviders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcProviders")
+            .field("providers", &self.providers)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the web session remembers between start and callback.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    provider: String,
+    state: String,
+    nonce: String,
+    pkce_verifier: String,
+    next: Option<String>,
+    started_at: UnixMillis,
+}
+
+/// Claims of the ID token beyond the standard ones (Entra ID's names).
+#[derive(Debug, Default, Deserialize)]
+struct ExtraClaims {
+    oid: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(rename = "jobTitle")]
+    job_title: Option<String>,
+    #[serde(rename = "companyName")]
+    company_name: Option<String>,
+    verified_domain: Option<String>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("{0:?}")]
+    Refused(OidcError),
+    #[error("{context}: {detail}")]
+    Internal {
+        context: &'static str,
+        detail: String,
+    },
+}
+
+fn internal(context: &'static str) -> impl FnOnce(String) -> Failure {
+    move |detail| Failure::Internal { context, detail }
+}
+
+impl OidcProviders {
+    pub fn new(providers: Vec<OidcProviderConfig>, base_url: &str) -> Result<Self, String> {
+        let http = reqwest::ClientBuilder::new()
+            // Following redirects from an IdP opens the server up to SSRF.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            providers: Arc::new(providers),
+            redirect_uri: format!("{base_url}{CALLBACK_PATH}"),
+            http,
+            metadata: Arc::default(),
+        })
+    }
+
+    /// The providers, for the sign-in page.
+    pub fn list(&self) -> Vec<ProviderInfo> {
+        self.providers
+            .iter()
+            .map(|p| ProviderInfo {
+                id: p.id.clone(),
+                name: p.name.clone(),
+            })
+            .collect()
+    }
+
+    fn provider(&self, id: &str) -> Option<&OidcProviderConfig> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+
+    async fn discovered(&self, provider: &OidcProviderConfig) -> Result<Discovered, Failure> {
+        if let Some(cached) = self.metadata.read().await.get(&provider.id) {
+            return Ok(cached.clone());
+        }
+        let issuer = IssuerUrl::new(provider.issuer.clone())
+            .map_err(|e| internal("issuer URL")(e.to_string()))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| internal("discovery")(e.to_string()))?;
+        // openidconnect does not model RFC 9207's flag: read it from the document.
+        let raw = self
+            .http
+            .get(format!(
+                "{}/.well-known/openid-configuration",
+                provider.issuer
+            ))
+            .send()
+            .await
+            .map_err(|e| internal("discovery")(e.to_string()))?
+            .bytes()
+            .await
+            .map_err(|e| internal("discovery")(e.to_string()))?;
+        let raw: serde_json::Value =
+            serde_json::from_slice(&raw).map_err(|e| internal("discovery")(e.to_string()))?;
+        let discovered = Discovered {
+            metadata,
+            iss_parameter_supported: raw["authorization_response_iss_parameter_supported"]
+                .as_bool()
+                .unwrap_or(false),
+        };
+        self.metadata
+            .write()
+            .await
+            .insert(provider.id.clone(), discovered.clone());
+        Ok(discovered)
+    }
+
+    /// The client for `provider`, and whether it sends RFC 9207's `iss`.
+    async fn client(&self, provider: &OidcProviderConfig) -> Result<(OidcClient, bool), Failure> {
+        let discovered = self.discovered(provider).await?;
+        let redirect = RedirectUrl::new(self.redirect_uri.clone())
+            .map_err(|e| internal("redirect URL")(e.to_string()))?;
+        let client = CoreClient::from_provider_metadata(
+            discovered.metadata,
+            ClientId::new(provider.client_id.clone()),
+            Some(ClientSecret::new(provider.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect);
+        Ok((client, discovered.iss_parameter_supported))
+    }
+}
+
+fn to_signin(error: OidcError) -> Redirect {
+    Redirect::to(&format!("/signin?error={}", error.as_str()))
+}
+
+/// Compares secrets without leaking where they first differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    next: Option<String>,
+}
+
+/// `GET /auth/oidc/{provider}/start?next=`: off to the IdP.
+pub async fn start(
+    State(state): State<AppState>,
+    session: Session,
+    Path(provider_id): Path<String>,
+    Query(query): Query<StartQuery>,
+) -> Redirect {
+    let Some(provider) = state.oidc.provider(&provider_id) else {
+        return to_signin(OidcError::UnknownProvider);
+    };
+    let (client, _) = match state.oidc.client(provider).await {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(provider = %provider_id, %error, "cannot start OIDC sign-in");
+            return to_signin(OidcError::Failed);
+        }
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf, nonce) = client
+        .authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let pending = Pending {
+        provider: provider_id,
+        state: csrf.secret().clone(),
+        nonce: nonce.secret().clone(),
+        pkce_verifier: verifier.secret().clone(),
+        next: query.next,
+        started_at: state.clock.now(),
+    };
+    if let Err(error) = session.insert(PENDING_KEY, &pending).await {
+        tracing::error!(%error, "cannot keep the OIDC state");
+        return to_signin(OidcError::Failed);
+    }
+    Redirect::to(url.as_str())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /auth/oidc/callback`: back from the IdP.
+pub async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<CallbackQuery>,
+) -> Redirect {
+    // The pending state is single-use: a replayed callback finds none.
+    let pending = match session.remove::<Pending>(PENDING_KEY).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return to_signin(OidcError::State),
+        Err(error) => {
+            tracing::error!(%error, "cannot read the OIDC state");
+            return to_signin(OidcError::Failed);
+        }
+    };
+    match finish(&state, &session, &pending, &query).await {
+        Ok(()) => Redirect::to(&crate::http::safe_next(pending.next.as_deref())),
+        Err(Failure::Refused(reason)) => {
+            tracing::info!(provider = %pending.provider, ?reason, "OIDC sign-in refused");
+            to_signin(reason)
+        }
+        Err(error) => {
+            tracing::error!(provider = %pending.provider, %error, "OIDC sign-in failed");
+            to_signin(OidcError::Failed)
+        }
+    }
+}
+
+async fn finish(
+    state: &AppState,
+    session: &Session,
+    pending: &Pending,
+    query: &CallbackQuery,
+) -> Result<(), Failure> {
+    let refused = |e| Err(Failure::Refused(e));
+    if state.clock.now().millis_since(pending.started_at) > PENDING_MAX_MILLIS {
+        return refused(OidcError::State);
+    }
+    if !query
+        .state
+        .as_deref()
+        .is_some_and(|s| same_secret(s, &pending.state))
+    {
+        return refused(OidcError::State);
+    }
+    if let Some(error) = &query.error {
+        tracing::info!(%error, "the IdP returned an error");
+        return refused(OidcError::Failed);
+    }
+    let provider = state
+        .oidc
+        .provider(&pending.provider)
+        .ok_or(Failure::Refused(OidcError::UnknownProvider))?;
+    let (client, iss_supported) = state.oidc.client(provider).await?;
+    // RFC 9207: a mix-up attack shows as a foreign or missing issuer.
+    match &query.iss {
+        Some(iss) if iss != &provider.issuer => return refused(OidcError::Issuer),
+        None if iss_supported => return refused(OidcError::Issuer),
+        _ => {}
+    }
+    let Some(code) = &query.code else {
+        return refused(OidcError::Failed);
+    };
+    let token = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .map_err(|e| internal("token endpoint")(e.to_string()))?
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
+        .request_async(&state.oidc.http)
+        .await
+        .map_err(|e| internal("code exchange")(e.to_string()))?;
+    let id_token = token.id_token().ok_or(Failure::Refused(OidcError::Token))?;
+    let claims = id_token
+        .claims(
+            &client.id_token_verifier(),
+            &Nonce::new(pending.nonce.clone()),
+        )
+        .map_err(|e| {
+            tracing::warn!(error = %e, "ID token rejected");
+            Failure::Refused(OidcError::Token)
+        })?;
+    // The signature is verified: the same payload's other claims can be read.
+    let extra = extra_claims(&id_token.to_string());
+    let idp_tenant = extra
+        .rest
+        .get(&provider.tenant_claim)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let Some(tenant) = provider.tenants.get(idp_tenant) else {
+        return refused(OidcError::Tenant);
+    };
+    let email = claims
+        .email()
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_default();
+    if email.is_empty() {
+        return refused(OidcError::Account);
+    }
+    let name = |n: Option<&openidconnect::LocalizedClaim<openidconnect::EndUserName>>| {
+        n.and_then(|n| n.get(None)).map(|n| n.as_str().to_owned())
+    };
+    let profile = IdpProfile {
+        issuer: provider.issuer.clone(),
+        subject: extra
+            .oid
+            .clone()
+            .unwrap_or_else(|| claims.subject().as_str().to_owned()),
+        display_name: name(claims.name()).unwrap_or_else(|| email.clone()),
+        email,
+        given_name: claims
+            .given_name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned()),
+        family_name: claims
+            .family_name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned()),
+        job_title: extra.job_title,
+        company: extra.company_name,
+        verified_domain: extra.verified_domain,
+        photo_url: claims
+            .picture()
+            .and_then(|p| p.get(None))
+            .map(|p| p.as_str().to_owned()),
+        groups: extra.groups,
+    };
+    let user = match state
+        .store
+        .sign_in_idp_user(&TenantId(tenant.clone()), &profile, state.clock.now())
+        .await
+    {
+        Ok(user) => user,
+        Err(IdpUserError::EmailOfAnotherTenant(_)) => return refused(OidcError::Account),
+        Err(IdpUserError::Store(e)) => return Err(internal("store")(e.to_string())),
+    };
+    start_session(state, session, &user)
+        .await
+        .map_err(|e| internal("session")(e.to_string()))?;
+    tracing::info!(user = %user.id, tenant = %user.tenant_id, provider = %provider.id, "signed in with OIDC");
+    Ok(())
+}
+
+/// The non-standard claims of a (verified) compact JWT.
+fn extra_claims(jwt: &str) -> ExtraClaims {
+    jwt.split('.')
+        .nth(1)
+        .and_then(|payload| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// `GET /api/auth/providers`: the sign-in buttons.
+pub async fn providers(State(state): State<AppState>) -> axum::Json<Vec<ProviderInfo>> {
+    axum::Json(state.oidc.list())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
+        assert!(!same_secret("", "a"));
+    }
+
+    #[test]
+    fn extra_claims_are_read_from_the_payload() {
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"tid":"t1","oid":"o1","groups":["A"],"jobTitle":"J"}"#);
+        let claims = extra_claims(&format!("h.{payload}.s"));
+        assert_eq!(claims.oid.as_deref(), Some("o1"));
+        assert_eq!(claims.groups, ["A"]);
+        assert_eq!(claims.job_title.as_deref(), Some("J"));
+        assert_eq!(claims.rest["tid"], "t1");
+        assert!(extra_claims("garbage").groups.is_empty());
+    }
+}
