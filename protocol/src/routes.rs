@@ -37,6 +37,9 @@ pub const ADMIN_GROUPS: &str = "/api/admin/groups";
 /// `GET ?helper=&target=` → `Vec<AccessReviewRow>` (Manage roles).
 pub const ADMIN_ACCESS_REVIEW: &str = "/api/admin/access-review";
 
+/// `GET` → the newest `AuditEntryView`s first (Manage settings).
+pub const ADMIN_AUDIT: &str = "/api/admin/audit";
+
 /// Fills `{id}` in a route with `id`.
 pub fn with_id(route: &str, id: &str) -> String {
     route.replace("{id}", id)

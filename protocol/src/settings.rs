@@ -120,3 +120,19 @@ mod tests {
         assert!(serde_json::from_str::<TenantSettings>(json).is_err());
     }
 }
+
+/// One entry of the admin audit log. `GET /api/admin/audit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub at: crate::UnixMillis,
+    pub actor_id: crate::UserId,
+    pub actor_name: String,
+    /// e.g. `role.create`, `settings.update`.
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    /// The object before the change, as JSON text; `None` when created.
+    pub before: Option<String>,
+    /// The object after the change, as JSON text; `None` when deleted.
+    pub after: Option<String>,
+}

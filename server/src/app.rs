@@ -11,6 +11,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub policy: SessionPolicy,
     pub oidc: crate::auth::oidc::OidcProviders,
+    pub throttle: Arc<crate::auth::throttle::LoginThrottle>,
+    /// The configured public URL, if any; the CSRF guard accepts browsers'
+    /// `Origin` equal to it (as well as to the `Host` they talk to).
+    pub public_origin: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for AppState {

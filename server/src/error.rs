@@ -28,6 +28,10 @@ pub enum ApiError {
     Forbidden(tandem_protocol::rbac::Permission),
     #[error("{0}")]
     Conflict(String),
+    #[error("cross-site request refused")]
+    CrossSite,
+    #[error("too many sign-in attempts; retry in {0} s")]
+    TooManyRequests(u64),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -108,6 +112,22 @@ impl ApiError {
                     permission.label()
                 )),
             ),
+            CrossSite => (
+                StatusCode::FORBIDDEN,
+                "cross-site",
+                "Cross-site request refused",
+                Some("This request came from another site and was refused.".into()),
+            ),
+            TooManyRequests(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+                Some(format!(
+                    "Too many sign-in attempts. Try again in {} minute{}.",
+                    seconds.div_ceil(60),
+                    if seconds.div_ceil(60) == 1 { "" } else { "s" }
+                )),
+            ),
             Conflict(detail) => (
                 StatusCode::CONFLICT,
                 "conflict",
@@ -149,10 +169,16 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail,
         };
+        let retry_after = match self {
+            ApiError::TooManyRequests(seconds) => Some(seconds),
+            _ => None,
+        };
         let mut response = (status, Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

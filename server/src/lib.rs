@@ -59,8 +59,20 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         tracing::info!("seeded the demo tenants into the new database");
     }
 
-    let oidc = auth::oidc::OidcProviders::new(config.oidc.clone(), &config.base_url())
-        .map_err(ServeError::Oidc)?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    // With port 0 the real port is known only now.
+    let base_url = match &config.public_url {
+        Some(_) => config.base_url(),
+        None => format!("http://{addr}"),
+    };
+    let oidc =
+        auth::oidc::OidcProviders::new(config.oidc.clone(), &base_url).map_err(ServeError::Oidc)?;
     let state = AppState {
         store: store.clone(),
         clock: clock.clone(),
@@ -69,25 +81,26 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             config.session_absolute_minutes,
         ),
         oidc,
+        throttle: Arc::new(auth::throttle::LoginThrottle::new(
+            auth::throttle::Limits::default(),
+            clock.clone(),
+        )),
+        public_origin: config.public_url.as_ref().map(|_| config.base_url().into()),
     };
     let cookies = http::CookiePolicy {
         secure: config.secure_cookies(),
     };
     let app = http::router(state, &config.dist_dir, cookies);
 
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: config.bind,
-            source,
-        })?;
-    let addr = listener.local_addr()?;
     announce(&addr, config.seed_demo);
 
     let sweeper = tokio::spawn(sweep_sessions(WebSessionStore::new(store, clock)));
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     sweeper.abort();
     result?;
     tracing::info!("stopped");

@@ -164,6 +164,7 @@ fn matrix() -> Vec<Row> {
         ),
         row(Method::GET, ADMIN_GROUPS, None, ADMIN_ONLY),
         row(Method::GET, ADMIN_ACCESS_REVIEW, None, ADMIN_ONLY),
+        row(Method::GET, ADMIN_AUDIT, None, ADMIN_ONLY),
     ]
 }
 

@@ -7,6 +7,7 @@
 mod authorized;
 pub mod oidc;
 mod password;
+pub mod throttle;
 mod web_session;
 
 pub use authorized::{

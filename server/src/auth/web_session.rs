@@ -1,6 +1,7 @@
 //! Built-in sign-in over a `tower-sessions` web session: login (with id
 //! rotation), logout, idle and absolute timeouts judged by the clock.
 
+use super::throttle::ClientAddress;
 use super::{TenantScope, verify_password};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -140,12 +141,17 @@ async fn me_of(state: &AppState, user: &UserRecord) -> ApiResult<Me> {
 /// `POST /api/auth/login`: checks the password and starts a fresh session.
 pub async fn login(
     State(state): State<AppState>,
+    address: ClientAddress,
     session: Session,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<Me>> {
     request
         .validate()
         .map_err(|message| ApiError::BadRequest(message.to_owned()))?;
+    state
+        .throttle
+        .attempt(&request.email, &address)
+        .map_err(ApiError::TooManyRequests)?;
     let user = state
         .store
         .user_by_email_for_sign_in(&request.email)
@@ -155,7 +161,8 @@ pub async fn login(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let Some(user) = user.filter(|_| ok) else {
-        tracing::info!(email = %request.email.trim(), "sign-in refused");
+        tracing::info!(email = %request.email.trim(), address = %address.0, "sign-in refused");
+        state.throttle.failed(&request.email);
         return Err(ApiError::BadCredentials);
     };
     start_session(&state, &session, &user).await?;

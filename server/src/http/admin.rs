@@ -47,6 +47,13 @@ pub async fn put_settings(
     Ok(Json(saved))
 }
 
+pub async fn audit(
+    State(state): State<AppState>,
+    auth: Authorized<ManageSettings>,
+) -> ApiResult<Json<Vec<tandem_protocol::settings::AuditEntryView>>> {
+    Ok(Json(state.store.audit_entries(auth.scope()).await?))
+}
+
 pub async fn list_roles(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,

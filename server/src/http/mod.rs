@@ -4,6 +4,7 @@
 mod admin;
 mod console;
 mod devices;
+mod guard;
 
 use crate::app::AppState;
 use crate::auth;
@@ -60,6 +61,10 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_API_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::csrf,
+        ))
         .layer(sessions)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -120,6 +125,7 @@ fn api_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         ),
         (Method::GET, ADMIN_GROUPS, get(admin::list_groups)),
         (Method::GET, ADMIN_ACCESS_REVIEW, get(admin::access_review)),
+        (Method::GET, ADMIN_AUDIT, get(admin::audit)),
     ]
 }
 

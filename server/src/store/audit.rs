@@ -1,11 +1,12 @@
 //! The admin audit log: who changed what, when, before and after.
 //! Entries are written in the same transaction as the change.
 
-use super::StoreResult;
+use super::{Store, StoreResult};
 use crate::auth::{Actor, TenantScope};
 use serde::Serialize;
 use sqlx::{Any, Transaction};
-use tandem_protocol::UnixMillis;
+use tandem_protocol::settings::AuditEntryView;
+use tandem_protocol::{UnixMillis, UserId};
 
 /// One change to record.
 pub struct AuditEntry<'a, B: Serialize, A: Serialize> {
@@ -45,4 +46,50 @@ pub async fn record<B: Serialize, A: Serialize>(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// at, actor id, actor name, action, object type, object id, before, after.
+type AuditRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// Most entries one read returns.
+pub const MAX_AUDIT_ENTRIES: i64 = 500;
+
+impl Store {
+    /// The tenant's newest audit entries, newest first.
+    pub async fn audit_entries(&self, scope: &TenantScope) -> StoreResult<Vec<AuditEntryView>> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT at, actor_id, actor_name, action, object_type, object_id, before_json, \
+                 after_json FROM audit_log WHERE tenant_id = $1 ORDER BY at DESC, id LIMIT $2",
+        )
+        .bind(scope.tenant_id().0.as_str())
+        .bind(MAX_AUDIT_ENTRIES)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(at, actor_id, actor_name, action, object_type, object_id, before, after)| {
+                    AuditEntryView {
+                        at: UnixMillis(at),
+                        actor_id: UserId(actor_id),
+                        actor_name,
+                        action,
+                        object_type,
+                        object_id,
+                        before,
+                        after,
+                    }
+                },
+            )
+            .collect())
+    }
 }

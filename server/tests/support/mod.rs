@@ -18,6 +18,8 @@ use tandem_server::store::Store;
 use tower::ServiceExt;
 
 pub const MINUTE: i64 = 60_000;
+/// The origin the test app believes it is served at.
+pub const ORIGIN: &str = "http://127.0.0.1:8080";
 
 pub struct App {
     pub router: Router,
@@ -28,8 +30,14 @@ pub async fn app_with(dist: &Path) -> App {
     let store = Store::open_in_memory().await.unwrap();
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
     seed_demo(&store, clock.now()).await.unwrap();
+    let throttle = Arc::new(tandem_server::auth::throttle::LoginThrottle::new(
+        tandem_server::auth::throttle::Limits::default(),
+        clock.clone(),
+    ));
     let state = AppState {
         store,
+        throttle,
+        public_origin: Some(ORIGIN.into()),
         clock: clock.clone(),
         policy: SessionPolicy::from_minutes(30, 12 * 60),
         oidc: tandem_server::auth::oidc::OidcProviders::new(Vec::new(), "http://127.0.0.1:1")

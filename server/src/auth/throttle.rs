@@ -1,0 +1,221 @@
+//! Login rate limits, in memory, judged by the injected clock: failed
+//! sign-ins per account, attempts per client address, and attempts overall.
+//! A locked-out account answers 429 with `Retry-After`, right password or not.
+
+use crate::clock::Clock;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tandem_protocol::UnixMillis;
+
+/// One limit: at most `max` events per `window_millis`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub max: u32,
+    pub window_millis: i64,
+}
+
+/// The limits of [`LoginThrottle`].
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub failures_per_account: Limit,
+    pub attempts_per_address: Limit,
+    pub attempts_overall: Limit,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        const FIFTEEN_MINUTES: i64 = 15 * 60_000;
+        Self {
+            failures_per_account: Limit {
+                max: 5,
+                window_millis: FIFTEEN_MINUTES,
+            },
+            attempts_per_address: Limit {
+                max: 30,
+                window_millis: FIFTEEN_MINUTES,
+            },
+            attempts_overall: Limit {
+                max: 600,
+                window_millis: 60_000,
+            },
+        }
+    }
+}
+
+/// Keys kept before old windows are pruned (bounds memory under a flood).
+const PRUNE_ABOVE: usize = 10_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    started: UnixMillis,
+    count: u32,
+}
+
+/// Counts sign-in attempts and failures.
+pub struct LoginThrottle {
+    limits: Limits,
+    clock: Arc<dyn Clock>,
+    windows: Mutex<HashMap<String, Window>>,
+}
+
+impl std::fmt::Debug for LoginThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginThrottle")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The client's address, as the connection reports it ("unknown" when
+/// the server runs without connect info, as in router tests).
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+impl LoginThrottle {
+    pub fn new(limits: Limits, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            limits,
+            clock,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn windows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
+        // A panic while holding the lock leaves plain counters: still usable.
+        self.windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Seconds until `key` is under `limit` again, if it is over it now.
+    fn blocked(
+        windows: &HashMap<String, Window>,
+        key: &str,
+        limit: Limit,
+        now: UnixMillis,
+    ) -> Option<u64> {
+        let window = windows.get(key)?;
+        let elapsed = now.millis_since(window.started);
+        (elapsed < limit.window_millis && window.count >= limit.max)
+            .then(|| u64::try_from((limit.window_millis - elapsed + 999) / 1000).unwrap_or(1))
+    }
+
+    fn bump(windows: &mut HashMap<String, Window>, key: String, limit: Limit, now: UnixMillis) {
+        let window = windows.entry(key).or_insert(Window {
+            started: now,
+            count: 0,
+        });
+        if now.millis_since(window.started) >= limit.window_millis {
+            *window = Window {
+                started: now,
+                count: 0,
+            };
+        }
+        window.count = window.count.saturating_add(1);
+    }
+
+    /// Called before checking a password: counts the attempt, and says how
+    /// long to wait if the account, the address or the server is over a limit.
+    pub fn attempt(&self, email: &str, address: &ClientAddress) -> Result<(), u64> {
+        let now = self.clock.now();
+        let account = format!("account:{}", email.trim().to_lowercase());
+        let addr = format!("address:{}", address.0);
+        let mut windows = self.windows();
+        if windows.len() > PRUNE_ABOVE {
+            let longest = self
+                .limits
+                .failures_per_account
+                .window_millis
+                .max(self.limits.attempts_per_address.window_millis);
+            windows.retain(|_, w| now.millis_since(w.started) < longest);
+        }
+        let l = self.limits;
+        let wait = [
+            Self::blocked(&windows, "overall", l.attempts_overall, now),
+            Self::blocked(&windows, &addr, l.attempts_per_address, now),
+            Self::blocked(&windows, &account, l.failures_per_account, now),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        Self::bump(&mut windows, "overall".to_owned(), l.attempts_overall, now);
+        Self::bump(&mut windows, addr, l.attempts_per_address, now);
+        Ok(())
+    }
+
+    /// Called after a wrong password for `email`.
+    pub fn failed(&self, email: &str) {
+        let now = self.clock.now();
+        let key = format!("account:{}", email.trim().to_lowercase());
+        Self::bump(
+            &mut self.windows(),
+            key,
+            self.limits.failures_per_account,
+            now,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn throttle(clock: Arc<ManualClock>) -> LoginThrottle {
+        LoginThrottle::new(Limits::default(), clock)
+    }
+
+    #[test]
+    fn an_account_locks_after_five_failures_then_unlocks() {
+        let clock = Arc::new(ManualClock::new(UnixMillis(0)));
+        let t = throttle(clock.clone());
+        let ip = ClientAddress("10.0.0.1".into());
+        for _ in 0..5 {
+            assert!(t.attempt("Ann@x.test", &ip).is_ok());
+            t.failed("ann@x.test");
+        }
+        let wait = t.attempt("ann@x.test", &ip).unwrap_err();
+        assert_eq!(wait, 900, "15 minutes");
+        assert!(
+            t.attempt("bob@x.test", &ip).is_ok(),
+            "other accounts are fine"
+        );
+        clock.advance_millis(15 * 60_000);
+        assert!(t.attempt("ann@x.test", &ip).is_ok());
+    }
+
+    #[test]
+    fn an_address_is_limited_across_accounts() {
+        let clock = Arc::new(ManualClock::new(UnixMillis(0)));
+        let t = throttle(clock);
+        let ip = ClientAddress("10.0.0.2".into());
+        for i in 0..30 {
+            assert!(t.attempt(&format!("u{i}@x.test"), &ip).is_ok());
+        }
+        assert!(t.attempt("new@x.test", &ip).is_err());
+        assert!(
+            t.attempt("new@x.test", &ClientAddress("10.0.0.3".into()))
+                .is_ok()
+        );
+    }
+}

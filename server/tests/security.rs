@@ -1,0 +1,228 @@
+//! Router tests of the security measures: CSRF guard, login throttling,
+//! the console's CSP, and admin changes that apply at once and are audited.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod support;
+
+use axum::http::{Method, StatusCode, header};
+use serde_json::json;
+use support::{ORIGIN, app, app_with, body_bytes, problem};
+use tandem_protocol::routes;
+use tandem_server::seed::DEMO_PASSWORD;
+
+fn login_body(email: &str, password: &str) -> String {
+    json!({ "email": email, "password": password }).to_string()
+}
+
+#[tokio::test]
+async fn cross_site_state_changes_are_refused() {
+    let app = app().await;
+    let cookie = app.sign_in("admin@contoso.test").await;
+    for origin in ["https://evil.test", "null", "http://127.0.0.1:9999"] {
+        let request = axum::http::Request::post(routes::AUTH_LOGOUT)
+            .header(header::ORIGIN, origin)
+            .header(header::COOKIE, &cookie)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.send(request).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert_eq!(problem(response).await.kind, "/problems/cross-site");
+    }
+    // Still signed in: the forged logouts did nothing.
+    assert_eq!(
+        app.get(routes::AUTH_ME, Some(&cookie)).await.status(),
+        StatusCode::OK
+    );
+
+    let same_site = axum::http::Request::post(routes::AUTH_LOGIN)
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(login_body(
+            "megan@contoso.test",
+            DEMO_PASSWORD,
+        )))
+        .unwrap();
+    assert_eq!(app.send(same_site).await.status(), StatusCode::OK);
+    // Reads are not state changes.
+    let read = axum::http::Request::get(routes::AUTH_ME)
+        .header(header::ORIGIN, "https://evil.test")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(app.send(read).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_account_is_locked_after_five_wrong_passwords() {
+    let app = app().await;
+    for _ in 0..5 {
+        let response = app.login("megan@contoso.test", "wrong").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = app.login("megan@contoso.test", DEMO_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "900");
+    let problem = problem(response).await;
+    assert_eq!(
+        problem.message(),
+        "Too many sign-in attempts. Try again in 15 minutes."
+    );
+    assert_eq!(
+        app.login("alex@contoso.test", DEMO_PASSWORD).await.status(),
+        StatusCode::OK,
+        "other accounts are not locked"
+    );
+    app.clock.advance_millis(15 * 60_000);
+    assert_eq!(
+        app.login("megan@contoso.test", DEMO_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_console_is_served_with_a_strict_csp() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<script type=\"module\">import init from '/a.js'; await init();</script>",
+    )
+    .unwrap();
+    let app = app_with(dist.path()).await;
+    let response = app.get("/devices", None).await;
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.starts_with("default-src 'none'; script-src 'self' 'wasm-unsafe-eval' 'sha256-"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+}
+
+#[tokio::test]
+async fn settings_changes_apply_at_once_and_are_audited() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    app.clock.advance_millis(1_000); // the edit comes after the seed
+    let mut settings = app.get_json(routes::ADMIN_SETTINGS, &admin).await;
+    assert_eq!(settings["remote_help_enabled"], true);
+    settings["remote_help_enabled"] = json!(false);
+    settings["code_lifetime_minutes"] = json!(5);
+    let response = app
+        .call(
+            Method::PUT,
+            routes::ADMIN_SETTINGS,
+            Some(&settings),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let now = app.get_json(routes::ADMIN_SETTINGS, &admin).await;
+    assert_eq!(now["remote_help_enabled"], false);
+    assert_eq!(now["code_lifetime_minutes"], 5);
+
+    settings["code_lifetime_minutes"] = json!(11);
+    let response = app
+        .call(
+            Method::PUT,
+            routes::ADMIN_SETTINGS,
+            Some(&settings),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        problem(response)
+            .await
+            .message()
+            .contains("between 1 and 10")
+    );
+
+    let audit = app.get_json(routes::ADMIN_AUDIT, &admin).await;
+    let newest = &audit[0];
+    assert_eq!(newest["action"], "settings.update");
+    assert_eq!(newest["actor_name"], "Adele Vance");
+    let before: serde_json::Value =
+        serde_json::from_str(newest["before"].as_str().unwrap()).unwrap();
+    let after: serde_json::Value = serde_json::from_str(newest["after"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (
+            before["remote_help_enabled"].clone(),
+            after["remote_help_enabled"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    // The seed's own changes are there too, by "system".
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "assignment.create")
+    );
+}
+
+#[tokio::test]
+async fn roles_in_use_and_built_in_roles_cannot_be_deleted() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let path = routes::with_id(routes::ADMIN_ROLE, "builtin-administrator");
+    let response = app.call(Method::DELETE, &path, None, Some(&admin)).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+
+    let role = app
+        .call(
+            Method::POST,
+            routes::ADMIN_ROLES,
+            Some(&json!({ "name": "Temp", "permissions": ["view_screen"] })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(role.status(), StatusCode::CREATED);
+    let role: serde_json::Value = serde_json::from_slice(&body_bytes(role).await).unwrap();
+    let groups = app.get_json(routes::ADMIN_GROUPS, &admin).await;
+    let finance = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "Finance")
+        .unwrap()["id"]
+        .clone();
+    let assignment = json!({
+        "name": "Temp use", "role_id": role["id"], "admin_groups": [finance], "all_users": true,
+    });
+    let created = app
+        .call(
+            Method::POST,
+            routes::ADMIN_ASSIGNMENTS,
+            Some(&assignment),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let path = routes::with_id(routes::ADMIN_ROLE, role["id"].as_str().unwrap());
+    let response = app.call(Method::DELETE, &path, None, Some(&admin)).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(
+        problem(response)
+            .await
+            .message()
+            .contains("is used by 1 assignment")
+    );
+    // Duplicate names are refused clearly.
+    let dup = app
+        .call(
+            Method::POST,
+            routes::ADMIN_ROLES,
+            Some(&json!({ "name": "Temp", "permissions": ["view_screen"] })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(dup.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        problem(dup).await.message(),
+        "A role named \u{201c}Temp\u{201d} already exists."
+    );
+}
