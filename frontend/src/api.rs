@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::auth::{LoginRequest, Me, ProviderInfo};
 use tandem_protocol::devices::DeviceSummary;
+use tandem_protocol::directory::{ImportReport, Page};
 use tandem_protocol::rbac::{
     AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, RoleDraft, RoleView,
 };
@@ -145,6 +146,40 @@ async fn delete(path: &str) -> Result<(), ApiError> {
     } else {
         Err(problem_of(response).await)
     }
+}
+
+/// One page of a directory listing (`route` is one of the admin listings).
+pub async fn directory_page<T: DeserializeOwned>(
+    route: &str,
+    q: &str,
+    page: u32,
+) -> Result<Page<T>, ApiError> {
+    let page = page.to_string();
+    let response = Request::get(route)
+        .query([("q", q), ("page", page.as_str())])
+        .send()
+        .await
+        .map_err(network)?;
+    decode(response).await
+}
+
+/// Imports a CSV file. A file with wrong lines is answered with a report
+/// (400) that lists them; that is returned as `Ok` too.
+pub async fn import(kind: &str, csv: String) -> Result<ImportReport, ApiError> {
+    let response = Request::post(&routes::with_id(routes::ADMIN_IMPORT, kind))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?
+        .send()
+        .await
+        .map_err(network)?;
+    if response.ok() || response.status() == 400 {
+        if let Ok(report) = response.json::<ImportReport>().await {
+            return Ok(report);
+        }
+        return Err(ApiError::Unexpected("unreadable import report".into()));
+    }
+    Err(problem_of(response).await)
 }
 
 /// The organization sign-in options.

@@ -3,7 +3,10 @@
 use crate::auth::provide_auth;
 use crate::components::auth::RequireAuth;
 use crate::components::layout::Shell;
-use crate::pages::admin::{AccessReviewPage, AssignmentsPage, RolesPage, SettingsPage};
+use crate::pages::admin::{
+    AccessReviewPage, AdminDevicesPage, AssignmentsPage, GroupsPage, RolesPage, SettingsPage,
+    UsersPage,
+};
 use crate::pages::{DevicesPage, NotFoundPage, SignInPage};
 use crate::routes::AppRoute;
 use leptos::prelude::*;
@@ -37,6 +40,18 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/admin/assignments")
                         view=|| view! { <RequireAuth><AssignmentsPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/admin/users")
+                        view=|| view! { <RequireAuth><UsersPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/admin/groups")
+                        view=|| view! { <RequireAuth><GroupsPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/admin/devices")
+                        view=|| view! { <RequireAuth><AdminDevicesPage /></RequireAuth> }
                     />
                     <Route
                         path=path!("/admin/access-review")

@@ -15,11 +15,35 @@ pub enum AppRoute {
     AdminRoles,
     /// `/admin/assignments`: role assignments.
     AdminAssignments,
+    /// `/admin/users`, `/admin/groups`, `/admin/devices`, with search and page.
+    Directory {
+        kind: DirectoryKind,
+        q: Option<String>,
+        page: Option<u32>,
+    },
     /// `/admin/access-review`, optionally filtered: who can help whom, with what.
     AccessReview {
         helper: Option<String>,
         target: Option<String>,
     },
+}
+
+/// Which directory listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryKind {
+    Users,
+    Groups,
+    Devices,
+}
+
+impl DirectoryKind {
+    pub fn path(self) -> &'static str {
+        match self {
+            DirectoryKind::Users => "/admin/users",
+            DirectoryKind::Groups => "/admin/groups",
+            DirectoryKind::Devices => "/admin/devices",
+        }
+    }
 }
 
 pub const HOME: &str = "/";
@@ -43,6 +67,20 @@ impl AppRoute {
             AppRoute::AdminSettings => ADMIN_SETTINGS.to_owned(),
             AppRoute::AdminRoles => ADMIN_ROLES.to_owned(),
             AppRoute::AdminAssignments => ADMIN_ASSIGNMENTS.to_owned(),
+            AppRoute::Directory { kind, q, page } => {
+                let mut query = Vec::new();
+                if let Some(q) = q.as_deref().filter(|q| !q.is_empty()) {
+                    query.push(format!("q={}", percent_encode(q)));
+                }
+                if let Some(page) = page.filter(|p| *p > 1) {
+                    query.push(format!("page={page}"));
+                }
+                if query.is_empty() {
+                    kind.path().to_owned()
+                } else {
+                    format!("{}?{}", kind.path(), query.join("&"))
+                }
+            }
             AppRoute::AccessReview { helper, target } => {
                 let query: Vec<String> = [("helper", helper), ("target", target)]
                     .into_iter()
@@ -97,6 +135,22 @@ mod tests {
             AppRoute::SignIn { next }.href(),
             "/signin?next=/devices%3Fq%3Da%20b%26x%3D1"
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn directory_search_and_page_live_in_the_query() {
+        let first = AppRoute::Directory {
+            kind: DirectoryKind::Users,
+            q: None,
+            page: Some(1),
+        };
+        assert_eq!(first.href(), "/admin/users");
+        let found = AppRoute::Directory {
+            kind: DirectoryKind::Devices,
+            q: Some("LT 1".into()),
+            page: Some(3),
+        };
+        assert_eq!(found.href(), "/admin/devices?q=LT%201&page=3");
     }
 
     #[wasm_bindgen_test]

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod devices;
+pub mod directory;
 pub mod ids;
 pub mod problem;
 pub mod rbac;

@@ -40,6 +40,16 @@ pub const ADMIN_ACCESS_REVIEW: &str = "/api/admin/access-review";
 /// `GET` → the newest `AuditEntryView`s first (Manage settings).
 pub const ADMIN_AUDIT: &str = "/api/admin/audit";
 
+/// `GET ?q=&page=&per_page=` → `Page<UserRow>` (Manage roles).
+pub const ADMIN_USERS: &str = "/api/admin/users";
+/// `GET ?q=&page=&per_page=` → `Page<GroupRow>` (Manage roles).
+pub const ADMIN_GROUP_LIST: &str = "/api/admin/group-list";
+/// `GET ?q=&page=&per_page=` → `Page<DeviceRow>` of all devices (Manage devices).
+pub const ADMIN_DEVICES: &str = "/api/admin/devices";
+/// `POST` a CSV file (`text/csv`) → `ImportReport`. `{id}` is `users`,
+/// `groups` (Manage roles) or `devices` (Manage devices).
+pub const ADMIN_IMPORT: &str = "/api/admin/import/{id}";
+
 /// Fills `{id}` in a route with `id`.
 pub fn with_id(route: &str, id: &str) -> String {
     route.replace("{id}", id)

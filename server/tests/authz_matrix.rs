@@ -91,6 +91,13 @@ fn assignment_body(ids: &Ids) -> Value {
     })
 }
 
+fn import_body(_: &Ids) -> Value {
+    Value::String(
+        "name,os,os_version,primary_user_email,enrolled,compliance\nMATRIX-PC,Windows,11,,true,unknown\n"
+            .into(),
+    )
+}
+
 fn login_body(_: &Ids) -> Value {
     json!({ "email": "megan@contoso.test", "password": tandem_server::seed::DEMO_PASSWORD })
 }
@@ -165,6 +172,15 @@ fn matrix() -> Vec<Row> {
         row(Method::GET, ADMIN_GROUPS, None, ADMIN_ONLY),
         row(Method::GET, ADMIN_ACCESS_REVIEW, None, ADMIN_ONLY),
         row(Method::GET, ADMIN_AUDIT, None, ADMIN_ONLY),
+        row(Method::GET, ADMIN_USERS, None, ADMIN_ONLY),
+        row(Method::GET, ADMIN_GROUP_LIST, None, ADMIN_ONLY),
+        row(Method::GET, ADMIN_DEVICES, None, ADMIN_ONLY),
+        row(
+            Method::POST,
+            ADMIN_IMPORT,
+            Some(import_body as Body),
+            ADMIN_ONLY,
+        ),
     ]
 }
 
@@ -173,6 +189,7 @@ fn path_for(route: &str, ids: &Ids) -> String {
         DEVICE => &ids.device,
         ADMIN_ROLE => &ids.role,
         ADMIN_ASSIGNMENT => &ids.assignment,
+        ADMIN_IMPORT => "devices",
         _ => return route.to_owned(),
     };
     with_id(route, id)

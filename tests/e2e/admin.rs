@@ -132,3 +132,69 @@ async fn helpers_see_no_admin_pages_and_the_api_refuses_them() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_directory_is_searched_and_devices_are_imported_from_csv() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.sign_in_as("admin@contoso.test").await.unwrap();
+        browser.click("nav a[href='/admin/users']").await.unwrap();
+        browser.wait_for("table.users tbody tr").await.unwrap();
+        browser.fill("#directory-search", "lynne").await.unwrap();
+        browser.click("form[role=search] button").await.unwrap();
+        browser.wait_for_path("/admin/users?q=lynne").await.unwrap();
+        browser
+            .wait_for_text("nav.pager span", "Page 1 of 1 (1 in all)")
+            .await
+            .unwrap();
+        assert_eq!(
+            browser.texts("table.users tbody th").await.unwrap(),
+            ["Lynne Robbins"]
+        );
+
+        browser.goto("/admin/devices").await.unwrap();
+        browser.wait_for("table.devices").await.unwrap();
+        browser.click("details.import summary").await.unwrap();
+        let header = "name,os,os_version,primary_user_email,enrolled,compliance";
+        browser
+            .fill(
+                "#import-devices",
+                &format!("{header}\nLAB-01,Ubuntu,24.04,nobody@contoso.test,true,compliant\n"),
+            )
+            .await
+            .unwrap();
+        browser
+            .click("details.import button[type=submit]")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text(
+                ".import-problems li",
+                "Line 2: There is no user nobody@contoso.test in this organization.",
+            )
+            .await
+            .unwrap();
+        browser
+            .fill(
+                "#import-devices",
+                &format!("{header}\nLAB-01,Ubuntu,24.04,diego@contoso.test,true,compliant\n"),
+            )
+            .await
+            .unwrap();
+        browser
+            .click("details.import button[type=submit]")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text(
+                "details.import .form-status.ok",
+                "Imported: 1 created, 0 updated.",
+            )
+            .await
+            .unwrap();
+        browser.wait_for("tr:nth-child(5)").await.unwrap();
+        let names = browser.texts("table.devices tbody th").await.unwrap();
+        assert!(names.contains(&"LAB-01".to_owned()), "{names:?}");
+    })
+    .await;
+}

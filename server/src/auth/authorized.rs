@@ -76,31 +76,40 @@ impl<C: Capability> Authorized<C> {
     }
 }
 
+/// Checks that `current` holds `C::PERMISSION` in their tenant, through the
+/// RBAC resolver; 403 otherwise.
+pub async fn authorize<C: Capability>(
+    state: &AppState,
+    current: &CurrentUser,
+) -> ApiResult<Authorized<C>> {
+    let scope = current.tenant_scope();
+    let policy = state.store.policy(&scope).await?;
+    let membership = state
+        .store
+        .user_membership(&scope, &current.user.id)
+        .await?;
+    if !policy
+        .tenant_permissions(&membership)
+        .contains(C::PERMISSION)
+    {
+        tracing::info!(user = %current.user.id, permission = ?C::PERMISSION, "forbidden");
+        return Err(ApiError::Forbidden(C::PERMISSION));
+    }
+    Ok(Authorized {
+        scope,
+        actor: Actor {
+            id: current.user.id.clone(),
+            name: current.user.card.display_name.clone(),
+        },
+        _capability: PhantomData,
+    })
+}
+
 impl<C: Capability> FromRequestParts<AppState> for Authorized<C> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         let current = CurrentUser::from_request_parts(parts, state).await?;
-        let scope = current.tenant_scope();
-        let policy = state.store.policy(&scope).await?;
-        let membership = state
-            .store
-            .user_membership(&scope, &current.user.id)
-            .await?;
-        if !policy
-            .tenant_permissions(&membership)
-            .contains(C::PERMISSION)
-        {
-            tracing::info!(user = %current.user.id, permission = ?C::PERMISSION, "forbidden");
-            return Err(ApiError::Forbidden(C::PERMISSION));
-        }
-        Ok(Self {
-            scope,
-            actor: Actor {
-                id: current.user.id.clone(),
-                name: current.user.card.display_name.clone(),
-            },
-            _capability: PhantomData,
-        })
+        authorize(state, &current).await
     }
 }

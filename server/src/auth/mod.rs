@@ -12,6 +12,7 @@ mod web_session;
 
 pub use authorized::{
     Actor, Authorized, Capability, ManageDevices, ManageRoles, ManageSettings, ReadSessionReports,
+    authorize,
 };
 pub use password::{PasswordError, hash_password, verify_password};
 pub use web_session::{CurrentUser, SessionPolicy, login, logout, me};

@@ -4,6 +4,7 @@
 mod admin;
 mod console;
 mod devices;
+mod directory;
 mod guard;
 
 use crate::app::AppState;
@@ -126,6 +127,14 @@ fn api_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, ADMIN_GROUPS, get(admin::list_groups)),
         (Method::GET, ADMIN_ACCESS_REVIEW, get(admin::access_review)),
         (Method::GET, ADMIN_AUDIT, get(admin::audit)),
+        (Method::GET, ADMIN_USERS, get(directory::users)),
+        (Method::GET, ADMIN_GROUP_LIST, get(directory::groups)),
+        (Method::GET, ADMIN_DEVICES, get(directory::devices)),
+        (
+            Method::POST,
+            ADMIN_IMPORT,
+            post(directory::import).layer(DefaultBodyLimit::max(directory::MAX_IMPORT_BYTES)),
+        ),
     ]
 }
 

@@ -131,6 +131,10 @@ impl App {
             request = request.header(header::COOKIE, cookie);
         }
         let request = match body {
+            // A JSON string stands for a raw text body (CSV imports).
+            Some(serde_json::Value::String(text)) => request
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from(text.clone())),
             Some(json) => request
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(json.to_string())),

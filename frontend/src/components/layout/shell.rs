@@ -1,6 +1,6 @@
 use crate::api;
 use crate::auth::use_auth;
-use crate::routes::AppRoute;
+use crate::routes::{AppRoute, DirectoryKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
@@ -39,10 +39,17 @@ pub fn Shell(children: Children) -> impl IntoView {
             view! {
                 <nav aria-label="Main">
                     <a href=AppRoute::Devices.href()>"Devices"</a>
+                    {admin.contains(Permission::ManageDevices).then(|| view! {
+                        <a href=AppRoute::Directory { kind: DirectoryKind::Devices, q: None, page: None }.href()>
+                            "All devices"
+                        </a>
+                    })}
                     {admin.contains(Permission::ManageSettings).then(|| view! {
                         <a href=AppRoute::AdminSettings.href()>"Settings"</a>
                     })}
                     {admin.contains(Permission::ManageRoles).then(|| view! {
+                        <a href=AppRoute::Directory { kind: DirectoryKind::Users, q: None, page: None }.href()>"Users"</a>
+                        <a href=AppRoute::Directory { kind: DirectoryKind::Groups, q: None, page: None }.href()>"Groups"</a>
                         <a href=AppRoute::AdminRoles.href()>"Roles"</a>
                         <a href=AppRoute::AdminAssignments.href()>"Assignments"</a>
                         <a href=AppRoute::AccessReview { helper: None, target: None }.href()>

@@ -2,10 +2,12 @@
 
 mod access_review;
 mod assignments;
+mod directory;
 mod roles;
 mod settings;
 
 pub use access_review::AccessReviewPage;
 pub use assignments::AssignmentsPage;
+pub use directory::{AdminDevicesPage, GroupsPage, UsersPage};
 pub use roles::RolesPage;
 pub use settings::SettingsPage;

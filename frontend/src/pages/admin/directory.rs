@@ -1,0 +1,148 @@
+//! `/admin/users`, `/admin/groups`, `/admin/devices`: the directory, with
+//! search and paging in the URL, and CSV imports.
+
+use crate::api;
+use crate::components::admin::{ImportPanel, Pager, SearchBar};
+use crate::components::devices::DeviceTable;
+use crate::format::now_ms;
+use crate::routes::DirectoryKind;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use tandem_protocol::directory::{DeviceRow, GroupRow, ImportKind, Page, UserRow};
+use tandem_protocol::routes;
+
+/// The search text and page number from the URL.
+fn url_state() -> (Signal<String>, Signal<u32>) {
+    let query = use_query_map();
+    let q = Signal::derive(move || query.read().get("q").unwrap_or_default());
+    let page = Signal::derive(move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+    });
+    (q, page)
+}
+
+fn loading_or_error<T>(
+    result: Option<Result<T, api::ApiError>>,
+    render: impl FnOnce(T) -> AnyView,
+) -> AnyView {
+    match result {
+        None => view! { <p role="status" class="muted">"Loading…"</p> }.into_any(),
+        Some(Err(error)) => {
+            view! { <p class="error" role="alert">{error.message()}</p> }.into_any()
+        }
+        Some(Ok(value)) => render(value),
+    }
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let (q, page) = url_state();
+    let kind = DirectoryKind::Users;
+    let data = LocalResource::new(move || {
+        let (q, page) = (q.get(), page.get());
+        async move { api::directory_page::<UserRow>(routes::ADMIN_USERS, &q, page).await }
+    });
+    let table = move || {
+        loading_or_error(data.get(), |p: Page<UserRow>| {
+            let pager = view! { <Pager kind q page=p.page pages=p.pages() total=p.total /> };
+            view! {
+            <table class="data users">
+                <caption>"Users"</caption>
+                <thead><tr>
+                    <th scope="col">"Name"</th><th scope="col">"E-mail"</th>
+                    <th scope="col">"Job title"</th><th scope="col">"Groups"</th>
+                    <th scope="col">"Sign-in"</th>
+                </tr></thead>
+                <tbody>
+                    {p.items.into_iter().map(|u| view! {
+                        <tr>
+                            <th scope="row">{u.display_name}</th>
+                            <td>{u.email}</td>
+                            <td>{u.job_title.unwrap_or_default()}</td>
+                            <td>{u.groups.join(", ")}</td>
+                            <td>{if u.from_idp { "Organization" } else { "Tandem account" }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {pager}
+        }.into_any()
+        })
+    };
+    view! {
+        <section class="page" aria-labelledby="users-title">
+            <h1 id="users-title">"Users"</h1>
+            <SearchBar kind q label="Name or e-mail" />
+            {table}
+            <ImportPanel kind="users" header=ImportKind::Users.header()
+                on_done=Callback::new(move |()| data.refetch()) />
+        </section>
+    }
+}
+
+#[component]
+pub fn GroupsPage() -> impl IntoView {
+    let (q, page) = url_state();
+    let kind = DirectoryKind::Groups;
+    let data = LocalResource::new(move || {
+        let (q, page) = (q.get(), page.get());
+        async move { api::directory_page::<GroupRow>(routes::ADMIN_GROUP_LIST, &q, page).await }
+    });
+    let table = move || {
+        loading_or_error(data.get(), |p: Page<GroupRow>| {
+            let pager = view! { <Pager kind q page=p.page pages=p.pages() total=p.total /> };
+            view! {
+            <table class="data groups">
+                <caption>"Groups"</caption>
+                <thead><tr>
+                    <th scope="col">"Name"</th><th scope="col">"Members"</th><th scope="col">"Devices"</th>
+                </tr></thead>
+                <tbody>
+                    {p.items.into_iter().map(|g| view! {
+                        <tr><th scope="row">{g.name}</th><td>{g.members}</td><td>{g.devices}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {pager}
+        }.into_any()
+        })
+    };
+    view! {
+        <section class="page" aria-labelledby="groups-title">
+            <h1 id="groups-title">"Groups"</h1>
+            <SearchBar kind q label="Group name" />
+            {table}
+            <ImportPanel kind="groups" header=ImportKind::Groups.header()
+                on_done=Callback::new(move |()| data.refetch()) />
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminDevicesPage() -> impl IntoView {
+    let (q, page) = url_state();
+    let kind = DirectoryKind::Devices;
+    let data = LocalResource::new(move || {
+        let (q, page) = (q.get(), page.get());
+        async move { api::directory_page::<DeviceRow>(routes::ADMIN_DEVICES, &q, page).await }
+    });
+    let table = move || {
+        loading_or_error(data.get(), |p: Page<DeviceRow>| {
+            let pager = view! { <Pager kind q page=p.page pages=p.pages() total=p.total /> };
+            view! { <DeviceTable devices=p.items now_ms=now_ms() /> {pager} }.into_any()
+        })
+    };
+    view! {
+        <section class="page" aria-labelledby="admin-devices-title">
+            <h1 id="admin-devices-title">"All devices"</h1>
+            <SearchBar kind q label="Name, OS or user" />
+            {table}
+            <ImportPanel kind="devices" header=ImportKind::Devices.header()
+                on_done=Callback::new(move |()| data.refetch()) />
+        </section>
+    }
+}

@@ -1,0 +1,164 @@
+//! Router tests of the admin directory: search, paging, CSV imports.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::Value;
+use support::{App, app, body_bytes};
+use tandem_protocol::routes;
+
+async fn import(app: &App, cookie: &str, kind: &str, csv: &str) -> (StatusCode, Value) {
+    let path = routes::with_id(routes::ADMIN_IMPORT, kind);
+    let response = app
+        .call(
+            Method::POST,
+            &path,
+            Some(&Value::String(csv.into())),
+            Some(cookie),
+        )
+        .await;
+    let status = response.status();
+    (
+        status,
+        serde_json::from_slice(&body_bytes(response).await).unwrap(),
+    )
+}
+
+fn names(page: &Value, key: &str) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn users_are_searched_and_paged() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let all = app
+        .get_json(&format!("{}?per_page=2", routes::ADMIN_USERS), &admin)
+        .await;
+    assert_eq!(all["total"], 5);
+    assert_eq!(names(&all, "display_name"), ["Adele Vance", "Alex Wilber"]);
+    let page3 = app
+        .get_json(
+            &format!("{}?per_page=2&page=3", routes::ADMIN_USERS),
+            &admin,
+        )
+        .await;
+    assert_eq!(names(&page3, "display_name"), ["Megan Bowen"]);
+    let found = app
+        .get_json(&format!("{}?q=LYNNE", routes::ADMIN_USERS), &admin)
+        .await;
+    assert_eq!(names(&found, "email"), ["lynne@contoso.test"]);
+    assert_eq!(found["items"][0]["groups"], serde_json::json!(["Finance"]));
+    // Wildcards are literal: nobody's name contains "%".
+    let none = app
+        .get_json(&format!("{}?q=%25", routes::ADMIN_USERS), &admin)
+        .await;
+    assert_eq!(none["total"], 0);
+}
+
+#[tokio::test]
+async fn a_device_import_is_all_or_nothing() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let header = "name,os,os_version,primary_user_email,enrolled,compliance";
+    let bad = format!(
+        "{header}\nPC-1,Windows,11,lynne@contoso.test,true,compliant\nPC-2,Windows,11,nobody@x.test,yes,compliant\nPC-3,,11,,maybe,wrong\n"
+    );
+    let (status, report) = import(&app, &admin, "devices", &bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 2, "{report}");
+    assert_eq!(problems[0]["line"], 3);
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no user nobody@x.test")
+    );
+    assert_eq!(problems[1]["line"], 4);
+    let devices = app
+        .get_json(&format!("{}?q=PC-", routes::ADMIN_DEVICES), &admin)
+        .await;
+    assert_eq!(devices["total"], 0, "nothing was written");
+
+    let good = format!(
+        "{header}\nPC-1,Windows,11,lynne@contoso.test,true,compliant\nkiosk-lobby,Windows,11 LTSC,,no,compliant\n"
+    );
+    let (status, report) = import(&app, &admin, "devices", &good).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["created"].clone(), report["updated"].clone()),
+        (1.into(), 1.into())
+    );
+    let kiosk = app
+        .get_json(&format!("{}?q=kiosk", routes::ADMIN_DEVICES), &admin)
+        .await;
+    assert_eq!(
+        kiosk["items"][0]["os_version"], "11 LTSC",
+        "matched by name, case-insensitively"
+    );
+    assert_eq!(
+        kiosk["items"][0]["compliance"], "non_compliant",
+        "unenrolled is never compliant"
+    );
+}
+
+#[tokio::test]
+async fn users_and_groups_import_and_then_sign_in() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let users = "email,display_name,job_title,company,password\n\
+                 Omar@Contoso.test,Omar Haddad,Technician,Contoso,omar-pass-1\n\
+                 megan@contoso.test,Megan B.,Lead,Contoso,\n";
+    let (status, report) = import(&app, &admin, "users", users).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["created"].clone(), report["updated"].clone()),
+        (1.into(), 1.into())
+    );
+    assert_eq!(
+        app.login("omar@contoso.test", "omar-pass-1").await.status(),
+        StatusCode::OK
+    );
+
+    let groups = "group,member_email\nNight Desk,omar@contoso.test\nEmpty Group,\n";
+    let (status, report) = import(&app, &admin, "groups", groups).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let page = app
+        .get_json(&format!("{}?q=desk", routes::ADMIN_GROUP_LIST), &admin)
+        .await;
+    assert_eq!(
+        names(&page, "name"),
+        ["Help Desk", "Help Desk Trainees", "Night Desk"]
+    );
+    assert_eq!(page["items"][2]["members"], 1);
+
+    // Another organization's address, and a wrong header, are refused.
+    let fabrikam = "email,display_name,job_title,company,password\nadmin@fabrikam.test,X,,,\n";
+    let (status, report) = import(&app, &admin, "users", fabrikam).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another organization")
+    );
+    let (status, report) = import(&app, &admin, "users", "mail,name\nx@y.z,X\n").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(report["problems"][0]["line"], 1);
+
+    let audit = app.get_json(routes::ADMIN_AUDIT, &admin).await;
+    let imports = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "directory.import")
+        .count();
+    assert_eq!(imports, 2, "one entry per successful import");
+}
