@@ -10,6 +10,7 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 
 /// Body of `POST /api/auth/login`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -47,6 +48,7 @@ impl LoginRequest {
 
 /// The identity card of a directory user, as others see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserCard {
     pub id: UserId,
     pub display_name: String,
@@ -59,6 +61,7 @@ pub struct UserCard {
 
 /// The tenant a signed-in user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantInfo {
     pub id: TenantId,
     pub name: String,
@@ -66,6 +69,7 @@ pub struct TenantInfo {
 
 /// Who is signed in: answer of `GET /api/auth/me` and of a successful login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub user: UserCard,
     pub tenant: TenantInfo,
@@ -111,6 +115,7 @@ mod tests {
 
 /// An organization identity provider offered on the sign-in page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderInfo {
     /// Used in `/auth/oidc/{id}/start`.
     pub id: String,

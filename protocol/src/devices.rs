@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// A device's compliance state. Unenrolled devices are always non-compliant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Compliance {
     Compliant,
     NonCompliant,
@@ -44,6 +45,7 @@ impl Compliance {
 
 /// One row of the devices list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceSummary {
     pub id: DeviceId,
     pub name: String,

@@ -11,6 +11,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 25;
 
 /// `?q=&page=&per_page=` of the directory listings. Pages count from 1.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageQuery {
     #[serde(default)]
     pub q: Option<String>,
@@ -38,6 +39,7 @@ impl PageQuery {
 
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: u32,
@@ -57,6 +59,7 @@ impl<T> Page<T> {
 
 /// A user in the admin directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRow {
     pub id: crate::UserId,
     pub display_name: String,
@@ -70,6 +73,7 @@ pub struct UserRow {
 
 /// A group in the admin directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupRow {
     pub id: crate::GroupId,
     pub name: String,
@@ -83,6 +87,7 @@ pub type DeviceRow = DeviceSummary;
 /// What a CSV import is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ImportKind {
     /// `email,display_name,job_title,company,password` (password optional).
     Users,
@@ -105,6 +110,7 @@ impl ImportKind {
 
 /// A line of an import that cannot be taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportProblem {
     /// 1-based line number in the file (the header is line 1).
     pub line: u64,
@@ -114,6 +120,7 @@ pub struct ImportProblem {
 /// The result of an import: either everything was taken, or nothing was
 /// and `problems` says why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     pub created: u64,
     pub updated: u64,

@@ -10,6 +10,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// `detail` is always written for the user: the server never puts internal
 /// details (SQL, stack traces, file paths) into it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI reference naming the problem type, e.g. `/problems/unauthorized`.
     #[serde(rename = "type")]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Where a permission shows up in the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Category {
     RemoteHelp,
     RemoteTasks,
@@ -25,6 +26,7 @@ impl Category {
 /// One permission of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Permission {
     /// May see a sharer's screen in a session.
     ViewScreen,
@@ -150,6 +152,31 @@ impl FromIterator<Permission> for PermissionSet {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PermissionSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(<Permission as utoipa::PartialSchema>::schema())
+            .description(Some("A set of permissions, in catalogue order."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PermissionSet {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            <Permission as utoipa::ToSchema>::name().into_owned(),
+            <Permission as utoipa::PartialSchema>::schema(),
+        ));
+    }
+}
+
 impl Serialize for PermissionSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.iter())
@@ -200,6 +227,7 @@ mod tests {
 
 /// A role as the console shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleView {
     pub id: crate::RoleId,
     pub name: String,
@@ -212,6 +240,7 @@ pub struct RoleView {
 /// Body of creating or editing a custom role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleDraft {
     pub name: String,
     #[serde(default)]
@@ -258,6 +287,7 @@ impl RoleDraft {
 
 /// A group by id and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupRef {
     pub id: crate::GroupId,
     pub name: String,
@@ -265,6 +295,7 @@ pub struct GroupRef {
 
 /// An assignment as the console shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignmentView {
     pub id: crate::AssignmentId,
     pub name: String,
@@ -279,6 +310,7 @@ pub struct AssignmentView {
 /// Body of creating or editing an assignment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignmentDraft {
     pub name: String,
     pub role_id: crate::RoleId,
@@ -320,6 +352,7 @@ impl AssignmentDraft {
 /// Who or what can be helped, in an access-review row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReviewTarget {
     User { id: crate::UserId, name: String },
     Device { id: crate::DeviceId, name: String },
@@ -327,6 +360,7 @@ pub enum ReviewTarget {
 
 /// One line of the access review: `helper` may do `permissions` to `target`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessReviewRow {
     pub helper_id: crate::UserId,
     pub helper_name: String,

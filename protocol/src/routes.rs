@@ -1,5 +1,7 @@
 //! The REST paths, named once for the server router and the console client.
 
+/// `GET` → the OpenAPI 3.1 document of this API.
+pub const OPENAPI: &str = "/api/openapi.json";
 /// Liveness probe: 200 with `ok` while the process serves requests.
 pub const HEALTHZ: &str = "/healthz";
 /// `POST` [`crate::auth::LoginRequest`] → [`crate::auth::Me`].

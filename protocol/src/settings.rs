@@ -10,6 +10,7 @@ pub const MAX_RETENTION_DAYS: u16 = 3650;
 /// What the sharer sees of the helper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum HelperNameDisplay {
     /// The full identity card.
     #[default]
@@ -38,6 +39,7 @@ impl HelperNameDisplay {
 /// One tenant's settings. `GET`/`PUT /api/admin/settings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSettings {
     /// When off, no session can start, and helpers and sharers see why.
     pub remote_help_enabled: bool,
@@ -123,6 +125,7 @@ mod tests {
 
 /// One entry of the admin audit log. `GET /api/admin/audit`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntryView {
     pub at: crate::UnixMillis,
     pub actor_id: crate::UserId,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A point in time as milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnixMillis(pub i64);
 
 impl UnixMillis {

@@ -112,6 +112,7 @@ fn matrix() -> Vec<Row> {
         expect,
     };
     vec![
+        row(Method::GET, OPENAPI, None, [200; 6]),
         row(Method::POST, AUTH_LOGIN, Some(login_body as Body), [200; 6]),
         row(Method::POST, AUTH_LOGOUT, None, [204; 6]),
         row(Method::GET, AUTH_ME, None, [401, 200, 200, 200, 200, 200]),

@@ -6,14 +6,15 @@ mod console;
 mod devices;
 mod directory;
 mod guard;
+mod openapi;
+mod table;
 
 use crate::app::AppState;
-use crate::auth;
 use crate::error::ApiError;
 use crate::store::WebSessionStore;
 use axum::extract::{DefaultBodyLimit, FromRequest};
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::routing::{MethodRouter, any, delete, get, post, put};
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use std::path::Path;
 use tandem_protocol::routes;
@@ -53,11 +54,9 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
         state.policy.idle_millis,
     )));
 
-    let api = api_routes()
+    let api = table::api_routes()
         .into_iter()
-        .fold(Router::new(), |router, (_, path, handler)| {
-            router.route(path, handler)
-        })
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
@@ -92,52 +91,6 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
         .layer(TraceLayer::new_for_http())
 }
 
-/// Every API route (and the OIDC browser endpoints, which share the web
-/// session): method, path, handler. The router is built from this
-/// list, and the authorization matrix test fails for a route without a row.
-fn api_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
-    use routes::*;
-    vec![
-        (Method::POST, AUTH_LOGIN, post(auth::login)),
-        (Method::POST, AUTH_LOGOUT, post(auth::logout)),
-        (Method::GET, AUTH_ME, get(auth::me)),
-        (Method::GET, AUTH_PROVIDERS, get(auth::oidc::providers)),
-        (Method::GET, OIDC_START, get(auth::oidc::start)),
-        (Method::GET, OIDC_CALLBACK, get(auth::oidc::callback)),
-        (Method::GET, DEVICES, get(devices::list)),
-        (Method::GET, DEVICE, get(devices::get)),
-        (Method::GET, ADMIN_SETTINGS, get(admin::get_settings)),
-        (Method::PUT, ADMIN_SETTINGS, put(admin::put_settings)),
-        (Method::GET, ADMIN_ROLES, get(admin::list_roles)),
-        (Method::POST, ADMIN_ROLES, post(admin::create_role)),
-        (Method::PUT, ADMIN_ROLE, put(admin::update_role)),
-        (Method::DELETE, ADMIN_ROLE, delete(admin::delete_role)),
-        (Method::GET, ADMIN_ASSIGNMENTS, get(admin::list_assignments)),
-        (
-            Method::POST,
-            ADMIN_ASSIGNMENTS,
-            post(admin::create_assignment),
-        ),
-        (Method::PUT, ADMIN_ASSIGNMENT, put(admin::update_assignment)),
-        (
-            Method::DELETE,
-            ADMIN_ASSIGNMENT,
-            delete(admin::delete_assignment),
-        ),
-        (Method::GET, ADMIN_GROUPS, get(admin::list_groups)),
-        (Method::GET, ADMIN_ACCESS_REVIEW, get(admin::access_review)),
-        (Method::GET, ADMIN_AUDIT, get(admin::audit)),
-        (Method::GET, ADMIN_USERS, get(directory::users)),
-        (Method::GET, ADMIN_GROUP_LIST, get(directory::groups)),
-        (Method::GET, ADMIN_DEVICES, get(directory::devices)),
-        (
-            Method::POST,
-            ADMIN_IMPORT,
-            post(directory::import).layer(DefaultBodyLimit::max(directory::MAX_IMPORT_BYTES)),
-        ),
-    ]
-}
-
 /// Where to send a user after sign-in (`next` only if local).
 pub fn safe_next(next: Option<&str>) -> String {
     routes::after_sign_in(next)
@@ -145,9 +98,9 @@ pub fn safe_next(next: Option<&str>) -> String {
 
 /// The (method, path) of every API route, for tests.
 pub fn api_route_list() -> Vec<(Method, &'static str)> {
-    api_routes()
+    table::api_routes()
         .into_iter()
-        .map(|(method, path, _)| (method, path))
+        .map(|r| (r.method, r.path))
         .collect()
 }
 

@@ -1,0 +1,335 @@
+//! The API's route table: every route with its handler and what the
+//! OpenAPI document says of it. The router, the OpenAPI document and the
+//! authorization matrix test are all built from this one list.
+
+use super::{admin, devices, directory, openapi};
+use crate::app::AppState;
+use crate::auth;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, post, put};
+use tandem_protocol::auth::{LoginRequest, Me, ProviderInfo};
+use tandem_protocol::devices::DeviceSummary;
+use tandem_protocol::directory::{DeviceRow, GroupRow, ImportReport, Page, UserRow};
+use tandem_protocol::rbac::{
+    AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, Permission, RoleDraft, RoleView,
+};
+use tandem_protocol::routes::*;
+use tandem_protocol::settings::{AuditEntryView, TenantSettings};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Anyone,
+    SignedIn,
+    Needs(Permission),
+    /// Import: Manage roles for users and groups, Manage devices for devices.
+    NeedsPerKind,
+}
+
+/// A schema and the schemas it refers to.
+#[derive(Clone, Copy)]
+pub struct SchemaDoc {
+    pub schema: fn() -> RefOr<Schema>,
+    pub dependencies: fn(&mut Vec<(String, RefOr<Schema>)>),
+}
+
+fn doc<T: ToSchema>() -> SchemaDoc {
+    SchemaDoc {
+        schema: <T as PartialSchema>::schema,
+        dependencies: <T as ToSchema>::schemas,
+    }
+}
+
+/// What a route takes.
+#[derive(Clone, Copy)]
+pub enum Input {
+    Nothing,
+    Json(SchemaDoc),
+    Csv,
+}
+
+/// What a route answers on success.
+#[derive(Clone, Copy)]
+pub enum Output {
+    Json(u16, SchemaDoc),
+    NoContent,
+    Redirect,
+    Text,
+}
+
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub access: Access,
+    pub input: Input,
+    pub output: Output,
+    pub handler: MethodRouter<AppState>,
+}
+
+fn route(
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    access: Access,
+    handler: MethodRouter<AppState>,
+) -> ApiRoute {
+    ApiRoute {
+        method,
+        path,
+        summary,
+        access,
+        input: Input::Nothing,
+        output: Output::NoContent,
+        handler,
+    }
+}
+
+impl ApiRoute {
+    fn takes<T: ToSchema>(mut self) -> Self {
+        self.input = Input::Json(doc::<T>());
+        self
+    }
+    fn takes_csv(mut self) -> Self {
+        self.input = Input::Csv;
+        self
+    }
+    fn returns<T: ToSchema>(mut self, status: u16) -> Self {
+        self.output = Output::Json(status, doc::<T>());
+        self
+    }
+    fn redirects(mut self) -> Self {
+        self.output = Output::Redirect;
+        self
+    }
+    fn text(mut self) -> Self {
+        self.output = Output::Text;
+        self
+    }
+}
+
+/// Every API route (and the OIDC browser endpoints, which share the web
+/// session).
+pub fn api_routes() -> Vec<ApiRoute> {
+    use Access::*;
+    use Permission::{ManageDevices, ManageRoles, ManageSettings};
+    let (g, p, u, d) = (Method::GET, Method::POST, Method::PUT, Method::DELETE);
+    vec![
+        route(
+            g.clone(),
+            OPENAPI,
+            "This document",
+            Anyone,
+            get(openapi::serve),
+        )
+        .text(),
+        route(
+            p.clone(),
+            AUTH_LOGIN,
+            "Sign in with a built-in account",
+            Anyone,
+            post(auth::login),
+        )
+        .takes::<LoginRequest>()
+        .returns::<Me>(200),
+        route(
+            p.clone(),
+            AUTH_LOGOUT,
+            "Sign out",
+            Anyone,
+            post(auth::logout),
+        ),
+        route(
+            g.clone(),
+            AUTH_ME,
+            "Who is signed in",
+            SignedIn,
+            get(auth::me),
+        )
+        .returns::<Me>(200),
+        route(
+            g.clone(),
+            AUTH_PROVIDERS,
+            "Organization sign-in options",
+            Anyone,
+            get(auth::oidc::providers),
+        )
+        .returns::<Vec<ProviderInfo>>(200),
+        route(
+            g.clone(),
+            OIDC_START,
+            "Go to the identity provider (browser navigation)",
+            Anyone,
+            get(auth::oidc::start),
+        )
+        .redirects(),
+        route(
+            g.clone(),
+            OIDC_CALLBACK,
+            "Back from the identity provider (browser navigation)",
+            Anyone,
+            get(auth::oidc::callback),
+        )
+        .redirects(),
+        route(
+            g.clone(),
+            DEVICES,
+            "Devices the caller may help",
+            SignedIn,
+            get(devices::list),
+        )
+        .returns::<Vec<DeviceSummary>>(200),
+        route(
+            g.clone(),
+            DEVICE,
+            "One device the caller may help",
+            SignedIn,
+            get(devices::get),
+        )
+        .returns::<DeviceSummary>(200),
+        route(
+            g.clone(),
+            ADMIN_SETTINGS,
+            "Tenant settings",
+            Needs(ManageSettings),
+            get(admin::get_settings),
+        )
+        .returns::<TenantSettings>(200),
+        route(
+            u.clone(),
+            ADMIN_SETTINGS,
+            "Change tenant settings",
+            Needs(ManageSettings),
+            put(admin::put_settings),
+        )
+        .takes::<TenantSettings>()
+        .returns::<TenantSettings>(200),
+        route(
+            g.clone(),
+            ADMIN_ROLES,
+            "Built-in and custom roles",
+            Needs(ManageRoles),
+            get(admin::list_roles),
+        )
+        .returns::<Vec<RoleView>>(200),
+        route(
+            p.clone(),
+            ADMIN_ROLES,
+            "Create a custom role",
+            Needs(ManageRoles),
+            post(admin::create_role),
+        )
+        .takes::<RoleDraft>()
+        .returns::<RoleView>(201),
+        route(
+            u.clone(),
+            ADMIN_ROLE,
+            "Edit a custom role",
+            Needs(ManageRoles),
+            put(admin::update_role),
+        )
+        .takes::<RoleDraft>()
+        .returns::<RoleView>(200),
+        route(
+            d.clone(),
+            ADMIN_ROLE,
+            "Delete an unused custom role",
+            Needs(ManageRoles),
+            delete(admin::delete_role),
+        ),
+        route(
+            g.clone(),
+            ADMIN_ASSIGNMENTS,
+            "Role assignments",
+            Needs(ManageRoles),
+            get(admin::list_assignments),
+        )
+        .returns::<Vec<AssignmentView>>(200),
+        route(
+            p.clone(),
+            ADMIN_ASSIGNMENTS,
+            "Create an assignment",
+            Needs(ManageRoles),
+            post(admin::create_assignment),
+        )
+        .takes::<AssignmentDraft>()
+        .returns::<AssignmentView>(201),
+        route(
+            u.clone(),
+            ADMIN_ASSIGNMENT,
+            "Replace an assignment",
+            Needs(ManageRoles),
+            put(admin::update_assignment),
+        )
+        .takes::<AssignmentDraft>()
+        .returns::<AssignmentView>(200),
+        route(
+            d.clone(),
+            ADMIN_ASSIGNMENT,
+            "Delete an assignment",
+            Needs(ManageRoles),
+            delete(admin::delete_assignment),
+        ),
+        route(
+            g.clone(),
+            ADMIN_GROUPS,
+            "All groups, for pickers",
+            Needs(ManageRoles),
+            get(admin::list_groups),
+        )
+        .returns::<Vec<GroupRef>>(200),
+        route(
+            g.clone(),
+            ADMIN_ACCESS_REVIEW,
+            "Who can help whom, with what (?helper=&target=)",
+            Needs(ManageRoles),
+            get(admin::access_review),
+        )
+        .returns::<Vec<AccessReviewRow>>(200),
+        route(
+            g.clone(),
+            ADMIN_AUDIT,
+            "Admin changes, newest first",
+            Needs(ManageSettings),
+            get(admin::audit),
+        )
+        .returns::<Vec<AuditEntryView>>(200),
+        route(
+            g.clone(),
+            ADMIN_USERS,
+            "Users (?q=&page=&per_page=)",
+            Needs(ManageRoles),
+            get(directory::users),
+        )
+        .returns::<Page<UserRow>>(200),
+        route(
+            g.clone(),
+            ADMIN_GROUP_LIST,
+            "Groups with counts (?q=&page=&per_page=)",
+            Needs(ManageRoles),
+            get(directory::groups),
+        )
+        .returns::<Page<GroupRow>>(200),
+        route(
+            g,
+            ADMIN_DEVICES,
+            "All devices (?q=&page=&per_page=)",
+            Needs(ManageDevices),
+            get(directory::devices),
+        )
+        .returns::<Page<DeviceRow>>(200),
+        route(
+            p,
+            ADMIN_IMPORT,
+            "Import a CSV file of users, groups or devices; 400 lists the refused lines",
+            NeedsPerKind,
+            post(directory::import).layer(DefaultBodyLimit::max(directory::MAX_IMPORT_BYTES)),
+        )
+        .takes_csv()
+        .returns::<ImportReport>(200),
+    ]
+}
