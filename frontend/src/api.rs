@@ -7,12 +7,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::auth::{LoginRequest, Me, ProviderInfo};
 use tandem_protocol::devices::DeviceSummary;
-use tandem_protocol::directory::{ImportReport, Page};
+use tandem_protocol::directory::{GroupDraft, ImportReport, MemberView, MembersDraft, Page};
 use tandem_protocol::rbac::{
     AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, RoleDraft, RoleView,
 };
 use tandem_protocol::settings::TenantSettings;
-use tandem_protocol::{AssignmentId, Problem, RoleId, routes};
+use tandem_protocol::{AssignmentId, GroupId, Problem, RoleId, routes};
 
 /// Why an API call failed, in words a user can act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -180,6 +180,30 @@ pub async fn import(kind: &str, csv: String) -> Result<ImportReport, ApiError> {
         return Err(ApiError::Unexpected("unreadable import report".into()));
     }
     Err(problem_of(response).await)
+}
+
+pub async fn create_group(name: &str) -> Result<GroupRef, ApiError> {
+    let draft = GroupDraft {
+        name: name.to_owned(),
+    };
+    send_json(Write::Post, routes::ADMIN_GROUPS, &draft).await
+}
+
+pub async fn delete_group(id: &GroupId) -> Result<(), ApiError> {
+    delete(&routes::with_id(routes::ADMIN_GROUP, &id.0)).await
+}
+
+pub async fn group_members(id: &GroupId) -> Result<Vec<MemberView>, ApiError> {
+    get_json(&routes::with_id(routes::ADMIN_GROUP_MEMBERS, &id.0)).await
+}
+
+/// Sets the members managed in the console (by e-mail address).
+pub async fn set_group_members(
+    id: &GroupId,
+    emails: Vec<String>,
+) -> Result<Vec<MemberView>, ApiError> {
+    let path = routes::with_id(routes::ADMIN_GROUP_MEMBERS, &id.0);
+    send_json(Write::Put, &path, &MembersDraft { emails }).await
 }
 
 /// The organization sign-in options.

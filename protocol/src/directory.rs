@@ -157,3 +157,31 @@ mod tests {
         assert_eq!(empty.pages(), 1);
     }
 }
+
+/// A member of a group.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: crate::UserId,
+    pub display_name: String,
+    pub email: String,
+    /// Synced from the IdP's groups claim: changed only by the IdP.
+    pub from_idp: bool,
+}
+
+/// Body of `PUT /api/admin/groups/{id}/members`: the e-mail addresses of
+/// the members managed in the console (IdP memberships are untouched).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembersDraft {
+    pub emails: Vec<String>,
+}
+
+/// Body of `POST /api/admin/groups`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupDraft {
+    pub name: String,
+}

@@ -34,7 +34,7 @@ pub const ADMIN_ROLE: &str = "/api/admin/roles/{id}";
 pub const ADMIN_ASSIGNMENTS: &str = "/api/admin/assignments";
 /// `PUT` [`crate::rbac::AssignmentDraft`], `DELETE` (Manage roles).
 pub const ADMIN_ASSIGNMENT: &str = "/api/admin/assignments/{id}";
-/// `GET` → `Vec<GroupRef>` for pickers (Manage roles).
+/// `GET` → `Vec<GroupRef>` for pickers; `POST` `GroupDraft` creates one (Manage roles).
 pub const ADMIN_GROUPS: &str = "/api/admin/groups";
 /// `GET ?helper=&target=` → `Vec<AccessReviewRow>` (Manage roles).
 pub const ADMIN_ACCESS_REVIEW: &str = "/api/admin/access-review";
@@ -42,6 +42,10 @@ pub const ADMIN_ACCESS_REVIEW: &str = "/api/admin/access-review";
 /// `GET` → the newest `AuditEntryView`s first (Manage settings).
 pub const ADMIN_AUDIT: &str = "/api/admin/audit";
 
+/// `DELETE` a group (Manage roles).
+pub const ADMIN_GROUP: &str = "/api/admin/groups/{id}";
+/// `GET` → `Vec<MemberView>`; `PUT` `MembersDraft` (Manage roles).
+pub const ADMIN_GROUP_MEMBERS: &str = "/api/admin/groups/{id}/members";
 /// `GET ?q=&page=&per_page=` → `Page<UserRow>` (Manage roles).
 pub const ADMIN_USERS: &str = "/api/admin/users";
 /// `GET ?q=&page=&per_page=` → `Page<GroupRow>` (Manage roles).

@@ -28,6 +28,7 @@ struct Ids {
     role: String,
     assignment: String,
     help_desk_group: String,
+    sales_group: String,
 }
 
 impl Ids {
@@ -60,6 +61,7 @@ impl Ids {
                 "name",
                 "Help Desk",
             ),
+            sales_group: by_name(&app.get_json(ADMIN_GROUPS, &admin).await, "name", "Sales"),
         }
     }
 }
@@ -89,6 +91,14 @@ fn assignment_body(ids: &Ids) -> Value {
         "admin_groups": [ids.help_desk_group],
         "all_users": true,
     })
+}
+
+fn group_body(_: &Ids) -> Value {
+    json!({ "name": "Matrix group" })
+}
+
+fn members_body(_: &Ids) -> Value {
+    json!({ "emails": ["diego@contoso.test"] })
 }
 
 fn import_body(_: &Ids) -> Value {
@@ -171,6 +181,30 @@ fn matrix() -> Vec<Row> {
             [401, 403, 403, 403, 204, 404],
         ),
         row(Method::GET, ADMIN_GROUPS, None, ADMIN_ONLY),
+        row(
+            Method::POST,
+            ADMIN_GROUPS,
+            Some(group_body as Body),
+            [401, 403, 403, 403, 201, 201],
+        ),
+        row(
+            Method::DELETE,
+            ADMIN_GROUP,
+            None,
+            [401, 403, 403, 403, 204, 404],
+        ),
+        row(
+            Method::GET,
+            ADMIN_GROUP_MEMBERS,
+            None,
+            [401, 403, 403, 403, 200, 404],
+        ),
+        row(
+            Method::PUT,
+            ADMIN_GROUP_MEMBERS,
+            Some(members_body as Body),
+            [401, 403, 403, 403, 200, 404],
+        ),
         row(Method::GET, ADMIN_ACCESS_REVIEW, None, ADMIN_ONLY),
         row(Method::GET, ADMIN_AUDIT, None, ADMIN_ONLY),
         row(Method::GET, ADMIN_USERS, None, ADMIN_ONLY),
@@ -191,6 +225,7 @@ fn path_for(route: &str, ids: &Ids) -> String {
         ADMIN_ROLE => &ids.role,
         ADMIN_ASSIGNMENT => &ids.assignment,
         ADMIN_IMPORT => "devices",
+        ADMIN_GROUP | ADMIN_GROUP_MEMBERS => &ids.sales_group,
         _ => return route.to_owned(),
     };
     with_id(route, id)

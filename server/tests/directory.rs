@@ -162,3 +162,69 @@ async fn users_and_groups_import_and_then_sign_in() {
         .count();
     assert_eq!(imports, 2, "one entry per successful import");
 }
+
+#[tokio::test]
+async fn group_members_are_managed_without_touching_idp_memberships() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let created = app
+        .call(
+            Method::POST,
+            routes::ADMIN_GROUPS,
+            Some(&serde_json::json!({ "name": "Night Desk" })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let group: Value = serde_json::from_slice(&body_bytes(created).await).unwrap();
+    let members = routes::with_id(routes::ADMIN_GROUP_MEMBERS, group["id"].as_str().unwrap());
+    let body = serde_json::json!({ "emails": ["Lynne@contoso.test", "diego@contoso.test"] });
+    let response = app
+        .call(Method::PUT, &members, Some(&body), Some(&admin))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let list = app.get_json(&members, &admin).await;
+    let names: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Diego Siciliani", "Lynne Robbins"]);
+
+    let foreign = serde_json::json!({ "emails": ["admin@fabrikam.test"] });
+    let response = app
+        .call(Method::PUT, &members, Some(&foreign), Some(&admin))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get_json(&members, &admin)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "unchanged"
+    );
+
+    let dup = app
+        .call(
+            Method::POST,
+            routes::ADMIN_GROUPS,
+            Some(&serde_json::json!({ "name": "Night Desk" })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(dup.status(), StatusCode::CONFLICT);
+    let gone = routes::with_id(routes::ADMIN_GROUP, group["id"].as_str().unwrap());
+    assert_eq!(
+        app.call(Method::DELETE, &gone, None, Some(&admin))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&members, Some(&admin)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -198,3 +198,106 @@ async fn the_directory_is_searched_and_devices_are_imported_from_csv() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn custom_roles_are_edited_and_group_members_managed_in_the_console() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.sign_in_as("admin@contoso.test").await.unwrap();
+
+        browser.goto("/admin/roles").await.unwrap();
+        browser
+            .click("button[aria-label='Edit role Tier 2 (no elevation)']")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text(
+                "#role-form-title",
+                "Edit \u{201c}Tier 2 (no elevation)\u{201d}",
+            )
+            .await
+            .unwrap();
+        browser.click_label("Take full control").await.unwrap();
+        browser.click("form button[type=submit]").await.unwrap();
+        browser
+            .wait_for_text(
+                "p.form-status.ok",
+                "Saved \u{201c}Tier 2 (no elevation)\u{201d}.",
+            )
+            .await
+            .unwrap();
+        let rows = browser.texts("table.roles tbody tr").await.unwrap();
+        let tier2 = rows.iter().find(|r| r.starts_with("Tier 2")).unwrap();
+        assert!(
+            tier2.contains("View screen, Offer remote assistance"),
+            "{tier2}"
+        );
+        assert!(!tier2.contains("Take full control"), "{tier2}");
+
+        browser.goto("/admin/groups?q=sales").await.unwrap();
+        browser
+            .click("button[aria-label='Manage members of Sales']")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text("#group-members-title", "Members of Sales")
+            .await
+            .unwrap();
+        browser
+            .fill("#member-email", "lynne@contoso.test")
+            .await
+            .unwrap();
+        browser
+            .click("section.group-members form button[type=submit]")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text(
+                "section.group-members .form-status.ok",
+                "Added lynne@contoso.test.",
+            )
+            .await
+            .unwrap();
+        browser
+            .wait_for("ul.members li:nth-child(2)")
+            .await
+            .unwrap();
+        let members = browser
+            .texts("ul.members li span")
+            .await
+            .unwrap()
+            .join(" | ");
+        assert!(
+            members.contains("Lynne Robbins") && members.contains("Diego Siciliani"),
+            "{members}"
+        );
+
+        browser
+            .click("button[aria-label='Remove Lynne Robbins from the group']")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text(
+                "section.group-members .form-status.ok",
+                "Removed Lynne Robbins.",
+            )
+            .await
+            .unwrap();
+        browser
+            .fill("#member-email", "nobody@contoso.test")
+            .await
+            .unwrap();
+        browser
+            .click("section.group-members form button[type=submit]")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text(
+                "section.group-members [role=alert]",
+                "There is no user nobody@contoso.test in this organization.",
+            )
+            .await
+            .unwrap();
+    })
+    .await;
+}

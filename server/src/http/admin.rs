@@ -182,3 +182,62 @@ pub async fn access_review(
             .collect(),
     ))
 }
+
+pub async fn create_group(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    ApiJson(draft): ApiJson<tandem_protocol::directory::GroupDraft>,
+) -> ApiResult<(StatusCode, Json<GroupRef>)> {
+    let group = state
+        .store
+        .create_group_as(&auth, &draft.name, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(group)))
+}
+
+pub async fn delete_group(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .delete_group(&auth, &tandem_protocol::GroupId(id), state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn group_members(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<tandem_protocol::directory::MemberView>>> {
+    let members = state
+        .store
+        .group_members(&auth, &tandem_protocol::GroupId(id))
+        .await?;
+    Ok(Json(members))
+}
+
+pub async fn set_group_members(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    Path(id): Path<String>,
+    ApiJson(draft): ApiJson<tandem_protocol::directory::MembersDraft>,
+) -> ApiResult<Json<Vec<tandem_protocol::directory::MemberView>>> {
+    if draft.emails.len() > 10_000 {
+        return Err(ApiError::BadRequest(
+            "At most 10 000 members can be set at once.".into(),
+        ));
+    }
+    let members = state
+        .store
+        .set_group_members(
+            &auth,
+            &tandem_protocol::GroupId(id),
+            &draft.emails,
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Json(members))
+}

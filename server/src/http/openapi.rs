@@ -158,6 +158,7 @@ fn register_protocol(schemas: &mut Schemas) {
     register::<ImportReport>(schemas);
     register::<ImportProblem>(schemas);
     register::<ImportKind>(schemas);
+    register::<tandem_protocol::directory::MemberView>(schemas);
     register::<UnixMillis>(schemas);
     register::<UserId>(schemas);
     register::<DeviceId>(schemas);

@@ -10,7 +10,9 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use tandem_protocol::auth::{LoginRequest, Me, ProviderInfo};
 use tandem_protocol::devices::DeviceSummary;
-use tandem_protocol::directory::{DeviceRow, GroupRow, ImportReport, Page, UserRow};
+use tandem_protocol::directory::{
+    DeviceRow, GroupDraft, GroupRow, ImportReport, MemberView, MembersDraft, Page, UserRow,
+};
 use tandem_protocol::rbac::{
     AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, Permission, RoleDraft, RoleView,
 };
@@ -282,6 +284,39 @@ pub fn api_routes() -> Vec<ApiRoute> {
             get(admin::list_groups),
         )
         .returns::<Vec<GroupRef>>(200),
+        route(
+            p.clone(),
+            ADMIN_GROUPS,
+            "Create a group",
+            Needs(ManageRoles),
+            post(admin::create_group),
+        )
+        .takes::<GroupDraft>()
+        .returns::<GroupRef>(201),
+        route(
+            d.clone(),
+            ADMIN_GROUP,
+            "Delete a group",
+            Needs(ManageRoles),
+            delete(admin::delete_group),
+        ),
+        route(
+            g.clone(),
+            ADMIN_GROUP_MEMBERS,
+            "A group's members",
+            Needs(ManageRoles),
+            get(admin::group_members),
+        )
+        .returns::<Vec<MemberView>>(200),
+        route(
+            u.clone(),
+            ADMIN_GROUP_MEMBERS,
+            "Set the members managed in the console (IdP memberships stay)",
+            Needs(ManageRoles),
+            put(admin::set_group_members),
+        )
+        .takes::<MembersDraft>()
+        .returns::<Vec<MemberView>>(200),
         route(
             g.clone(),
             ADMIN_ACCESS_REVIEW,

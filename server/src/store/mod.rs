@@ -11,6 +11,7 @@ mod devices;
 mod directory;
 mod directory_pages;
 mod graph;
+mod groups;
 mod idp_users;
 mod import;
 mod rbac;

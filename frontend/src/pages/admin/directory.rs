@@ -8,11 +8,11 @@ use crate::format::now_ms;
 use crate::routes::DirectoryKind;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use tandem_protocol::directory::{DeviceRow, GroupRow, ImportKind, Page, UserRow};
+use tandem_protocol::directory::{DeviceRow, ImportKind, Page, UserRow};
 use tandem_protocol::routes;
 
 /// The search text and page number from the URL.
-fn url_state() -> (Signal<String>, Signal<u32>) {
+pub(super) fn url_state() -> (Signal<String>, Signal<u32>) {
     let query = use_query_map();
     let q = Signal::derive(move || query.read().get("q").unwrap_or_default());
     let page = Signal::derive(move || {
@@ -25,7 +25,7 @@ fn url_state() -> (Signal<String>, Signal<u32>) {
     (q, page)
 }
 
-fn loading_or_error<T>(
+pub(super) fn loading_or_error<T>(
     result: Option<Result<T, api::ApiError>>,
     render: impl FnOnce(T) -> AnyView,
 ) -> AnyView {
@@ -79,44 +79,6 @@ pub fn UsersPage() -> impl IntoView {
             <SearchBar kind q label="Name or e-mail" />
             {table}
             <ImportPanel kind="users" header=ImportKind::Users.header()
-                on_done=Callback::new(move |()| data.refetch()) />
-        </section>
-    }
-}
-
-#[component]
-pub fn GroupsPage() -> impl IntoView {
-    let (q, page) = url_state();
-    let kind = DirectoryKind::Groups;
-    let data = LocalResource::new(move || {
-        let (q, page) = (q.get(), page.get());
-        async move { api::directory_page::<GroupRow>(routes::ADMIN_GROUP_LIST, &q, page).await }
-    });
-    let table = move || {
-        loading_or_error(data.get(), |p: Page<GroupRow>| {
-            let pager = view! { <Pager kind q page=p.page pages=p.pages() total=p.total /> };
-            view! {
-            <table class="data groups">
-                <caption>"Groups"</caption>
-                <thead><tr>
-                    <th scope="col">"Name"</th><th scope="col">"Members"</th><th scope="col">"Devices"</th>
-                </tr></thead>
-                <tbody>
-                    {p.items.into_iter().map(|g| view! {
-                        <tr><th scope="row">{g.name}</th><td>{g.members}</td><td>{g.devices}</td></tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-            {pager}
-        }.into_any()
-        })
-    };
-    view! {
-        <section class="page" aria-labelledby="groups-title">
-            <h1 id="groups-title">"Groups"</h1>
-            <SearchBar kind q label="Group name" />
-            {table}
-            <ImportPanel kind="groups" header=ImportKind::Groups.header()
                 on_done=Callback::new(move |()| data.refetch()) />
         </section>
     }

@@ -3,11 +3,13 @@
 mod access_review;
 mod assignments;
 mod directory;
+mod groups;
 mod roles;
 mod settings;
 
 pub use access_review::AccessReviewPage;
 pub use assignments::AssignmentsPage;
-pub use directory::{AdminDevicesPage, GroupsPage, UsersPage};
+pub use directory::{AdminDevicesPage, UsersPage};
+pub use groups::GroupsPage;
 pub use roles::RolesPage;
 pub use settings::SettingsPage;

@@ -12,6 +12,20 @@ pub fn RolesPage() -> impl IntoView {
     let description = RwSignal::new(String::new());
     let permissions = RwSignal::new(PermissionSet::EMPTY);
     let outcome = RwSignal::new(Outcome::Idle);
+    // The custom role being edited; None while creating a new one.
+    let editing = RwSignal::new(None::<RoleView>);
+    let reset = move || {
+        name.set(String::new());
+        description.set(String::new());
+        permissions.set(PermissionSet::EMPTY);
+        editing.set(None);
+    };
+    let edit = move |role: RoleView| {
+        name.set(role.name.clone());
+        description.set(role.description.clone());
+        permissions.set(role.permissions);
+        editing.set(Some(role));
+    };
 
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -24,16 +38,20 @@ pub fn RolesPage() -> impl IntoView {
             outcome.set(Outcome::Failed(message));
             return;
         }
+        let target = editing.get_untracked();
         spawn_local(async move {
-            match api::create_role(&draft).await {
+            let result = match &target {
+                Some(role) => api::update_role(&role.id, &draft).await,
+                None => api::create_role(&draft).await,
+            };
+            match result {
                 Ok(role) => {
+                    let verb = if target.is_some() { "Saved" } else { "Created" };
                     outcome.set(Outcome::Done(format!(
-                        "Created \u{201c}{}\u{201d}.",
+                        "{verb} \u{201c}{}\u{201d}.",
                         role.name
                     )));
-                    name.set(String::new());
-                    description.set(String::new());
-                    permissions.set(PermissionSet::EMPTY);
+                    reset();
                     roles.refetch();
                 }
                 Err(error) => outcome.set(Outcome::Failed(error.message())),
@@ -73,7 +91,9 @@ pub fn RolesPage() -> impl IntoView {
                     {list.into_iter().map(|role| {
                         let built_in = role.built_in;
                         let label = format!("Delete role {}", role.name);
+                        let edit_label = format!("Edit role {}", role.name);
                         let for_delete = role.clone();
+                        let for_edit = role.clone();
                         view! {
                             <tr data-role-id=role.id.0.clone()>
                                 <th scope="row">{role.name.clone()}<div class="muted small">{role.description.clone()}</div></th>
@@ -81,6 +101,9 @@ pub fn RolesPage() -> impl IntoView {
                                 <td>{if built_in { "Built-in" } else { "Custom" }}</td>
                                 <td>
                                     {(!built_in).then(|| view! {
+                                        <button type="button" aria-label=edit_label
+                                            on:click=move |_| edit(for_edit.clone())>"Edit"</button>
+                                        " "
                                         <button type="button" aria-label=label
                                             on:click=move |_| remove(for_delete.clone())>"Delete"</button>
                                     })}
@@ -98,7 +121,12 @@ pub fn RolesPage() -> impl IntoView {
         <section class="page" aria-labelledby="roles-title">
             <h1 id="roles-title">"Roles"</h1>
             {table}
-            <h2>"New custom role"</h2>
+            <h2 id="role-form-title">
+                {move || match editing.get() {
+                    Some(role) => format!("Edit \u{201c}{}\u{201d}", role.name),
+                    None => "New custom role".to_owned(),
+                }}
+            </h2>
             <form class="stack" on:submit=create>
                 <label for="role-name">"Name"</label>
                 <input id="role-name" prop:value=move || name.get()
@@ -108,7 +136,12 @@ pub fn RolesPage() -> impl IntoView {
                     on:input=move |ev| description.set(event_target_value(&ev)) />
                 <PermissionPicker selected=permissions id_prefix="role-perm" />
                 <FormStatus outcome />
-                <button type="submit" class="primary">"Create role"</button>
+                <button type="submit" class="primary">
+                    {move || if editing.get().is_some() { "Save role" } else { "Create role" }}
+                </button>
+                {move || editing.get().is_some().then(|| view! {
+                    <button type="button" on:click=move |_| reset()>"Cancel editing"</button>
+                })}
             </form>
         </section>
     }
