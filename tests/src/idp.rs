@@ -4,7 +4,6 @@
 use crate::HarnessError;
 use crate::process::GroupChild;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -95,23 +94,9 @@ impl TestIdp {
             .stderr(log);
         let mut process = GroupChild::spawn("oidc-provider", command)?;
         let pid = process.child_mut().id();
-        let stdout = process
-            .child_mut()
-            .stdout
-            .take()
-            .ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            // Keep draining so the IdP never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let line = match tokio::time::timeout(READY_TIMEOUT, rx).await {
-            Ok(Ok(line)) => line,
-            _ => {
+        let line = match process.stdout_line("ready ", READY_TIMEOUT).await {
+            Some(line) => line,
+            None => {
                 let log = std::fs::read_to_string(dir.path().join("idp.log")).unwrap_or_default();
                 return Err(HarnessError::NotReady {
                     what: "oidc-provider",
@@ -122,9 +107,7 @@ impl TestIdp {
         };
         // `ready <issuer> pid=<pid>`: make sure it is our own process talking.
         let mut words = line.split_whitespace();
-        let (Some("ready"), Some(issuer), Some(said_pid)) =
-            (words.next(), words.next(), words.next())
-        else {
+        let (Some(issuer), Some(said_pid)) = (words.next(), words.next()) else {
             return Err(HarnessError::NotReady {
                 what: "oidc-provider",
                 seconds: 0,

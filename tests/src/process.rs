@@ -2,6 +2,7 @@
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -24,6 +25,25 @@ impl GroupChild {
 
     pub fn child_mut(&mut self) -> &mut Child {
         &mut self.child
+    }
+
+    /// Waits up to `timeout` for the first line on the child's stdout that
+    /// starts with `prefix`, and returns the rest of it. Stdout keeps being
+    /// drained afterwards, so the child never blocks on a full pipe.
+    pub async fn stdout_line(&mut self, prefix: &'static str, timeout: Duration) -> Option<String> {
+        let stdout = self.child.stdout.take()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix(prefix)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(rest.trim().to_owned());
+                }
+            }
+        });
+        tokio::time::timeout(timeout, rx).await.ok()?.ok()
     }
 
     /// Whether the process has exited (and how).

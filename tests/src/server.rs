@@ -3,7 +3,6 @@
 use crate::HarnessError;
 use crate::paths::{dist_dir, server_binary};
 use crate::process::GroupChild;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use tempfile::TempDir;
@@ -52,27 +51,9 @@ impl TestServer {
             .stdout(Stdio::piped())
             .stderr(log);
         let mut process = GroupChild::spawn("tandem-server", command)?;
-        let stdout = process
-            .child_mut()
-            .stdout
-            .take()
-            .ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
-
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("listening on ")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let base_url = match tokio::time::timeout(READY_TIMEOUT, rx).await {
-            Ok(Ok(url)) => url,
-            _ => {
+        let base_url = match process.stdout_line("listening on ", READY_TIMEOUT).await {
+            Some(url) => url,
+            None => {
                 let log =
                     std::fs::read_to_string(data_dir.path().join("server.log")).unwrap_or_default();
                 return Err(HarnessError::NotReady {
