@@ -1,7 +1,7 @@
 //! Creating, editing and deleting role assignments.
 
 use super::Store;
-use super::audit::{AuditEntry, record};
+use super::audit::{ASSIGNMENT_DELETION, AuditEntry, delete_audited, record};
 use super::rbac::{RbacChangeError, draft_name, name_taken, tenant_groups};
 use crate::auth::{Authorized, ManageRoles};
 use sqlx::{Any, Transaction};
@@ -170,25 +170,7 @@ impl Store {
     ) -> Result<(), RbacChangeError> {
         let before = self.assignment_view(auth, id).await?;
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM assignments WHERE id = $1 AND tenant_id = $2")
-            .bind(id.0.as_str())
-            .bind(auth.scope().tenant_id().0.as_str())
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            auth.scope(),
-            auth.actor(),
-            now,
-            AuditEntry::<_, ()> {
-                action: "assignment.delete",
-                object_type: "assignment",
-                object_id: &id.0,
-                before: Some(&before),
-                after: None,
-            },
-        )
-        .await?;
+        delete_audited(&mut tx, &ASSIGNMENT_DELETION, auth, now, &id.0, &before).await?;
         tx.commit().await?;
         Ok(())
     }

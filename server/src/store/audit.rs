@@ -2,7 +2,7 @@
 //! Entries are written in the same transaction as the change.
 
 use super::{Store, StoreResult};
-use crate::auth::{Actor, TenantScope};
+use crate::auth::{Actor, Authorized, TenantScope};
 use serde::Serialize;
 use sqlx::{Any, Transaction};
 use tandem_protocol::settings::AuditEntryView;
@@ -46,6 +46,58 @@ pub async fn record<B: Serialize, A: Serialize>(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// What deleting one kind of tenant-owned object means.
+pub struct Deletion {
+    /// The table, named by the code, never by input.
+    pub table: &'static str,
+    pub object_type: &'static str,
+    pub action: &'static str,
+}
+
+pub const GROUP_DELETION: Deletion = Deletion {
+    table: "groups",
+    object_type: "group",
+    action: "group.delete",
+};
+pub const ROLE_DELETION: Deletion = Deletion {
+    table: "custom_roles",
+    object_type: "role",
+    action: "role.delete",
+};
+pub const ASSIGNMENT_DELETION: Deletion = Deletion {
+    table: "assignments",
+    object_type: "assignment",
+    action: "assignment.delete",
+};
+
+/// Deletes object `id` of `what` within the caller's tenant and records the
+/// deletion with `before`, inside `tx`.
+pub async fn delete_audited<C, B: Serialize>(
+    tx: &mut Transaction<'_, Any>,
+    what: &Deletion,
+    auth: &Authorized<C>,
+    now: UnixMillis,
+    id: &str,
+    before: &B,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "DELETE FROM {} WHERE id = $1 AND tenant_id = $2",
+        what.table
+    ))
+    .bind(id)
+    .bind(auth.scope().tenant_id().0.as_str())
+    .execute(&mut **tx)
+    .await?;
+    let entry = AuditEntry::<_, ()> {
+        action: what.action,
+        object_type: what.object_type,
+        object_id: id,
+        before: Some(before),
+        after: None,
+    };
+    record(tx, auth.scope(), auth.actor(), now, entry).await
 }
 
 /// at, actor id, actor name, action, object type, object id, before, after.

@@ -2,7 +2,7 @@
 //! managed here (memberships from the IdP's groups claim stay the IdP's).
 
 use super::Store;
-use super::audit::{AuditEntry, record};
+use super::audit::{AuditEntry, GROUP_DELETION, delete_audited, record};
 use super::rbac::{RbacChangeError, name_taken};
 use crate::auth::{Authorized, ManageRoles};
 use std::collections::BTreeMap;
@@ -103,25 +103,7 @@ impl Store {
     ) -> Result<(), RbacChangeError> {
         let before = self.own_group(auth, id).await?;
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM groups WHERE id = $1 AND tenant_id = $2")
-            .bind(id.0.as_str())
-            .bind(auth.scope().tenant_id().0.as_str())
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            auth.scope(),
-            auth.actor(),
-            now,
-            AuditEntry::<_, ()> {
-                action: "group.delete",
-                object_type: "group",
-                object_id: &id.0,
-                before: Some(&before),
-                after: None,
-            },
-        )
-        .await?;
+        delete_audited(&mut tx, &GROUP_DELETION, auth, now, &id.0, &before).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Roles, assignments and group memberships, and loading a tenant's
 //! [`Policy`] for the resolver.
 
-use super::audit::{AuditEntry, record};
+use super::audit::{AuditEntry, ROLE_DELETION, delete_audited, record};
 use super::{Store, StoreError, StoreResult, flag, unique_violation};
 use crate::auth::{Authorized, ManageRoles, TenantScope};
 use crate::rbac::{Assignment, BUILTIN_ROLES, Membership, Policy, Scope, builtin};
@@ -373,25 +373,7 @@ impl Store {
                 if users == 1 { "it" } else { "them" },
             )));
         }
-        sqlx::query("DELETE FROM custom_roles WHERE id = $1 AND tenant_id = $2")
-            .bind(id.0.as_str())
-            .bind(auth.scope().tenant_id().0.as_str())
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            auth.scope(),
-            auth.actor(),
-            now,
-            AuditEntry::<_, ()> {
-                action: "role.delete",
-                object_type: "role",
-                object_id: &id.0,
-                before: Some(&before),
-                after: None,
-            },
-        )
-        .await?;
+        delete_audited(&mut tx, &ROLE_DELETION, auth, now, &id.0, &before).await?;
         tx.commit().await?;
         Ok(())
     }
