@@ -160,6 +160,13 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if !self.oidc.is_empty() && self.public_url.is_none() && self.bind.ip().is_unspecified() {
+            return Err(ConfigError::Rejected(format!(
+                "set public_url: with [[oidc]] providers, the redirect URI is built from it, and \
+                 {} is not an address users can reach",
+                self.bind
+            )));
+        }
         let mut ids = std::collections::BTreeSet::new();
         for provider in &self.oidc {
             if !ids.insert(provider.id.as_str()) {
@@ -350,6 +357,11 @@ tenants = { "idp-tid" = "contoso" }
         assert_eq!(config.oidc[0].tenant_claim, "tid");
         assert_eq!(config.oidc[0].tenants["idp-tid"], "contoso");
         assert!(!format!("{config:?}").contains("s3cret"));
+
+        let wildcard = [("TANDEM_BIND", "0.0.0.0:443")];
+        let err =
+            Config::load(&cli(&["--config", file.to_str().unwrap()]), Some(&wildcard)).unwrap_err();
+        assert!(err.to_string().contains("set public_url"), "{err}");
 
         std::fs::write(&file, "[[oidc]]\nid = \"x\"\nname = \"X\"\nissuer = \"https://i\"\nclient_id = \"c\"\nclient_secret = \"s\"\ntenants = {}\n").unwrap();
         let err = Config::load(&cli(&["--config", file.to_str().unwrap()]), Some(&[])).unwrap_err();
