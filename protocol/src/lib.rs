@@ -11,6 +11,7 @@ pub mod ids;
 pub mod problem;
 pub mod rbac;
 pub mod routes;
+pub mod session;
 pub mod settings;
 pub mod time;
 

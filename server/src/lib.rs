@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod rbac;
 pub mod seed;
+pub mod sessions;
 pub mod store;
 
 use crate::app::AppState;

@@ -1,0 +1,319 @@
+//! The session state machine: created → code issued → redeemed → consent
+//! pending → active (view | control) ⇄ paused → ended (reason).
+//!
+//! `transition` is pure: it checks that the event is allowed in the state
+//! and from that actor, and returns the next state or why not. The sharer is
+//! always in charge: only the sharer's Allow (or Resume) ever leads into
+//! full control.
+
+use tandem_protocol::session::{EndReason, Mode, Party};
+
+/// Where a session is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Created,
+    CodeIssued,
+    Redeemed,
+    /// The helper asked for `requested`; `current` is the mode in force
+    /// while the sharer decides (`None` before the first consent).
+    ConsentPending {
+        requested: Mode,
+        current: Option<Mode>,
+    },
+    Active {
+        mode: Mode,
+    },
+    Paused {
+        mode: Mode,
+    },
+    Ended {
+        reason: EndReason,
+    },
+}
+
+/// Something that happens to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    IssueCode,
+    Redeem,
+    Request(Mode),
+    Allow,
+    Decline,
+    RevokeControl,
+    Pause,
+    Resume,
+    Leave,
+    Refuse { reason: String },
+    Expire,
+    Disconnect,
+    Fail { error: String },
+}
+
+/// Why an event was refused; the state stays as it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("the session has ended")]
+    Ended,
+    #[error("only the {expected:?} can do that")]
+    WrongActor { expected: Party },
+    #[error("not possible while the session is {state}")]
+    NotNow { state: &'static str },
+}
+
+impl State {
+    /// A short name for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::Created => "created",
+            State::CodeIssued => "waiting for the sharer",
+            State::Redeemed => "waiting for the helper's request",
+            State::ConsentPending { .. } => "waiting for the sharer's consent",
+            State::Active { .. } => "active",
+            State::Paused { .. } => "paused",
+            State::Ended { .. } => "ended",
+        }
+    }
+
+    pub fn is_ended(&self) -> bool {
+        matches!(self, State::Ended { .. })
+    }
+}
+
+/// Who may cause `event`.
+fn actor_of(event: &Event) -> Option<Party> {
+    use Event::*;
+    match event {
+        IssueCode | Request(_) => Some(Party::Helper),
+        Redeem | Allow | Decline | RevokeControl | Pause | Resume => Some(Party::Sharer),
+        Refuse { .. } | Expire | Disconnect | Fail { .. } => Some(Party::System),
+        // Either participant may leave.
+        Leave => None,
+    }
+}
+
+/// The next state after `event` by `actor` in `state`.
+pub fn transition(state: &State, actor: Party, event: &Event) -> Result<State, TransitionError> {
+    use Event::*;
+    use State::*;
+    if state.is_ended() {
+        return Err(TransitionError::Ended);
+    }
+    match actor_of(event) {
+        Some(expected) if expected != actor => {
+            return Err(TransitionError::WrongActor { expected });
+        }
+        None if actor == Party::System => {
+            return Err(TransitionError::WrongActor {
+                expected: Party::Helper,
+            });
+        }
+        _ => {}
+    }
+    let ended = |reason| Ok(Ended { reason });
+    match (state, event) {
+        (_, Leave) => ended(EndReason::Completed { by: actor }),
+        (_, Fail { error }) => ended(EndReason::Failed {
+            error: error.clone(),
+        }),
+        (Created, IssueCode) => Ok(CodeIssued),
+        (CodeIssued, Redeem) => Ok(Redeemed),
+        (CodeIssued, Expire) => ended(EndReason::Expired),
+        (CodeIssued | Redeemed, Refuse { reason }) => ended(EndReason::Refused {
+            reason: reason.clone(),
+        }),
+        (Redeemed, Request(mode)) => Ok(ConsentPending {
+            requested: *mode,
+            current: None,
+        }),
+        (Active { mode: Mode::View }, Request(Mode::Control)) => Ok(ConsentPending {
+            requested: Mode::Control,
+            current: Some(Mode::View),
+        }),
+        (ConsentPending { requested, .. }, Allow) => Ok(Active { mode: *requested }),
+        (
+            ConsentPending {
+                current: Some(mode),
+                ..
+            },
+            Decline,
+        ) => Ok(Active { mode: *mode }),
+        (ConsentPending { current: None, .. }, Decline) => ended(EndReason::Declined),
+        (
+            Active {
+                mode: Mode::Control,
+            },
+            RevokeControl,
+        ) => Ok(Active { mode: Mode::View }),
+        (
+            Paused {
+                mode: Mode::Control,
+            },
+            RevokeControl,
+        ) => Ok(Paused { mode: Mode::View }),
+        (Active { mode }, Pause) => Ok(Paused { mode: *mode }),
+        (Paused { mode }, Resume) => Ok(Active { mode: *mode }),
+        (Active { .. } | Paused { .. } | ConsentPending { .. }, Disconnect) => {
+            ended(EndReason::Disconnected)
+        }
+        (state, _) => Err(TransitionError::NotNow {
+            state: state.name(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            Just(Event::IssueCode),
+            Just(Event::Redeem),
+            Just(Event::Request(Mode::View)),
+            Just(Event::Request(Mode::Control)),
+            Just(Event::Allow),
+            Just(Event::Decline),
+            Just(Event::RevokeControl),
+            Just(Event::Pause),
+            Just(Event::Resume),
+            Just(Event::Leave),
+            Just(Event::Refuse {
+                reason: "policy".into()
+            }),
+            Just(Event::Expire),
+            Just(Event::Disconnect),
+            Just(Event::Fail {
+                error: "boom".into()
+            }),
+        ]
+    }
+
+    fn party() -> impl Strategy<Value = Party> {
+        prop_oneof![
+            Just(Party::Helper),
+            Just(Party::Sharer),
+            Just(Party::System)
+        ]
+    }
+
+    proptest! {
+        /// Full control is entered only by the sharer: Allow on a control
+        /// request, or Resume of a paused control session.
+        #[test]
+        fn only_the_sharer_grants_control(steps in proptest::collection::vec((party(), event()), 0..40)) {
+            let mut state = State::Created;
+            for (actor, event) in steps {
+                let Ok(next) = transition(&state, actor, &event) else { continue };
+                if next == (State::Active { mode: Mode::Control }) && state != next {
+                    prop_assert_eq!(actor, Party::Sharer);
+                    let allowed = matches!(
+                        (&state, &event),
+                        (State::ConsentPending { requested: Mode::Control, .. }, Event::Allow)
+                            | (State::Paused { mode: Mode::Control }, Event::Resume)
+                    );
+                    prop_assert!(allowed, "{state:?} --{event:?}--> control");
+                }
+                state = next;
+            }
+        }
+
+        /// An ended session stays ended, and refused events change nothing.
+        #[test]
+        fn ended_is_final_and_errors_are_pure(steps in proptest::collection::vec((party(), event()), 0..40)) {
+            let mut state = State::Created;
+            for (actor, event) in steps {
+                match transition(&state, actor, &event) {
+                    Ok(next) => {
+                        prop_assert!(!state.is_ended());
+                        state = next;
+                    }
+                    Err(TransitionError::Ended) => prop_assert!(state.is_ended()),
+                    Err(_) => prop_assert!(!state.is_ended()),
+                }
+            }
+        }
+
+        /// Every accepted event came from the party allowed to cause it.
+        #[test]
+        fn actors_are_enforced(state_steps in proptest::collection::vec((party(), event()), 0..30)) {
+            let mut state = State::Created;
+            for (actor, event) in state_steps {
+                if let Ok(next) = transition(&state, actor, &event) {
+                    match actor_of(&event) {
+                        Some(expected) => prop_assert_eq!(actor, expected),
+                        None => prop_assert_ne!(actor, Party::System),
+                    }
+                    state = next;
+                }
+            }
+        }
+    }
+
+    fn run(events: &[(Party, Event)]) -> Result<State, TransitionError> {
+        events
+            .iter()
+            .try_fold(State::Created, |s, (a, e)| transition(&s, *a, e))
+    }
+
+    #[test]
+    fn the_happy_path_and_its_branches() {
+        use Event::*;
+        use Party::*;
+        let start = [
+            (Helper, IssueCode),
+            (Sharer, Redeem),
+            (Helper, Request(Mode::View)),
+            (Sharer, Allow),
+        ];
+        assert_eq!(run(&start), Ok(State::Active { mode: Mode::View }));
+        let mut more = start.to_vec();
+        more.extend([(Helper, Request(Mode::Control)), (Sharer, Decline)]);
+        assert_eq!(
+            run(&more),
+            Ok(State::Active { mode: Mode::View }),
+            "declining control keeps view"
+        );
+        more.extend([
+            (Helper, Request(Mode::Control)),
+            (Sharer, Allow),
+            (Sharer, Pause),
+        ]);
+        assert_eq!(
+            run(&more),
+            Ok(State::Paused {
+                mode: Mode::Control
+            })
+        );
+        more.extend([(Sharer, RevokeControl), (Sharer, Resume), (Helper, Leave)]);
+        assert_eq!(
+            run(&more),
+            Ok(State::Ended {
+                reason: EndReason::Completed { by: Helper }
+            })
+        );
+
+        let declined = [
+            (Helper, IssueCode),
+            (Sharer, Redeem),
+            (Helper, Request(Mode::Control)),
+            (Sharer, Decline),
+        ];
+        assert_eq!(
+            run(&declined),
+            Ok(State::Ended {
+                reason: EndReason::Declined
+            })
+        );
+        assert_eq!(
+            run(&[(Helper, IssueCode), (Sharer, Allow)]),
+            Err(TransitionError::NotNow {
+                state: "waiting for the sharer"
+            })
+        );
+        assert_eq!(
+            run(&[(Helper, IssueCode), (Helper, Redeem)]),
+            Err(TransitionError::WrongActor { expected: Sharer })
+        );
+    }
+}
