@@ -15,6 +15,8 @@ pub struct AppState {
     /// The configured public URL, if any; the CSRF guard accepts browsers'
     /// `Origin` equal to it (as well as to the `Host` they talk to).
     pub public_origin: Option<Arc<str>>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 impl std::fmt::Debug for AppState {

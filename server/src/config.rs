@@ -34,6 +34,9 @@ pub struct Config {
     pub session_absolute_minutes: u32,
     /// `tracing` filter, e.g. `info,tandem_server=debug`.
     pub log: String,
+    /// Reverse proxies in front of the server whose `X-Forwarded-For` is
+    /// believed for the login limits (file only).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Organization identity providers (file only: `[[oidc]]` tables).
     pub oidc: Vec<OidcProviderConfig>,
 }
@@ -88,6 +91,7 @@ impl Default for Config {
             session_absolute_minutes: 12 * 60,
             log: "info,tower_http=info,sqlx=warn".to_owned(),
             oidc: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -87,6 +87,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             clock.clone(),
         )),
         public_origin: config.public_url.as_ref().map(|_| config.base_url().into()),
+        trusted_proxies: config.trusted_proxies.clone().into(),
     };
     let cookies = http::CookiePolicy {
         secure: config.secure_cookies(),

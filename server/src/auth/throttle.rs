@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use tandem_protocol::UnixMillis;
 
@@ -70,21 +70,55 @@ impl std::fmt::Debug for LoginThrottle {
     }
 }
 
-/// The client's address, as the connection reports it ("unknown" when
-/// the server runs without connect info, as in router tests).
+/// The client's address: the connection's peer, or, when the peer is one
+/// of the configured trusted proxies, the nearest untrusted address in
+/// `X-Forwarded-For` (read from the right, so a client cannot forge its way
+/// past the proxy). "unknown" when the server runs without connect info,
+/// as in router tests.
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+/// Picks the client address from the peer and `X-Forwarded-For`.
+pub fn client_address(
+    peer: Option<IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[IpAddr],
+) -> String {
+    let Some(peer) = peer else {
+        return "unknown".to_owned();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    forwarded_for
+        .into_iter()
+        .flat_map(|header| header.rsplit(','))
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|hop| !trusted.contains(hop))
+        .unwrap_or(peer)
+        .to_string()
+}
+
+impl FromRequestParts<crate::app::AppState> for ClientAddress {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::app::AppState,
+    ) -> Result<Self, Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(ClientAddress(client_address(
+            peer,
+            forwarded,
+            &state.trusted_proxies,
+        )))
     }
 }
 
@@ -202,6 +236,29 @@ mod tests {
         );
         clock.advance_millis(15 * 60_000);
         assert!(t.attempt("ann@x.test", &ip).is_ok());
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.9".parse().unwrap();
+        let trusted = [proxy];
+        let client = Some("203.0.113.7, 198.51.100.2");
+        // Straight from the internet: the header is ignored.
+        let direct: IpAddr = "198.51.100.50".parse().unwrap();
+        assert_eq!(
+            client_address(Some(direct), client, &trusted),
+            "198.51.100.50"
+        );
+        // Through our proxy: the nearest hop it saw, not what the client claims.
+        assert_eq!(
+            client_address(Some(proxy), client, &trusted),
+            "198.51.100.2"
+        );
+        assert_eq!(
+            client_address(Some(proxy), Some("garbage"), &trusted),
+            "10.0.0.9"
+        );
+        assert_eq!(client_address(None, client, &trusted), "unknown");
     }
 
     #[test]

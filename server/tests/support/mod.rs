@@ -38,6 +38,7 @@ pub async fn app_with(dist: &Path) -> App {
         store,
         throttle,
         public_origin: Some(ORIGIN.into()),
+        trusted_proxies: Vec::new().into(),
         clock: clock.clone(),
         policy: SessionPolicy::from_minutes(30, 12 * 60),
         oidc: tandem_server::auth::oidc::OidcProviders::new(Vec::new(), "http://127.0.0.1:1")
