@@ -211,20 +211,14 @@ impl Store {
         now: UnixMillis,
     ) -> Result<ImportReport, StoreError> {
         let tenant: &TenantId = scope.tenant_id();
-        let users: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT email, id, tenant_id FROM users")
-                .fetch_all(self.pool())
-                .await?;
-        let mine: BTreeMap<String, String> = users
-            .iter()
-            .filter(|(_, _, t)| *t == tenant.0)
-            .map(|(e, id, _)| (e.clone(), id.clone()))
-            .collect();
-        let others: BTreeSet<String> = users
-            .iter()
-            .filter(|(_, _, t)| *t != tenant.0)
-            .map(|(e, _, _)| e.clone())
-            .collect();
+        let mine: BTreeMap<String, String> = sqlx::query_as::<_, (String, String)>(
+            "SELECT email, id FROM users WHERE tenant_id = $1",
+        )
+        .bind(tenant.0.as_str())
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect();
         let known: BTreeSet<String> = mine.keys().cloned().collect();
         let lines = match check(kind, csv_text, &known).await {
             Ok(lines) => lines,
@@ -236,17 +230,26 @@ impl Store {
                 });
             }
         };
-        // E-mail addresses are unique across tenants.
-        let foreign: Vec<ImportProblem> = lines
-            .iter()
-            .filter_map(|(n, l)| match l {
-                Line::User { email, .. } if others.contains(email) => Some(ImportProblem {
-                    line: *n,
-                    message: format!("{email} belongs to a user of another organization."),
-                }),
-                _ => None,
-            })
-            .collect();
+        // E-mail addresses are unique across tenants: look up only the
+        // file's addresses that are new to this tenant.
+        let mut foreign = Vec::new();
+        for (line, parsed) in &lines {
+            if let Line::User { email, .. } = parsed
+                && !mine.contains_key(email)
+            {
+                let taken: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                        .bind(email.as_str())
+                        .fetch_optional(self.pool())
+                        .await?;
+                if taken.is_some() {
+                    foreign.push(ImportProblem {
+                        line: *line,
+                        message: format!("{email} belongs to a user of another organization."),
+                    });
+                }
+            }
+        }
         if !foreign.is_empty() {
             return Ok(ImportReport {
                 created: 0,
