@@ -50,3 +50,7 @@ id_type!(
     /// A role assignment.
     AssignmentId
 );
+id_type!(
+    /// A remote-help session.
+    SessionId
+);

@@ -7,14 +7,16 @@
 pub mod auth;
 pub mod devices;
 pub mod directory;
+pub mod grant;
 pub mod ids;
 pub mod problem;
 pub mod rbac;
 pub mod routes;
 pub mod session;
 pub mod settings;
+pub mod signal;
 pub mod time;
 
-pub use ids::{AssignmentId, DeviceId, GroupId, RoleId, TenantId, UserId};
+pub use ids::{AssignmentId, DeviceId, GroupId, RoleId, SessionId, TenantId, UserId};
 pub use problem::Problem;
 pub use time::UnixMillis;

@@ -24,6 +24,30 @@ pub const DEFAULT_LANDING: &str = "/devices";
 pub const DEVICES: &str = "/api/devices";
 /// `GET` → `DeviceSummary` of one device the caller may help; 404 otherwise.
 pub const DEVICE: &str = "/api/devices/{id}";
+/// `POST` → [`crate::session::IssuedCode`]: "Assist someone" (View screen somewhere).
+pub const SESSIONS: &str = "/api/sessions";
+/// `POST` [`crate::session::RedeemRequest`] → [`crate::session::SessionView`]: the sharer enters a code.
+pub const SESSION_REDEEM: &str = "/api/sessions/redeem";
+/// `GET` → [`crate::grant::GrantKey`]: the key grants are signed with.
+pub const SESSION_GRANT_KEY: &str = "/api/sessions/grant-key";
+/// `GET` → [`crate::session::SessionView`] for a participant; 404 otherwise.
+pub const SESSION: &str = "/api/sessions/{id}";
+/// `POST` [`crate::session::ModeRequest`]: the helper asks for a mode.
+pub const SESSION_REQUEST: &str = "/api/sessions/{id}/request";
+/// `POST` [`crate::session::ConsentAnswer`]: the sharer allows or declines.
+pub const SESSION_CONSENT: &str = "/api/sessions/{id}/consent";
+/// `POST`: the sharer takes control back (full control → view only).
+pub const SESSION_REVOKE: &str = "/api/sessions/{id}/revoke";
+/// `POST`: the sharer pauses (no pixels, no input).
+pub const SESSION_PAUSE: &str = "/api/sessions/{id}/pause";
+/// `POST`: the sharer resumes.
+pub const SESSION_RESUME: &str = "/api/sessions/{id}/resume";
+/// `POST`: either participant leaves; the session ends.
+pub const SESSION_LEAVE: &str = "/api/sessions/{id}/leave";
+/// `GET` with a WebSocket upgrade: signaling ([`crate::signal`]).
+pub const SIGNAL: &str = "/api/signal";
+/// The console's sharer page (code entry).
+pub const SHARE_PAGE: &str = "/share";
 /// `GET`/`PUT` [`crate::settings::TenantSettings`] (Manage settings).
 pub const ADMIN_SETTINGS: &str = "/api/admin/settings";
 /// `GET` → `Vec<RoleView>`, `POST` [`crate::rbac::RoleDraft`] (Manage roles).

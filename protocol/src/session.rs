@@ -42,3 +42,158 @@ pub enum EndReason {
     /// Something broke.
     Failed { error: String },
 }
+
+impl Mode {
+    /// How the console names the mode.
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::View => "view only",
+            Mode::Control => "full control",
+        }
+    }
+}
+
+impl EndReason {
+    /// One sentence for both sides of the session.
+    pub fn message(&self) -> String {
+        match self {
+            EndReason::Completed { by: Party::Helper } => "The helper left the session.".into(),
+            EndReason::Completed { by: Party::Sharer } => "The sharer left the session.".into(),
+            EndReason::Completed { by: Party::System } => "The session was ended.".into(),
+            EndReason::Declined => "The sharer declined the request.".into(),
+            EndReason::Refused { reason } => format!("Refused: {reason}"),
+            EndReason::Expired => "The security code expired before it was used.".into(),
+            EndReason::Disconnected => {
+                "The connection was lost and did not come back in time.".into()
+            }
+            EndReason::Failed { error } => format!("The session failed: {error}"),
+        }
+    }
+}
+
+/// Where a session is, as both participants see it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The helper has a code; no sharer yet.
+    WaitingForSharer,
+    /// The sharer entered the code; the helper picks a mode.
+    SharerJoined,
+    /// The helper asked; the sharer decides.
+    WaitingForConsent,
+    Active,
+    Paused,
+    Ended,
+}
+
+/// A participant's identity card. The sharer may see the helper's
+/// abbreviated per the tenant setting: then only `display_name` ("Megan B.")
+/// and `verified_domain` are filled.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityCard {
+    pub display_name: String,
+    pub email: Option<String>,
+    pub job_title: Option<String>,
+    pub company: Option<String>,
+    /// The domain the identity provider vouched for.
+    pub verified_domain: Option<String>,
+    pub photo_url: Option<String>,
+    pub abbreviated: bool,
+}
+
+/// A session as one participant sees it (`you`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: crate::SessionId,
+    pub you: Party,
+    pub phase: Phase,
+    /// The mode in force (consented), if any.
+    pub mode: Option<Mode>,
+    /// The mode the helper asked for while the sharer decides.
+    pub requested: Option<Mode>,
+    pub helper: IdentityCard,
+    pub sharer: Option<IdentityCard>,
+    /// The device being helped, when the session is bound to one.
+    pub device: Option<crate::devices::DeviceSummary>,
+    /// When the security code stops working (helper only, before redemption).
+    pub code_expires_at: Option<crate::UnixMillis>,
+    /// Whether the helper may ask for full control of this sharer (helper only).
+    pub may_request_control: bool,
+    pub helper_connected: bool,
+    pub sharer_connected: bool,
+    pub reconnects: u32,
+    pub ended: Option<EndReason>,
+    pub created_at: crate::UnixMillis,
+}
+
+impl SessionView {
+    /// The other participant's connection.
+    pub fn peer_connected(&self) -> bool {
+        match self.you {
+            Party::Sharer => self.helper_connected,
+            _ => self.sharer_connected,
+        }
+    }
+
+    /// Whether media may flow: a mode was consented and the session is live.
+    pub fn media_allowed(&self) -> bool {
+        self.mode.is_some() && matches!(self.phase, Phase::Active | Phase::WaitingForConsent)
+    }
+}
+
+/// Answer of "Assist someone": the code, shown once, and the session.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCode {
+    /// Eight characters to read to the sharer; never stored in clear.
+    pub code: String,
+    pub session: SessionView,
+}
+
+/// What the sharer typed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemRequest {
+    pub code: String,
+}
+
+/// The helper's request: Screen sharing or Request full control.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeRequest {
+    pub mode: Mode,
+}
+
+/// The sharer's answer to a request.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentAnswer {
+    pub allow: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_reasons_read_as_sentences_and_round_trip() {
+        let reasons = [
+            EndReason::Completed { by: Party::Sharer },
+            EndReason::Declined,
+            EndReason::Refused {
+                reason: "remote help is turned off".into(),
+            },
+            EndReason::Expired,
+            EndReason::Disconnected,
+            EndReason::Failed { error: "x".into() },
+        ];
+        for reason in reasons {
+            assert!(reason.message().ends_with('.') || reason.message().contains(':'));
+            let json = serde_json::to_string(&reason).unwrap_or_default();
+            assert_eq!(serde_json::from_str::<EndReason>(&json).ok(), Some(reason));
+        }
+    }
+}

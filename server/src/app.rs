@@ -12,6 +12,8 @@ pub struct AppState {
     pub policy: SessionPolicy,
     pub oidc: crate::auth::oidc::OidcProviders,
     pub throttle: Arc<crate::auth::throttle::LoginThrottle>,
+    /// Remote-help sessions and signaling.
+    pub sessions: crate::sessions::Sessions,
     /// The configured public URL, if any; the CSRF guard accepts browsers'
     /// `Origin` equal to it (as well as to the `Host` they talk to).
     pub public_origin: Option<Arc<str>>,

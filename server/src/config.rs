@@ -39,6 +39,14 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Organization identity providers (file only: `[[oidc]]` tables).
     pub oidc: Vec<OidcProviderConfig>,
+    /// STUN/TURN servers handed to both browsers (file only: `[[ice_servers]]`).
+    pub ice_servers: Vec<crate::sessions::ice::StaticIceServer>,
+    /// A TURN server with ephemeral credentials in the TURN REST style
+    /// (coturn `use-auth-secret`), file only: `[turn_rest]`.
+    pub turn_rest: Option<crate::sessions::ice::TurnRest>,
+    /// How long a dropped participant may take to come back without a new
+    /// approval, in seconds.
+    pub reconnect_seconds: u32,
 }
 
 fn default_tenant_claim() -> String {
@@ -92,6 +100,9 @@ impl Default for Config {
             log: "info,tower_http=info,sqlx=warn".to_owned(),
             oidc: Vec::new(),
             trusted_proxies: Vec::new(),
+            ice_servers: Vec::new(),
+            turn_rest: None,
+            reconnect_seconds: 120,
         }
     }
 }

@@ -38,6 +38,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("the console has not been built")]
     ConsoleMissing,
+    #[error("{0}")]
+    Session(#[from] crate::sessions::SessionError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -147,6 +149,7 @@ impl ApiError {
                 "Console not built",
                 Some("The console has not been built. Run `cargo xtask run`.".into()),
             ),
+            Session(error) => session_parts(error),
             Store(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -155,6 +158,42 @@ impl ApiError {
             ),
         }
     }
+}
+
+/// The status and problem type of each session refusal.
+fn session_parts(
+    error: &crate::sessions::SessionError,
+) -> (StatusCode, &'static str, &'static str, Option<String>) {
+    use crate::sessions::SessionError::*;
+    let (status, kind, title) = match error {
+        WrongCode => (StatusCode::BAD_REQUEST, "wrong-code", "Wrong code"),
+        CodeExpired => (StatusCode::GONE, "code-expired", "Code expired"),
+        CodeUsed => (StatusCode::CONFLICT, "code-used", "Code already used"),
+        OwnCode => (StatusCode::BAD_REQUEST, "own-code", "Your own code"),
+        CodeLocked(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-codes",
+            "Too many wrong codes",
+        ),
+        RemoteHelpDisabled => (
+            StatusCode::FORBIDDEN,
+            "remote-help-disabled",
+            "Remote help is off",
+        ),
+        NoViewScreen | NoFullControl => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+        Refused(_) => (StatusCode::FORBIDDEN, "session-refused", "Session refused"),
+        NotNow(_) | Raced => (StatusCode::CONFLICT, "conflict", "Not possible now"),
+        NotFound => return (StatusCode::NOT_FOUND, "not-found", "Not found", None),
+        Store(_) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                Some("Something went wrong on the server. It has been logged.".into()),
+            );
+        }
+    };
+    (status, kind, title, Some(error.to_string()))
 }
 
 impl IntoResponse for ApiError {
@@ -170,7 +209,10 @@ impl IntoResponse for ApiError {
             detail,
         };
         let retry_after = match self {
-            ApiError::TooManyRequests(seconds) => Some(seconds),
+            ApiError::TooManyRequests(seconds)
+            | ApiError::Session(crate::sessions::SessionError::CodeLocked(seconds)) => {
+                Some(seconds)
+            }
             _ => None,
         };
         let mut response = (status, Json(problem)).into_response();

@@ -74,7 +74,21 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     };
     let oidc =
         auth::oidc::OidcProviders::new(config.oidc.clone(), &base_url).map_err(ServeError::Oidc)?;
+    let sessions = sessions::Sessions::start(
+        store.clone(),
+        clock.clone(),
+        sessions::ice::IceConfig {
+            servers: config.ice_servers.clone(),
+            turn_rest: config.turn_rest.clone(),
+        },
+        sessions::Timing {
+            reconnect_millis: i64::from(config.reconnect_seconds) * 1000,
+            ..sessions::Timing::default()
+        },
+    )
+    .await?;
     let state = AppState {
+        sessions: sessions.clone(),
         store: store.clone(),
         clock: clock.clone(),
         policy: SessionPolicy::from_minutes(
@@ -97,13 +111,20 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     announce(&addr, config.seed_demo);
 
     let sweeper = tokio::spawn(sweep_sessions(WebSessionStore::new(store, clock)));
+    let housekeeping = tokio::spawn(session_housekeeping(sessions.clone()));
+    let closing = sessions.clone();
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Open WebSockets would hold the graceful shutdown forever.
+        closing.close_all();
+    })
     .await;
     sweeper.abort();
+    housekeeping.abort();
     result?;
     tracing::info!("stopped");
     Ok(())
@@ -128,6 +149,19 @@ async fn sweep_sessions(sessions: WebSessionStore) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(n, "swept expired web sessions"),
             Err(error) => tracing::warn!(%error, "sweeping web sessions failed"),
+        }
+    }
+}
+
+/// How often codes expire, reconnect windows close and grants renew.
+const SESSION_HOUSEKEEPING_EVERY: Duration = Duration::from_secs(1);
+
+async fn session_housekeeping(sessions: sessions::Sessions) {
+    let mut every = tokio::time::interval(SESSION_HOUSEKEEPING_EVERY);
+    loop {
+        every.tick().await;
+        if let Err(error) = sessions.sweep().await {
+            tracing::warn!(%error, "session housekeeping failed");
         }
     }
 }

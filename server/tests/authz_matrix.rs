@@ -29,6 +29,8 @@ struct Ids {
     assignment: String,
     help_desk_group: String,
     sales_group: String,
+    /// Megan helps Lynne (code redeemed, waiting for Megan's request).
+    session: String,
 }
 
 impl Ids {
@@ -62,8 +64,24 @@ impl Ids {
                 "Help Desk",
             ),
             sales_group: by_name(&app.get_json(ADMIN_GROUPS, &admin).await, "name", "Sales"),
+            session: redeemed_session(app).await,
         }
     }
+}
+
+/// Megan issues a code and Lynne enters it.
+async fn redeemed_session(app: &App) -> String {
+    let megan = app.sign_in("megan@contoso.test").await;
+    let lynne = app.sign_in("lynne@contoso.test").await;
+    let issued = app.call(Method::POST, SESSIONS, None, Some(&megan)).await;
+    assert_eq!(issued.status(), 201);
+    let issued: Value = serde_json::from_slice(&support::body_bytes(issued).await).unwrap();
+    let redeem = json!({ "code": issued["code"] });
+    let redeemed = app
+        .call(Method::POST, SESSION_REDEEM, Some(&redeem), Some(&lynne))
+        .await;
+    assert_eq!(redeemed.status(), 200);
+    issued["session"]["id"].as_str().unwrap().to_owned()
 }
 
 type Body = fn(&Ids) -> Value;
@@ -112,6 +130,23 @@ fn login_body(_: &Ids) -> Value {
     json!({ "email": "megan@contoso.test", "password": tandem_server::seed::DEMO_PASSWORD })
 }
 
+fn wrong_code_body(_: &Ids) -> Value {
+    json!({ "code": "WRNGC0DE" })
+}
+
+fn view_body(_: &Ids) -> Value {
+    json!({ "mode": "view" })
+}
+
+fn allow_body(_: &Ids) -> Value {
+    json!({ "allow": true })
+}
+
+/// Only the two participants see a session; everyone else, even an
+/// administrator, gets 404.
+const PARTICIPANTS: fn(u16, u16) -> [u16; 6] =
+    |sharer, helper| [401, sharer, 404, helper, 404, 404];
+
 const ADMIN_ONLY: [u16; 6] = [401, 403, 403, 403, 200, 200];
 
 fn matrix() -> Vec<Row> {
@@ -134,6 +169,36 @@ fn matrix() -> Vec<Row> {
         row(Method::GET, DEVICES, None, [401, 200, 200, 200, 200, 200]),
         // Lynne may not help her own device; Alex's scope (Finance) covers it.
         row(Method::GET, DEVICE, None, [401, 404, 200, 200, 200, 404]),
+        // Lynne holds no remote-help role.
+        row(Method::POST, SESSIONS, None, [401, 403, 201, 201, 201, 201]),
+        row(
+            Method::POST,
+            SESSION_REDEEM,
+            Some(wrong_code_body as Body),
+            [401, 400, 400, 400, 400, 400],
+        ),
+        row(Method::GET, SESSION_GRANT_KEY, None, [200; 6]),
+        row(Method::GET, SESSION, None, PARTICIPANTS(200, 200)),
+        // The sharer cannot request a mode; the helper can.
+        row(
+            Method::POST,
+            SESSION_REQUEST,
+            Some(view_body as Body),
+            PARTICIPANTS(409, 200),
+        ),
+        // Nothing was requested yet, and only the sharer ever consents.
+        row(
+            Method::POST,
+            SESSION_CONSENT,
+            Some(allow_body as Body),
+            PARTICIPANTS(409, 409),
+        ),
+        row(Method::POST, SESSION_REVOKE, None, PARTICIPANTS(409, 409)),
+        row(Method::POST, SESSION_PAUSE, None, PARTICIPANTS(409, 409)),
+        row(Method::POST, SESSION_RESUME, None, PARTICIPANTS(409, 409)),
+        row(Method::POST, SESSION_LEAVE, None, PARTICIPANTS(200, 200)),
+        // Without upgrade headers: a clear 400 for anyone signed in.
+        row(Method::GET, SIGNAL, None, [401, 400, 400, 400, 400, 400]),
         row(Method::GET, ADMIN_SETTINGS, None, ADMIN_ONLY),
         row(
             Method::PUT,
@@ -226,6 +291,8 @@ fn path_for(route: &str, ids: &Ids) -> String {
         ADMIN_ASSIGNMENT => &ids.assignment,
         ADMIN_IMPORT => "devices",
         ADMIN_GROUP | ADMIN_GROUP_MEMBERS => &ids.sales_group,
+        SESSION | SESSION_REQUEST | SESSION_CONSENT | SESSION_REVOKE | SESSION_PAUSE
+        | SESSION_RESUME | SESSION_LEAVE => &ids.session,
         _ => return route.to_owned(),
     };
     with_id(route, id)

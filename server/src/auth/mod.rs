@@ -31,6 +31,14 @@ impl TenantScope {
         &self.tenant_id
     }
 
+    /// The scope of a record the server already holds (a session's own
+    /// tenant), for its housekeeping: expiry, reconnect windows, views.
+    pub(crate) fn of_record(tenant_id: &TenantId) -> Self {
+        Self {
+            tenant_id: tenant_id.clone(),
+        }
+    }
+
     /// A scope for store unit tests, which have no HTTP caller.
     #[cfg(test)]
     pub(crate) fn for_tests(tenant_id: TenantId) -> Self {

@@ -1,6 +1,8 @@
 //! Login rate limits, in memory, judged by the injected clock: failed
 //! sign-ins per account, attempts per client address, and attempts overall.
 //! A locked-out account answers 429 with `Retry-After`, right password or not.
+//! Every attempt counts as a failure of its account at once, under the same
+//! lock as the check; the caller gives it back with `succeeded`.
 
 use crate::clock::Clock;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -194,19 +196,19 @@ impl LoginThrottle {
         }
         Self::bump(&mut windows, "overall".to_owned(), l.attempts_overall, now);
         Self::bump(&mut windows, addr, l.attempts_per_address, now);
+        // Counted as a failure until proven otherwise, under the same lock
+        // as the check: parallel guesses cannot all slip past the limit.
+        Self::bump(&mut windows, account, l.failures_per_account, now);
         Ok(())
     }
 
-    /// Called after a wrong password for `email`.
-    pub fn failed(&self, email: &str) {
-        let now = self.clock.now();
+    /// Called when an attempt for `email` turned out not to be a wrong
+    /// guess (right password, valid code): gives its failure back.
+    pub fn succeeded(&self, email: &str) {
         let key = format!("account:{}", email.trim().to_lowercase());
-        Self::bump(
-            &mut self.windows(),
-            key,
-            self.limits.failures_per_account,
-            now,
-        );
+        if let Some(window) = self.windows().get_mut(&key) {
+            window.count = window.count.saturating_sub(1);
+        }
     }
 }
 
@@ -224,9 +226,13 @@ mod tests {
         let clock = Arc::new(ManualClock::new(UnixMillis(0)));
         let t = throttle(clock.clone());
         let ip = ClientAddress("10.0.0.1".into());
+        // Right passwords give their attempt back.
+        for _ in 0..10 {
+            assert!(t.attempt("ann@x.test", &ip).is_ok());
+            t.succeeded("ann@x.test");
+        }
         for _ in 0..5 {
             assert!(t.attempt("Ann@x.test", &ip).is_ok());
-            t.failed("ann@x.test");
         }
         let wait = t.attempt("ann@x.test", &ip).unwrap_err();
         assert_eq!(wait, 900, "15 minutes");
@@ -259,6 +265,27 @@ mod tests {
             "10.0.0.9"
         );
         assert_eq!(client_address(None, client, &trusted), "unknown");
+    }
+
+    #[test]
+    fn parallel_attempts_cannot_pass_the_account_limit() {
+        let clock = Arc::new(ManualClock::new(UnixMillis(0)));
+        let t = Arc::new(throttle(clock));
+        let passed: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let t = t.clone();
+                    scope.spawn(move || {
+                        let ip = ClientAddress(format!("10.0.1.{i}"));
+                        (0..4)
+                            .filter(|_| t.attempt("ann@x.test", &ip).is_ok())
+                            .count()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        });
+        assert_eq!(passed, 5);
     }
 
     #[test]

@@ -162,9 +162,9 @@ pub async fn login(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let Some(user) = user.filter(|_| ok) else {
         tracing::info!(email = %request.email.trim(), address = %address.0, "sign-in refused");
-        state.throttle.failed(&request.email);
         return Err(ApiError::BadCredentials);
     };
+    state.throttle.succeeded(&request.email);
     start_session(&state, &session, &user).await?;
     tracing::info!(user = %user.id, tenant = %user.tenant_id, "signed in");
     Ok(Json(me_of(&state, &user).await?))

@@ -18,7 +18,12 @@ fn is_safe(method: &Method) -> bool {
 /// Our own origin is the configured public URL, or else whatever host the
 /// browser is talking to (its `Host` header), under any scheme.
 pub fn is_cross_site(request: &Request, public_origin: Option<&str>) -> bool {
-    let headers = request.headers();
+    headers_cross_site(request.headers(), public_origin)
+}
+
+/// [`is_cross_site`] on headers alone (the WebSocket upgrade checks them
+/// even though it is a GET).
+pub fn headers_cross_site(headers: &axum::http::HeaderMap, public_origin: Option<&str>) -> bool {
     if let Some(origin) = headers.get(header::ORIGIN) {
         // "null" (sandboxed frames, some redirects) is never our origin.
         let Ok(origin) = origin.to_str() else {

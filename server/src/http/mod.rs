@@ -7,6 +7,7 @@ mod devices;
 mod directory;
 mod guard;
 mod openapi;
+mod sessions;
 mod table;
 
 use crate::app::AppState;

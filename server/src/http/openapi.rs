@@ -91,6 +91,11 @@ fn operation(
             ResponseBuilder::new().description("Redirect (to /signin?error=CODE on failure)"),
         ),
         Output::Text => (200, ResponseBuilder::new().description("Success")),
+        Output::Upgrade => (
+            101,
+            ResponseBuilder::new()
+                .description("WebSocket: JSON text frames of tandem_protocol::signal"),
+        ),
     };
     let problem = ResponseBuilder::new()
         .description("An RFC 9457 problem document")

@@ -2,7 +2,7 @@
 //! OpenAPI document says of it. The router, the OpenAPI document and the
 //! authorization matrix test are all built from this one list.
 
-use super::{admin, devices, directory, openapi};
+use super::{admin, devices, directory, openapi, sessions};
 use crate::app::AppState;
 use crate::auth;
 use axum::extract::DefaultBodyLimit;
@@ -13,10 +13,14 @@ use tandem_protocol::devices::DeviceSummary;
 use tandem_protocol::directory::{
     DeviceRow, GroupDraft, GroupRow, ImportReport, MemberView, MembersDraft, Page, UserRow,
 };
+use tandem_protocol::grant::GrantKey;
 use tandem_protocol::rbac::{
     AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, Permission, RoleDraft, RoleView,
 };
 use tandem_protocol::routes::*;
+use tandem_protocol::session::{
+    ConsentAnswer, IssuedCode, ModeRequest, RedeemRequest, SessionView,
+};
 use tandem_protocol::settings::{AuditEntryView, TenantSettings};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
@@ -61,6 +65,8 @@ pub enum Output {
     NoContent,
     Redirect,
     Text,
+    /// A WebSocket upgrade.
+    Upgrade,
 }
 
 pub struct ApiRoute {
@@ -110,6 +116,10 @@ impl ApiRoute {
     }
     fn text(mut self) -> Self {
         self.output = Output::Text;
+        self
+    }
+    fn upgrades(mut self) -> Self {
+        self.output = Output::Upgrade;
         self
     }
 }
@@ -193,6 +203,97 @@ pub fn api_routes() -> Vec<ApiRoute> {
             get(devices::get),
         )
         .returns::<DeviceSummary>(200),
+        route(
+            p.clone(),
+            SESSIONS,
+            "Assist someone: a new session and its security code (View screen somewhere)",
+            SignedIn,
+            post(sessions::issue),
+        )
+        .returns::<IssuedCode>(201),
+        route(
+            p.clone(),
+            SESSION_REDEEM,
+            "Enter a security code (limited per sharer, per address and overall)",
+            SignedIn,
+            post(sessions::redeem),
+        )
+        .takes::<RedeemRequest>()
+        .returns::<SessionView>(200),
+        route(
+            g.clone(),
+            SESSION_GRANT_KEY,
+            "The Ed25519 key session grants are signed with",
+            Anyone,
+            get(sessions::grant_key),
+        )
+        .returns::<GrantKey>(200),
+        route(
+            g.clone(),
+            SESSION,
+            "A session the caller takes part in",
+            SignedIn,
+            get(sessions::get),
+        )
+        .returns::<SessionView>(200),
+        route(
+            p.clone(),
+            SESSION_REQUEST,
+            "Helper: ask for view only or full control (Take full control for the latter)",
+            SignedIn,
+            post(sessions::request),
+        )
+        .takes::<ModeRequest>()
+        .returns::<SessionView>(200),
+        route(
+            p.clone(),
+            SESSION_CONSENT,
+            "Sharer: allow or decline the request",
+            SignedIn,
+            post(sessions::consent),
+        )
+        .takes::<ConsentAnswer>()
+        .returns::<SessionView>(200),
+        route(
+            p.clone(),
+            SESSION_REVOKE,
+            "Sharer: take control back (full control to view only)",
+            SignedIn,
+            post(sessions::revoke),
+        )
+        .returns::<SessionView>(200),
+        route(
+            p.clone(),
+            SESSION_PAUSE,
+            "Sharer: pause (no pixels, no input)",
+            SignedIn,
+            post(sessions::pause),
+        )
+        .returns::<SessionView>(200),
+        route(
+            p.clone(),
+            SESSION_RESUME,
+            "Sharer: resume",
+            SignedIn,
+            post(sessions::resume),
+        )
+        .returns::<SessionView>(200),
+        route(
+            p.clone(),
+            SESSION_LEAVE,
+            "Either participant: leave; the session ends",
+            SignedIn,
+            post(sessions::leave),
+        )
+        .returns::<SessionView>(200),
+        route(
+            g.clone(),
+            SIGNAL,
+            "Signaling WebSocket (session cookie; same-origin only)",
+            SignedIn,
+            get(sessions::signal),
+        )
+        .upgrades(),
         route(
             g.clone(),
             ADMIN_SETTINGS,

@@ -91,6 +91,16 @@ impl Policy {
             })
     }
 
+    /// The remote-help permissions `helper` holds over at least one scope
+    /// (whether "Assist someone" makes sense at all; redemption still checks
+    /// the actual sharer).
+    pub fn held_anywhere(&self, helper: &Membership) -> PermissionSet {
+        self.assignments_of(helper)
+            .fold(PermissionSet::EMPTY, |acc, a| {
+                acc.union(self.role(&a.role).scoped())
+            })
+    }
+
     /// The administration permissions `helper` holds in this tenant: the
     /// union of the tenant-wide permissions of all of the helper's roles.
     pub fn tenant_permissions(&self, helper: &Membership) -> PermissionSet {

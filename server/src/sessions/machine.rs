@@ -6,10 +6,12 @@
 //! always in charge: only the sharer's Allow (or Resume) ever leads into
 //! full control.
 
-use tandem_protocol::session::{EndReason, Mode, Party};
+use serde::{Deserialize, Serialize};
+use tandem_protocol::session::{EndReason, Mode, Party, Phase};
 
-/// Where a session is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a session is. Stored as JSON in the session's row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum State {
     Created,
     CodeIssued,
@@ -31,22 +33,31 @@ pub enum State {
     },
 }
 
-/// Something that happens to a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Something that happens to a session. Stored as JSON in its event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     IssueCode,
     Redeem,
-    Request(Mode),
+    Request {
+        mode: Mode,
+    },
     Allow,
     Decline,
     RevokeControl,
     Pause,
     Resume,
     Leave,
-    Refuse { reason: String },
+    Refuse {
+        reason: String,
+    },
     Expire,
     Disconnect,
-    Fail { error: String },
+    Fail {
+        error: String,
+    },
+    /// A participant came back within the reconnect window; nothing changes.
+    Reconnect,
 }
 
 /// Why an event was refused; the state stays as it was.
@@ -77,17 +88,44 @@ impl State {
     pub fn is_ended(&self) -> bool {
         matches!(self, State::Ended { .. })
     }
+
+    /// The phase, the mode in force and the mode asked for, as the wire
+    /// shows them.
+    pub fn summary(&self) -> (Phase, Option<Mode>, Option<Mode>) {
+        match self {
+            State::Created | State::CodeIssued => (Phase::WaitingForSharer, None, None),
+            State::Redeemed => (Phase::SharerJoined, None, None),
+            State::ConsentPending { requested, current } => {
+                (Phase::WaitingForConsent, *current, Some(*requested))
+            }
+            State::Active { mode } => (Phase::Active, Some(*mode), None),
+            State::Paused { mode } => (Phase::Paused, Some(*mode), None),
+            State::Ended { .. } => (Phase::Ended, None, None),
+        }
+    }
+
+    /// Whether both participants are attached and the reconnect rule
+    /// applies (the sharer has joined, the session has not ended).
+    pub fn has_participants(&self) -> bool {
+        matches!(
+            self,
+            State::Redeemed
+                | State::ConsentPending { .. }
+                | State::Active { .. }
+                | State::Paused { .. }
+        )
+    }
 }
 
 /// Who may cause `event`.
 fn actor_of(event: &Event) -> Option<Party> {
     use Event::*;
     match event {
-        IssueCode | Request(_) => Some(Party::Helper),
+        IssueCode | Request { .. } => Some(Party::Helper),
         Redeem | Allow | Decline | RevokeControl | Pause | Resume => Some(Party::Sharer),
         Refuse { .. } | Expire | Disconnect | Fail { .. } => Some(Party::System),
         // Either participant may leave.
-        Leave => None,
+        Leave | Reconnect => None,
     }
 }
 
@@ -121,11 +159,16 @@ pub fn transition(state: &State, actor: Party, event: &Event) -> Result<State, T
         (CodeIssued | Redeemed, Refuse { reason }) => ended(EndReason::Refused {
             reason: reason.clone(),
         }),
-        (Redeemed, Request(mode)) => Ok(ConsentPending {
+        (Redeemed, Request { mode }) => Ok(ConsentPending {
             requested: *mode,
             current: None,
         }),
-        (Active { mode: Mode::View }, Request(Mode::Control)) => Ok(ConsentPending {
+        (
+            Active { mode: Mode::View },
+            Request {
+                mode: Mode::Control,
+            },
+        ) => Ok(ConsentPending {
             requested: Mode::Control,
             current: Some(Mode::View),
         }),
@@ -152,9 +195,10 @@ pub fn transition(state: &State, actor: Party, event: &Event) -> Result<State, T
         ) => Ok(Paused { mode: Mode::View }),
         (Active { mode }, Pause) => Ok(Paused { mode: *mode }),
         (Paused { mode }, Resume) => Ok(Active { mode: *mode }),
-        (Active { .. } | Paused { .. } | ConsentPending { .. }, Disconnect) => {
+        (Redeemed | Active { .. } | Paused { .. } | ConsentPending { .. }, Disconnect) => {
             ended(EndReason::Disconnected)
         }
+        (state, Reconnect) if state.has_participants() => Ok(state.clone()),
         (state, _) => Err(TransitionError::NotNow {
             state: state.name(),
         }),
@@ -170,8 +214,11 @@ mod tests {
         prop_oneof![
             Just(Event::IssueCode),
             Just(Event::Redeem),
-            Just(Event::Request(Mode::View)),
-            Just(Event::Request(Mode::Control)),
+            Just(Event::Request { mode: Mode::View }),
+            Just(Event::Request {
+                mode: Mode::Control
+            }),
+            Just(Event::Reconnect),
             Just(Event::Allow),
             Just(Event::Decline),
             Just(Event::RevokeControl),
@@ -263,19 +310,32 @@ mod tests {
         let start = [
             (Helper, IssueCode),
             (Sharer, Redeem),
-            (Helper, Request(Mode::View)),
+            (Helper, Request { mode: Mode::View }),
             (Sharer, Allow),
         ];
         assert_eq!(run(&start), Ok(State::Active { mode: Mode::View }));
         let mut more = start.to_vec();
-        more.extend([(Helper, Request(Mode::Control)), (Sharer, Decline)]);
+        more.extend([
+            (
+                Helper,
+                Request {
+                    mode: Mode::Control,
+                },
+            ),
+            (Sharer, Decline),
+        ]);
         assert_eq!(
             run(&more),
             Ok(State::Active { mode: Mode::View }),
             "declining control keeps view"
         );
         more.extend([
-            (Helper, Request(Mode::Control)),
+            (
+                Helper,
+                Request {
+                    mode: Mode::Control,
+                },
+            ),
             (Sharer, Allow),
             (Sharer, Pause),
         ]);
@@ -296,7 +356,12 @@ mod tests {
         let declined = [
             (Helper, IssueCode),
             (Sharer, Redeem),
-            (Helper, Request(Mode::Control)),
+            (
+                Helper,
+                Request {
+                    mode: Mode::Control,
+                },
+            ),
             (Sharer, Decline),
         ];
         assert_eq!(

@@ -1,6 +1,28 @@
-//! Remote-help sessions. `machine` is the pure state machine every
-//! transition goes through; `code` makes, normalises and checks security
-//! codes. Both are free of I/O and time: callers pass the clock's reading.
+//! Remote-help sessions.
+//!
+//! - `machine`: the pure state machine every transition goes through;
+//! - `code`: makes, normalises and checks security codes;
+//! - `service`: the operations (issue, redeem, act, housekeeping), checked
+//!   by the machine and the RBAC resolver, written through the store;
+//! - `views`: a session as each participant sees it;
+//! - `hub`: who is connected to which session;
+//! - `signaling`: one signaling connection, generic over `Sink`/`Stream`;
+//! - `keys`: the code-hashing key and the grant-signing key;
+//! - `ice`: STUN/TURN servers for the browsers.
+//!
+//! The machine and the code module are free of I/O and time: callers pass
+//! the clock's reading.
 
 pub mod code;
+mod error;
+pub mod hub;
+pub mod ice;
+pub mod keys;
 pub mod machine;
+mod service;
+pub mod signaling;
+mod views;
+
+pub use error::{SessionError, SessionResult};
+pub use service::{Action, Sessions, Timing, code_limits, party_of};
+pub use views::abbreviate;

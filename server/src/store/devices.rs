@@ -88,6 +88,25 @@ impl Store {
         .await?;
         rows.iter().map(device_from_row).collect()
     }
+
+    /// One device of the caller's tenant.
+    pub async fn device_summary(
+        &self,
+        scope: &TenantScope,
+        id: &tandem_protocol::DeviceId,
+    ) -> StoreResult<Option<DeviceSummary>> {
+        let row = sqlx::query(
+            "SELECT d.id, d.name, d.os, d.os_version, u.display_name AS primary_user, \
+             d.enrolled, d.compliance, d.last_seen, d.agent_version \
+             FROM devices d LEFT JOIN users u ON u.id = d.primary_user_id \
+             WHERE d.tenant_id = $1 AND d.id = $2",
+        )
+        .bind(scope.tenant_id().0.as_str())
+        .bind(id.0.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(device_from_row).transpose()
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod groups;
 mod idp_users;
 mod import;
 mod rbac;
+mod remote_sessions;
 mod settings;
 mod web_sessions;
 
@@ -23,6 +24,7 @@ pub use directory::{NewUser, UserRecord};
 pub use graph::{DeviceNode, DirectoryGraph, UserNode};
 pub use idp_users::{IdpProfile, IdpUserError};
 pub use rbac::RbacChangeError;
+pub use remote_sessions::{Change, SessionEventRecord, SessionRecord, to_hex};
 pub use web_sessions::WebSessionStore;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -24,6 +24,7 @@ pub const ORIGIN: &str = "http://127.0.0.1:8080";
 pub struct App {
     pub router: Router,
     pub clock: Arc<ManualClock>,
+    pub sessions: tandem_server::sessions::Sessions,
 }
 
 pub async fn app_with(dist: &Path) -> App {
@@ -34,7 +35,16 @@ pub async fn app_with(dist: &Path) -> App {
         tandem_server::auth::throttle::Limits::default(),
         clock.clone(),
     ));
+    let sessions = tandem_server::sessions::Sessions::start(
+        store.clone(),
+        clock.clone(),
+        tandem_server::sessions::ice::IceConfig::default(),
+        tandem_server::sessions::Timing::default(),
+    )
+    .await
+    .unwrap();
     let state = AppState {
+        sessions: sessions.clone(),
         store,
         throttle,
         public_origin: Some(ORIGIN.into()),
@@ -47,6 +57,7 @@ pub async fn app_with(dist: &Path) -> App {
     App {
         router: router(state, dist, CookiePolicy { secure: false }),
         clock,
+        sessions,
     }
 }
 

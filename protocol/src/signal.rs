@@ -1,0 +1,203 @@
+//! Signaling: the messages of the one WebSocket endpoint
+//! ([`crate::routes::SIGNAL`]). Each message is one JSON text frame, at
+//! most [`MAX_MESSAGE_BYTES`]; [`ClientMessage::parse`] refuses anything
+//! larger or malformed before the server looks at it.
+//!
+//! A client first sends [`ClientMessage::Join`]. The server answers
+//! [`ServerMessage::Joined`] and then a [`ServerMessage::State`] on every
+//! change. SDP and ICE travel only between the two participants of the same
+//! session, and only once a mode was consented. The server sends
+//! [`ServerMessage::Ping`] every few seconds; a client answers
+//! [`ClientMessage::Pong`], and either side treats silence as a dead peer.
+
+use crate::grant::SignedGrant;
+use crate::session::{Party, SessionView};
+use crate::{Problem, SessionId};
+use serde::{Deserialize, Serialize};
+
+/// Largest signaling frame, in bytes (an SDP offer is a few kilobytes).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest SDP accepted.
+pub const MAX_SDP_BYTES: usize = 48 * 1024;
+/// Largest ICE candidate line accepted.
+pub const MAX_CANDIDATE_BYTES: usize = 1024;
+/// How often the server pings, in seconds.
+pub const PING_EVERY_SECONDS: u64 = 10;
+/// Silence after which either side gives the connection up, in seconds.
+pub const DEAD_AFTER_SECONDS: u64 = 30;
+
+/// A STUN or TURN server for `RTCPeerConnection`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// One trickled ICE candidate, as `RTCIceCandidateInit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceCandidate {
+    pub candidate: String,
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    #[serde(default)]
+    pub sdp_m_line_index: Option<u16>,
+}
+
+/// From a participant to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Attach this connection to a session the caller takes part in.
+    Join { session: SessionId },
+    /// The sharer's SDP offer, relayed to the helper.
+    Offer { sdp: String },
+    /// The helper's SDP answer, relayed to the sharer.
+    Answer { sdp: String },
+    /// A trickled candidate, relayed to the other participant.
+    Ice { candidate: IceCandidate },
+    /// The helper asks the sharer for a fresh offer (after a reconnect).
+    Renegotiate,
+    /// Answer to [`ServerMessage::Ping`].
+    Pong { nonce: u64 },
+}
+
+/// From the server to a participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The connection is attached to the session as `you`.
+    Joined {
+        you: Party,
+        ice_servers: Vec<IceServer>,
+    },
+    /// The session changed (or was just joined).
+    State {
+        session: Box<SessionView>,
+    },
+    /// Relayed from the sharer.
+    Offer {
+        sdp: String,
+    },
+    /// Relayed from the helper.
+    Answer {
+        sdp: String,
+    },
+    /// Relayed from the other participant.
+    Ice {
+        candidate: IceCandidate,
+    },
+    /// The helper wants a fresh offer.
+    Renegotiate,
+    /// The consented mode, signed by the server; the sharer's agent checks it
+    /// before it sends a pixel or injects an event.
+    Grant {
+        grant: SignedGrant,
+    },
+    /// The other participant connected or dropped.
+    Peer {
+        party: Party,
+        connected: bool,
+    },
+    Ping {
+        nonce: u64,
+    },
+    /// Something the client sent was refused; the connection stays up
+    /// unless the problem says otherwise.
+    Error {
+        problem: Problem,
+    },
+}
+
+/// Why a frame was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    TooLarge { bytes: usize },
+    Malformed(String),
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::TooLarge { bytes } => write!(
+                f,
+                "message of {bytes} bytes is over the limit of {MAX_MESSAGE_BYTES}"
+            ),
+            FrameError::Malformed(why) => write!(f, "malformed message: {why}"),
+        }
+    }
+}
+
+impl ClientMessage {
+    /// Decodes one frame, refusing oversized frames and fields.
+    pub fn parse(frame: &str) -> Result<Self, FrameError> {
+        if frame.len() > MAX_MESSAGE_BYTES {
+            return Err(FrameError::TooLarge { bytes: frame.len() });
+        }
+        let message: Self =
+            serde_json::from_str(frame).map_err(|e| FrameError::Malformed(e.to_string()))?;
+        let too_long = match &message {
+            ClientMessage::Offer { sdp } | ClientMessage::Answer { sdp } => {
+                sdp.len() > MAX_SDP_BYTES
+            }
+            ClientMessage::Ice { candidate } => {
+                candidate.candidate.len() > MAX_CANDIDATE_BYTES
+                    || candidate.sdp_mid.as_ref().is_some_and(|m| m.len() > 64)
+            }
+            _ => false,
+        };
+        if too_long {
+            return Err(FrameError::Malformed("a field is over its limit".into()));
+        }
+        Ok(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_with_a_type_tag() {
+        let join = ClientMessage::Join {
+            session: SessionId::from("s1"),
+        };
+        let text = serde_json::to_string(&join).unwrap_or_default();
+        assert_eq!(text, r#"{"type":"join","session":"s1"}"#);
+        assert_eq!(ClientMessage::parse(&text), Ok(join));
+        let ice = r#"{"type":"ice","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdp_mid":"0","sdp_m_line_index":0}}"#;
+        assert!(matches!(
+            ClientMessage::parse(ice),
+            Ok(ClientMessage::Ice { .. })
+        ));
+    }
+
+    #[test]
+    fn oversized_and_malformed_frames_are_refused() {
+        let huge = format!(
+            r#"{{"type":"offer","sdp":"{}"}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
+        assert!(matches!(
+            ClientMessage::parse(&huge),
+            Err(FrameError::TooLarge { .. })
+        ));
+        let long_sdp = format!(
+            r#"{{"type":"offer","sdp":"{}"}}"#,
+            "a".repeat(MAX_SDP_BYTES + 1)
+        );
+        assert!(matches!(
+            ClientMessage::parse(&long_sdp),
+            Err(FrameError::Malformed(_))
+        ));
+        for bad in ["", "{", r#"{"type":"nope"}"#, r#"{"type":"offer"}"#, "[1]"] {
+            assert!(
+                matches!(ClientMessage::parse(bad), Err(FrameError::Malformed(_))),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Why a session operation was refused. The HTTP layer maps each variant to
+//! one status and problem type (`crate::error`); the texts are what both
+//! participants read.
+
+use super::machine::TransitionError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("That code is not valid. Check it with your helper and try again.")]
+    WrongCode,
+    #[error("This code has expired. Ask your helper for a new one.")]
+    CodeExpired,
+    #[error("This code has already been used. Ask your helper for a new one.")]
+    CodeUsed,
+    #[error("You entered your own code. The person you help enters it on their device.")]
+    OwnCode,
+    #[error("Too many wrong codes. Try again in {} minute(s).", .0.div_ceil(60))]
+    CodeLocked(u64),
+    #[error("Remote help is turned off for your organization. An administrator can turn it on.")]
+    RemoteHelpDisabled,
+    #[error("You do not hold View screen for anyone, so you cannot start a session.")]
+    NoViewScreen,
+    #[error("You do not hold Take full control for this sharer.")]
+    NoFullControl,
+    /// A redemption check refused the session; it is recorded as refused.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    NotNow(#[from] TransitionError),
+    #[error("someone else changed the session at the same time; try again")]
+    Raced,
+    #[error("no such session")]
+    NotFound,
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+pub type SessionResult<T> = Result<T, SessionError>;

@@ -1,0 +1,269 @@
+//! Who is connected to which session, right now. In memory only: after a
+//! restart the rooms are rebuilt from the store with everyone absent, and
+//! participants re-attach within the reconnect window.
+//!
+//! The hub never decides anything: it holds each participant's outboxes,
+//! when each was last seen, and the session's last known state so that
+//! relaying SDP does not touch the database.
+
+use super::machine::State;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tandem_protocol::session::Party;
+use tandem_protocol::signal::ServerMessage;
+use tandem_protocol::{SessionId, UnixMillis};
+use tokio::sync::mpsc;
+
+/// Messages queued per connection before it counts as stuck and is dropped.
+pub const OUTBOX_DEPTH: usize = 64;
+
+pub type Outbox = mpsc::Sender<ServerMessage>;
+
+#[derive(Debug, Default)]
+struct Slot {
+    conns: Vec<(u64, Outbox)>,
+    /// Since when nobody of this party is connected (`None` while someone is).
+    absent_since: Option<UnixMillis>,
+    /// Whether this party was ever attached (so coming back is a reconnect).
+    seen: bool,
+}
+
+#[derive(Debug)]
+struct Room {
+    helper: Slot,
+    sharer: Slot,
+    state: State,
+    granted_at: Option<UnixMillis>,
+}
+
+impl Room {
+    fn slot(&mut self, party: Party) -> Option<&mut Slot> {
+        match party {
+            Party::Helper => Some(&mut self.helper),
+            Party::Sharer => Some(&mut self.sharer),
+            Party::System => None,
+        }
+    }
+}
+
+/// The live connections of every session.
+#[derive(Debug, Clone, Default)]
+pub struct Hub {
+    rooms: Arc<Mutex<HashMap<SessionId, Room>>>,
+    next_conn: Arc<AtomicU64>,
+}
+
+/// What attaching found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attached {
+    pub conn: u64,
+    /// The party had been attached before and dropped: a reconnect.
+    pub returning: bool,
+}
+
+impl Hub {
+    fn rooms(&self) -> MutexGuard<'_, HashMap<SessionId, Room>> {
+        // Plain maps stay consistent even if a holder panicked.
+        self.rooms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes sure a room exists for `id` and records its `state`. A new room
+    /// starts with both parties absent since `now`; `seen` says whether they
+    /// count as having been there (true when rebuilding after a restart).
+    pub fn track(&self, id: &SessionId, state: &State, now: UnixMillis, seen: bool) {
+        let mut rooms = self.rooms();
+        let room = rooms.entry(id.clone()).or_insert_with(|| Room {
+            helper: Slot {
+                absent_since: Some(now),
+                seen,
+                ..Slot::default()
+            },
+            sharer: Slot {
+                absent_since: Some(now),
+                seen,
+                ..Slot::default()
+            },
+            state: state.clone(),
+            granted_at: None,
+        });
+        room.state = state.clone();
+    }
+
+    /// The last state the hub was told of.
+    pub fn state(&self, id: &SessionId) -> Option<State> {
+        self.rooms().get(id).map(|r| r.state.clone())
+    }
+
+    /// Attaches a connection of `party`.
+    pub fn attach(
+        &self,
+        id: &SessionId,
+        party: Party,
+        outbox: Outbox,
+        now: UnixMillis,
+        state: &State,
+    ) -> Attached {
+        self.track(id, state, now, false);
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let mut rooms = self.rooms();
+        let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) else {
+            return Attached {
+                conn,
+                returning: false,
+            };
+        };
+        let returning = slot.seen && slot.absent_since.is_some();
+        slot.conns.push((conn, outbox));
+        slot.absent_since = None;
+        slot.seen = true;
+        Attached { conn, returning }
+    }
+
+    /// Detaches a connection; true if its party has nobody left.
+    pub fn detach(&self, id: &SessionId, party: Party, conn: u64, now: UnixMillis) -> bool {
+        let mut rooms = self.rooms();
+        let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) else {
+            return false;
+        };
+        slot.conns.retain(|(c, _)| *c != conn);
+        if slot.conns.is_empty() && slot.absent_since.is_none() {
+            slot.absent_since = Some(now);
+            return true;
+        }
+        false
+    }
+
+    /// Whether someone of `party` is connected.
+    pub fn connected(&self, id: &SessionId, party: Party) -> bool {
+        self.rooms()
+            .get_mut(id)
+            .and_then(|r| r.slot(party))
+            .is_some_and(|s| !s.conns.is_empty())
+    }
+
+    /// Queues `message` for every connection of `party`; returns how many
+    /// took it. A connection whose outbox is full or closed is dropped.
+    pub fn send(&self, id: &SessionId, party: Party, message: &ServerMessage) -> usize {
+        let mut rooms = self.rooms();
+        let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) else {
+            return 0;
+        };
+        slot.conns
+            .retain(|(_, outbox)| outbox.try_send(message.clone()).is_ok());
+        slot.conns.len()
+    }
+
+    /// Parties absent for longer than `window_millis` in sessions that have
+    /// both participants.
+    pub fn absent_longer_than(
+        &self,
+        window_millis: i64,
+        now: UnixMillis,
+    ) -> Vec<(SessionId, Party)> {
+        let rooms = self.rooms();
+        let mut gone = Vec::new();
+        for (id, room) in rooms.iter() {
+            if !room.state.has_participants() {
+                continue;
+            }
+            for (party, slot) in [(Party::Helper, &room.helper), (Party::Sharer, &room.sharer)] {
+                if slot
+                    .absent_since
+                    .is_some_and(|since| now.millis_since(since) > window_millis)
+                {
+                    gone.push((id.clone(), party));
+                }
+            }
+        }
+        gone
+    }
+
+    /// When the last grant went out, and records `now` as the new one if
+    /// `due` says so.
+    pub fn grant_due(&self, id: &SessionId, now: UnixMillis, every_millis: i64) -> bool {
+        let mut rooms = self.rooms();
+        let Some(room) = rooms.get_mut(id) else {
+            return false;
+        };
+        let due = room
+            .granted_at
+            .is_none_or(|at| now.millis_since(at) >= every_millis);
+        if due {
+            room.granted_at = Some(now);
+        }
+        due
+    }
+
+    /// Forgets that a grant went out (the mode changed: send one at once).
+    pub fn reset_grant(&self, id: &SessionId) {
+        if let Some(room) = self.rooms().get_mut(id) {
+            room.granted_at = None;
+        }
+    }
+
+    /// Drops a room (its session ended and nobody is attached).
+    pub fn forget_if_idle(&self, id: &SessionId) {
+        let mut rooms = self.rooms();
+        if rooms
+            .get(id)
+            .is_some_and(|r| r.helper.conns.is_empty() && r.sharer.conns.is_empty())
+        {
+            rooms.remove(id);
+        }
+    }
+
+    /// Sessions with a room.
+    pub fn sessions(&self) -> Vec<SessionId> {
+        self.rooms().keys().cloned().collect()
+    }
+
+    /// Closes every connection (server shutdown): their outboxes drop, so
+    /// each connection's task ends and closes its socket.
+    pub fn close_all(&self) {
+        self.rooms().clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_protocol::session::Mode;
+
+    #[tokio::test]
+    async fn attach_detach_and_absence() {
+        let hub = Hub::default();
+        let id = SessionId::from("s");
+        let active = State::Active { mode: Mode::View };
+        let (tx, mut rx) = mpsc::channel(4);
+        let first = hub.attach(&id, Party::Helper, tx.clone(), UnixMillis(0), &active);
+        assert!(!first.returning);
+        assert!(hub.connected(&id, Party::Helper));
+        assert!(!hub.connected(&id, Party::Sharer));
+        let ping = ServerMessage::Ping { nonce: 1 };
+        assert_eq!(hub.send(&id, Party::Helper, &ping), 1);
+        assert_eq!(rx.recv().await, Some(ping));
+        // The sharer never came: absent since the room was made.
+        assert_eq!(
+            hub.absent_longer_than(1_000, UnixMillis(1_001)),
+            vec![(id.clone(), Party::Sharer)]
+        );
+        assert!(hub.detach(&id, Party::Helper, first.conn, UnixMillis(2_000)));
+        let again = hub.attach(&id, Party::Helper, tx, UnixMillis(2_500), &active);
+        assert!(again.returning, "coming back after a drop is a reconnect");
+    }
+
+    #[tokio::test]
+    async fn a_stuck_connection_is_dropped_not_waited_for() {
+        let hub = Hub::default();
+        let id = SessionId::from("s");
+        let (tx, _rx) = mpsc::channel(1);
+        hub.attach(&id, Party::Sharer, tx, UnixMillis(0), &State::Redeemed);
+        let ping = ServerMessage::Ping { nonce: 1 };
+        assert_eq!(hub.send(&id, Party::Sharer, &ping), 1);
+        assert_eq!(hub.send(&id, Party::Sharer, &ping), 0, "outbox full");
+        assert!(!hub.connected(&id, Party::Sharer));
+    }
+}

@@ -1,0 +1,586 @@
+//! The session service: every operation on a session goes through here,
+//! checked by the state machine and the RBAC resolver, written through the
+//! store with its actor and the clock's time, then pushed to both
+//! participants through the hub.
+
+use super::code;
+use super::error::{SessionError, SessionResult};
+use super::hub::Hub;
+use super::ice::IceConfig;
+use super::keys::SessionKeys;
+use super::machine::{Event, State, transition};
+use crate::auth::TenantScope;
+use crate::auth::throttle::{ClientAddress, Limit, Limits, LoginThrottle};
+use crate::clock::Clock;
+use crate::rbac::{Membership, Target};
+use crate::store::{Change, SessionRecord, Store, StoreError, UserRecord, to_hex};
+use std::sync::Arc;
+use tandem_protocol::rbac::{Permission, PermissionSet};
+use tandem_protocol::session::{IssuedCode, Mode, Party, SessionView};
+use tandem_protocol::settings::MAX_CODE_LIFETIME_MINUTES;
+use tandem_protocol::signal::ServerMessage;
+use tandem_protocol::{SessionId, UnixMillis, UserId};
+
+/// Durations of the session service, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// How long a dropped participant may take to come back.
+    pub reconnect_millis: i64,
+    /// How long a grant is valid; it is renewed at a third of that.
+    pub grant_millis: i64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            reconnect_millis: 120_000,
+            grant_millis: 60_000,
+        }
+    }
+}
+
+/// The code-redemption limits: wrong codes per sharer, attempts per client
+/// address, attempts overall.
+pub fn code_limits() -> Limits {
+    const FIFTEEN_MINUTES: i64 = 15 * 60_000;
+    Limits {
+        failures_per_account: Limit {
+            max: 5,
+            window_millis: FIFTEEN_MINUTES,
+        },
+        attempts_per_address: Limit {
+            max: 60,
+            window_millis: FIFTEEN_MINUTES,
+        },
+        attempts_overall: Limit {
+            max: 300,
+            window_millis: 60_000,
+        },
+    }
+}
+
+/// What a participant asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Request(Mode),
+    Consent { allow: bool },
+    Revoke,
+    Pause,
+    Resume,
+    Leave,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    keys: SessionKeys,
+    hub: Hub,
+    throttle: LoginThrottle,
+    ice: IceConfig,
+    timing: Timing,
+}
+
+/// Handle to the session service. Cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("timing", &self.inner.timing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    /// Loads the keys and rebuilds the rooms of sessions that were live
+    /// when the server stopped: their participants have the reconnect
+    /// window, counted from now, to re-attach.
+    pub async fn start(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        ice: IceConfig,
+        timing: Timing,
+    ) -> Result<Self, StoreError> {
+        let now = clock.now();
+        let keys = SessionKeys::load(&store, now).await?;
+        let hub = Hub::default();
+        for record in store.live_sessions().await? {
+            hub.track(&record.id, &record.state, now, true);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                throttle: LoginThrottle::new(code_limits(), clock.clone()),
+                store,
+                clock,
+                keys,
+                hub,
+                ice,
+                timing,
+            }),
+        })
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(super) fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub(super) fn now(&self) -> UnixMillis {
+        self.inner.clock.now()
+    }
+
+    pub fn keys(&self) -> &SessionKeys {
+        &self.inner.keys
+    }
+
+    pub fn ice(&self) -> &IceConfig {
+        &self.inner.ice
+    }
+
+    /// Closes every signaling connection (shutdown).
+    pub fn close_all(&self) {
+        self.inner.hub.close_all();
+    }
+
+    /// The helper's remote-help permissions on the session's sharer (and
+    /// device): the resolver's answer, now.
+    pub(super) async fn permissions_on(
+        &self,
+        record: &SessionRecord,
+    ) -> SessionResult<PermissionSet> {
+        let scope = TenantScope::of_record(&record.tenant_id);
+        let store = self.store();
+        let policy = store.policy(&scope).await?;
+        let helper = store.user_membership(&scope, &record.helper_id).await?;
+        let user = match &record.sharer_id {
+            Some(id) => Some(store.user_membership(&scope, id).await?),
+            None => None,
+        };
+        let device = match &record.device_id {
+            Some(id) => Some(store.device_membership(&scope, id).await?),
+            None => None,
+        };
+        let target = Target {
+            tenant: record.tenant_id.clone(),
+            user,
+            device,
+        };
+        Ok(policy.resolve(&helper, &target))
+    }
+
+    /// "Assist someone": a new session with a fresh security code.
+    pub async fn issue(
+        &self,
+        helper: &UserRecord,
+        scope: &TenantScope,
+    ) -> SessionResult<IssuedCode> {
+        let store = self.store();
+        let settings = store.settings(scope).await?;
+        if !settings.remote_help_enabled {
+            return Err(SessionError::RemoteHelpDisabled);
+        }
+        let policy = store.policy(scope).await?;
+        let membership: Membership = store.user_membership(scope, &helper.id).await?;
+        if !policy
+            .held_anywhere(&membership)
+            .contains(Permission::ViewScreen)
+        {
+            return Err(SessionError::NoViewScreen);
+        }
+        let now = self.now();
+        let minutes = settings
+            .code_lifetime_minutes
+            .clamp(1, MAX_CODE_LIFETIME_MINUTES);
+        let expires = UnixMillis(now.0 + i64::from(minutes) * 60_000);
+        // A collision among live codes is astronomically rare; try again.
+        let mut last = None;
+        for _ in 0..3 {
+            let code = code::generate();
+            let hash = code::hash(self.keys().code_key(), &code)
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: "server_secrets",
+                    reason: "code key refused".into(),
+                })
+                .map(|h| to_hex(&h))?;
+            match store
+                .create_session(scope, &helper.id, &hash, expires, now)
+                .await
+            {
+                Ok(record) => {
+                    self.hub().track(&record.id, &record.state, now, false);
+                    let session = self.view_for(&record, Party::Helper).await?;
+                    return Ok(IssuedCode { code, session });
+                }
+                Err(error @ StoreError::Duplicate { .. }) => last = Some(error),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(last
+            .unwrap_or(StoreError::Duplicate {
+                what: "security code",
+            })
+            .into())
+    }
+
+    /// The sharer enters a code. Limits first, then the code, then the
+    /// policy checks; a refusal is recorded and shown to the helper too.
+    pub async fn redeem(
+        &self,
+        sharer: &UserRecord,
+        input: &str,
+        address: &ClientAddress,
+    ) -> SessionResult<SessionView> {
+        let throttle = &self.inner.throttle;
+        throttle
+            .attempt(&sharer.id.0, address)
+            .map_err(SessionError::CodeLocked)?;
+        let result = self.redeem_checked(sharer, input).await;
+        // Only a wrong guess keeps counting against the sharer.
+        if !matches!(result, Err(SessionError::WrongCode)) {
+            throttle.succeeded(&sharer.id.0);
+        }
+        result
+    }
+
+    async fn redeem_checked(&self, sharer: &UserRecord, input: &str) -> SessionResult<SessionView> {
+        let wrong = || SessionError::WrongCode;
+        let Some(normalized) = code::normalize(input) else {
+            return Err(wrong());
+        };
+        let key = self.keys().code_key();
+        let hash = code::hash(key, &normalized).map(|h| to_hex(&h));
+        let Some(hash) = hash else {
+            return Err(wrong());
+        };
+        let Some(record) = self.store().session_by_code_hash(&hash).await? else {
+            return Err(wrong());
+        };
+        // The lookup matched on the keyed hash; compare once more in
+        // constant time against what is stored.
+        let stored = record
+            .code_hash
+            .as_deref()
+            .map(from_hex)
+            .unwrap_or_default();
+        if !code::matches(key, &normalized, &stored) {
+            return Err(wrong());
+        }
+        if record.helper_id == sharer.id {
+            return Err(SessionError::OwnCode);
+        }
+        let now = self.now();
+        if record.state != State::CodeIssued {
+            return Err(
+                if record.state
+                    == (State::Ended {
+                        reason: tandem_protocol::session::EndReason::Expired,
+                    })
+                {
+                    SessionError::CodeExpired
+                } else {
+                    SessionError::CodeUsed
+                },
+            );
+        }
+        if record.code_expires_at.is_none_or(|at| now >= at) {
+            self.apply(&record, Party::System, None, Event::Expire, None)
+                .await?;
+            return Err(SessionError::CodeExpired);
+        }
+        if let Some(reason) = self.refusal(&record, sharer).await? {
+            // A sharer of another tenant is not named in this tenant's record.
+            let named = (sharer.tenant_id == record.tenant_id).then_some(&sharer.id);
+            let event = Event::Refuse {
+                reason: reason.clone(),
+            };
+            self.apply(&record, Party::System, None, event, named)
+                .await?;
+            return Err(SessionError::Refused(reason));
+        }
+        let record = self
+            .apply(
+                &record,
+                Party::Sharer,
+                Some(&sharer.id),
+                Event::Redeem,
+                Some(&sharer.id),
+            )
+            .await?;
+        self.view_for(&record, Party::Sharer).await
+    }
+
+    /// Why the session may not go ahead with this sharer, if it may not.
+    async fn refusal(
+        &self,
+        record: &SessionRecord,
+        sharer: &UserRecord,
+    ) -> SessionResult<Option<String>> {
+        if sharer.tenant_id != record.tenant_id {
+            return Ok(Some(
+                "the code belongs to another organization's helper".into(),
+            ));
+        }
+        let scope = TenantScope::of_record(&record.tenant_id);
+        let settings = self.store().settings(&scope).await?;
+        if !settings.remote_help_enabled {
+            return Ok(Some(
+                "remote help is turned off for this organization".into(),
+            ));
+        }
+        let mut candidate = record.clone();
+        candidate.sharer_id = Some(sharer.id.clone());
+        if !self
+            .permissions_on(&candidate)
+            .await?
+            .contains(Permission::ViewScreen)
+        {
+            return Ok(Some(
+                "the helper's roles do not cover this sharer (out of scope)".into(),
+            ));
+        }
+        if let Some(device) = &record.device_id {
+            let enrolled = self
+                .store()
+                .device_summary(&scope, device)
+                .await?
+                .is_some_and(|d| d.enrolled);
+            if !enrolled && !settings.allow_unenrolled {
+                return Ok(Some(
+                    "help to unenrolled devices is turned off for this organization".into(),
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The session as `user` sees it; 404 unless they take part.
+    pub async fn view(
+        &self,
+        user: &UserRecord,
+        scope: &TenantScope,
+        id: &SessionId,
+    ) -> SessionResult<SessionView> {
+        let (record, party) = self.participant(user, scope, id).await?;
+        self.view_for(&record, party).await
+    }
+
+    /// The session and the caller's part in it.
+    pub(super) async fn participant(
+        &self,
+        user: &UserRecord,
+        scope: &TenantScope,
+        id: &SessionId,
+    ) -> SessionResult<(SessionRecord, Party)> {
+        let record = self
+            .store()
+            .session(scope, id)
+            .await?
+            .ok_or(SessionError::NotFound)?;
+        let party = party_of(&record, &user.id).ok_or(SessionError::NotFound)?;
+        Ok((record, party))
+    }
+
+    /// A participant acts on the session.
+    pub async fn act(
+        &self,
+        user: &UserRecord,
+        scope: &TenantScope,
+        id: &SessionId,
+        action: Action,
+    ) -> SessionResult<SessionView> {
+        let (record, party) = self.participant(user, scope, id).await?;
+        let event = match action {
+            Action::Request(mode) => {
+                if party == Party::Helper {
+                    let needed = match mode {
+                        Mode::View => Permission::ViewScreen,
+                        Mode::Control => Permission::TakeFullControl,
+                    };
+                    if !self.permissions_on(&record).await?.contains(needed) {
+                        return Err(match mode {
+                            Mode::View => SessionError::Refused(
+                                "the helper no longer holds View screen for this sharer".into(),
+                            ),
+                            Mode::Control => SessionError::NoFullControl,
+                        });
+                    }
+                }
+                Event::Request { mode }
+            }
+            Action::Consent { allow: true } => Event::Allow,
+            Action::Consent { allow: false } => Event::Decline,
+            Action::Revoke => Event::RevokeControl,
+            Action::Pause => Event::Pause,
+            Action::Resume => Event::Resume,
+            Action::Leave => Event::Leave,
+        };
+        let record = self
+            .apply(&record, party, Some(&user.id), event, None)
+            .await?;
+        self.view_for(&record, party).await
+    }
+
+    /// Checks `event` with the state machine, writes it, and tells both
+    /// participants. Retries once if another transition won a race.
+    pub(super) async fn apply(
+        &self,
+        record: &SessionRecord,
+        actor: Party,
+        actor_id: Option<&UserId>,
+        event: Event,
+        sharer: Option<&UserId>,
+    ) -> SessionResult<SessionRecord> {
+        let mut current = record.clone();
+        for _ in 0..2 {
+            let next = transition(&current.state, actor, &event)?;
+            let change = Change {
+                actor,
+                actor_id,
+                event: &event,
+                next: &next,
+                sharer,
+                at: self.now(),
+            };
+            if let Some(updated) = self.store().apply_session_change(&current, &change).await? {
+                tracing::info!(session = %updated.id, ?actor, event = ?event, state = updated.state.name(), "session transition");
+                self.after_change(&current.state, &updated).await;
+                return Ok(updated);
+            }
+            let scope = TenantScope::of_record(&current.tenant_id);
+            current = self
+                .store()
+                .session(&scope, &current.id)
+                .await?
+                .ok_or(SessionError::NotFound)?;
+        }
+        Err(SessionError::Raced)
+    }
+
+    /// Pushes the new state to both participants, and a fresh grant to the
+    /// sharer when the consented mode changed.
+    async fn after_change(&self, before: &State, record: &SessionRecord) {
+        let now = self.now();
+        self.hub().track(&record.id, &record.state, now, false);
+        if before.summary().1 != record.state.summary().1 {
+            self.hub().reset_grant(&record.id);
+        }
+        self.publish(record).await;
+        self.send_grant_if_due(record, now).await;
+        if record.state.is_ended() {
+            self.hub().forget_if_idle(&record.id);
+        }
+    }
+
+    /// Sends each connected participant its view of the session.
+    pub(super) async fn publish(&self, record: &SessionRecord) {
+        for party in [Party::Helper, Party::Sharer] {
+            if !self.hub().connected(&record.id, party) {
+                continue;
+            }
+            match self.view_for(record, party).await {
+                Ok(view) => {
+                    let message = ServerMessage::State {
+                        session: Box::new(view),
+                    };
+                    self.hub().send(&record.id, party, &message);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, session = %record.id, "cannot build a session view")
+                }
+            }
+        }
+    }
+
+    /// Signs and sends the sharer a grant for the mode in force, if one is
+    /// due. Paused or ended sessions get none, so the agent's last one
+    /// simply runs out.
+    pub(super) async fn send_grant_if_due(&self, record: &SessionRecord, now: UnixMillis) {
+        let State::Active { mode } = record.state else {
+            return;
+        };
+        let every = self.inner.timing.grant_millis / 3;
+        if !self.hub().connected(&record.id, Party::Sharer)
+            || !self.hub().grant_due(&record.id, now, every)
+        {
+            return;
+        }
+        let elevation = mode == Mode::Control
+            && self
+                .permissions_on(record)
+                .await
+                .is_ok_and(|p| p.contains(Permission::Elevation));
+        if let Some(grant) = self.keys().sign(
+            &record.id,
+            mode,
+            elevation,
+            now,
+            self.inner.timing.grant_millis,
+        ) {
+            self.hub()
+                .send(&record.id, Party::Sharer, &ServerMessage::Grant { grant });
+        }
+    }
+
+    /// Housekeeping, run every second by the server (and by tests with a
+    /// manual clock): expires codes, ends sessions whose participant did
+    /// not come back in time, renews grants.
+    pub async fn sweep(&self) -> SessionResult<()> {
+        let now = self.now();
+        let window = self.inner.timing.reconnect_millis;
+        let gone = self.hub().absent_longer_than(window, now);
+        for record in self.store().live_sessions().await? {
+            let expired = record.state == State::CodeIssued
+                && record.code_expires_at.is_none_or(|at| now >= at);
+            let dropped = gone.iter().any(|(id, _)| id == &record.id);
+            let event = if expired {
+                Some(Event::Expire)
+            } else if dropped && record.state.has_participants() {
+                Some(Event::Disconnect)
+            } else {
+                None
+            };
+            match event {
+                Some(event) => {
+                    if let Err(error) = self.apply(&record, Party::System, None, event, None).await
+                    {
+                        tracing::warn!(%error, session = %record.id, "housekeeping transition failed");
+                    }
+                }
+                None => self.send_grant_if_due(&record, now).await,
+            }
+        }
+        Ok(())
+    }
+
+    /// The reconnect window.
+    pub fn timing(&self) -> Timing {
+        self.inner.timing
+    }
+}
+
+/// The caller's part in a session, if any.
+pub fn party_of(record: &SessionRecord, user: &UserId) -> Option<Party> {
+    if &record.helper_id == user {
+        Some(Party::Helper)
+    } else if record.sharer_id.as_ref() == Some(user) {
+        Some(Party::Sharer)
+    } else {
+        None
+    }
+}
+
+fn from_hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .filter_map(|i| {
+            text.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect()
+}

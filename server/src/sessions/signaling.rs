@@ -1,0 +1,291 @@
+//! One signaling connection, generic over any `Sink` of server messages and
+//! `Stream` of client frames: the WebSocket handler adapts a socket to
+//! these, and tests drive it with channels.
+//!
+//! The connection first joins a session it takes part in. After that it
+//! relays SDP and ICE to the other participant only, and only once a mode
+//! was consented; it pings, and gives a silent peer up.
+
+use super::hub::OUTBOX_DEPTH;
+use super::machine::Event;
+use super::service::Sessions;
+use crate::auth::TenantScope;
+use crate::store::UserRecord;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::time::Duration;
+use tandem_protocol::session::Party;
+use tandem_protocol::signal::{ClientMessage, FrameError, ServerMessage};
+use tandem_protocol::{Problem, SessionId};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Liveness of a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Heartbeat {
+    pub ping_every: Duration,
+    pub dead_after: Duration,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self {
+            ping_every: Duration::from_secs(tandem_protocol::signal::PING_EVERY_SECONDS),
+            dead_after: Duration::from_secs(tandem_protocol::signal::DEAD_AFTER_SECONDS),
+        }
+    }
+}
+
+fn problem(status: u16, kind: &str, detail: impl Into<String>) -> ServerMessage {
+    ServerMessage::Error {
+        problem: Problem {
+            kind: format!("/problems/{kind}"),
+            title: match status {
+                404 => "Not found".into(),
+                409 => "Not possible now".into(),
+                _ => "Bad message".into(),
+            },
+            status,
+            detail: Some(detail.into()),
+        },
+    }
+}
+
+/// Who this connection is, once joined.
+struct Joined {
+    session: SessionId,
+    scope: TenantScope,
+    party: Party,
+    conn: u64,
+}
+
+/// Serves one signaling connection until it closes, goes silent, or the
+/// server shuts down.
+pub async fn serve_connection<S, R>(
+    sessions: Sessions,
+    user: UserRecord,
+    scope: TenantScope,
+    mut sink: S,
+    mut stream: R,
+    heartbeat: Heartbeat,
+) where
+    S: Sink<ServerMessage> + Unpin,
+    R: Stream<Item = Result<String, FrameError>> + Unpin,
+{
+    let (outbox, mut inbox) = mpsc::channel::<ServerMessage>(OUTBOX_DEPTH);
+    let mut outbox = Some(outbox);
+    let mut joined: Option<Joined> = None;
+    let mut last_heard = Instant::now();
+    let mut ping = tokio::time::interval(heartbeat.ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut nonce = 0u64;
+    let mut refused = 0u32;
+    loop {
+        tokio::select! {
+            frame = stream.next() => {
+                let Some(frame) = frame else { break };
+                last_heard = Instant::now();
+                let reply = match frame.map_err(|e| e.to_string()).and_then(|text| {
+                    ClientMessage::parse(&text).map_err(|e| e.to_string())
+                }) {
+                    Ok(ClientMessage::Join { session }) if joined.is_none() => {
+                        match join(&sessions, &user, &scope, &session, outbox.take()).await {
+                            Ok((attached, messages)) => {
+                                joined = Some(attached);
+                                let mut failed = false;
+                                for message in messages {
+                                    failed |= sink.send(message).await.is_err();
+                                }
+                                if failed { break }
+                                None
+                            }
+                            Err(reply) => {
+                                let _ = sink.send(reply).await;
+                                break;
+                            }
+                        }
+                    }
+                    Ok(ClientMessage::Join { .. }) => Some(problem(409, "already-joined", "This connection has already joined a session.")),
+                    Ok(ClientMessage::Pong { .. }) => None,
+                    Ok(message) => match &joined {
+                        Some(j) => relay(&sessions, j, message),
+                        None => Some(problem(409, "not-joined", "Join a session first.")),
+                    },
+                    Err(why) => {
+                        refused += 1;
+                        tracing::debug!(user = %user.id, refused, %why, "refused a signaling frame");
+                        Some(problem(400, "bad-message", why))
+                    }
+                };
+                if let Some(reply) = reply
+                    && sink.send(reply).await.is_err()
+                {
+                    break;
+                }
+            }
+            message = inbox.recv(), if joined.is_some() => {
+                let Some(message) = message else { break };
+                if sink.send(message).await.is_err() { break }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > heartbeat.dead_after {
+                    tracing::info!(user = %user.id, "signaling peer went silent");
+                    break;
+                }
+                nonce += 1;
+                if sink.send(ServerMessage::Ping { nonce }).await.is_err() { break }
+            }
+        }
+    }
+    let _ = sink.close().await;
+    if let Some(j) = joined {
+        leave(&sessions, &j).await;
+    }
+}
+
+/// Attaches the connection; returns what to send first.
+async fn join(
+    sessions: &Sessions,
+    user: &UserRecord,
+    scope: &TenantScope,
+    session: &SessionId,
+    outbox: Option<mpsc::Sender<ServerMessage>>,
+) -> Result<(Joined, Vec<ServerMessage>), ServerMessage> {
+    let not_found = || {
+        problem(
+            404,
+            "not-found",
+            "No such session, or you do not take part in it.",
+        )
+    };
+    let (mut record, party) = sessions
+        .participant(user, scope, session)
+        .await
+        .map_err(|_| not_found())?;
+    let outbox = outbox.ok_or_else(not_found)?;
+    let now = sessions.now();
+    let attached = sessions
+        .hub()
+        .attach(&record.id, party, outbox, now, &record.state);
+    if attached.returning && record.state.has_participants() {
+        match sessions
+            .apply(&record, party, Some(&user.id), Event::Reconnect, None)
+            .await
+        {
+            Ok(updated) => record = updated,
+            Err(error) => tracing::warn!(%error, "recording a reconnect failed"),
+        }
+    }
+    let other = match party {
+        Party::Helper => Party::Sharer,
+        _ => Party::Helper,
+    };
+    sessions.hub().send(
+        &record.id,
+        other,
+        &ServerMessage::Peer {
+            party,
+            connected: true,
+        },
+    );
+    sessions.publish(&record).await;
+    if party == Party::Sharer {
+        sessions.hub().reset_grant(&record.id);
+        sessions.send_grant_if_due(&record, now).await;
+    }
+    let mut first = vec![ServerMessage::Joined {
+        you: party,
+        ice_servers: sessions.ice().servers_for(&user.id, now),
+    }];
+    if !sessions.hub().connected(&record.id, party) {
+        // publish() could not reach us (outbox just replaced); send directly.
+        if let Ok(view) = sessions.view_for(&record, party).await {
+            first.push(ServerMessage::State {
+                session: Box::new(view),
+            });
+        }
+    }
+    Ok((
+        Joined {
+            session: record.id,
+            scope: scope.clone(),
+            party,
+            conn: attached.conn,
+        },
+        first,
+    ))
+}
+
+/// Relays SDP/ICE to the other participant when the session allows media.
+fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option<ServerMessage> {
+    let hub = sessions.hub();
+    let (to, forward) = match (joined.party, message) {
+        (Party::Sharer, ClientMessage::Offer { sdp }) => {
+            (Party::Helper, ServerMessage::Offer { sdp })
+        }
+        (Party::Helper, ClientMessage::Answer { sdp }) => {
+            (Party::Sharer, ServerMessage::Answer { sdp })
+        }
+        (Party::Helper, ClientMessage::Renegotiate) => (Party::Sharer, ServerMessage::Renegotiate),
+        (Party::Helper, ClientMessage::Ice { candidate }) => {
+            (Party::Sharer, ServerMessage::Ice { candidate })
+        }
+        (Party::Sharer, ClientMessage::Ice { candidate }) => {
+            (Party::Helper, ServerMessage::Ice { candidate })
+        }
+        (party, message) => {
+            return Some(problem(
+                409,
+                "wrong-party",
+                format!("The {party:?} cannot send {message:?}."),
+            ));
+        }
+    };
+    let media = hub
+        .state(&joined.session)
+        .is_some_and(|s| !s.is_ended() && s.summary().1.is_some());
+    if !media {
+        return Some(problem(
+            409,
+            "no-consent",
+            "Media can flow only after the sharer allowed a mode.",
+        ));
+    }
+    if hub.send(&joined.session, to, &forward) == 0 {
+        return Some(problem(
+            409,
+            "peer-absent",
+            "The other participant is not connected right now.",
+        ));
+    }
+    None
+}
+
+/// Detaches the connection and tells the other side if its party is gone.
+async fn leave(sessions: &Sessions, joined: &Joined) {
+    let now = sessions.now();
+    let hub = sessions.hub();
+    if hub.detach(&joined.session, joined.party, joined.conn, now) {
+        let other = match joined.party {
+            Party::Helper => Party::Sharer,
+            _ => Party::Helper,
+        };
+        hub.send(
+            &joined.session,
+            other,
+            &ServerMessage::Peer {
+                party: joined.party,
+                connected: false,
+            },
+        );
+        if let Ok(Some(record)) = sessions
+            .store()
+            .session(&joined.scope, &joined.session)
+            .await
+        {
+            sessions.publish(&record).await;
+            if record.state.is_ended() {
+                hub.forget_if_idle(&record.id);
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! A session as each participant sees it: identity cards (the helper's
+//! abbreviated for the sharer when the tenant says so), the device with its
+//! compliance, who is connected, and what the helper may ask for.
+
+use super::error::SessionResult;
+use super::service::Sessions;
+use crate::auth::TenantScope;
+use crate::store::SessionRecord;
+use tandem_protocol::auth::UserCard;
+use tandem_protocol::rbac::Permission;
+use tandem_protocol::session::{IdentityCard, Party, Phase, SessionView};
+use tandem_protocol::settings::HelperNameDisplay;
+use tandem_protocol::{TenantId, UserId};
+
+/// "Megan Bowen" → "Megan B."; a one-word name stays as it is.
+pub fn abbreviate(name: &str) -> String {
+    let mut words = name.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    match words.last().and_then(|w| w.chars().next()) {
+        Some(initial) => format!("{first} {initial}."),
+        None => first.to_owned(),
+    }
+}
+
+fn full(card: UserCard) -> IdentityCard {
+    IdentityCard {
+        display_name: card.display_name,
+        email: Some(card.email),
+        job_title: card.job_title,
+        company: card.company,
+        verified_domain: card.verified_domain,
+        photo_url: card.photo_url,
+        abbreviated: false,
+    }
+}
+
+fn short(card: UserCard) -> IdentityCard {
+    IdentityCard {
+        display_name: abbreviate(&card.display_name),
+        email: None,
+        job_title: None,
+        company: None,
+        verified_domain: card.verified_domain,
+        photo_url: None,
+        abbreviated: true,
+    }
+}
+
+impl Sessions {
+    async fn card(&self, id: &UserId, tenant: &TenantId) -> SessionResult<IdentityCard> {
+        Ok(match self.store().user_for_session(id, tenant).await? {
+            Some(user) => full(user.card),
+            None => IdentityCard {
+                display_name: "(deleted user)".into(),
+                email: None,
+                job_title: None,
+                company: None,
+                verified_domain: None,
+                photo_url: None,
+                abbreviated: false,
+            },
+        })
+    }
+
+    /// The session as `party` sees it.
+    pub async fn view_for(
+        &self,
+        record: &SessionRecord,
+        party: Party,
+    ) -> SessionResult<SessionView> {
+        let scope = TenantScope::of_record(&record.tenant_id);
+        let settings = self.store().settings(&scope).await?;
+        let mut helper = self.card(&record.helper_id, &record.tenant_id).await?;
+        if party == Party::Sharer && settings.helper_name_display == HelperNameDisplay::Abbreviated
+        {
+            helper = match self
+                .store()
+                .user_for_session(&record.helper_id, &record.tenant_id)
+                .await?
+            {
+                Some(user) => short(user.card),
+                None => helper,
+            };
+        }
+        let sharer = match &record.sharer_id {
+            Some(id) => Some(self.card(id, &record.tenant_id).await?),
+            None => None,
+        };
+        let device = match &record.device_id {
+            Some(id) => self.store().device_summary(&scope, id).await?,
+            None => None,
+        };
+        let (phase, mode, requested) = record.state.summary();
+        let may_request_control = party == Party::Helper
+            && record.sharer_id.is_some()
+            && phase != Phase::Ended
+            && self
+                .permissions_on(record)
+                .await?
+                .contains(Permission::TakeFullControl);
+        let code_expires_at = (party == Party::Helper && phase == Phase::WaitingForSharer)
+            .then_some(record.code_expires_at)
+            .flatten();
+        Ok(SessionView {
+            id: record.id.clone(),
+            you: party,
+            phase,
+            mode,
+            requested,
+            helper,
+            sharer,
+            device,
+            code_expires_at,
+            may_request_control,
+            helper_connected: self.hub().connected(&record.id, Party::Helper),
+            sharer_connected: self.hub().connected(&record.id, Party::Sharer),
+            reconnects: record.reconnects,
+            ended: match &record.state {
+                super::machine::State::Ended { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            created_at: record.created_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::abbreviate;
+
+    #[test]
+    fn names_abbreviate_to_first_name_and_last_initial() {
+        assert_eq!(abbreviate("Megan Bowen"), "Megan B.");
+        assert_eq!(abbreviate("  Anne  Marie Dupont "), "Anne D.");
+        assert_eq!(abbreviate("Cher"), "Cher");
+        assert_eq!(abbreviate(""), "");
+    }
+}

@@ -1,0 +1,476 @@
+//! Remote-help sessions: the record, its transitions and their log.
+//!
+//! Every transition is one transaction: the state is compared-and-set on
+//! the row (so two racing transitions cannot both win) and an event row
+//! with the actor and the time is appended.
+
+use super::{Store, StoreError, StoreResult};
+use crate::auth::TenantScope;
+use crate::sessions::machine::{Event, State};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tandem_protocol::session::Party;
+use tandem_protocol::{DeviceId, SessionId, TenantId, UnixMillis, UserId};
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub tenant_id: TenantId,
+    pub helper_id: UserId,
+    pub sharer_id: Option<UserId>,
+    pub device_id: Option<DeviceId>,
+    pub state: State,
+    /// The code's keyed hash, hex (kept after use so that a reused code is
+    /// told apart from a wrong one).
+    pub code_hash: Option<String>,
+    pub code_expires_at: Option<UnixMillis>,
+    pub reconnects: u32,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+    pub ended_at: Option<UnixMillis>,
+}
+
+/// One entry of a session's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEventRecord {
+    pub seq: i64,
+    pub at: UnixMillis,
+    pub actor: Party,
+    pub actor_id: Option<UserId>,
+    pub event: Event,
+    pub state: State,
+}
+
+/// A checked transition to write.
+#[derive(Debug, Clone)]
+pub struct Change<'a> {
+    pub actor: Party,
+    pub actor_id: Option<&'a UserId>,
+    pub event: &'a Event,
+    pub next: &'a State,
+    /// Set the sharer (redemption, or a refusal naming who tried).
+    pub sharer: Option<&'a UserId>,
+    pub at: UnixMillis,
+}
+
+const COLUMNS: &str = "id, tenant_id, helper_id, sharer_id, device_id, state, code_hash, \
+    code_expires_at, reconnects, created_at, updated_at, ended_at";
+
+fn corrupt(reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table: "remote_sessions",
+        reason: reason.to_string(),
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(corrupt)
+}
+
+fn party_name(party: Party) -> &'static str {
+    match party {
+        Party::Helper => "helper",
+        Party::Sharer => "sharer",
+        Party::System => "system",
+    }
+}
+
+fn party_from(name: &str) -> StoreResult<Party> {
+    match name {
+        "helper" => Ok(Party::Helper),
+        "sharer" => Ok(Party::Sharer),
+        "system" => Ok(Party::System),
+        other => Err(corrupt(format!("actor {other:?}"))),
+    }
+}
+
+fn record_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
+    let state: String = row.try_get("state")?;
+    let reconnects: i64 = row.try_get("reconnects")?;
+    let millis = |name: &str| -> StoreResult<Option<UnixMillis>> {
+        Ok(row.try_get::<Option<i64>, _>(name)?.map(UnixMillis))
+    };
+    Ok(SessionRecord {
+        id: SessionId(row.try_get("id")?),
+        tenant_id: TenantId(row.try_get("tenant_id")?),
+        helper_id: UserId(row.try_get("helper_id")?),
+        sharer_id: row.try_get::<Option<String>, _>("sharer_id")?.map(UserId),
+        device_id: row.try_get::<Option<String>, _>("device_id")?.map(DeviceId),
+        state: serde_json::from_str(&state).map_err(corrupt)?,
+        code_hash: row.try_get("code_hash")?,
+        code_expires_at: millis("code_expires_at")?,
+        reconnects: u32::try_from(reconnects).map_err(corrupt)?,
+        created_at: UnixMillis(row.try_get("created_at")?),
+        updated_at: UnixMillis(row.try_get("updated_at")?),
+        ended_at: millis("ended_at")?,
+    })
+}
+
+impl Store {
+    /// Creates a session with its code issued (the code only as a hash).
+    pub async fn create_session(
+        &self,
+        scope: &TenantScope,
+        helper: &UserId,
+        code_hash: &str,
+        code_expires_at: UnixMillis,
+        now: UnixMillis,
+    ) -> StoreResult<SessionRecord> {
+        let id = SessionId(uuid::Uuid::new_v4().to_string());
+        let state = State::CodeIssued;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO remote_sessions (id, tenant_id, helper_id, state, code_hash, \
+             code_expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(id.0.as_str())
+        .bind(scope.tenant_id().0.as_str())
+        .bind(helper.0.as_str())
+        .bind(json(&state)?)
+        .bind(code_hash)
+        .bind(code_expires_at.0)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| super::unique_violation(e, "security code"))?;
+        insert_event(
+            &mut tx,
+            &id,
+            1,
+            &Change {
+                actor: Party::Helper,
+                actor_id: Some(helper),
+                event: &Event::IssueCode,
+                next: &state,
+                sharer: None,
+                at: now,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SessionRecord {
+            id,
+            tenant_id: scope.tenant_id().clone(),
+            helper_id: helper.clone(),
+            sharer_id: None,
+            device_id: None,
+            state,
+            code_hash: Some(code_hash.to_owned()),
+            code_expires_at: Some(code_expires_at),
+            reconnects: 0,
+            created_at: now,
+            updated_at: now,
+            ended_at: None,
+        })
+    }
+
+    /// The session a code hash belongs to, in any tenant. Only redemption
+    /// may call this: the code names the session, and redemption then
+    /// refuses a sharer of another tenant.
+    pub(crate) async fn session_by_code_hash(
+        &self,
+        code_hash: &str,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM remote_sessions WHERE code_hash = $1"
+        ))
+        .bind(code_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// A session of the caller's tenant.
+    pub async fn session(
+        &self,
+        scope: &TenantScope,
+        id: &SessionId,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM remote_sessions WHERE id = $1 AND tenant_id = $2"
+        ))
+        .bind(id.0.as_str())
+        .bind(scope.tenant_id().0.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Every session that has not ended, in all tenants: the server's own
+    /// housekeeping (expiry, reconnect windows, grant renewal).
+    pub(crate) async fn live_sessions(&self) -> StoreResult<Vec<SessionRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM remote_sessions WHERE ended_at IS NULL ORDER BY created_at"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// Writes `change` if the session is still in `record.state`; returns
+    /// the updated record, or `None` if another transition got there first.
+    pub async fn apply_session_change(
+        &self,
+        record: &SessionRecord,
+        change: &Change<'_>,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let reconnect = i64::from(matches!(change.event, Event::Reconnect));
+        let ended_at = change.next.is_ended().then_some(change.at.0);
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE remote_sessions SET state = $1, updated_at = $2, ended_at = $3, \
+             sharer_id = COALESCE($4, sharer_id), reconnects = reconnects + $5 \
+             WHERE id = $6 AND state = $7",
+        )
+        .bind(json(change.next)?)
+        .bind(change.at.0)
+        .bind(ended_at)
+        .bind(change.sharer.map(|u| u.0.clone()))
+        .bind(reconnect)
+        .bind(record.id.0.as_str())
+        .bind(json(&record.state)?)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let seq: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM session_events WHERE session_id = $1",
+        )
+        .bind(record.id.0.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_event(&mut tx, &record.id, seq, change).await?;
+        tx.commit().await?;
+        let mut updated = record.clone();
+        updated.state = change.next.clone();
+        updated.updated_at = change.at;
+        updated.ended_at = ended_at.map(UnixMillis);
+        if let Some(sharer) = change.sharer {
+            updated.sharer_id = Some(sharer.clone());
+        }
+        updated.reconnects += u32::from(reconnect == 1);
+        Ok(Some(updated))
+    }
+
+    /// A session's log, oldest first.
+    pub async fn session_events(
+        &self,
+        scope: &TenantScope,
+        id: &SessionId,
+    ) -> StoreResult<Vec<SessionEventRecord>> {
+        let rows = sqlx::query(
+            "SELECT e.seq, e.at, e.actor, e.actor_id, e.event, e.state FROM session_events e \
+             JOIN remote_sessions s ON s.id = e.session_id \
+             WHERE e.session_id = $1 AND s.tenant_id = $2 ORDER BY e.seq",
+        )
+        .bind(id.0.as_str())
+        .bind(scope.tenant_id().0.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let actor: String = row.try_get("actor")?;
+                let event: String = row.try_get("event")?;
+                let state: String = row.try_get("state")?;
+                Ok(SessionEventRecord {
+                    seq: row.try_get("seq")?,
+                    at: UnixMillis(row.try_get("at")?),
+                    actor: party_from(&actor)?,
+                    actor_id: row.try_get::<Option<String>, _>("actor_id")?.map(UserId),
+                    event: serde_json::from_str(&event).map_err(corrupt)?,
+                    state: serde_json::from_str(&state).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The secret named `name`, made by `make` and stored on first use.
+    pub(crate) async fn server_secret(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> Vec<u8>,
+        now: UnixMillis,
+    ) -> StoreResult<Vec<u8>> {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(to_hex(&make()))
+        .bind(now.0)
+        .execute(self.pool())
+        .await?;
+        let value: String = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(self.pool())
+            .await?;
+        from_hex(&value).ok_or_else(|| StoreError::Corrupt {
+            table: "server_secrets",
+            reason: format!("{name} is not hex"),
+        })
+    }
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &SessionId,
+    seq: i64,
+    change: &Change<'_>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO session_events (session_id, seq, at, actor, actor_id, event, state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.0.as_str())
+    .bind(seq)
+    .bind(change.at.0)
+    .bind(party_name(change.actor))
+    .bind(change.actor_id.map(|u| u.0.clone()))
+    .bind(json(change.event)?)
+    .bind(json(change.next)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Lower-case hex.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_protocol::session::Mode;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes = [0u8, 1, 0xab, 0xff];
+        assert_eq!(from_hex(&to_hex(&bytes)), Some(bytes.to_vec()));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+    }
+
+    #[tokio::test]
+    async fn transitions_are_compare_and_set_and_logged() {
+        let store = Store::open_in_memory().await.unwrap();
+        let now = UnixMillis(1_000);
+        crate::seed::seed_demo(&store, now).await.unwrap();
+        let helper = store
+            .user_by_email_for_sign_in("megan@contoso.test")
+            .await
+            .unwrap()
+            .unwrap();
+        let scope = TenantScope::for_tests(helper.tenant_id.clone());
+        let record = store
+            .create_session(&scope, &helper.id, "aa", UnixMillis(61_000), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.session_by_code_hash("aa").await.unwrap(),
+            Some(record.clone())
+        );
+        let next = State::Redeemed;
+        let change = Change {
+            actor: Party::Sharer,
+            actor_id: None,
+            event: &Event::Redeem,
+            next: &next,
+            sharer: None,
+            at: UnixMillis(2_000),
+        };
+        let updated = store
+            .apply_session_change(&record, &change)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.state, State::Redeemed);
+        // The same change from the stale record loses the race.
+        assert_eq!(
+            store.apply_session_change(&record, &change).await.unwrap(),
+            None
+        );
+        let ended = State::Ended {
+            reason: tandem_protocol::session::EndReason::Declined,
+        };
+        let pending = State::ConsentPending {
+            requested: Mode::View,
+            current: None,
+        };
+        let updated = store
+            .apply_session_change(
+                &updated,
+                &Change {
+                    actor: Party::Helper,
+                    actor_id: Some(&helper.id),
+                    event: &Event::Request { mode: Mode::View },
+                    next: &pending,
+                    sharer: None,
+                    at: UnixMillis(3_000),
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let updated = store
+            .apply_session_change(
+                &updated,
+                &Change {
+                    actor: Party::Sharer,
+                    actor_id: None,
+                    event: &Event::Decline,
+                    next: &ended,
+                    sharer: None,
+                    at: UnixMillis(4_000),
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.ended_at, Some(UnixMillis(4_000)));
+        let reloaded = store.session(&scope, &record.id).await.unwrap().unwrap();
+        assert_eq!(reloaded, updated);
+        assert!(store.live_sessions().await.unwrap().is_empty());
+        let log = store.session_events(&scope, &record.id).await.unwrap();
+        let events: Vec<_> = log.iter().map(|e| (e.seq, e.actor, e.at)).collect();
+        assert_eq!(
+            events,
+            vec![
+                (1, Party::Helper, UnixMillis(1_000)),
+                (2, Party::Sharer, UnixMillis(2_000)),
+                (3, Party::Helper, UnixMillis(3_000)),
+                (4, Party::Sharer, UnixMillis(4_000)),
+            ]
+        );
+        // Another tenant's scope sees nothing.
+        let other = TenantScope::for_tests(TenantId::from("other"));
+        assert_eq!(store.session(&other, &record.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn secrets_are_made_once() {
+        let store = Store::open_in_memory().await.unwrap();
+        let first = store
+            .server_secret("k", || vec![1, 2, 3], UnixMillis(1))
+            .await
+            .unwrap();
+        let second = store
+            .server_secret("k", || vec![9], UnixMillis(2))
+            .await
+            .unwrap();
+        assert_eq!(first, vec![1, 2, 3]);
+        assert_eq!(second, first);
+    }
+}
