@@ -402,3 +402,64 @@ async fn malformed_requests_get_clear_errors() {
         .await;
     assert_eq!(unknown.status(), 404);
 }
+
+/// The real WebSocket upgrade: cookie-authenticated, same-origin only.
+#[tokio::test]
+async fn the_signaling_socket_checks_the_cookie_and_the_origin() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+    let app = app().await;
+    let (megan, _, id) = issue(&app, "megan@contoso.test").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let connect = |origin: &str, cookie: Option<&str>| {
+        let mut request = format!("ws://{addr}{SIGNAL}")
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+        if let Some(cookie) = cookie {
+            request
+                .headers_mut()
+                .insert("cookie", cookie.parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(request)
+    };
+    let status = |result: Result<_, WsError>| match result {
+        Err(WsError::Http(response)) => response.status().as_u16(),
+        Ok(_) => 101,
+        Err(other) => panic!("{other}"),
+    };
+    assert_eq!(
+        status(connect("https://evil.test", Some(&megan)).await.map(|_| ())),
+        403
+    );
+    assert_eq!(
+        status(connect(support::ORIGIN, None).await.map(|_| ())),
+        401
+    );
+    let (mut socket, _) = connect(support::ORIGIN, Some(&megan)).await.unwrap();
+    let join = json!({ "type": "join", "session": id }).to_string();
+    socket.send(Message::Text(join.into())).await.unwrap();
+    let first = socket.next().await.unwrap().unwrap();
+    let first: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+    assert_eq!(first["type"], "joined");
+    assert_eq!(first["you"], "helper");
+    // A frame over the limit closes the socket rather than being buffered.
+    let huge = "x".repeat(tandem_protocol::signal::MAX_MESSAGE_BYTES + 1);
+    let _ = socket.send(Message::Text(huge.into())).await;
+    let mut closed = false;
+    while let Ok(Some(frame)) =
+        tokio::time::timeout(std::time::Duration::from_secs(5), socket.next()).await
+    {
+        if matches!(frame, Err(_) | Ok(Message::Close(_))) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "an oversized frame ends the connection");
+}

@@ -23,6 +23,9 @@ mod service;
 pub mod signaling;
 mod views;
 
+#[cfg(test)]
+mod signaling_tests;
+
 pub use error::{SessionError, SessionResult};
 pub use service::{Action, Sessions, Timing, code_limits, party_of};
 pub use views::abbreviate;

@@ -1,0 +1,445 @@
+//! The signaling connection driven through channels: joining, relaying only
+//! within a consented session, size limits, dead peers, reconnects and a
+//! restart of the service over the same store.
+
+use super::signaling::{Heartbeat, serve_connection};
+use super::{Action, Sessions, Timing};
+use crate::auth::TenantScope;
+use crate::auth::throttle::ClientAddress;
+use crate::clock::{Clock, ManualClock};
+use crate::store::{Store, UserRecord};
+use futures_util::{sink, stream};
+use std::sync::Arc;
+use std::time::Duration;
+use tandem_protocol::session::{Mode, Party, Phase};
+use tandem_protocol::signal::{ClientMessage, FrameError, ServerMessage};
+use tandem_protocol::{SessionId, UnixMillis};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+struct World {
+    store: Store,
+    clock: Arc<ManualClock>,
+    sessions: Sessions,
+}
+
+async fn world() -> World {
+    let store = Store::open_in_memory().await.unwrap();
+    let clock = Arc::new(ManualClock::new(UnixMillis(1_000_000)));
+    crate::seed::seed_demo(&store, clock.now()).await.unwrap();
+    let sessions = start(&store, &clock).await;
+    World {
+        store,
+        clock,
+        sessions,
+    }
+}
+
+async fn start(store: &Store, clock: &Arc<ManualClock>) -> Sessions {
+    let timing = Timing {
+        reconnect_millis: 120_000,
+        grant_millis: 60_000,
+    };
+    Sessions::start(store.clone(), clock.clone(), Default::default(), timing)
+        .await
+        .unwrap()
+}
+
+impl World {
+    async fn user(&self, email: &str) -> (UserRecord, TenantScope) {
+        let user = self
+            .store
+            .user_by_email_for_sign_in(email)
+            .await
+            .unwrap()
+            .unwrap();
+        let scope = TenantScope::of_record(&user.tenant_id);
+        (user, scope)
+    }
+
+    /// Megan's code, redeemed by Lynne.
+    async fn redeemed(&self) -> SessionId {
+        let (megan, scope) = self.user("megan@contoso.test").await;
+        let issued = self.sessions.issue(&megan, &scope).await.unwrap();
+        let (lynne, _) = self.user("lynne@contoso.test").await;
+        let address = ClientAddress("127.0.0.1".into());
+        self.sessions
+            .redeem(&lynne, &issued.code, &address)
+            .await
+            .unwrap();
+        issued.session.id
+    }
+
+    async fn act(&self, email: &str, id: &SessionId, action: Action) {
+        let (user, scope) = self.user(email).await;
+        self.sessions.act(&user, &scope, id, action).await.unwrap();
+    }
+
+    /// A connection for `email` driven by channels.
+    async fn connect(&self, email: &str, heartbeat: Heartbeat) -> Client {
+        let (user, scope) = self.user(email).await;
+        let (to_server, from_client) = mpsc::channel::<Result<String, FrameError>>(16);
+        let (to_client, from_server) = mpsc::channel::<ServerMessage>(64);
+        let sink = Box::pin(sink::unfold(
+            to_client,
+            |tx, message: ServerMessage| async move {
+                tx.send(message).await.map_err(|_| ())?;
+                Ok::<_, ()>(tx)
+            },
+        ));
+        let incoming = Box::pin(stream::unfold(from_client, |mut rx| async move {
+            rx.recv().await.map(|frame| (frame, rx))
+        }));
+        let task = tokio::spawn(serve_connection(
+            self.sessions.clone(),
+            user,
+            scope,
+            sink,
+            incoming,
+            heartbeat,
+        ));
+        Client {
+            tx: Some(to_server),
+            rx: from_server,
+            task,
+        }
+    }
+}
+
+struct Client {
+    tx: Option<mpsc::Sender<Result<String, FrameError>>>,
+    rx: mpsc::Receiver<ServerMessage>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Client {
+    async fn send(&self, message: &ClientMessage) {
+        let text = serde_json::to_string(message).unwrap();
+        self.send_text(text).await;
+    }
+
+    async fn send_text(&self, text: String) {
+        if let Some(tx) = &self.tx {
+            tx.send(Ok(text)).await.unwrap();
+        }
+    }
+
+    /// The next message that `pick` accepts, skipping others (pings, states).
+    async fn expect<T>(&mut self, what: &str, pick: impl Fn(&ServerMessage) -> Option<T>) -> T {
+        let wait = async {
+            while let Some(message) = self.rx.recv().await {
+                if let Some(found) = pick(&message) {
+                    return Some(found);
+                }
+            }
+            None
+        };
+        match timeout(Duration::from_secs(5), wait).await {
+            Ok(Some(found)) => found,
+            other => panic!(
+                "no {what}: {}",
+                if other.is_err() {
+                    "timed out"
+                } else {
+                    "closed"
+                }
+            ),
+        }
+    }
+
+    async fn closed(mut self) {
+        self.tx = None;
+        timeout(Duration::from_secs(5), self.task)
+            .await
+            .expect("the connection ends")
+            .unwrap();
+    }
+}
+
+fn slow() -> Heartbeat {
+    Heartbeat {
+        ping_every: Duration::from_secs(60),
+        dead_after: Duration::from_secs(120),
+    }
+}
+
+fn error_kind(message: &ServerMessage) -> Option<String> {
+    match message {
+        ServerMessage::Error { problem } => Some(problem.kind.clone()),
+        _ => None,
+    }
+}
+
+fn state_of(message: &ServerMessage) -> Option<(Phase, Option<Mode>, u32)> {
+    match message {
+        ServerMessage::State { session } => Some((session.phase, session.mode, session.reconnects)),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn sdp_flows_only_between_the_parties_and_only_after_consent() {
+    let w = world().await;
+    let id = w.redeemed().await;
+    let mut helper = w.connect("megan@contoso.test", slow()).await;
+    let mut sharer = w.connect("lynne@contoso.test", slow()).await;
+    helper
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    sharer
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    let you = helper
+        .expect("joined", |m| match m {
+            ServerMessage::Joined { you, .. } => Some(*you),
+            _ => None,
+        })
+        .await;
+    assert_eq!(you, Party::Helper);
+
+    // Before consent, SDP is refused.
+    sharer
+        .send(&ClientMessage::Offer {
+            sdp: "v=0 early".into(),
+        })
+        .await;
+    assert_eq!(
+        sharer.expect("refusal", error_kind).await,
+        "/problems/no-consent"
+    );
+
+    w.act("megan@contoso.test", &id, Action::Request(Mode::View))
+        .await;
+    w.act("lynne@contoso.test", &id, Action::Consent { allow: true })
+        .await;
+    let state = helper
+        .expect("active state", |m| {
+            state_of(m).filter(|p| p.0 == Phase::Active)
+        })
+        .await;
+    assert_eq!(state.1, Some(Mode::View));
+    // The sharer's side gets a signed grant for the mode it allowed.
+    let grant = sharer
+        .expect("grant", |m| match m {
+            ServerMessage::Grant { grant } => Some(grant.clone()),
+            _ => None,
+        })
+        .await;
+    let key = w.sessions.keys().public().verifying_key().unwrap();
+    let grant = grant.verify(&key, &id, w.clock.now()).unwrap();
+    assert_eq!((grant.mode, grant.elevation), (Mode::View, false));
+
+    sharer
+        .send(&ClientMessage::Offer {
+            sdp: "v=0 offer".into(),
+        })
+        .await;
+    let offer = helper
+        .expect("offer", |m| match m {
+            ServerMessage::Offer { sdp } => Some(sdp.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(offer, "v=0 offer");
+    helper
+        .send(&ClientMessage::Answer {
+            sdp: "v=0 answer".into(),
+        })
+        .await;
+    sharer
+        .expect("answer", |m| {
+            matches!(m, ServerMessage::Answer { sdp } if sdp == "v=0 answer").then_some(())
+        })
+        .await;
+    // The helper cannot send an offer, nor the sharer an answer.
+    helper.send(&ClientMessage::Offer { sdp: "x".into() }).await;
+    assert_eq!(
+        helper.expect("refusal", error_kind).await,
+        "/problems/wrong-party"
+    );
+
+    // A stranger cannot join, and learns nothing.
+    let mut diego = w.connect("diego@contoso.test", slow()).await;
+    diego
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    assert_eq!(
+        diego.expect("refusal", error_kind).await,
+        "/problems/not-found"
+    );
+    diego.closed().await;
+}
+
+#[tokio::test]
+async fn bad_frames_are_refused_and_the_connection_stays_up() {
+    let w = world().await;
+    let id = w.redeemed().await;
+    let mut helper = w.connect("megan@contoso.test", slow()).await;
+    helper.send_text("{not json".into()).await;
+    assert_eq!(
+        helper.expect("refusal", error_kind).await,
+        "/problems/bad-message"
+    );
+    let huge = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(70_000));
+    helper.send_text(huge).await;
+    assert_eq!(
+        helper.expect("refusal", error_kind).await,
+        "/problems/bad-message"
+    );
+    helper.send(&ClientMessage::Offer { sdp: "x".into() }).await;
+    assert_eq!(
+        helper.expect("refusal", error_kind).await,
+        "/problems/not-joined"
+    );
+    helper.send(&ClientMessage::Join { session: id }).await;
+    helper
+        .expect("joined", |m| {
+            matches!(m, ServerMessage::Joined { .. }).then_some(())
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_silent_peer_is_given_up_and_the_other_side_is_told() {
+    let w = world().await;
+    let id = w.redeemed().await;
+    let mut helper = w.connect("megan@contoso.test", slow()).await;
+    helper
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    let quick = Heartbeat {
+        ping_every: Duration::from_millis(20),
+        dead_after: Duration::from_millis(100),
+    };
+    let sharer = w.connect("lynne@contoso.test", quick).await;
+    sharer
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    helper
+        .expect("sharer connected", |m| {
+            matches!(
+                m,
+                ServerMessage::Peer {
+                    party: Party::Sharer,
+                    connected: true
+                }
+            )
+            .then_some(())
+        })
+        .await;
+    // The sharer's side says nothing more (no pongs): it is dropped.
+    helper
+        .expect("sharer gone", |m| {
+            matches!(
+                m,
+                ServerMessage::Peer {
+                    party: Party::Sharer,
+                    connected: false
+                }
+            )
+            .then_some(())
+        })
+        .await;
+    // Not ended yet: the reconnect window runs.
+    let (megan, scope) = w.user("megan@contoso.test").await;
+    let view = w.sessions.view(&megan, &scope, &id).await.unwrap();
+    assert_eq!(
+        (view.phase, view.sharer_connected),
+        (Phase::SharerJoined, false)
+    );
+    w.clock.advance_millis(120_001);
+    w.sessions.sweep().await.unwrap();
+    let view = w.sessions.view(&megan, &scope, &id).await.unwrap();
+    assert_eq!(
+        view.ended,
+        Some(tandem_protocol::session::EndReason::Disconnected)
+    );
+}
+
+#[tokio::test]
+async fn a_helper_who_drops_comes_back_without_a_new_approval() {
+    let w = world().await;
+    let id = w.redeemed().await;
+    w.act("megan@contoso.test", &id, Action::Request(Mode::Control))
+        .await;
+    w.act("lynne@contoso.test", &id, Action::Consent { allow: true })
+        .await;
+    let sharer = w.connect("lynne@contoso.test", slow()).await;
+    sharer
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    let helper = w.connect("megan@contoso.test", slow()).await;
+    helper
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    helper.closed().await;
+    w.clock.advance_millis(60_000);
+    w.sessions.sweep().await.unwrap();
+    let mut again = w.connect("megan@contoso.test", slow()).await;
+    again
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    let (phase, mode, reconnects) = again.expect("state", state_of).await;
+    assert_eq!(
+        (phase, mode, reconnects),
+        (Phase::Active, Some(Mode::Control), 1)
+    );
+    let (_, scope) = w.user("megan@contoso.test").await;
+    let log = w.store.session_events(&scope, &id).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.event == super::machine::Event::Reconnect && e.actor == Party::Helper)
+    );
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_session_and_participants_reattach() {
+    let w = world().await;
+    let id = w.redeemed().await;
+    w.act("megan@contoso.test", &id, Action::Request(Mode::View))
+        .await;
+    w.act("lynne@contoso.test", &id, Action::Consent { allow: true })
+        .await;
+    w.sessions.close_all();
+    // A new service over the same store: the server after a restart.
+    let restarted = start(&w.store, &w.clock).await;
+    let w = World {
+        sessions: restarted,
+        ..w
+    };
+    w.clock.advance_millis(30_000);
+    let mut helper = w.connect("megan@contoso.test", slow()).await;
+    helper
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    let (phase, mode, reconnects) = helper.expect("state", state_of).await;
+    assert_eq!(
+        (phase, mode, reconnects),
+        (Phase::Active, Some(Mode::View), 1)
+    );
+    // The sharer never comes back: the window ends the session.
+    w.clock.advance_millis(120_001);
+    w.sessions.sweep().await.unwrap();
+    let ended = helper
+        .expect("ended", |m| state_of(m).filter(|p| p.0 == Phase::Ended))
+        .await;
+    assert_eq!(ended.0, Phase::Ended);
+}
