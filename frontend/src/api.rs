@@ -270,3 +270,63 @@ pub async fn access_review(helper: &str, target: &str) -> Result<Vec<AccessRevie
         .map_err(network)?;
     decode(response).await
 }
+
+/// "Assist someone": a new session and its code.
+pub async fn assist() -> Result<tandem_protocol::session::IssuedCode, ApiError> {
+    send_json(Write::Post, routes::SESSIONS, &serde_json::json!({})).await
+}
+
+/// The sharer enters a code.
+pub async fn redeem(code: &str) -> Result<tandem_protocol::session::SessionView, ApiError> {
+    let body = tandem_protocol::session::RedeemRequest {
+        code: code.to_owned(),
+    };
+    send_json(Write::Post, routes::SESSION_REDEEM, &body).await
+}
+
+/// A session the caller takes part in.
+pub async fn session(id: &str) -> Result<tandem_protocol::session::SessionView, ApiError> {
+    get_json(&routes::with_id(routes::SESSION, id)).await
+}
+
+/// What a participant does to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionAction {
+    Request(tandem_protocol::session::Mode),
+    Consent(bool),
+    Revoke,
+    Pause,
+    Resume,
+    Leave,
+}
+
+/// Sends `action` for session `id`; answers the new view.
+pub async fn session_action(
+    id: &str,
+    action: SessionAction,
+) -> Result<tandem_protocol::session::SessionView, ApiError> {
+    use tandem_protocol::session::{ConsentAnswer, ModeRequest};
+    let path = |route| routes::with_id(route, id);
+    match action {
+        SessionAction::Request(mode) => {
+            send_json(
+                Write::Post,
+                &path(routes::SESSION_REQUEST),
+                &ModeRequest { mode },
+            )
+            .await
+        }
+        SessionAction::Consent(allow) => {
+            send_json(
+                Write::Post,
+                &path(routes::SESSION_CONSENT),
+                &ConsentAnswer { allow },
+            )
+            .await
+        }
+        SessionAction::Revoke => send_json(Write::Post, &path(routes::SESSION_REVOKE), &()).await,
+        SessionAction::Pause => send_json(Write::Post, &path(routes::SESSION_PAUSE), &()).await,
+        SessionAction::Resume => send_json(Write::Post, &path(routes::SESSION_RESUME), &()).await,
+        SessionAction::Leave => send_json(Write::Post, &path(routes::SESSION_LEAVE), &()).await,
+    }
+}

@@ -7,7 +7,10 @@ use crate::pages::admin::{
     AccessReviewPage, AdminDevicesPage, AssignmentsPage, GroupsPage, RolesPage, SettingsPage,
     UsersPage,
 };
-use crate::pages::{DevicesPage, NotFoundPage, SignInPage};
+use crate::pages::{
+    AssistPage, DevicesPage, NotFoundPage, SharePage, ShareSessionPage, SignInPage,
+    provide_issued_codes,
+};
 use crate::routes::AppRoute;
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
@@ -16,6 +19,7 @@ use leptos_router::path;
 #[component]
 pub fn App() -> impl IntoView {
     provide_auth();
+    provide_issued_codes();
     view! {
         <Router>
             <Shell>
@@ -56,6 +60,18 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/admin/access-review")
                         view=|| view! { <RequireAuth><AccessReviewPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/sessions/:id")
+                        view=|| view! { <RequireAuth><AssistPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/share")
+                        view=|| view! { <RequireAuth><SharePage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/share/:id")
+                        view=|| view! { <RequireAuth><ShareSessionPage /></RequireAuth> }
                     />
                 </Routes>
             </Shell>

@@ -12,3 +12,4 @@ pub mod components;
 pub mod format;
 pub mod pages;
 pub mod routes;
+pub mod rtc;

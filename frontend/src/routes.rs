@@ -26,6 +26,12 @@ pub enum AppRoute {
         helper: Option<String>,
         target: Option<String>,
     },
+    /// `/sessions/:id`: the helper's view of a session.
+    Session { id: String },
+    /// `/share`: the sharer enters a code.
+    Share,
+    /// `/share/:id`: the sharer's view of a session.
+    ShareSession { id: String },
 }
 
 /// Which directory listing.
@@ -53,6 +59,8 @@ pub const ADMIN_SETTINGS: &str = "/admin/settings";
 pub const ADMIN_ROLES: &str = "/admin/roles";
 pub const ADMIN_ASSIGNMENTS: &str = "/admin/assignments";
 pub const ACCESS_REVIEW: &str = "/admin/access-review";
+pub const SESSIONS: &str = "/sessions";
+pub const SHARE: &str = tandem_protocol::routes::SHARE_PAGE;
 
 impl AppRoute {
     /// The URL of this route, query included.
@@ -81,6 +89,9 @@ impl AppRoute {
                     format!("{}?{}", kind.path(), query.join("&"))
                 }
             }
+            AppRoute::Session { id } => format!("{SESSIONS}/{}", percent_encode(id)),
+            AppRoute::Share => SHARE.to_owned(),
+            AppRoute::ShareSession { id } => format!("{SHARE}/{}", percent_encode(id)),
             AppRoute::AccessReview { helper, target } => {
                 let query: Vec<String> = [("helper", helper), ("target", target)]
                     .into_iter()
@@ -135,6 +146,17 @@ mod tests {
             AppRoute::SignIn { next }.href(),
             "/signin?next=/devices%3Fq%3Da%20b%26x%3D1"
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn session_pages() {
+        let id = "0b5e-4c".to_owned();
+        assert_eq!(
+            AppRoute::Session { id: id.clone() }.href(),
+            "/sessions/0b5e-4c"
+        );
+        assert_eq!(AppRoute::Share.href(), "/share");
+        assert_eq!(AppRoute::ShareSession { id }.href(), "/share/0b5e-4c");
     }
 
     #[wasm_bindgen_test]

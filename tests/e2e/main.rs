@@ -4,4 +4,5 @@
 
 mod admin;
 mod oidc;
+mod session;
 mod sign_in;

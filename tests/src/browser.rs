@@ -25,6 +25,12 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--disable-sync",
     "--disable-dev-shm-usage",
     "--window-size=1280,900",
+    // Sessions: getDisplayMedia answers with Chromium's fake screen (a
+    // green test pattern, 800×450) without a picker, and WebRTC gathers
+    // 127.0.0.1 candidates so two browsers connect over loopback.
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
 ];
 
 pub struct Browser {
@@ -175,6 +181,30 @@ impl Browser {
             })
     }
 
+    /// Waits until the element matching `css` has a text containing `needle`.
+    pub async fn wait_for_text_containing(
+        &self,
+        css: &str,
+        needle: &str,
+    ) -> Result<String, HarnessError> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let mut seen = None;
+        while Instant::now() < deadline {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                let text = element.text().await.unwrap_or_default();
+                if text.contains(needle) {
+                    return Ok(text);
+                }
+                seen = Some(text);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(HarnessError::Timeout {
+            what: format!("{css} to contain {needle:?} (last seen: {seen:?})"),
+            seconds: UI_TIMEOUT.as_secs(),
+        })
+    }
+
     /// Waits until the element matching `css` has exactly `expected` as text.
     pub async fn wait_for_text(&self, css: &str, expected: &str) -> Result<(), HarnessError> {
         let deadline = Instant::now() + UI_TIMEOUT;
@@ -225,6 +255,12 @@ impl Browser {
             "//fieldset[legend[normalize-space()='{legend}']]//label[normalize-space()='{text}']"
         ))
         .await
+    }
+
+    /// Clicks the button whose text is exactly `text`.
+    pub async fn click_button(&self, text: &str) -> Result<(), HarnessError> {
+        self.click_xpath(&format!("//button[normalize-space()='{text}']"))
+            .await
     }
 
     async fn click_xpath(&self, xpath: &str) -> Result<(), HarnessError> {
@@ -304,5 +340,39 @@ impl Browser {
             .as_u64()
             .and_then(|s| u16::try_from(s).ok())
             .unwrap_or(0))
+    }
+
+    /// Runs `fetch(path, {method: "POST"})` with a JSON body in the page;
+    /// returns the status and the JSON answer (null if none).
+    pub async fn fetch_post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, serde_json::Value), HarnessError> {
+        let answer = self
+            .client
+            .execute_async(
+                "const [path, body, done] = arguments; \
+                 fetch(path, {method: 'POST', headers: {'content-type': 'application/json'}, \
+                   body: JSON.stringify(body)}) \
+                 .then(r => r.json().catch(() => null).then(j => done([r.status, j])), \
+                   () => done([0, null]));",
+                vec![serde_json::Value::String(path.to_owned()), body.clone()],
+            )
+            .await?;
+        let status = answer[0]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(0);
+        Ok((status, answer[1].clone()))
+    }
+
+    /// Runs `script` (a function body; `arguments` as usual) in the page.
+    pub async fn eval(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> Result<serde_json::Value, HarnessError> {
+        Ok(self.client.execute(script, args).await?)
     }
 }

@@ -30,6 +30,7 @@ pub fn DevicesPage() -> impl IntoView {
     view! {
         <section class="page" aria-labelledby="devices-title">
             <h1 id="devices-title">"Devices"</h1>
+            <crate::pages::AssistButton />
             {body}
         </section>
     }

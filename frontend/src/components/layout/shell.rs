@@ -39,6 +39,7 @@ pub fn Shell(children: Children) -> impl IntoView {
             view! {
                 <nav aria-label="Main">
                     <a href=AppRoute::Devices.href()>"Devices"</a>
+                    <a href=AppRoute::Share.href()>"Get help"</a>
                     {admin.contains(Permission::ManageDevices).then(|| view! {
                         <a href=AppRoute::Directory { kind: DirectoryKind::Devices, q: None, page: None }.href()>
                             "All devices"

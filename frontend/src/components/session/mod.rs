@@ -1,0 +1,46 @@
+//! Pieces of the session pages: identity cards, the status line, the
+//! sharing indicator and the video view.
+
+mod card;
+mod video;
+
+pub use card::IdentityCardView;
+pub use video::VideoView;
+
+use tandem_protocol::session::{Party, Phase, SessionView};
+
+/// The helper's status line: waiting for sharer → sharer joined → waiting
+/// for consent → connected, and what went wrong.
+pub fn helper_status(view: &SessionView, media: &str) -> String {
+    if let Some(reason) = &view.ended {
+        return format!("Session ended. {}", reason.message());
+    }
+    if view.sharer.is_some() && !view.sharer_connected && view.phase != Phase::WaitingForSharer {
+        return "The sharer's connection dropped. Waiting for them to come back…".into();
+    }
+    match view.phase {
+        Phase::WaitingForSharer => "Waiting for the sharer to enter the code…".into(),
+        Phase::SharerJoined => "Sharer joined. Choose how to help.".into(),
+        Phase::WaitingForConsent => "Waiting for the sharer's consent…".into(),
+        Phase::Paused => "Paused by the sharer: no pixels, no input.".into(),
+        Phase::Active if media == "connected" => format!(
+            "Connected ({})",
+            view.mode.map(|m| m.label()).unwrap_or("view only")
+        ),
+        Phase::Active => "Connecting to the sharer's screen…".into(),
+        Phase::Ended => "Session ended.".into(),
+    }
+}
+
+/// The sharer's always-visible indicator.
+pub fn sharer_indicator(view: &SessionView) -> Option<String> {
+    if view.ended.is_some() || view.you != Party::Sharer {
+        return None;
+    }
+    let mode = view.mode?;
+    let name = &view.helper.display_name;
+    Some(match view.phase {
+        Phase::Paused => format!("Paused: shared with {name} ({})", mode.label()),
+        _ => format!("Shared with {name} ({})", mode.label()),
+    })
+}

@@ -1,0 +1,380 @@
+//! The sharer's side: `/share` (enter the code) and `/share/:id` (the
+//! helper's card, Allow / Decline, the indicator, revoke, pause, Leave).
+//! This browser shares view only, with getDisplayMedia.
+
+use crate::api::{self, SessionAction};
+use crate::components::session::{IdentityCardView, sharer_indicator};
+use crate::routes::AppRoute;
+use crate::rtc::peer::{Peer, PeerSlot, capture_screen};
+use crate::rtc::signal::{Link, Signal};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use std::cell::RefCell;
+use std::rc::Rc;
+use tandem_protocol::SessionId;
+use tandem_protocol::session::{Mode, Phase, SessionView};
+use tandem_protocol::signal::{IceServer, ServerMessage};
+use web_sys::{MediaStream, MediaStreamTrack};
+
+/// `/share`: the sharer types the code the helper read out.
+#[component]
+pub fn SharePage() -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let navigate = navigate.clone();
+        busy.set(true);
+        spawn_local(async move {
+            match api::redeem(&code.get_untracked()).await {
+                Ok(view) => {
+                    let href = AppRoute::ShareSession { id: view.id.0 }.href();
+                    navigate(&href, NavigateOptions::default());
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="page share-page" aria-labelledby="share-title">
+            <h1 id="share-title">"Get help"</h1>
+            <form on:submit=submit>
+                <label for="share-code">"Security code from your helper"</label>
+                <input
+                    id="share-code"
+                    name="code"
+                    autocomplete="off"
+                    autocapitalize="characters"
+                    spellcheck="false"
+                    maxlength="20"
+                    prop:value=move || code.get()
+                    on:input=move |e| code.set(event_target_value(&e))
+                />
+                <button type="submit" class="primary" disabled=move || busy.get()>"Submit"</button>
+            </form>
+            {move || error.get().map(|e| view! { <p class="error" role="alert" id="share-error">{e}</p> })}
+        </section>
+    }
+}
+
+/// What the sharer's page holds between events.
+#[derive(Clone)]
+struct Sharing {
+    signal: Rc<RefCell<Option<Signal>>>,
+    servers: Rc<RefCell<Vec<IceServer>>>,
+    peer: PeerSlot,
+    stream: Rc<RefCell<Option<(MediaStream, MediaStreamTrack)>>>,
+    session: RwSignal<Option<SessionView>>,
+    error: RwSignal<Option<String>>,
+    media: RwSignal<String>,
+}
+
+impl Sharing {
+    /// A fresh connection to the helper with the screen (paused or not).
+    fn offer(&self) {
+        let this = self.clone();
+        let Some(view) = self.session.get_untracked() else {
+            return;
+        };
+        let Some(signal) = self.signal.borrow().clone() else {
+            return;
+        };
+        let Some((stream, track)) = self.stream.borrow().clone() else {
+            return;
+        };
+        if !view.media_allowed() && view.phase != Phase::Paused {
+            return;
+        }
+        let paused = view.phase == Phase::Paused;
+        let servers = self.servers.borrow().clone();
+        spawn_local(async move {
+            this.peer.borrow_mut().take();
+            let media = this.media;
+            let on_state = Rc::new(move |s: String| media.set(s));
+            match Peer::offer(&servers, &signal, &stream, &track, paused, on_state).await {
+                Ok(peer) => *this.peer.borrow_mut() = Some(Rc::new(peer)),
+                Err(e) => this
+                    .error
+                    .set(Some(format!("Cannot share the screen: {e}"))),
+            }
+        });
+    }
+
+    fn stop(&self) {
+        self.peer.borrow_mut().take();
+        if let Some((_, track)) = self.stream.borrow_mut().take() {
+            track.stop();
+        }
+    }
+
+    /// Sends pixels or stops them on the live connection.
+    fn send_pixels(&self, on: bool) {
+        let peer = self.peer.borrow().clone();
+        let track = self.stream.borrow().as_ref().map(|(_, t)| t.clone());
+        spawn_local(async move {
+            if let Some(peer) = peer
+                && let Err(e) = peer
+                    .send_track(if on { track.as_ref() } else { None })
+                    .await
+            {
+                leptos::logging::warn!("cannot switch the track: {e}");
+            }
+        });
+    }
+
+    fn on_message(&self, message: ServerMessage) {
+        match message {
+            ServerMessage::Joined { ice_servers, .. } => *self.servers.borrow_mut() = ice_servers,
+            ServerMessage::State { session: view } => {
+                let ended = view.ended.is_some();
+                self.session.set(Some(*view));
+                if ended {
+                    self.stop();
+                    if let Some(signal) = self.signal.borrow().clone() {
+                        signal.close();
+                    }
+                }
+            }
+            ServerMessage::Renegotiate => self.offer(),
+            ServerMessage::Answer { sdp } => {
+                let peer = self.peer.borrow().clone();
+                let error = self.error;
+                spawn_local(async move {
+                    if let Some(peer) = peer
+                        && let Err(e) = peer.accept_answer(&sdp).await
+                    {
+                        error.set(Some(format!("The helper's answer was refused: {e}")));
+                    }
+                });
+            }
+            ServerMessage::Ice { candidate } => {
+                let peer = self.peer.borrow().clone();
+                spawn_local(async move {
+                    if let Some(peer) = peer
+                        && let Err(e) = peer.add_candidate(&candidate).await
+                    {
+                        leptos::logging::warn!("ICE candidate refused: {e}");
+                    }
+                });
+            }
+            ServerMessage::Error { problem } => {
+                leptos::logging::warn!("signaling: {}", problem.message());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `/share/:id`: the sharer's session view.
+#[component]
+pub fn ShareSessionPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
+    let sharing = Sharing {
+        signal: Rc::default(),
+        servers: Rc::default(),
+        peer: Rc::default(),
+        stream: Rc::default(),
+        session: RwSignal::new(None),
+        error: RwSignal::new(None),
+        media: RwSignal::new(String::new()),
+    };
+    let link = RwSignal::new(Link::Connecting);
+    let has_stream = RwSignal::new(false);
+    let (session, error) = (sharing.session, sharing.error);
+    {
+        let handler = sharing.clone();
+        let signal = Signal::connect(
+            SessionId(id.clone()),
+            move |message| handler.on_message(message),
+            move |state| link.set(state),
+        );
+        *sharing.signal.borrow_mut() = Some(signal);
+    }
+    {
+        let sharing = sharing.clone();
+        let cleanup = send_wrapper::SendWrapper::new(move || {
+            sharing.stop();
+            if let Some(signal) = sharing.signal.borrow().clone() {
+                signal.close();
+            }
+        });
+        on_cleanup(move || (*cleanup)());
+    }
+    {
+        let id = id.clone();
+        spawn_local(async move {
+            match api::session(&id).await {
+                Ok(view) if session.get_untracked().is_none() => session.set(Some(view)),
+                Ok(_) => {}
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    }
+
+    let stored = StoredValue::new_local(sharing.clone());
+    let act = {
+        let id = id.clone();
+        move |action: SessionAction| {
+            let (id, sharing) = (id.clone(), stored.get_value());
+            spawn_local(async move {
+                match api::session_action(&id, action).await {
+                    Ok(view) => {
+                        sharing.error.set(None);
+                        sharing.session.set(Some(view));
+                        match action {
+                            SessionAction::Consent(true) => sharing.offer(),
+                            SessionAction::Pause => sharing.send_pixels(false),
+                            SessionAction::Resume => sharing.send_pixels(true),
+                            SessionAction::Leave => sharing.stop(),
+                            _ => {}
+                        }
+                    }
+                    Err(e) => sharing.error.set(Some(e.message())),
+                }
+            });
+        }
+    };
+
+    // Allow: pick the screen first (a user gesture), then consent.
+    let allow = {
+        let act = act.clone();
+        move |_| {
+            let (act, sharing) = (act.clone(), stored.get_value());
+            spawn_local(async move {
+                if sharing.stream.borrow().is_none() {
+                    match capture_screen().await {
+                        Ok(stream) => {
+                            let track = stream.get_video_tracks().get(0);
+                            let Ok(track) =
+                                wasm_bindgen::JsCast::dyn_into::<MediaStreamTrack>(track)
+                            else {
+                                sharing.error.set(Some("No screen was shared.".into()));
+                                return;
+                            };
+                            *sharing.stream.borrow_mut() = Some((stream, track));
+                            has_stream.set(true);
+                        }
+                        Err(e) => {
+                            sharing
+                                .error
+                                .set(Some(format!("Your screen was not shared: {e}")));
+                            return;
+                        }
+                    }
+                }
+                act(SessionAction::Consent(true));
+            });
+        }
+    };
+
+    let reshare = {
+        move |_| {
+            let sharing = stored.get_value();
+            spawn_local(async move {
+                match capture_screen().await {
+                    Ok(stream) => {
+                        if let Ok(track) = wasm_bindgen::JsCast::dyn_into::<MediaStreamTrack>(
+                            stream.get_video_tracks().get(0),
+                        ) {
+                            *sharing.stream.borrow_mut() = Some((stream, track));
+                            has_stream.set(true);
+                            sharing.offer();
+                        }
+                    }
+                    Err(e) => sharing
+                        .error
+                        .set(Some(format!("Your screen was not shared: {e}"))),
+                }
+            });
+        }
+    };
+
+    let buttons = move || {
+        let view = session.get()?;
+        if view.ended.is_some() {
+            return None;
+        }
+        let (a1, a2, a3, a4, a5) = (
+            act.clone(),
+            act.clone(),
+            act.clone(),
+            act.clone(),
+            act.clone(),
+        );
+        let allow = allow.clone();
+        let asking = (view.phase == Phase::WaitingForConsent).then(|| {
+            let what = match view.requested {
+                Some(Mode::Control) => "take full control of your device (keyboard and mouse)",
+                _ => "see your screen",
+            };
+            view! {
+                <div class="consent" role="alertdialog" aria-labelledby="consent-question">
+                    <p id="consent-question">{format!("{} wants to {what}.", view.helper.display_name)}</p>
+                    <button type="button" class="primary" on:click=allow>"Allow"</button>
+                    <button type="button" on:click=move |_| a1(SessionAction::Consent(false))>"Decline"</button>
+                </div>
+            }
+        });
+        let live = matches!(
+            view.phase,
+            Phase::Active | Phase::Paused | Phase::WaitingForConsent
+        ) && view.mode.is_some();
+        Some(view! {
+            {asking}
+            <div class="session-actions">
+                {(live && view.mode == Some(Mode::Control)).then(|| view! {
+                    <button type="button" on:click=move |_| a2(SessionAction::Revoke)>"Revoke control"</button>
+                })}
+                {(view.phase == Phase::Active).then(|| view! {
+                    <button type="button" on:click=move |_| a3(SessionAction::Pause)>"Pause"</button>
+                })}
+                {(view.phase == Phase::Paused).then(|| view! {
+                    <button type="button" on:click=move |_| a4(SessionAction::Resume)>"Resume"</button>
+                })}
+                {(live && !has_stream.get()).then(|| view! {
+                    <button type="button" on:click=reshare>"Share my screen again"</button>
+                })}
+                <button type="button" class="danger" on:click=move |_| a5(SessionAction::Leave)>"Leave"</button>
+            </div>
+        })
+    };
+
+    view! {
+        <section class="page share-page" aria-labelledby="share-session-title">
+            <h1 id="share-session-title">"Get help"</h1>
+            {move || session.get().and_then(|v| sharer_indicator(&v)).map(|text| view! {
+                <p class="share-indicator" role="status" id="share-indicator">{text}</p>
+            })}
+            <p class="status-line" role="status" id="session-status">
+                {move || session.get().map(|v| sharer_status(&v)).unwrap_or_else(|| "Loading…".into())}
+                {move || (link.get() == Link::Retrying).then_some(" (reconnecting to the server…)")}
+            </p>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || session.get().map(|v| view! { <IdentityCardView card=v.helper label="Your helper" /> })}
+            <p class="muted">"This browser shares your screen only. Keyboard and mouse control needs the Tandem agent on this device."</p>
+            {buttons}
+        </section>
+    }
+}
+
+fn sharer_status(view: &SessionView) -> String {
+    if let Some(reason) = &view.ended {
+        return format!("Session ended. {}", reason.message());
+    }
+    if !view.helper_connected {
+        return "The helper's connection dropped. Waiting for them to come back…".into();
+    }
+    match view.phase {
+        Phase::SharerJoined => "Connected to your helper. Waiting for their request…".into(),
+        Phase::WaitingForConsent => "Your helper is asking for permission.".into(),
+        Phase::Active => "Sharing.".into(),
+        Phase::Paused => "Paused: your helper sees nothing and cannot act.".into(),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,5 @@
+//! Real-time parts of a session in the browser: the signaling socket and
+//! the WebRTC peer connection.
+
+pub mod peer;
+pub mod signal;

@@ -1,0 +1,238 @@
+//! The WebRTC side of a session in the browser. The sharer always offers
+//! (it owns the media); the helper answers and shows the remote track.
+//! A new offer replaces the previous connection, which is how a reconnect
+//! or a re-shared screen starts over without a new approval.
+
+use super::signal::Signal;
+use js_sys::{Array, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+use tandem_protocol::signal::{ClientMessage, IceCandidate, IceServer};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpSender, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent,
+};
+
+fn configuration(servers: &[IceServer]) -> RtcConfiguration {
+    let list = Array::new();
+    for server in servers {
+        let entry = RtcIceServer::new();
+        let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        entry.set_urls(&urls);
+        if let Some(username) = &server.username {
+            entry.set_username(username);
+        }
+        if let Some(credential) = &server.credential {
+            entry.set_credential(credential);
+        }
+        list.push(&entry);
+    }
+    let config = RtcConfiguration::new();
+    config.set_ice_servers(&list);
+    config
+}
+
+fn error_text(error: JsValue) -> String {
+    Reflect::get(&error, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}
+
+/// One `RTCPeerConnection` and what keeps its callbacks alive.
+pub struct Peer {
+    pc: RtcPeerConnection,
+    sender: Option<RtcRtpSender>,
+    _on_ice: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
+    _on_track: Option<Closure<dyn FnMut(RtcTrackEvent)>>,
+    _on_state: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.pc.close();
+    }
+}
+
+/// How the connection is doing, for the status line.
+pub type StateHandler = Rc<dyn Fn(String)>;
+
+impl Peer {
+    fn new(servers: &[IceServer], signal: &Signal, on_state: StateHandler) -> Result<Self, String> {
+        let pc = RtcPeerConnection::new_with_configuration(&configuration(servers))
+            .map_err(error_text)?;
+        let signal = signal.clone();
+        let on_ice = Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
+            move |event: RtcPeerConnectionIceEvent| {
+                let Some(candidate) = event.candidate() else {
+                    return;
+                };
+                signal.send(&ClientMessage::Ice {
+                    candidate: IceCandidate {
+                        candidate: candidate.candidate(),
+                        sdp_mid: candidate.sdp_mid(),
+                        sdp_m_line_index: candidate.sdp_m_line_index(),
+                    },
+                });
+            },
+        );
+        pc.set_onicecandidate(Some(on_ice.as_ref().unchecked_ref()));
+        let watched = pc.clone();
+        let on_state_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            let state = Reflect::get(&watched, &JsValue::from_str("connectionState"))
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default();
+            on_state(state);
+        });
+        pc.set_onconnectionstatechange(Some(on_state_change.as_ref().unchecked_ref()));
+        Ok(Self {
+            pc,
+            sender: None,
+            _on_ice: on_ice,
+            _on_track: None,
+            _on_state: on_state_change,
+        })
+    }
+
+    /// Sharer: a connection carrying `track`, and its offer sent.
+    pub async fn offer(
+        servers: &[IceServer],
+        signal: &Signal,
+        stream: &MediaStream,
+        track: &MediaStreamTrack,
+        paused: bool,
+        on_state: StateHandler,
+    ) -> Result<Self, String> {
+        let mut peer = Self::new(servers, signal, on_state)?;
+        let sender = peer.pc.add_track_0(track, stream);
+        if paused {
+            JsFuture::from(sender.replace_track(None))
+                .await
+                .map_err(error_text)?;
+        }
+        peer.sender = Some(sender);
+        let offer = JsFuture::from(peer.pc.create_offer())
+            .await
+            .map_err(error_text)?;
+        let sdp = Reflect::get(&offer, &JsValue::from_str("sdp"))
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or("the browser made no offer")?;
+        let init = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+        init.set_sdp(&sdp);
+        JsFuture::from(peer.pc.set_local_description(&init))
+            .await
+            .map_err(error_text)?;
+        signal.send(&ClientMessage::Offer { sdp });
+        Ok(peer)
+    }
+
+    /// Helper: answers `sdp` and hands the remote stream to `on_stream`.
+    pub async fn answer(
+        servers: &[IceServer],
+        signal: &Signal,
+        sdp: &str,
+        on_stream: Rc<dyn Fn(MediaStream)>,
+        on_state: StateHandler,
+    ) -> Result<Self, String> {
+        let mut peer = Self::new(servers, signal, on_state)?;
+        let on_track = Closure::<dyn FnMut(RtcTrackEvent)>::new(move |event: RtcTrackEvent| {
+            let stream = event
+                .streams()
+                .get(0)
+                .dyn_into::<MediaStream>()
+                .ok()
+                .or_else(|| {
+                    let stream = MediaStream::new().ok()?;
+                    stream.add_track(&event.track());
+                    Some(stream)
+                });
+            if let Some(stream) = stream {
+                on_stream(stream);
+            }
+        });
+        peer.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        peer._on_track = Some(on_track);
+        let remote = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+        remote.set_sdp(sdp);
+        JsFuture::from(peer.pc.set_remote_description(&remote))
+            .await
+            .map_err(error_text)?;
+        let answer = JsFuture::from(peer.pc.create_answer())
+            .await
+            .map_err(error_text)?;
+        let sdp = Reflect::get(&answer, &JsValue::from_str("sdp"))
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or("the browser made no answer")?;
+        let local = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+        local.set_sdp(&sdp);
+        JsFuture::from(peer.pc.set_local_description(&local))
+            .await
+            .map_err(error_text)?;
+        signal.send(&ClientMessage::Answer { sdp });
+        Ok(peer)
+    }
+
+    /// Sharer: the helper's answer.
+    pub async fn accept_answer(&self, sdp: &str) -> Result<(), String> {
+        let remote = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+        remote.set_sdp(sdp);
+        JsFuture::from(self.pc.set_remote_description(&remote))
+            .await
+            .map(|_| ())
+            .map_err(error_text)
+    }
+
+    /// A trickled candidate from the other side.
+    pub async fn add_candidate(&self, candidate: &IceCandidate) -> Result<(), String> {
+        let init = RtcIceCandidateInit::new(&candidate.candidate);
+        init.set_sdp_mid(candidate.sdp_mid.as_deref());
+        init.set_sdp_m_line_index(candidate.sdp_m_line_index);
+        JsFuture::from(
+            self.pc
+                .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)),
+        )
+        .await
+        .map(|_| ())
+        .map_err(error_text)
+    }
+
+    /// Sharer: stops or restarts sending pixels on this connection.
+    pub async fn send_track(&self, track: Option<&MediaStreamTrack>) -> Result<(), String> {
+        let Some(sender) = &self.sender else {
+            return Ok(());
+        };
+        JsFuture::from(sender.replace_track(track))
+            .await
+            .map(|_| ())
+            .map_err(error_text)
+    }
+}
+
+/// The peer a page holds, replaced on every new offer.
+pub type PeerSlot = Rc<RefCell<Option<Rc<Peer>>>>;
+
+/// Sharer: asks the browser for a screen to share.
+pub async fn capture_screen() -> Result<MediaStream, String> {
+    let devices = web_sys::window()
+        .ok_or("no window")?
+        .navigator()
+        .media_devices()
+        .map_err(|_| "this browser cannot share its screen".to_owned())?;
+    let constraints = web_sys::DisplayMediaStreamConstraints::new();
+    constraints.set_video(&JsValue::TRUE);
+    constraints.set_audio(&JsValue::FALSE);
+    let promise = devices
+        .get_display_media_with_constraints(&constraints)
+        .map_err(error_text)?;
+    let stream = JsFuture::from(promise).await.map_err(error_text)?;
+    stream
+        .dyn_into::<MediaStream>()
+        .map_err(|_| "the browser returned no stream".to_owned())
+}

@@ -1,0 +1,384 @@
+//! Two people in two browsers: a helper (the console) and a sharer (the
+//! sharer page, sharing Chromium's fake screen with getDisplayMedia).
+//! Real video crosses a real WebRTC connection; the checks read pixels.
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use tandem_tests::{Browser, Env, e2e};
+
+/// Reads the helper's video: size, a background pixel and frames shown.
+const VIDEO_PROBE: &str = "
+    const v = document.querySelector('#remote-screen');
+    if (!v || !v.videoWidth) return null;
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    const px = (x, y) => Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3));
+    const all = g.getImageData(0, 0, c.width, c.height).data;
+    let lit = 0;
+    for (let i = 0; i < all.length; i += 4) { if (all[i] + all[i + 1] + all[i + 2] > 30) lit++; }
+    return { w: v.videoWidth, h: v.videoHeight, bg: px(100, 100), corner: px(25, 25),
+             centre: px(400, 225), lit, time: v.currentTime, ready: v.readyState,
+             frames: v.getVideoPlaybackQuality().totalVideoFrames };";
+
+async fn probe(helper: &Browser) -> Value {
+    helper.eval(VIDEO_PROBE, vec![]).await.unwrap()
+}
+
+/// Waits until the helper's video shows the fake screen's green pattern.
+async fn wait_for_pixels(helper: &Browser) -> Value {
+    for _ in 0..200 {
+        let p = probe(helper).await;
+        if p.is_object() && p["frames"].as_u64().unwrap_or(0) > 2 {
+            let bg: Vec<u64> = p["bg"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
+            // Chromium's fake screen: dark green (0,135,0) behind the pattern.
+            if bg[0] < 60 && (100..=180).contains(&bg[1]) && bg[2] < 60 {
+                return p;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no green frames at the helper: {}", probe(helper).await);
+}
+
+async fn frames(helper: &Browser) -> u64 {
+    probe(helper).await["frames"].as_u64().unwrap_or(0)
+}
+
+/// Signs `email` in (signing out whoever was).
+async fn as_user(browser: &Browser, email: &str) {
+    let _ = browser.fetch_post("/api/auth/logout", &json!({})).await;
+    browser.sign_in_as(email).await.unwrap();
+}
+
+/// The helper clicks "Assist someone"; returns the code shown.
+async fn assist(helper: &Browser) -> String {
+    helper.goto("/devices").await.unwrap();
+    helper.click_button("Assist someone").await.unwrap();
+    helper.wait_for("#security-code").await.unwrap();
+    helper
+        .wait_for_text_containing("#session-status", "Waiting for the sharer")
+        .await
+        .unwrap();
+    let code = helper.texts("#security-code").await.unwrap().remove(0);
+    assert_eq!(code.len(), 8, "{code}");
+    helper
+        .wait_for_text_containing("[role=timer]", "Expires in")
+        .await
+        .unwrap();
+    code
+}
+
+/// The sharer enters `code` on /share.
+async fn enter_code(sharer: &Browser, code: &str) {
+    sharer.goto("/share").await.unwrap();
+    sharer.fill("#share-code", code).await.unwrap();
+    sharer.click("form button[type=submit]").await.unwrap();
+}
+
+async fn session_id(helper: &Browser) -> String {
+    helper
+        .path()
+        .await
+        .unwrap()
+        .trim_start_matches("/sessions/")
+        .to_owned()
+}
+
+async fn two_browsers(env: &Env) -> Browser {
+    Browser::start(env.server.base_url()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
+    e2e(async |env| {
+        let helper = &env.browser;
+        let sharer = two_browsers(env).await;
+        as_user(helper, "megan@contoso.test").await;
+        as_user(&sharer, "lynne@contoso.test").await;
+        let code = assist(helper).await;
+        let id = session_id(helper).await;
+        // Typed the way people do: lower case, with a space.
+        enter_code(
+            &sharer,
+            &format!("{} {}", &code[..4], &code[4..]).to_lowercase(),
+        )
+        .await;
+        sharer
+            .wait_for_text_containing(".identity-card", "Megan Bowen")
+            .await
+            .unwrap();
+        sharer
+            .wait_for_text_containing(".identity-card", "Verified: contoso.test")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Sharer joined")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing(".identity-card", "Lynne Robbins")
+            .await
+            .unwrap();
+
+        helper.click_button("Screen sharing").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "consent")
+            .await
+            .unwrap();
+        sharer
+            .wait_for_text_containing("#consent-question", "Megan Bowen wants to see your screen")
+            .await
+            .unwrap();
+        sharer.click_button("Allow").await.unwrap();
+        sharer
+            .wait_for_text("#share-indicator", "Shared with Megan Bowen (view only)")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (view only)")
+            .await
+            .unwrap();
+        let first = wait_for_pixels(helper).await;
+        assert_eq!(
+            (first["w"].as_u64(), first["h"].as_u64()),
+            (Some(800), Some(450)),
+            "{first}"
+        );
+        let before = frames(helper).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(frames(helper).await > before + 5, "live video keeps coming");
+
+        // Pause: no more pixels. Resume: they flow again.
+        sharer.click_button("Pause").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Paused by the sharer")
+            .await
+            .unwrap();
+        sharer
+            .wait_for_text_containing("#share-indicator", "Paused")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let paused_at = frames(helper).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(
+            frames(helper).await <= paused_at + 1,
+            "paused: no new frames"
+        );
+        sharer.click_button("Resume").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(frames(helper).await > paused_at + 5, "resumed");
+
+        // Full control, allowed, then revoked by the sharer.
+        helper.click_button("Request full control").await.unwrap();
+        sharer
+            .wait_for_text_containing("#consent-question", "take full control")
+            .await
+            .unwrap();
+        sharer.click_button("Allow").await.unwrap();
+        sharer
+            .wait_for_text("#share-indicator", "Shared with Megan Bowen (full control)")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (full control)")
+            .await
+            .unwrap();
+        sharer.click_button("Revoke control").await.unwrap();
+        sharer
+            .wait_for_text("#share-indicator", "Shared with Megan Bowen (view only)")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (view only)")
+            .await
+            .unwrap();
+
+        // The helper's tab reloads: back without a new approval.
+        helper.reload().await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (view only)")
+            .await
+            .unwrap();
+        wait_for_pixels(helper).await;
+        let record = helper
+            .fetch_json(&format!("/api/sessions/{id}"))
+            .await
+            .unwrap();
+        assert!(record["reconnects"].as_u64().unwrap() >= 1, "{record}");
+        assert_eq!(record["mode"], "view", "the mode is kept");
+
+        sharer.click_button("Leave").await.unwrap();
+        sharer
+            .wait_for_text_containing("#session-status", "Session ended")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "The sharer left the session.")
+            .await
+            .unwrap();
+        let record = helper
+            .fetch_json(&format!("/api/sessions/{id}"))
+            .await
+            .unwrap();
+        assert_eq!(
+            record["ended"],
+            json!({"outcome": "completed", "by": "sharer"})
+        );
+        sharer.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn decline_and_a_helper_who_leaves() {
+    e2e(async |env| {
+        let helper = &env.browser;
+        let sharer = two_browsers(env).await;
+        as_user(helper, "megan@contoso.test").await;
+        as_user(&sharer, "lynne@contoso.test").await;
+        let code = assist(helper).await;
+        enter_code(&sharer, &code).await;
+        helper.click_button("Screen sharing").await.unwrap();
+        sharer.click_button("Decline").await.unwrap();
+        sharer
+            .wait_for_text_containing("#session-status", "declined")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "The sharer declined the request.")
+            .await
+            .unwrap();
+
+        let code = assist(helper).await;
+        enter_code(&sharer, &code).await;
+        helper
+            .wait_for_text_containing("#session-status", "Sharer joined")
+            .await
+            .unwrap();
+        sharer
+            .wait_for_text_containing("#session-status", "Waiting for their request")
+            .await
+            .unwrap();
+        helper.click_button("Leave").await.unwrap();
+        sharer
+            .wait_for_text_containing("#session-status", "The helper left the session.")
+            .await
+            .unwrap();
+        assert!(sharer.texts("#share-indicator").await.unwrap().is_empty());
+        sharer.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_used_out_of_scope_foreign_and_disabled_each_say_why() {
+    e2e(async |env| {
+        let helper = &env.browser;
+        let sharer = two_browsers(env).await;
+        as_user(helper, "megan@contoso.test").await;
+        as_user(&sharer, "lynne@contoso.test").await;
+
+        enter_code(&sharer, "ABCD EFGH").await;
+        sharer.wait_for_text_containing("#share-error", "That code is not valid").await.unwrap();
+
+        let code = assist(helper).await;
+        enter_code(&sharer, &code).await;
+        sharer.wait_for_path(&format!("/share/{}", session_id(helper).await)).await.unwrap();
+        as_user(&sharer, "diego@contoso.test").await;
+        enter_code(&sharer, &code).await;
+        sharer.wait_for_text_containing("#share-error", "already been used").await.unwrap();
+
+        // Alex (trainee, Finance only) cannot help Diego (Sales).
+        as_user(helper, "alex@contoso.test").await;
+        let code = assist(helper).await;
+        enter_code(&sharer, &code).await;
+        sharer.wait_for_text_containing("#share-error", "out of scope").await.unwrap();
+        helper.wait_for_text_containing("#session-status", "out of scope").await.unwrap();
+
+        // Alex with Lynne: view only; full control is not offered, and the
+        // API refuses it.
+        as_user(&sharer, "lynne@contoso.test").await;
+        let code = assist(helper).await;
+        let id = session_id(helper).await;
+        enter_code(&sharer, &code).await;
+        helper.wait_for_text_containing("#session-status", "Sharer joined").await.unwrap();
+        assert!(helper.texts(".mode-choice").await.unwrap()[0].contains("Screen sharing"));
+        assert!(!helper.texts(".mode-choice").await.unwrap()[0].contains("full control"));
+        let (status, problem) = helper
+            .fetch_post(&format!("/api/sessions/{id}/request"), &json!({"mode": "control"}))
+            .await
+            .unwrap();
+        assert_eq!(status, 403);
+        assert!(problem["detail"].as_str().unwrap().contains("Take full control"));
+
+        // Another organization's user.
+        as_user(helper, "megan@contoso.test").await;
+        as_user(&sharer, "admin@fabrikam.test").await;
+        let code = assist(helper).await;
+        enter_code(&sharer, &code).await;
+        sharer.wait_for_text_containing("#share-error", "another organization").await.unwrap();
+        helper.wait_for_text_containing("#session-status", "another organization").await.unwrap();
+
+        // Remote help turned off: no code, and the reason.
+        as_user(&sharer, "admin@contoso.test").await;
+        let mut settings = sharer.fetch_json("/api/admin/settings").await.unwrap();
+        settings["remote_help_enabled"] = json!(false);
+        let put = sharer
+            .eval(
+                "const [body, done] = [arguments[0], arguments[1]]; \
+                 return fetch('/api/admin/settings', {method: 'PUT', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)}).then(r => r.status);",
+                vec![settings],
+            )
+            .await
+            .unwrap();
+        assert_eq!(put, 200);
+        helper.goto("/devices").await.unwrap();
+        helper.click_button("Assist someone").await.unwrap();
+        helper.wait_for_text_containing(".assist [role=alert]", "Remote help is turned off").await.unwrap();
+        sharer.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused_and_the_helper_sees_it() {
+    e2e(async |env| {
+        let helper = &env.browser;
+        as_user(helper, "admin@contoso.test").await;
+        let mut settings = helper.fetch_json("/api/admin/settings").await.unwrap();
+        settings["code_lifetime_minutes"] = json!(1);
+        let put = helper
+            .eval(
+                "return fetch('/api/admin/settings', {method: 'PUT', headers: {'content-type': 'application/json'}, body: JSON.stringify(arguments[0])}).then(r => r.status);",
+                vec![settings],
+            )
+            .await
+            .unwrap();
+        assert_eq!(put, 200);
+        as_user(helper, "megan@contoso.test").await;
+        let code = assist(helper).await;
+        tokio::time::sleep(Duration::from_secs(62)).await;
+        helper
+            .wait_for_text_containing("#session-status", "expired")
+            .await
+            .unwrap();
+        let sharer = two_browsers(env).await;
+        as_user(&sharer, "lynne@contoso.test").await;
+        enter_code(&sharer, &code).await;
+        sharer.wait_for_text_containing("#share-error", "This code has expired").await.unwrap();
+        sharer.close().await;
+    })
+    .await;
+}
