@@ -75,7 +75,9 @@ pub async fn serve_connection<S, R>(
     let mut outbox = Some(outbox);
     let mut joined: Option<Joined> = None;
     let mut last_heard = Instant::now();
-    let mut ping = tokio::time::interval(heartbeat.ping_every);
+    // The first ping goes out one period in, not before the client joined.
+    let mut ping =
+        tokio::time::interval_at(Instant::now() + heartbeat.ping_every, heartbeat.ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut nonce = 0u64;
     let mut refused = 0u32;
