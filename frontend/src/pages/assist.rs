@@ -5,7 +5,7 @@
 use crate::api::{self, SessionAction};
 use crate::components::session::{IdentityCardView, VideoView, helper_status};
 use crate::routes::AppRoute;
-use crate::rtc::peer::{Peer, PeerSlot};
+use crate::rtc::peer::{Peer, PeerSlot, add_remote_candidate};
 use crate::rtc::signal::{Link, Signal};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -143,16 +143,7 @@ pub fn AssistPage() -> impl IntoView {
                             }
                         });
                     }
-                    ServerMessage::Ice { candidate } => {
-                        let current = peer.borrow().clone();
-                        if let Some(current) = current {
-                            spawn_local(async move {
-                                if let Err(e) = current.add_candidate(&candidate).await {
-                                    leptos::logging::warn!("ICE candidate refused: {e}");
-                                }
-                            });
-                        }
-                    }
+                    ServerMessage::Ice { candidate } => add_remote_candidate(&peer, candidate),
                     ServerMessage::Error { problem } => {
                         leptos::logging::warn!("signaling: {}", problem.message());
                     }

@@ -5,7 +5,7 @@
 use crate::api::{self, SessionAction};
 use crate::components::session::{IdentityCardView, sharer_indicator};
 use crate::routes::AppRoute;
-use crate::rtc::peer::{Peer, PeerSlot, capture_screen};
+use crate::rtc::peer::{Peer, PeerSlot, add_remote_candidate, capture_screen};
 use crate::rtc::signal::{Link, Signal};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -152,16 +152,7 @@ impl Sharing {
                     }
                 });
             }
-            ServerMessage::Ice { candidate } => {
-                let peer = self.peer.borrow().clone();
-                spawn_local(async move {
-                    if let Some(peer) = peer
-                        && let Err(e) = peer.add_candidate(&candidate).await
-                    {
-                        leptos::logging::warn!("ICE candidate refused: {e}");
-                    }
-                });
-            }
+            ServerMessage::Ice { candidate } => add_remote_candidate(&self.peer, candidate),
             ServerMessage::Error { problem } => {
                 leptos::logging::warn!("signaling: {}", problem.message());
             }

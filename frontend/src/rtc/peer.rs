@@ -218,6 +218,18 @@ impl Peer {
 /// The peer a page holds, replaced on every new offer.
 pub type PeerSlot = Rc<RefCell<Option<Rc<Peer>>>>;
 
+/// Hands a trickled candidate to the current peer, if there is one.
+pub fn add_remote_candidate(slot: &PeerSlot, candidate: IceCandidate) {
+    let Some(peer) = slot.borrow().clone() else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = peer.add_candidate(&candidate).await {
+            leptos::logging::warn!("ICE candidate refused: {e}");
+        }
+    });
+}
+
 /// Sharer: asks the browser for a screen to share.
 pub async fn capture_screen() -> Result<MediaStream, String> {
     let devices = web_sys::window()

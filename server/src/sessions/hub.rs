@@ -215,11 +215,6 @@ impl Hub {
         }
     }
 
-    /// Sessions with a room.
-    pub fn sessions(&self) -> Vec<SessionId> {
-        self.rooms().keys().cloned().collect()
-    }
-
     /// Closes every connection (server shutdown): their outboxes drop, so
     /// each connection's task ends and closes its socket.
     pub fn close_all(&self) {

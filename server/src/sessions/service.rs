@@ -13,7 +13,7 @@ use crate::auth::TenantScope;
 use crate::auth::throttle::{ClientAddress, Limit, Limits, LoginThrottle};
 use crate::clock::Clock;
 use crate::rbac::{Membership, Target};
-use crate::store::{Change, SessionRecord, Store, StoreError, UserRecord, to_hex};
+use crate::store::{Change, SessionRecord, Store, StoreError, UserRecord, from_hex, to_hex};
 use std::sync::Arc;
 use tandem_protocol::rbac::{Permission, PermissionSet};
 use tandem_protocol::session::{IssuedCode, Mode, Party, SessionView};
@@ -266,7 +266,7 @@ impl Sessions {
         let stored = record
             .code_hash
             .as_deref()
-            .map(from_hex)
+            .and_then(from_hex)
             .unwrap_or_default();
         if !code::matches(key, &normalized, &stored) {
             return Err(wrong());
@@ -557,11 +557,6 @@ impl Sessions {
         }
         Ok(())
     }
-
-    /// The reconnect window.
-    pub fn timing(&self) -> Timing {
-        self.inner.timing
-    }
 }
 
 /// The caller's part in a session, if any.
@@ -573,14 +568,4 @@ pub fn party_of(record: &SessionRecord, user: &UserId) -> Option<Party> {
     } else {
         None
     }
-}
-
-fn from_hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .filter_map(|i| {
-            text.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect()
 }

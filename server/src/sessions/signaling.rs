@@ -50,6 +50,14 @@ fn problem(status: u16, kind: &str, detail: impl Into<String>) -> ServerMessage 
     }
 }
 
+/// The participant on the other end.
+fn other_party(party: Party) -> Party {
+    match party {
+        Party::Helper => Party::Sharer,
+        _ => Party::Helper,
+    }
+}
+
 /// Who this connection is, once joined.
 struct Joined {
     session: SessionId,
@@ -168,44 +176,39 @@ async fn join(
     let attached = sessions
         .hub()
         .attach(&record.id, party, outbox, now, &record.state);
-    if attached.returning && record.state.has_participants() {
-        match sessions
-            .apply(&record, party, Some(&user.id), Event::Reconnect, None)
-            .await
-        {
-            Ok(updated) => record = updated,
-            Err(error) => tracing::warn!(%error, "recording a reconnect failed"),
-        }
-    }
-    let other = match party {
-        Party::Helper => Party::Sharer,
-        _ => Party::Helper,
-    };
     sessions.hub().send(
         &record.id,
-        other,
+        other_party(party),
         &ServerMessage::Peer {
             party,
             connected: true,
         },
     );
-    sessions.publish(&record).await;
+    // Recording a reconnect publishes the new state to both sides itself.
+    let mut published = false;
+    if attached.returning && record.state.has_participants() {
+        match sessions
+            .apply(&record, party, Some(&user.id), Event::Reconnect, None)
+            .await
+        {
+            Ok(updated) => {
+                record = updated;
+                published = true;
+            }
+            Err(error) => tracing::warn!(%error, "recording a reconnect failed"),
+        }
+    }
+    if !published {
+        sessions.publish(&record).await;
+    }
     if party == Party::Sharer {
         sessions.hub().reset_grant(&record.id);
         sessions.send_grant_if_due(&record, now).await;
     }
-    let mut first = vec![ServerMessage::Joined {
+    let first = vec![ServerMessage::Joined {
         you: party,
         ice_servers: sessions.ice().servers_for(&user.id, now),
     }];
-    if !sessions.hub().connected(&record.id, party) {
-        // publish() could not reach us (outbox just replaced); send directly.
-        if let Ok(view) = sessions.view_for(&record, party).await {
-            first.push(ServerMessage::State {
-                session: Box::new(view),
-            });
-        }
-    }
     Ok((
         Joined {
             session: record.id,
@@ -267,13 +270,9 @@ async fn leave(sessions: &Sessions, joined: &Joined) {
     let now = sessions.now();
     let hub = sessions.hub();
     if hub.detach(&joined.session, joined.party, joined.conn, now) {
-        let other = match joined.party {
-            Party::Helper => Party::Sharer,
-            _ => Party::Helper,
-        };
         hub.send(
             &joined.session,
-            other,
+            other_party(joined.party),
             &ServerMessage::Peer {
                 party: joined.party,
                 connected: false,

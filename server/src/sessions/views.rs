@@ -47,8 +47,15 @@ fn short(card: UserCard) -> IdentityCard {
 }
 
 impl Sessions {
-    async fn card(&self, id: &UserId, tenant: &TenantId) -> SessionResult<IdentityCard> {
+    /// `id`'s card, shortened when `abbreviated`.
+    async fn card(
+        &self,
+        id: &UserId,
+        tenant: &TenantId,
+        abbreviated: bool,
+    ) -> SessionResult<IdentityCard> {
         Ok(match self.store().user_for_session(id, tenant).await? {
+            Some(user) if abbreviated => short(user.card),
             Some(user) => full(user.card),
             None => IdentityCard {
                 display_name: "(deleted user)".into(),
@@ -70,20 +77,13 @@ impl Sessions {
     ) -> SessionResult<SessionView> {
         let scope = TenantScope::of_record(&record.tenant_id);
         let settings = self.store().settings(&scope).await?;
-        let mut helper = self.card(&record.helper_id, &record.tenant_id).await?;
-        if party == Party::Sharer && settings.helper_name_display == HelperNameDisplay::Abbreviated
-        {
-            helper = match self
-                .store()
-                .user_for_session(&record.helper_id, &record.tenant_id)
-                .await?
-            {
-                Some(user) => short(user.card),
-                None => helper,
-            };
-        }
+        let abbreviated = party == Party::Sharer
+            && settings.helper_name_display == HelperNameDisplay::Abbreviated;
+        let helper = self
+            .card(&record.helper_id, &record.tenant_id, abbreviated)
+            .await?;
         let sharer = match &record.sharer_id {
-            Some(id) => Some(self.card(id, &record.tenant_id).await?),
+            Some(id) => Some(self.card(id, &record.tenant_id, false).await?),
             None => None,
         };
         let device = match &record.device_id {

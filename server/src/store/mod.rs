@@ -24,7 +24,7 @@ pub use directory::{NewUser, UserRecord};
 pub use graph::{DeviceNode, DirectoryGraph, UserNode};
 pub use idp_users::{IdpProfile, IdpUserError};
 pub use rbac::RbacChangeError;
-pub use remote_sessions::{Change, SessionEventRecord, SessionRecord, to_hex};
+pub use remote_sessions::{Change, SessionEventRecord, SessionRecord, from_hex, to_hex};
 pub use web_sessions::WebSessionStore;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
