@@ -4,11 +4,13 @@
 //! agent, so it depends on `serde` only: no async runtime, no database, no
 //! browser bindings. `xtask test` checks that invariant.
 
+pub mod agent;
 pub mod auth;
 pub mod devices;
 pub mod directory;
 pub mod grant;
 pub mod ids;
+pub mod input;
 pub mod problem;
 pub mod rbac;
 pub mod routes;

@@ -46,6 +46,18 @@ pub const SESSION_RESUME: &str = "/api/sessions/{id}/resume";
 pub const SESSION_LEAVE: &str = "/api/sessions/{id}/leave";
 /// `GET` with a WebSocket upgrade: signaling ([`crate::signal`]).
 pub const SIGNAL: &str = "/api/signal";
+/// Starts a session with a device's signed-in user (device page).
+pub const DEVICE_SESSIONS: &str = "/api/devices/{id}/sessions";
+/// An agent registers its device key.
+pub const AGENT_REGISTER: &str = "/api/agent/register";
+/// The agent's control WebSocket (device-authenticated).
+pub const AGENT_CONNECT: &str = "/api/agent/connect";
+/// The agent's signaling WebSocket for one session (device-authenticated).
+pub const AGENT_SIGNAL: &str = "/api/agent/signal";
+/// The sharer page redeems a pairing link.
+pub const AGENT_PAIR: &str = "/api/agent/pair";
+/// Enrollment tokens (Manage devices).
+pub const ADMIN_ENROLLMENT_TOKENS: &str = "/api/admin/enrollment-tokens";
 /// The console's sharer page (code entry).
 pub const SHARE_PAGE: &str = "/share";
 /// `GET`/`PUT` [`crate::settings::TenantSettings`] (Manage settings).

@@ -20,6 +20,8 @@ pub enum Mode {
 pub enum Party {
     Helper,
     Sharer,
+    /// The sharer's agent: the media end of a session bound to a device.
+    Agent,
     /// The server itself: policy, expiry, failures.
     System,
 }
@@ -59,6 +61,9 @@ impl EndReason {
         match self {
             EndReason::Completed { by: Party::Helper } => "The helper left the session.".into(),
             EndReason::Completed { by: Party::Sharer } => "The sharer left the session.".into(),
+            EndReason::Completed { by: Party::Agent } => {
+                "The sharer stopped sharing on their device.".into()
+            }
             EndReason::Completed { by: Party::System } => "The session was ended.".into(),
             EndReason::Declined => "The sharer declined the request.".into(),
             EndReason::Refused { reason } => format!("Refused: {reason}"),
@@ -124,6 +129,11 @@ pub struct SessionView {
     pub may_request_control: bool,
     pub helper_connected: bool,
     pub sharer_connected: bool,
+    /// Whether the device's agent (not the sharer's browser) shares the screen.
+    #[serde(default)]
+    pub via_agent: bool,
+    #[serde(default)]
+    pub agent_connected: bool,
     pub reconnects: u32,
     pub ended: Option<EndReason>,
     pub created_at: crate::UnixMillis,
@@ -158,6 +168,9 @@ pub struct IssuedCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedeemRequest {
     pub code: String,
+    /// The device this browser was paired with: its agent shares the screen.
+    #[serde(default)]
+    pub device: Option<crate::DeviceId>,
 }
 
 /// The helper's request: Screen sharing or Request full control.

@@ -47,6 +47,8 @@ pub struct Config {
     /// How long a dropped participant may take to come back without a new
     /// approval, in seconds.
     pub reconnect_seconds: u32,
+    /// Agents older than this version are told to update (e.g. "0.2.0").
+    pub min_agent_version: Option<String>,
 }
 
 fn default_tenant_claim() -> String {
@@ -103,6 +105,7 @@ impl Default for Config {
             ice_servers: Vec::new(),
             turn_rest: None,
             reconnect_seconds: 120,
+            min_agent_version: None,
         }
     }
 }

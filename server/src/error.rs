@@ -184,6 +184,25 @@ fn session_parts(
         Refused(_) => (StatusCode::FORBIDDEN, "session-refused", "Session refused"),
         NotNow(_) | Raced => (StatusCode::CONFLICT, "conflict", "Not possible now"),
         NotFound => return (StatusCode::NOT_FOUND, "not-found", "Not found", None),
+        DeviceAuth(_) => (
+            StatusCode::UNAUTHORIZED,
+            "device-unauthenticated",
+            "Device not authenticated",
+        ),
+        BadEnrollmentToken => (
+            StatusCode::FORBIDDEN,
+            "bad-enrollment-token",
+            "Enrollment token refused",
+        ),
+        BadAgentRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+        PairingExpired => (StatusCode::GONE, "pairing-expired", "Pairing link expired"),
+        ForeignDevice => (
+            StatusCode::FORBIDDEN,
+            "foreign-device",
+            "Another organization's device",
+        ),
+        AgentOffline => (StatusCode::CONFLICT, "agent-offline", "Agent offline"),
+        NoOfferAssistance => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
         Store(_) => {
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,

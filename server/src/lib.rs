@@ -87,6 +87,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         },
     )
     .await?;
+    if let Some(version) = &config.min_agent_version {
+        sessions.set_min_agent_version(version.clone());
+    }
     let state = AppState {
         sessions: sessions.clone(),
         store: store.clone(),

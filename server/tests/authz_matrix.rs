@@ -134,6 +134,19 @@ fn wrong_code_body(_: &Ids) -> Value {
     json!({ "code": "WRNGC0DE" })
 }
 
+fn register_body(_: &Ids) -> Value {
+    json!({ "public_key": "not-a-key", "name": "x", "os": "Linux", "os_version": "12",
+            "agent_version": "0.1.0", "enrollment_token": null })
+}
+
+fn pair_body(_: &Ids) -> Value {
+    json!({ "nonce": "not-a-pairing-nonce" })
+}
+
+fn token_body(_: &Ids) -> Value {
+    json!({ "label": "Matrix kiosks", "valid_days": 7 })
+}
+
 fn view_body(_: &Ids) -> Value {
     json!({ "mode": "view" })
 }
@@ -199,6 +212,37 @@ fn matrix() -> Vec<Row> {
         row(Method::POST, SESSION_LEAVE, None, PARTICIPANTS(200, 200)),
         // Without upgrade headers: a clear 400 for anyone signed in.
         row(Method::GET, SIGNAL, None, [401, 400, 400, 400, 400, 400]),
+        // Lynne and Alex may not offer assistance; Megan may, but the
+        // device's agent is offline; Fabrikam's admin does not see it.
+        row(
+            Method::POST,
+            DEVICE_SESSIONS,
+            None,
+            [401, 403, 403, 409, 409, 404],
+        ),
+        // Agents, not people: a malformed key is refused for anyone.
+        row(
+            Method::POST,
+            AGENT_REGISTER,
+            Some(register_body as Body),
+            [400; 6],
+        ),
+        // Device-authenticated: a session cookie is not a device key.
+        row(Method::GET, AGENT_CONNECT, None, [401; 6]),
+        row(Method::GET, AGENT_SIGNAL, None, [401; 6]),
+        row(
+            Method::POST,
+            AGENT_PAIR,
+            Some(pair_body as Body),
+            [401, 410, 410, 410, 410, 410],
+        ),
+        row(Method::GET, ADMIN_ENROLLMENT_TOKENS, None, ADMIN_ONLY),
+        row(
+            Method::POST,
+            ADMIN_ENROLLMENT_TOKENS,
+            Some(token_body as Body),
+            [401, 403, 403, 403, 201, 201],
+        ),
         row(Method::GET, ADMIN_SETTINGS, None, ADMIN_ONLY),
         row(
             Method::PUT,
@@ -286,7 +330,7 @@ fn matrix() -> Vec<Row> {
 
 fn path_for(route: &str, ids: &Ids) -> String {
     let id = match route {
-        DEVICE => &ids.device,
+        DEVICE | DEVICE_SESSIONS => &ids.device,
         ADMIN_ROLE => &ids.role,
         ADMIN_ASSIGNMENT => &ids.assignment,
         ADMIN_IMPORT => "devices",

@@ -2,6 +2,7 @@
 //! static files with a fallback to `index.html` for client routes.
 
 mod admin;
+mod agents;
 mod console;
 mod devices;
 mod directory;

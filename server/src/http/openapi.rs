@@ -28,6 +28,10 @@ fn access_text(access: Access) -> String {
     match access {
         Access::Anyone => "Anyone.".into(),
         Access::SignedIn => "Signed-in users (session cookie).".into(),
+        Access::Device => {
+            "A registered agent (`Authorization: TandemDevice …`, signed with its device key)."
+                .into()
+        }
         Access::Needs(p) => format!("Needs the \u{201c}{}\u{201d} permission.", p.label()),
         Access::NeedsPerKind => "Manage roles (users, groups) or Manage devices (devices).".into(),
     }

@@ -7,20 +7,19 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::auth::throttle::ClientAddress;
 use crate::error::{ApiError, ApiResult};
-use crate::sessions::signaling::{Heartbeat, serve_connection};
+use crate::sessions::signaling::{Caller, Heartbeat, serve_connection};
 use crate::sessions::{Action, Sessions};
 use axum::Json;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
 use tandem_protocol::SessionId;
 use tandem_protocol::grant::GrantKey;
 use tandem_protocol::session::{
     ConsentAnswer, IssuedCode, ModeRequest, RedeemRequest, SessionView,
 };
-use tandem_protocol::signal::{FrameError, MAX_MESSAGE_BYTES, ServerMessage};
+use tandem_protocol::signal::MAX_MESSAGE_BYTES;
 
 /// `POST /api/sessions`: "Assist someone".
 pub async fn issue(
@@ -46,7 +45,12 @@ pub async fn redeem(
     }
     let view = state
         .sessions
-        .redeem(&current.user, &request.code, &address)
+        .redeem(
+            &current.user,
+            &request.code,
+            request.device.as_ref(),
+            &address,
+        )
         .await
         .inspect_err(|error| {
             tracing::info!(user = %current.user.id, address = %address.0, %error, "code refused");
@@ -151,32 +155,14 @@ pub async fn signal(
 }
 
 async fn run_socket(sessions: Sessions, current: CurrentUser, socket: WebSocket) {
-    let (sink, stream) = socket.split();
-    let sink = sink.with(|message: ServerMessage| async move {
-        let text = serde_json::to_string(&message).map_err(axum::Error::new)?;
-        Ok::<_, axum::Error>(Message::Text(text.into()))
-    });
-    let stream = stream
-        .take_while(|frame| {
-            let open = matches!(frame, Ok(m) if !matches!(m, Message::Close(_)));
-            async move { open }
-        })
-        .filter_map(|frame| async move {
-            match frame {
-                Ok(Message::Text(text)) => Some(Ok(text.to_string())),
-                Ok(Message::Binary(_)) => Some(Err(FrameError::Malformed(
-                    "binary frames are not accepted".into(),
-                ))),
-                _ => None,
-            }
-        });
+    let (sink, stream) = super::agents::json_socket(socket);
     let scope = current.tenant_scope();
     serve_connection(
         sessions,
-        current.user,
+        Caller::User(current.user),
         scope,
-        Box::pin(sink),
-        Box::pin(stream),
+        sink,
+        stream,
         Heartbeat::default(),
     )
     .await;

@@ -2,12 +2,16 @@
 //! OpenAPI document says of it. The router, the OpenAPI document and the
 //! authorization matrix test are all built from this one list.
 
-use super::{admin, devices, directory, openapi, sessions};
+use super::{admin, agents, devices, directory, openapi, sessions};
 use crate::app::AppState;
 use crate::auth;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post, put};
+use tandem_protocol::agent::{
+    EnrollmentToken, EnrollmentTokenRow, NewEnrollmentToken, PairRequest, Paired, RegisterRequest,
+    Registration,
+};
 use tandem_protocol::auth::{LoginRequest, Me, ProviderInfo};
 use tandem_protocol::devices::DeviceSummary;
 use tandem_protocol::directory::{
@@ -31,6 +35,8 @@ use utoipa::{PartialSchema, ToSchema};
 pub enum Access {
     Anyone,
     SignedIn,
+    /// A registered agent, authenticated by its device key.
+    Device,
     Needs(Permission),
     /// Import: Manage roles for users and groups, Manage devices for devices.
     NeedsPerKind,
@@ -294,6 +300,65 @@ pub fn api_routes() -> Vec<ApiRoute> {
             get(sessions::signal),
         )
         .upgrades(),
+        route(
+            p.clone(),
+            DEVICE_SESSIONS,
+            "Offer remote assistance to the device's signed-in user (enrolled device, agent online)",
+            SignedIn,
+            post(agents::start_for_device),
+        )
+        .returns::<IssuedCode>(201),
+        route(
+            p.clone(),
+            AGENT_REGISTER,
+            "An agent registers its device key (enrolled with a token, unenrolled without)",
+            Anyone,
+            post(agents::register),
+        )
+        .takes::<RegisterRequest>()
+        .returns::<Registration>(201),
+        route(
+            g.clone(),
+            AGENT_CONNECT,
+            "The agent's control WebSocket: presence, pairing links, help requests",
+            Device,
+            get(agents::connect),
+        )
+        .upgrades(),
+        route(
+            g.clone(),
+            AGENT_SIGNAL,
+            "The agent's signaling WebSocket for sessions bound to its device",
+            Device,
+            get(agents::signal),
+        )
+        .upgrades(),
+        route(
+            p.clone(),
+            AGENT_PAIR,
+            "The sharer page redeems a one-time pairing link from the agent",
+            SignedIn,
+            post(agents::pair),
+        )
+        .takes::<PairRequest>()
+        .returns::<Paired>(200),
+        route(
+            g.clone(),
+            ADMIN_ENROLLMENT_TOKENS,
+            "Enrollment tokens of the tenant",
+            Needs(ManageDevices),
+            get(agents::enrollment_tokens),
+        )
+        .returns::<Vec<EnrollmentTokenRow>>(200),
+        route(
+            p.clone(),
+            ADMIN_ENROLLMENT_TOKENS,
+            "A new enrollment token (shown once)",
+            Needs(ManageDevices),
+            post(agents::new_enrollment_token),
+        )
+        .takes::<NewEnrollmentToken>()
+        .returns::<EnrollmentToken>(201),
         route(
             g.clone(),
             ADMIN_SETTINGS,

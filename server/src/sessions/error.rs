@@ -32,6 +32,22 @@ pub enum SessionError {
     Raced,
     #[error("no such session")]
     NotFound,
+    #[error("The device could not be authenticated: {0}.")]
+    DeviceAuth(&'static str),
+    #[error(
+        "That enrollment token is not valid or has expired. Ask an administrator for a new one."
+    )]
+    BadEnrollmentToken,
+    #[error("{0}")]
+    BadAgentRequest(String),
+    #[error("This pairing link is not valid any more. Restart the agent to get a new one.")]
+    PairingExpired,
+    #[error("This device belongs to another organization.")]
+    ForeignDevice,
+    #[error("The device's agent is offline. The sharer must start the Tandem agent first.")]
+    AgentOffline,
+    #[error("You do not hold Offer remote assistance for this device.")]
+    NoOfferAssistance,
     #[error("store: {0}")]
     Store(#[from] StoreError),
 }

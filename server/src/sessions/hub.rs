@@ -33,6 +33,9 @@ struct Slot {
 struct Room {
     helper: Slot,
     sharer: Slot,
+    /// The device's agent, in sessions it shares the screen for.
+    agent: Slot,
+    via_agent: bool,
     state: State,
     granted_at: Option<UnixMillis>,
 }
@@ -42,6 +45,7 @@ impl Room {
         match party {
             Party::Helper => Some(&mut self.helper),
             Party::Sharer => Some(&mut self.sharer),
+            Party::Agent => Some(&mut self.agent),
             Party::System => None,
         }
     }
@@ -86,10 +90,29 @@ impl Hub {
                 seen,
                 ..Slot::default()
             },
+            agent: Slot {
+                absent_since: Some(now),
+                seen,
+                ..Slot::default()
+            },
+            via_agent: false,
             state: state.clone(),
             granted_at: None,
         });
         room.state = state.clone();
+    }
+
+    /// Marks a session as shared by its device's agent: the agent is then
+    /// the helper's media peer, and its absence counts like a participant's.
+    pub fn set_via_agent(&self, id: &SessionId) {
+        if let Some(room) = self.rooms().get_mut(id) {
+            room.via_agent = true;
+        }
+    }
+
+    /// Whether the agent is the media end of this session.
+    pub fn via_agent(&self, id: &SessionId) -> bool {
+        self.rooms().get(id).is_some_and(|r| r.via_agent)
     }
 
     /// The last state the hub was told of.
@@ -169,7 +192,15 @@ impl Hub {
             if !room.state.has_participants() {
                 continue;
             }
-            for (party, slot) in [(Party::Helper, &room.helper), (Party::Sharer, &room.sharer)] {
+            let mut slots = vec![(Party::Helper, &room.helper)];
+            // In agent sessions the agent is what must stay; the sharer's
+            // browser only carries the consent controls.
+            if room.via_agent {
+                slots.push((Party::Agent, &room.agent));
+            } else {
+                slots.push((Party::Sharer, &room.sharer));
+            }
+            for (party, slot) in slots {
                 if slot
                     .absent_since
                     .is_some_and(|since| now.millis_since(since) > window_millis)
@@ -207,10 +238,9 @@ impl Hub {
     /// Drops a room (its session ended and nobody is attached).
     pub fn forget_if_idle(&self, id: &SessionId) {
         let mut rooms = self.rooms();
-        if rooms
-            .get(id)
-            .is_some_and(|r| r.helper.conns.is_empty() && r.sharer.conns.is_empty())
-        {
+        if rooms.get(id).is_some_and(|r| {
+            r.helper.conns.is_empty() && r.sharer.conns.is_empty() && r.agent.conns.is_empty()
+        }) {
             rooms.remove(id);
         }
     }

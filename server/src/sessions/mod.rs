@@ -8,17 +8,25 @@
 //! - `hub`: who is connected to which session;
 //! - `signaling`: one signaling connection, generic over `Sink`/`Stream`;
 //! - `keys`: the code-hashing key and the grant-signing key;
-//! - `ice`: STUN/TURN servers for the browsers.
+//! - `ice`: STUN/TURN servers for the browsers;
+//! - `policy`: the RBAC and tenant checks of a session;
+//! - `agents`: connected agents, pairing links, device-auth nonces;
+//! - `devices`: agent registration, device authentication, pairing, and
+//!   sessions started from the device page.
 //!
 //! The machine and the code module are free of I/O and time: callers pass
 //! the clock's reading.
 
+mod agent_socket;
+mod agents;
 pub mod code;
+mod devices;
 mod error;
 pub mod hub;
 pub mod ice;
 pub mod keys;
 pub mod machine;
+mod policy;
 mod service;
 pub mod signaling;
 mod views;
@@ -26,6 +34,8 @@ mod views;
 #[cfg(test)]
 mod signaling_tests;
 
+pub use agent_socket::serve_agent;
+pub use agents::Agents;
 pub use error::{SessionError, SessionResult};
-pub use service::{Action, Sessions, Timing, code_limits, party_of};
+pub use service::{Action, Sessions, Timing, code_limits, media_party, party_of};
 pub use views::abbreviate;

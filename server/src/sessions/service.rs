@@ -3,6 +3,7 @@
 //! store with its actor and the clock's time, then pushed to both
 //! participants through the hub.
 
+use super::agents::Agents;
 use super::code;
 use super::error::{SessionError, SessionResult};
 use super::hub::Hub;
@@ -12,14 +13,15 @@ use super::machine::{Event, State, transition};
 use crate::auth::TenantScope;
 use crate::auth::throttle::{ClientAddress, Limit, Limits, LoginThrottle};
 use crate::clock::Clock;
-use crate::rbac::{Membership, Target};
+use crate::rbac::Membership;
 use crate::store::{Change, SessionRecord, Store, StoreError, UserRecord, from_hex, to_hex};
 use std::sync::Arc;
-use tandem_protocol::rbac::{Permission, PermissionSet};
+use tandem_protocol::agent::AgentServerMessage;
+use tandem_protocol::rbac::Permission;
 use tandem_protocol::session::{IssuedCode, Mode, Party, SessionView};
 use tandem_protocol::settings::MAX_CODE_LIFETIME_MINUTES;
 use tandem_protocol::signal::ServerMessage;
-use tandem_protocol::{SessionId, UnixMillis, UserId};
+use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
 
 /// Durations of the session service, in milliseconds.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +77,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     keys: SessionKeys,
     hub: Hub,
+    agents: Agents,
+    min_agent_version: std::sync::OnceLock<String>,
     throttle: LoginThrottle,
     ice: IceConfig,
     timing: Timing,
@@ -109,6 +113,9 @@ impl Sessions {
         let hub = Hub::default();
         for record in store.live_sessions().await? {
             hub.track(&record.id, &record.state, now, true);
+            if record.via_agent {
+                hub.set_via_agent(&record.id);
+            }
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -117,6 +124,8 @@ impl Sessions {
                 clock,
                 keys,
                 hub,
+                agents: Agents::default(),
+                min_agent_version: std::sync::OnceLock::new(),
                 ice,
                 timing,
             }),
@@ -129,6 +138,21 @@ impl Sessions {
 
     pub(super) fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    pub(super) fn agents(&self) -> &Agents {
+        &self.inner.agents
+    }
+
+    /// Agents older than `version` are told to update (once, at start).
+    pub fn set_min_agent_version(&self, version: String) {
+        let _ = self.inner.min_agent_version.set(version);
+    }
+
+    /// The version an agent at `version` must update to, if it must.
+    pub fn required_agent_version(&self, version: &str) -> Option<String> {
+        let minimum = self.inner.min_agent_version.get()?;
+        (version_key(version) < version_key(minimum)).then(|| minimum.clone())
     }
 
     pub(super) fn now(&self) -> UnixMillis {
@@ -146,32 +170,7 @@ impl Sessions {
     /// Closes every signaling connection (shutdown).
     pub fn close_all(&self) {
         self.inner.hub.close_all();
-    }
-
-    /// The helper's remote-help permissions on the session's sharer (and
-    /// device): the resolver's answer, now.
-    pub(super) async fn permissions_on(
-        &self,
-        record: &SessionRecord,
-    ) -> SessionResult<PermissionSet> {
-        let scope = TenantScope::of_record(&record.tenant_id);
-        let store = self.store();
-        let policy = store.policy(&scope).await?;
-        let helper = store.user_membership(&scope, &record.helper_id).await?;
-        let user = match &record.sharer_id {
-            Some(id) => Some(store.user_membership(&scope, id).await?),
-            None => None,
-        };
-        let device = match &record.device_id {
-            Some(id) => Some(store.device_membership(&scope, id).await?),
-            None => None,
-        };
-        let target = Target {
-            tenant: record.tenant_id.clone(),
-            user,
-            device,
-        };
-        Ok(policy.resolve(&helper, &target))
+        self.inner.agents.close_all();
     }
 
     /// "Assist someone": a new session with a fresh security code.
@@ -179,6 +178,17 @@ impl Sessions {
         &self,
         helper: &UserRecord,
         scope: &TenantScope,
+    ) -> SessionResult<IssuedCode> {
+        self.issue_for(helper, scope, None).await
+    }
+
+    /// A new session with a fresh code, bound to `device` when it is
+    /// started from the device page.
+    pub(super) async fn issue_for(
+        &self,
+        helper: &UserRecord,
+        scope: &TenantScope,
+        device: Option<&DeviceId>,
     ) -> SessionResult<IssuedCode> {
         let store = self.store();
         let settings = store.settings(scope).await?;
@@ -209,11 +219,14 @@ impl Sessions {
                 })
                 .map(|h| to_hex(&h))?;
             match store
-                .create_session(scope, &helper.id, &hash, expires, now)
+                .create_session(scope, &helper.id, &hash, expires, device, now)
                 .await
             {
                 Ok(record) => {
                     self.hub().track(&record.id, &record.state, now, false);
+                    if record.via_agent {
+                        self.hub().set_via_agent(&record.id);
+                    }
                     let session = self.view_for(&record, Party::Helper).await?;
                     return Ok(IssuedCode { code, session });
                 }
@@ -234,13 +247,14 @@ impl Sessions {
         &self,
         sharer: &UserRecord,
         input: &str,
+        device: Option<&DeviceId>,
         address: &ClientAddress,
     ) -> SessionResult<SessionView> {
         let throttle = &self.inner.throttle;
         throttle
             .attempt(&sharer.id.0, address)
             .map_err(SessionError::CodeLocked)?;
-        let result = self.redeem_checked(sharer, input).await;
+        let result = self.redeem_checked(sharer, input, device).await;
         // Only a wrong guess keeps counting against the sharer.
         if !matches!(result, Err(SessionError::WrongCode)) {
             throttle.succeeded(&sharer.id.0);
@@ -248,7 +262,12 @@ impl Sessions {
         result
     }
 
-    async fn redeem_checked(&self, sharer: &UserRecord, input: &str) -> SessionResult<SessionView> {
+    async fn redeem_checked(
+        &self,
+        sharer: &UserRecord,
+        input: &str,
+        device: Option<&DeviceId>,
+    ) -> SessionResult<SessionView> {
         let wrong = || SessionError::WrongCode;
         let Some(normalized) = code::normalize(input) else {
             return Err(wrong());
@@ -293,7 +312,14 @@ impl Sessions {
                 .await?;
             return Err(SessionError::CodeExpired);
         }
-        if let Some(reason) = self.refusal(&record, sharer).await? {
+        // The sharer's browser says which paired device shares the screen;
+        // a device-page session is already bound to its device.
+        let device = self.device_for_redemption(&record, sharer, device).await?;
+        let mut candidate = record.clone();
+        if let Some(device) = &device {
+            candidate.device_id = Some(device.clone());
+        }
+        if let Some(reason) = self.refusal(&candidate, sharer).await? {
             // A sharer of another tenant is not named in this tenant's record.
             let named = (sharer.tenant_id == record.tenant_id).then_some(&sharer.id);
             let event = Event::Refuse {
@@ -304,59 +330,23 @@ impl Sessions {
             return Err(SessionError::Refused(reason));
         }
         let record = self
-            .apply(
+            .apply_bound(
                 &record,
-                Party::Sharer,
-                Some(&sharer.id),
+                (Party::Sharer, Some(&sharer.id)),
                 Event::Redeem,
                 Some(&sharer.id),
+                device.as_ref(),
             )
             .await?;
+        if let (true, Some(device)) = (record.via_agent, &record.device_id) {
+            self.agents().send(
+                device,
+                &AgentServerMessage::SessionBound {
+                    session: record.id.clone(),
+                },
+            );
+        }
         self.view_for(&record, Party::Sharer).await
-    }
-
-    /// Why the session may not go ahead with this sharer, if it may not.
-    async fn refusal(
-        &self,
-        record: &SessionRecord,
-        sharer: &UserRecord,
-    ) -> SessionResult<Option<String>> {
-        if sharer.tenant_id != record.tenant_id {
-            return Ok(Some(
-                "the code belongs to another organization's helper".into(),
-            ));
-        }
-        let scope = TenantScope::of_record(&record.tenant_id);
-        let settings = self.store().settings(&scope).await?;
-        if !settings.remote_help_enabled {
-            return Ok(Some(
-                "remote help is turned off for this organization".into(),
-            ));
-        }
-        let mut candidate = record.clone();
-        candidate.sharer_id = Some(sharer.id.clone());
-        if !self
-            .permissions_on(&candidate)
-            .await?
-            .contains(Permission::ViewScreen)
-        {
-            return Ok(Some(
-                "the helper's roles do not cover this sharer (out of scope)".into(),
-            ));
-        }
-        if let Some(device) = &record.device_id {
-            let enrolled = self
-                .store()
-                .device_summary(&scope, device)
-                .await?
-                .is_some_and(|d| d.enrolled);
-            if !enrolled && !settings.allow_unenrolled {
-                return Ok(Some(
-                    "help to unenrolled devices is turned off for this organization".into(),
-                ));
-            }
-        }
-        Ok(None)
     }
 
     /// The session as `user` sees it; 404 unless they take part.
@@ -382,7 +372,11 @@ impl Sessions {
             .session(scope, id)
             .await?
             .ok_or(SessionError::NotFound)?;
-        let party = party_of(&record, &user.id).ok_or(SessionError::NotFound)?;
+        let party = match party_of(&record, &user.id) {
+            Some(party) => party,
+            None if self.prospective_sharer(&record, &user.id).await? => Party::Sharer,
+            None => return Err(SessionError::NotFound),
+        };
         Ok((record, party))
     }
 
@@ -436,6 +430,19 @@ impl Sessions {
         event: Event,
         sharer: Option<&UserId>,
     ) -> SessionResult<SessionRecord> {
+        self.apply_bound(record, (actor, actor_id), event, sharer, None)
+            .await
+    }
+
+    /// [`Self::apply`], also binding the session to a device.
+    pub(super) async fn apply_bound(
+        &self,
+        record: &SessionRecord,
+        (actor, actor_id): (Party, Option<&UserId>),
+        event: Event,
+        sharer: Option<&UserId>,
+        device: Option<&DeviceId>,
+    ) -> SessionResult<SessionRecord> {
         let mut current = record.clone();
         for _ in 0..2 {
             let next = transition(&current.state, actor, &event)?;
@@ -445,6 +452,7 @@ impl Sessions {
                 event: &event,
                 next: &next,
                 sharer,
+                device,
                 at: self.now(),
             };
             if let Some(updated) = self.store().apply_session_change(&current, &change).await? {
@@ -467,6 +475,9 @@ impl Sessions {
     async fn after_change(&self, before: &State, record: &SessionRecord) {
         let now = self.now();
         self.hub().track(&record.id, &record.state, now, false);
+        if record.via_agent {
+            self.hub().set_via_agent(&record.id);
+        }
         if before.summary().1 != record.state.summary().1 {
             self.hub().reset_grant(&record.id);
         }
@@ -479,7 +490,7 @@ impl Sessions {
 
     /// Sends each connected participant its view of the session.
     pub(super) async fn publish(&self, record: &SessionRecord) {
-        for party in [Party::Helper, Party::Sharer] {
+        for party in [Party::Helper, Party::Sharer, Party::Agent] {
             if !self.hub().connected(&record.id, party) {
                 continue;
             }
@@ -497,16 +508,16 @@ impl Sessions {
         }
     }
 
-    /// Signs and sends the sharer a grant for the mode in force, if one is
-    /// due. Paused or ended sessions get none, so the agent's last one
-    /// simply runs out.
+    /// Signs and sends the media end (the agent, or the sharer's browser) a
+    /// grant for the mode in force, if one is due. Paused or ended sessions
+    /// get none, so the agent's last one simply runs out.
     pub(super) async fn send_grant_if_due(&self, record: &SessionRecord, now: UnixMillis) {
         let State::Active { mode } = record.state else {
             return;
         };
         let every = self.inner.timing.grant_millis / 3;
-        if !self.hub().connected(&record.id, Party::Sharer)
-            || !self.hub().grant_due(&record.id, now, every)
+        let media = media_party(record.via_agent);
+        if !self.hub().connected(&record.id, media) || !self.hub().grant_due(&record.id, now, every)
         {
             return;
         }
@@ -523,7 +534,7 @@ impl Sessions {
             self.inner.timing.grant_millis,
         ) {
             self.hub()
-                .send(&record.id, Party::Sharer, &ServerMessage::Grant { grant });
+                .send(&record.id, media, &ServerMessage::Grant { grant });
         }
     }
 
@@ -556,6 +567,23 @@ impl Sessions {
             }
         }
         Ok(())
+    }
+}
+
+/// A dotted version as numbers, for ordering ("0.10.1" > "0.9").
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(['.', '-', '+'])
+        .map_while(|part| part.parse().ok())
+        .collect()
+}
+
+/// Who sends the screen: the device's agent, or the sharer's browser.
+pub fn media_party(via_agent: bool) -> Party {
+    if via_agent {
+        Party::Agent
+    } else {
+        Party::Sharer
     }
 }
 

@@ -10,12 +10,12 @@ use super::hub::OUTBOX_DEPTH;
 use super::machine::Event;
 use super::service::Sessions;
 use crate::auth::TenantScope;
-use crate::store::UserRecord;
+use crate::store::{DeviceKeyRecord, UserRecord};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Duration;
 use tandem_protocol::session::Party;
 use tandem_protocol::signal::{ClientMessage, FrameError, ServerMessage};
-use tandem_protocol::{Problem, SessionId};
+use tandem_protocol::{Problem, SessionId, UserId};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -50,11 +50,36 @@ fn problem(status: u16, kind: &str, detail: impl Into<String>) -> ServerMessage 
     }
 }
 
-/// The participant on the other end.
-fn other_party(party: Party) -> Party {
+/// Who is on the other end of `party`'s connection.
+fn others(party: Party) -> &'static [Party] {
     match party {
-        Party::Helper => Party::Sharer,
-        _ => Party::Helper,
+        Party::Helper => &[Party::Sharer, Party::Agent],
+        _ => &[Party::Helper],
+    }
+}
+
+/// Who opened a signaling connection: a signed-in person, or a device's
+/// agent (authenticated by its device key).
+#[derive(Debug, Clone)]
+pub enum Caller {
+    User(UserRecord),
+    Agent(DeviceKeyRecord),
+}
+
+impl Caller {
+    fn label(&self) -> &str {
+        match self {
+            Caller::User(user) => &user.id.0,
+            Caller::Agent(key) => &key.device_id.0,
+        }
+    }
+
+    /// The person acting, for the session log (agents act as themselves).
+    fn user_id(&self) -> Option<&UserId> {
+        match self {
+            Caller::User(user) => Some(&user.id),
+            Caller::Agent(_) => None,
+        }
     }
 }
 
@@ -70,7 +95,7 @@ struct Joined {
 /// server shuts down.
 pub async fn serve_connection<S, R>(
     sessions: Sessions,
-    user: UserRecord,
+    caller: Caller,
     scope: TenantScope,
     mut sink: S,
     mut stream: R,
@@ -98,7 +123,7 @@ pub async fn serve_connection<S, R>(
                     ClientMessage::parse(&text).map_err(|e| e.to_string())
                 }) {
                     Ok(ClientMessage::Join { session }) if joined.is_none() => {
-                        match join(&sessions, &user, &scope, &session, outbox.take()).await {
+                        match join(&sessions, &caller, &scope, &session, outbox.take()).await {
                             Ok((attached, messages)) => {
                                 joined = Some(attached);
                                 let mut failed = false;
@@ -122,7 +147,7 @@ pub async fn serve_connection<S, R>(
                     },
                     Err(why) => {
                         refused += 1;
-                        tracing::debug!(user = %user.id, refused, %why, "refused a signaling frame");
+                        tracing::debug!(caller = caller.label(), refused, %why, "refused a signaling frame");
                         Some(problem(400, "bad-message", why))
                     }
                 };
@@ -138,7 +163,7 @@ pub async fn serve_connection<S, R>(
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > heartbeat.dead_after {
-                    tracing::info!(user = %user.id, "signaling peer went silent");
+                    tracing::info!(caller = caller.label(), "signaling peer went silent");
                     break;
                 }
                 nonce += 1;
@@ -155,7 +180,7 @@ pub async fn serve_connection<S, R>(
 /// Attaches the connection; returns what to send first.
 async fn join(
     sessions: &Sessions,
-    user: &UserRecord,
+    caller: &Caller,
     scope: &TenantScope,
     session: &SessionId,
     outbox: Option<mpsc::Sender<ServerMessage>>,
@@ -167,28 +192,31 @@ async fn join(
             "No such session, or you do not take part in it.",
         )
     };
-    let (mut record, party) = sessions
-        .participant(user, scope, session)
-        .await
-        .map_err(|_| not_found())?;
+    let found = match caller {
+        Caller::User(user) => sessions.participant(user, scope, session).await,
+        Caller::Agent(key) => sessions.agent_participant(key, scope, session).await,
+    };
+    let (mut record, party) = found.map_err(|_| not_found())?;
     let outbox = outbox.ok_or_else(not_found)?;
     let now = sessions.now();
     let attached = sessions
         .hub()
         .attach(&record.id, party, outbox, now, &record.state);
-    sessions.hub().send(
-        &record.id,
-        other_party(party),
-        &ServerMessage::Peer {
-            party,
-            connected: true,
-        },
-    );
+    for other in others(party) {
+        sessions.hub().send(
+            &record.id,
+            *other,
+            &ServerMessage::Peer {
+                party,
+                connected: true,
+            },
+        );
+    }
     // Recording a reconnect publishes the new state to both sides itself.
     let mut published = false;
     if attached.returning && record.state.has_participants() {
         match sessions
-            .apply(&record, party, Some(&user.id), Event::Reconnect, None)
+            .apply(&record, party, caller.user_id(), Event::Reconnect, None)
             .await
         {
             Ok(updated) => {
@@ -201,13 +229,15 @@ async fn join(
     if !published {
         sessions.publish(&record).await;
     }
-    if party == Party::Sharer {
+    if party == super::media_party(record.via_agent) {
         sessions.hub().reset_grant(&record.id);
         sessions.send_grant_if_due(&record, now).await;
     }
     let first = vec![ServerMessage::Joined {
         you: party,
-        ice_servers: sessions.ice().servers_for(&user.id, now),
+        ice_servers: sessions
+            .ice()
+            .servers_for(&UserId(caller.label().to_owned()), now),
     }];
     Ok((
         Joined {
@@ -223,18 +253,18 @@ async fn join(
 /// Relays SDP/ICE to the other participant when the session allows media.
 fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option<ServerMessage> {
     let hub = sessions.hub();
+    // The helper's media peer: the device's agent, or the sharer's browser.
+    let media = super::media_party(hub.via_agent(&joined.session));
     let (to, forward) = match (joined.party, message) {
-        (Party::Sharer, ClientMessage::Offer { sdp }) => {
+        (from, ClientMessage::Offer { sdp }) if from == media => {
             (Party::Helper, ServerMessage::Offer { sdp })
         }
-        (Party::Helper, ClientMessage::Answer { sdp }) => {
-            (Party::Sharer, ServerMessage::Answer { sdp })
-        }
-        (Party::Helper, ClientMessage::Renegotiate) => (Party::Sharer, ServerMessage::Renegotiate),
+        (Party::Helper, ClientMessage::Answer { sdp }) => (media, ServerMessage::Answer { sdp }),
+        (Party::Helper, ClientMessage::Renegotiate) => (media, ServerMessage::Renegotiate),
         (Party::Helper, ClientMessage::Ice { candidate }) => {
-            (Party::Sharer, ServerMessage::Ice { candidate })
+            (media, ServerMessage::Ice { candidate })
         }
-        (Party::Sharer, ClientMessage::Ice { candidate }) => {
+        (from, ClientMessage::Ice { candidate }) if from == media => {
             (Party::Helper, ServerMessage::Ice { candidate })
         }
         (party, message) => {
@@ -270,14 +300,16 @@ async fn leave(sessions: &Sessions, joined: &Joined) {
     let now = sessions.now();
     let hub = sessions.hub();
     if hub.detach(&joined.session, joined.party, joined.conn, now) {
-        hub.send(
-            &joined.session,
-            other_party(joined.party),
-            &ServerMessage::Peer {
-                party: joined.party,
-                connected: false,
-            },
-        );
+        for other in others(joined.party) {
+            hub.send(
+                &joined.session,
+                *other,
+                &ServerMessage::Peer {
+                    party: joined.party,
+                    connected: false,
+                },
+            );
+        }
         if let Ok(Some(record)) = sessions
             .store()
             .session(&joined.scope, &joined.session)

@@ -64,7 +64,7 @@ impl World {
         let (lynne, _) = self.user("lynne@contoso.test").await;
         let address = ClientAddress("127.0.0.1".into());
         self.sessions
-            .redeem(&lynne, &issued.code, &address)
+            .redeem(&lynne, &issued.code, None, &address)
             .await
             .unwrap();
         issued.session.id
@@ -92,7 +92,7 @@ impl World {
         }));
         let task = tokio::spawn(serve_connection(
             self.sessions.clone(),
-            user,
+            super::signaling::Caller::User(user),
             scope,
             sink,
             incoming,

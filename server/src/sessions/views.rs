@@ -48,7 +48,7 @@ fn short(card: UserCard) -> IdentityCard {
 
 impl Sessions {
     /// `id`'s card, shortened when `abbreviated`.
-    async fn card(
+    pub(super) async fn card(
         &self,
         id: &UserId,
         tenant: &TenantId,
@@ -77,7 +77,7 @@ impl Sessions {
     ) -> SessionResult<SessionView> {
         let scope = TenantScope::of_record(&record.tenant_id);
         let settings = self.store().settings(&scope).await?;
-        let abbreviated = party == Party::Sharer
+        let abbreviated = matches!(party, Party::Sharer | Party::Agent)
             && settings.helper_name_display == HelperNameDisplay::Abbreviated;
         let helper = self
             .card(&record.helper_id, &record.tenant_id, abbreviated)
@@ -114,6 +114,8 @@ impl Sessions {
             may_request_control,
             helper_connected: self.hub().connected(&record.id, Party::Helper),
             sharer_connected: self.hub().connected(&record.id, Party::Sharer),
+            via_agent: record.via_agent,
+            agent_connected: self.hub().connected(&record.id, Party::Agent),
             reconnects: record.reconnects,
             ended: match &record.state {
                 super::machine::State::Ended { reason } => Some(reason.clone()),

@@ -5,6 +5,7 @@
 //! has its own migrations folder. Adding PostgreSQL means adding its driver
 //! feature and `migrations/postgres`, not rewriting callers.
 
+mod agents;
 mod assignments;
 mod audit;
 mod devices;
@@ -19,6 +20,7 @@ mod remote_sessions;
 mod settings;
 mod web_sessions;
 
+pub use agents::{AgentDevice, DeviceKeyRecord, EnrollmentTokenRecord, PairRefusal};
 pub use devices::NewDevice;
 pub use directory::{NewUser, UserRecord};
 pub use graph::{DeviceNode, DirectoryGraph, UserNode};

@@ -20,6 +20,8 @@ pub struct SessionRecord {
     pub helper_id: UserId,
     pub sharer_id: Option<UserId>,
     pub device_id: Option<DeviceId>,
+    /// The device's agent shares the screen (not the sharer's browser).
+    pub via_agent: bool,
     pub state: State,
     /// The code's keyed hash, hex (kept after use so that a reused code is
     /// told apart from a wrong one).
@@ -51,11 +53,13 @@ pub struct Change<'a> {
     pub next: &'a State,
     /// Set the sharer (redemption, or a refusal naming who tried).
     pub sharer: Option<&'a UserId>,
+    /// Bind the session to this device, whose agent then shares the screen.
+    pub device: Option<&'a DeviceId>,
     pub at: UnixMillis,
 }
 
-const COLUMNS: &str = "id, tenant_id, helper_id, sharer_id, device_id, state, code_hash, \
-    code_expires_at, reconnects, created_at, updated_at, ended_at";
+const COLUMNS: &str = "id, tenant_id, helper_id, sharer_id, device_id, via_agent, state, \
+    code_hash, code_expires_at, reconnects, created_at, updated_at, ended_at";
 
 fn corrupt(reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
@@ -72,6 +76,7 @@ fn party_name(party: Party) -> &'static str {
     match party {
         Party::Helper => "helper",
         Party::Sharer => "sharer",
+        Party::Agent => "agent",
         Party::System => "system",
     }
 }
@@ -80,6 +85,7 @@ fn party_from(name: &str) -> StoreResult<Party> {
     match name {
         "helper" => Ok(Party::Helper),
         "sharer" => Ok(Party::Sharer),
+        "agent" => Ok(Party::Agent),
         "system" => Ok(Party::System),
         other => Err(corrupt(format!("actor {other:?}"))),
     }
@@ -97,6 +103,7 @@ fn record_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
         helper_id: UserId(row.try_get("helper_id")?),
         sharer_id: row.try_get::<Option<String>, _>("sharer_id")?.map(UserId),
         device_id: row.try_get::<Option<String>, _>("device_id")?.map(DeviceId),
+        via_agent: super::flag(row.try_get("via_agent")?),
         state: serde_json::from_str(&state).map_err(corrupt)?,
         code_hash: row.try_get("code_hash")?,
         code_expires_at: millis("code_expires_at")?,
@@ -115,14 +122,16 @@ impl Store {
         helper: &UserId,
         code_hash: &str,
         code_expires_at: UnixMillis,
+        device: Option<&DeviceId>,
         now: UnixMillis,
     ) -> StoreResult<SessionRecord> {
         let id = SessionId(uuid::Uuid::new_v4().to_string());
         let state = State::CodeIssued;
         let mut tx = self.pool().begin().await?;
         sqlx::query(
-            "INSERT INTO remote_sessions (id, tenant_id, helper_id, state, code_hash, \
-             code_expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO remote_sessions (id, tenant_id, helper_id, device_id, via_agent, state, \
+             code_hash, code_expires_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $8, $9, $4, $5, $6, $7, $7)",
         )
         .bind(id.0.as_str())
         .bind(scope.tenant_id().0.as_str())
@@ -131,6 +140,8 @@ impl Store {
         .bind(code_hash)
         .bind(code_expires_at.0)
         .bind(now.0)
+        .bind(device.map(|d| d.0.clone()))
+        .bind(i64::from(device.is_some()))
         .execute(&mut *tx)
         .await
         .map_err(|e| super::unique_violation(e, "security code"))?;
@@ -144,6 +155,7 @@ impl Store {
                 event: &Event::IssueCode,
                 next: &state,
                 sharer: None,
+                device: None,
                 at: now,
             },
         )
@@ -154,7 +166,8 @@ impl Store {
             tenant_id: scope.tenant_id().clone(),
             helper_id: helper.clone(),
             sharer_id: None,
-            device_id: None,
+            device_id: device.cloned(),
+            via_agent: device.is_some(),
             state,
             code_hash: Some(code_hash.to_owned()),
             code_expires_at: Some(code_expires_at),
@@ -220,7 +233,9 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE remote_sessions SET state = $1, updated_at = $2, ended_at = $3, \
-             sharer_id = COALESCE($4, sharer_id), reconnects = reconnects + $5 \
+             sharer_id = COALESCE($4, sharer_id), reconnects = reconnects + $5, \
+             device_id = COALESCE($8, device_id), \
+             via_agent = CASE WHEN $8 IS NULL THEN via_agent ELSE 1 END \
              WHERE id = $6 AND state = $7",
         )
         .bind(json(change.next)?)
@@ -230,6 +245,7 @@ impl Store {
         .bind(reconnect)
         .bind(record.id.0.as_str())
         .bind(json(&record.state)?)
+        .bind(change.device.map(|d| d.0.clone()))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
@@ -249,6 +265,10 @@ impl Store {
         updated.ended_at = ended_at.map(UnixMillis);
         if let Some(sharer) = change.sharer {
             updated.sharer_id = Some(sharer.clone());
+        }
+        if let Some(device) = change.device {
+            updated.device_id = Some(device.clone());
+            updated.via_agent = true;
         }
         updated.reconnects += u32::from(reconnect == 1);
         Ok(Some(updated))
@@ -376,7 +396,7 @@ mod tests {
             .unwrap();
         let scope = TenantScope::for_tests(helper.tenant_id.clone());
         let record = store
-            .create_session(&scope, &helper.id, "aa", UnixMillis(61_000), now)
+            .create_session(&scope, &helper.id, "aa", UnixMillis(61_000), None, now)
             .await
             .unwrap();
         assert_eq!(
@@ -390,6 +410,7 @@ mod tests {
             event: &Event::Redeem,
             next: &next,
             sharer: None,
+            device: None,
             at: UnixMillis(2_000),
         };
         let updated = store
@@ -419,6 +440,7 @@ mod tests {
                     event: &Event::Request { mode: Mode::View },
                     next: &pending,
                     sharer: None,
+                    device: None,
                     at: UnixMillis(3_000),
                 },
             )
@@ -434,6 +456,7 @@ mod tests {
                     event: &Event::Decline,
                     next: &ended,
                     sharer: None,
+                    device: None,
                     at: UnixMillis(4_000),
                 },
             )

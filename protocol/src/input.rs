@@ -1,0 +1,347 @@
+//! Data-channel messages between the helper's console and the sharer agent.
+//!
+//! Two channels carry input from the helper, because pointer motion and
+//! keys want different delivery:
+//! - [`POINTER_CHANNEL`]: unordered, no retransmits; only [`Input::Move`].
+//!   A lost move is replaced by the next one.
+//! - [`INPUT_CHANNEL`]: ordered and reliable; keys, buttons, wheel, text.
+//!   Buttons carry their position so a click lands where it was meant even
+//!   if a move was lost.
+//!
+//! [`CONTROL_CHANNEL`] carries [`Control`] both ways: the agent's mode and
+//! pause state, cursor shape and position, display list and stats; the
+//! helper's display choice.
+//!
+//! Coordinates are pixels of the shared display, whatever the scale the
+//! helper views it at. Every message is JSON with a size limit; the agent
+//! drops (and counts) anything malformed or oversized.
+
+use crate::session::Mode;
+use serde::{Deserialize, Serialize};
+
+pub const INPUT_CHANNEL: &str = "input";
+pub const POINTER_CHANNEL: &str = "pointer";
+pub const CONTROL_CHANNEL: &str = "control";
+
+/// The largest input message accepted.
+pub const MAX_INPUT_BYTES: usize = 2048;
+/// The longest [`Input::Text`].
+pub const MAX_TEXT_CHARS: usize = 256;
+/// The largest control message accepted (a cursor image fits).
+pub const MAX_CONTROL_BYTES: usize = 96 * 1024;
+/// The largest cursor image side.
+pub const MAX_CURSOR_SIDE: u32 = 128;
+
+/// A mouse button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Button {
+    Left,
+    Middle,
+    Right,
+    Back,
+    Forward,
+}
+
+impl Button {
+    /// From `MouseEvent.button`.
+    pub fn from_dom(button: i16) -> Option<Self> {
+        match button {
+            0 => Some(Button::Left),
+            1 => Some(Button::Middle),
+            2 => Some(Button::Right),
+            3 => Some(Button::Back),
+            4 => Some(Button::Forward),
+            _ => None,
+        }
+    }
+}
+
+/// Key combinations a browser tab cannot send by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialKeys {
+    CtrlAltDel,
+    /// The Windows / Super key, pressed and released.
+    Windows,
+    AltTab,
+}
+
+impl SpecialKeys {
+    pub const ALL: [SpecialKeys; 3] = [
+        SpecialKeys::CtrlAltDel,
+        SpecialKeys::Windows,
+        SpecialKeys::AltTab,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SpecialKeys::CtrlAltDel => "Ctrl+Alt+Del",
+            SpecialKeys::Windows => "Windows key",
+            SpecialKeys::AltTab => "Alt+Tab",
+        }
+    }
+
+    /// The physical keys, pressed in order and released in reverse.
+    pub fn codes(self) -> &'static [&'static str] {
+        match self {
+            SpecialKeys::CtrlAltDel => &["ControlLeft", "AltLeft", "Delete"],
+            SpecialKeys::Windows => &["MetaLeft"],
+            SpecialKeys::AltTab => &["AltLeft", "Tab"],
+        }
+    }
+}
+
+/// One input event from the helper.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Input {
+    Move {
+        x: u32,
+        y: u32,
+    },
+    Button {
+        button: Button,
+        down: bool,
+        x: u32,
+        y: u32,
+    },
+    /// Wheel notches; positive `dy` scrolls down, positive `dx` right.
+    Wheel {
+        dx: i32,
+        dy: i32,
+        x: u32,
+        y: u32,
+    },
+    /// A physical key by its `KeyboardEvent.code`, e.g. `KeyA`.
+    Key {
+        code: String,
+        down: bool,
+    },
+    /// Characters to type that the sharer's layout may not have.
+    Text {
+        text: String,
+    },
+    Special {
+        keys: SpecialKeys,
+    },
+    /// Release every key and button held (the helper's tab lost focus).
+    ReleaseAll,
+}
+
+/// Why an input or control message was dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageError {
+    TooLarge { bytes: usize },
+    Malformed(String),
+    OutOfRange(&'static str),
+}
+
+impl std::fmt::Display for MessageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MessageError::TooLarge { bytes } => write!(f, "message of {bytes} bytes is too large"),
+            MessageError::Malformed(why) => write!(f, "malformed message: {why}"),
+            MessageError::OutOfRange(what) => write!(f, "{what} is out of range"),
+        }
+    }
+}
+
+impl std::error::Error for MessageError {}
+
+impl Input {
+    /// Parses one input message, refusing oversized, malformed or
+    /// out-of-range ones.
+    pub fn parse(bytes: &[u8]) -> Result<Self, MessageError> {
+        if bytes.len() > MAX_INPUT_BYTES {
+            return Err(MessageError::TooLarge { bytes: bytes.len() });
+        }
+        let input: Input =
+            serde_json::from_slice(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
+        match &input {
+            Input::Key { code, .. } if code.is_empty() || code.len() > 32 => {
+                Err(MessageError::OutOfRange("key code"))
+            }
+            Input::Text { text } if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS => {
+                Err(MessageError::OutOfRange("text"))
+            }
+            Input::Wheel { dx, dy, .. } if dx.abs() > 100 || dy.abs() > 100 => {
+                Err(MessageError::OutOfRange("wheel"))
+            }
+            _ => Ok(input),
+        }
+    }
+
+    /// Whether this belongs on the unordered pointer channel.
+    pub fn is_motion(&self) -> bool {
+        matches!(self, Input::Move { .. })
+    }
+}
+
+/// A display the agent can share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Display {
+    pub id: u32,
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub primary: bool,
+}
+
+/// A cursor image: straight RGBA, base64 (standard, padded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CursorShape {
+    /// Changes whenever the image does; lets the console cache images.
+    pub serial: u32,
+    pub width: u32,
+    pub height: u32,
+    pub hot_x: u32,
+    pub hot_y: u32,
+    pub rgba: String,
+}
+
+/// Sender-side figures, about once a second.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentStats {
+    pub captured_fps: f32,
+    pub encode_ms: f32,
+    pub sent_kbps: f32,
+    pub dropped_frames: u64,
+    pub refused_input: u64,
+}
+
+/// Control-channel messages, both ways.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Control {
+    /// Agent → helper: what the agent enforces now.
+    Status { mode: Option<Mode>, paused: bool },
+    /// Agent → helper.
+    Displays {
+        displays: Vec<Display>,
+        current: u32,
+    },
+    /// Agent → helper.
+    CursorShape { shape: CursorShape },
+    /// Agent → helper: position in display pixels.
+    Cursor { x: i32, y: i32, visible: bool },
+    /// Agent → helper.
+    Stats { stats: AgentStats },
+    /// Helper → agent: share another display.
+    SelectDisplay { id: u32 },
+}
+
+impl Control {
+    /// Parses one control message within its size limit.
+    pub fn parse(bytes: &[u8]) -> Result<Self, MessageError> {
+        if bytes.len() > MAX_CONTROL_BYTES {
+            return Err(MessageError::TooLarge { bytes: bytes.len() });
+        }
+        let control: Control =
+            serde_json::from_slice(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
+        if let Control::CursorShape { shape } = &control
+            && (shape.width > MAX_CURSOR_SIDE || shape.height > MAX_CURSOR_SIDE)
+        {
+            return Err(MessageError::OutOfRange("cursor size"));
+        }
+        Ok(control)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(input: Input) {
+        let bytes = serde_json::to_vec(&input).unwrap_or_default();
+        assert_eq!(Input::parse(&bytes), Ok(input));
+    }
+
+    #[test]
+    fn every_input_round_trips() {
+        round_trip(Input::Move { x: 1, y: 2 });
+        round_trip(Input::Button {
+            button: Button::Right,
+            down: true,
+            x: 3,
+            y: 4,
+        });
+        round_trip(Input::Wheel {
+            dx: 0,
+            dy: -3,
+            x: 5,
+            y: 6,
+        });
+        round_trip(Input::Key {
+            code: "KeyA".into(),
+            down: false,
+        });
+        round_trip(Input::Text {
+            text: "é€".into()
+        });
+        round_trip(Input::Special {
+            keys: SpecialKeys::CtrlAltDel,
+        });
+        round_trip(Input::ReleaseAll);
+    }
+
+    #[test]
+    fn bad_input_is_refused_not_panicked_on() {
+        assert!(matches!(
+            Input::parse(&vec![b' '; MAX_INPUT_BYTES + 1]),
+            Err(MessageError::TooLarge { .. })
+        ));
+        for bad in [
+            &b"not json"[..],
+            br#"{"type":"move","x":-1,"y":0}"#,
+            br#"{"type":"launch_missiles"}"#,
+            br#"{"type":"key","code":"","down":true}"#,
+            br#"{"type":"text","text":""}"#,
+            br#"{"type":"wheel","dx":0,"dy":1000,"x":0,"y":0}"#,
+            &[0xff, 0xfe, 0x00],
+        ] {
+            assert!(
+                Input::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let long = format!(r#"{{"type":"text","text":"{}"}}"#, "a".repeat(300));
+        assert_eq!(
+            Input::parse(long.as_bytes()),
+            Err(MessageError::OutOfRange("text"))
+        );
+    }
+
+    #[test]
+    fn control_messages_are_limited() {
+        let shape = Control::CursorShape {
+            shape: CursorShape {
+                serial: 1,
+                width: 500,
+                height: 2,
+                hot_x: 0,
+                hot_y: 0,
+                rgba: String::new(),
+            },
+        };
+        let bytes = serde_json::to_vec(&shape).unwrap_or_default();
+        assert_eq!(
+            Control::parse(&bytes),
+            Err(MessageError::OutOfRange("cursor size"))
+        );
+        let ok = Control::Status {
+            mode: Some(Mode::View),
+            paused: false,
+        };
+        let bytes = serde_json::to_vec(&ok).unwrap_or_default();
+        assert_eq!(Control::parse(&bytes), Ok(ok));
+    }
+
+    #[test]
+    fn buttons_map_from_the_dom() {
+        assert_eq!(Button::from_dom(0), Some(Button::Left));
+        assert_eq!(Button::from_dom(2), Some(Button::Right));
+        assert_eq!(Button::from_dom(9), None);
+    }
+}

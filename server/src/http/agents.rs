@@ -1,0 +1,188 @@
+//! Agent endpoints: registration, the device-authenticated control and
+//! signaling WebSockets, pairing a sharer's browser, sessions started from
+//! the device page, and enrollment tokens.
+
+use super::ApiJson;
+use crate::app::AppState;
+use crate::auth::{Authorized, CurrentUser, ManageDevices, TenantScope};
+use crate::error::{ApiError, ApiResult};
+use crate::sessions::signaling::{Caller, Heartbeat, serve_connection};
+use crate::sessions::{SessionError, serve_agent};
+use crate::store::DeviceKeyRecord;
+use axum::Json;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde::Serialize;
+use tandem_protocol::agent::{
+    EnrollmentToken, EnrollmentTokenRow, MAX_AGENT_FRAME_BYTES, NewEnrollmentToken, PairRequest,
+    Paired, RegisterRequest, Registration,
+};
+use tandem_protocol::routes::{AGENT_CONNECT, AGENT_SIGNAL};
+use tandem_protocol::session::IssuedCode;
+use tandem_protocol::signal::{FrameError, MAX_MESSAGE_BYTES};
+use tandem_protocol::{DeviceId, UnixMillis};
+
+/// `POST /api/agent/register`.
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<Registration>)> {
+    let registration = state.sessions.register_agent(&request).await?;
+    Ok((StatusCode::CREATED, Json(registration)))
+}
+
+async fn device(state: &AppState, headers: &HeaderMap, path: &str) -> ApiResult<DeviceKeyRecord> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    state
+        .sessions
+        .authenticate_device(header, "GET", path)
+        .await
+        .inspect_err(|error| tracing::info!(%error, "device authentication refused"))
+        .map_err(ApiError::from)
+}
+
+fn upgrade_or_400(
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<WebSocketUpgrade> {
+    upgrade.map_err(|rejection| {
+        ApiError::BadRequest(format!("expected a WebSocket upgrade: {rejection}"))
+    })
+}
+
+/// Adapts a socket to a `Sink` of JSON messages and a `Stream` of text
+/// frames (binary frames are refused, a close ends the stream).
+pub(super) fn json_socket<T: Serialize + Send + 'static>(
+    socket: WebSocket,
+) -> (
+    impl Sink<T> + Unpin,
+    impl Stream<Item = Result<String, FrameError>> + Unpin,
+) {
+    let (sink, stream) = socket.split();
+    let sink = sink.with(|message: T| async move {
+        let text = serde_json::to_string(&message).map_err(axum::Error::new)?;
+        Ok::<_, axum::Error>(Message::Text(text.into()))
+    });
+    let stream = stream
+        .take_while(|frame| {
+            let open = matches!(frame, Ok(m) if !matches!(m, Message::Close(_)));
+            async move { open }
+        })
+        .filter_map(|frame| async move {
+            match frame {
+                Ok(Message::Text(text)) => Some(Ok(text.to_string())),
+                Ok(Message::Binary(_)) => Some(Err(FrameError::Malformed(
+                    "binary frames are not accepted".into(),
+                ))),
+                _ => None,
+            }
+        });
+    (Box::pin(sink), Box::pin(stream))
+}
+
+/// `GET /api/agent/connect`: the agent's control WebSocket.
+pub async fn connect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let key = device(&state, &headers, AGENT_CONNECT).await?;
+    let upgrade = upgrade_or_400(upgrade)?;
+    let sessions = state.sessions.clone();
+    Ok(upgrade
+        .max_message_size(MAX_AGENT_FRAME_BYTES)
+        .max_frame_size(MAX_AGENT_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            let (sink, stream) = json_socket(socket);
+            serve_agent(sessions, key, sink, stream, Heartbeat::default()).await;
+        }))
+}
+
+/// `GET /api/agent/signal`: signaling for sessions bound to this device.
+pub async fn signal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let key = device(&state, &headers, AGENT_SIGNAL).await?;
+    let Some(tenant) = key.tenant_id.clone() else {
+        // Not paired yet: no session can be bound to it.
+        return Err(SessionError::NotFound.into());
+    };
+    let upgrade = upgrade_or_400(upgrade)?;
+    let sessions = state.sessions.clone();
+    Ok(upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| async move {
+            let (sink, stream) = json_socket(socket);
+            let scope = TenantScope::of_record(&tenant);
+            serve_connection(
+                sessions,
+                Caller::Agent(key),
+                scope,
+                sink,
+                stream,
+                Heartbeat::default(),
+            )
+            .await;
+        }))
+}
+
+/// `POST /api/agent/pair`: the sharer page redeems a pairing link.
+pub async fn pair(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(request): ApiJson<PairRequest>,
+) -> ApiResult<Json<Paired>> {
+    Ok(Json(
+        state.sessions.pair(&current.user, &request.nonce).await?,
+    ))
+}
+
+/// `POST /api/devices/{id}/sessions`: help the device's signed-in user.
+pub async fn start_for_device(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<IssuedCode>)> {
+    let issued = state
+        .sessions
+        .start_for_device(&current.user, &current.tenant_scope(), &DeviceId(id))
+        .await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+/// `POST /api/admin/enrollment-tokens`.
+pub async fn new_enrollment_token(
+    State(state): State<AppState>,
+    auth: Authorized<ManageDevices>,
+    ApiJson(request): ApiJson<NewEnrollmentToken>,
+) -> ApiResult<(StatusCode, Json<EnrollmentToken>)> {
+    let token = state.sessions.new_enrollment_token(&auth, &request).await?;
+    Ok((StatusCode::CREATED, Json(token)))
+}
+
+/// `GET /api/admin/enrollment-tokens`.
+pub async fn enrollment_tokens(
+    State(state): State<AppState>,
+    auth: Authorized<ManageDevices>,
+) -> ApiResult<Json<Vec<EnrollmentTokenRow>>> {
+    let rows = state.store.enrollment_tokens(&auth).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| EnrollmentTokenRow {
+                id: r.id,
+                label: r.label,
+                created_at: UnixMillis(r.created_at.0),
+                expires_at: r.expires_at,
+                revoked: r.revoked,
+            })
+            .collect(),
+    ))
+}

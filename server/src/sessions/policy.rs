@@ -1,0 +1,81 @@
+//! The policy checks of a session: what the helper may do on its sharer
+//! and device, and why a redemption must be refused.
+
+use super::error::SessionResult;
+use super::service::Sessions;
+use crate::auth::TenantScope;
+use crate::rbac::Target;
+use crate::store::{SessionRecord, UserRecord};
+use tandem_protocol::rbac::{Permission, PermissionSet};
+
+impl Sessions {
+    /// The helper's remote-help permissions on the session's sharer (and
+    /// device): the resolver's answer, now.
+    pub(crate) async fn permissions_on(
+        &self,
+        record: &SessionRecord,
+    ) -> SessionResult<PermissionSet> {
+        let scope = TenantScope::of_record(&record.tenant_id);
+        let store = self.store();
+        let policy = store.policy(&scope).await?;
+        let helper = store.user_membership(&scope, &record.helper_id).await?;
+        let user = match &record.sharer_id {
+            Some(id) => Some(store.user_membership(&scope, id).await?),
+            None => None,
+        };
+        let device = match &record.device_id {
+            Some(id) => Some(store.device_membership(&scope, id).await?),
+            None => None,
+        };
+        let target = Target {
+            tenant: record.tenant_id.clone(),
+            user,
+            device,
+        };
+        Ok(policy.resolve(&helper, &target))
+    }
+
+    /// Why the session may not go ahead with this sharer, if it may not.
+    pub(super) async fn refusal(
+        &self,
+        record: &SessionRecord,
+        sharer: &UserRecord,
+    ) -> SessionResult<Option<String>> {
+        if sharer.tenant_id != record.tenant_id {
+            return Ok(Some(
+                "the code belongs to another organization's helper".into(),
+            ));
+        }
+        let scope = TenantScope::of_record(&record.tenant_id);
+        let settings = self.store().settings(&scope).await?;
+        if !settings.remote_help_enabled {
+            return Ok(Some(
+                "remote help is turned off for this organization".into(),
+            ));
+        }
+        let mut candidate = record.clone();
+        candidate.sharer_id = Some(sharer.id.clone());
+        if !self
+            .permissions_on(&candidate)
+            .await?
+            .contains(Permission::ViewScreen)
+        {
+            return Ok(Some(
+                "the helper's roles do not cover this sharer (out of scope)".into(),
+            ));
+        }
+        if let Some(device) = &record.device_id {
+            let enrolled = self
+                .store()
+                .device_summary(&scope, device)
+                .await?
+                .is_some_and(|d| d.enrolled);
+            if !enrolled && !settings.allow_unenrolled {
+                return Ok(Some(
+                    "help to unenrolled devices is turned off for this organization".into(),
+                ));
+            }
+        }
+        Ok(None)
+    }
+}

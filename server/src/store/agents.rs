@@ -1,0 +1,417 @@
+//! Agents: device keys, enrollment tokens and pairing.
+//!
+//! A device key names a device before the device has a tenant: an
+//! unenrolled agent registers without one, and its device row is made in
+//! the tenant of the first sharer who pairs with it. After that the device
+//! never changes tenant.
+
+use super::{Store, StoreError, StoreResult, flag};
+use crate::auth::{Authorized, ManageDevices, TenantScope};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tandem_protocol::devices::Compliance;
+use tandem_protocol::{DeviceId, TenantId, UnixMillis, UserId};
+
+/// A registered agent key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceKeyRecord {
+    pub device_id: DeviceId,
+    pub public_key: String,
+    pub tenant_id: Option<TenantId>,
+    pub enrolled: bool,
+    pub name: String,
+    pub agent_version: String,
+    pub signed_in_user_id: Option<UserId>,
+}
+
+/// What an agent tells about its device.
+#[derive(Debug, Clone)]
+pub struct AgentDevice<'a> {
+    pub public_key: &'a str,
+    pub name: &'a str,
+    pub os: &'a str,
+    pub os_version: &'a str,
+    pub agent_version: &'a str,
+}
+
+/// An enrollment token as listed (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentTokenRecord {
+    pub id: String,
+    pub label: String,
+    pub created_at: UnixMillis,
+    pub expires_at: UnixMillis,
+    pub revoked: bool,
+}
+
+/// Why a pairing was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairRefusal {
+    UnknownDevice,
+    OtherTenant,
+}
+
+const KEY_COLUMNS: &str =
+    "device_id, public_key, tenant_id, enrolled, name, agent_version, signed_in_user_id";
+
+fn key_from_row(row: &AnyRow) -> StoreResult<DeviceKeyRecord> {
+    Ok(DeviceKeyRecord {
+        device_id: DeviceId(row.try_get("device_id")?),
+        public_key: row.try_get("public_key")?,
+        tenant_id: row.try_get::<Option<String>, _>("tenant_id")?.map(TenantId),
+        enrolled: flag(row.try_get("enrolled")?),
+        name: row.try_get("name")?,
+        agent_version: row.try_get("agent_version")?,
+        signed_in_user_id: row
+            .try_get::<Option<String>, _>("signed_in_user_id")?
+            .map(UserId),
+    })
+}
+
+impl Store {
+    /// Creates an enrollment token for the caller's tenant; only its hash
+    /// is kept.
+    pub async fn create_enrollment_token(
+        &self,
+        auth: &Authorized<ManageDevices>,
+        label: &str,
+        token_hash: &str,
+        expires_at: UnixMillis,
+        now: UnixMillis,
+    ) -> StoreResult<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO enrollment_tokens (id, tenant_id, token_hash, label, created_by, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.as_str())
+        .bind(auth.scope().tenant_id().0.as_str())
+        .bind(token_hash)
+        .bind(label)
+        .bind(auth.actor().id.0.as_str())
+        .bind(now.0)
+        .bind(expires_at.0)
+        .execute(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// The tenant's enrollment tokens, newest first.
+    pub async fn enrollment_tokens(
+        &self,
+        auth: &Authorized<ManageDevices>,
+    ) -> StoreResult<Vec<EnrollmentTokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, label, created_at, expires_at, revoked_at FROM enrollment_tokens \
+             WHERE tenant_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(auth.scope().tenant_id().0.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EnrollmentTokenRecord {
+                    id: row.try_get("id")?,
+                    label: row.try_get("label")?,
+                    created_at: UnixMillis(row.try_get("created_at")?),
+                    expires_at: UnixMillis(row.try_get("expires_at")?),
+                    revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    /// The tenant a live token enrolls into. Registration only: the token
+    /// itself names the tenant.
+    pub(crate) async fn tenant_of_enrollment_token(
+        &self,
+        token_hash: &str,
+        now: UnixMillis,
+    ) -> StoreResult<Option<TenantId>> {
+        let tenant: Option<String> = sqlx::query_scalar(
+            "SELECT tenant_id FROM enrollment_tokens WHERE token_hash = $1 \
+             AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now.0)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(tenant.map(TenantId))
+    }
+
+    /// Registers an agent key, or returns the device it already names.
+    /// With a tenant (enrolled) the device row is made at once.
+    pub async fn register_agent(
+        &self,
+        device: &AgentDevice<'_>,
+        tenant: Option<&TenantId>,
+        now: UnixMillis,
+    ) -> StoreResult<DeviceKeyRecord> {
+        if let Some(existing) = self.device_key_by_public_key(device.public_key).await? {
+            sqlx::query("UPDATE device_keys SET agent_version = $1 WHERE device_id = $2")
+                .bind(device.agent_version)
+                .bind(existing.device_id.0.as_str())
+                .execute(self.pool())
+                .await?;
+            return Ok(existing);
+        }
+        let id = DeviceId(uuid::Uuid::new_v4().to_string());
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO device_keys (device_id, public_key, tenant_id, enrolled, name, os, \
+             os_version, agent_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.0.as_str())
+        .bind(device.public_key)
+        .bind(tenant.map(|t| t.0.clone()))
+        .bind(i64::from(tenant.is_some()))
+        .bind(device.name)
+        .bind(device.os)
+        .bind(device.os_version)
+        .bind(device.agent_version)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| super::unique_violation(e, "device key"))?;
+        if let Some(tenant) = tenant {
+            insert_device_row(&mut tx, &id, tenant, device, true, None, now).await?;
+        }
+        tx.commit().await?;
+        self.device_key(&id).await?.ok_or(StoreError::Corrupt {
+            table: "device_keys",
+            reason: "a registered key vanished".into(),
+        })
+    }
+
+    async fn device_key_by_public_key(&self, key: &str) -> StoreResult<Option<DeviceKeyRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM device_keys WHERE public_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    /// A registered agent key by device id, in any tenant: device
+    /// authentication looks the key up before any tenant is known.
+    pub(crate) async fn device_key(&self, id: &DeviceId) -> StoreResult<Option<DeviceKeyRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM device_keys WHERE device_id = $1"
+        ))
+        .bind(id.0.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    /// Binds `user` as the sharer signed in on the device. An unenrolled
+    /// device without a tenant joins the user's tenant (and gets its
+    /// device row, non-compliant, with the user as primary user).
+    pub(crate) async fn pair_device(
+        &self,
+        device: &DeviceId,
+        user: &UserId,
+        user_tenant: &TenantId,
+        now: UnixMillis,
+    ) -> StoreResult<Result<DeviceKeyRecord, PairRefusal>> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(
+            "SELECT tenant_id, name, os, os_version, agent_version FROM device_keys \
+             WHERE device_id = $1",
+        )
+        .bind(device.0.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Err(PairRefusal::UnknownDevice));
+        };
+        match row.try_get::<Option<String>, _>("tenant_id")? {
+            Some(tenant) if tenant != user_tenant.0 => return Ok(Err(PairRefusal::OtherTenant)),
+            Some(_) => {}
+            None => {
+                let (name, os, os_version, version): (String, String, String, String) = (
+                    row.try_get("name")?,
+                    row.try_get("os")?,
+                    row.try_get("os_version")?,
+                    row.try_get("agent_version")?,
+                );
+                let info = AgentDevice {
+                    public_key: "",
+                    name: &name,
+                    os: &os,
+                    os_version: &os_version,
+                    agent_version: &version,
+                };
+                insert_device_row(&mut tx, device, user_tenant, &info, false, Some(user), now)
+                    .await?;
+                sqlx::query("UPDATE device_keys SET tenant_id = $1 WHERE device_id = $2")
+                    .bind(user_tenant.0.as_str())
+                    .bind(device.0.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        sqlx::query("UPDATE device_keys SET signed_in_user_id = $1 WHERE device_id = $2")
+            .bind(user.0.as_str())
+            .bind(device.0.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE devices SET primary_user_id = COALESCE(primary_user_id, $1) WHERE id = $2",
+        )
+        .bind(user.0.as_str())
+        .bind(device.0.as_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(self
+            .device_key(device)
+            .await?
+            .ok_or(PairRefusal::UnknownDevice))
+    }
+
+    /// Records that the device's agent is talking to the server now.
+    pub(crate) async fn touch_device(
+        &self,
+        device: &DeviceId,
+        scope: &TenantScope,
+        agent_version: &str,
+        now: UnixMillis,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE devices SET last_seen = $1, agent_version = $2 WHERE id = $3 AND tenant_id = $4",
+        )
+        .bind(now.0)
+        .bind(agent_version)
+        .bind(device.0.as_str())
+        .bind(scope.tenant_id().0.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+async fn insert_device_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &DeviceId,
+    tenant: &TenantId,
+    device: &AgentDevice<'_>,
+    enrolled: bool,
+    primary_user: Option<&UserId>,
+    now: UnixMillis,
+) -> StoreResult<()> {
+    let compliance = if enrolled {
+        Compliance::Unknown
+    } else {
+        Compliance::NonCompliant
+    };
+    sqlx::query(
+        "INSERT INTO devices (id, tenant_id, name, os, os_version, primary_user_id, enrolled, \
+         compliance, last_seen, agent_version, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)",
+    )
+    .bind(id.0.as_str())
+    .bind(tenant.0.as_str())
+    .bind(device.name)
+    .bind(device.os)
+    .bind(device.os_version)
+    .bind(primary_user.map(|u| u.0.clone()))
+    .bind(i64::from(enrolled))
+    .bind(compliance.as_str())
+    .bind(now.0)
+    .bind(device.agent_version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(key: &str) -> AgentDevice<'_> {
+        AgentDevice {
+            public_key: key,
+            name: "kiosk-1",
+            os: "Linux",
+            os_version: "Debian 12",
+            agent_version: "0.1.0",
+        }
+    }
+
+    async fn demo() -> Store {
+        let store = Store::open_in_memory().await.unwrap();
+        crate::seed::seed_demo(&store, UnixMillis(1)).await.unwrap();
+        store
+    }
+
+    async fn user(store: &Store, email: &str) -> (UserId, TenantId) {
+        let u = store
+            .user_by_email_for_sign_in(email)
+            .await
+            .unwrap()
+            .unwrap();
+        (u.id, u.tenant_id)
+    }
+
+    #[tokio::test]
+    async fn registering_twice_returns_the_same_device() {
+        let store = demo().await;
+        let tenant = TenantId::from("contoso");
+        let a = store
+            .register_agent(&info("k1"), Some(&tenant), UnixMillis(1))
+            .await
+            .unwrap();
+        let b = store
+            .register_agent(&info("k1"), None, UnixMillis(2))
+            .await
+            .unwrap();
+        assert_eq!(a.device_id, b.device_id);
+        assert!(a.enrolled && b.enrolled);
+        let scope = TenantScope::of_record(&tenant);
+        let device = store.device_summary(&scope, &a.device_id).await.unwrap();
+        assert_eq!(device.map(|d| d.compliance), Some(Compliance::Unknown));
+    }
+
+    #[tokio::test]
+    async fn an_unenrolled_device_joins_its_first_sharers_tenant_only() {
+        let store = demo().await;
+        let (lynne, contoso) = user(&store, "lynne@contoso.test").await;
+        let (fab_admin, fabrikam) = user(&store, "admin@fabrikam.test").await;
+        let key = store
+            .register_agent(&info("k2"), None, UnixMillis(1))
+            .await
+            .unwrap();
+        assert_eq!(key.tenant_id, None);
+        let paired = store
+            .pair_device(&key.device_id, &lynne, &contoso, UnixMillis(2))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(paired.tenant_id.as_ref(), Some(&contoso));
+        assert_eq!(paired.signed_in_user_id.as_ref(), Some(&lynne));
+        let scope = TenantScope::of_record(&contoso);
+        let device = store
+            .device_summary(&scope, &key.device_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!device.enrolled);
+        assert_eq!(device.compliance, Compliance::NonCompliant);
+        assert_eq!(
+            store
+                .pair_device(&key.device_id, &fab_admin, &fabrikam, UnixMillis(3))
+                .await
+                .unwrap(),
+            Err(PairRefusal::OtherTenant)
+        );
+        assert_eq!(
+            store
+                .pair_device(&DeviceId("nope".into()), &lynne, &contoso, UnixMillis(3))
+                .await
+                .unwrap(),
+            Err(PairRefusal::UnknownDevice)
+        );
+    }
+}

@@ -1,0 +1,391 @@
+//! Agents against a real socket: registration with an enrollment token,
+//! device authentication (and its refusals), the control WebSocket,
+//! pairing a sharer's browser, a redemption bound to the device, the
+//! agent's signaling, and a session started from the device page.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod support;
+
+use axum::http::Method;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signer, SigningKey};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::{App, app};
+use tandem_server::clock::Clock;
+use tandem_protocol::agent::{DeviceCredentials, device_auth_message};
+use tandem_protocol::routes::*;
+use tandem_protocol::{DeviceId, UnixMillis};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Agent {
+    key: SigningKey,
+    device: DeviceId,
+}
+
+impl Agent {
+    fn header(&self, at: UnixMillis, nonce: &str, path: &str) -> String {
+        let message = device_auth_message(&self.device, at, nonce, "GET", path);
+        DeviceCredentials {
+            device: self.device.clone(),
+            at,
+            nonce: nonce.into(),
+            signature: URL_SAFE_NO_PAD.encode(self.key.sign(message.as_bytes()).to_bytes()),
+        }
+        .header_value()
+    }
+}
+
+async fn json_of(response: axum::http::Response<axum::body::Body>) -> Value {
+    serde_json::from_slice(&support::body_bytes(response).await).unwrap()
+}
+
+async fn register(app: &App, token: Option<&str>, seed: u8) -> Agent {
+    let key = SigningKey::from_bytes(&[seed; 32]);
+    let body = json!({
+        "public_key": URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()),
+        "name": format!("KIOSK-{seed}"), "os": "Linux", "os_version": "Debian 12",
+        "agent_version": "0.1.0", "enrollment_token": token,
+    });
+    let response = app
+        .call(Method::POST, AGENT_REGISTER, Some(&body), None)
+        .await;
+    assert_eq!(response.status(), 201);
+    let registration = json_of(response).await;
+    Agent {
+        key,
+        device: DeviceId(registration["device"].as_str().unwrap().into()),
+    }
+}
+
+async fn open(
+    addr: std::net::SocketAddr,
+    path: &str,
+    auth: Option<&str>,
+    cookie: Option<&str>,
+) -> Socket {
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+    if let Some(auth) = auth {
+        request
+            .headers_mut()
+            .insert("authorization", auth.parse().unwrap());
+    }
+    if let Some(cookie) = cookie {
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// The next frame that is not a ping.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame in time")
+            .unwrap()
+            .unwrap();
+        let value: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+        if value["type"] != "ping" {
+            return value;
+        }
+    }
+}
+
+/// The next frame of `kind`, skipping others.
+async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let value = next(socket).await;
+        if value["type"] == kind {
+            return value;
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, value: Value) {
+    socket
+        .send(Message::Text(value.to_string().into()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_enrolled_agent_pairs_shares_and_is_started_from_the_device_page() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let megan = app.sign_in("megan@contoso.test").await;
+    let lynne = app.sign_in("lynne@contoso.test").await;
+    let token = app
+        .call(
+            Method::POST,
+            ADMIN_ENROLLMENT_TOKENS,
+            Some(&json!({ "label": "Kiosks", "valid_days": 7 })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(token.status(), 201);
+    let token = json_of(token).await["token"].as_str().unwrap().to_owned();
+
+    // A wrong token is refused; the right one enrolls, twice to the same device.
+    let bad = json!({ "public_key": URL_SAFE_NO_PAD.encode([9u8; 32]), "name": "x", "os": "Linux",
+                      "os_version": "1", "agent_version": "0.1.0", "enrollment_token": "nope" });
+    let refused = app
+        .call(Method::POST, AGENT_REGISTER, Some(&bad), None)
+        .await;
+    assert_eq!(refused.status(), 403);
+    let agent = register(&app, Some(&token), 7).await;
+    assert_eq!(register(&app, Some(&token), 7).await.device, agent.device);
+
+    // Device authentication: good once, then replay, old time, wrong key.
+    let now = app.clock.now();
+    let call = |auth: String| {
+        let request = axum::http::Request::get(AGENT_CONNECT)
+            .header("authorization", auth)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        app.send(request)
+    };
+    let good = agent.header(now, "n1", AGENT_CONNECT);
+    assert_eq!(
+        call(good.clone()).await.status(),
+        400,
+        "authenticated, but no upgrade"
+    );
+    assert_eq!(call(good).await.status(), 401, "replayed");
+    let old = UnixMillis(now.0 - 120_000);
+    assert_eq!(
+        call(agent.header(old, "n2", AGENT_CONNECT)).await.status(),
+        401
+    );
+    assert_eq!(
+        call(agent.header(now, "n3", AGENT_SIGNAL)).await.status(),
+        401,
+        "other path"
+    );
+    let impostor = Agent {
+        key: SigningKey::from_bytes(&[8; 32]),
+        device: agent.device.clone(),
+    };
+    assert_eq!(
+        call(impostor.header(now, "n4", AGENT_CONNECT))
+            .await
+            .status(),
+        401
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let mut control = open(
+        addr,
+        AGENT_CONNECT,
+        Some(&agent.header(now, "c1", AGENT_CONNECT)),
+        None,
+    )
+    .await;
+    let welcome = next(&mut control).await;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["enrolled"], true);
+    assert!(welcome["grant_key"]["public_key"].is_string());
+    // A malformed frame gets an error; the connection stays.
+    send(&mut control, json!({ "type": "launch" })).await;
+    assert_eq!(next(&mut control).await["type"], "error");
+    send(&mut control, json!({ "type": "pair" })).await;
+    let pairing = next(&mut control).await;
+    let path = pairing["path"].as_str().unwrap();
+    let nonce = path.strip_prefix("/share?pair=").unwrap();
+
+    // Lynne's browser pairs (once), then redeems Megan's code for the device.
+    let pair = json!({ "nonce": nonce });
+    let paired = app
+        .call(Method::POST, AGENT_PAIR, Some(&pair), Some(&lynne))
+        .await;
+    assert_eq!(paired.status(), 200);
+    assert_eq!(json_of(paired).await["device"], agent.device.0.as_str());
+    let again = app
+        .call(Method::POST, AGENT_PAIR, Some(&pair), Some(&lynne))
+        .await;
+    assert_eq!(again.status(), 410, "a pairing link works once");
+
+    let issued = json_of(app.call(Method::POST, SESSIONS, None, Some(&megan)).await).await;
+    let session = issued["session"]["id"].as_str().unwrap().to_owned();
+    // Megan is not paired with the device: she cannot claim it.
+    let redeem = json!({ "code": issued["code"], "device": agent.device.0 });
+    let redeemed = app
+        .call(Method::POST, SESSION_REDEEM, Some(&redeem), Some(&lynne))
+        .await;
+    assert_eq!(redeemed.status(), 200);
+    let view = json_of(redeemed).await;
+    assert_eq!(view["via_agent"], true);
+    let bound = next(&mut control).await;
+    assert_eq!(bound["type"], "session_bound");
+    assert_eq!(bound["session"], session.as_str());
+
+    // The agent joins the session's signaling as the media end.
+    let mut media = open(
+        addr,
+        AGENT_SIGNAL,
+        Some(&agent.header(app.clock.now(), "s1", AGENT_SIGNAL)),
+        None,
+    )
+    .await;
+    send(&mut media, json!({ "type": "join", "session": session })).await;
+    let joined = next(&mut media).await;
+    assert_eq!(joined["you"], "agent");
+    let mut helper = open(addr, SIGNAL, None, Some(&megan)).await;
+    send(&mut helper, json!({ "type": "join", "session": session })).await;
+    assert_eq!(next(&mut helper).await["you"], "helper");
+    let mut sharer = open(addr, SIGNAL, None, Some(&lynne)).await;
+    send(&mut sharer, json!({ "type": "join", "session": session })).await;
+    assert_eq!(next(&mut sharer).await["you"], "sharer");
+
+    let request = app
+        .call(
+            Method::POST,
+            &SESSION_REQUEST.replace("{id}", &session),
+            Some(&json!({ "mode": "view" })),
+            Some(&megan),
+        )
+        .await;
+    assert_eq!(request.status(), 200);
+    let allow = app
+        .call(
+            Method::POST,
+            &SESSION_CONSENT.replace("{id}", &session),
+            Some(&json!({ "allow": true })),
+            Some(&lynne),
+        )
+        .await;
+    assert_eq!(allow.status(), 200);
+    // The grant goes to the agent, which offers; the helper gets the offer.
+    let grant = next_of(&mut media, "grant").await;
+    assert!(grant["grant"]["signature"].is_string());
+    send(&mut media, json!({ "type": "offer", "sdp": "v=0 agent" })).await;
+    assert_eq!(next_of(&mut helper, "offer").await["sdp"], "v=0 agent");
+    send(
+        &mut helper,
+        json!({ "type": "answer", "sdp": "v=0 helper" }),
+    )
+    .await;
+    assert_eq!(next_of(&mut media, "answer").await["sdp"], "v=0 helper");
+    // The sharer's browser is not the media end of this session.
+    send(
+        &mut sharer,
+        json!({ "type": "offer", "sdp": "v=0 browser" }),
+    )
+    .await;
+    let refused = next_of(&mut sharer, "error").await;
+    assert_eq!(refused["problem"]["status"], 409);
+
+    // The device page: the agent is online and Lynne is signed in on it.
+    let start = app
+        .call(
+            Method::POST,
+            &DEVICE_SESSIONS.replace("{id}", &agent.device.0),
+            None,
+            Some(&megan),
+        )
+        .await;
+    assert_eq!(start.status(), 201);
+    let started = json_of(start).await;
+    let request = next_of(&mut control, "help_request").await;
+    assert_eq!(request["session"], started["session"]["id"]);
+    assert_eq!(request["helper"]["display_name"], "Megan Bowen");
+    assert!(
+        request["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/share?pair=")
+    );
+    // Lynne, signed in on the device, may see the request before the code.
+    let seen = app
+        .call(
+            Method::GET,
+            &SESSION.replace("{id}", started["session"]["id"].as_str().unwrap()),
+            None,
+            Some(&lynne),
+        )
+        .await;
+    assert_eq!(seen.status(), 200);
+
+    // Once the agent is gone, the device page says so.
+    drop(control);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let offline = app
+        .call(
+            Method::POST,
+            &DEVICE_SESSIONS.replace("{id}", &agent.device.0),
+            None,
+            Some(&megan),
+        )
+        .await;
+    assert_eq!(offline.status(), 409);
+}
+
+#[tokio::test]
+async fn an_unenrolled_agent_joins_its_sharers_tenant_and_no_other() {
+    let app = app().await;
+    let lynne = app.sign_in("lynne@contoso.test").await;
+    let fabrikam = app.sign_in("admin@fabrikam.test").await;
+    let agent = register(&app, None, 11).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let now = app.clock.now();
+    let mut control = open(
+        addr,
+        AGENT_CONNECT,
+        Some(&agent.header(now, "u1", AGENT_CONNECT)),
+        None,
+    )
+    .await;
+    assert_eq!(next(&mut control).await["enrolled"], false);
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        send(&mut control, json!({ "type": "pair" })).await;
+        let path = next(&mut control).await["path"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        nonces.push(path.trim_start_matches("/share?pair=").to_owned());
+    }
+    let paired = app
+        .call(
+            Method::POST,
+            AGENT_PAIR,
+            Some(&json!({ "nonce": nonces[0] })),
+            Some(&lynne),
+        )
+        .await;
+    assert_eq!(paired.status(), 200);
+    let foreign = app
+        .call(
+            Method::POST,
+            AGENT_PAIR,
+            Some(&json!({ "nonce": nonces[1] })),
+            Some(&fabrikam),
+        )
+        .await;
+    assert_eq!(foreign.status(), 403, "the device is Contoso's now");
+    let devices = app
+        .get_json(DEVICES, &app.sign_in("megan@contoso.test").await)
+        .await;
+    let kiosk = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "KIOSK-11")
+        .expect("the paired device is listed");
+    assert_eq!(kiosk["enrolled"], false);
+    assert_eq!(kiosk["compliance"], "non_compliant");
+}
