@@ -14,10 +14,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::{App, app};
-use tandem_server::clock::Clock;
 use tandem_protocol::agent::{DeviceCredentials, device_auth_message};
 use tandem_protocol::routes::*;
 use tandem_protocol::{DeviceId, UnixMillis};
+use tandem_server::clock::Clock;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 

@@ -15,6 +15,9 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
     ("Xvfb", "xvfb"),
+    ("xterm", "xterm"),
+    ("xdotool", "xdotool"),
+    ("xwininfo", "x11-utils"),
     ("nasm", "nasm"),
     ("pkg-config", "pkg-config"),
 ];

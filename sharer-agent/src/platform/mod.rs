@@ -1,6 +1,12 @@
 //! The one place that picks the OS backend. OS-specific `cfg`s live only
 //! under this folder (checked by `cargo xtask test`).
 
+use crate::capture::{CaptureError, Capturer};
+use crate::inject::{InjectError, Injector};
+
+#[cfg(target_os = "linux")]
+mod x11;
+
 /// The platform this agent was built for.
 #[cfg(target_os = "linux")]
 pub const NAME: &str = "linux-x11";
@@ -8,3 +14,51 @@ pub const NAME: &str = "linux-x11";
 pub const NAME: &str = "windows";
 #[cfg(not(any(target_os = "linux", target_os = "windows")))]
 pub const NAME: &str = "unsupported";
+
+/// The screen capturer of this OS.
+pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
+    #[cfg(target_os = "linux")]
+    {
+        Ok(Box::new(x11::X11Capturer::connect(None)?))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(CaptureError::Connect(format!(
+            "screen capture is not built for {NAME} yet"
+        )))
+    }
+}
+
+/// The input injector of this OS.
+pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
+    #[cfg(target_os = "linux")]
+    {
+        Ok(Box::new(x11::X11Injector::connect(None)?))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(InjectError::Unsupported(
+            "input injection is not built for this OS yet",
+        ))
+    }
+}
+
+/// A short description of the OS, for registration.
+pub fn os() -> (String, String) {
+    let name = std::env::consts::OS;
+    let version = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let os = match name {
+        "linux" => "Linux",
+        "windows" => "Windows",
+        other => other,
+    };
+    (os.to_owned(), version)
+}

@@ -1,0 +1,135 @@
+//! Input injection: the [`Injector`] trait and the gate in front of it.
+//! Whatever a peer sends, an event reaches the OS only through
+//! [`GatedInjector::offer`], which asks the consent gate first.
+
+use crate::gate::Gate;
+use tandem_protocol::UnixMillis;
+use tandem_protocol::input::Input;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InjectError {
+    #[error("input injection is not available: {0}")]
+    Unsupported(&'static str),
+    #[error("unknown key")]
+    UnknownKey,
+    #[error("injection failed: {0}")]
+    Failed(String),
+}
+
+/// Sends input events to the OS.
+pub trait Injector: Send {
+    fn inject(&mut self, input: &Input) -> Result<(), InjectError>;
+    /// Releases every key and button this injector holds down.
+    fn release_all(&mut self) -> Result<(), InjectError>;
+}
+
+/// Counts of what happened to offered input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputCounts {
+    pub injected: u64,
+    /// Refused by the gate (no full control, paused, ended, no grant).
+    pub refused: u64,
+    /// The OS backend failed.
+    pub failed: u64,
+}
+
+/// An injector behind the consent gate.
+pub struct GatedInjector {
+    inner: Box<dyn Injector>,
+    counts: InputCounts,
+    was_allowed: bool,
+}
+
+impl std::fmt::Debug for GatedInjector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatedInjector")
+            .field("counts", &self.counts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatedInjector {
+    pub fn new(inner: Box<dyn Injector>) -> Self {
+        Self {
+            inner,
+            counts: InputCounts::default(),
+            was_allowed: false,
+        }
+    }
+
+    /// Injects `input` if the gate allows input now; otherwise drops it.
+    /// When control ends, everything held is released once.
+    pub fn offer(&mut self, gate: &Gate, now: UnixMillis, input: &Input) -> bool {
+        let allowed = gate.input_allowed(now);
+        if self.was_allowed && !allowed {
+            let _ = self.inner.release_all();
+        }
+        self.was_allowed = allowed;
+        if !allowed {
+            self.counts.refused += 1;
+            return false;
+        }
+        match self.inner.inject(input) {
+            Ok(()) => {
+                self.counts.injected += 1;
+                true
+            }
+            Err(error) => {
+                tracing::debug!(%error, "input not injected");
+                self.counts.failed += 1;
+                false
+            }
+        }
+    }
+
+    /// Releases held input if control is gone (called on every state change).
+    pub fn check(&mut self, gate: &Gate, now: UnixMillis) {
+        if self.was_allowed && !gate.input_allowed(now) {
+            let _ = self.inner.release_all();
+            self.was_allowed = false;
+        }
+    }
+
+    pub fn counts(&self) -> InputCounts {
+        self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default, Clone)]
+    struct Recorder(Arc<Mutex<Vec<Input>>>);
+
+    impl Injector for Recorder {
+        fn inject(&mut self, input: &Input) -> Result<(), InjectError> {
+            self.0
+                .lock()
+                .map_err(|_| InjectError::UnknownKey)?
+                .push(input.clone());
+            Ok(())
+        }
+        fn release_all(&mut self) -> Result<(), InjectError> {
+            self.0
+                .lock()
+                .map_err(|_| InjectError::UnknownKey)?
+                .push(Input::ReleaseAll);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn without_control_nothing_reaches_the_backend() {
+        let recorder = Recorder::default();
+        let mut injector = GatedInjector::new(Box::new(recorder.clone()));
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
+        let gate = Gate::new(key, tandem_protocol::SessionId("s".into()));
+        for _ in 0..100 {
+            assert!(!injector.offer(&gate, UnixMillis(1), &Input::Move { x: 1, y: 1 }));
+        }
+        assert_eq!(injector.counts().refused, 100);
+        assert!(recorder.0.lock().map(|v| v.is_empty()).unwrap_or(false));
+    }
+}

@@ -1,0 +1,12 @@
+//! The Linux/X11 backends.
+
+mod capture;
+mod inject;
+mod keymap;
+mod shm;
+
+pub use capture::X11Capturer;
+pub use inject::X11Injector;
+
+#[cfg(test)]
+mod tests;
