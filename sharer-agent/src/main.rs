@@ -1,22 +1,30 @@
 //! `tandem-agent`: the sharer agent.
 
-mod capture;
-mod cli;
-mod encode;
-mod gate;
-mod inject;
-mod platform;
-
 use clap::Parser;
 use std::process::ExitCode;
+use tandem_agent::{cli, run};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    eprintln!(
-        "tandem-agent {}: server {}, platform {}.",
-        env!("CARGO_PKG_VERSION"),
-        cli.server,
-        platform::NAME
-    );
-    ExitCode::from(3)
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "tandem_agent=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tandem-agent: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tandem-agent: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -19,7 +19,9 @@ pub const NAME: &str = "unsupported";
 pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
     #[cfg(target_os = "linux")]
     {
-        Ok(Box::new(x11::X11Capturer::connect(None)?))
+        let capturer = x11::X11Capturer::connect(None)?;
+        tracing::info!(shm = capturer.uses_shm(), "capturing the X display");
+        Ok(Box::new(capturer))
     }
     #[cfg(not(target_os = "linux"))]
     {

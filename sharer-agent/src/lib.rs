@@ -1,0 +1,22 @@
+//! The sharer agent as a library: the binary (`main.rs`) only parses the
+//! command line and runs [`run::run`]; tests drive the parts directly.
+//!
+//! - `gate`: the consent gate, pure (no I/O, time passed in);
+//! - `capture`, `encode`, `inject`: the capability traits (`Capturer`,
+//!   `Encoder`, `Injector`), a synthetic capturer, the H.264 encoder, and
+//!   the gated injector;
+//! - `platform`: the one place that picks the OS backends (X11 on Linux);
+//! - `identity`: the device key; `client`: registration and the
+//!   device-authenticated WebSockets; `run`: the control loop and sessions;
+//! - `browser`: opens the sharer page.
+
+pub mod browser;
+pub mod capture;
+pub mod cli;
+pub mod client;
+pub mod encode;
+pub mod gate;
+pub mod identity;
+pub mod inject;
+pub mod platform;
+pub mod run;

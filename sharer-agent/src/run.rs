@@ -1,0 +1,212 @@
+//! The agent's main loop: register once, keep the control connection
+//! (reconnecting with backoff), open pairing links and help requests in
+//! the browser, and follow the sessions bound to this device.
+
+use crate::cli::Cli;
+use crate::client::{self, ClientError};
+use crate::gate::{Gate, Status};
+use crate::identity::Identity;
+use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tandem_protocol::SessionId;
+use tandem_protocol::agent::{AgentClientMessage, AgentServerMessage};
+use tandem_protocol::grant::GrantKey;
+use tandem_protocol::routes::{AGENT_CONNECT, AGENT_SIGNAL};
+use tandem_protocol::signal::{ClientMessage, ServerMessage};
+use tokio::sync::watch;
+
+/// Shared by the control loop and the session tasks.
+struct Shared {
+    cli: Cli,
+    identity: Identity,
+    /// Set when the agent is stopping (Ctrl+C): sessions end at once.
+    stop: watch::Receiver<bool>,
+}
+
+/// Prints the agent's state on its terminal.
+fn show(status: &Status) {
+    println!("tandem-agent: {status}");
+}
+
+/// Runs until Ctrl+C.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let mut identity = Identity::load_or_create(&cli.state_dir()).map_err(|e| e.to_string())?;
+    let registration = client::register(&cli.server, &mut identity, cli.enroll.clone())
+        .await
+        .map_err(|e| format!("registration failed: {e}"))?;
+    println!(
+        "tandem-agent: registered as {} ({})",
+        registration.device,
+        if registration.enrolled {
+            "enrolled"
+        } else {
+            "unenrolled"
+        }
+    );
+    let (stop_tx, stop) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        cli,
+        identity,
+        stop,
+    });
+    let control = tokio::spawn(control_loop(shared.clone()));
+    let _ = tokio::signal::ctrl_c().await;
+    println!("tandem-agent: stopping; any sharing ends now");
+    let _ = stop_tx.send(true);
+    // Give session tasks a moment to tell the server.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    control.abort();
+    Ok(())
+}
+
+async fn control_loop(shared: Arc<Shared>) {
+    let mut backoff = Duration::from_millis(500);
+    let mut first = true;
+    loop {
+        match control_once(&shared, first).await {
+            Ok(()) => backoff = Duration::from_millis(500),
+            Err(error) => tracing::warn!(%error, "control connection failed"),
+        }
+        first = false;
+        println!(
+            "tandem-agent: offline; reconnecting in {} ms",
+            backoff.as_millis()
+        );
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientError> {
+    let (mut sink, mut stream) = client::open::<AgentClientMessage, AgentServerMessage>(
+        &shared.cli.server,
+        AGENT_CONNECT,
+        &shared.identity,
+    )
+    .await?;
+    let mut grant_key: Option<GrantKey> = None;
+    while let Some(message) = stream.next().await {
+        match message {
+            AgentServerMessage::Welcome {
+                device_name,
+                required_version,
+                grant_key: key,
+                ..
+            } => {
+                grant_key = Some(key);
+                show(&Status::Idle);
+                println!("tandem-agent: this device is {device_name}");
+                if let Some(version) = required_version {
+                    println!(
+                        "tandem-agent: version {version} is required; please update this agent"
+                    );
+                }
+                if first {
+                    sink.send(AgentClientMessage::Pair).await?;
+                }
+            }
+            AgentServerMessage::Pairing { path, .. } => {
+                crate::browser::open(
+                    &format!("{}{path}", shared.cli.server),
+                    shared.cli.browser.as_deref(),
+                    shared.cli.no_browser,
+                );
+            }
+            AgentServerMessage::HelpRequest { helper, path, .. } => {
+                println!(
+                    "tandem-agent: {} wants to help you; the sharer page opens now",
+                    helper.display_name
+                );
+                crate::browser::open(
+                    &format!("{}{path}", shared.cli.server),
+                    shared.cli.browser.as_deref(),
+                    shared.cli.no_browser,
+                );
+            }
+            AgentServerMessage::SessionBound { session } => {
+                if let Some(key) = grant_key.clone() {
+                    tokio::spawn(follow_session(shared.clone(), session, key));
+                }
+            }
+            AgentServerMessage::Ping { nonce } => {
+                sink.send(AgentClientMessage::Pong { nonce }).await?;
+            }
+            AgentServerMessage::Error { message } => {
+                tracing::warn!(%message, "the server refused a control message");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Follows one session's signaling: state and grants go through the gate,
+/// and the terminal shows what is shared.
+async fn follow_session(shared: Arc<Shared>, session: SessionId, key: GrantKey) {
+    let Ok(verifying) = key.verifying_key() else {
+        tracing::warn!("the server's grant key is malformed");
+        return;
+    };
+    let mut gate = Gate::new(verifying, session.clone());
+    let mut stop = shared.stop.clone();
+    let opened = client::open::<ClientMessage, ServerMessage>(
+        &shared.cli.server,
+        AGENT_SIGNAL,
+        &shared.identity,
+    )
+    .await;
+    let (mut sink, mut stream) = match opened {
+        Ok(pair) => pair,
+        Err(error) => {
+            tracing::warn!(%error, %session, "cannot join the session");
+            return;
+        }
+    };
+    if sink
+        .send(ClientMessage::Join {
+            session: session.clone(),
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut shown = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                let Some(message) = message else { break };
+                match message {
+                    ServerMessage::State { session: view } => gate.on_state(&view),
+                    ServerMessage::Grant { grant } => {
+                        if let Err(error) = gate.accept_grant(&grant, client::now()) {
+                            tracing::warn!(%error, "a grant was refused");
+                        }
+                    }
+                    ServerMessage::Ping { nonce } => {
+                        let _ = sink.send(ClientMessage::Pong { nonce }).await;
+                    }
+                    ServerMessage::Error { problem } => {
+                        tracing::warn!(detail = ?problem.detail, "signaling refused a message");
+                    }
+                    _ => {}
+                }
+            }
+            _ = stop.changed() => {
+                gate.end("stopped on the device");
+                break;
+            }
+            _ = tick.tick() => {}
+        }
+        let status = gate.status(client::now());
+        if shown.as_ref() != Some(&status) {
+            show(&status);
+            shown = Some(status);
+        }
+        if gate.is_ended() {
+            break;
+        }
+    }
+    show(&gate.status(client::now()));
+}
