@@ -280,6 +280,8 @@ pub async fn assist() -> Result<tandem_protocol::session::IssuedCode, ApiError> 
 pub async fn redeem(code: &str) -> Result<tandem_protocol::session::SessionView, ApiError> {
     let body = tandem_protocol::session::RedeemRequest {
         code: code.to_owned(),
+        // Pairing with an agent's device comes with the agent's sharer page.
+        device: None,
     };
     send_json(Write::Post, routes::SESSION_REDEEM, &body).await
 }

@@ -36,13 +36,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IdentityError + '_ {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = crate::platform::private_file();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
     use std::io::Write;
     options
         .open(path)

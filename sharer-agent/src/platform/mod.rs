@@ -45,6 +45,18 @@ pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
     }
 }
 
+/// Options that create a file only its owner can read (0600 on Unix).
+pub fn private_file() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
 /// A short description of the OS, for registration.
 pub fn os() -> (String, String) {
     let name = std::env::consts::OS;
