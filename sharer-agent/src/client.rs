@@ -37,12 +37,7 @@ pub async fn register(
     enrollment_token: Option<String>,
 ) -> Result<Registration, ClientError> {
     let (os, os_version) = crate::platform::os();
-    let name = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_else(|| "device".into());
+    let name = crate::platform::device_name();
     let request = RegisterRequest {
         public_key: identity.public_key(),
         name,

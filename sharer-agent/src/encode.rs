@@ -110,26 +110,24 @@ impl H264Encoder {
             yuv: YUVBuffer::new(2, 2),
         }
     }
+}
 
-    fn encoder(
-        &mut self,
-        quality: Quality,
-    ) -> Result<&mut openh264::encoder::Encoder, EncodeError> {
-        let slot = match quality {
-            Quality::Realtime => &mut self.realtime,
-            Quality::TopOff => &mut self.top_off,
-        };
-        if slot.is_none() {
-            let encoder = openh264::encoder::Encoder::with_api_config(
-                OpenH264API::from_source(),
-                config(&self.settings, quality),
-            )
-            .map_err(|e| EncodeError::Setup(e.to_string()))?;
-            *slot = Some(encoder);
-        }
-        slot.as_mut()
-            .ok_or_else(|| EncodeError::Setup("no encoder".into()))
+/// The encoder in `slot`, made on first use.
+fn encoder_in<'a>(
+    slot: &'a mut Option<openh264::encoder::Encoder>,
+    settings: &H264Settings,
+    quality: Quality,
+) -> Result<&'a mut openh264::encoder::Encoder, EncodeError> {
+    if slot.is_none() {
+        let encoder = openh264::encoder::Encoder::with_api_config(
+            OpenH264API::from_source(),
+            config(settings, quality),
+        )
+        .map_err(|e| EncodeError::Setup(e.to_string()))?;
+        *slot = Some(encoder);
     }
+    slot.as_mut()
+        .ok_or_else(|| EncodeError::Setup("no encoder".into()))
 }
 
 impl Encoder for H264Encoder {
@@ -149,19 +147,18 @@ impl Encoder for H264Encoder {
             &frame.bgrx,
             (frame.width as usize, frame.height as usize),
         ));
-        let yuv = std::mem::replace(&mut self.yuv, YUVBuffer::new(2, 2));
-        let result = (|| {
-            let encoder = self.encoder(quality)?;
-            if keyframe {
-                encoder.force_intra_frame();
-            }
-            encoder
-                .encode(&yuv)
-                .map(|stream| stream.to_vec())
-                .map_err(|e| EncodeError::Encode(e.to_string()))
-        })();
-        self.yuv = yuv;
-        let bytes = result?;
+        let slot = match quality {
+            Quality::Realtime => &mut self.realtime,
+            Quality::TopOff => &mut self.top_off,
+        };
+        let encoder = encoder_in(slot, &self.settings, quality)?;
+        if keyframe {
+            encoder.force_intra_frame();
+        }
+        let bytes = encoder
+            .encode(&self.yuv)
+            .map(|stream| stream.to_vec())
+            .map_err(|e| EncodeError::Encode(e.to_string()))?;
         if !bytes.is_empty() {
             self.keyframe = false;
             self.last = Some(quality);

@@ -101,14 +101,6 @@ impl Gate {
             self.ended = Some(reason.message());
             self.grant = None;
         }
-        // A revoke or a pause takes effect at once, before the old grant
-        // would run out.
-        if let (Some(grant), Some(mode)) = (&self.grant, view.mode)
-            && grant.mode != mode
-            && mode == Mode::View
-        {
-            self.grant = None;
-        }
     }
 
     /// Stops everything at once (Ctrl+C, the sharer left).
@@ -129,7 +121,8 @@ impl Gate {
             && self.live_grant(now).is_some()
     }
 
-    /// Whether an input event may be injected now.
+    /// Whether an input event may be injected now. A revoke or a pause
+    /// takes effect with the state, before the old grant runs out.
     pub fn input_allowed(&self, now: UnixMillis) -> bool {
         self.media_allowed(now)
             && self.mode == Some(Mode::Control)

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Serialize;
+use tandem_protocol::DeviceId;
 use tandem_protocol::agent::{
     EnrollmentToken, EnrollmentTokenRow, MAX_AGENT_FRAME_BYTES, NewEnrollmentToken, PairRequest,
     Paired, RegisterRequest, Registration,
@@ -24,7 +25,6 @@ use tandem_protocol::agent::{
 use tandem_protocol::routes::{AGENT_CONNECT, AGENT_SIGNAL};
 use tandem_protocol::session::IssuedCode;
 use tandem_protocol::signal::{FrameError, MAX_MESSAGE_BYTES};
-use tandem_protocol::{DeviceId, UnixMillis};
 
 /// `POST /api/agent/register`.
 pub async fn register(
@@ -173,16 +173,5 @@ pub async fn enrollment_tokens(
     State(state): State<AppState>,
     auth: Authorized<ManageDevices>,
 ) -> ApiResult<Json<Vec<EnrollmentTokenRow>>> {
-    let rows = state.store.enrollment_tokens(&auth).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|r| EnrollmentTokenRow {
-                id: r.id,
-                label: r.label,
-                created_at: UnixMillis(r.created_at.0),
-                expires_at: r.expires_at,
-                revoked: r.revoked,
-            })
-            .collect(),
-    ))
+    Ok(Json(state.store.enrollment_tokens(&auth).await?))
 }

@@ -19,6 +19,7 @@ use tandem_protocol::agent::{
 };
 use tandem_protocol::rbac::Permission;
 use tandem_protocol::session::IssuedCode;
+use tandem_protocol::settings::HelperNameDisplay;
 use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
 
 /// A random token, base64url, and the hex SHA-256 it is stored as.
@@ -259,8 +260,9 @@ impl Sessions {
         }
         let issued = self.issue_for(helper, scope, Some(device)).await?;
         let (path, _) = self.pairing_link(device, Some(issued.session.id.clone()));
+        let abbreviated = settings.helper_name_display == HelperNameDisplay::Abbreviated;
         let helper_card = self
-            .view_for_agent_request(&issued.session.id, scope)
+            .card(&helper.id, scope.tenant_id(), abbreviated)
             .await?;
         self.agents().send(
             device,
@@ -277,22 +279,6 @@ impl Sessions {
             },
         );
         Ok(issued)
-    }
-
-    async fn view_for_agent_request(
-        &self,
-        id: &SessionId,
-        scope: &TenantScope,
-    ) -> SessionResult<tandem_protocol::session::IdentityCard> {
-        let record = self
-            .store()
-            .session(scope, id)
-            .await?
-            .ok_or(SessionError::NotFound)?;
-        Ok(self
-            .view_for(&record, tandem_protocol::session::Party::Agent)
-            .await?
-            .helper)
     }
 
     /// Which device's agent will share the screen of this redemption. A

@@ -315,6 +315,7 @@ impl Sessions {
         // The sharer's browser says which paired device shares the screen;
         // a device-page session is already bound to its device.
         let device = self.device_for_redemption(&record, sharer, device).await?;
+        let was_bound = record.device_id.is_some();
         let mut candidate = record.clone();
         if let Some(device) = &device {
             candidate.device_id = Some(device.clone());
@@ -338,7 +339,9 @@ impl Sessions {
                 device.as_ref(),
             )
             .await?;
-        if let (true, Some(device)) = (record.via_agent, &record.device_id) {
+        // A device-page session told its agent when it was made; a code
+        // session is bound to the device only now.
+        if let (false, Some(device)) = (was_bound, &record.device_id) {
             self.agents().send(
                 device,
                 &AgentServerMessage::SessionBound {

@@ -9,6 +9,7 @@ use super::{Store, StoreError, StoreResult, flag};
 use crate::auth::{Authorized, ManageDevices, TenantScope};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tandem_protocol::agent::EnrollmentTokenRow;
 use tandem_protocol::devices::Compliance;
 use tandem_protocol::{DeviceId, TenantId, UnixMillis, UserId};
 
@@ -32,16 +33,6 @@ pub struct AgentDevice<'a> {
     pub os: &'a str,
     pub os_version: &'a str,
     pub agent_version: &'a str,
-}
-
-/// An enrollment token as listed (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnrollmentTokenRecord {
-    pub id: String,
-    pub label: String,
-    pub created_at: UnixMillis,
-    pub expires_at: UnixMillis,
-    pub revoked: bool,
 }
 
 /// Why a pairing was refused.
@@ -100,7 +91,7 @@ impl Store {
     pub async fn enrollment_tokens(
         &self,
         auth: &Authorized<ManageDevices>,
-    ) -> StoreResult<Vec<EnrollmentTokenRecord>> {
+    ) -> StoreResult<Vec<EnrollmentTokenRow>> {
         let rows = sqlx::query(
             "SELECT id, label, created_at, expires_at, revoked_at FROM enrollment_tokens \
              WHERE tenant_id = $1 ORDER BY created_at DESC, id",
@@ -110,7 +101,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(EnrollmentTokenRecord {
+                Ok(EnrollmentTokenRow {
                     id: row.try_get("id")?,
                     label: row.try_get("label")?,
                     created_at: UnixMillis(row.try_get("created_at")?),

@@ -20,7 +20,7 @@ mod remote_sessions;
 mod settings;
 mod web_sessions;
 
-pub use agents::{AgentDevice, DeviceKeyRecord, EnrollmentTokenRecord, PairRefusal};
+pub use agents::{AgentDevice, DeviceKeyRecord, PairRefusal};
 pub use devices::NewDevice;
 pub use directory::{NewUser, UserRecord};
 pub use graph::{DeviceNode, DirectoryGraph, UserNode};

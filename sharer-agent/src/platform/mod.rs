@@ -57,6 +57,16 @@ pub fn private_file() -> std::fs::OpenOptions {
     options
 }
 
+/// The device's name, for registration.
+pub fn device_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_else(|| "device".into())
+}
+
 /// A short description of the OS, for registration.
 pub fn os() -> (String, String) {
     let name = std::env::consts::OS;
