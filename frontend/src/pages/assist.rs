@@ -90,6 +90,7 @@ pub fn AssistPage() -> impl IntoView {
     let now = RwSignal::new(0u32);
     let servers: Rc<RefCell<Vec<IceServer>>> = Rc::default();
     let peer: PeerSlot = Rc::default();
+    let just_joined = Rc::new(std::cell::Cell::new(false));
 
     if let Ok(handle) = set_interval_with_handle(
         move || now.update(|n| *n += 1),
@@ -99,7 +100,7 @@ pub fn AssistPage() -> impl IntoView {
     }
 
     let signal = {
-        let (servers, peer) = (servers.clone(), peer.clone());
+        let (servers, peer, just_joined) = (servers.clone(), peer.clone(), just_joined.clone());
         let signal_slot: Rc<RefCell<Option<Signal>>> = Rc::default();
         let slot = signal_slot.clone();
         let signal = Signal::connect(
@@ -111,19 +112,18 @@ pub fn AssistPage() -> impl IntoView {
                 match message {
                     ServerMessage::Joined { ice_servers, .. } => {
                         *servers.borrow_mut() = ice_servers;
-                        // Back after a drop or a reload: ask for a fresh offer.
-                        if session.get_untracked().is_some_and(|s| s.media_allowed()) {
-                            signal.send(&tandem_protocol::signal::ClientMessage::Renegotiate);
-                        }
+                        // The server's state follows; it decides whether this
+                        // (re)join needs a fresh offer.
+                        just_joined.set(true);
                     }
                     ServerMessage::State { session: view } => {
                         let ended = view.ended.is_some();
-                        let first = session.get_untracked().is_none();
-                        let allowed = view.media_allowed();
-                        session.set(Some(*view));
-                        if first && allowed {
+                        // Back after a drop or a reload (or first here while
+                        // media already flows): ask for a fresh offer, once.
+                        if just_joined.replace(false) && view.media_allowed() {
                             signal.send(&tandem_protocol::signal::ClientMessage::Renegotiate);
                         }
+                        session.set(Some(*view));
                         if ended {
                             peer.borrow_mut().take();
                             stream.set(None);
@@ -131,17 +131,23 @@ pub fn AssistPage() -> impl IntoView {
                         }
                     }
                     ServerMessage::Offer { sdp } => {
-                        let (servers, peer, signal) =
-                            (servers.borrow().clone(), peer.clone(), signal.clone());
-                        spawn_local(async move {
-                            peer.borrow_mut().take();
-                            let on_stream = Rc::new(move |s: MediaStream| stream.set(Some(s)));
-                            let on_state = Rc::new(move |s: String| media.set(s));
-                            match Peer::answer(&servers, &signal, &sdp, on_stream, on_state).await {
-                                Ok(p) => *peer.borrow_mut() = Some(Rc::new(p)),
-                                Err(e) => error.set(Some(format!("Cannot show the screen: {e}"))),
+                        let on_state = Rc::new(move |s: String| media.set(s));
+                        let created = Peer::new(&servers.borrow(), &signal, on_state);
+                        match created {
+                            Ok(p) => {
+                                p.on_stream(Rc::new(move |s: MediaStream| stream.set(Some(s))));
+                                // In the slot before negotiating: candidates
+                                // arriving meanwhile must reach this peer.
+                                *peer.borrow_mut() = Some(p.clone());
+                                let signal = signal.clone();
+                                spawn_local(async move {
+                                    if let Err(e) = p.answer(&signal, &sdp).await {
+                                        error.set(Some(format!("Cannot show the screen: {e}")));
+                                    }
+                                });
                             }
-                        });
+                            Err(e) => error.set(Some(format!("Cannot show the screen: {e}"))),
+                        }
                     }
                     ServerMessage::Ice { candidate } => add_remote_candidate(&peer, candidate),
                     ServerMessage::Error { problem } => {

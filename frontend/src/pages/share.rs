@@ -77,7 +77,6 @@ struct Sharing {
 impl Sharing {
     /// A fresh connection to the helper with the screen (paused or not).
     fn offer(&self) {
-        let this = self.clone();
         let Some(view) = self.session.get_untracked() else {
             return;
         };
@@ -91,16 +90,22 @@ impl Sharing {
             return;
         }
         let paused = view.phase == Phase::Paused;
-        let servers = self.servers.borrow().clone();
+        let (media, error) = (self.media, self.error);
+        let on_state = Rc::new(move |s: String| media.set(s));
+        let peer = match Peer::new(&self.servers.borrow(), &signal, on_state) {
+            Ok(peer) => peer,
+            Err(e) => {
+                self.error
+                    .set(Some(format!("Cannot share the screen: {e}")));
+                return;
+            }
+        };
+        // The new connection replaces the old one before the offer goes out,
+        // so the answer and candidates that follow reach it.
+        *self.peer.borrow_mut() = Some(peer.clone());
         spawn_local(async move {
-            this.peer.borrow_mut().take();
-            let media = this.media;
-            let on_state = Rc::new(move |s: String| media.set(s));
-            match Peer::offer(&servers, &signal, &stream, &track, paused, on_state).await {
-                Ok(peer) => *this.peer.borrow_mut() = Some(Rc::new(peer)),
-                Err(e) => this
-                    .error
-                    .set(Some(format!("Cannot share the screen: {e}"))),
+            if let Err(e) = peer.offer(&signal, &stream, &track, paused).await {
+                error.set(Some(format!("Cannot share the screen: {e}")));
             }
         });
     }

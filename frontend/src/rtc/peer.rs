@@ -43,12 +43,17 @@ fn error_text(error: JsValue) -> String {
         .unwrap_or_else(|| format!("{error:?}"))
 }
 
-/// One `RTCPeerConnection` and what keeps its callbacks alive.
+type TrackCallback = Closure<dyn FnMut(RtcTrackEvent)>;
+
+/// One `RTCPeerConnection` and what keeps its callbacks alive. A page puts
+/// it in its [`PeerSlot`] before negotiating, so candidates that trickle in
+/// while the descriptions are being set reach it (the browser queues them
+/// behind `setRemoteDescription`).
 pub struct Peer {
     pc: RtcPeerConnection,
-    sender: Option<RtcRtpSender>,
+    sender: RefCell<Option<RtcRtpSender>>,
     _on_ice: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
-    _on_track: Option<Closure<dyn FnMut(RtcTrackEvent)>>,
+    on_track: RefCell<Option<TrackCallback>>,
     _on_state: Closure<dyn FnMut(web_sys::Event)>,
 }
 
@@ -61,8 +66,21 @@ impl Drop for Peer {
 /// How the connection is doing, for the status line.
 pub type StateHandler = Rc<dyn Fn(String)>;
 
+async fn description(promise: js_sys::Promise, what: &str) -> Result<String, String> {
+    let made = JsFuture::from(promise).await.map_err(error_text)?;
+    Reflect::get(&made, &JsValue::from_str("sdp"))
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| format!("the browser made no {what}"))
+}
+
 impl Peer {
-    fn new(servers: &[IceServer], signal: &Signal, on_state: StateHandler) -> Result<Self, String> {
+    /// A connection that sends its candidates over `signal`.
+    pub fn new(
+        servers: &[IceServer],
+        signal: &Signal,
+        on_state: StateHandler,
+    ) -> Result<Rc<Self>, String> {
         let pc = RtcPeerConnection::new_with_configuration(&configuration(servers))
             .map_err(error_text)?;
         let signal = signal.clone();
@@ -90,57 +108,22 @@ impl Peer {
             on_state(state);
         });
         pc.set_onconnectionstatechange(Some(on_state_change.as_ref().unchecked_ref()));
-        Ok(Self {
+        Ok(Rc::new(Self {
             pc,
-            sender: None,
+            sender: RefCell::new(None),
             _on_ice: on_ice,
-            _on_track: None,
+            on_track: RefCell::new(None),
             _on_state: on_state_change,
-        })
+        }))
     }
 
-    /// Sharer: a connection carrying `track`, and its offer sent.
-    pub async fn offer(
-        servers: &[IceServer],
-        signal: &Signal,
-        stream: &MediaStream,
-        track: &MediaStreamTrack,
-        paused: bool,
-        on_state: StateHandler,
-    ) -> Result<Self, String> {
-        let mut peer = Self::new(servers, signal, on_state)?;
-        let sender = peer.pc.add_track_0(track, stream);
-        if paused {
-            JsFuture::from(sender.replace_track(None))
-                .await
-                .map_err(error_text)?;
-        }
-        peer.sender = Some(sender);
-        let offer = JsFuture::from(peer.pc.create_offer())
-            .await
-            .map_err(error_text)?;
-        let sdp = Reflect::get(&offer, &JsValue::from_str("sdp"))
-            .ok()
-            .and_then(|s| s.as_string())
-            .ok_or("the browser made no offer")?;
-        let init = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-        init.set_sdp(&sdp);
-        JsFuture::from(peer.pc.set_local_description(&init))
-            .await
-            .map_err(error_text)?;
-        signal.send(&ClientMessage::Offer { sdp });
-        Ok(peer)
+    /// The underlying connection (for data channels and statistics).
+    pub fn connection(&self) -> &RtcPeerConnection {
+        &self.pc
     }
 
-    /// Helper: answers `sdp` and hands the remote stream to `on_stream`.
-    pub async fn answer(
-        servers: &[IceServer],
-        signal: &Signal,
-        sdp: &str,
-        on_stream: Rc<dyn Fn(MediaStream)>,
-        on_state: StateHandler,
-    ) -> Result<Self, String> {
-        let mut peer = Self::new(servers, signal, on_state)?;
+    /// Hands every remote stream to `on_stream`.
+    pub fn on_stream(&self, on_stream: Rc<dyn Fn(MediaStream)>) {
         let on_track = Closure::<dyn FnMut(RtcTrackEvent)>::new(move |event: RtcTrackEvent| {
             let stream = event
                 .streams()
@@ -156,27 +139,51 @@ impl Peer {
                 on_stream(stream);
             }
         });
-        peer.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
-        peer._on_track = Some(on_track);
+        self.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        *self.on_track.borrow_mut() = Some(on_track);
+    }
+
+    /// Sharer: carries `track` (or nothing yet, if `paused`) and sends the
+    /// offer.
+    pub async fn offer(
+        &self,
+        signal: &Signal,
+        stream: &MediaStream,
+        track: &MediaStreamTrack,
+        paused: bool,
+    ) -> Result<(), String> {
+        let sender = self.pc.add_track_0(track, stream);
+        *self.sender.borrow_mut() = Some(sender.clone());
+        if paused {
+            JsFuture::from(sender.replace_track(None))
+                .await
+                .map_err(error_text)?;
+        }
+        let sdp = description(self.pc.create_offer(), "offer").await?;
+        let init = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+        init.set_sdp(&sdp);
+        JsFuture::from(self.pc.set_local_description(&init))
+            .await
+            .map_err(error_text)?;
+        signal.send(&ClientMessage::Offer { sdp });
+        Ok(())
+    }
+
+    /// Helper: answers the remote offer `sdp`.
+    pub async fn answer(&self, signal: &Signal, sdp: &str) -> Result<(), String> {
         let remote = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
         remote.set_sdp(sdp);
-        JsFuture::from(peer.pc.set_remote_description(&remote))
+        JsFuture::from(self.pc.set_remote_description(&remote))
             .await
             .map_err(error_text)?;
-        let answer = JsFuture::from(peer.pc.create_answer())
-            .await
-            .map_err(error_text)?;
-        let sdp = Reflect::get(&answer, &JsValue::from_str("sdp"))
-            .ok()
-            .and_then(|s| s.as_string())
-            .ok_or("the browser made no answer")?;
+        let sdp = description(self.pc.create_answer(), "answer").await?;
         let local = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
         local.set_sdp(&sdp);
-        JsFuture::from(peer.pc.set_local_description(&local))
+        JsFuture::from(self.pc.set_local_description(&local))
             .await
             .map_err(error_text)?;
         signal.send(&ClientMessage::Answer { sdp });
-        Ok(peer)
+        Ok(())
     }
 
     /// Sharer: the helper's answer.
@@ -205,7 +212,7 @@ impl Peer {
 
     /// Sharer: stops or restarts sending pixels on this connection.
     pub async fn send_track(&self, track: Option<&MediaStreamTrack>) -> Result<(), String> {
-        let Some(sender) = &self.sender else {
+        let Some(sender) = self.sender.borrow().clone() else {
             return Ok(());
         };
         JsFuture::from(sender.replace_track(track))
