@@ -17,7 +17,7 @@ pub enum InjectError {
 }
 
 /// Sends input events to the OS.
-pub trait Injector: Send {
+pub trait Injector: Send + Sync {
     fn inject(&mut self, input: &Input) -> Result<(), InjectError>;
     /// Releases every key and button this injector holds down.
     fn release_all(&mut self) -> Result<(), InjectError>;

@@ -6,6 +6,8 @@
 //!   `Encoder`, `Injector`), a synthetic capturer, the H.264 encoder, and
 //!   the gated injector;
 //! - `platform`: the one place that picks the OS backends (X11 on Linux);
+//! - `media`: the WebRTC connection, RTP, and the capture → encode loop;
+//! - `session`: one session's task (signaling, gate, media, input);
 //! - `identity`: the device key; `client`: registration and the
 //!   device-authenticated WebSockets; `run`: the control loop and sessions;
 //! - `browser`: opens the sharer page.
@@ -18,5 +20,7 @@ pub mod encode;
 pub mod gate;
 pub mod identity;
 pub mod inject;
+pub mod media;
 pub mod platform;
 pub mod run;
+pub mod session;

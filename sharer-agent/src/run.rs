@@ -1,25 +1,25 @@
 //! The agent's main loop: register once, keep the control connection
 //! (reconnecting with backoff), open pairing links and help requests in
-//! the browser, and follow the sessions bound to this device.
+//! the browser, and start a [`crate::session`] task for each session bound
+//! to this device.
 
 use crate::cli::Cli;
 use crate::client::{self, ClientError};
-use crate::gate::{Gate, Status};
+use crate::gate::Status;
 use crate::identity::Identity;
+use crate::session::SessionContext;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tandem_protocol::SessionId;
 use tandem_protocol::agent::{AgentClientMessage, AgentServerMessage};
 use tandem_protocol::grant::GrantKey;
-use tandem_protocol::routes::{AGENT_CONNECT, AGENT_SIGNAL};
-use tandem_protocol::signal::{ClientMessage, ServerMessage};
+use tandem_protocol::routes::AGENT_CONNECT;
 use tokio::sync::watch;
 
 /// Shared by the control loop and the session tasks.
 struct Shared {
     cli: Cli,
-    identity: Identity,
+    identity: Arc<Identity>,
     /// Set when the agent is stopping (Ctrl+C): sessions end at once.
     stop: watch::Receiver<bool>,
 }
@@ -47,7 +47,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let (stop_tx, stop) = watch::channel(false);
     let shared = Arc::new(Shared {
         cli,
-        identity,
+        identity: Arc::new(identity),
         stop,
     });
     let control = tokio::spawn(control_loop(shared.clone()));
@@ -126,7 +126,13 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
             }
             AgentServerMessage::SessionBound { session } => {
                 if let Some(key) = grant_key.clone() {
-                    tokio::spawn(follow_session(shared.clone(), session, key));
+                    let context = SessionContext {
+                        server: shared.cli.server.clone(),
+                        identity: shared.identity.clone(),
+                        stop: shared.stop.clone(),
+                        show,
+                    };
+                    tokio::spawn(crate::session::follow(context, session, key));
                 }
             }
             AgentServerMessage::Ping { nonce } => {
@@ -138,75 +144,4 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
         }
     }
     Ok(())
-}
-
-/// Follows one session's signaling: state and grants go through the gate,
-/// and the terminal shows what is shared.
-async fn follow_session(shared: Arc<Shared>, session: SessionId, key: GrantKey) {
-    let Ok(verifying) = key.verifying_key() else {
-        tracing::warn!("the server's grant key is malformed");
-        return;
-    };
-    let mut gate = Gate::new(verifying, session.clone());
-    let mut stop = shared.stop.clone();
-    let opened = client::open::<ClientMessage, ServerMessage>(
-        &shared.cli.server,
-        AGENT_SIGNAL,
-        &shared.identity,
-    )
-    .await;
-    let (mut sink, mut stream) = match opened {
-        Ok(pair) => pair,
-        Err(error) => {
-            tracing::warn!(%error, %session, "cannot join the session");
-            return;
-        }
-    };
-    if sink
-        .send(ClientMessage::Join {
-            session: session.clone(),
-        })
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let mut shown = None;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            message = stream.next() => {
-                let Some(message) = message else { break };
-                match message {
-                    ServerMessage::State { session: view } => gate.on_state(&view),
-                    ServerMessage::Grant { grant } => {
-                        if let Err(error) = gate.accept_grant(&grant, client::now()) {
-                            tracing::warn!(%error, "a grant was refused");
-                        }
-                    }
-                    ServerMessage::Ping { nonce } => {
-                        let _ = sink.send(ClientMessage::Pong { nonce }).await;
-                    }
-                    ServerMessage::Error { problem } => {
-                        tracing::warn!(detail = ?problem.detail, "signaling refused a message");
-                    }
-                    _ => {}
-                }
-            }
-            _ = stop.changed() => {
-                gate.end("stopped on the device");
-                break;
-            }
-            _ = tick.tick() => {}
-        }
-        let status = gate.status(client::now());
-        if shown.as_ref() != Some(&status) {
-            show(&status);
-            shown = Some(status);
-        }
-        if gate.is_ended() {
-            break;
-        }
-    }
-    show(&gate.status(client::now()));
 }

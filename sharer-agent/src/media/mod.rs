@@ -1,0 +1,12 @@
+//! Media for one session: the WebRTC connection to the helper (`peer`),
+//! the keyframe-request interceptor (`keyframes`), RTP packetizing on the
+//! capture clock (`rtp`), and the capture → encode loop (`stream`).
+
+pub mod keyframes;
+pub mod peer;
+pub mod rtp;
+pub mod stream;
+
+pub use peer::{AgentPeer, MediaError, PeerEvent};
+pub use rtp::Packetizer;
+pub use stream::{StreamEvent, StreamSwitches};

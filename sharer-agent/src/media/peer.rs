@@ -1,0 +1,327 @@
+//! The agent's side of one WebRTC connection to the helper's browser: an
+//! H.264 video track and the three data channels (`input`, `pointer`,
+//! `control`). The agent always offers. Everything the connection reports
+//! comes out as [`PeerEvent`]s on one channel, so the session task stays a
+//! single loop.
+
+use super::keyframes::KeyframeRequests;
+use bytes::BytesMut;
+use rtc::data_channel::RTCDataChannelInit;
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MediaEngine};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
+};
+use std::sync::Arc;
+use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
+use tandem_protocol::signal::{IceCandidate, IceServer};
+use tokio::sync::mpsc;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, Registry, SettingEngineBuilder, register_default_interceptors,
+};
+use webrtc::rtp_transceiver::RtpSender;
+use webrtc::runtime::default_runtime;
+
+/// The payload type the agent proposes; the browser's answer may settle on
+/// another, so the sender reads the negotiated one.
+const H264_PAYLOAD_TYPE: u8 = 102;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("WebRTC: {0}")]
+    WebRtc(#[from] webrtc::error::Error),
+    #[error("no async runtime for WebRTC")]
+    NoRuntime,
+    #[error("the browser negotiated no video codec")]
+    NoCodec,
+}
+
+/// What the connection reports to the session task.
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// A local candidate to trickle to the helper.
+    Candidate(IceCandidate),
+    Connection(RTCPeerConnectionState),
+    /// A data channel opened.
+    Open(&'static str),
+    /// A message on a data channel.
+    Message {
+        channel: &'static str,
+        bytes: BytesMut,
+    },
+    /// The browser asked for a keyframe (PLI or FIR).
+    Keyframe,
+}
+
+struct Handler {
+    events: mpsc::Sender<PeerEvent>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let Ok(init) = event.candidate.to_json() else {
+            return;
+        };
+        let _ = self
+            .events
+            .send(PeerEvent::Candidate(IceCandidate {
+                candidate: init.candidate,
+                sdp_mid: init.sdp_mid,
+                sdp_m_line_index: init.sdp_mline_index,
+            }))
+            .await;
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.events.send(PeerEvent::Connection(state)).await;
+    }
+}
+
+fn h264() -> RTCRtpCodec {
+    let feedback = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        // Constrained Baseline: what openh264 makes and Chromium decodes.
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+            .to_owned(),
+        rtcp_feedback: vec![
+            feedback("nack", ""),
+            feedback("nack", "pli"),
+            feedback("ccm", "fir"),
+        ],
+    }
+}
+
+fn ice_servers(servers: &[IceServer]) -> Vec<RTCIceServer> {
+    servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// One connection to the helper.
+pub struct AgentPeer {
+    pc: Arc<dyn PeerConnection>,
+    track: Arc<TrackLocalStaticRTP>,
+    sender: Arc<dyn RtpSender>,
+    ssrc: u32,
+    control: Arc<dyn DataChannel>,
+}
+
+impl AgentPeer {
+    /// Builds the connection with its track and channels; events go to
+    /// `events` until the connection is closed.
+    pub async fn new(
+        servers: &[IceServer],
+        ssrc: u32,
+        events: mpsc::Sender<PeerEvent>,
+    ) -> Result<Self, MediaError> {
+        let mut media = MediaEngine::default();
+        media.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: h264(),
+                payload_type: H264_PAYLOAD_TYPE,
+            },
+            RtpCodecKind::Video,
+        )?;
+        let registry = register_default_interceptors(Registry::new(), &mut media)?
+            .with(KeyframeRequests::slot(), KeyframeRequests::default());
+        // mDNS off: a device with only loopback (or a locked-down network)
+        // has no multicast socket, and the browser's .local names resolve
+        // as peer-reflexive candidates anyway.
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .build();
+        let config = RTCConfigurationBuilder::new()
+            .with_ice_servers(ice_servers(servers))
+            .build();
+        let runtime = default_runtime().ok_or(MediaError::NoRuntime)?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_configuration(config)
+                .with_media_engine(media)
+                .with_setting_engine(settings)
+                .with_interceptor_registry(registry)
+                .with_handler(Arc::new(Handler {
+                    events: events.clone(),
+                }))
+                .with_runtime(runtime)
+                // The wildcard address skips loopback; name it too.
+                .with_udp_addrs(vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()])
+                .build()
+                .await?,
+        );
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            "tandem-screen".to_owned(),
+            "tandem-screen-video".to_owned(),
+            "screen".to_owned(),
+            RtpCodecKind::Video,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: h264(),
+                ..Default::default()
+            }],
+        )));
+        let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+        spawn_keyframe_watch(track.clone(), events.clone());
+
+        // Keys and clicks: ordered and reliable. Pointer motion: the newest
+        // position matters, a late one does not (no retransmits, unordered).
+        let input = pc
+            .create_data_channel(
+                INPUT_CHANNEL,
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        let pointer = pc
+            .create_data_channel(
+                POINTER_CHANNEL,
+                Some(RTCDataChannelInit {
+                    ordered: false,
+                    max_retransmits: Some(0),
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        let control = pc
+            .create_data_channel(
+                CONTROL_CHANNEL,
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        spawn_channel_watch(INPUT_CHANNEL, input, events.clone());
+        spawn_channel_watch(POINTER_CHANNEL, pointer, events.clone());
+        spawn_channel_watch(CONTROL_CHANNEL, control.clone(), events);
+        Ok(Self {
+            pc,
+            track,
+            sender,
+            ssrc,
+            control,
+        })
+    }
+
+    /// Makes the offer and sets it locally; returns its SDP.
+    pub async fn offer(&self) -> Result<String, MediaError> {
+        let offer = self.pc.create_offer(None).await?;
+        let sdp = offer.sdp.clone();
+        self.pc.set_local_description(offer).await?;
+        Ok(sdp)
+    }
+
+    pub async fn accept_answer(&self, sdp: String) -> Result<(), MediaError> {
+        let answer = RTCSessionDescription::answer(sdp)?;
+        self.pc.set_remote_description(answer).await?;
+        Ok(())
+    }
+
+    pub async fn add_candidate(&self, candidate: IceCandidate) -> Result<(), MediaError> {
+        self.pc
+            .add_ice_candidate(RTCIceCandidateInit {
+                candidate: candidate.candidate,
+                sdp_mid: candidate.sdp_mid,
+                sdp_mline_index: candidate.sdp_m_line_index,
+                username_fragment: None,
+                url: None,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The payload type the browser accepted for H.264.
+    pub async fn payload_type(&self) -> Result<u8, MediaError> {
+        self.sender
+            .get_parameters()
+            .await?
+            .rtp_parameters
+            .codecs
+            .first()
+            .map(|codec| codec.payload_type)
+            .ok_or(MediaError::NoCodec)
+    }
+
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    pub fn track(&self) -> &Arc<TrackLocalStaticRTP> {
+        &self.track
+    }
+
+    /// Sends a control message; dropped (and logged) if the channel is not
+    /// open yet.
+    pub async fn send_control(&self, message: &Control) {
+        let Ok(text) = serde_json::to_string(message) else {
+            return;
+        };
+        if let Err(error) = self.control.send_text(&text).await {
+            tracing::debug!(%error, "control message not sent");
+        }
+    }
+
+    pub async fn close(&self) {
+        if let Err(error) = self.pc.close().await {
+            tracing::debug!(%error, "closing the peer connection");
+        }
+    }
+}
+
+fn spawn_channel_watch(
+    label: &'static str,
+    channel: Arc<dyn DataChannel>,
+    events: mpsc::Sender<PeerEvent>,
+) {
+    tokio::spawn(async move {
+        while let Some(event) = channel.poll().await {
+            let forwarded = match event {
+                DataChannelEvent::OnOpen => PeerEvent::Open(label),
+                DataChannelEvent::OnMessage(message) => PeerEvent::Message {
+                    channel: label,
+                    bytes: message.data,
+                },
+                DataChannelEvent::OnClose => break,
+                _ => continue,
+            };
+            if events.send(forwarded).await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_keyframe_watch(track: Arc<TrackLocalStaticRTP>, events: mpsc::Sender<PeerEvent>) {
+    tokio::spawn(async move {
+        // Only PLI and FIR are delivered here (see `KeyframeRequests`).
+        while let Some(TrackLocalEvent::OnRtcpPacket(_)) = track.poll().await {
+            if events.send(PeerEvent::Keyframe).await.is_err() {
+                break;
+            }
+        }
+    });
+}

@@ -1,0 +1,139 @@
+//! H.264 access units → RTP packets, stamped from the capture clock
+//! (90 kHz). The running sum of frame durations drifts when the encoder
+//! falls behind, and Chromium's jitter buffer then grows; the capture
+//! instant does not drift.
+
+use bytes::Bytes;
+use rtc::rtp::codec::h264::H264Payloader;
+use rtc::rtp::packetizer::Payloader;
+use rtc::rtp::{Header, Packet};
+use std::time::Instant;
+
+/// Payload bytes per packet: fits any path MTU after SRTP and headers.
+pub const RTP_MTU: usize = 1200;
+const VIDEO_CLOCK_HZ: u128 = 90_000;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the frame could not be packetized: {0}")]
+pub struct PacketizeError(String);
+
+/// Packetizes one video stream.
+#[derive(Debug)]
+pub struct Packetizer {
+    payloader: H264Payloader,
+    ssrc: u32,
+    payload_type: u8,
+    sequence: u16,
+    epoch: Instant,
+    timestamp_offset: u32,
+}
+
+impl Packetizer {
+    /// `epoch` is the capture clock's zero; the first sequence number and
+    /// timestamp offset are random (RFC 3550).
+    pub fn new(ssrc: u32, payload_type: u8, epoch: Instant, random: u32) -> Self {
+        Self {
+            payloader: H264Payloader::default(),
+            ssrc,
+            payload_type,
+            sequence: (random >> 16) as u16,
+            epoch,
+            timestamp_offset: random.rotate_left(7),
+        }
+    }
+
+    /// The RTP timestamp of a frame captured at `captured_at`.
+    pub fn timestamp(&self, captured_at: Instant) -> u32 {
+        let micros = captured_at
+            .saturating_duration_since(self.epoch)
+            .as_micros();
+        let ticks = (micros * VIDEO_CLOCK_HZ / 1_000_000) as u32;
+        ticks.wrapping_add(self.timestamp_offset)
+    }
+
+    /// The packets of one Annex B access unit; the last one has the marker.
+    pub fn packetize(
+        &mut self,
+        access_unit: &Bytes,
+        captured_at: Instant,
+    ) -> Result<Vec<Packet>, PacketizeError> {
+        let payloads = self
+            .payloader
+            .payload(RTP_MTU, access_unit)
+            .map_err(|e| PacketizeError(e.to_string()))?;
+        let timestamp = self.timestamp(captured_at);
+        let last = payloads.len().saturating_sub(1);
+        Ok(payloads
+            .into_iter()
+            .enumerate()
+            .map(|(i, payload)| {
+                let sequence_number = self.sequence;
+                self.sequence = self.sequence.wrapping_add(1);
+                Packet {
+                    header: Header {
+                        version: 2,
+                        marker: i == last,
+                        payload_type: self.payload_type,
+                        sequence_number,
+                        timestamp,
+                        ssrc: self.ssrc,
+                        ..Default::default()
+                    },
+                    payload,
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Frame;
+    use crate::encode::{Encoder, H264Encoder, H264Settings, Quality};
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_follow_the_capture_clock_and_packets_fit_the_mtu() {
+        let epoch = Instant::now();
+        let mut packetizer = Packetizer::new(7, 108, epoch, 0x1234_5678);
+        let mut encoder = H264Encoder::new(H264Settings::default());
+        let mut frame = Frame::new(640, 360);
+        for (i, px) in frame.bgrx.iter_mut().enumerate() {
+            *px = (i % 251) as u8;
+        }
+        let first = encoder
+            .encode(&frame, Quality::Realtime)
+            .map(Bytes::from)
+            .unwrap_or_default();
+        assert!(!first.is_empty());
+        let packets = packetizer
+            .packetize(&first, epoch + Duration::from_millis(10))
+            .unwrap_or_default();
+        assert!(packets.len() > 1, "a noisy keyframe spans packets");
+        assert!(packets.iter().all(|p| p.payload.len() <= RTP_MTU));
+        let markers: Vec<bool> = packets.iter().map(|p| p.header.marker).collect();
+        assert_eq!(markers.iter().filter(|m| **m).count(), 1);
+        assert_eq!(markers.last(), Some(&true));
+        let sequence: Vec<u16> = packets.iter().map(|p| p.header.sequence_number).collect();
+        assert!(sequence.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
+        assert!(packets.iter().all(|p| p.header.payload_type == 108));
+
+        // A frame captured 2 s later is stamped 2 s later, however late it
+        // is packetized: 180 000 ticks of 90 kHz.
+        let t0 = packets[0].header.timestamp;
+        frame.bgrx[0] ^= 0xff;
+        let second = encoder
+            .encode(&frame, Quality::Realtime)
+            .map(Bytes::from)
+            .unwrap_or_default();
+        let later = packetizer
+            .packetize(&second, epoch + Duration::from_millis(2010))
+            .unwrap_or_default();
+        assert_eq!(later[0].header.timestamp.wrapping_sub(t0), 180_000);
+        assert_eq!(
+            later[0].header.sequence_number,
+            sequence[sequence.len() - 1].wrapping_add(1)
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! The capture → encode loop, on its own thread (capture and encoding are
+//! blocking work). It reads the screen only while the session allows media,
+//! encodes only when something changed (plus a rare keep-alive, and one
+//! sharp "top-off" frame once the screen is still), and hands encoded
+//! frames to the session task. It never queues stale frames: each pass
+//! captures the screen as it is now.
+
+use crate::capture::{Capturer, Frame};
+use crate::encode::{Encoder, Quality};
+use bytes::Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tandem_protocol::input::CursorShape;
+use tokio::sync::mpsc;
+
+/// Frames per second at most.
+pub const MAX_FPS: u32 = 30;
+/// A still screen is re-sent this often, so the browser knows it is alive.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
+/// A screen still for this long gets one sharp frame.
+pub const TOP_OFF_AFTER: Duration = Duration::from_millis(300);
+
+/// Switches shared between the session task and the loop.
+#[derive(Debug, Default)]
+pub struct StreamSwitches {
+    /// The consent gate allows media now.
+    pub allowed: AtomicBool,
+    /// The next frame must be a keyframe.
+    pub keyframe: AtomicBool,
+    pub stop: AtomicBool,
+}
+
+/// What the loop reports.
+#[derive(Debug)]
+pub enum StreamEvent {
+    Frame {
+        access_unit: Bytes,
+        captured_at: Instant,
+        encode_ms: f32,
+    },
+    Cursor {
+        x: i32,
+        y: i32,
+        visible: bool,
+    },
+    CursorShape(CursorShape),
+    Size {
+        width: u32,
+        height: u32,
+    },
+    Failed(String),
+}
+
+/// Decides, pass by pass, whether and how to encode. Pure: time is passed
+/// in.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    last_sent: Option<Instant>,
+    last_change: Option<Instant>,
+    /// Changes were sent in real-time quality since the last top-off.
+    soft: bool,
+}
+
+impl Pacer {
+    pub fn decide(&mut self, changed: bool, keyframe: bool, now: Instant) -> Option<Quality> {
+        if changed {
+            self.last_change = Some(now);
+        }
+        let quality = if changed || keyframe || self.last_sent.is_none() {
+            self.soft = true;
+            Some(Quality::Realtime)
+        } else if self.soft
+            && self
+                .last_change
+                .is_none_or(|t| now.duration_since(t) >= TOP_OFF_AFTER)
+        {
+            self.soft = false;
+            Some(Quality::TopOff)
+        } else if self
+            .last_sent
+            .is_some_and(|t| now.duration_since(t) >= KEEP_ALIVE)
+        {
+            // Same encoder as the last frame: a tiny all-skip frame.
+            Some(if self.soft {
+                Quality::Realtime
+            } else {
+                Quality::TopOff
+            })
+        } else {
+            None
+        };
+        if quality.is_some() {
+            self.last_sent = Some(now);
+        }
+        quality
+    }
+}
+
+/// Starts the loop. It ends when `stop` is set or the receiver is gone.
+pub fn spawn(
+    mut capturer: Box<dyn Capturer>,
+    mut encoder: Box<dyn Encoder>,
+    switches: Arc<StreamSwitches>,
+    events: mpsc::Sender<StreamEvent>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("tandem-capture".into())
+        .spawn(move || run(capturer.as_mut(), encoder.as_mut(), &switches, &events))
+}
+
+fn run(
+    capturer: &mut dyn Capturer,
+    encoder: &mut dyn Encoder,
+    switches: &StreamSwitches,
+    events: &mpsc::Sender<StreamEvent>,
+) {
+    let period = Duration::from_secs(1) / MAX_FPS;
+    let mut frame = Frame::new(0, 0);
+    let mut pacer = Pacer::default();
+    let mut cursor_at = None;
+    let mut size = (0, 0);
+    let mut off = true;
+    while !switches.stop.load(Ordering::Acquire) {
+        let started = Instant::now();
+        if !switches.allowed.load(Ordering::Acquire) {
+            // Nothing is read from the screen while media is not allowed.
+            off = true;
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        if off {
+            off = false;
+            switches.keyframe.store(true, Ordering::Release);
+        }
+        let damage = match capturer.capture(&mut frame) {
+            Ok(damage) => damage,
+            Err(error) => {
+                let _ = events.blocking_send(StreamEvent::Failed(error.to_string()));
+                return;
+            }
+        };
+        if (frame.width, frame.height) != size {
+            size = (frame.width, frame.height);
+            let _ = events.blocking_send(StreamEvent::Size {
+                width: size.0,
+                height: size.1,
+            });
+        }
+        if let Ok(cursor) = capturer.cursor() {
+            if let Some(shape) = cursor.shape {
+                let _ = events.try_send(StreamEvent::CursorShape(shape));
+            }
+            let now = (cursor.x, cursor.y, cursor.visible);
+            if cursor_at != Some(now) {
+                cursor_at = Some(now);
+                let _ = events.try_send(StreamEvent::Cursor {
+                    x: cursor.x,
+                    y: cursor.y,
+                    visible: cursor.visible,
+                });
+            }
+        }
+        let keyframe = switches.keyframe.swap(false, Ordering::AcqRel);
+        if keyframe {
+            encoder.request_keyframe();
+        }
+        if let Some(quality) = pacer.decide(!damage.is_empty(), keyframe, started) {
+            let encode_started = Instant::now();
+            match encoder.encode(&frame, quality) {
+                Ok(bytes) if !bytes.is_empty() => {
+                    let sent = events.blocking_send(StreamEvent::Frame {
+                        access_unit: Bytes::from(bytes),
+                        captured_at: started,
+                        encode_ms: encode_started.elapsed().as_secs_f32() * 1000.0,
+                    });
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    let _ = events.blocking_send(StreamEvent::Failed(error.to_string()));
+                    return;
+                }
+            }
+        }
+        if let Some(rest) = period.checked_sub(started.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::SyntheticCapturer;
+    use crate::encode::{H264Encoder, H264Settings, has_idr};
+
+    #[test]
+    fn the_pacer_sends_changes_then_one_sharp_frame_then_rare_keep_alives() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.decide(false, false, at(0)), Some(Quality::Realtime));
+        assert_eq!(pacer.decide(true, false, at(33)), Some(Quality::Realtime));
+        assert_eq!(pacer.decide(false, false, at(66)), None);
+        assert_eq!(pacer.decide(false, false, at(300)), None);
+        assert_eq!(pacer.decide(false, false, at(333)), Some(Quality::TopOff));
+        for ms in (366..1333).step_by(33) {
+            assert_eq!(pacer.decide(false, false, at(ms)), None, "{ms} ms");
+        }
+        assert_eq!(pacer.decide(false, false, at(1340)), Some(Quality::TopOff));
+        assert_eq!(pacer.decide(false, true, at(1373)), Some(Quality::Realtime));
+    }
+
+    #[test]
+    fn nothing_is_captured_until_allowed_and_the_first_frame_is_a_keyframe() {
+        let switches = Arc::new(StreamSwitches::default());
+        let (tx, mut rx) = mpsc::channel(16);
+        let handle = spawn(
+            Box::new(SyntheticCapturer::new(320, 240)),
+            Box::new(H264Encoder::new(H264Settings::default())),
+            switches.clone(),
+            tx,
+        );
+        assert!(handle.is_ok());
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(rx.try_recv().is_err(), "not allowed: nothing at all");
+        switches.allowed.store(true, Ordering::Release);
+        let mut first = None;
+        for _ in 0..100 {
+            match rx.try_recv() {
+                Ok(StreamEvent::Frame { access_unit, .. }) => {
+                    first = Some(access_unit);
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        assert!(first.is_some_and(|f| has_idr(&f)));
+        switches.stop.store(true, Ordering::Release);
+        if let Ok(handle) = handle {
+            assert!(handle.join().is_ok());
+        }
+    }
+}

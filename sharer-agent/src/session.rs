@@ -1,0 +1,468 @@
+//! One session on the device: its signaling connection, the consent gate,
+//! the WebRTC connection to the helper, the capture loop and the gated
+//! injector. A single loop owns all of them, so the gate is consulted with
+//! the latest state before every frame and every input event.
+
+use crate::capture::Capturer;
+use crate::client;
+use crate::encode::{H264Encoder, H264Settings};
+use crate::gate::{Gate, Status};
+use crate::identity::Identity;
+use crate::inject::GatedInjector;
+use crate::media::stream::{self, StreamEvent, StreamSwitches};
+use crate::media::{AgentPeer, Packetizer, PeerEvent};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tandem_protocol::SessionId;
+use tandem_protocol::grant::GrantKey;
+use tandem_protocol::input::{
+    AgentStats, CONTROL_CHANNEL, Control, CursorShape, Display, INPUT_CHANNEL, Input,
+    POINTER_CHANNEL,
+};
+use tandem_protocol::routes::AGENT_SIGNAL;
+use tandem_protocol::signal::{ClientMessage, IceServer, ServerMessage};
+use tokio::sync::{mpsc, watch};
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::peer_connection::RTCPeerConnectionState;
+
+/// What a session needs from the agent.
+pub struct SessionContext {
+    pub server: String,
+    pub identity: Arc<Identity>,
+    /// Set when the agent stops: the session ends at once.
+    pub stop: watch::Receiver<bool>,
+    /// Prints a status line on the agent's terminal.
+    pub show: fn(&Status),
+}
+
+/// The connection to the helper and what sending on it needs.
+struct Live {
+    peer: AgentPeer,
+    events: mpsc::Receiver<PeerEvent>,
+    packetizer: Option<Packetizer>,
+}
+
+/// Counters for the stats overlay, reset every second.
+#[derive(Default)]
+struct Counters {
+    frames: u32,
+    bytes: u64,
+    encode_ms: f32,
+    dropped: u64,
+}
+
+struct Session {
+    gate: Gate,
+    switches: Arc<StreamSwitches>,
+    capture: Option<std::thread::JoinHandle<()>>,
+    frames_tx: mpsc::Sender<StreamEvent>,
+    injector: Option<GatedInjector>,
+    live: Option<Live>,
+    servers: Vec<IceServer>,
+    ssrc: u32,
+    epoch: Instant,
+    displays: Vec<Display>,
+    cursor_shape: Option<CursorShape>,
+    counters: Counters,
+    sent_status: Option<Control>,
+}
+
+async fn next_peer_event(live: &mut Option<Live>) -> Option<PeerEvent> {
+    match live {
+        Some(live) => live.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn random_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::fill(&mut bytes);
+    u32::from_le_bytes(bytes)
+}
+
+/// Follows one session until it ends, the server goes away, or the agent
+/// stops.
+pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) {
+    let Ok(verifying) = key.verifying_key() else {
+        tracing::warn!("the server's grant key is malformed");
+        return;
+    };
+    let opened = client::open::<ClientMessage, ServerMessage>(
+        &context.server,
+        AGENT_SIGNAL,
+        &context.identity,
+    )
+    .await;
+    let (mut sink, mut signals) = match opened {
+        Ok(pair) => pair,
+        Err(error) => {
+            tracing::warn!(%error, %session, "cannot join the session");
+            return;
+        }
+    };
+    if sink
+        .send(ClientMessage::Join {
+            session: session.clone(),
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let (frames_tx, mut frames) = mpsc::channel(4);
+    let mut this = Session {
+        gate: Gate::new(verifying, session),
+        switches: Arc::new(StreamSwitches::default()),
+        capture: None,
+        frames_tx,
+        injector: match crate::platform::injector() {
+            Ok(injector) => Some(GatedInjector::new(injector)),
+            Err(error) => {
+                tracing::warn!(%error, "input injection is unavailable");
+                None
+            }
+        },
+        live: None,
+        servers: Vec::new(),
+        ssrc: random_u32(),
+        epoch: Instant::now(),
+        displays: Vec::new(),
+        cursor_shape: None,
+        counters: Counters::default(),
+        sent_status: None,
+    };
+    let mut stop = context.stop.clone();
+    let mut shown = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            message = signals.next() => {
+                let Some(message) = message else { break };
+                for reply in this.on_signal(message).await {
+                    if sink.send(reply).await.is_err() { break }
+                }
+            }
+            event = next_peer_event(&mut this.live) => {
+                match event {
+                    Some(event) => {
+                        if let Some(reply) = this.on_peer(event).await
+                            && sink.send(reply).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                    None => this.live = None,
+                }
+            }
+            Some(event) = frames.recv() => this.on_stream(event).await,
+            _ = stop.changed() => {
+                this.gate.end("stopped on the device");
+            }
+            _ = tick.tick() => this.every_second().await,
+        }
+        if let Some(offer) = this.sync_gate().await
+            && sink.send(offer).await.is_err()
+        {
+            break;
+        }
+        let status = this.gate.status(client::now());
+        if shown.as_ref() != Some(&status) {
+            (context.show)(&status);
+            shown = Some(status);
+        }
+        if this.gate.is_ended() {
+            break;
+        }
+    }
+    // The capture thread may be waiting to hand over a frame: let go first.
+    drop(frames);
+    this.finish().await;
+    (context.show)(&this.gate.status(client::now()));
+}
+
+impl Session {
+    async fn on_signal(&mut self, message: ServerMessage) -> Vec<ClientMessage> {
+        match message {
+            ServerMessage::Joined { ice_servers, .. } => self.servers = ice_servers,
+            ServerMessage::State { session: view } => self.gate.on_state(&view),
+            ServerMessage::Grant { grant } => {
+                if let Err(error) = self.gate.accept_grant(&grant, client::now()) {
+                    tracing::warn!(%error, "a grant was refused");
+                }
+            }
+            // The helper (re)joined: a fresh connection, same consent.
+            ServerMessage::Renegotiate if self.gate.media_allowed(client::now()) => {
+                return self.start_peer().await.into_iter().collect();
+            }
+            ServerMessage::Answer { sdp } => {
+                if let Some(live) = &self.live
+                    && let Err(error) = live.peer.accept_answer(sdp).await
+                {
+                    tracing::warn!(%error, "the helper's answer was refused");
+                }
+            }
+            ServerMessage::Ice { candidate } => {
+                if let Some(live) = &self.live
+                    && let Err(error) = live.peer.add_candidate(candidate).await
+                {
+                    tracing::debug!(%error, "a candidate was refused");
+                }
+            }
+            ServerMessage::Ping { nonce } => return vec![ClientMessage::Pong { nonce }],
+            ServerMessage::Error { problem } => {
+                tracing::warn!(detail = ?problem.detail, "signaling refused a message");
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Replaces the connection with a new one; returns its offer.
+    async fn start_peer(&mut self) -> Option<ClientMessage> {
+        if let Some(old) = self.live.take() {
+            old.peer.close().await;
+        }
+        let (tx, events) = mpsc::channel(256);
+        let peer = match AgentPeer::new(&self.servers, self.ssrc, tx).await {
+            Ok(peer) => peer,
+            Err(error) => {
+                tracing::warn!(%error, "cannot set up the connection");
+                return None;
+            }
+        };
+        let sdp = match peer.offer().await {
+            Ok(sdp) => sdp,
+            Err(error) => {
+                tracing::warn!(%error, "cannot make an offer");
+                return None;
+            }
+        };
+        self.live = Some(Live {
+            peer,
+            events,
+            packetizer: None,
+        });
+        Some(ClientMessage::Offer { sdp })
+    }
+
+    async fn on_peer(&mut self, event: PeerEvent) -> Option<ClientMessage> {
+        match event {
+            PeerEvent::Candidate(candidate) => return Some(ClientMessage::Ice { candidate }),
+            PeerEvent::Connection(RTCPeerConnectionState::Connected) => {
+                let live = self.live.as_mut()?;
+                match live.peer.payload_type().await {
+                    Ok(pt) => {
+                        live.packetizer = Some(Packetizer::new(
+                            live.peer.ssrc(),
+                            pt,
+                            self.epoch,
+                            random_u32(),
+                        ));
+                        self.switches.keyframe.store(true, Ordering::Release);
+                    }
+                    Err(error) => tracing::warn!(%error, "no video codec was negotiated"),
+                }
+            }
+            PeerEvent::Connection(RTCPeerConnectionState::Failed) => {
+                tracing::info!("the connection to the helper failed");
+                if let Some(live) = self.live.take() {
+                    live.peer.close().await;
+                }
+            }
+            PeerEvent::Connection(_) => {}
+            PeerEvent::Open(CONTROL_CHANNEL) => {
+                self.sent_status = None;
+                let displays = Control::Displays {
+                    displays: self.displays.clone(),
+                    current: 0,
+                };
+                self.control(&displays).await;
+                if let Some(shape) = self.cursor_shape.clone() {
+                    self.control(&Control::CursorShape { shape }).await;
+                }
+            }
+            PeerEvent::Open(_) => {}
+            PeerEvent::Message { channel, bytes } => self.on_channel(channel, &bytes),
+            PeerEvent::Keyframe => self.switches.keyframe.store(true, Ordering::Release),
+        }
+        None
+    }
+
+    /// Input reaches the OS only through the gate, whatever the peer sends.
+    fn on_channel(&mut self, channel: &str, bytes: &[u8]) {
+        match channel {
+            INPUT_CHANNEL | POINTER_CHANNEL => match Input::parse(bytes) {
+                Ok(input) => {
+                    if let Some(injector) = &mut self.injector {
+                        injector.offer(&self.gate, client::now(), &input);
+                    }
+                }
+                Err(error) => tracing::debug!(%error, "input message dropped"),
+            },
+            _ => match Control::parse(bytes) {
+                // One display per session for now: the request is noted.
+                Ok(Control::SelectDisplay { id }) => {
+                    tracing::info!(id, "the helper asked for another display");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::debug!(%error, "control message dropped"),
+            },
+        }
+    }
+
+    async fn on_stream(&mut self, event: StreamEvent) {
+        let allowed = self.gate.media_allowed(client::now());
+        match event {
+            StreamEvent::Frame {
+                access_unit,
+                captured_at,
+                encode_ms,
+            } => {
+                let Some(live) = &mut self.live else { return };
+                let Some(packetizer) = &mut live.packetizer else {
+                    return;
+                };
+                // Checked again here: a frame encoded just before a pause
+                // or revoke of media never leaves.
+                if !allowed {
+                    self.counters.dropped += 1;
+                    return;
+                }
+                self.counters.frames += 1;
+                self.counters.encode_ms += encode_ms;
+                self.counters.bytes += access_unit.len() as u64;
+                match packetizer.packetize(&access_unit, captured_at) {
+                    Ok(packets) => {
+                        for packet in packets {
+                            if let Err(error) = live.peer.track().write_rtp(packet).await {
+                                tracing::debug!(%error, "an RTP packet was not sent");
+                                break;
+                            }
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "a frame was not sent"),
+                }
+            }
+            StreamEvent::Cursor { x, y, visible } if allowed => {
+                self.control(&Control::Cursor { x, y, visible }).await;
+            }
+            StreamEvent::Cursor { .. } => {}
+            StreamEvent::CursorShape(shape) => {
+                self.cursor_shape = Some(shape.clone());
+                if allowed {
+                    self.control(&Control::CursorShape { shape }).await;
+                }
+            }
+            StreamEvent::Size { width, height } => {
+                self.displays = vec![Display {
+                    id: 0,
+                    name: crate::platform::NAME.to_owned(),
+                    width,
+                    height,
+                    primary: true,
+                }];
+                let displays = Control::Displays {
+                    displays: self.displays.clone(),
+                    current: 0,
+                };
+                self.control(&displays).await;
+            }
+            StreamEvent::Failed(why) => {
+                println!("tandem-agent: screen sharing failed: {why}");
+                tracing::warn!(%why, "the capture loop stopped");
+                self.capture = None;
+            }
+        }
+    }
+
+    async fn control(&self, message: &Control) {
+        if let Some(live) = &self.live {
+            live.peer.send_control(message).await;
+        }
+    }
+
+    async fn every_second(&mut self) {
+        if let Some(injector) = &mut self.injector {
+            injector.check(&self.gate, client::now());
+        }
+        let counters = std::mem::take(&mut self.counters);
+        let stats = AgentStats {
+            captured_fps: counters.frames as f32,
+            encode_ms: if counters.frames > 0 {
+                counters.encode_ms / counters.frames as f32
+            } else {
+                0.0
+            },
+            sent_kbps: (counters.bytes * 8) as f32 / 1000.0,
+            dropped_frames: counters.dropped,
+            refused_input: self.injector.as_ref().map_or(0, |i| i.counts().refused),
+        };
+        if self.gate.media_allowed(client::now()) {
+            self.control(&Control::Stats { stats }).await;
+        }
+    }
+
+    /// Applies the gate to the capture loop and the helper's console;
+    /// returns an offer when media has just become allowed.
+    async fn sync_gate(&mut self) -> Option<ClientMessage> {
+        let now = client::now();
+        let allowed = self.gate.media_allowed(now);
+        self.switches.allowed.store(allowed, Ordering::Release);
+        if let Some(injector) = &mut self.injector {
+            injector.check(&self.gate, now);
+        }
+        let status = Control::Status {
+            mode: self.gate.enforced_mode(now),
+            paused: self.gate.paused(),
+        };
+        if self.sent_status.as_ref() != Some(&status) {
+            self.control(&status).await;
+            self.sent_status = Some(status);
+        }
+        if !allowed {
+            return None;
+        }
+        if self.capture.is_none() {
+            self.capture = self.start_capture();
+        }
+        if self.live.is_none() {
+            return self.start_peer().await;
+        }
+        None
+    }
+
+    fn start_capture(&self) -> Option<std::thread::JoinHandle<()>> {
+        let capturer: Box<dyn Capturer> = match crate::platform::capturer() {
+            Ok(capturer) => capturer,
+            Err(error) => {
+                println!("tandem-agent: cannot capture the screen: {error}");
+                return None;
+            }
+        };
+        let encoder = Box::new(H264Encoder::new(H264Settings::default()));
+        stream::spawn(
+            capturer,
+            encoder,
+            self.switches.clone(),
+            self.frames_tx.clone(),
+        )
+        .map_err(|error| tracing::warn!(%error, "cannot start the capture thread"))
+        .ok()
+    }
+
+    async fn finish(&mut self) {
+        self.switches.allowed.store(false, Ordering::Release);
+        self.switches.stop.store(true, Ordering::Release);
+        if let Some(injector) = &mut self.injector {
+            injector.check(&self.gate, client::now());
+        }
+        if let Some(live) = self.live.take() {
+            live.peer.close().await;
+        }
+        if let Some(capture) = self.capture.take() {
+            let _ = tokio::task::spawn_blocking(move || capture.join()).await;
+        }
+    }
+}
