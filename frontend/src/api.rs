@@ -276,14 +276,25 @@ pub async fn assist() -> Result<tandem_protocol::session::IssuedCode, ApiError> 
     send_json(Write::Post, routes::SESSIONS, &serde_json::json!({})).await
 }
 
-/// The sharer enters a code.
-pub async fn redeem(code: &str) -> Result<tandem_protocol::session::SessionView, ApiError> {
+/// The sharer enters a code; `device` is the device this browser was
+/// paired with (its agent then shares the screen).
+pub async fn redeem(
+    code: &str,
+    device: Option<tandem_protocol::DeviceId>,
+) -> Result<tandem_protocol::session::SessionView, ApiError> {
     let body = tandem_protocol::session::RedeemRequest {
         code: code.to_owned(),
-        // Pairing with an agent's device comes with the agent's sharer page.
-        device: None,
+        device,
     };
     send_json(Write::Post, routes::SESSION_REDEEM, &body).await
+}
+
+/// Pairs this browser with the device whose agent opened the link.
+pub async fn pair(nonce: &str) -> Result<tandem_protocol::agent::Paired, ApiError> {
+    let body = tandem_protocol::agent::PairRequest {
+        nonce: nonce.to_owned(),
+    };
+    send_json(Write::Post, routes::AGENT_PAIR, &body).await
 }
 
 /// A session the caller takes part in.

@@ -22,7 +22,7 @@ const VIDEO_PROBE: &str = "
              centre: px(400, 225), lit, time: v.currentTime, ready: v.readyState,
              frames: v.getVideoPlaybackQuality().totalVideoFrames };";
 
-async fn probe(helper: &Browser) -> Value {
+pub(crate) async fn probe(helper: &Browser) -> Value {
     helper.eval(VIDEO_PROBE, vec![]).await.unwrap()
 }
 
@@ -47,18 +47,18 @@ async fn wait_for_pixels(helper: &Browser) -> Value {
     panic!("no green frames at the helper: {}", probe(helper).await);
 }
 
-async fn frames(helper: &Browser) -> u64 {
+pub(crate) async fn frames(helper: &Browser) -> u64 {
     probe(helper).await["frames"].as_u64().unwrap_or(0)
 }
 
 /// Signs `email` in (signing out whoever was).
-async fn as_user(browser: &Browser, email: &str) {
+pub(crate) async fn as_user(browser: &Browser, email: &str) {
     let _ = browser.fetch_post("/api/auth/logout", &json!({})).await;
     browser.sign_in_as(email).await.unwrap();
 }
 
 /// The helper clicks "Assist someone"; returns the code shown.
-async fn assist(helper: &Browser) -> String {
+pub(crate) async fn assist(helper: &Browser) -> String {
     helper.goto("/devices").await.unwrap();
     helper.click_button("Assist someone").await.unwrap();
     helper.wait_for("#security-code").await.unwrap();
@@ -82,7 +82,7 @@ async fn enter_code(sharer: &Browser, code: &str) {
     sharer.click("form button[type=submit]").await.unwrap();
 }
 
-async fn session_id(helper: &Browser) -> String {
+pub(crate) async fn session_id(helper: &Browser) -> String {
     helper
         .path()
         .await

@@ -9,6 +9,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod browser;
+pub mod desktop;
 mod error;
 pub mod idp;
 mod paths;

@@ -6,25 +6,44 @@ use std::path::PathBuf;
 /// The server binary: `$TANDEM_TEST_SERVER_BIN`, or `tandem-server` in the
 /// cargo target directory this test binary was built into.
 pub fn server_binary() -> Result<PathBuf, HarnessError> {
-    let path = match std::env::var_os("TANDEM_TEST_SERVER_BIN") {
+    built_binary(
+        "TANDEM_TEST_SERVER_BIN",
+        "tandem-server",
+        "the server binary",
+        "build it with `cargo build -p tandem-server` (cargo xtask test does)",
+    )
+}
+
+/// The agent binary: `$TANDEM_TEST_AGENT_BIN`, or `tandem-agent` beside
+/// the server.
+pub fn agent_binary() -> Result<PathBuf, HarnessError> {
+    built_binary(
+        "TANDEM_TEST_AGENT_BIN",
+        "tandem-agent",
+        "the agent binary",
+        "build it with `cargo build -p tandem-agent` (cargo xtask test does)",
+    )
+}
+
+fn built_binary(
+    variable: &str,
+    name: &str,
+    what: &'static str,
+    hint: &'static str,
+) -> Result<PathBuf, HarnessError> {
+    let path = match std::env::var_os(variable) {
         Some(path) => PathBuf::from(path),
         None => {
-            // target/<profile>/deps/e2e-<hash> → target/<profile>/tandem-server
+            // target/<profile>/deps/e2e-<hash> → target/<profile>/<name>
             let exe = std::env::current_exe()?;
             let profile_dir = exe.parent().and_then(|deps| deps.parent());
-            profile_dir
-                .map(|dir| dir.join("tandem-server"))
-                .unwrap_or_default()
+            profile_dir.map(|dir| dir.join(name)).unwrap_or_default()
         }
     };
     if path.is_file() {
         Ok(path)
     } else {
-        Err(HarnessError::Missing {
-            what: "the server binary",
-            path,
-            hint: "build it with `cargo build -p tandem-server` (cargo xtask test does)",
-        })
+        Err(HarnessError::Missing { what, path, hint })
     }
 }
 

@@ -72,7 +72,14 @@ pub fn test() -> Result {
     let mut trunk = command("trunk");
     trunk.args(["build", "--release"]);
     run(trunk)?;
-    run(cargo(&["build", "--locked", "-p", "tandem-server"]))?;
+    run(cargo(&[
+        "build",
+        "--locked",
+        "-p",
+        "tandem-server",
+        "-p",
+        "tandem-agent",
+    ]))?;
 
     let mut total = Counts::default();
     let mut failures = Vec::new();

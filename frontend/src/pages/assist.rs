@@ -6,6 +6,7 @@ use crate::api::{self, SessionAction};
 use crate::components::session::{IdentityCardView, VideoView, helper_status};
 use crate::routes::AppRoute;
 use crate::rtc::peer::{Peer, PeerSlot, add_remote_candidate};
+use crate::rtc::remote::{AgentView, Remote, apply};
 use crate::rtc::signal::{Link, Signal};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,6 +16,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use tandem_protocol::SessionId;
 use tandem_protocol::devices::Compliance;
+use tandem_protocol::input::Control;
 use tandem_protocol::session::{IssuedCode, Mode, Phase, SessionView};
 use tandem_protocol::signal::{IceServer, ServerMessage};
 use web_sys::MediaStream;
@@ -90,6 +92,8 @@ pub fn AssistPage() -> impl IntoView {
     let now = RwSignal::new(0u32);
     let servers: Rc<RefCell<Vec<IceServer>>> = Rc::default();
     let peer: PeerSlot = Rc::default();
+    let remote = StoredValue::new_local(Remote::default());
+    let agent = RwSignal::new(AgentView::default());
     let just_joined = Rc::new(std::cell::Cell::new(false));
 
     if let Ok(handle) = set_interval_with_handle(
@@ -136,6 +140,16 @@ pub fn AssistPage() -> impl IntoView {
                         match created {
                             Ok(p) => {
                                 p.on_stream(Rc::new(move |s: MediaStream| stream.set(Some(s))));
+                                // An agent's connection carries the input
+                                // and control channels too.
+                                remote.with_value(Remote::reset);
+                                agent.set(AgentView::default());
+                                let on_control: Rc<dyn Fn(Control)> =
+                                    Rc::new(move |c| agent.update(|a| apply(a, c)));
+                                p.on_data_channel(Rc::new(move |channel| {
+                                    let on_control = on_control.clone();
+                                    remote.with_value(|r| r.adopt(channel, on_control));
+                                }));
                                 // In the slot before negotiating: candidates
                                 // arriving meanwhile must reach this peer.
                                 *peer.borrow_mut() = Some(p.clone());
@@ -258,6 +272,13 @@ pub fn AssistPage() -> impl IntoView {
         }
     };
 
+    // Keyboard and mouse go out only while both the server and the agent
+    // say full control.
+    let control = leptos::prelude::Signal::derive(move || {
+        session.get().is_some_and(|v| {
+            v.via_agent && v.phase == Phase::Active && v.mode == Some(Mode::Control)
+        }) && agent.get().mode == Some(Mode::Control)
+    });
     let navigate = use_navigate();
     let signal = StoredValue::new_local(signal);
     let leave = {
@@ -291,7 +312,7 @@ pub fn AssistPage() -> impl IntoView {
                 </section>
             })}
             {choices}
-            <VideoView stream=stream />
+            <VideoView stream=stream control=control remote=remote agent=agent />
             <div class="session-actions">
                 {move || {
                     let ended = session.get().is_some_and(|v| v.ended.is_some());

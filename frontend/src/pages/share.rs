@@ -1,6 +1,7 @@
 //! The sharer's side: `/share` (enter the code) and `/share/:id` (the
 //! helper's card, Allow / Decline, the indicator, revoke, pause, Leave).
-//! This browser shares view only, with getDisplayMedia.
+//! This browser shares view only, with getDisplayMedia; a browser paired
+//! with the device's agent (`/share?pair=…`) leaves sharing to the agent.
 
 use crate::api::{self, SessionAction};
 use crate::components::session::{IdentityCardView, sharer_indicator};
@@ -10,27 +11,60 @@ use crate::rtc::signal::{Link, Signal};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use std::cell::RefCell;
 use std::rc::Rc;
-use tandem_protocol::SessionId;
 use tandem_protocol::session::{Mode, Phase, SessionView};
 use tandem_protocol::signal::{IceServer, ServerMessage};
+use tandem_protocol::{DeviceId, SessionId};
 use web_sys::{MediaStream, MediaStreamTrack};
 
-/// `/share`: the sharer types the code the helper read out.
+/// `/share`: the sharer types the code the helper read out. Opened by the
+/// agent as `/share?pair=…`, it first pairs this browser with the device
+/// and keeps the device in the URL (`/share?device=…&name=…`), so the
+/// session is shared by the agent, with full control possible.
 #[component]
 pub fn SharePage() -> impl IntoView {
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let navigate = use_navigate();
+    let query = use_query_map();
+    let device = move || query.read().get("device").map(DeviceId);
+    let device_name = move || query.read().get("name");
+    if let Some(nonce) = query.read_untracked().get("pair") {
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match api::pair(&nonce).await {
+                Ok(paired) => {
+                    let href = format!(
+                        "{}?device={}&name={}",
+                        AppRoute::Share.href(),
+                        js_sys::encode_uri_component(&paired.device.0),
+                        js_sys::encode_uri_component(&paired.device_name),
+                    );
+                    navigate(
+                        &href,
+                        NavigateOptions {
+                            replace: true,
+                            ..NavigateOptions::default()
+                        },
+                    );
+                }
+                Err(e) => error.set(Some(format!(
+                    "This browser could not be paired with your device: {}",
+                    e.message()
+                ))),
+            }
+        });
+    }
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let navigate = navigate.clone();
         busy.set(true);
+        let device = device();
         spawn_local(async move {
-            match api::redeem(&code.get_untracked()).await {
+            match api::redeem(&code.get_untracked(), device).await {
                 Ok(view) => {
                     let href = AppRoute::ShareSession { id: view.id.0 }.href();
                     navigate(&href, NavigateOptions::default());
@@ -43,6 +77,11 @@ pub fn SharePage() -> impl IntoView {
     view! {
         <section class="page share-page" aria-labelledby="share-title">
             <h1 id="share-title">"Get help"</h1>
+            {move || device_name().map(|name| view! {
+                <p class="paired" role="status" id="paired-device">
+                    "Paired with " <strong>{name}</strong> ". The Tandem agent on this device will share your screen."
+                </p>
+            })}
             <form on:submit=submit>
                 <label for="share-code">"Security code from your helper"</label>
                 <input
@@ -242,8 +281,10 @@ pub fn ShareSessionPage() -> impl IntoView {
         let act = act.clone();
         move |_| {
             let (act, sharing) = (act.clone(), stored.get_value());
+            let via_agent = sharing.session.get_untracked().is_some_and(|v| v.via_agent);
             spawn_local(async move {
-                if sharing.stream.borrow().is_none() {
+                // The agent captures the screen itself.
+                if !via_agent && sharing.stream.borrow().is_none() {
                     match capture_screen().await {
                         Ok(stream) => {
                             let track = stream.get_video_tracks().get(0);
@@ -333,7 +374,7 @@ pub fn ShareSessionPage() -> impl IntoView {
                 {(view.phase == Phase::Paused).then(|| view! {
                     <button type="button" on:click=move |_| a4(SessionAction::Resume)>"Resume"</button>
                 })}
-                {(live && !has_stream.get()).then(|| view! {
+                {(live && !view.via_agent && !has_stream.get()).then(|| view! {
                     <button type="button" on:click=reshare>"Share my screen again"</button>
                 })}
                 <button type="button" class="danger" on:click=move |_| a5(SessionAction::Leave)>"Leave"</button>
@@ -353,7 +394,12 @@ pub fn ShareSessionPage() -> impl IntoView {
             </p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || session.get().map(|v| view! { <IdentityCardView card=v.helper label="Your helper" /> })}
-            <p class="muted">"This browser shares your screen only. Keyboard and mouse control needs the Tandem agent on this device."</p>
+            {move || session.get().map(|v| if v.via_agent {
+                let agent = if v.agent_connected { "is connected" } else { "is not connected yet" };
+                view! { <p class="muted" id="agent-note">"The Tandem agent on this device shares your screen, and your keyboard and mouse only if you allow full control. The agent " {agent} "."</p> }.into_any()
+            } else {
+                view! { <p class="muted">"This browser shares your screen only. Keyboard and mouse control needs the Tandem agent on this device."</p> }.into_any()
+            })}
             {buttons}
         </section>
     }

@@ -2,4 +2,5 @@
 //! the WebRTC peer connection.
 
 pub mod peer;
+pub mod remote;
 pub mod signal;

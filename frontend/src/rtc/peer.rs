@@ -44,6 +44,7 @@ fn error_text(error: JsValue) -> String {
 }
 
 type TrackCallback = Closure<dyn FnMut(RtcTrackEvent)>;
+type ChannelCallback = Closure<dyn FnMut(web_sys::RtcDataChannelEvent)>;
 
 /// One `RTCPeerConnection` and what keeps its callbacks alive. A page puts
 /// it in its [`PeerSlot`] before negotiating, so candidates that trickle in
@@ -54,6 +55,7 @@ pub struct Peer {
     sender: RefCell<Option<RtcRtpSender>>,
     _on_ice: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     on_track: RefCell<Option<TrackCallback>>,
+    on_channel: RefCell<Option<ChannelCallback>>,
     _on_state: Closure<dyn FnMut(web_sys::Event)>,
 }
 
@@ -113,6 +115,7 @@ impl Peer {
             sender: RefCell::new(None),
             _on_ice: on_ice,
             on_track: RefCell::new(None),
+            on_channel: RefCell::new(None),
             _on_state: on_state_change,
         }))
     }
@@ -125,6 +128,15 @@ impl Peer {
     /// Hands every remote stream to `on_stream`.
     pub fn on_stream(&self, on_stream: Rc<dyn Fn(MediaStream)>) {
         let on_track = Closure::<dyn FnMut(RtcTrackEvent)>::new(move |event: RtcTrackEvent| {
+            // A remote screen is interactive: play frames as soon as they
+            // decode instead of buffering for smoothness.
+            if let Ok(receiver) = Reflect::get(&event, &JsValue::from_str("receiver")) {
+                let _ = Reflect::set(
+                    &receiver,
+                    &JsValue::from_str("jitterBufferTarget"),
+                    &JsValue::from_f64(0.0),
+                );
+            }
             let stream = event
                 .streams()
                 .get(0)
@@ -141,6 +153,16 @@ impl Peer {
         });
         self.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
         *self.on_track.borrow_mut() = Some(on_track);
+    }
+
+    /// Hands every data channel the other side opens to `on_channel`.
+    pub fn on_data_channel(&self, on_channel: Rc<dyn Fn(web_sys::RtcDataChannel)>) {
+        let callback = Closure::<dyn FnMut(web_sys::RtcDataChannelEvent)>::new(
+            move |event: web_sys::RtcDataChannelEvent| on_channel(event.channel()),
+        );
+        self.pc
+            .set_ondatachannel(Some(callback.as_ref().unchecked_ref()));
+        *self.on_channel.borrow_mut() = Some(callback);
     }
 
     /// Sharer: carries `track` (or nothing yet, if `paused`) and sends the

@@ -1,12 +1,57 @@
-use leptos::html::Video;
+use crate::rtc::remote::{AgentView, Remote};
+use leptos::html::{Div, Video};
 use leptos::prelude::*;
-use web_sys::MediaStream;
+use tandem_protocol::input::{Button, Input, SpecialKeys};
+use web_sys::{KeyboardEvent, MediaStream, MouseEvent, WheelEvent};
 
-/// The sharer's screen: fit to the window, or 1:1 pixels.
+/// Where a point on the page lands on the sharer's screen. The video is
+/// shown with `object-fit: contain`, so it may be letterboxed inside its
+/// element: `element` is the element's box on the page (left, top, width,
+/// height), `video` the stream's size in screen pixels. `None` outside the
+/// picture.
+pub fn map_point(
+    element: (f64, f64, f64, f64),
+    video: (u32, u32),
+    page: (f64, f64),
+) -> Option<(u32, u32)> {
+    let (left, top, width, height) = element;
+    let (vw, vh) = (f64::from(video.0), f64::from(video.1));
+    if vw <= 0.0 || vh <= 0.0 || width <= 0.0 || height <= 0.0 {
+        return None;
+    }
+    let scale = (width / vw).min(height / vh);
+    let (shown_w, shown_h) = (vw * scale, vh * scale);
+    let x = (page.0 - left - (width - shown_w) / 2.0) / scale;
+    let y = (page.1 - top - (height - shown_h) / 2.0) / scale;
+    if x < 0.0 || y < 0.0 || x >= vw || y >= vh {
+        return None;
+    }
+    Some((x.floor() as u32, y.floor() as u32))
+}
+
+/// Wheel notches from a DOM delta (pixels or lines).
+fn notches(delta: f64, mode: u32) -> i32 {
+    let lines = if mode == 0 { delta / 100.0 } else { delta };
+    if lines == 0.0 {
+        0
+    } else {
+        (lines.abs().ceil().min(10.0) as i32) * lines.signum() as i32
+    }
+}
+
+/// The sharer's screen: fit to the window, or 1:1 pixels. When `control`
+/// is on, keyboard and mouse over it go to the agent through `remote`.
 #[component]
-pub fn VideoView(stream: RwSignal<Option<MediaStream>, LocalStorage>) -> impl IntoView {
+pub fn VideoView(
+    stream: RwSignal<Option<MediaStream>, LocalStorage>,
+    #[prop(optional)] control: Option<Signal<bool>>,
+    #[prop(optional)] remote: Option<StoredValue<Remote, LocalStorage>>,
+    #[prop(optional)] agent: Option<RwSignal<AgentView>>,
+) -> impl IntoView {
     let video = NodeRef::<Video>::new();
+    let surface = NodeRef::<Div>::new();
     let actual_size = RwSignal::new(false);
+    let control = control.unwrap_or_else(|| Signal::derive(|| false));
     Effect::new(move |_| {
         let current = stream.get();
         if let Some(element) = video.get() {
@@ -20,6 +65,90 @@ pub fn VideoView(stream: RwSignal<Option<MediaStream>, LocalStorage>) -> impl In
             }
         }
     });
+    let send = move |input: Input| {
+        if control.get_untracked()
+            && let Some(remote) = remote
+        {
+            remote.with_value(|r| r.send(&input));
+        }
+    };
+    let at = move |event: &MouseEvent| -> Option<(u32, u32)> {
+        let element = video.get_untracked()?;
+        let rect = element.get_bounding_client_rect();
+        map_point(
+            (rect.left(), rect.top(), rect.width(), rect.height()),
+            (element.video_width(), element.video_height()),
+            (f64::from(event.client_x()), f64::from(event.client_y())),
+        )
+    };
+    let on_move = move |event: MouseEvent| {
+        if let Some((x, y)) = at(&event) {
+            send(Input::Move { x, y });
+        }
+    };
+    let on_button = move |event: MouseEvent, down: bool| {
+        if !control.get_untracked() {
+            return;
+        }
+        event.prevent_default();
+        if down && let Some(surface) = surface.get_untracked() {
+            let _ = surface.focus();
+        }
+        if let (Some((x, y)), Some(button)) = (at(&event), Button::from_dom(event.button())) {
+            send(Input::Button { button, down, x, y });
+        }
+    };
+    let on_wheel = move |event: WheelEvent| {
+        if !control.get_untracked() {
+            return;
+        }
+        event.prevent_default();
+        if let Some((x, y)) = at(&event) {
+            let (dx, dy) = (
+                notches(event.delta_x(), event.delta_mode()),
+                notches(event.delta_y(), event.delta_mode()),
+            );
+            if dx != 0 || dy != 0 {
+                send(Input::Wheel { dx, dy, x, y });
+            }
+        }
+    };
+    let on_key = move |event: KeyboardEvent, down: bool| {
+        if !control.get_untracked() {
+            return;
+        }
+        // Every key goes to the sharer, Tab and shortcuts included.
+        event.prevent_default();
+        send(Input::Key {
+            code: event.code(),
+            down,
+        });
+    };
+    let special = move || {
+        control.get().then(|| {
+            SpecialKeys::ALL
+                .iter()
+                .map(|keys| {
+                    let keys = *keys;
+                    view! {
+                        <button type="button" class="special-key" on:click=move |_| send(Input::Special { keys })>
+                            {keys.label()}
+                        </button>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let overlay = move || {
+        let agent = agent?.get();
+        let stats = agent.stats.map(|s| {
+            format!(
+                "{:.0} fps · encode {:.1} ms · {:.0} kbit/s",
+                s.captured_fps, s.encode_ms, s.sent_kbps
+            )
+        });
+        Some(view! { <p class="stats-overlay" id="agent-stats">{stats}</p> })
+    };
     view! {
         <div class="screen-view">
             <div class="screen-tools">
@@ -31,8 +160,26 @@ pub fn VideoView(stream: RwSignal<Option<MediaStream>, LocalStorage>) -> impl In
                     />
                     " Actual size (1:1)"
                 </label>
+                <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
+                {overlay}
             </div>
-            <div class=move || if actual_size.get() { "screen actual" } else { "screen fit" }>
+            <div
+                node_ref=surface
+                id="remote-surface"
+                tabindex="0"
+                class=move || {
+                    let size = if actual_size.get() { "screen actual" } else { "screen fit" };
+                    if control.get() { format!("{size} controlling") } else { size.to_owned() }
+                }
+                on:mousemove=on_move
+                on:mousedown=move |e| on_button(e, true)
+                on:mouseup=move |e| on_button(e, false)
+                on:contextmenu=move |e: MouseEvent| if control.get_untracked() { e.prevent_default() }
+                on:wheel=on_wheel
+                on:keydown=move |e| on_key(e, true)
+                on:keyup=move |e| on_key(e, false)
+                on:blur=move |_| send(Input::ReleaseAll)
+            >
                 <video
                     node_ref=video
                     id="remote-screen"
@@ -43,5 +190,42 @@ pub fn VideoView(stream: RwSignal<Option<MediaStream>, LocalStorage>) -> impl In
                 ></video>
             </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn points_map_exactly_through_letterboxing() {
+        // 1280×720 shown in a 640×480 box at (10, 20): scale 0.5, 60 px
+        // bars above and below.
+        let element = (10.0, 20.0, 640.0, 480.0);
+        assert_eq!(map_point(element, (1280, 720), (10.0, 80.0)), Some((0, 0)));
+        assert_eq!(
+            map_point(element, (1280, 720), (649.9, 439.9)),
+            Some((1279, 719))
+        );
+        assert_eq!(
+            map_point(element, (1280, 720), (330.0, 260.0)),
+            Some((640, 360))
+        );
+        assert_eq!(map_point(element, (1280, 720), (100.0, 70.0)), None);
+        assert_eq!(map_point(element, (0, 0), (100.0, 100.0)), None);
+        // 1:1 in a larger box: centred.
+        assert_eq!(
+            map_point((0.0, 0.0, 1000.0, 1000.0), (1000, 500), (500.0, 250.0)),
+            Some((500, 0))
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn wheel_deltas_become_notches() {
+        assert_eq!(notches(100.0, 0), 1);
+        assert_eq!(notches(-250.0, 0), -3);
+        assert_eq!(notches(3.0, 1), 3);
+        assert_eq!(notches(0.0, 0), 0);
     }
 }

@@ -1,0 +1,205 @@
+//! The sharer agent on a real X display (Xvfb, with an xterm), a helper in
+//! Chromium: pairing, the code, view, full control typing a command into
+//! the xterm, pause, revoke and leave. What reaches X is checked on X
+//! itself (the pointer position, and the file the typed command made).
+
+use crate::session::{as_user, assist, frames, probe};
+use std::path::Path;
+use std::time::Duration;
+use tandem_tests::desktop::{Agent, SCREEN, Xvfb};
+use tandem_tests::{Browser, e2e};
+
+const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn wait_for_file(path: &Path, present: bool, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if path.exists() == present {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    path.exists() == present
+}
+
+/// The helper's video shows the X screen (its size, and the white xterm).
+async fn wait_for_desktop(helper: &Browser) -> serde_json::Value {
+    for _ in 0..200 {
+        let p = probe(helper).await;
+        if p["w"].as_u64() == Some(u64::from(SCREEN.0))
+            && p["frames"].as_u64().unwrap_or(0) > 0
+            && p["bg"]
+                .as_array()
+                .is_some_and(|px| px.iter().all(|v| v.as_u64() > Some(200)))
+        {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the helper never saw the X screen: {}", probe(helper).await);
+}
+
+fn pointer(xvfb: &Xvfb) -> (i64, i64) {
+    let out = xvfb.output("xdotool", &["getmouselocation"]).unwrap();
+    let field = |name: &str| {
+        out.split_whitespace()
+            .find_map(|f| f.strip_prefix(name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1)
+    };
+    (field("x:"), field("y:"))
+}
+
+#[tokio::test]
+async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
+    e2e(async |env| {
+        let xvfb = Xvfb::start().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let shell = format!("cd '{}' && exec sh", work.path().display());
+        // An xterm over the whole screen: white, with a shell in `work`.
+        let _term = xvfb
+            .run(
+                "xterm",
+                "xterm",
+                &["-geometry", "170x59+0+0", "-e", "sh", "-c", &shell],
+            )
+            .unwrap();
+        // An IT admin enrolls the device (help to unenrolled devices is off
+        // in the demo organization).
+        let helper = &env.browser;
+        as_user(helper, "admin@contoso.test").await;
+        let (status, token) = helper
+            .fetch_post(
+                "/api/admin/enrollment-tokens",
+                &serde_json::json!({"label": "e2e desktop", "valid_days": 1}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{token}");
+        let token = token["token"].as_str().unwrap().to_owned();
+        let agent = Agent::start(env.server.base_url(), &xvfb.display, Some(&token)).unwrap();
+        let link = agent
+            .wait_for_line("Open this link to continue: ", AGENT_TIMEOUT)
+            .await
+            .unwrap();
+        let path = &link[link.find("/share").expect("a sharer link")..];
+
+        let sharer = Browser::start(env.server.base_url()).await.unwrap();
+        as_user(helper, "megan@contoso.test").await;
+        as_user(&sharer, "lynne@contoso.test").await;
+
+        // The link pairs the sharer's browser with the device, once.
+        sharer.goto(path).await.unwrap();
+        sharer
+            .wait_for_text_containing("#paired-device", "Paired with")
+            .await
+            .unwrap();
+        let code = assist(helper).await;
+        sharer.fill("#share-code", &code).await.unwrap();
+        sharer.click("form button[type=submit]").await.unwrap();
+        sharer
+            .wait_for_text_containing("#agent-note", "The agent is connected")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Sharer joined")
+            .await
+            .unwrap();
+
+        // View only: the X screen arrives; nothing flowed before consent.
+        helper.click_button("Screen sharing").await.unwrap();
+        sharer.click_button("Allow").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (view only)")
+            .await
+            .unwrap();
+        let first = wait_for_desktop(helper).await;
+        assert_eq!(first["h"].as_u64(), Some(u64::from(SCREEN.1)), "{first}");
+        agent
+            .wait_for_line("shared with Megan Bowen (view only)", AGENT_TIMEOUT)
+            .await
+            .unwrap();
+
+        // Full control: the pointer lands where the helper points, and a
+        // typed command runs in the xterm.
+        helper.click_button("Request full control").await.unwrap();
+        sharer.click_button("Allow").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (full control)")
+            .await
+            .unwrap();
+        helper
+            .wait_for("#remote-surface.controlling")
+            .await
+            .unwrap();
+        let surface = helper.wait_for("#remote-surface").await.unwrap();
+        // The middle of the picture is the middle of the X screen (with
+        // the whole picture in view: WebDriver clicks the middle of what
+        // is visible).
+        helper.client().set_window_size(1400, 1800).await.unwrap();
+        helper
+            .wait_for("#remote-screen")
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let mut at = pointer(&xvfb);
+        for _ in 0..50 {
+            if (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            at = pointer(&xvfb);
+        }
+        assert!(
+            (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1,
+            "the click at the middle of the picture lands mid-screen, not at {at:?}"
+        );
+        surface.send_keys("touch typed\u{E007}").await.unwrap();
+        assert!(
+            wait_for_file(&work.path().join("typed"), true, Duration::from_secs(15)).await,
+            "the typed command ran; agent said:\n{}",
+            agent.output()
+        );
+
+        // Pause: no pixels, no input.
+        sharer.click_button("Pause").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Paused by the sharer")
+            .await
+            .unwrap();
+        agent.wait_for_line("paused", AGENT_TIMEOUT).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let paused_at = frames(helper).await;
+        surface.send_keys("touch paused\u{E007}").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(frames(helper).await <= paused_at + 1, "paused: no frames");
+        assert!(!work.path().join("paused").exists(), "paused: no input");
+        sharer.click_button("Resume").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (full control)")
+            .await
+            .unwrap();
+
+        // Revoke: back to view only; keys no longer reach X.
+        sharer.click_button("Revoke control").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (view only)")
+            .await
+            .unwrap();
+        surface.send_keys("touch revoked\u{E007}").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(!work.path().join("revoked").exists(), "view only: no input");
+
+        // Leave: the agent stops sharing.
+        sharer.click_button("Leave").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "The sharer left the session.")
+            .await
+            .unwrap();
+        agent.wait_for_line("ended:", AGENT_TIMEOUT).await.unwrap();
+        sharer.close().await;
+    })
+    .await;
+}

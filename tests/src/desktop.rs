@@ -1,0 +1,176 @@
+//! A Linux desktop for agent tests: an Xvfb on a display of its own, an
+//! xterm on it, and the sharer agent pointed at the test server. Each is
+//! stopped (with its process group) when dropped.
+
+use crate::HarnessError;
+use crate::paths::agent_binary;
+use crate::process::GroupChild;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Screen size of the test desktop.
+pub const SCREEN: (u32, u32) = (1024, 768);
+
+/// An Xvfb server; `display` is like `:57`.
+pub struct Xvfb {
+    _process: GroupChild,
+    pub display: String,
+}
+
+impl Xvfb {
+    pub fn start() -> Result<Self, HarnessError> {
+        let mut command = Command::new("Xvfb");
+        command
+            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
+            .arg(format!("{}x{}x24", SCREEN.0, SCREEN.1))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut process = GroupChild::spawn("Xvfb", command)?;
+        let mut out = process
+            .child_mut()
+            .stdout
+            .take()
+            .ok_or(HarnessError::NotReady {
+                what: "Xvfb",
+                seconds: 0,
+                details: " (no stdout)".into(),
+            })?;
+        // Xvfb writes the display number, then a newline, once it is ready.
+        let mut number = String::new();
+        let mut byte = [0u8; 1];
+        while out.read(&mut byte)? == 1 && byte[0] != b'\n' {
+            number.push(char::from(byte[0]));
+        }
+        if number.trim().is_empty() {
+            return Err(HarnessError::NotReady {
+                what: "Xvfb",
+                seconds: 0,
+                details: " (it printed no display number)".into(),
+            });
+        }
+        Ok(Self {
+            _process: process,
+            display: format!(":{}", number.trim()),
+        })
+    }
+
+    /// Starts `program` on this display.
+    pub fn run(
+        &self,
+        name: &'static str,
+        program: &str,
+        args: &[&str],
+    ) -> Result<GroupChild, HarnessError> {
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        GroupChild::spawn(name, command)
+    }
+
+    /// Runs an X tool to completion and returns its output.
+    pub fn output(&self, program: &str, args: &[&str]) -> Result<String, HarnessError> {
+        let out = Command::new(program)
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .stdin(Stdio::null())
+            .output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+/// The sharer agent, with everything it printed so far.
+pub struct Agent {
+    _process: GroupChild,
+    _state: tempfile::TempDir,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Agent {
+    /// Starts `tandem-agent --server BASE --no-browser` on `display`,
+    /// enrolled with `token` if given.
+    pub fn start(base_url: &str, display: &str, token: Option<&str>) -> Result<Self, HarnessError> {
+        let state = tempfile::Builder::new().prefix("tandem-agent-").tempdir()?;
+        let mut command = Command::new(agent_binary()?);
+        command
+            .args(["--server", base_url, "--no-browser", "--state-dir"])
+            .arg(state.path())
+            .args(token.map(|t| ["--enroll", t]).into_iter().flatten())
+            .env("DISPLAY", display)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut process = GroupChild::spawn("tandem-agent", command)?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            process
+                .child_mut()
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            process
+                .child_mut()
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Ok(mut lines) = lines.lock() {
+                        lines.push(line);
+                    }
+                }
+            });
+        }
+        Ok(Self {
+            _process: process,
+            _state: state,
+            lines,
+        })
+    }
+
+    /// Waits for a printed line containing `needle`; returns the line.
+    pub async fn wait_for_line(
+        &self,
+        needle: &str,
+        timeout: Duration,
+    ) -> Result<String, HarnessError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self
+                .lines
+                .lock()
+                .ok()
+                .and_then(|lines| lines.iter().find(|l| l.contains(needle)).cloned());
+            if let Some(line) = found {
+                return Ok(line);
+            }
+            if Instant::now() > deadline {
+                return Err(HarnessError::Timeout {
+                    what: format!(
+                        "the agent to print {needle:?}; it printed:\n{}",
+                        self.output()
+                    ),
+                    seconds: timeout.as_secs(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        self.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+}
