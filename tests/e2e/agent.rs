@@ -2,6 +2,8 @@
 //! Chromium: pairing, the code, view, full control typing a command into
 //! the xterm, pause, revoke and leave. What reaches X is checked on X
 //! itself (the pointer position, and the file the typed command made).
+//! A rogue peer (the helper's page sending input on the data channels
+//! itself) gets nothing onto X without full control, or while paused.
 
 use crate::session::{as_user, assist, frames, probe};
 use std::path::Path;
@@ -10,6 +12,58 @@ use tandem_tests::desktop::{Agent, SCREEN, Xvfb};
 use tandem_tests::{Browser, e2e};
 
 const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Makes the helper's page a rogue peer: it keeps every data channel the
+/// agent opens, so the test can send input the console itself would never
+/// send (without control, or while paused). Installed before the agent's
+/// offer arrives; the page builds its connection with the patched class.
+const KEEP_CHANNELS: &str = "
+    const Original = window.RTCPeerConnection;
+    window.__channels = [];
+    window.RTCPeerConnection = function (...args) {
+        const pc = new Original(...args);
+        pc.addEventListener('datachannel', e => window.__channels.push(e.channel));
+        return pc;
+    };
+    window.RTCPeerConnection.prototype = Original.prototype;";
+
+/// Sends, on the agent's channels, a pointer move and click at (5, 5) and
+/// the keys of `touch NAME` and Enter. Returns how many messages went out.
+const ROGUE_INPUT: &str = "
+    const [name] = arguments;
+    const open = label => window.__channels.filter(c => c.label === label && c.readyState === 'open').pop();
+    const input = open('input'), pointer = open('pointer');
+    if (!input || !pointer) return 0;
+    let sent = 0;
+    const send = (channel, message) => { channel.send(JSON.stringify(message)); sent++; };
+    send(pointer, {type: 'move', x: 5, y: 5});
+    send(input, {type: 'button', button: 'left', down: true, x: 5, y: 5});
+    send(input, {type: 'button', button: 'left', down: false, x: 5, y: 5});
+    const code = ch => ch === ' ' ? 'Space' : 'Key' + ch.toUpperCase();
+    for (const ch of 'touch ' + name) {
+        send(input, {type: 'key', code: code(ch), down: true});
+        send(input, {type: 'key', code: code(ch), down: false});
+    }
+    send(input, {type: 'key', code: 'Enter', down: true});
+    send(input, {type: 'key', code: 'Enter', down: false});
+    send(input, {type: 'text', text: 'x'});
+    return sent;";
+
+/// A rogue peer sends input; none of it may reach X.
+async fn rogue_input_is_refused(helper: &Browser, xvfb: &Xvfb, work: &Path, name: &str) {
+    let before = pointer(xvfb);
+    let sent = helper
+        .eval(ROGUE_INPUT, vec![serde_json::json!(name)])
+        .await
+        .unwrap();
+    assert!(
+        sent.as_u64() > Some(20),
+        "the rogue messages went out: {sent}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(pointer(xvfb), before, "{name}: the pointer did not move");
+    assert!(!work.join(name).exists(), "{name}: no keys reached X");
+}
 
 async fn wait_for_file(path: &Path, present: bool, within: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + within;
@@ -95,6 +149,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .await
             .unwrap();
         let code = assist(helper).await;
+        helper.eval(KEEP_CHANNELS, vec![]).await.unwrap();
         sharer.fill("#share-code", &code).await.unwrap();
         sharer.click("form button[type=submit]").await.unwrap();
         sharer
@@ -119,6 +174,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .wait_for_line("shared with Megan Bowen (view only)", AGENT_TIMEOUT)
             .await
             .unwrap();
+        rogue_input_is_refused(helper, &xvfb, work.path(), "rogueview").await;
 
         // Full control: the pointer lands where the helper points, and a
         // typed command runs in the xterm.
@@ -163,6 +219,24 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             agent.output()
         );
 
+        // The same rogue messages do reach X with full control: the
+        // refusals around this are the gate's, not a broken test path.
+        let sent = helper
+            .eval(ROGUE_INPUT, vec![serde_json::json!("roguecontrol")])
+            .await
+            .unwrap();
+        assert!(sent.as_u64() > Some(20), "{sent}");
+        assert!(
+            wait_for_file(
+                &work.path().join("roguecontrol"),
+                true,
+                Duration::from_secs(15)
+            )
+            .await,
+            "with control, channel input reaches X"
+        );
+        assert_eq!(pointer(&xvfb), (5, 5));
+
         // Pause: no pixels, no input.
         sharer.click_button("Pause").await.unwrap();
         helper
@@ -176,6 +250,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(frames(helper).await <= paused_at + 1, "paused: no frames");
         assert!(!work.path().join("paused").exists(), "paused: no input");
+        rogue_input_is_refused(helper, &xvfb, work.path(), "roguepaused").await;
         sharer.click_button("Resume").await.unwrap();
         helper
             .wait_for_text_containing("#session-status", "Connected (full control)")
@@ -191,6 +266,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         surface.send_keys("touch revoked\u{E007}").await.unwrap();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(!work.path().join("revoked").exists(), "view only: no input");
+        rogue_input_is_refused(helper, &xvfb, work.path(), "roguerevoked").await;
 
         // Leave: the agent stops sharing.
         sharer.click_button("Leave").await.unwrap();
