@@ -276,6 +276,19 @@ pub async fn assist() -> Result<tandem_protocol::session::IssuedCode, ApiError> 
     send_json(Write::Post, routes::SESSIONS, &serde_json::json!({})).await
 }
 
+/// "Offer remote assistance" on a device: a session bound to it, its code,
+/// and a help request to its agent.
+pub async fn offer_assistance(
+    device: &tandem_protocol::DeviceId,
+) -> Result<tandem_protocol::session::IssuedCode, ApiError> {
+    send_json(
+        Write::Post,
+        &routes::with_id(routes::DEVICE_SESSIONS, &device.0),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
 /// The sharer enters a code; `device` is the device this browser was
 /// paired with (its agent then shares the screen).
 pub async fn redeem(

@@ -43,6 +43,7 @@ fn device(name: &str, compliance: Compliance, last_seen: Option<i64>) -> DeviceS
         compliance,
         last_seen: last_seen.map(UnixMillis),
         agent_version: None,
+        online: name == "A",
     }
 }
 

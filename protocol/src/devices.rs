@@ -58,6 +58,9 @@ pub struct DeviceSummary {
     /// When the agent last talked to the server; `None` if never.
     pub last_seen: Option<UnixMillis>,
     pub agent_version: Option<String>,
+    /// The device's agent is connected now (it can be offered help).
+    #[serde(default)]
+    pub online: bool,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use crate::session::{as_user, assist, frames, probe};
 use std::path::Path;
 use std::time::Duration;
+use tandem_tests::GroupChild;
 use tandem_tests::desktop::{Agent, SCREEN, Xvfb};
 use tandem_tests::{Browser, e2e};
 
@@ -104,40 +105,49 @@ fn pointer(xvfb: &Xvfb) -> (i64, i64) {
     (field("x:"), field("y:"))
 }
 
+/// Xvfb with a full-screen xterm whose shell runs in `work`, and an agent
+/// enrolled by an IT admin (help to unenrolled devices is off in the demo
+/// organization). Returns them with the first link the agent printed.
+async fn enrolled_desktop(
+    env: &tandem_tests::Env,
+    work: &Path,
+) -> (Xvfb, GroupChild, Agent, String) {
+    let xvfb = Xvfb::start().unwrap();
+    let shell = format!("cd '{}' && exec sh", work.display());
+    let term = xvfb
+        .run(
+            "xterm",
+            "xterm",
+            &["-geometry", "170x59+0+0", "-e", "sh", "-c", &shell],
+        )
+        .unwrap();
+    let admin = &env.browser;
+    as_user(admin, "admin@contoso.test").await;
+    let (status, token) = admin
+        .fetch_post(
+            "/api/admin/enrollment-tokens",
+            &serde_json::json!({"label": "e2e desktop", "valid_days": 1}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{token}");
+    let token = token["token"].as_str().unwrap().to_owned();
+    let agent = Agent::start(env.server.base_url(), &xvfb.display, Some(&token)).unwrap();
+    let link = agent
+        .wait_for_line("Open this link to continue: ", AGENT_TIMEOUT)
+        .await
+        .unwrap();
+    let path = link[link.find("/share").expect("a sharer link")..].to_owned();
+    (xvfb, term, agent, path)
+}
+
 #[tokio::test]
 async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
     e2e(async |env| {
-        let xvfb = Xvfb::start().unwrap();
         let work = tempfile::tempdir().unwrap();
-        let shell = format!("cd '{}' && exec sh", work.path().display());
-        // An xterm over the whole screen: white, with a shell in `work`.
-        let _term = xvfb
-            .run(
-                "xterm",
-                "xterm",
-                &["-geometry", "170x59+0+0", "-e", "sh", "-c", &shell],
-            )
-            .unwrap();
-        // An IT admin enrolls the device (help to unenrolled devices is off
-        // in the demo organization).
+        let (xvfb, _term, agent, path) = enrolled_desktop(env, work.path()).await;
+        let path = path.as_str();
         let helper = &env.browser;
-        as_user(helper, "admin@contoso.test").await;
-        let (status, token) = helper
-            .fetch_post(
-                "/api/admin/enrollment-tokens",
-                &serde_json::json!({"label": "e2e desktop", "valid_days": 1}),
-            )
-            .await
-            .unwrap();
-        assert_eq!(status, 201, "{token}");
-        let token = token["token"].as_str().unwrap().to_owned();
-        let agent = Agent::start(env.server.base_url(), &xvfb.display, Some(&token)).unwrap();
-        let link = agent
-            .wait_for_line("Open this link to continue: ", AGENT_TIMEOUT)
-            .await
-            .unwrap();
-        let path = &link[link.find("/share").expect("a sharer link")..];
-
         let sharer = Browser::start(env.server.base_url()).await.unwrap();
         as_user(helper, "megan@contoso.test").await;
         as_user(&sharer, "lynne@contoso.test").await;
@@ -275,6 +285,82 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .await
             .unwrap();
         agent.wait_for_line("ended:", AGENT_TIMEOUT).await.unwrap();
+        sharer.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_device_page_offers_help_to_the_signed_in_sharer() {
+    e2e(async |env| {
+        let work = tempfile::tempdir().unwrap();
+        let (_xvfb, _term, agent, path) = enrolled_desktop(env, work.path()).await;
+        let helper = &env.browser;
+        let sharer = Browser::start(env.server.base_url()).await.unwrap();
+        as_user(&sharer, "lynne@contoso.test").await;
+        // Lynne is the one signed in on the device.
+        sharer.goto(&path).await.unwrap();
+        sharer
+            .wait_for_text_containing("#paired-device", "Paired with")
+            .await
+            .unwrap();
+
+        // The helper sees the device online and offers help from its row.
+        as_user(helper, "megan@contoso.test").await;
+        helper.goto("/devices").await.unwrap();
+        helper
+            .wait_for_text_containing("table.devices tbody", "Online")
+            .await
+            .unwrap();
+        helper
+            .click_button("Offer remote assistance")
+            .await
+            .unwrap();
+        helper.wait_for("#security-code").await.unwrap();
+        let code = helper.texts("#security-code").await.unwrap().remove(0);
+
+        // The agent shows the request and opens the sharer page.
+        agent
+            .wait_for_line("Megan Bowen wants to help you", AGENT_TIMEOUT)
+            .await
+            .unwrap();
+        let link = agent
+            .wait_for_nth_line("Open this link to continue: ", 2, AGENT_TIMEOUT)
+            .await
+            .unwrap();
+        sharer
+            .goto(&link[link.find("/share").unwrap()..])
+            .await
+            .unwrap();
+        sharer
+            .wait_for_text_containing("#paired-device", "Paired with")
+            .await
+            .unwrap();
+        sharer.fill("#share-code", &code).await.unwrap();
+        sharer.click("form button[type=submit]").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Sharer joined")
+            .await
+            .unwrap();
+        helper.click_button("Screen sharing").await.unwrap();
+        sharer.click_button("Allow").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (view only)")
+            .await
+            .unwrap();
+        wait_for_desktop(helper).await;
+
+        // An offline agent: the row says so and offers nothing.
+        drop(agent);
+        helper.goto("/devices").await.unwrap();
+        helper
+            .wait_for_text_containing("table.devices tbody", "Offline")
+            .await
+            .unwrap();
+        assert!(
+            helper.texts("button.offer").await.unwrap().is_empty(),
+            "no offer for an offline device"
+        );
         sharer.close().await;
     })
     .await;

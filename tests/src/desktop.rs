@@ -146,20 +146,32 @@ impl Agent {
         needle: &str,
         timeout: Duration,
     ) -> Result<String, HarnessError> {
+        self.wait_for_nth_line(needle, 1, timeout).await
+    }
+
+    /// Waits for the `n`th printed line (from 1) containing `needle`.
+    pub async fn wait_for_nth_line(
+        &self,
+        needle: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<String, HarnessError> {
         let deadline = Instant::now() + timeout;
         loop {
-            let found = self
-                .lines
-                .lock()
-                .ok()
-                .and_then(|lines| lines.iter().find(|l| l.contains(needle)).cloned());
+            let found = self.lines.lock().ok().and_then(|lines| {
+                lines
+                    .iter()
+                    .filter(|l| l.contains(needle))
+                    .nth(n.saturating_sub(1))
+                    .cloned()
+            });
             if let Some(line) = found {
                 return Ok(line);
             }
             if Instant::now() > deadline {
                 return Err(HarnessError::Timeout {
                     what: format!(
-                        "the agent to print {needle:?}; it printed:\n{}",
+                        "the agent to print {needle:?} ({n}); it printed:\n{}",
                         self.output()
                     ),
                     seconds: timeout.as_secs(),

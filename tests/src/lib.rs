@@ -19,6 +19,7 @@ mod server;
 pub use browser::Browser;
 pub use error::HarnessError;
 pub use paths::free_port;
+pub use process::GroupChild;
 pub use server::{ServerOptions, TestServer};
 
 /// Password of every seeded demo account.

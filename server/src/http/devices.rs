@@ -25,6 +25,9 @@ async fn visible(state: &AppState, current: &CurrentUser) -> ApiResult<Vec<Devic
         .collect();
     let mut devices = state.store.list_devices(&scope).await?;
     devices.retain(|d| allowed.contains(&d.id));
+    for device in &mut devices {
+        device.online = state.sessions.device_online(&device.id);
+    }
     Ok(devices)
 }
 

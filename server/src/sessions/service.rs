@@ -140,6 +140,11 @@ impl Sessions {
         &self.inner.hub
     }
 
+    /// Whether the agent of `device` is connected now.
+    pub fn device_online(&self, device: &tandem_protocol::DeviceId) -> bool {
+        self.agents().is_online(device)
+    }
+
     pub(super) fn agents(&self) -> &Agents {
         &self.inner.agents
     }

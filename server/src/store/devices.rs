@@ -36,6 +36,8 @@ fn device_from_row(row: &AnyRow) -> StoreResult<DeviceSummary> {
         compliance,
         last_seen: row.try_get::<Option<i64>, _>("last_seen")?.map(UnixMillis),
         agent_version: row.try_get("agent_version")?,
+        // Presence is not stored; the sessions layer knows it.
+        online: false,
     })
 }
 

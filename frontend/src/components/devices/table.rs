@@ -1,5 +1,12 @@
+use crate::api;
 use crate::format::{iso_time, relative_time};
+use crate::pages::IssuedCodes;
+use crate::routes::AppRoute;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
+use tandem_protocol::DeviceId;
 use tandem_protocol::devices::{Compliance, DeviceSummary};
 
 /// The devices list: one row per device, with its compliance state in words
@@ -25,6 +32,7 @@ pub fn DeviceTable(devices: Vec<DeviceSummary>, now_ms: i64) -> impl IntoView {
                     <th scope="col">"Enrolled"</th>
                     <th scope="col">"Compliance"</th>
                     <th scope="col">"Last seen"</th>
+                    <th scope="col">"Agent"</th>
                 </tr>
             </thead>
             <tbody>{rows}</tbody>
@@ -55,6 +63,47 @@ fn DeviceRow(device: DeviceSummary, now_ms: i64) -> impl IntoView {
             <td>{if device.enrolled { "Yes" } else { "No" }}</td>
             <td><span class=compliance_class>{device.compliance.label()}</span></td>
             <td>{last_seen}</td>
+            <td>
+                {if device.online { "Online" } else { "Offline" }}
+                {(device.online && device.enrolled).then(|| view! { <OfferButton device=device.id.clone() /> })}
+            </td>
         </tr>
+    }
+}
+
+/// "Offer remote assistance": starts a session on the device (its agent
+/// asks the signed-in user) and opens it with the code to read out.
+#[component]
+fn OfferButton(device: DeviceId) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let codes = use_context::<IssuedCodes>();
+    let navigate = use_navigate();
+    let offer = move |_| {
+        let (device, navigate) = (device.clone(), navigate.clone());
+        busy.set(true);
+        spawn_local(async move {
+            match api::offer_assistance(&device).await {
+                Ok(issued) => {
+                    let href = AppRoute::Session {
+                        id: issued.session.id.0.clone(),
+                    }
+                    .href();
+                    if let Some(codes) = codes {
+                        codes.0.set(Some(issued));
+                    }
+                    navigate(&href, NavigateOptions::default());
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        " "
+        <button type="button" class="offer" on:click=offer disabled=move || busy.get()>
+            "Offer remote assistance"
+        </button>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
     }
 }
