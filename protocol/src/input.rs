@@ -208,6 +208,9 @@ pub struct AgentStats {
     pub sent_kbps: f32,
     pub dropped_frames: u64,
     pub refused_input: u64,
+    /// Malformed, oversized or out-of-range messages dropped so far.
+    #[serde(default)]
+    pub malformed_messages: u64,
 }
 
 /// Control-channel messages, both ways.

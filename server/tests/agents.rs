@@ -389,3 +389,110 @@ async fn an_unenrolled_agent_joins_its_sharers_tenant_and_no_other() {
     assert_eq!(kiosk["enrolled"], false);
     assert_eq!(kiosk["compliance"], "non_compliant");
 }
+
+#[tokio::test]
+async fn an_unattended_device_is_helped_only_when_the_tenant_allows_it() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let megan = app.sign_in("megan@contoso.test").await;
+    let token = app
+        .call(
+            Method::POST,
+            ADMIN_ENROLLMENT_TOKENS,
+            Some(&json!({ "label": "Kiosks", "valid_days": 7 })),
+            Some(&admin),
+        )
+        .await;
+    let token = json_of(token).await["token"].as_str().unwrap().to_owned();
+    let agent = register(&app, Some(&token), 21).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let now = app.clock.now();
+    let mut control = open(
+        addr,
+        AGENT_CONNECT,
+        Some(&agent.header(now, "u1", AGENT_CONNECT)),
+        None,
+    )
+    .await;
+    assert_eq!(next(&mut control).await["type"], "welcome");
+    let device_sessions = DEVICE_SESSIONS.replace("{id}", &agent.device.0);
+    let start = || app.call(Method::POST, &device_sessions, None, Some(&megan));
+
+    // Nobody is signed in on the kiosk, and unattended access is off.
+    let refused = start().await;
+    assert_eq!(refused.status(), 403);
+    let problem = json_of(refused).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("unattended"),
+        "{problem}"
+    );
+
+    // The admin allows it: the session needs no sharer and no code.
+    app.clock.advance_millis(1_000);
+    let mut settings = app.get_json(ADMIN_SETTINGS, &admin).await;
+    settings["allow_unattended"] = json!(true);
+    let saved = app
+        .call(Method::PUT, ADMIN_SETTINGS, Some(&settings), Some(&admin))
+        .await;
+    assert_eq!(saved.status(), 200);
+    let started = start().await;
+    assert_eq!(started.status(), 201);
+    let started = json_of(started).await;
+    assert_eq!(started["session"]["phase"], "sharer_joined", "{started}");
+    let session = started["session"]["id"].as_str().unwrap().to_owned();
+    let bound = next_of(&mut control, "session_bound").await;
+    assert_eq!(bound["session"], session.as_str());
+
+    // Full control is granted by the tenant's setting, to the agent only.
+    let mut media = open(
+        addr,
+        AGENT_SIGNAL,
+        Some(&agent.header(app.clock.now(), "u2", AGENT_SIGNAL)),
+        None,
+    )
+    .await;
+    send(&mut media, json!({ "type": "join", "session": session })).await;
+    assert_eq!(next(&mut media).await["you"], "agent");
+    let request = app
+        .call(
+            Method::POST,
+            &SESSION_REQUEST.replace("{id}", &session),
+            Some(&json!({ "mode": "control" })),
+            Some(&megan),
+        )
+        .await;
+    assert_eq!(request.status(), 200);
+    let view = json_of(request).await;
+    assert_eq!(
+        (&view["phase"], &view["mode"]),
+        (&json!("active"), &json!("control"))
+    );
+    let grant = next_of(&mut media, "grant").await;
+    assert!(grant["grant"]["signature"].is_string());
+
+    // The agent's control connection drops and comes back: it is told
+    // about the session again.
+    drop(control);
+    let mut control = open(
+        addr,
+        AGENT_CONNECT,
+        Some(&agent.header(app.clock.now(), "u3", AGENT_CONNECT)),
+        None,
+    )
+    .await;
+    assert_eq!(next(&mut control).await["type"], "welcome");
+    let again = next_of(&mut control, "session_bound").await;
+    assert_eq!(again["session"], session.as_str());
+
+    // Turned off again: no new unattended session, and no new request.
+    app.clock.advance_millis(1_000);
+    settings["allow_unattended"] = json!(false);
+    let saved = app
+        .call(Method::PUT, ADMIN_SETTINGS, Some(&settings), Some(&admin))
+        .await;
+    assert_eq!(saved.status(), 200);
+    assert_eq!(start().await.status(), 403);
+}

@@ -91,10 +91,13 @@ fn config(settings: &H264Settings, quality: Quality) -> EncoderConfig {
             .rate_control_mode(RateControlMode::Bitrate)
             .bitrate(BitRate::from_bps(settings.bitrate_bps))
             .qp(QpRange::new(18, 40)),
+        // openh264 ignores the QP range with rate control off (it uses a
+        // fixed QP of 26: 38 dB on 1080p text in `cargo xtask bench`). A
+        // one-value range under quality control pins QP 14: 57 dB.
         Quality::TopOff => base
-            .rate_control_mode(RateControlMode::Off)
-            .bitrate(BitRate::from_bps(settings.bitrate_bps * 4))
-            .qp(QpRange::new(12, 16)),
+            .rate_control_mode(RateControlMode::Quality)
+            .bitrate(BitRate::from_bps(settings.bitrate_bps.saturating_mul(10)))
+            .qp(QpRange::new(14, 14)),
     }
 }
 

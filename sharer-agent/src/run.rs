@@ -9,8 +9,10 @@ use crate::gate::Status;
 use crate::identity::Identity;
 use crate::session::SessionContext;
 use futures_util::{SinkExt, StreamExt};
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tandem_protocol::SessionId;
 use tandem_protocol::agent::{AgentClientMessage, AgentServerMessage};
 use tandem_protocol::grant::GrantKey;
 use tandem_protocol::routes::AGENT_CONNECT;
@@ -22,6 +24,9 @@ struct Shared {
     identity: Arc<Identity>,
     /// Set when the agent is stopping (Ctrl+C): sessions end at once.
     stop: watch::Receiver<bool>,
+    /// Sessions with a running task: the server names them again after a
+    /// reconnect, and each gets one task only.
+    following: Mutex<HashSet<SessionId>>,
 }
 
 /// Prints the agent's state on its terminal.
@@ -49,6 +54,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         cli,
         identity: Arc::new(identity),
         stop,
+        following: Mutex::new(HashSet::new()),
     });
     let control = tokio::spawn(control_loop(shared.clone()));
     let _ = tokio::signal::ctrl_c().await;
@@ -125,14 +131,24 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
                 );
             }
             AgentServerMessage::SessionBound { session } => {
-                if let Some(key) = grant_key.clone() {
+                let new = shared
+                    .following
+                    .lock()
+                    .is_ok_and(|mut following| following.insert(session.clone()));
+                if let (true, Some(key)) = (new, grant_key.clone()) {
                     let context = SessionContext {
                         server: shared.cli.server.clone(),
                         identity: shared.identity.clone(),
                         stop: shared.stop.clone(),
                         show,
                     };
-                    tokio::spawn(crate::session::follow(context, session, key));
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        crate::session::follow(context, session.clone(), key).await;
+                        if let Ok(mut following) = shared.following.lock() {
+                            following.remove(&session);
+                        }
+                    });
                 }
             }
             AgentServerMessage::Ping { nonce } => {

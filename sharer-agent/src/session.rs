@@ -66,6 +66,8 @@ struct Session {
     displays: Vec<Display>,
     cursor_shape: Option<CursorShape>,
     counters: Counters,
+    /// Malformed channel messages so far (dropped, never a panic).
+    malformed: u64,
     sent_status: Option<Control>,
 }
 
@@ -131,6 +133,7 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         displays: Vec::new(),
         cursor_shape: None,
         counters: Counters::default(),
+        malformed: 0,
         sent_status: None,
     };
     let mut stop = context.stop.clone();
@@ -299,7 +302,10 @@ impl Session {
                         injector.offer(&self.gate, client::now(), &input);
                     }
                 }
-                Err(error) => tracing::debug!(%error, "input message dropped"),
+                Err(error) => {
+                    self.malformed += 1;
+                    tracing::debug!(%error, "input message dropped");
+                }
             },
             _ => match Control::parse(bytes) {
                 // One display per session for now: the request is noted.
@@ -307,7 +313,10 @@ impl Session {
                     tracing::info!(id, "the helper asked for another display");
                 }
                 Ok(_) => {}
-                Err(error) => tracing::debug!(%error, "control message dropped"),
+                Err(error) => {
+                    self.malformed += 1;
+                    tracing::debug!(%error, "control message dropped");
+                }
             },
         }
     }
@@ -398,6 +407,7 @@ impl Session {
             sent_kbps: (counters.bytes * 8) as f32 / 1000.0,
             dropped_frames: counters.dropped,
             refused_input: self.injector.as_ref().map_or(0, |i| i.counts().refused),
+            malformed_messages: self.malformed,
         };
         if self.gate.media_allowed(client::now()) {
             self.control(&Control::Stats { stats }).await;

@@ -367,6 +367,16 @@ impl Browser {
         Ok((status, answer[1].clone()))
     }
 
+    /// Runs an asynchronous `script`: its last argument is the callback
+    /// whose value is returned.
+    pub async fn eval_async(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> Result<serde_json::Value, HarnessError> {
+        Ok(self.client.execute_async(script, args).await?)
+    }
+
     /// Runs `script` (a function body; `arguments` as usual) in the page.
     pub async fn eval(
         &self,

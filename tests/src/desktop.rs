@@ -87,6 +87,7 @@ impl Xvfb {
 
 /// The sharer agent, with everything it printed so far.
 pub struct Agent {
+    pid: u32,
     _process: GroupChild,
     _state: tempfile::TempDir,
     lines: Arc<Mutex<Vec<String>>>,
@@ -134,6 +135,7 @@ impl Agent {
             });
         }
         Ok(Self {
+            pid: process.child_mut().id(),
             _process: process,
             _state: state,
             lines,
@@ -179,6 +181,11 @@ impl Agent {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The agent's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// Everything printed so far.

@@ -8,6 +8,7 @@ use crate::routes::AppRoute;
 use crate::rtc::peer::{Peer, PeerSlot, add_remote_candidate};
 use crate::rtc::remote::{AgentView, Remote, apply};
 use crate::rtc::signal::{Link, Signal};
+use crate::rtc::stats::{self, MediaStats};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
@@ -94,10 +95,23 @@ pub fn AssistPage() -> impl IntoView {
     let peer: PeerSlot = Rc::default();
     let remote = StoredValue::new_local(Remote::default());
     let agent = RwSignal::new(AgentView::default());
+    let media_stats = RwSignal::new(None::<MediaStats>);
     let just_joined = Rc::new(std::cell::Cell::new(false));
 
+    let stats_peer = peer.clone();
     if let Ok(handle) = set_interval_with_handle(
-        move || now.update(|n| *n += 1),
+        move || {
+            now.update(|n| *n += 1);
+            // The overlay's figures, once a second while connected.
+            if let Some(p) = stats_peer.borrow().clone() {
+                spawn_local(async move {
+                    let before = media_stats.get_untracked();
+                    if let Some(reading) = stats::read(p.connection(), before.as_ref()).await {
+                        media_stats.set(Some(reading));
+                    }
+                });
+            }
+        },
         std::time::Duration::from_secs(1),
     ) {
         on_cleanup(move || handle.clear());
@@ -312,7 +326,7 @@ pub fn AssistPage() -> impl IntoView {
                 </section>
             })}
             {choices}
-            <VideoView stream=stream control=control remote=remote agent=agent />
+            <VideoView stream=stream control=control remote=remote agent=agent media_stats=media_stats />
             <div class="session-actions">
                 {move || {
                     let ended = session.get().is_some_and(|v| v.ended.is_some());

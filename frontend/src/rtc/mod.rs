@@ -4,3 +4,4 @@
 pub mod peer;
 pub mod remote;
 pub mod signal;
+pub mod stats;

@@ -21,7 +21,37 @@ pub struct AgentView {
     pub mode: Option<Mode>,
     pub paused: bool,
     pub cursor: Option<(i32, i32)>,
+    /// The cursor's picture as a data URL, and its hot spot.
+    pub cursor_image: Option<(String, u32, u32)>,
     pub stats: Option<AgentStats>,
+}
+
+/// Turns the agent's RGBA cursor into a PNG data URL.
+fn cursor_url(shape: &tandem_protocol::input::CursorShape) -> Option<String> {
+    let window = web_sys::window()?;
+    let binary = window.atob(&shape.rgba).ok()?;
+    let bytes: Vec<u8> = binary.chars().map(|c| c as u32 as u8).collect();
+    if bytes.len() != (shape.width * shape.height * 4) as usize {
+        return None;
+    }
+    let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        wasm_bindgen::Clamped(&bytes[..]),
+        shape.width,
+        shape.height,
+    )
+    .ok()?;
+    let canvas: web_sys::HtmlCanvasElement = window
+        .document()?
+        .create_element("canvas")
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    canvas.set_width(shape.width);
+    canvas.set_height(shape.height);
+    let context: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    context.put_image_data(&image, 0.0, 0.0).ok()?;
+    canvas.to_data_url().ok()
 }
 
 type MessageCallback = Closure<dyn FnMut(MessageEvent)>;
@@ -89,6 +119,9 @@ pub fn apply(view: &mut AgentView, control: Control) {
         }
         Control::Cursor { x, y, visible } => view.cursor = visible.then_some((x, y)),
         Control::Stats { stats } => view.stats = Some(stats),
-        Control::Displays { .. } | Control::CursorShape { .. } | Control::SelectDisplay { .. } => {}
+        Control::CursorShape { shape } => {
+            view.cursor_image = cursor_url(&shape).map(|url| (url, shape.hot_x, shape.hot_y));
+        }
+        Control::Displays { .. } | Control::SelectDisplay { .. } => {}
     }
 }

@@ -39,6 +39,19 @@ pub async fn serve_agent<S, R>(
     let conn = sessions.agents().attach(&device, outbox);
     sessions.agent_seen(&key).await;
     tracing::info!(%device, "agent online");
+    // Back after a drop or a restart: the sessions it shares, again.
+    match sessions.store().live_sessions_of_device(&device).await {
+        Ok(records) => {
+            for record in records {
+                let bound = AgentServerMessage::SessionBound { session: record.id };
+                if sink.send(bound).await.is_err() {
+                    sessions.agents().detach(&device, conn);
+                    return;
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%device, %error, "cannot list the device's sessions"),
+    }
     let mut last_heard = Instant::now();
     let mut ping =
         tokio::time::interval_at(Instant::now() + heartbeat.ping_every, heartbeat.ping_every);

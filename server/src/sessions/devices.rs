@@ -4,6 +4,7 @@
 
 use super::agents::Pairing;
 use super::error::{SessionError, SessionResult};
+use super::machine::Event;
 use super::service::Sessions;
 use crate::auth::{Authorized, ManageDevices, TenantScope};
 use crate::store::{AgentDevice, DeviceKeyRecord, PairRefusal, SessionRecord, UserRecord, to_hex};
@@ -18,7 +19,7 @@ use tandem_protocol::agent::{
     Registration, device_auth_message,
 };
 use tandem_protocol::rbac::Permission;
-use tandem_protocol::session::IssuedCode;
+use tandem_protocol::session::{IssuedCode, Party};
 use tandem_protocol::settings::HelperNameDisplay;
 use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
 
@@ -251,7 +252,8 @@ impl Sessions {
         if key.is_none() || !self.agents().is_online(device) {
             return Err(SessionError::AgentOffline);
         }
-        if signed_in.is_none() && !settings.allow_unattended {
+        let unattended = signed_in.is_none();
+        if unattended && !settings.allow_unattended {
             return Err(SessionError::Refused(
                 "nobody is signed in to Tandem on this device, and unattended access is off \
                  for this organization"
@@ -259,6 +261,9 @@ impl Sessions {
             ));
         }
         let issued = self.issue_for(helper, scope, Some(device)).await?;
+        if unattended {
+            return self.start_unattended(scope, device, issued).await;
+        }
         let (path, _) = self.pairing_link(device, Some(issued.session.id.clone()));
         let abbreviated = settings.helper_name_display == HelperNameDisplay::Abbreviated;
         let helper_card = self
@@ -279,6 +284,45 @@ impl Sessions {
             },
         );
         Ok(issued)
+    }
+
+    /// Nobody to ask on the device: the session is ready for the helper's
+    /// request at once, and the tenant's setting consents to it (see
+    /// [`Self::is_unattended`]). The agent still shows it on its terminal.
+    async fn start_unattended(
+        &self,
+        scope: &TenantScope,
+        device: &DeviceId,
+        issued: IssuedCode,
+    ) -> SessionResult<IssuedCode> {
+        let record = self
+            .store()
+            .session(scope, &issued.session.id)
+            .await?
+            .ok_or(SessionError::NotFound)?;
+        let record = self
+            .apply(&record, Party::System, None, Event::StartUnattended, None)
+            .await?;
+        self.agents().send(
+            device,
+            &AgentServerMessage::SessionBound {
+                session: record.id.clone(),
+            },
+        );
+        let session = self.view_for(&record, Party::Helper).await?;
+        Ok(IssuedCode {
+            code: issued.code,
+            session,
+        })
+    }
+
+    /// A session started on a device nobody was signed in to: bound to the
+    /// device, shared by its agent, and without a sharer past the code.
+    pub(super) fn is_unattended(record: &SessionRecord) -> bool {
+        record.sharer_id.is_none()
+            && record.device_id.is_some()
+            && record.via_agent
+            && record.state.has_participants()
     }
 
     /// Which device's agent will share the screen of this redemption. A

@@ -58,6 +58,13 @@ pub enum Event {
     },
     /// A participant came back within the reconnect window; nothing changes.
     Reconnect,
+    /// A device-page session on a device nobody is signed in to, in a
+    /// tenant that allows unattended access: ready for the helper's request
+    /// without a sharer.
+    StartUnattended,
+    /// The tenant's unattended-access setting consents in place of the
+    /// absent sharer (only for a session that started unattended).
+    GrantUnattended,
 }
 
 /// Why an event was refused; the state stays as it was.
@@ -123,7 +130,9 @@ fn actor_of(event: &Event) -> Option<Party> {
     match event {
         IssueCode | Request { .. } => Some(Party::Helper),
         Redeem | Allow | Decline | RevokeControl | Pause | Resume => Some(Party::Sharer),
-        Refuse { .. } | Expire | Disconnect | Fail { .. } => Some(Party::System),
+        Refuse { .. } | Expire | Disconnect | Fail { .. } | StartUnattended | GrantUnattended => {
+            Some(Party::System)
+        }
         // Either participant may leave.
         Leave | Reconnect => None,
     }
@@ -155,6 +164,8 @@ pub fn transition(state: &State, actor: Party, event: &Event) -> Result<State, T
         }),
         (Created, IssueCode) => Ok(CodeIssued),
         (CodeIssued, Redeem) => Ok(Redeemed),
+        (CodeIssued, StartUnattended) => Ok(Redeemed),
+        (ConsentPending { requested, .. }, GrantUnattended) => Ok(Active { mode: *requested }),
         (CodeIssued, Expire) => ended(EndReason::Expired),
         (CodeIssued | Redeemed, Refuse { reason }) => ended(EndReason::Refused {
             reason: reason.clone(),
@@ -233,6 +244,8 @@ mod tests {
             Just(Event::Fail {
                 error: "boom".into()
             }),
+            Just(Event::StartUnattended),
+            Just(Event::GrantUnattended),
         ]
     }
 
@@ -245,21 +258,25 @@ mod tests {
     }
 
     proptest! {
-        /// Full control is entered only by the sharer: Allow on a control
-        /// request, or Resume of a paused control session.
+        /// Full control is entered only by the sharer (Allow on a control
+        /// request, or Resume of a paused control session), or by the
+        /// system's unattended consent on a control request.
         #[test]
         fn only_the_sharer_grants_control(steps in proptest::collection::vec((party(), event()), 0..40)) {
             let mut state = State::Created;
             for (actor, event) in steps {
                 let Ok(next) = transition(&state, actor, &event) else { continue };
                 if next == (State::Active { mode: Mode::Control }) && state != next {
-                    prop_assert_eq!(actor, Party::Sharer);
-                    let allowed = matches!(
+                    let by_sharer = actor == Party::Sharer && matches!(
                         (&state, &event),
                         (State::ConsentPending { requested: Mode::Control, .. }, Event::Allow)
                             | (State::Paused { mode: Mode::Control }, Event::Resume)
                     );
-                    prop_assert!(allowed, "{state:?} --{event:?}--> control");
+                    let unattended = actor == Party::System && matches!(
+                        (&state, &event),
+                        (State::ConsentPending { requested: Mode::Control, .. }, Event::GrantUnattended)
+                    );
+                    prop_assert!(by_sharer || unattended, "{state:?} --{event:?}--> control");
                 }
                 state = next;
             }
@@ -301,6 +318,41 @@ mod tests {
         events
             .iter()
             .try_fold(State::Created, |s, (a, e)| transition(&s, *a, e))
+    }
+
+    #[test]
+    fn an_unattended_session_needs_no_sharer_but_only_the_system_consents() {
+        use Event::*;
+        use Party::*;
+        let start = [
+            (Helper, IssueCode),
+            (System, StartUnattended),
+            (
+                Helper,
+                Request {
+                    mode: Mode::Control,
+                },
+            ),
+        ];
+        let mut granted = start.to_vec();
+        granted.push((System, GrantUnattended));
+        assert_eq!(
+            run(&granted),
+            Ok(State::Active {
+                mode: Mode::Control
+            })
+        );
+        let mut by_helper = start.to_vec();
+        by_helper.push((Helper, GrantUnattended));
+        assert_eq!(
+            run(&by_helper),
+            Err(TransitionError::WrongActor { expected: System })
+        );
+        assert!(run(&[(Helper, IssueCode), (Helper, StartUnattended)]).is_err());
+        assert!(
+            run(&[(System, StartUnattended)]).is_err(),
+            "only from an issued code"
+        );
     }
 
     #[test]

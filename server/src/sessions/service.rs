@@ -422,9 +422,25 @@ impl Sessions {
             Action::Resume => Event::Resume,
             Action::Leave => Event::Leave,
         };
-        let record = self
+        let unattended = Self::is_unattended(&record);
+        if unattended && matches!(event, Event::Request { .. }) {
+            let settings = self.store().settings(scope).await?;
+            if !settings.allow_unattended {
+                return Err(SessionError::Refused(
+                    "unattended access has been turned off for this organization".into(),
+                ));
+            }
+        }
+        let mut record = self
             .apply(&record, party, Some(&user.id), event, None)
             .await?;
+        // Nobody sits at an unattended device: the tenant's setting, checked
+        // just above, consents in the sharer's place.
+        if unattended && matches!(record.state, State::ConsentPending { .. }) {
+            record = self
+                .apply(&record, Party::System, None, Event::GrantUnattended, None)
+                .await?;
+        }
         self.view_for(&record, party).await
     }
 

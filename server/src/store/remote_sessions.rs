@@ -221,6 +221,22 @@ impl Store {
         rows.iter().map(record_from_row).collect()
     }
 
+    /// The sessions, not ended, that a device's agent shares: an agent that
+    /// reconnects (or restarts) is told about them again.
+    pub async fn live_sessions_of_device(
+        &self,
+        device: &DeviceId,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM remote_sessions \
+             WHERE ended_at IS NULL AND device_id = $1 AND via_agent = 1 ORDER BY created_at"
+        ))
+        .bind(device.0.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
     /// Writes `change` if the session is still in `record.state`; returns
     /// the updated record, or `None` if another transition got there first.
     pub async fn apply_session_change(

@@ -20,6 +20,9 @@ pub fn helper_status(view: &SessionView, media: &str) -> String {
     }
     match view.phase {
         Phase::WaitingForSharer => "Waiting for the sharer to enter the code…".into(),
+        Phase::SharerJoined if view.sharer.is_none() => {
+            "Unattended device: nobody is signed in. Choose how to help.".into()
+        }
         Phase::SharerJoined => "Sharer joined. Choose how to help.".into(),
         Phase::WaitingForConsent => "Waiting for the sharer's consent…".into(),
         Phase::Paused => "Paused by the sharer: no pixels, no input.".into(),

@@ -1,4 +1,5 @@
 use crate::rtc::remote::{AgentView, Remote};
+use crate::rtc::stats::{MediaStats, describe};
 use leptos::html::{Div, Video};
 use leptos::prelude::*;
 use tandem_protocol::input::{Button, Input, SpecialKeys};
@@ -29,6 +30,31 @@ pub fn map_point(
     Some((x.floor() as u32, y.floor() as u32))
 }
 
+/// How the picture is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scale {
+    /// As wide as the view.
+    Fit,
+    /// One screen pixel per CSS pixel.
+    Actual,
+    /// The largest whole multiple (or whole fraction) that fits the width:
+    /// text stays sharp.
+    Integer,
+}
+
+/// The integer scale for a picture `video` wide in a view `view` wide.
+pub fn integer_scale(video: u32, view: f64) -> f64 {
+    if video == 0 || view <= 0.0 {
+        return 1.0;
+    }
+    let ratio = view / f64::from(video);
+    if ratio >= 1.0 {
+        ratio.floor()
+    } else {
+        1.0 / (1.0 / ratio).ceil()
+    }
+}
+
 /// Wheel notches from a DOM delta (pixels or lines).
 fn notches(delta: f64, mode: u32) -> i32 {
     let lines = if mode == 0 { delta / 100.0 } else { delta };
@@ -47,10 +73,15 @@ pub fn VideoView(
     #[prop(optional)] control: Option<Signal<bool>>,
     #[prop(optional)] remote: Option<StoredValue<Remote, LocalStorage>>,
     #[prop(optional)] agent: Option<RwSignal<AgentView>>,
+    #[prop(optional)] media_stats: Option<RwSignal<Option<MediaStats>>>,
 ) -> impl IntoView {
     let video = NodeRef::<Video>::new();
     let surface = NodeRef::<Div>::new();
-    let actual_size = RwSignal::new(false);
+    let scale = RwSignal::new(Scale::Fit);
+    // Bumped when the picture or the window changes size.
+    let layout = RwSignal::new(0u32);
+    let resize = window_event_listener(leptos::ev::resize, move |_| layout.update(|n| *n += 1));
+    on_cleanup(move || resize.remove());
     let control = control.unwrap_or_else(|| Signal::derive(|| false));
     Effect::new(move |_| {
         let current = stream.get();
@@ -140,26 +171,81 @@ pub fn VideoView(
         })
     };
     let overlay = move || {
-        let agent = agent?.get();
-        let stats = agent.stats.map(|s| {
+        let own = media_stats.and_then(|m| m.get()).map(|m| describe(&m));
+        let from_agent = agent.and_then(|a| a.get().stats).map(|s| {
             format!(
-                "{:.0} fps · encode {:.1} ms · {:.0} kbit/s",
-                s.captured_fps, s.encode_ms, s.sent_kbps
+                "agent: {:.0} fps · encode {:.1} ms · {:.0} kbit/s · refused input {} · malformed {}",
+                s.captured_fps, s.encode_ms, s.sent_kbps, s.refused_input, s.malformed_messages
             )
         });
-        Some(view! { <p class="stats-overlay" id="agent-stats">{stats}</p> })
+        (own.is_some() || from_agent.is_some()).then(|| {
+            view! {
+                <p class="stats-overlay" id="media-stats">{own}</p>
+                <p class="stats-overlay" id="agent-stats">{from_agent}</p>
+            }
+        })
+    };
+    // The picture's size for the integer scale.
+    let video_style = move || {
+        layout.track();
+        if scale.get() != Scale::Integer {
+            return String::new();
+        }
+        let (Some(element), Some(surface)) = (video.get(), surface.get()) else {
+            return String::new();
+        };
+        let k = integer_scale(element.video_width(), f64::from(surface.client_width()));
+        format!(
+            "width: {}px; height: {}px;",
+            f64::from(element.video_width()) * k,
+            f64::from(element.video_height()) * k
+        )
+    };
+    // The sharer's pointer, drawn here: the capture has no cursor in it.
+    let cursor = move || {
+        let agent = agent?.get();
+        let (x, y) = agent.cursor?;
+        layout.track();
+        let element = video.get()?;
+        let (vw, vh) = (element.video_width(), element.video_height());
+        if vw == 0 || vh == 0 {
+            return None;
+        }
+        let (url, hot_x, hot_y) = agent.cursor_image.unwrap_or_default();
+        let style = format!(
+            "left: {}%; top: {}%; transform: translate(-{hot_x}px, -{hot_y}px);",
+            f64::from(x) * 100.0 / f64::from(vw),
+            f64::from(y) * 100.0 / f64::from(vh)
+        );
+        Some(if url.is_empty() {
+            view! { <span class="remote-cursor arrow" id="remote-cursor" style=style></span> }
+                .into_any()
+        } else {
+            view! { <img class="remote-cursor" id="remote-cursor" alt="" src=url style=style /> }
+                .into_any()
+        })
+    };
+    let scale_choice = move |value: Scale, label: &'static str| {
+        view! {
+            <label>
+                <input
+                    type="radio"
+                    name="screen-scale"
+                    prop:checked=move || scale.get() == value
+                    on:change=move |_| scale.set(value)
+                />
+                {label}
+            </label>
+        }
     };
     view! {
         <div class="screen-view">
             <div class="screen-tools">
-                <label>
-                    <input
-                        type="checkbox"
-                        prop:checked=move || actual_size.get()
-                        on:change=move |_| actual_size.update(|a| *a = !*a)
-                    />
-                    " Actual size (1:1)"
-                </label>
+                <span role="radiogroup" aria-label="Picture size">
+                    {scale_choice(Scale::Fit, " Fit ")}
+                    {scale_choice(Scale::Actual, " Actual size (1:1) ")}
+                    {scale_choice(Scale::Integer, " Sharp (integer scale) ")}
+                </span>
                 <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
                 {overlay}
             </div>
@@ -168,7 +254,11 @@ pub fn VideoView(
                 id="remote-surface"
                 tabindex="0"
                 class=move || {
-                    let size = if actual_size.get() { "screen actual" } else { "screen fit" };
+                    let size = match scale.get() {
+                        Scale::Fit => "screen fit",
+                        Scale::Actual => "screen actual",
+                        Scale::Integer => "screen integer",
+                    };
                     if control.get() { format!("{size} controlling") } else { size.to_owned() }
                 }
                 on:mousemove=on_move
@@ -180,14 +270,20 @@ pub fn VideoView(
                 on:keyup=move |e| on_key(e, false)
                 on:blur=move |_| send(Input::ReleaseAll)
             >
-                <video
-                    node_ref=video
-                    id="remote-screen"
-                    aria-label="The sharer's screen"
-                    autoplay=true
-                    muted=true
-                    playsinline=true
-                ></video>
+                <div class="screen-stage">
+                    <video
+                        node_ref=video
+                        id="remote-screen"
+                        aria-label="The sharer's screen"
+                        autoplay=true
+                        muted=true
+                        playsinline=true
+                        style=video_style
+                        on:resize=move |_| layout.update(|n| *n += 1)
+                        on:loadedmetadata=move |_| layout.update(|n| *n += 1)
+                    ></video>
+                    {cursor}
+                </div>
             </div>
         </div>
     }
@@ -219,6 +315,15 @@ mod tests {
             map_point((0.0, 0.0, 1000.0, 1000.0), (1000, 500), (500.0, 250.0)),
             Some((500, 0))
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn integer_scale_is_whole_multiples_or_fractions() {
+        assert_eq!(integer_scale(1024, 2100.0), 2.0);
+        assert_eq!(integer_scale(1024, 1024.0), 1.0);
+        assert_eq!(integer_scale(1920, 1000.0), 0.5);
+        assert_eq!(integer_scale(1920, 600.0), 1.0 / 4.0);
+        assert_eq!(integer_scale(0, 600.0), 1.0);
     }
 
     #[wasm_bindgen_test]

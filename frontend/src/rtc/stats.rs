@@ -1,0 +1,81 @@
+//! The helper's own view of the video, from `RTCPeerConnection.getStats()`:
+//! frame rate, bit rate, round trip, resolution and packet loss.
+
+use js_sys::{Map, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::RtcPeerConnection;
+
+/// One reading, for the stats overlay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaStats {
+    pub fps: f64,
+    pub kbps: f64,
+    pub round_trip_ms: Option<f64>,
+    pub width: u32,
+    pub height: u32,
+    pub packets_lost: i64,
+    /// Bytes received so far, to compute the next bit rate.
+    pub bytes: f64,
+    /// When this reading was taken (ms, the page's clock).
+    pub at: f64,
+}
+
+fn number(stat: &JsValue, key: &str) -> Option<f64> {
+    Reflect::get(stat, &JsValue::from_str(key)).ok()?.as_f64()
+}
+
+fn text(stat: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(stat, &JsValue::from_str(key))
+        .ok()?
+        .as_string()
+}
+
+/// Reads the statistics; `previous` gives the bit rate its time base.
+pub async fn read(pc: &RtcPeerConnection, previous: Option<&MediaStats>) -> Option<MediaStats> {
+    let report = JsFuture::from(pc.get_stats()).await.ok()?;
+    let now = js_sys::Date::now();
+    let mut stats = MediaStats {
+        at: now,
+        ..MediaStats::default()
+    };
+    // RTCStatsReport is map-like; `forEach` is all that is needed.
+    let map: &Map = report.unchecked_ref();
+    map.for_each(&mut |stat, _key| match text(&stat, "type").as_deref() {
+        Some("inbound-rtp") if text(&stat, "kind").as_deref() == Some("video") => {
+            stats.fps = number(&stat, "framesPerSecond").unwrap_or(0.0);
+            stats.bytes = number(&stat, "bytesReceived").unwrap_or(0.0);
+            stats.width = number(&stat, "frameWidth").unwrap_or(0.0) as u32;
+            stats.height = number(&stat, "frameHeight").unwrap_or(0.0) as u32;
+            stats.packets_lost = number(&stat, "packetsLost").unwrap_or(0.0) as i64;
+        }
+        Some("candidate-pair")
+            if text(&stat, "state").as_deref() == Some("succeeded")
+                && Reflect::get(&stat, &JsValue::from_str("nominated"))
+                    .ok()
+                    .and_then(|v| v.as_bool())
+                    == Some(true) =>
+        {
+            stats.round_trip_ms = number(&stat, "currentRoundTripTime").map(|s| s * 1000.0);
+        }
+        _ => {}
+    });
+    if let Some(before) = previous
+        && now > before.at
+        && stats.bytes >= before.bytes
+    {
+        stats.kbps = (stats.bytes - before.bytes) * 8.0 / (now - before.at);
+    }
+    Some(stats)
+}
+
+/// The overlay's line.
+pub fn describe(stats: &MediaStats) -> String {
+    let rtt = stats
+        .round_trip_ms
+        .map_or_else(|| "–".to_owned(), |ms| format!("{ms:.0} ms"));
+    format!(
+        "{}×{} · {:.0} fps · {:.0} kbit/s · RTT {rtt} · lost {}",
+        stats.width, stats.height, stats.fps, stats.kbps, stats.packets_lost
+    )
+}

@@ -1,0 +1,46 @@
+//! `cargo xtask bench`: builds release binaries and the console, then runs
+//! the benchmarks, which print figures (see BENCHMARKS.md). Nothing here
+//! passes or fails on speed; compare figures within one run.
+
+use crate::cmd::{Result, command, run};
+use crate::tools;
+
+fn cargo(args: &[&str]) -> std::process::Command {
+    let mut c = command("cargo");
+    c.args(args);
+    c
+}
+
+pub fn bench() -> Result {
+    tools::ensure_for_test()?;
+    let mut trunk = command("trunk");
+    trunk.args(["build", "--release"]);
+    run(trunk)?;
+    run(cargo(&[
+        "build",
+        "--locked",
+        "--release",
+        "-p",
+        "tandem-server",
+        "-p",
+        "tandem-agent",
+    ]))?;
+    // Encoder, pacing and quality on synthetic 1080p desktops.
+    run(cargo(&[
+        "bench",
+        "--locked",
+        "-p",
+        "tandem-agent",
+        "--bench",
+        "media",
+    ]))?;
+    // A real session: Xvfb, the release agent, the server and Chromium.
+    run(cargo(&[
+        "bench",
+        "--locked",
+        "-p",
+        "tandem-tests",
+        "--bench",
+        "session",
+    ]))
+}
