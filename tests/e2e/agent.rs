@@ -222,6 +222,17 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1,
             "the click at the middle of the picture lands mid-screen, not at {at:?}"
         );
+        // The sharer's pointer is drawn over the picture, and the overlay
+        // shows the browser's and the agent's figures.
+        helper.wait_for("#remote-cursor").await.unwrap();
+        helper
+            .wait_for_text_containing("#media-stats", "1024×768")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#agent-stats", "agent:")
+            .await
+            .unwrap();
         surface.send_keys("touch typed\u{E007}").await.unwrap();
         assert!(
             wait_for_file(&work.path().join("typed"), true, Duration::from_secs(15)).await,
