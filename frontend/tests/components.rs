@@ -54,7 +54,10 @@ fn device_table_shows_one_labelled_row_per_device() {
         device("A", Compliance::Compliant, Some(now - 5 * 60_000)),
         device("B", Compliance::NonCompliant, None),
     ];
-    let root = mount(move || view! { <DeviceTable devices now_ms=now /> });
+    // In a router, as in the app: the offer button navigates.
+    let root = mount(move || {
+        view! { <leptos_router::components::Router><DeviceTable devices now_ms=now /></leptos_router::components::Router> }
+    });
 
     let rows = root.query_selector_all("tbody tr").unwrap();
     assert_eq!(rows.length(), 2);
@@ -69,6 +72,18 @@ fn device_table_shows_one_labelled_row_per_device() {
     assert!(
         b.contains("Non-compliant") && b.contains("Never") && b.contains("—"),
         "{b}"
+    );
+    // Only an enrolled device whose agent is online can be offered help.
+    assert!(a.contains("Online"), "{a}");
+    assert_eq!(
+        text_of(&root, "tr[data-device-id='A'] button.offer"),
+        "Offer remote assistance"
+    );
+    assert!(b.contains("Offline"), "{b}");
+    assert!(
+        root.query_selector("tr[data-device-id='B'] button")
+            .unwrap()
+            .is_none()
     );
     // Compliance is said in words and marked for styling, never colour alone.
     assert_eq!(
