@@ -54,6 +54,17 @@ fn public_key(text: &str) -> Option<VerifyingKey> {
 }
 
 impl Sessions {
+    /// Agents older than `version` are told to update (once, at start).
+    pub fn set_min_agent_version(&self, version: String) {
+        let _ = self.min_agent_version().set(version);
+    }
+
+    /// The version an agent at `version` must update to, if it must.
+    pub fn required_agent_version(&self, version: &str) -> Option<String> {
+        let minimum = self.min_agent_version().get()?;
+        (version_key(version) < version_key(minimum)).then(|| minimum.clone())
+    }
+
     /// Registers an agent's device key (again: the same device back).
     pub async fn register_agent(&self, request: &RegisterRequest) -> SessionResult<Registration> {
         if public_key(&request.public_key).is_none() {
@@ -411,4 +422,12 @@ impl Sessions {
             expires_at,
         })
     }
+}
+
+/// A dotted version as numbers, for ordering ("0.10.1" > "0.9").
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(['.', '-', '+'])
+        .map_while(|part| part.parse().ok())
+        .collect()
 }

@@ -149,15 +149,8 @@ impl Sessions {
         &self.inner.agents
     }
 
-    /// Agents older than `version` are told to update (once, at start).
-    pub fn set_min_agent_version(&self, version: String) {
-        let _ = self.inner.min_agent_version.set(version);
-    }
-
-    /// The version an agent at `version` must update to, if it must.
-    pub fn required_agent_version(&self, version: &str) -> Option<String> {
-        let minimum = self.inner.min_agent_version.get()?;
-        (version_key(version) < version_key(minimum)).then(|| minimum.clone())
+    pub(super) fn min_agent_version(&self) -> &std::sync::OnceLock<String> {
+        &self.inner.min_agent_version
     }
 
     pub(super) fn now(&self) -> UnixMillis {
@@ -592,14 +585,6 @@ impl Sessions {
         }
         Ok(())
     }
-}
-
-/// A dotted version as numbers, for ordering ("0.10.1" > "0.9").
-fn version_key(version: &str) -> Vec<u64> {
-    version
-        .split(['.', '-', '+'])
-        .map_while(|part| part.parse().ok())
-        .collect()
 }
 
 /// Who sends the screen: the device's agent, or the sharer's browser.
