@@ -118,7 +118,7 @@ async fn enrolled_desktop(
         .run(
             "xterm",
             "xterm",
-            &["-geometry", "170x59+0+0", "-e", "sh", "-c", &shell],
+            &["-ut", "-geometry", "170x59+0+0", "-e", "sh", "-c", &shell],
         )
         .unwrap();
     let admin = &env.browser;

@@ -35,6 +35,36 @@ fn run_tests(mut command: Command, total: &mut Counts) -> Result {
     }
 }
 
+/// The agent end-to-end suite.
+fn agent_suite() -> Vec<&'static str> {
+    vec![
+        "cargo",
+        "test",
+        "--locked",
+        "-p",
+        "tandem-tests",
+        "--test",
+        "e2e",
+        "agent::",
+    ]
+}
+
+/// `argv` in a new network namespace whose only interface is `lo`. That
+/// needs root (xterm cannot set up its terminal in a user namespace).
+fn loopback_only(argv: &[&str]) -> Result<Command> {
+    if !tools::is_root() {
+        return Err("the loopback-only agent suite needs root (unshare --net); \
+                    run cargo xtask test as root"
+            .into());
+    }
+    let mut c = command("unshare");
+    c.args(["--net", "sh", "-c"])
+        .arg("ip link set lo up && exec \"$@\"")
+        .arg("sh")
+        .args(argv);
+    Ok(c)
+}
+
 fn cargo(args: &[&str]) -> Command {
     let mut c = command("cargo");
     c.args(args);
@@ -97,6 +127,12 @@ pub fn test() -> Result {
         if let Err(error) = run_tests(cargo(args), &mut total) {
             failures.push(error);
         }
+    }
+    // The agent suite again where the only interface is loopback: WebRTC
+    // must not need mDNS or any other network (a locked-down device).
+    if let Err(error) = loopback_only(&agent_suite()).and_then(|suite| run_tests(suite, &mut total))
+    {
+        failures.push(error);
     }
 
     println!(

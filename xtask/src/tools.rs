@@ -20,6 +20,7 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("xwininfo", "x11-utils"),
     ("nasm", "nasm"),
     ("pkg-config", "pkg-config"),
+    ("ip", "iproute2"),
 ];
 
 /// The wasm-bindgen version in Cargo.lock; the CLI must equal it.
@@ -145,7 +146,7 @@ fn test_idp() -> Result {
     npm_ci("tests/idp")
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     let mut id = command("id");
     id.arg("-u");
     output(id).is_some_and(|uid| uid.trim() == "0")
