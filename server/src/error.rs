@@ -175,6 +175,11 @@ fn session_parts(
             "too-many-codes",
             "Too many wrong codes",
         ),
+        RegistrationLocked(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-registrations",
+            "Too many device registrations",
+        ),
         RemoteHelpDisabled => (
             StatusCode::FORBIDDEN,
             "remote-help-disabled",
@@ -229,9 +234,10 @@ impl IntoResponse for ApiError {
         };
         let retry_after = match self {
             ApiError::TooManyRequests(seconds)
-            | ApiError::Session(crate::sessions::SessionError::CodeLocked(seconds)) => {
-                Some(seconds)
-            }
+            | ApiError::Session(
+                crate::sessions::SessionError::CodeLocked(seconds)
+                | crate::sessions::SessionError::RegistrationLocked(seconds),
+            ) => Some(seconds),
             _ => None,
         };
         let mut response = (status, Json(problem)).into_response();

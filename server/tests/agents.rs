@@ -496,3 +496,33 @@ async fn an_unattended_device_is_helped_only_when_the_tenant_allows_it() {
     assert_eq!(saved.status(), 200);
     assert_eq!(start().await.status(), 403);
 }
+
+#[tokio::test]
+async fn guessing_enrollment_tokens_is_limited() {
+    let app = app().await;
+    let guess = |n: u8| {
+        let key = SigningKey::from_bytes(&[n; 32]).verifying_key();
+        json!({ "public_key": URL_SAFE_NO_PAD.encode(key.to_bytes()), "name": "x", "os": "Linux",
+                "os_version": "1", "agent_version": "0.1.0", "enrollment_token": "guess" })
+    };
+    for n in 0..5 {
+        let refused = app
+            .call(Method::POST, AGENT_REGISTER, Some(&guess(n + 40)), None)
+            .await;
+        assert_eq!(refused.status(), 403, "wrong token {n}");
+    }
+    let locked = app
+        .call(Method::POST, AGENT_REGISTER, Some(&guess(50)), None)
+        .await;
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+    let problem = json_of(locked).await;
+    assert_eq!(problem["type"], "/problems/too-many-registrations");
+    // Other registrations go on; the lock lifts with time.
+    register(&app, None, 51).await;
+    app.clock.advance_millis(15 * 60_000);
+    let again = app
+        .call(Method::POST, AGENT_REGISTER, Some(&guess(52)), None)
+        .await;
+    assert_eq!(again.status(), 403);
+}

@@ -4,6 +4,7 @@
 
 use super::ApiJson;
 use crate::app::AppState;
+use crate::auth::throttle::ClientAddress;
 use crate::auth::{Authorized, CurrentUser, ManageDevices, TenantScope};
 use crate::error::{ApiError, ApiResult};
 use crate::sessions::signaling::{Caller, Heartbeat, serve_connection};
@@ -29,9 +30,10 @@ use tandem_protocol::signal::{FrameError, MAX_MESSAGE_BYTES};
 /// `POST /api/agent/register`.
 pub async fn register(
     State(state): State<AppState>,
+    address: ClientAddress,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<Registration>)> {
-    let registration = state.sessions.register_agent(&request).await?;
+    let registration = state.sessions.register_agent(&request, &address).await?;
     Ok((StatusCode::CREATED, Json(registration)))
 }
 

@@ -6,6 +6,7 @@ use super::agents::Pairing;
 use super::error::{SessionError, SessionResult};
 use super::machine::Event;
 use super::service::Sessions;
+use crate::auth::throttle::ClientAddress;
 use crate::auth::{Authorized, ManageDevices, TenantScope};
 use crate::store::{AgentDevice, DeviceKeyRecord, PairRefusal, SessionRecord, UserRecord, to_hex};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -66,7 +67,31 @@ impl Sessions {
     }
 
     /// Registers an agent's device key (again: the same device back).
-    pub async fn register_agent(&self, request: &RegisterRequest) -> SessionResult<Registration> {
+    /// Limited per client address and overall; wrong enrollment tokens
+    /// also count against the token tried, like wrong codes.
+    pub async fn register_agent(
+        &self,
+        request: &RegisterRequest,
+        address: &ClientAddress,
+    ) -> SessionResult<Registration> {
+        let token = format!(
+            "token:{}",
+            request.enrollment_token.as_deref().map_or_else(
+                || "none".to_owned(),
+                |t| hash_token(t.get(..128).unwrap_or(t))
+            )
+        );
+        self.registrations()
+            .attempt(&token, address)
+            .map_err(SessionError::RegistrationLocked)?;
+        let result = self.register_checked(request).await;
+        if !matches!(result, Err(SessionError::BadEnrollmentToken)) {
+            self.registrations().succeeded(&token);
+        }
+        result
+    }
+
+    async fn register_checked(&self, request: &RegisterRequest) -> SessionResult<Registration> {
         if public_key(&request.public_key).is_none() {
             return Err(SessionError::BadAgentRequest(
                 "public_key must be a 32-byte Ed25519 key, base64url".into(),

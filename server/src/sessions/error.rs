@@ -17,6 +17,8 @@ pub enum SessionError {
     OwnCode,
     #[error("Too many wrong codes. Try again in {} minute(s).", .0.div_ceil(60))]
     CodeLocked(u64),
+    #[error("Too many device registrations from here. Try again in {} minute(s).", .0.div_ceil(60))]
+    RegistrationLocked(u64),
     #[error("Remote help is turned off for your organization. An administrator can turn it on.")]
     RemoteHelpDisabled,
     #[error("You do not hold View screen for anyone, so you cannot start a session.")]

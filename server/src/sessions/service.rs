@@ -11,7 +11,7 @@ use super::ice::IceConfig;
 use super::keys::SessionKeys;
 use super::machine::{Event, State, transition};
 use crate::auth::TenantScope;
-use crate::auth::throttle::{ClientAddress, Limit, Limits, LoginThrottle};
+use crate::auth::throttle::{ClientAddress, LoginThrottle};
 use crate::clock::Clock;
 use crate::rbac::Membership;
 use crate::store::{Change, SessionRecord, Store, StoreError, UserRecord, from_hex, to_hex};
@@ -41,26 +41,6 @@ impl Default for Timing {
     }
 }
 
-/// The code-redemption limits: wrong codes per sharer, attempts per client
-/// address, attempts overall.
-pub fn code_limits() -> Limits {
-    const FIFTEEN_MINUTES: i64 = 15 * 60_000;
-    Limits {
-        failures_per_account: Limit {
-            max: 5,
-            window_millis: FIFTEEN_MINUTES,
-        },
-        attempts_per_address: Limit {
-            max: 60,
-            window_millis: FIFTEEN_MINUTES,
-        },
-        attempts_overall: Limit {
-            max: 300,
-            window_millis: 60_000,
-        },
-    }
-}
-
 /// What a participant asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -80,6 +60,8 @@ struct Inner {
     agents: Agents,
     min_agent_version: std::sync::OnceLock<String>,
     throttle: LoginThrottle,
+    /// Agent registrations (see `limits::registration_limits`).
+    registrations: LoginThrottle,
     ice: IceConfig,
     timing: Timing,
 }
@@ -119,7 +101,11 @@ impl Sessions {
         }
         Ok(Self {
             inner: Arc::new(Inner {
-                throttle: LoginThrottle::new(code_limits(), clock.clone()),
+                throttle: LoginThrottle::new(super::limits::code_limits(), clock.clone()),
+                registrations: LoginThrottle::new(
+                    super::limits::registration_limits(),
+                    clock.clone(),
+                ),
                 store,
                 clock,
                 keys,
@@ -147,6 +133,10 @@ impl Sessions {
 
     pub(super) fn agents(&self) -> &Agents {
         &self.inner.agents
+    }
+
+    pub(super) fn registrations(&self) -> &LoginThrottle {
+        &self.inner.registrations
     }
 
     pub(super) fn min_agent_version(&self) -> &std::sync::OnceLock<String> {
