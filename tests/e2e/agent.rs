@@ -361,15 +361,43 @@ async fn the_device_page_offers_help_to_the_signed_in_sharer() {
             .unwrap();
         wait_for_desktop(helper).await;
 
-        // An offline agent: the row says so and offers nothing.
-        drop(agent);
+        // The agent stops while the helper watches the list: its row turns
+        // Offline by itself and offers nothing.
+        let registered = agent
+            .wait_for_line("registered as ", AGENT_TIMEOUT)
+            .await
+            .unwrap();
+        let id = registered
+            .split("registered as ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        let row = format!("tr[data-device-id='{id}']");
         helper.goto("/devices").await.unwrap();
         helper
-            .wait_for_text_containing("table.devices tbody", "Offline")
+            .wait_for_text_containing(&format!("{row} .presence"), "Online")
+            .await
+            .unwrap();
+        assert_eq!(
+            helper
+                .texts(&format!("{row} button.offer"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        drop(agent);
+        helper
+            .wait_for_text_containing(&format!("{row} .presence"), "Offline")
             .await
             .unwrap();
         assert!(
-            helper.texts("button.offer").await.unwrap().is_empty(),
+            helper
+                .texts(&format!("{row} button.offer"))
+                .await
+                .unwrap()
+                .is_empty(),
             "no offer for an offline device"
         );
         sharer.close().await;

@@ -63,11 +63,35 @@ fn DeviceRow(device: DeviceSummary, now_ms: i64) -> impl IntoView {
             <td>{if device.enrolled { "Yes" } else { "No" }}</td>
             <td><span class=compliance_class>{device.compliance.label()}</span></td>
             <td>{last_seen}</td>
-            <td>
-                {if device.online { "Online" } else { "Offline" }}
-                {(device.online && device.enrolled).then(|| view! { <OfferButton device=device.id.clone() /> })}
-            </td>
+            <td><AgentPresence device=device.id.clone() online=device.online enrolled=device.enrolled /></td>
         </tr>
+    }
+}
+
+/// Whether the device's agent is connected, kept current while the list is
+/// shown (only this cell changes), and the offer when it is.
+#[component]
+fn AgentPresence(device: DeviceId, online: bool, enrolled: bool) -> impl IntoView {
+    let online = RwSignal::new(online);
+    let polled = device.clone();
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            let id = polled.clone();
+            spawn_local(async move {
+                if let Ok(now) = api::device(&id).await
+                    && now.online != online.get_untracked()
+                {
+                    online.set(now.online);
+                }
+            });
+        },
+        std::time::Duration::from_secs(10),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    view! {
+        <span class="presence">{move || if online.get() { "Online" } else { "Offline" }}</span>
+        {move || (online.get() && enrolled).then(|| view! { <OfferButton device=device.clone() /> })}
     }
 }
 
