@@ -211,11 +211,6 @@ pub async fn providers() -> Result<Vec<ProviderInfo>, ApiError> {
     get_json(routes::AUTH_PROVIDERS).await
 }
 
-/// One device the caller may help (its agent's presence now).
-pub async fn device(id: &tandem_protocol::DeviceId) -> Result<DeviceSummary, ApiError> {
-    get_json(&routes::with_id(routes::DEVICE, &id.0)).await
-}
-
 /// The devices the signed-in user may help.
 pub async fn devices() -> Result<Vec<DeviceSummary>, ApiError> {
     get_json(routes::DEVICES).await

@@ -18,20 +18,10 @@
 
 use serde_json::json;
 use std::time::Duration;
-use tandem_tests::desktop::{Agent, Xvfb};
+use tandem_tests::desktop::{Agent, KEEP_CHANNELS, Xvfb, enrollment_token};
 use tandem_tests::{Browser, Env};
 
 const SAMPLES: usize = 40;
-
-const KEEP_CHANNELS: &str = "
-    const Original = window.RTCPeerConnection;
-    window.__channels = [];
-    window.RTCPeerConnection = function (...args) {
-        const pc = new Original(...args);
-        pc.addEventListener('datachannel', e => window.__channels.push(e.channel));
-        return pc;
-    };
-    window.RTCPeerConnection.prototype = Original.prototype;";
 
 /// Waits (async script) until the middle of the video is on the other side
 /// of mid-grey from `dark`; optionally sends a key first. Answers the wall
@@ -133,19 +123,8 @@ async fn main() {
         .unwrap();
     let helper = &env.browser;
     sign_in(helper, "admin@contoso.test").await;
-    let (_, token) = helper
-        .fetch_post(
-            "/api/admin/enrollment-tokens",
-            &json!({"label": "bench", "valid_days": 1}),
-        )
-        .await
-        .unwrap();
-    let agent = Agent::start(
-        env.server.base_url(),
-        &xvfb.display,
-        token["token"].as_str(),
-    )
-    .unwrap();
+    let token = enrollment_token(helper, "bench").await.unwrap();
+    let agent = Agent::start(env.server.base_url(), &xvfb.display, Some(&token)).unwrap();
     let link = agent
         .wait_for_line("Open this link to continue: ", Duration::from_secs(30))
         .await

@@ -9,24 +9,10 @@ use crate::session::{as_user, assist, frames, probe};
 use std::path::Path;
 use std::time::Duration;
 use tandem_tests::GroupChild;
-use tandem_tests::desktop::{Agent, SCREEN, Xvfb};
+use tandem_tests::desktop::{Agent, KEEP_CHANNELS, SCREEN, Xvfb, enrollment_token};
 use tandem_tests::{Browser, e2e};
 
 const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Makes the helper's page a rogue peer: it keeps every data channel the
-/// agent opens, so the test can send input the console itself would never
-/// send (without control, or while paused). Installed before the agent's
-/// offer arrives; the page builds its connection with the patched class.
-const KEEP_CHANNELS: &str = "
-    const Original = window.RTCPeerConnection;
-    window.__channels = [];
-    window.RTCPeerConnection = function (...args) {
-        const pc = new Original(...args);
-        pc.addEventListener('datachannel', e => window.__channels.push(e.channel));
-        return pc;
-    };
-    window.RTCPeerConnection.prototype = Original.prototype;";
 
 /// Sends, on the agent's channels, a pointer move and click at (5, 5) and
 /// the keys of `touch NAME` and Enter. Returns how many messages went out.
@@ -123,15 +109,7 @@ async fn enrolled_desktop(
         .unwrap();
     let admin = &env.browser;
     as_user(admin, "admin@contoso.test").await;
-    let (status, token) = admin
-        .fetch_post(
-            "/api/admin/enrollment-tokens",
-            &serde_json::json!({"label": "e2e desktop", "valid_days": 1}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{token}");
-    let token = token["token"].as_str().unwrap().to_owned();
+    let token = enrollment_token(admin, "e2e desktop").await.unwrap();
     let agent = Agent::start(env.server.base_url(), &xvfb.display, Some(&token)).unwrap();
     let link = agent
         .wait_for_line("Open this link to continue: ", AGENT_TIMEOUT)

@@ -2,13 +2,47 @@
 //! xterm on it, and the sharer agent pointed at the test server. Each is
 //! stopped (with its process group) when dropped.
 
-use crate::HarnessError;
 use crate::paths::agent_binary;
 use crate::process::GroupChild;
+use crate::{Browser, HarnessError};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Makes a helper's page keep every data channel the agent opens (as
+/// `window.__channels`), so a test can send input the console itself would
+/// not (a rogue peer), or time its own. Run it on the session page before
+/// the agent's offer arrives: the page builds its connection with the
+/// patched class.
+pub const KEEP_CHANNELS: &str = "
+    const Original = window.RTCPeerConnection;
+    window.__channels = [];
+    window.RTCPeerConnection = function (...args) {
+        const pc = new Original(...args);
+        pc.addEventListener('datachannel', e => window.__channels.push(e.channel));
+        return pc;
+    };
+    window.RTCPeerConnection.prototype = Original.prototype;";
+
+/// A new enrollment token, made by `admin` (a browser signed in with
+/// Manage devices).
+pub async fn enrollment_token(admin: &Browser, label: &str) -> Result<String, HarnessError> {
+    let (status, token) = admin
+        .fetch_post(
+            "/api/admin/enrollment-tokens",
+            &serde_json::json!({ "label": label, "valid_days": 1 }),
+        )
+        .await?;
+    match token["token"].as_str() {
+        Some(token) if status == 201 => Ok(token.to_owned()),
+        _ => Err(HarnessError::NotReady {
+            what: "an enrollment token",
+            seconds: 0,
+            details: format!(" (HTTP {status}: {token})"),
+        }),
+    }
+}
 
 /// Screen size of the test desktop.
 pub const SCREEN: (u32, u32) = (1024, 768);

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
+use std::collections::HashMap;
 use tandem_protocol::DeviceId;
 use tandem_protocol::devices::{Compliance, DeviceSummary};
 
@@ -17,9 +18,42 @@ pub fn DeviceTable(devices: Vec<DeviceSummary>, now_ms: i64) -> impl IntoView {
         return view! { <p class="muted">"There are no devices you can help."</p> }.into_any();
     }
     let count = devices.len();
+    // Agent presence, kept current while the list is shown: one request
+    // for the whole list every 10 s, and only the cells that change update.
+    let presence = RwSignal::new(
+        devices
+            .iter()
+            .map(|d| (d.id.clone(), d.online))
+            .collect::<HashMap<_, _>>(),
+    );
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            spawn_local(async move {
+                let Ok(now) = api::devices().await else {
+                    return;
+                };
+                let changed = presence.with_untracked(|known| {
+                    now.iter()
+                        .any(|d| known.get(&d.id).is_some_and(|o| *o != d.online))
+                });
+                if changed {
+                    presence.update(|known| {
+                        for d in now {
+                            if let Some(online) = known.get_mut(&d.id) {
+                                *online = d.online;
+                            }
+                        }
+                    });
+                }
+            });
+        },
+        std::time::Duration::from_secs(10),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
     let rows = devices
         .into_iter()
-        .map(|device| view! { <DeviceRow device now_ms /> })
+        .map(|device| view! { <DeviceRow device now_ms presence /> })
         .collect_view();
     view! {
         <table class="data devices">
@@ -42,7 +76,11 @@ pub fn DeviceTable(devices: Vec<DeviceSummary>, now_ms: i64) -> impl IntoView {
 }
 
 #[component]
-fn DeviceRow(device: DeviceSummary, now_ms: i64) -> impl IntoView {
+fn DeviceRow(
+    device: DeviceSummary,
+    now_ms: i64,
+    presence: RwSignal<HashMap<DeviceId, bool>>,
+) -> impl IntoView {
     let compliance_class = match device.compliance {
         Compliance::Compliant => "badge ok",
         Compliance::NonCompliant => "badge warn",
@@ -63,32 +101,20 @@ fn DeviceRow(device: DeviceSummary, now_ms: i64) -> impl IntoView {
             <td>{if device.enrolled { "Yes" } else { "No" }}</td>
             <td><span class=compliance_class>{device.compliance.label()}</span></td>
             <td>{last_seen}</td>
-            <td><AgentPresence device=device.id.clone() online=device.online enrolled=device.enrolled /></td>
+            <td><AgentPresence device=device.id.clone() presence enrolled=device.enrolled /></td>
         </tr>
     }
 }
 
-/// Whether the device's agent is connected, kept current while the list is
-/// shown (only this cell changes), and the offer when it is.
+/// Whether the device's agent is connected, and the offer when it is.
 #[component]
-fn AgentPresence(device: DeviceId, online: bool, enrolled: bool) -> impl IntoView {
-    let online = RwSignal::new(online);
-    let polled = device.clone();
-    if let Ok(handle) = set_interval_with_handle(
-        move || {
-            let id = polled.clone();
-            spawn_local(async move {
-                if let Ok(now) = api::device(&id).await
-                    && now.online != online.get_untracked()
-                {
-                    online.set(now.online);
-                }
-            });
-        },
-        std::time::Duration::from_secs(10),
-    ) {
-        on_cleanup(move || handle.clear());
-    }
+fn AgentPresence(
+    device: DeviceId,
+    presence: RwSignal<HashMap<DeviceId, bool>>,
+    enrolled: bool,
+) -> impl IntoView {
+    let id = device.clone();
+    let online = Memo::new(move |_| presence.with(|p| p.get(&id).copied().unwrap_or(false)));
     view! {
         <span class="presence">{move || if online.get() { "Online" } else { "Offline" }}</span>
         {move || (online.get() && enrolled).then(|| view! { <OfferButton device=device.clone() /> })}
