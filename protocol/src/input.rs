@@ -186,6 +186,12 @@ pub struct Display {
     pub width: u32,
     pub height: u32,
     pub primary: bool,
+    /// The display's top-left corner on the device's virtual desktop
+    /// (negative left of or above the primary display).
+    #[serde(default)]
+    pub x: i32,
+    #[serde(default)]
+    pub y: i32,
 }
 
 /// A cursor image: straight RGBA, base64 (standard, padded).
@@ -232,6 +238,14 @@ pub enum Control {
     Stats { stats: AgentStats },
     /// Helper → agent: share another display.
     SelectDisplay { id: u32 },
+    /// Agent → helper: a secure desktop (a UAC prompt, the sign-in
+    /// screen) has the device's input. `visible` says whether the helper
+    /// sees and may act on it (Elevation, full control and the agent's
+    /// service); otherwise the sharer must answer it.
+    SecureDesktop { active: bool, visible: bool },
+    /// Agent → helper: the device could not do what the helper asked,
+    /// e.g. Ctrl+Alt+Del without the agent's service.
+    Refused { reason: String },
 }
 
 impl Control {

@@ -57,14 +57,49 @@ pub enum CaptureError {
     Protocol(String),
     #[error("the display needs an extension it lacks: {0}")]
     MissingExtension(&'static str),
+    #[error("there is no display {0}")]
+    NoSuchDisplay(u32),
+}
+
+/// Which desktop has the device's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Desktop {
+    /// The signed-in user's desktop.
+    #[default]
+    Normal,
+    /// A secure desktop (a UAC prompt, the sign-in screen). `followed`:
+    /// the capturer shows it; otherwise nothing is captured while it is up.
+    Secure { followed: bool },
 }
 
 /// A screen source. `capture` updates `frame` in place with what changed
 /// since the previous call and returns the damaged rectangles; an empty
-/// list means the screen is still and no new frame is needed.
+/// list means the screen is still and no new frame is needed. The frame
+/// is the selected display only.
 pub trait Capturer: Send {
     fn size(&self) -> (u32, u32);
+    /// The displays the helper may pick from (called about once a second,
+    /// so a monitor plugged in or a resolution change shows up).
     fn displays(&self) -> Vec<Display>;
+    /// The id of the display being captured.
+    fn current_display(&self) -> u32 {
+        0
+    }
+    /// Captures `id` from the next frame on.
+    fn select_display(&mut self, id: u32) -> Result<(), CaptureError> {
+        if self.displays().iter().any(|d| d.id == id) {
+            Ok(())
+        } else {
+            Err(CaptureError::NoSuchDisplay(id))
+        }
+    }
+    /// May the capturer follow the input to a secure desktop? Only while
+    /// the helper holds Elevation and full control.
+    fn allow_secure_desktop(&mut self, _allowed: bool) {}
+    /// The desktop that has the input, as of the last capture.
+    fn desktop(&self) -> Desktop {
+        Desktop::Normal
+    }
     fn capture(&mut self, frame: &mut Frame) -> Result<Vec<Rect>, CaptureError>;
     fn cursor(&mut self) -> Result<Cursor, CaptureError>;
 }
@@ -137,6 +172,8 @@ impl Capturer for SyntheticCapturer {
             width: self.width,
             height: self.height,
             primary: true,
+            x: 0,
+            y: 0,
         }]
     }
 

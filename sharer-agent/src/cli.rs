@@ -1,6 +1,6 @@
 //! The agent's command line.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Tandem sharer agent: lets a helper see (and, with consent, control)
@@ -9,8 +9,8 @@ use std::path::PathBuf;
 #[command(name = "tandem-agent", version)]
 pub struct Cli {
     /// The Tandem server, e.g. https://help.example.com
-    #[arg(long, value_name = "URL", value_parser = parse_server_url)]
-    pub server: String,
+    #[arg(long, value_name = "URL", value_parser = parse_server_url, global = true)]
+    pub server: Option<String>,
     /// Enrollment token from an administrator; without it the device
     /// registers as unenrolled.
     #[arg(long, value_name = "TOKEN")]
@@ -24,22 +24,68 @@ pub struct Cli {
     /// Print the sharer page's link instead of opening a browser.
     #[arg(long)]
     pub no_browser: bool,
+    /// After a session that used elevation with full control, the sharer
+    /// is warned this many seconds before being signed out.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub sign_out_after: u64,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Windows: run the agent as a service, so a helper with Elevation can
+    /// answer UAC prompts and send Ctrl+Alt+Del (administrators only).
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum ServiceAction {
+    /// Register and start the service with this command line's options.
+    Install,
+    /// Stop and remove the service.
+    Uninstall,
+    /// What the service manager starts (not for people).
+    Run,
 }
 
 impl Cli {
-    /// The state directory: `--state-dir`, else `$XDG_STATE_HOME/tandem`,
-    /// else `~/.local/state/tandem`.
+    /// The state directory: `--state-dir`, else the platform's
+    /// (`$XDG_STATE_HOME/tandem` or `~/.local/state/tandem` on Linux,
+    /// `%LOCALAPPDATA%\Tandem` on Windows, `%ProgramData%\Tandem` for the
+    /// service).
     pub fn state_dir(&self) -> PathBuf {
-        if let Some(dir) = &self.state_dir {
-            return dir.clone();
+        self.state_dir
+            .clone()
+            .unwrap_or_else(crate::platform::default_state_dir)
+    }
+
+    /// The server, which every mode but `service uninstall` needs.
+    pub fn server(&self) -> Result<&str, String> {
+        self.server
+            .as_deref()
+            .ok_or_else(|| "--server URL is required".to_owned())
+    }
+
+    /// The options the service passes on to the agent it starts.
+    pub fn agent_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(server) = &self.server {
+            args.extend(["--server".to_owned(), server.clone()]);
         }
-        if let Some(state) = std::env::var_os("XDG_STATE_HOME") {
-            return PathBuf::from(state).join("tandem");
+        if let Some(token) = &self.enroll {
+            args.extend(["--enroll".to_owned(), token.clone()]);
         }
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        home.join(".local/state/tandem")
+        args.extend([
+            "--state-dir".to_owned(),
+            self.state_dir().display().to_string(),
+            "--sign-out-after".to_owned(),
+            self.sign_out_after.to_string(),
+        ]);
+        args
     }
 }
 
@@ -61,7 +107,8 @@ mod tests {
     #[test]
     fn parses_server_and_optional_token() {
         let cli = Cli::try_parse_from(["tandem-agent", "--server", "https://h.test/"]).unwrap();
-        assert_eq!(cli.server, "https://h.test");
+        assert_eq!(cli.server(), Ok("https://h.test"));
+        assert_eq!(cli.sign_out_after, 60);
         assert_eq!(cli.enroll, None);
         let cli = Cli::try_parse_from([
             "tandem-agent",
@@ -79,8 +126,37 @@ mod tests {
 
     #[test]
     fn rejects_a_missing_or_bad_server() {
-        assert!(Cli::try_parse_from(["tandem-agent"]).is_err());
+        let cli = Cli::try_parse_from(["tandem-agent"]).unwrap();
+        assert!(cli.server().is_err());
         assert!(Cli::try_parse_from(["tandem-agent", "--server", "ftp://x"]).is_err());
         assert!(Cli::try_parse_from(["tandem-agent", "--server", "https://"]).is_err());
+    }
+
+    #[test]
+    fn service_install_keeps_the_agent_options() {
+        let cli = Cli::try_parse_from([
+            "tandem-agent",
+            "service",
+            "install",
+            "--server",
+            "https://h.test",
+            "--enroll",
+            "tok",
+            "--state-dir",
+            "C:/ProgramData/Tandem",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Service {
+                action: ServiceAction::Install
+            })
+        ));
+        let args = cli.agent_args();
+        assert_eq!(
+            &args[..4],
+            ["--server", "https://h.test", "--enroll", "tok"]
+        );
+        assert!(args.contains(&"C:/ProgramData/Tandem".to_owned()));
     }
 }

@@ -45,7 +45,7 @@ impl std::fmt::Display for Status {
     }
 }
 
-fn mode_text(mode: Mode) -> &'static str {
+pub fn mode_text(mode: Mode) -> &'static str {
     match mode {
         Mode::View => "view only",
         Mode::Control => "full control",
@@ -129,6 +129,12 @@ impl Gate {
             && self
                 .live_grant(now)
                 .is_some_and(|g| g.mode == Mode::Control)
+    }
+
+    /// Whether the helper may act on a secure desktop (a UAC prompt) now:
+    /// full control with a grant that carries Elevation.
+    pub fn elevated_control(&self, now: UnixMillis) -> bool {
+        self.input_allowed(now) && self.live_grant(now).is_some_and(|g| g.elevation)
     }
 
     /// The mode the agent enforces now, for the helper's console.

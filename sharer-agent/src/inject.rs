@@ -4,7 +4,7 @@
 
 use crate::gate::Gate;
 use tandem_protocol::UnixMillis;
-use tandem_protocol::input::Input;
+use tandem_protocol::input::{Display, Input};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
@@ -18,9 +18,16 @@ pub enum InjectError {
 
 /// Sends input events to the OS.
 pub trait Injector: Send + Sync {
+    /// Pointer coordinates are pixels of the display set by
+    /// [`Injector::set_display`].
     fn inject(&mut self, input: &Input) -> Result<(), InjectError>;
     /// Releases every key and button this injector holds down.
     fn release_all(&mut self) -> Result<(), InjectError>;
+    /// The display being shared: pointer coordinates are relative to it.
+    fn set_display(&mut self, _display: &Display) {}
+    /// May input reach a secure desktop? Only while the helper holds
+    /// Elevation and full control.
+    fn allow_secure_desktop(&mut self, _allowed: bool) {}
 }
 
 /// Counts of what happened to offered input.
@@ -57,37 +64,48 @@ impl GatedInjector {
         }
     }
 
-    /// Injects `input` if the gate allows input now; otherwise drops it.
-    /// When control ends, everything held is released once.
-    pub fn offer(&mut self, gate: &Gate, now: UnixMillis, input: &Input) -> bool {
+    /// Injects `input` if the gate allows input now (`Ok(true)`);
+    /// otherwise drops it (`Ok(false)`). When control ends, everything held
+    /// is released once. `Err`: the OS backend could not do it.
+    pub fn offer(
+        &mut self,
+        gate: &Gate,
+        now: UnixMillis,
+        input: &Input,
+    ) -> Result<bool, InjectError> {
+        self.check(gate, now);
         let allowed = gate.input_allowed(now);
-        if self.was_allowed && !allowed {
-            let _ = self.inner.release_all();
-        }
         self.was_allowed = allowed;
         if !allowed {
             self.counts.refused += 1;
-            return false;
+            return Ok(false);
         }
         match self.inner.inject(input) {
             Ok(()) => {
                 self.counts.injected += 1;
-                true
+                Ok(true)
             }
             Err(error) => {
                 tracing::debug!(%error, "input not injected");
                 self.counts.failed += 1;
-                false
+                Err(error)
             }
         }
     }
 
-    /// Releases held input if control is gone (called on every state change).
+    /// Releases held input if control is gone, and tells the backend
+    /// whether a secure desktop may be reached (called on every state
+    /// change).
     pub fn check(&mut self, gate: &Gate, now: UnixMillis) {
         if self.was_allowed && !gate.input_allowed(now) {
             let _ = self.inner.release_all();
             self.was_allowed = false;
         }
+        self.inner.allow_secure_desktop(gate.elevated_control(now));
+    }
+
+    pub fn set_display(&mut self, display: &Display) {
+        self.inner.set_display(display);
     }
 
     pub fn counts(&self) -> InputCounts {
@@ -127,7 +145,8 @@ mod tests {
         let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
         let gate = Gate::new(key, tandem_protocol::SessionId("s".into()));
         for _ in 0..100 {
-            assert!(!injector.offer(&gate, UnixMillis(1), &Input::Move { x: 1, y: 1 }));
+            let offered = injector.offer(&gate, UnixMillis(1), &Input::Move { x: 1, y: 1 });
+            assert!(matches!(offered, Ok(false)));
         }
         assert_eq!(injector.counts().refused, 100);
         assert!(recorder.0.lock().map(|v| v.is_empty()).unwrap_or(false));

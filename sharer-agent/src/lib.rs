@@ -5,11 +5,13 @@
 //! - `capture`, `encode`, `inject`: the capability traits (`Capturer`,
 //!   `Encoder`, `Injector`), a synthetic capturer, the H.264 encoder, and
 //!   the gated injector;
-//! - `platform`: the one place that picks the OS backends (X11 on Linux);
+//! - `platform`: the one place that picks the OS backends (X11 on Linux;
+//!   DXGI/GDI, SendInput, Event Log and the service on Windows);
 //! - `media`: the WebRTC connection, RTP, and the capture → encode loop;
 //! - `session`: one session's task (signaling, gate, media, input);
 //! - `identity`: the device key; `client`: registration and the
 //!   device-authenticated WebSockets; `run`: the control loop and sessions;
+//! - `journal`: what goes to the device's own log (Event Log, syslog);
 //! - `browser`: opens the sharer page.
 
 pub mod browser;
@@ -20,6 +22,7 @@ pub mod encode;
 pub mod gate;
 pub mod identity;
 pub mod inject;
+pub mod journal;
 pub mod media;
 pub mod platform;
 pub mod run;

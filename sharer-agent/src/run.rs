@@ -7,6 +7,7 @@ use crate::cli::Cli;
 use crate::client::{self, ClientError};
 use crate::gate::Status;
 use crate::identity::Identity;
+use crate::journal::DeviceLog;
 use crate::session::SessionContext;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashSet;
@@ -21,6 +22,9 @@ use tokio::sync::watch;
 /// Shared by the control loop and the session tasks.
 struct Shared {
     cli: Cli,
+    /// `--server`, checked once.
+    server: String,
+    log: Arc<dyn DeviceLog>,
     identity: Arc<Identity>,
     /// Set when the agent is stopping (Ctrl+C): sessions end at once.
     stop: watch::Receiver<bool>,
@@ -34,10 +38,11 @@ fn show(status: &Status) {
     println!("tandem-agent: {status}");
 }
 
-/// Runs until Ctrl+C.
+/// Runs until Ctrl+C (or until the service is stopped).
 pub async fn run(cli: Cli) -> Result<(), String> {
+    let server = cli.server()?.to_owned();
     let mut identity = Identity::load_or_create(&cli.state_dir()).map_err(|e| e.to_string())?;
-    let registration = client::register(&cli.server, &mut identity, cli.enroll.clone())
+    let registration = client::register(&server, &mut identity, cli.enroll.clone())
         .await
         .map_err(|e| format!("registration failed: {e}"))?;
     println!(
@@ -51,6 +56,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     );
     let (stop_tx, stop) = watch::channel(false);
     let shared = Arc::new(Shared {
+        server,
+        log: crate::platform::device_log(),
         cli,
         identity: Arc::new(identity),
         stop,
@@ -86,7 +93,7 @@ async fn control_loop(shared: Arc<Shared>) {
 
 async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientError> {
     let (mut sink, mut stream) = client::open::<AgentClientMessage, AgentServerMessage>(
-        &shared.cli.server,
+        &shared.server,
         AGENT_CONNECT,
         &shared.identity,
     )
@@ -114,7 +121,7 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
             }
             AgentServerMessage::Pairing { path, .. } => {
                 crate::browser::open(
-                    &format!("{}{path}", shared.cli.server),
+                    &format!("{}{path}", shared.server),
                     shared.cli.browser.as_deref(),
                     shared.cli.no_browser,
                 );
@@ -125,7 +132,7 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
                     helper.display_name
                 );
                 crate::browser::open(
-                    &format!("{}{path}", shared.cli.server),
+                    &format!("{}{path}", shared.server),
                     shared.cli.browser.as_deref(),
                     shared.cli.no_browser,
                 );
@@ -137,10 +144,12 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
                     .is_ok_and(|mut following| following.insert(session.clone()));
                 if let (true, Some(key)) = (new, grant_key.clone()) {
                     let context = SessionContext {
-                        server: shared.cli.server.clone(),
+                        server: shared.server.clone(),
                         identity: shared.identity.clone(),
                         stop: shared.stop.clone(),
                         show,
+                        log: shared.log.clone(),
+                        sign_out_after: Duration::from_secs(shared.cli.sign_out_after),
                     };
                     let shared = shared.clone();
                     tokio::spawn(async move {

@@ -3,13 +3,14 @@
 //! injector. A single loop owns all of them, so the gate is consulted with
 //! the latest state before every frame and every input event.
 
-use crate::capture::Capturer;
+use crate::capture::{Capturer, Desktop};
 use crate::client;
 use crate::encode::{H264Encoder, H264Settings};
 use crate::gate::{Gate, Status};
 use crate::identity::Identity;
-use crate::inject::GatedInjector;
-use crate::media::stream::{self, StreamEvent, StreamSwitches};
+use crate::inject::{GatedInjector, InjectError};
+use crate::journal::{DeviceLog, Journal};
+use crate::media::stream::{self, NO_DISPLAY, StreamEvent, StreamSwitches};
 use crate::media::{AgentPeer, Packetizer, PeerEvent};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -27,6 +28,9 @@ use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
+/// A connection that could not be set up is tried again this much later.
+const PEER_RETRY_AFTER: Duration = Duration::from_secs(2);
+
 /// What a session needs from the agent.
 pub struct SessionContext {
     pub server: String,
@@ -35,6 +39,11 @@ pub struct SessionContext {
     pub stop: watch::Receiver<bool>,
     /// Prints a status line on the agent's terminal.
     pub show: fn(&Status),
+    /// The device's own log (Event Log, syslog).
+    pub log: Arc<dyn DeviceLog>,
+    /// How long the sharer is warned before being signed out after a
+    /// session that used elevation with full control.
+    pub sign_out_after: Duration,
 }
 
 /// The connection to the helper and what sending on it needs.
@@ -64,11 +73,16 @@ struct Session {
     ssrc: u32,
     epoch: Instant,
     displays: Vec<Display>,
+    current_display: u32,
+    desktop: Desktop,
     cursor_shape: Option<CursorShape>,
     counters: Counters,
     /// Malformed channel messages so far (dropped, never a panic).
     malformed: u64,
     sent_status: Option<Control>,
+    /// When setting up a connection last failed: retried after a pause,
+    /// not on every event.
+    peer_failed_at: Option<Instant>,
 }
 
 async fn next_peer_event(live: &mut Option<Live>) -> Option<PeerEvent> {
@@ -116,7 +130,7 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
     let (frames_tx, mut frames) = mpsc::channel(4);
     let mut this = Session {
         gate: Gate::new(verifying, session),
-        switches: Arc::new(StreamSwitches::default()),
+        switches: Arc::new(StreamSwitches::new()),
         capture: None,
         frames_tx,
         injector: match crate::platform::injector() {
@@ -131,12 +145,16 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         ssrc: random_u32(),
         epoch: Instant::now(),
         displays: Vec::new(),
+        current_display: 0,
+        desktop: Desktop::Normal,
         cursor_shape: None,
         counters: Counters::default(),
         malformed: 0,
         sent_status: None,
+        peer_failed_at: None,
     };
     let mut stop = context.stop.clone();
+    let mut journal = Journal::new(this.gate.session().clone());
     let mut shown = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -173,6 +191,7 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         let status = this.gate.status(client::now());
         if shown.as_ref() != Some(&status) {
             (context.show)(&status);
+            record(&context, &mut journal, &status, this.elevated_control());
             shown = Some(status);
         }
         if this.gate.is_ended() {
@@ -182,7 +201,21 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
     // The capture thread may be waiting to hand over a frame: let go first.
     drop(frames);
     this.finish().await;
-    (context.show)(&this.gate.status(client::now()));
+    let status = this.gate.status(client::now());
+    (context.show)(&status);
+    record(&context, &mut journal, &status, false);
+    if journal.sign_out_due() {
+        crate::platform::sign_out(context.sign_out_after, context.stop.clone()).await;
+    }
+}
+
+/// Writes what the journal says to the device's log.
+fn record(context: &SessionContext, journal: &mut Journal, status: &Status, elevated: bool) {
+    if let Some(entry) = journal.observe(status, elevated)
+        && let Err(error) = context.log.write(&entry)
+    {
+        tracing::warn!(%error, "the device log refused an entry");
+    }
 }
 
 impl Session {
@@ -232,6 +265,7 @@ impl Session {
             Ok(peer) => peer,
             Err(error) => {
                 tracing::warn!(%error, "cannot set up the connection");
+                self.peer_failed_at = Some(Instant::now());
                 return None;
             }
         };
@@ -279,27 +313,42 @@ impl Session {
                 self.sent_status = None;
                 let displays = Control::Displays {
                     displays: self.displays.clone(),
-                    current: 0,
+                    current: self.current_display,
                 };
                 self.control(&displays).await;
+                if let Desktop::Secure { followed } = self.desktop {
+                    let secure = Control::SecureDesktop {
+                        active: true,
+                        visible: followed,
+                    };
+                    self.control(&secure).await;
+                }
                 if let Some(shape) = self.cursor_shape.clone() {
                     self.control(&Control::CursorShape { shape }).await;
                 }
             }
             PeerEvent::Open(_) => {}
-            PeerEvent::Message { channel, bytes } => self.on_channel(channel, &bytes),
+            PeerEvent::Message { channel, bytes } => self.on_channel(channel, &bytes).await,
             PeerEvent::Keyframe => self.switches.keyframe.store(true, Ordering::Release),
         }
         None
     }
 
     /// Input reaches the OS only through the gate, whatever the peer sends.
-    fn on_channel(&mut self, channel: &str, bytes: &[u8]) {
+    async fn on_channel(&mut self, channel: &str, bytes: &[u8]) {
         match channel {
             INPUT_CHANNEL | POINTER_CHANNEL => match Input::parse(bytes) {
                 Ok(input) => {
-                    if let Some(injector) = &mut self.injector {
-                        injector.offer(&self.gate, client::now(), &input);
+                    let Some(injector) = &mut self.injector else {
+                        return;
+                    };
+                    if let Err(InjectError::Unsupported(reason)) =
+                        injector.offer(&self.gate, client::now(), &input)
+                    {
+                        let refused = Control::Refused {
+                            reason: reason.to_owned(),
+                        };
+                        self.control(&refused).await;
                     }
                 }
                 Err(error) => {
@@ -308,9 +357,15 @@ impl Session {
                 }
             },
             _ => match Control::parse(bytes) {
-                // One display per session for now: the request is noted.
+                Ok(Control::SelectDisplay { id }) if self.displays.iter().any(|d| d.id == id) => {
+                    tracing::info!(id, "the helper picked a display");
+                    self.switches.display.store(id, Ordering::Release);
+                }
                 Ok(Control::SelectDisplay { id }) => {
-                    tracing::info!(id, "the helper asked for another display");
+                    let refused = Control::Refused {
+                        reason: format!("the device has no display {id}"),
+                    };
+                    self.control(&refused).await;
                 }
                 Ok(_) => {}
                 Err(error) => {
@@ -364,19 +419,38 @@ impl Session {
                     self.control(&Control::CursorShape { shape }).await;
                 }
             }
-            StreamEvent::Size { width, height } => {
-                self.displays = vec![Display {
-                    id: 0,
-                    name: crate::platform::NAME.to_owned(),
-                    width,
-                    height,
-                    primary: true,
-                }];
-                let displays = Control::Displays {
-                    displays: self.displays.clone(),
-                    current: 0,
+            StreamEvent::Displays { displays, current } => {
+                if let (Some(injector), Some(shown)) = (
+                    &mut self.injector,
+                    displays.iter().find(|d| d.id == current),
+                ) {
+                    injector.set_display(shown);
+                }
+                if self.switches.display.load(Ordering::Acquire) == NO_DISPLAY {
+                    self.switches.display.store(current, Ordering::Release);
+                }
+                self.displays = displays.clone();
+                self.current_display = current;
+                self.control(&Control::Displays { displays, current }).await;
+            }
+            StreamEvent::Desktop(desktop) => {
+                self.desktop = desktop;
+                let (active, visible) = match desktop {
+                    Desktop::Normal => (false, true),
+                    Desktop::Secure { followed } => (true, followed),
                 };
-                self.control(&displays).await;
+                if active {
+                    println!(
+                        "tandem-agent: a secure desktop (UAC prompt) is up{}",
+                        if visible {
+                            "; the helper sees it"
+                        } else {
+                            "; the helper waits for you to answer it"
+                        }
+                    );
+                }
+                self.control(&Control::SecureDesktop { active, visible })
+                    .await;
             }
             StreamEvent::Failed(why) => {
                 println!("tandem-agent: screen sharing failed: {why}");
@@ -384,6 +458,12 @@ impl Session {
                 self.capture = None;
             }
         }
+    }
+
+    /// The helper may act on a secure desktop now (never on platforms
+    /// without one).
+    fn elevated_control(&self) -> bool {
+        crate::platform::HAS_SECURE_DESKTOP && self.gate.elevated_control(client::now())
     }
 
     async fn control(&self, message: &Control) {
@@ -420,6 +500,9 @@ impl Session {
         let now = client::now();
         let allowed = self.gate.media_allowed(now);
         self.switches.allowed.store(allowed, Ordering::Release);
+        self.switches
+            .secure_desktop
+            .store(self.elevated_control(), Ordering::Release);
         if let Some(injector) = &mut self.injector {
             injector.check(&self.gate, now);
         }
@@ -437,7 +520,10 @@ impl Session {
         if self.capture.is_none() {
             self.capture = self.start_capture();
         }
-        if self.live.is_none() {
+        let waiting = self
+            .peer_failed_at
+            .is_some_and(|t| t.elapsed() < PEER_RETRY_AFTER);
+        if self.live.is_none() && !waiting {
             return self.start_peer().await;
         }
         None

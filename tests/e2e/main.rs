@@ -7,3 +7,4 @@ mod agent;
 mod oidc;
 mod session;
 mod sign_in;
+mod windows;

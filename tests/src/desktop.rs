@@ -137,7 +137,14 @@ impl Agent {
             .args(["--server", base_url, "--no-browser", "--state-dir"])
             .arg(state.path())
             .args(token.map(|t| ["--enroll", t]).into_iter().flatten())
-            .env("DISPLAY", display)
+            .env("DISPLAY", display);
+        Self::spawn(command, state)
+    }
+
+    /// Runs an agent `command` (its options already set) keeping all it
+    /// prints; `state` is its state directory, removed on drop.
+    pub fn spawn(mut command: Command, state: tempfile::TempDir) -> Result<Self, HarnessError> {
+        command
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

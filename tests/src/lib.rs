@@ -15,6 +15,7 @@ pub mod idp;
 mod paths;
 mod process;
 mod server;
+pub mod wine;
 
 pub use browser::Browser;
 pub use error::HarnessError;

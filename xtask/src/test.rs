@@ -71,6 +71,29 @@ fn cargo(args: &[&str]) -> Command {
     c
 }
 
+/// `cargo ARGS --target x86_64-pc-windows-gnu`, linking the C++ runtime
+/// (openh264) and libgcc statically: Wine, like a bare Windows machine,
+/// has no mingw DLLs.
+fn cargo_windows(args: &[&str]) -> Result<Command> {
+    let mut gxx = command("x86_64-w64-mingw32-g++");
+    gxx.arg("-print-file-name=libstdc++.a");
+    let libstdcxx = crate::cmd::output(gxx).ok_or("x86_64-w64-mingw32-g++ is missing")?;
+    let dir = std::path::Path::new(libstdcxx.trim())
+        .parent()
+        .ok_or("mingw's libstdc++.a was not found")?
+        .to_path_buf();
+    let (subcommand, rest) = args.split_first().ok_or("no cargo subcommand")?;
+    let mut c = cargo(&[subcommand]);
+    c.args(["--target", tools::WINDOWS_TARGET])
+        .args(rest)
+        .env("CXXSTDLIB_x86_64_pc_windows_gnu", "static=stdc++")
+        .env(
+            "CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUSTFLAGS",
+            format!("-L native={} -C link-args=-static-libgcc", dir.display()),
+        );
+    Ok(c)
+}
+
 pub fn test() -> Result {
     let started = Instant::now();
     tools::ensure_for_test()?;
@@ -96,6 +119,16 @@ pub fn test() -> Result {
         "-D",
         "warnings",
     ]))?;
+    run(cargo_windows(&[
+        "clippy",
+        "--locked",
+        "-p",
+        "tandem-agent",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?)?;
     invariants::check()?;
 
     // The browser tests drive the real server binary and the release console.
@@ -110,6 +143,15 @@ pub fn test() -> Result {
         "-p",
         "tandem-agent",
     ]))?;
+    // tandem-agent.exe and the Windows backend tests the `windows` e2e
+    // suite runs under Wine.
+    run(cargo_windows(&[
+        "test",
+        "--locked",
+        "--no-run",
+        "-p",
+        "tandem-agent",
+    ])?)?;
 
     let mut total = Counts::default();
     let mut failures = Vec::new();

@@ -21,7 +21,16 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("nasm", "nasm"),
     ("pkg-config", "pkg-config"),
     ("ip", "iproute2"),
+    // The Windows agent: cross-compiled with mingw, tested under Wine,
+    // its screen capture compared with ImageMagick.
+    ("x86_64-w64-mingw32-g++", "mingw-w64"),
+    ("wine", "wine"),
+    ("wineboot", "wine64"),
+    ("compare", "imagemagick"),
 ];
+
+/// The Windows agent's target.
+pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
 
 /// The wasm-bindgen version in Cargo.lock; the CLI must equal it.
 fn locked_wasm_bindgen_version() -> Result<String> {
@@ -203,6 +212,7 @@ pub fn ensure_for_test() -> Result {
         apt_install(&missing)?;
     }
     rustup_components()?;
+    rustup_target(WINDOWS_TARGET)?;
     test_idp()?;
     ensure_for_build()
 }

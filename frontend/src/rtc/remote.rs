@@ -24,6 +24,14 @@ pub struct AgentView {
     /// The cursor's picture as a data URL, and its hot spot.
     pub cursor_image: Option<(String, u32, u32)>,
     pub stats: Option<AgentStats>,
+    /// A secure desktop (UAC prompt) is up: `Some(true)` when the helper
+    /// sees it, `Some(false)` when the sharer must answer it.
+    pub secure_desktop: Option<bool>,
+    /// The device's last refusal (e.g. Ctrl+Alt+Del without the service).
+    pub refused: Option<String>,
+    /// The device's displays and the one shared.
+    pub displays: Vec<tandem_protocol::input::Display>,
+    pub current_display: u32,
 }
 
 /// Turns the agent's RGBA cursor into a PNG data URL.
@@ -122,6 +130,14 @@ pub fn apply(view: &mut AgentView, control: Control) {
         Control::CursorShape { shape } => {
             view.cursor_image = cursor_url(&shape).map(|url| (url, shape.hot_x, shape.hot_y));
         }
-        Control::Displays { .. } | Control::SelectDisplay { .. } => {}
+        Control::Displays { displays, current } => {
+            view.displays = displays;
+            view.current_display = current;
+        }
+        Control::SecureDesktop { active, visible } => {
+            view.secure_desktop = active.then_some(visible);
+        }
+        Control::Refused { reason } => view.refused = Some(reason),
+        Control::SelectDisplay { .. } => {}
     }
 }

@@ -5,13 +5,13 @@
 //! frames to the session task. It never queues stale frames: each pass
 //! captures the screen as it is now.
 
-use crate::capture::{Capturer, Frame};
+use crate::capture::{Capturer, Desktop, Frame};
 use crate::encode::{Encoder, Quality};
 use bytes::Bytes;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-use tandem_protocol::input::CursorShape;
+use tandem_protocol::input::{CursorShape, Display};
 use tokio::sync::mpsc;
 
 /// Frames per second at most.
@@ -29,7 +29,27 @@ pub struct StreamSwitches {
     /// The next frame must be a keyframe.
     pub keyframe: AtomicBool,
     pub stop: AtomicBool,
+    /// The display the helper picked; [`NO_DISPLAY`] until they pick one.
+    pub display: AtomicU32,
+    /// The helper holds Elevation and full control: a secure desktop may be
+    /// followed.
+    pub secure_desktop: AtomicBool,
 }
+
+/// [`StreamSwitches::display`] before the helper picks one.
+pub const NO_DISPLAY: u32 = u32::MAX;
+
+impl StreamSwitches {
+    pub fn new() -> Self {
+        Self {
+            display: AtomicU32::new(NO_DISPLAY),
+            ..Self::default()
+        }
+    }
+}
+
+/// How often the display list is looked at again.
+const DISPLAYS_EVERY: Duration = Duration::from_secs(1);
 
 /// What the loop reports.
 #[derive(Debug)]
@@ -45,10 +65,13 @@ pub enum StreamEvent {
         visible: bool,
     },
     CursorShape(CursorShape),
-    Size {
-        width: u32,
-        height: u32,
+    /// The displays changed (or the selection did).
+    Displays {
+        displays: Vec<Display>,
+        current: u32,
     },
+    /// A secure desktop came or went.
+    Desktop(Desktop),
     Failed(String),
 }
 
@@ -119,7 +142,10 @@ fn run(
     let mut frame = Frame::new(0, 0);
     let mut pacer = Pacer::default();
     let mut cursor_at = None;
-    let mut size = (0, 0);
+    let mut displays: Option<(Vec<Display>, u32)> = None;
+    let mut displays_at: Option<Instant> = None;
+    let mut selected = NO_DISPLAY;
+    let mut desktop = Desktop::Normal;
     let mut off = true;
     while !switches.stop.load(Ordering::Acquire) {
         let started = Instant::now();
@@ -133,6 +159,18 @@ fn run(
             off = false;
             switches.keyframe.store(true, Ordering::Release);
         }
+        capturer.allow_secure_desktop(switches.secure_desktop.load(Ordering::Acquire));
+        let wanted = switches.display.load(Ordering::Acquire);
+        if wanted != selected {
+            selected = wanted;
+            if wanted != NO_DISPLAY {
+                match capturer.select_display(wanted) {
+                    Ok(()) => switches.keyframe.store(true, Ordering::Release),
+                    Err(error) => tracing::info!(%error, "the display was not switched"),
+                }
+                displays_at = None;
+            }
+        }
         let damage = match capturer.capture(&mut frame) {
             Ok(damage) => damage,
             Err(error) => {
@@ -140,12 +178,27 @@ fn run(
                 return;
             }
         };
-        if (frame.width, frame.height) != size {
-            size = (frame.width, frame.height);
-            let _ = events.blocking_send(StreamEvent::Size {
-                width: size.0,
-                height: size.1,
-            });
+        if displays_at.is_none_or(|t| started.duration_since(t) >= DISPLAYS_EVERY) {
+            displays_at = Some(started);
+            let now = (capturer.displays(), capturer.current_display());
+            if displays.as_ref() != Some(&now) {
+                let _ = events.blocking_send(StreamEvent::Displays {
+                    displays: now.0.clone(),
+                    current: now.1,
+                });
+                displays = Some(now);
+            }
+        }
+        if capturer.desktop() != desktop {
+            desktop = capturer.desktop();
+            switches.keyframe.store(true, Ordering::Release);
+            let _ = events.blocking_send(StreamEvent::Desktop(desktop));
+        }
+        if desktop == (Desktop::Secure { followed: false }) {
+            // Nothing to show but a stale picture: the helper's console
+            // says the sharer must answer the prompt instead.
+            sleep_rest(period, started);
+            continue;
         }
         if let Ok(cursor) = capturer.cursor() {
             if let Some(shape) = cursor.shape {
@@ -185,9 +238,13 @@ fn run(
                 }
             }
         }
-        if let Some(rest) = period.checked_sub(started.elapsed()) {
-            std::thread::sleep(rest);
-        }
+        sleep_rest(period, started);
+    }
+}
+
+fn sleep_rest(period: Duration, started: Instant) {
+    if let Some(rest) = period.checked_sub(started.elapsed()) {
+        std::thread::sleep(rest);
     }
 }
 
@@ -216,7 +273,7 @@ mod tests {
 
     #[test]
     fn nothing_is_captured_until_allowed_and_the_first_frame_is_a_keyframe() {
-        let switches = Arc::new(StreamSwitches::default());
+        let switches = Arc::new(StreamSwitches::new());
         let (tx, mut rx) = mpsc::channel(16);
         let handle = spawn(
             Box::new(SyntheticCapturer::new(320, 240)),

@@ -1,51 +1,104 @@
-//! The one place that picks the OS backend. OS-specific `cfg`s live only
+//! The one place that picks the OS backends. OS-specific `cfg`s live only
 //! under this folder (checked by `cargo xtask test`).
 
 use crate::capture::{CaptureError, Capturer};
 use crate::inject::{InjectError, Injector};
+use crate::journal::DeviceLog;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
 
+#[cfg(target_os = "linux")]
+mod linux;
 #[cfg(target_os = "linux")]
 mod x11;
+#[cfg(target_os = "linux")]
+use linux as os;
+
+pub mod keymap;
+/// Win32 is a C API: every call is `unsafe`, each with its SAFETY note.
+#[cfg(windows)]
+#[allow(unsafe_code)]
+pub mod windows;
+#[cfg(windows)]
+use windows as os;
 
 /// The platform this agent was built for.
-#[cfg(target_os = "linux")]
-pub const NAME: &str = "linux-x11";
-#[cfg(target_os = "windows")]
-pub const NAME: &str = "windows";
-#[cfg(not(any(target_os = "linux", target_os = "windows")))]
-pub const NAME: &str = "unsupported";
+pub const NAME: &str = os::NAME;
+
+/// Whether this OS has secure desktops (UAC prompts) that need Elevation.
+pub const HAS_SECURE_DESKTOP: bool = os::HAS_SECURE_DESKTOP;
 
 /// The screen capturer of this OS.
 pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
-    #[cfg(target_os = "linux")]
-    {
-        let capturer = x11::X11Capturer::connect(None)?;
-        tracing::info!(shm = capturer.uses_shm(), "capturing the X display");
-        Ok(Box::new(capturer))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        Err(CaptureError::Connect(format!(
-            "screen capture is not built for {NAME} yet"
-        )))
-    }
+    os::capturer()
 }
 
 /// The input injector of this OS.
 pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
-    #[cfg(target_os = "linux")]
-    {
-        Ok(Box::new(x11::X11Injector::connect(None)?))
+    os::injector()
+}
+
+/// The device's own log: the Windows Event Log, syslog on Linux.
+pub fn device_log() -> Arc<dyn DeviceLog> {
+    os::device_log()
+}
+
+/// Warns the sharer (on their screen and the agent's terminal), waits
+/// `warning`, then signs them out. Called after a session that used
+/// elevation with full control; the agent stopping cuts the wait short
+/// and signs out at once.
+pub async fn sign_out(warning: Duration, mut stop: watch::Receiver<bool>) {
+    let message = format!(
+        "Your help session used administrator rights. Save your work: \
+         you will be signed out in {} seconds.",
+        warning.as_secs()
+    );
+    println!("tandem-agent: {message}");
+    os::warn_sharer("Tandem remote help", &message, warning);
+    tokio::select! {
+        _ = tokio::time::sleep(warning) => {}
+        _ = stop.changed() => {}
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        Err(InjectError::Unsupported(
-            "input injection is not built for this OS yet",
-        ))
+    println!("tandem-agent: signing the sharer out");
+    if let Err(error) = os::sign_out() {
+        println!("tandem-agent: could not sign the sharer out: {error}");
     }
 }
 
-/// Options that create a file only its owner can read (0600 on Unix).
+/// `tandem-agent service …`: Windows only.
+pub fn service(action: crate::cli::ServiceAction, cli: &crate::cli::Cli) -> Result<(), String> {
+    os::service(action, cli)
+}
+
+/// The program that opens a link in the sharer's browser.
+pub const BROWSER: &str = os::BROWSER;
+
+/// Runs `command_line` (the browser and the link) for the signed-in user.
+pub fn open_link(command_line: &str) -> Result<(), String> {
+    os::open_link(command_line)
+}
+
+/// Runs a command line split at whitespace, without waiting.
+fn spawn_command_line(command_line: &str) -> Result<(), String> {
+    let mut parts = command_line.split_whitespace();
+    let program = parts.next().ok_or("an empty command")?;
+    std::process::Command::new(program)
+        .args(parts)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| format!("{program}: {e}"))
+}
+
+/// Where the device key is kept unless `--state-dir` says otherwise.
+pub fn default_state_dir() -> PathBuf {
+    os::default_state_dir()
+}
+
+/// Options that create a file only its owner can read (0600 on Unix;
+/// on Windows the per-user or ProgramData folder's ACL applies).
 pub fn private_file() -> std::fs::OpenOptions {
     #[allow(unused_mut)]
     let mut options = std::fs::OpenOptions::new();
@@ -69,20 +122,5 @@ pub fn device_name() -> String {
 
 /// A short description of the OS, for registration.
 pub fn os() -> (String, String) {
-    let name = std::env::consts::OS;
-    let version = std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|l| {
-                l.strip_prefix("PRETTY_NAME=")
-                    .map(|v| v.trim_matches('"').to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let os = match name {
-        "linux" => "Linux",
-        "windows" => "Windows",
-        other => other,
-    };
-    (os.to_owned(), version)
+    os::describe()
 }

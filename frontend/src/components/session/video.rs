@@ -185,6 +185,23 @@ pub fn VideoView(
             }
         })
     };
+    // What the device says the helper cannot see or do right now.
+    let notices = move || {
+        let agent = agent?.get();
+        let secure = agent.secure_desktop.map(|visible| {
+            let text = if visible {
+                "A UAC prompt is up on the device; you see it because you hold Elevation."
+            } else {
+                "The sharer must answer a UAC prompt on their device. The picture \
+                 resumes once it is answered."
+            };
+            view! { <p class="notice" id="secure-desktop" role="status">{text}</p> }
+        });
+        let refused = agent.refused.map(|reason| {
+            view! { <p class="notice" id="agent-refused" role="alert">"The device refused: "{reason}</p> }
+        });
+        Some(view! { {secure}{refused} })
+    };
     // The picture's size for the integer scale.
     let video_style = move || {
         layout.track();
@@ -248,6 +265,7 @@ pub fn VideoView(
                 </span>
                 <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
                 {overlay}
+                {notices}
             </div>
             <div
                 node_ref=surface

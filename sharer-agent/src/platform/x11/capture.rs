@@ -267,6 +267,8 @@ impl Capturer for X11Capturer {
             width: self.width,
             height: self.height,
             primary: true,
+            x: 0,
+            y: 0,
         }]
     }
 

@@ -219,7 +219,7 @@ impl Injector for X11Injector {
                 }
             }
             Input::Key { code, down } => {
-                let evdev = keymap::evdev(code).ok_or(InjectError::UnknownKey)?;
+                let evdev = crate::platform::keymap::evdev(code).ok_or(InjectError::UnknownKey)?;
                 self.key(evdev + 8, *down)?;
             }
             Input::Text { text } => {
@@ -231,7 +231,7 @@ impl Injector for X11Injector {
                 let codes: Vec<u8> = keys
                     .codes()
                     .iter()
-                    .filter_map(|c| keymap::evdev(c))
+                    .filter_map(|c| crate::platform::keymap::evdev(c))
                     .map(|e| e + 8)
                     .collect();
                 for code in &codes {

@@ -1,6 +1,7 @@
 //! A MIT-SHM segment the X server fills with screen pixels: the server
 //! creates it (SHM 1.2) and passes its file descriptor; the agent maps it.
-//! The only unsafe code of the agent lives here.
+//! The only unsafe code of the Linux agent lives here (the Windows
+//! backends call Win32, a C API, so `platform::windows` allows it too).
 #![allow(unsafe_code)]
 
 use crate::capture::CaptureError;

@@ -1,0 +1,98 @@
+//! Linux: the X11 backends, syslog, and the rest of the OS glue.
+
+use crate::capture::{CaptureError, Capturer};
+use crate::inject::{InjectError, Injector};
+use crate::journal::{DeviceLog, Entry};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const NAME: &str = "linux-x11";
+pub const HAS_SECURE_DESKTOP: bool = false;
+pub const BROWSER: &str = "xdg-open";
+
+pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
+    let capturer = super::x11::X11Capturer::connect(None)?;
+    tracing::info!(shm = capturer.uses_shm(), "capturing the X display");
+    Ok(Box::new(capturer))
+}
+
+pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
+    Ok(Box::new(super::x11::X11Injector::connect(None)?))
+}
+
+/// Writes to syslog (`/dev/log`, which journald also serves), facility
+/// auth, so it lands with the other security records.
+struct Syslog;
+
+impl DeviceLog for Syslog {
+    fn write(&self, entry: &Entry) -> Result<(), String> {
+        tracing::info!(event = entry.event_id(), "{}", entry.text());
+        let socket = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
+        // <PRI> = facility auth (4) * 8 + severity notice (5).
+        let line = format!("<37>tandem-agent[{}]: {}", std::process::id(), entry.text());
+        match socket.send_to(line.as_bytes(), "/dev/log") {
+            Ok(_) => Ok(()),
+            // No syslog daemon (a container): the terminal line above stays.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(format!("syslog: {error}")),
+        }
+    }
+}
+
+pub fn device_log() -> Arc<dyn DeviceLog> {
+    Arc::new(Syslog)
+}
+
+/// X11 has no secure desktop, so no session can use elevation here.
+pub fn warn_sharer(_title: &str, _message: &str, _wait: Duration) {}
+
+pub fn sign_out() -> Result<(), String> {
+    let session = std::env::var("XDG_SESSION_ID")
+        .map_err(|_| "no login session (XDG_SESSION_ID is unset)".to_owned())?;
+    let status = std::process::Command::new("loginctl")
+        .args(["terminate-session", &session])
+        .status()
+        .map_err(|e| format!("loginctl: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("loginctl terminate-session {session}: {status}"))
+    }
+}
+
+pub fn service(_action: crate::cli::ServiceAction, _cli: &crate::cli::Cli) -> Result<(), String> {
+    Err(
+        "the service is for Windows; on Linux run the agent in the user's \
+         graphical session (for example from a systemd user unit)"
+            .into(),
+    )
+}
+
+pub fn open_link(command_line: &str) -> Result<(), String> {
+    super::spawn_command_line(command_line)
+}
+
+/// `$XDG_STATE_HOME/tandem`, else `~/.local/state/tandem`.
+pub fn default_state_dir() -> PathBuf {
+    if let Some(state) = std::env::var_os("XDG_STATE_HOME") {
+        return PathBuf::from(state).join("tandem");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    home.join(".local/state/tandem")
+}
+
+pub fn describe() -> (String, String) {
+    let version = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown".into());
+    ("Linux".to_owned(), version)
+}

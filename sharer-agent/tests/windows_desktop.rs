@@ -1,0 +1,209 @@
+//! The Windows backends on a real Windows desktop: Wine on Xvfb, with
+//! notepad open. The `windows` end-to-end suite (`tests/e2e/windows.rs`)
+//! runs this binary under Wine, one test at a time, and checks on the X
+//! side what these write to `TANDEM_WINE_OUT` (the captured screen, the
+//! pointer position) and what Wine traced (the Event Log calls).
+#![cfg(windows)]
+// Win32 calls to look at what the agent did (the pointer, notepad).
+#![allow(unsafe_code)]
+// Helpers outside #[test] fns: a failed lookup is a failed test.
+#![allow(clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+use tandem_agent::capture::{Capturer, Frame};
+use tandem_agent::inject::{InjectError, Injector};
+use tandem_agent::journal::{DeviceLog, Entry};
+use tandem_agent::platform::windows::{EventLog, WindowsCapturer, WindowsInjector, monitors};
+use tandem_protocol::SessionId;
+use tandem_protocol::input::{Button, Input, SpecialKeys};
+use tandem_protocol::session::Mode;
+use windows::Win32::Foundation::{HWND, LPARAM, POINT, RECT, WPARAM};
+use windows::Win32::UI::WindowsAndMessaging::{
+    FindWindowExW, FindWindowW, GetCursorPos, GetWindowRect, SendMessageW, SetForegroundWindow,
+    WM_GETTEXT, WM_SETTEXT,
+};
+use windows::core::w;
+
+fn out_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("TANDEM_WINE_OUT").expect("TANDEM_WINE_OUT names a folder"))
+}
+
+fn pointer() -> (i32, i32) {
+    let mut at = POINT::default();
+    unsafe { GetCursorPos(&mut at) }.expect("GetCursorPos");
+    (at.x, at.y)
+}
+
+#[test]
+fn monitors_become_displays_primary_first() {
+    let found = monitors();
+    assert!(!found.is_empty(), "no monitor");
+    assert!(found[0].display.primary);
+    assert!(found[0].display.width >= 640 && found[0].display.height >= 480);
+    assert!(
+        found[0].device.starts_with(r"\\.\DISPLAY"),
+        "{}",
+        found[0].device
+    );
+}
+
+#[test]
+fn capture_falls_back_to_gdi_and_reads_the_whole_screen() {
+    let mut capturer = WindowsCapturer::new().expect("a capturer");
+    let mut frame = Frame::new(0, 0);
+    let damage = capturer.capture(&mut frame).expect("a capture");
+    // Wine 8 has no Desktop Duplication: the fallback is what runs here.
+    assert_eq!(capturer.backend(), "gdi");
+    let refused = capturer.dxgi_refused().unwrap_or_default().to_owned();
+    assert!(!refused.is_empty(), "DXGI was refused, with a reason");
+    println!("DXGI refused: {refused}");
+    let (w, h) = capturer.size();
+    assert_eq!((frame.width, frame.height), (w, h));
+    assert_eq!(damage.len(), 1, "the first frame is all damage");
+    assert_eq!(damage[0].height, h);
+    // A still screen has no damage.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(capturer.capture(&mut frame).map(|d| d.len()).ok(), Some(0));
+    let mut ppm = format!("P6\n{w} {h}\n255\n").into_bytes();
+    for y in 0..h {
+        for x in 0..w {
+            let (r, g, b) = frame.rgb(x, y).unwrap_or_default();
+            ppm.extend_from_slice(&[r, g, b]);
+        }
+    }
+    std::fs::write(out_dir().join("screen.ppm"), ppm).expect("writes the capture");
+}
+
+#[test]
+fn send_input_puts_the_pointer_on_the_pixel() {
+    let mut injector = WindowsInjector::new().expect("an injector");
+    let primary = monitors().remove(0).display;
+    injector.set_display(&primary);
+    let corners = [
+        (0, 0),
+        (primary.width - 1, primary.height - 1),
+        (333, 222),
+        (321, 234),
+    ];
+    for (x, y) in corners {
+        injector.inject(&Input::Move { x, y }).expect("a move");
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(pointer(), (x as i32, y as i32), "moved to ({x}, {y})");
+    }
+    std::fs::write(out_dir().join("pointer.txt"), "321 234").expect("writes the position");
+}
+
+fn notepad_edit() -> (HWND, HWND) {
+    for _ in 0..100 {
+        if let Ok(window) = unsafe { FindWindowW(w!("Notepad"), None) }
+            && let Ok(edit) = unsafe { FindWindowExW(Some(window), None, w!("Edit"), None) }
+        {
+            return (window, edit);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("notepad is not open");
+}
+
+fn text_of(edit: HWND) -> String {
+    let mut buffer = [0u16; 512];
+    let len = unsafe {
+        SendMessageW(
+            edit,
+            WM_GETTEXT,
+            Some(WPARAM(buffer.len())),
+            Some(LPARAM(buffer.as_mut_ptr() as isize)),
+        )
+    };
+    String::from_utf16_lossy(&buffer[..len.0.clamp(0, 512) as usize])
+}
+
+#[test]
+fn clicks_keys_and_text_land_in_notepad() {
+    let (window, edit) = notepad_edit();
+    let empty = [0u16];
+    unsafe {
+        SendMessageW(
+            edit,
+            WM_SETTEXT,
+            None,
+            Some(LPARAM(empty.as_ptr() as isize)),
+        )
+    };
+    let _ = unsafe { SetForegroundWindow(window) };
+    let mut rect = RECT::default();
+    unsafe { GetWindowRect(edit, &mut rect) }.expect("the edit box's place");
+    let (x, y) = (
+        ((rect.left + rect.right) / 2) as u32,
+        ((rect.top + rect.bottom) / 2) as u32,
+    );
+    let mut injector = WindowsInjector::new().expect("an injector");
+    injector.set_display(&monitors().remove(0).display);
+    let click = |down| Input::Button {
+        button: Button::Left,
+        down,
+        x,
+        y,
+    };
+    let key = |code: &str, down| Input::Key {
+        code: code.into(),
+        down,
+    };
+    let script = [
+        click(true),
+        click(false),
+        Input::Text {
+            text: "Tandem ✓ héllo".into(),
+        },
+        key("Enter", true),
+        key("Enter", false),
+        key("ShiftLeft", true),
+        key("KeyA", true),
+        key("KeyA", false),
+        key("ShiftLeft", false),
+        key("KeyB", true),
+        key("KeyB", false),
+        key("Backspace", true),
+        key("Backspace", false),
+        key("Digit7", true),
+        key("Digit7", false),
+    ];
+    for input in &script {
+        injector.inject(input).expect("injected");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(text_of(edit), "Tandem ✓ héllo\r\nA7");
+}
+
+#[test]
+fn ctrl_alt_del_is_refused_without_the_service() {
+    let mut injector = WindowsInjector::new().expect("an injector");
+    let refused = injector.inject(&Input::Special {
+        keys: SpecialKeys::CtrlAltDel,
+    });
+    assert!(
+        matches!(refused, Err(InjectError::Unsupported(why)) if why.contains("SendSAS")),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn session_start_and_end_go_to_the_event_log() {
+    let log = EventLog::open();
+    let session = SessionId("wine-session".into());
+    let started = Entry::Started {
+        session: session.clone(),
+        helper: "Megan Bowen".into(),
+        mode: Mode::Control,
+    };
+    let ended = Entry::Ended {
+        session,
+        helper: "Megan Bowen".into(),
+        why: "the helper left".into(),
+        elevated: false,
+    };
+    assert_eq!(log.write(&started), Ok(()));
+    assert_eq!(log.write(&ended), Ok(()));
+}

@@ -1,0 +1,167 @@
+//! A Windows desktop for the Windows agent: a fresh Wine prefix on an
+//! Xvfb display, the ProcessPrng shim in its system32, and notepad open.
+//! Dropping it stops every process of this prefix (`wineserver -k`) and
+//! removes the prefix; other prefixes are left alone.
+
+use crate::HarnessError;
+use crate::desktop::Xvfb;
+use crate::process::GroupChild;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The Windows agent: `$TANDEM_TEST_WINDOWS_AGENT`, or
+/// `target/x86_64-pc-windows-gnu/debug/tandem-agent.exe` beside this test
+/// binary's target directory.
+pub fn windows_target_dir() -> Result<PathBuf, HarnessError> {
+    // target/debug/deps/e2e-<hash> → target/x86_64-pc-windows-gnu/debug
+    let exe = std::env::current_exe()?;
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    Ok(target.join("x86_64-pc-windows-gnu/debug"))
+}
+
+pub fn windows_agent() -> Result<PathBuf, HarnessError> {
+    let path = match std::env::var_os("TANDEM_TEST_WINDOWS_AGENT") {
+        Some(path) => PathBuf::from(path),
+        None => windows_target_dir()?.join("tandem-agent.exe"),
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(HarnessError::Missing {
+            what: "the Windows agent",
+            path,
+            hint: "cargo xtask test builds it for x86_64-pc-windows-gnu",
+        })
+    }
+}
+
+/// The newest `windows_desktop-*.exe` test binary.
+pub fn windows_backend_tests() -> Result<PathBuf, HarnessError> {
+    let deps = windows_target_dir()?.join("deps");
+    let newest = std::fs::read_dir(&deps)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("windows_desktop-") && n.ends_with(".exe"))
+        })
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok());
+    newest.ok_or(HarnessError::Missing {
+        what: "the Windows backend tests",
+        path: deps,
+        hint: "cargo xtask test builds them (cargo test --no-run --target x86_64-pc-windows-gnu)",
+    })
+}
+
+/// A Wine prefix with notepad open on `display`.
+pub struct Wine {
+    prefix: tempfile::TempDir,
+    display: String,
+    notepad: Option<GroupChild>,
+}
+
+impl Wine {
+    pub fn start(xvfb: &Xvfb) -> Result<Self, HarnessError> {
+        let prefix = tempfile::Builder::new().prefix("tandem-wine-").tempdir()?;
+        let mut wine = Self {
+            prefix,
+            display: xvfb.display.clone(),
+            notepad: None,
+        };
+        let started = Instant::now();
+        let booted = wine.command("wineboot").arg("-i").output()?;
+        if !booted.status.success() {
+            return Err(not_ready("wineboot -i", &booted));
+        }
+        let _ = wine.command("wineserver").arg("-w").status();
+        wine.install_shim()?;
+        let mut notepad = wine.command("wine");
+        notepad
+            .arg("notepad")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        wine.notepad = Some(GroupChild::spawn("wine notepad", notepad)?);
+        while xvfb
+            .output("xdotool", &["search", "--name", "Notepad"])?
+            .trim()
+            .is_empty()
+        {
+            if started.elapsed() > Duration::from_secs(60) {
+                return Err(HarnessError::NotReady {
+                    what: "wine notepad",
+                    seconds: 60,
+                    details: String::new(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Ok(wine)
+    }
+
+    /// `program` with this prefix, display and quiet Wine settings.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("WINEPREFIX", self.prefix.path())
+            .env("WINEDEBUG", "-all")
+            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+            .env("DISPLAY", &self.display)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// A Unix path as this prefix sees it (Z: is /).
+    pub fn windows_path(path: &Path) -> String {
+        format!("Z:{}", path.display()).replace('/', "\\")
+    }
+
+    /// Rust programs need ProcessPrng, which Wine 8.0 lacks: build the
+    /// forwarding DLL with mingw into system32.
+    fn install_shim(&self) -> Result<(), HarnessError> {
+        let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wine/processprng.c");
+        let dll = self
+            .prefix
+            .path()
+            .join("drive_c/windows/system32/bcryptprimitives.dll");
+        let built = Command::new("x86_64-w64-mingw32-gcc")
+            .args(["-shared", "-O2", "-o"])
+            .arg(&dll)
+            .arg(&source)
+            .arg("-lbcrypt")
+            .output()?;
+        if built.status.success() {
+            Ok(())
+        } else {
+            Err(not_ready("the ProcessPrng shim (mingw)", &built))
+        }
+    }
+}
+
+fn not_ready(what: &'static str, output: &Output) -> HarnessError {
+    HarnessError::NotReady {
+        what,
+        seconds: 0,
+        details: format!(
+            " ({}: {})",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+    }
+}
+
+impl Drop for Wine {
+    fn drop(&mut self) {
+        self.notepad = None;
+        let _ = self.command("wineserver").arg("-k").status();
+    }
+}
