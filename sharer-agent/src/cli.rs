@@ -13,10 +13,10 @@ pub struct Cli {
     pub server: Option<String>,
     /// Enrollment token from an administrator; without it the device
     /// registers as unenrolled.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", global = true)]
     pub enroll: Option<String>,
     /// Where the device key and id are kept.
-    #[arg(long, value_name = "DIR", env = "TANDEM_AGENT_STATE")]
+    #[arg(long, value_name = "DIR", env = "TANDEM_AGENT_STATE", global = true)]
     pub state_dir: Option<PathBuf>,
     /// The program that opens the sharer page (default: xdg-open).
     #[arg(long, value_name = "PROGRAM", env = "TANDEM_AGENT_BROWSER")]
@@ -26,7 +26,7 @@ pub struct Cli {
     pub no_browser: bool,
     /// After a session that used elevation with full control, the sharer
     /// is warned this many seconds before being signed out.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, global = true)]
     pub sign_out_after: u64,
     #[command(subcommand)]
     pub command: Option<Command>,
