@@ -85,6 +85,16 @@ impl Wine {
         }
         let _ = wine.command("wineserver").arg("-w").status();
         wine.install_shim()?;
+        // A still screen: notepad's blinking caret would change 14 pixels
+        // between the agent's capture and ImageMagick's.
+        let still = wine
+            .command("wine")
+            .args(["reg", "add", r"HKCU\Control Panel\Desktop"])
+            .args(["/v", "CursorBlinkRate", "/t", "REG_SZ", "/d", "-1", "/f"])
+            .output()?;
+        if !still.status.success() {
+            return Err(not_ready("wine reg add CursorBlinkRate", &still));
+        }
         let mut notepad = wine.command("wine");
         notepad
             .arg("notepad")
