@@ -38,7 +38,7 @@ const ROGUE_INPUT: &str = "
 
 /// A rogue peer sends input; none of it may reach X.
 async fn rogue_input_is_refused(helper: &Browser, xvfb: &Xvfb, work: &Path, name: &str) {
-    let before = pointer(xvfb);
+    let before = xvfb.pointer();
     let sent = helper
         .eval(ROGUE_INPUT, vec![serde_json::json!(name)])
         .await
@@ -48,7 +48,7 @@ async fn rogue_input_is_refused(helper: &Browser, xvfb: &Xvfb, work: &Path, name
         "the rogue messages went out: {sent}"
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(pointer(xvfb), before, "{name}: the pointer did not move");
+    assert_eq!(xvfb.pointer(), before, "{name}: the pointer did not move");
     assert!(!work.join(name).exists(), "{name}: no keys reached X");
 }
 
@@ -78,17 +78,6 @@ async fn wait_for_desktop(helper: &Browser) -> serde_json::Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the helper never saw the X screen: {}", probe(helper).await);
-}
-
-fn pointer(xvfb: &Xvfb) -> (i64, i64) {
-    let out = xvfb.output("xdotool", &["getmouselocation"]).unwrap();
-    let field = |name: &str| {
-        out.split_whitespace()
-            .find_map(|f| f.strip_prefix(name))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(-1)
-    };
-    (field("x:"), field("y:"))
 }
 
 /// Xvfb with a full-screen xterm whose shell runs in `work`, and an agent
@@ -188,13 +177,13 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .click()
             .await
             .unwrap();
-        let mut at = pointer(&xvfb);
+        let mut at = xvfb.pointer();
         for _ in 0..50 {
             if (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            at = pointer(&xvfb);
+            at = xvfb.pointer();
         }
         assert!(
             (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1,
@@ -234,7 +223,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .await,
             "with control, channel input reaches X"
         );
-        assert_eq!(pointer(&xvfb), (5, 5));
+        assert_eq!(xvfb.pointer(), (5, 5));
 
         // Pause: no pixels, no input.
         sharer.click_button("Pause").await.unwrap();

@@ -30,17 +30,6 @@ fn backend_test(wine: &Wine, out: &Path, name: &str, trace: &str, expect: &str) 
     output
 }
 
-fn pointer(xvfb: &Xvfb) -> (i64, i64) {
-    let out = xvfb.output("xdotool", &["getmouselocation"]).unwrap();
-    let field = |name: &str| {
-        out.split_whitespace()
-            .find_map(|f| f.strip_prefix(name))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(-1)
-    };
-    (field("x:"), field("y:"))
-}
-
 #[tokio::test]
 async fn the_windows_backends_capture_inject_and_log_under_wine() {
     let xvfb = Xvfb::start().unwrap();
@@ -89,7 +78,7 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
         "",
     );
     let expected = std::fs::read_to_string(out.join("pointer.txt")).unwrap();
-    let at = pointer(&xvfb);
+    let at = xvfb.pointer();
     assert_eq!(
         format!("{} {}", at.0, at.1),
         expected,

@@ -108,6 +108,21 @@ impl Xvfb {
         GroupChild::spawn(name, command)
     }
 
+    /// The pointer's position, as xdotool reads it from X ((-1, -1) if
+    /// it cannot).
+    pub fn pointer(&self) -> (i64, i64) {
+        let out = self
+            .output("xdotool", &["getmouselocation"])
+            .unwrap_or_default();
+        let field = |name: &str| {
+            out.split_whitespace()
+                .find_map(|f| f.strip_prefix(name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(-1)
+        };
+        (field("x:"), field("y:"))
+    }
+
     /// Runs an X tool to completion and returns its output.
     pub fn output(&self, program: &str, args: &[&str]) -> Result<String, HarnessError> {
         let out = Command::new(program)

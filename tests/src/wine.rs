@@ -130,11 +130,6 @@ impl Wine {
         command
     }
 
-    /// A Unix path as this prefix sees it (Z: is /).
-    pub fn windows_path(path: &Path) -> String {
-        format!("Z:{}", path.display()).replace('/', "\\")
-    }
-
     /// Rust programs need ProcessPrng, which Wine 8.0 lacks: build the
     /// forwarding DLL with mingw into system32.
     fn install_shim(&self) -> Result<(), HarnessError> {

@@ -15,7 +15,7 @@ use windows::Win32::System::Shutdown::{
 };
 use windows::Win32::System::Threading::{
     CREATE_UNICODE_ENVIRONMENT, CreateProcessAsUserW, GetCurrentProcess, OpenProcessToken,
-    PROCESS_INFORMATION, STARTUPINFOW,
+    PROCESS_CREATION_FLAGS, PROCESS_INFORMATION, STARTUPINFOW,
 };
 use windows::Win32::UI::WindowsAndMessaging::{
     MB_ICONWARNING, MB_OK, MB_SETFOREGROUND, MB_TOPMOST, MESSAGEBOX_RESULT,
@@ -98,37 +98,61 @@ pub fn sign_out() -> Result<(), String> {
     }
 }
 
-/// Runs `command_line` as the console's signed-in user (from the
-/// service's SYSTEM agent: the browser must not run as SYSTEM).
-pub fn run_as_console_user(command_line: &str) -> Result<(), String> {
-    let mut token = HANDLE::default();
-    // SAFETY: the token and process handles are closed below.
+/// Starts `command_line` with the primary `token`, on `desktop` (like
+/// `winsta0\default`) if given. Returns the process handle, which the
+/// caller closes; the token stays the caller's.
+pub(super) fn start_with_token(
+    token: HANDLE,
+    command_line: &str,
+    desktop: Option<&str>,
+    flags: PROCESS_CREATION_FLAGS,
+) -> Result<HANDLE, String> {
+    let mut desktop = desktop.map(wide);
+    let startup = STARTUPINFOW {
+        cb: std::mem::size_of::<STARTUPINFOW>() as u32,
+        lpDesktop: desktop
+            .as_mut()
+            .map_or(PWSTR::null(), |d| PWSTR(d.as_mut_ptr())),
+        ..Default::default()
+    };
+    let mut line = wide(command_line);
+    let mut process = PROCESS_INFORMATION::default();
+    // SAFETY: the strings outlive the call; the thread handle is closed
+    // here and the process handle handed to the caller.
     unsafe {
-        WTSQueryUserToken(WTSGetActiveConsoleSessionId(), &mut token)
-            .map_err(|e| format!("WTSQueryUserToken: {e}"))?;
-        let mut line = wide(command_line);
-        let startup = STARTUPINFOW {
-            cb: std::mem::size_of::<STARTUPINFOW>() as u32,
-            ..Default::default()
-        };
-        let mut process = PROCESS_INFORMATION::default();
-        let result = CreateProcessAsUserW(
+        CreateProcessAsUserW(
             Some(token),
             PCWSTR::null(),
             Some(PWSTR(line.as_mut_ptr())),
             None,
             None,
             false,
-            CREATE_UNICODE_ENVIRONMENT,
+            flags,
             None,
             PCWSTR::null(),
             &startup,
             &mut process,
-        );
-        let _ = CloseHandle(token);
-        result.map_err(|e| format!("CreateProcessAsUserW: {e}"))?;
-        let _ = CloseHandle(process.hProcess);
+        )
+        .map_err(|e| format!("CreateProcessAsUserW: {e}"))?;
         let _ = CloseHandle(process.hThread);
     }
-    Ok(())
+    Ok(process.hProcess)
+}
+
+/// Runs `command_line` as the console's signed-in user (from the
+/// service's SYSTEM agent: the browser must not run as SYSTEM).
+pub fn run_as_console_user(command_line: &str) -> Result<(), String> {
+    let mut token = HANDLE::default();
+    // SAFETY: out-pointer to a local; the token is closed below.
+    unsafe { WTSQueryUserToken(WTSGetActiveConsoleSessionId(), &mut token) }
+        .map_err(|e| format!("WTSQueryUserToken: {e}"))?;
+    let started = start_with_token(token, command_line, None, CREATE_UNICODE_ENVIRONMENT);
+    // SAFETY: handles this function owns, closed once.
+    unsafe {
+        let _ = CloseHandle(token);
+        if let Ok(process) = &started {
+            let _ = CloseHandle(*process);
+        }
+    }
+    started.map(drop)
 }

@@ -4,7 +4,6 @@
 //! agent can open the secure desktop, so a helper with Elevation and full
 //! control sees and answers UAC prompts, and Ctrl+Alt+Del works (SendSAS).
 
-use super::wide;
 use std::ffi::OsString;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -15,10 +14,9 @@ use windows::Win32::Security::{
 };
 use windows::Win32::System::RemoteDesktop::WTSGetActiveConsoleSessionId;
 use windows::Win32::System::Threading::{
-    CREATE_NO_WINDOW, CREATE_UNICODE_ENVIRONMENT, CreateProcessAsUserW, GetCurrentProcess,
-    OpenProcessToken, PROCESS_INFORMATION, STARTUPINFOW, TerminateProcess, WaitForSingleObject,
+    CREATE_NO_WINDOW, CREATE_UNICODE_ENVIRONMENT, GetCurrentProcess, OpenProcessToken,
+    TerminateProcess, WaitForSingleObject,
 };
-use windows::core::{PCWSTR, PWSTR};
 use windows_service::service::{
     ServiceAccess, ServiceControl, ServiceControlAccept, ServiceErrorControl, ServiceExitCode,
     ServiceInfo, ServiceStartType, ServiceState, ServiceStatus, ServiceType,
@@ -203,30 +201,13 @@ fn spawn_in_session(command_line: &str, session: u32) -> Result<HANDLE, String> 
             let _ = CloseHandle(token);
             return Err(format!("SetTokenInformation(session): {error}"));
         }
-        let mut desktop = wide(r"winsta0\default");
-        let startup = STARTUPINFOW {
-            cb: std::mem::size_of::<STARTUPINFOW>() as u32,
-            lpDesktop: PWSTR(desktop.as_mut_ptr()),
-            ..Default::default()
-        };
-        let mut line = wide(command_line);
-        let mut process = PROCESS_INFORMATION::default();
-        let created = CreateProcessAsUserW(
-            Some(token),
-            PCWSTR::null(),
-            Some(PWSTR(line.as_mut_ptr())),
-            None,
-            None,
-            false,
+        let started = super::account::start_with_token(
+            token,
+            command_line,
+            Some(r"winsta0\default"),
             CREATE_UNICODE_ENVIRONMENT | CREATE_NO_WINDOW,
-            None,
-            PCWSTR::null(),
-            &startup,
-            &mut process,
         );
         let _ = CloseHandle(token);
-        created.map_err(|e| format!("CreateProcessAsUserW: {e}"))?;
-        let _ = CloseHandle(process.hThread);
-        Ok(process.hProcess)
+        started
     }
 }
