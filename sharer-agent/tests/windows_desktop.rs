@@ -177,6 +177,24 @@ fn clicks_keys_and_text_land_in_notepad() {
     assert_eq!(text_of(edit), "Tandem ✓ héllo\r\nA7");
 }
 
+/// What the helper typed through a whole session (`TANDEM_WINE_EXPECT`)
+/// reaches notepad.
+#[test]
+fn notepad_holds_what_the_helper_typed() {
+    let expected = std::env::var("TANDEM_WINE_EXPECT").expect("TANDEM_WINE_EXPECT is set");
+    assert!(!expected.is_empty(), "TANDEM_WINE_EXPECT names some text");
+    let (_, edit) = notepad_edit();
+    let mut text = text_of(edit);
+    for _ in 0..100 {
+        if text.contains(&expected) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        text = text_of(edit);
+    }
+    panic!("notepad holds {text:?}, not {expected:?}");
+}
+
 #[test]
 fn ctrl_alt_del_is_refused_without_the_service() {
     let mut injector = WindowsInjector::new().expect("an injector");

@@ -1,14 +1,17 @@
 //! The Windows agent under Wine on Xvfb, with notepad open: its capture,
 //! input and Event Log backends (the `windows_desktop` test binary, run
-//! under Wine, checked against X). A whole session through the Windows
-//! agent does not run under Wine 8 yet: webrtc 0.21's UDP sockets go
-//! through quinn-udp, whose socket options Wine refuses (WSAEOPNOTSUPP);
-//! see ARCHITECTURE.md.
+//! under Wine, checked against X), and a whole session from a helper in
+//! Chromium through `tandem-agent.exe`.
 
+use crate::session::{as_user, assist, probe};
 use std::path::Path;
 use std::process::Output;
-use tandem_tests::desktop::Xvfb;
+use std::time::Duration;
+use tandem_tests::desktop::{SCREEN, Xvfb, enrollment_token};
 use tandem_tests::wine::{Wine, windows_backend_tests};
+use tandem_tests::{Browser, e2e};
+
+const AGENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs one test of the Windows backend binary under Wine.
 fn backend_test(wine: &Wine, out: &Path, name: &str, trace: &str, expect: &str) -> Output {
@@ -120,4 +123,132 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
             "{text} in:\n{trace}"
         );
     }
+}
+
+/// Waits until the helper's video shows the whole Wine desktop.
+async fn wait_for_windows_desktop(helper: &Browser) -> serde_json::Value {
+    for _ in 0..300 {
+        let p = probe(helper).await;
+        if p["w"].as_u64() == Some(u64::from(SCREEN.0))
+            && p["h"].as_u64() == Some(u64::from(SCREEN.1))
+            && p["frames"].as_u64().unwrap_or(0) > 0
+        {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the helper never saw the Wine desktop: {}",
+        probe(helper).await
+    );
+}
+
+/// A whole session through `tandem-agent.exe` under Wine: the helper in
+/// Chromium sees the desktop, takes full control, clicks and types into
+/// notepad; at the end the sharer is warned and signed out, because the
+/// help desk's role carries Elevation.
+#[tokio::test]
+async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
+    e2e(async |env| {
+        let xvfb = Xvfb::start().unwrap();
+        let wine = Wine::start(&xvfb).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let admin = &env.browser;
+        as_user(admin, "admin@contoso.test").await;
+        let token = enrollment_token(admin, "e2e windows").await.unwrap();
+        let agent = wine.agent(env.server.base_url(), &token).unwrap();
+        let link = agent
+            .wait_for_line("Open this link to continue: ", AGENT_TIMEOUT)
+            .await
+            .unwrap();
+        let path = &link[link.find("/share").expect("a sharer link")..];
+
+        let helper = &env.browser;
+        let sharer = Browser::start(env.server.base_url()).await.unwrap();
+        as_user(helper, "megan@contoso.test").await;
+        as_user(&sharer, "lynne@contoso.test").await;
+        sharer.goto(path).await.unwrap();
+        sharer
+            .wait_for_text_containing("#paired-device", "Paired with")
+            .await
+            .unwrap();
+        let code = assist(helper).await;
+        sharer.fill("#share-code", &code).await.unwrap();
+        sharer.click("form button[type=submit]").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Sharer joined")
+            .await
+            .unwrap();
+
+        helper.click_button("Request full control").await.unwrap();
+        sharer.click_button("Allow").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Connected (full control)")
+            .await
+            .unwrap();
+        let seen = wait_for_windows_desktop(helper).await;
+        assert!(seen["frames"].as_u64() > Some(0), "{seen}");
+        // Wine refuses quinn-udp's socket options: the plain sockets carry
+        // the session.
+        assert!(
+            agent.output().contains("using plain sockets"),
+            "{}",
+            agent.output()
+        );
+        helper
+            .wait_for_text_containing("#media-stats", "1024×768")
+            .await
+            .unwrap();
+
+        // The middle of the picture is the middle of the Wine desktop.
+        helper.client().set_window_size(1400, 1800).await.unwrap();
+        let surface = helper
+            .wait_for("#remote-surface.controlling")
+            .await
+            .unwrap();
+        helper
+            .wait_for("#remote-screen")
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let mut at = xvfb.pointer();
+        for _ in 0..50 {
+            if (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            at = xvfb.pointer();
+        }
+        assert!(
+            (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1,
+            "the click mid-picture lands mid-screen, not at {at:?}; agent said:\n{}",
+            agent.output()
+        );
+
+        // Keys by scan code reach notepad, read back with WM_GETTEXT.
+        surface.send_keys("hello wine 42").await.unwrap();
+        backend_test(
+            &wine,
+            out.path(),
+            "notepad_holds_what_the_helper_typed",
+            "-all",
+            "hello wine 42",
+        );
+
+        // Leaving ends a session that used elevation with full control:
+        // the sharer is warned, then signed out.
+        sharer.click_button("Leave").await.unwrap();
+        agent
+            .wait_for_line("you will be signed out in 3 seconds", AGENT_TIMEOUT)
+            .await
+            .unwrap();
+        agent
+            .wait_for_line("signing the sharer out", AGENT_TIMEOUT)
+            .await
+            .unwrap();
+        sharer.close().await;
+    })
+    .await;
 }

@@ -4,7 +4,7 @@
 //! removes the prefix; other prefixes are left alone.
 
 use crate::HarnessError;
-use crate::desktop::Xvfb;
+use crate::desktop::{Agent, Xvfb};
 use crate::process::GroupChild;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -128,6 +128,19 @@ impl Wine {
             .env("DISPLAY", &self.display)
             .stdin(Stdio::null());
         command
+    }
+
+    /// `tandem-agent.exe` under Wine, enrolled with `token`, its state in
+    /// a fresh folder (seen as `Z:\…`), and a short sign-out warning.
+    pub fn agent(&self, base_url: &str, token: &str) -> Result<Agent, HarnessError> {
+        let state = tempfile::Builder::new().prefix("tandem-agent-").tempdir()?;
+        let windows_state = format!("Z:{}", state.path().display()).replace('/', "\\");
+        let mut command = self.command("wine");
+        command
+            .arg(windows_agent()?)
+            .args(["--server", base_url, "--no-browser", "--enroll", token])
+            .args(["--sign-out-after", "3", "--state-dir", &windows_state]);
+        Agent::spawn(command, state)
     }
 
     /// Rust programs need ProcessPrng, which Wine 8.0 lacks: build the

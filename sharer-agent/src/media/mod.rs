@@ -1,10 +1,12 @@
 //! Media for one session: the WebRTC connection to the helper (`peer`),
 //! the keyframe-request interceptor (`keyframes`), RTP packetizing on the
-//! capture clock (`rtp`), and the capture → encode loop (`stream`).
+//! capture clock (`rtp`), the WebRTC runtime with its UDP fallback
+//! (`runtime`), and the capture → encode loop (`stream`).
 
 pub mod keyframes;
 pub mod peer;
 pub mod rtp;
+pub mod runtime;
 pub mod stream;
 
 pub use peer::{AgentPeer, MediaError, PeerEvent};

@@ -5,6 +5,7 @@
 //! single loop.
 
 use super::keyframes::KeyframeRequests;
+use super::runtime::AgentRuntime;
 use bytes::BytesMut;
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::ice::mdns::MulticastDnsMode;
@@ -152,7 +153,9 @@ impl AgentPeer {
         let config = RTCConfigurationBuilder::new()
             .with_ice_servers(ice_servers(servers))
             .build();
-        let runtime = default_runtime().ok_or(MediaError::NoRuntime)?;
+        let runtime = Arc::new(AgentRuntime::new(
+            default_runtime().ok_or(MediaError::NoRuntime)?,
+        ));
         let pc: Arc<dyn PeerConnection> = Arc::new(
             PeerConnectionBuilder::new()
                 .with_configuration(config)
