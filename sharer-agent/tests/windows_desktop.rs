@@ -14,7 +14,9 @@ use std::time::Duration;
 use tandem_agent::capture::{Capturer, Frame};
 use tandem_agent::inject::{InjectError, Injector};
 use tandem_agent::journal::{DeviceLog, Entry};
-use tandem_agent::platform::windows::{EventLog, WindowsCapturer, WindowsInjector, monitors};
+use tandem_agent::platform::windows::{
+    EventLog, WindowsCapturer, WindowsInjector, monitors, normalized,
+};
 use tandem_protocol::SessionId;
 use tandem_protocol::input::{Button, Input, SpecialKeys};
 use tandem_protocol::session::Mode;
@@ -92,6 +94,31 @@ fn send_input_puts_the_pointer_on_the_pixel() {
         assert_eq!(pointer(), (x as i32, y as i32), "moved to ({x}, {y})");
     }
     std::fs::write(out_dir().join("pointer.txt"), "321 234").expect("writes the position");
+}
+
+/// SendInput's 0..65535 scale maps back, as Windows maps it
+/// (`dx * size / 65536`), to the very pixel, on a virtual desktop that
+/// starts left of and above the primary display.
+#[test]
+fn absolute_coordinates_round_trip_on_a_desktop_left_of_the_primary() {
+    let desktop = (-1920, -120, 3840, 1200);
+    for (x, y) in [(-1920, -120), (-1, 0), (0, 0), (1919, 1079), (-960, 500)] {
+        let (dx, dy) = normalized(x, y, desktop);
+        assert!(
+            (0..65536).contains(&dx) && (0..65536).contains(&dy),
+            "({x}, {y}) → ({dx}, {dy})"
+        );
+        let back = (
+            -1920 + (i64::from(dx) * 3840 / 65536) as i32,
+            -120 + (i64::from(dy) * 1200 / 65536) as i32,
+        );
+        assert_eq!(back, (x, y));
+    }
+    // Off the desktop: held at its edge.
+    assert_eq!(
+        normalized(5000, -5000, desktop),
+        normalized(1919, -120, desktop)
+    );
 }
 
 fn notepad_edit() -> (HWND, HWND) {

@@ -7,7 +7,7 @@ use crate::session::{as_user, assist, probe};
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
-use tandem_tests::desktop::{SCREEN, Xvfb, enrollment_token};
+use tandem_tests::desktop::{SCREEN, SECOND_SCREEN, Xvfb, enrollment_token};
 use tandem_tests::wine::{Wine, windows_backend_tests};
 use tandem_tests::{Browser, e2e};
 
@@ -91,6 +91,13 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
     backend_test(
         &wine,
         out,
+        "absolute_coordinates_round_trip_on_a_desktop_left_of_the_primary",
+        "-all",
+        "",
+    );
+    backend_test(
+        &wine,
+        out,
         "clicks_keys_and_text_land_in_notepad",
         "-all",
         "",
@@ -125,12 +132,12 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
     }
 }
 
-/// Waits until the helper's video shows the whole Wine desktop.
-async fn wait_for_windows_desktop(helper: &Browser) -> serde_json::Value {
+/// Waits until the helper's video shows a whole `size` monitor.
+async fn wait_for_monitor(helper: &Browser, size: (u32, u32)) -> serde_json::Value {
     for _ in 0..300 {
         let p = probe(helper).await;
-        if p["w"].as_u64() == Some(u64::from(SCREEN.0))
-            && p["h"].as_u64() == Some(u64::from(SCREEN.1))
+        if p["w"].as_u64() == Some(u64::from(size.0))
+            && p["h"].as_u64() == Some(u64::from(size.1))
             && p["frames"].as_u64().unwrap_or(0) > 0
         {
             return p;
@@ -138,19 +145,41 @@ async fn wait_for_windows_desktop(helper: &Browser) -> serde_json::Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!(
-        "the helper never saw the Wine desktop: {}",
+        "the helper never saw a {size:?} monitor: {}",
         probe(helper).await
     );
 }
 
-/// A whole session through `tandem-agent.exe` under Wine: the helper in
-/// Chromium sees the desktop, takes full control, clicks and types into
-/// notepad; at the end the sharer is warned and signed out, because the
+/// Clicks the middle of the helper's picture; the pointer must land on
+/// `expected` on X.
+async fn click_mid_picture(helper: &Browser, xvfb: &Xvfb, expected: (i64, i64), said: &str) {
+    helper
+        .wait_for("#remote-screen")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let near = |at: (i64, i64)| (at.0 - expected.0).abs() <= 1 && (at.1 - expected.1).abs() <= 1;
+    let mut at = xvfb.pointer();
+    for _ in 0..50 {
+        if near(at) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        at = xvfb.pointer();
+    }
+    panic!("the click mid-picture lands on {expected:?}, not {at:?}; agent said:\n{said}");
+}
+
+/// A whole session through `tandem-agent.exe` under Wine with two
+/// monitors: the helper in Chromium sees the primary one, takes full
+/// control, clicks and types into notepad, then picks the other; at the end the sharer is warned and signed out, because the
 /// help desk's role carries Elevation.
 #[tokio::test]
 async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
     e2e(async |env| {
-        let xvfb = Xvfb::start().unwrap();
+        let xvfb = Xvfb::two_screens().unwrap();
         let wine = Wine::start(&xvfb).unwrap();
         let out = tempfile::tempdir().unwrap();
         let admin = &env.browser;
@@ -186,7 +215,7 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
             .wait_for_text_containing("#session-status", "Connected (full control)")
             .await
             .unwrap();
-        let seen = wait_for_windows_desktop(helper).await;
+        let seen = wait_for_monitor(helper, SCREEN).await;
         assert!(seen["frames"].as_u64() > Some(0), "{seen}");
         // Wine refuses quinn-udp's socket options: the plain sockets carry
         // the session.
@@ -206,26 +235,7 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
             .wait_for("#remote-surface.controlling")
             .await
             .unwrap();
-        helper
-            .wait_for("#remote-screen")
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let mut at = xvfb.pointer();
-        for _ in 0..50 {
-            if (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            at = xvfb.pointer();
-        }
-        assert!(
-            (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1,
-            "the click mid-picture lands mid-screen, not at {at:?}; agent said:\n{}",
-            agent.output()
-        );
+        click_mid_picture(helper, &xvfb, (512, 384), &agent.output()).await;
 
         // Keys by scan code reach notepad, read back with WM_GETTEXT.
         surface.send_keys("hello wine 42").await.unwrap();
@@ -236,6 +246,19 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
             "-all",
             "hello wine 42",
         );
+
+        // The second monitor: the helper picks it, the picture becomes
+        // that monitor alone, and a click lands on it.
+        let picked = format!("Display 2 ({}×{})", SECOND_SCREEN.0, SECOND_SCREEN.1);
+        helper.select("#display-picker", &picked).await.unwrap();
+        wait_for_monitor(helper, SECOND_SCREEN).await;
+        let (w, h) = (i64::from(SECOND_SCREEN.0), i64::from(SECOND_SCREEN.1));
+        click_mid_picture(helper, &xvfb, (w / 2, h / 2), &agent.output()).await;
+        helper
+            .select("#display-picker", "Display 1 (1024×768, primary)")
+            .await
+            .unwrap();
+        wait_for_monitor(helper, SCREEN).await;
 
         // Leaving ends a session that used elevation with full control:
         // the sharer is warned, then signed out.

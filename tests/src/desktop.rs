@@ -53,12 +53,36 @@ pub struct Xvfb {
     pub display: String,
 }
 
+/// The second screen of [`Xvfb::two_screens`].
+pub const SECOND_SCREEN: (u32, u32) = (800, 600);
+
 impl Xvfb {
+    /// One `SCREEN`-sized screen.
     pub fn start() -> Result<Self, HarnessError> {
+        Self::start_with(&[])
+    }
+
+    /// A `SCREEN` and a `SECOND_SCREEN` joined by Xinerama, with RandR off
+    /// so that Wine reads Xinerama: Windows programs see two monitors,
+    /// both at the origin (Xvfb does not place its screens side by side).
+    pub fn two_screens() -> Result<Self, HarnessError> {
+        let (w, h) = SECOND_SCREEN;
+        Self::start_with(&[
+            "-extension".into(),
+            "RANDR".into(),
+            "+xinerama".into(),
+            "-screen".into(),
+            "1".into(),
+            format!("{w}x{h}x24"),
+        ])
+    }
+
+    fn start_with(extra: &[String]) -> Result<Self, HarnessError> {
         let mut command = Command::new("Xvfb");
         command
             .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
             .arg(format!("{}x{}x24", SCREEN.0, SCREEN.1))
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());

@@ -8,6 +8,7 @@ use crate::desktop::{Agent, Xvfb};
 use crate::process::GroupChild;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The Windows agent: `$TANDEM_TEST_WINDOWS_AGENT`, or
@@ -63,22 +64,32 @@ pub fn windows_backend_tests() -> Result<PathBuf, HarnessError> {
     })
 }
 
+/// One Wine desktop at a time: two booting side by side on two cores
+/// starve each other past any sane timeout.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// A Wine prefix with notepad open on `display`.
 pub struct Wine {
     prefix: tempfile::TempDir,
     display: String,
     notepad: Option<GroupChild>,
+    /// Held until this prefix's processes are stopped (fields drop after
+    /// `Drop::drop`).
+    _turn: MutexGuard<'static, ()>,
 }
 
 impl Wine {
     pub fn start(xvfb: &Xvfb) -> Result<Self, HarnessError> {
+        // A test that failed while holding the lock poisoned it; its
+        // prefix is gone all the same.
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let prefix = tempfile::Builder::new().prefix("tandem-wine-").tempdir()?;
         let mut wine = Self {
             prefix,
             display: xvfb.display.clone(),
             notepad: None,
+            _turn: turn,
         };
-        let started = Instant::now();
         let booted = wine.command("wineboot").arg("-i").output()?;
         if !booted.status.success() {
             return Err(not_ready("wineboot -i", &booted));
@@ -101,6 +112,7 @@ impl Wine {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         wine.notepad = Some(GroupChild::spawn("wine notepad", notepad)?);
+        let started = Instant::now();
         while xvfb
             .output("xdotool", &["search", "--name", "Notepad"])?
             .trim()

@@ -106,15 +106,24 @@ impl Remote {
         } else {
             INPUT_CHANNEL
         };
+        serde_json::to_string(input)
+            .ok()
+            .is_some_and(|text| self.send_text(label, &text))
+    }
+
+    /// Sends a control message (e.g. the display to share); false if the
+    /// control channel is not open.
+    pub fn send_control(&self, control: &Control) -> bool {
+        serde_json::to_string(control)
+            .ok()
+            .is_some_and(|text| self.send_text(CONTROL_CHANNEL, &text))
+    }
+
+    fn send_text(&self, label: &str, text: &str) -> bool {
         let Some(channel) = self.channels.borrow().get(label).cloned() else {
             return false;
         };
-        if channel.ready_state() != RtcDataChannelState::Open {
-            return false;
-        }
-        serde_json::to_string(input)
-            .ok()
-            .is_some_and(|text| channel.send_with_str(&text).is_ok())
+        channel.ready_state() == RtcDataChannelState::Open && channel.send_with_str(text).is_ok()
     }
 }
 

@@ -2,7 +2,7 @@ use crate::rtc::remote::{AgentView, Remote};
 use crate::rtc::stats::{MediaStats, describe};
 use leptos::html::{Div, Video};
 use leptos::prelude::*;
-use tandem_protocol::input::{Button, Input, SpecialKeys};
+use tandem_protocol::input::{Button, Control, Display, Input, SpecialKeys};
 use web_sys::{KeyboardEvent, MediaStream, MouseEvent, WheelEvent};
 
 /// Where a point on the page lands on the sharer's screen. The video is
@@ -53,6 +53,15 @@ pub fn integer_scale(video: u32, view: f64) -> f64 {
     } else {
         1.0 / (1.0 / ratio).ceil()
     }
+}
+
+/// How a display is named in the picker: "Display 2 (1920×1080, primary)".
+pub fn display_label(display: &Display) -> String {
+    let primary = if display.primary { ", primary" } else { "" };
+    format!(
+        "{} ({}×{}{primary})",
+        display.name, display.width, display.height
+    )
 }
 
 /// Wheel notches from a DOM delta (pixels or lines).
@@ -202,6 +211,38 @@ pub fn VideoView(
         });
         Some(view! { {secure}{refused} })
     };
+    // Which of the device's displays is shared; only offered when it has
+    // more than one. The agent answers with its new list and choice.
+    let display_picker = move || {
+        let agent = agent?.get();
+        if agent.displays.len() < 2 {
+            return None;
+        }
+        let current = agent.current_display;
+        let options = agent
+            .displays
+            .iter()
+            .map(|display| {
+                let id = display.id;
+                view! {
+                    <option value=id.to_string() prop:selected=id == current>
+                        {display_label(display)}
+                    </option>
+                }
+            })
+            .collect_view();
+        let pick = move |event: leptos::ev::Event| {
+            if let (Ok(id), Some(remote)) = (event_target_value(&event).parse::<u32>(), remote) {
+                remote.with_value(|r| r.send_control(&Control::SelectDisplay { id }));
+            }
+        };
+        Some(view! {
+            <label class="display-picker">
+                "Display "
+                <select id="display-picker" on:change=pick>{options}</select>
+            </label>
+        })
+    };
     // The picture's size for the integer scale.
     let video_style = move || {
         layout.track();
@@ -263,6 +304,7 @@ pub fn VideoView(
                     {scale_choice(Scale::Actual, " Actual size (1:1) ")}
                     {scale_choice(Scale::Integer, " Sharp (integer scale) ")}
                 </span>
+                {display_picker}
                 <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
                 {overlay}
                 {notices}
@@ -342,6 +384,22 @@ mod tests {
         assert_eq!(integer_scale(1920, 1000.0), 0.5);
         assert_eq!(integer_scale(1920, 600.0), 1.0 / 4.0);
         assert_eq!(integer_scale(0, 600.0), 1.0);
+    }
+
+    #[wasm_bindgen_test]
+    fn displays_are_named_with_their_size() {
+        let mut display = Display {
+            id: 2,
+            name: "Display 2".into(),
+            width: 1920,
+            height: 1080,
+            primary: false,
+            x: -1920,
+            y: 0,
+        };
+        assert_eq!(display_label(&display), "Display 2 (1920×1080)");
+        display.primary = true;
+        assert_eq!(display_label(&display), "Display 2 (1920×1080, primary)");
     }
 
     #[wasm_bindgen_test]
