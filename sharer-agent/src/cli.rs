@@ -70,18 +70,18 @@ impl Cli {
             .ok_or_else(|| "--server URL is required".to_owned())
     }
 
-    /// The options the service passes on to the agent it starts.
-    pub fn agent_args(&self) -> Vec<String> {
+    /// The options the service passes on to the agent it starts, with the
+    /// state in `state_dir`. No enrollment token: `service install`
+    /// enrolls the device itself, so the token is never stored in the
+    /// service's command line (which every local user can read).
+    pub fn service_args(&self, state_dir: &std::path::Path) -> Vec<String> {
         let mut args = Vec::new();
         if let Some(server) = &self.server {
             args.extend(["--server".to_owned(), server.clone()]);
         }
-        if let Some(token) = &self.enroll {
-            args.extend(["--enroll".to_owned(), token.clone()]);
-        }
         args.extend([
             "--state-dir".to_owned(),
-            self.state_dir().display().to_string(),
+            state_dir.display().to_string(),
             "--sign-out-after".to_owned(),
             self.sign_out_after.to_string(),
         ]);
@@ -152,11 +152,19 @@ mod tests {
                 action: ServiceAction::Install
             })
         ));
-        let args = cli.agent_args();
+        assert_eq!(cli.enroll.as_deref(), Some("tok"));
+        let args = cli.service_args(std::path::Path::new("C:/ProgramData/Tandem"));
         assert_eq!(
-            &args[..4],
-            ["--server", "https://h.test", "--enroll", "tok"]
+            args,
+            [
+                "--server",
+                "https://h.test",
+                "--state-dir",
+                "C:/ProgramData/Tandem",
+                "--sign-out-after",
+                "60"
+            ]
         );
-        assert!(args.contains(&"C:/ProgramData/Tandem".to_owned()));
+        assert!(!args.iter().any(|a| a.contains("tok")), "no token");
     }
 }

@@ -11,6 +11,7 @@ use crate::journal::DeviceLog;
 use crate::session::SessionContext;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashSet;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tandem_protocol::SessionId;
@@ -38,11 +39,15 @@ fn show(status: &Status) {
     println!("tandem-agent: {status}");
 }
 
-/// Runs until Ctrl+C (or until the service is stopped).
-pub async fn run(cli: Cli) -> Result<(), String> {
-    let server = cli.server()?.to_owned();
-    let mut identity = Identity::load_or_create(&cli.state_dir()).map_err(|e| e.to_string())?;
-    let registration = client::register(&server, &mut identity, cli.enroll.clone())
+/// Loads (or makes) the device key in `state_dir` and registers it with
+/// `server`, enrolling it with `token` if given. Prints what it became.
+pub async fn register_device(
+    server: &str,
+    state_dir: &Path,
+    token: Option<String>,
+) -> Result<Identity, String> {
+    let mut identity = Identity::load_or_create(state_dir).map_err(|e| e.to_string())?;
+    let registration = client::register(server, &mut identity, token)
         .await
         .map_err(|e| format!("registration failed: {e}"))?;
     println!(
@@ -54,6 +59,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             "unenrolled"
         }
     );
+    Ok(identity)
+}
+
+/// Runs until Ctrl+C (or until the service is stopped).
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let server = cli.server()?.to_owned();
+    let identity = register_device(&server, &cli.state_dir(), cli.enroll.clone()).await?;
     let (stop_tx, stop) = watch::channel(false);
     let shared = Arc::new(Shared {
         server,

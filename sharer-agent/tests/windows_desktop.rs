@@ -15,17 +15,24 @@ use tandem_agent::capture::{Capturer, Frame};
 use tandem_agent::inject::{InjectError, Injector};
 use tandem_agent::journal::{DeviceLog, Entry};
 use tandem_agent::platform::windows::{
-    EventLog, WindowsCapturer, WindowsInjector, monitors, normalized,
+    EventLog, WindowsCapturer, WindowsInjector, monitors, normalized, state_dir,
 };
 use tandem_protocol::SessionId;
 use tandem_protocol::input::{Button, Input, SpecialKeys};
 use tandem_protocol::session::Mode;
 use windows::Win32::Foundation::{HWND, LPARAM, POINT, RECT, WPARAM};
+use windows::Win32::System::Diagnostics::Debug::{
+    FORMAT_MESSAGE_ARGUMENT_ARRAY, FORMAT_MESSAGE_FROM_HMODULE, FORMAT_MESSAGE_IGNORE_INSERTS,
+    FormatMessageW,
+};
+use windows::Win32::System::LibraryLoader::{
+    LOAD_LIBRARY_AS_DATAFILE, LOAD_LIBRARY_AS_IMAGE_RESOURCE, LoadLibraryExW,
+};
 use windows::Win32::UI::WindowsAndMessaging::{
     FindWindowExW, FindWindowW, GetCursorPos, GetWindowRect, SendMessageW, SetForegroundWindow,
     WM_GETTEXT, WM_SETTEXT,
 };
-use windows::core::w;
+use windows::core::{HSTRING, PWSTR, w};
 
 fn out_dir() -> PathBuf {
     PathBuf::from(std::env::var_os("TANDEM_WINE_OUT").expect("TANDEM_WINE_OUT names a folder"))
@@ -251,4 +258,97 @@ fn session_start_and_end_go_to_the_event_log() {
     };
     assert_eq!(log.write(&started), Ok(()));
     assert_eq!(log.write(&ended), Ok(()));
+}
+
+/// `tandem-agent.exe`, the source's EventMessageFile, holds a message for
+/// every journal event that renders it as the agent wrote it, so Event
+/// Viewer shows the text without a "description not found" preamble.
+#[test]
+fn the_agent_exe_renders_every_journal_event() {
+    // Built on Linux, this names the exe by its Unix path: Wine's Z: drive.
+    let exe = format!("Z:{}", env!("CARGO_BIN_EXE_tandem-agent")).replace('/', "\\");
+    let module = unsafe {
+        LoadLibraryExW(
+            &HSTRING::from(exe.as_str()),
+            None,
+            LOAD_LIBRARY_AS_DATAFILE | LOAD_LIBRARY_AS_IMAGE_RESOURCE,
+        )
+    }
+    .expect("the agent exe loads as a resource file");
+    let session = SessionId("wine-session".into());
+    let helper = String::from("Megan Bowen");
+    let entries = [
+        Entry::Started {
+            session: session.clone(),
+            helper: helper.clone(),
+            mode: Mode::View,
+        },
+        Entry::ModeChanged {
+            session: session.clone(),
+            helper: helper.clone(),
+            mode: Mode::Control,
+        },
+        Entry::Ended {
+            session,
+            helper,
+            why: "the sharer left".into(),
+            elevated: true,
+        },
+    ];
+    for entry in &entries {
+        let text = entry.text();
+        let insert: Vec<u16> = text.encode_utf16().chain([0]).collect();
+        let arguments = [insert.as_ptr() as *const i8];
+        let mut buffer = [0u16; 1024];
+        let len = unsafe {
+            FormatMessageW(
+                FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY,
+                Some(module.0 as *const _),
+                entry.event_id(),
+                0,
+                PWSTR(buffer.as_mut_ptr()),
+                buffer.len() as u32,
+                Some(arguments.as_ptr()),
+            )
+        };
+        let shown = String::from_utf16_lossy(&buffer[..len as usize]);
+        assert_eq!(shown.trim_end(), text, "event {}", entry.event_id());
+    }
+    // An id outside the table has no message.
+    let mut small = [0u16; 16];
+    let missing = unsafe {
+        FormatMessageW(
+            FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_IGNORE_INSERTS,
+            Some(module.0 as *const _),
+            99,
+            0,
+            PWSTR(small.as_mut_ptr()),
+            small.len() as u32,
+            None,
+        )
+    };
+    assert_eq!(missing, 0);
+}
+
+/// `service install` keeps the device key where only SYSTEM and
+/// Administrators can read it, including a key that was already there.
+/// (Wine keeps no DACL on its Unix drive: it maps it onto the mode bits
+/// and reads those back, so the e2e suite checks the bits too.)
+#[test]
+fn the_service_state_folder_is_for_system_and_administrators_only() {
+    let dir = out_dir().join("service-state");
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let key = dir.join("device.key");
+    std::fs::write(&key, "secret").expect("a key file");
+    let before = state_dir::dacl(&key).expect("its DACL");
+    assert!(before.contains(";;;WD)"), "readable by everyone: {before}");
+    state_dir::protect(&dir).expect("protected");
+    for path in [&dir, &key] {
+        let sddl = state_dir::dacl(path).expect("its DACL");
+        println!("{}: {sddl}", path.display());
+        assert!(sddl.contains(";FA;;;SY)"), "SYSTEM: {sddl}");
+        for anyone in [";;;WD)", ";;;BU)", ";;;AU)"] {
+            assert!(!sddl.contains(anyone), "{anyone} in {sddl}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 use tandem_tests::desktop::{SCREEN, SECOND_SCREEN, Xvfb, enrollment_token};
-use tandem_tests::wine::{Wine, windows_backend_tests};
+use tandem_tests::wine::{Wine, windows_agent, windows_backend_tests};
 use tandem_tests::{Browser, e2e};
 
 const AGENT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -106,6 +106,21 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
         &wine,
         out,
         "ctrl_alt_del_is_refused_without_the_service",
+        "-all",
+        "",
+    );
+
+    backend_test(
+        &wine,
+        out,
+        "the_agent_exe_renders_every_journal_event",
+        "-all",
+        "",
+    );
+    backend_test(
+        &wine,
+        out,
+        "the_service_state_folder_is_for_system_and_administrators_only",
         "-all",
         "",
     );
@@ -272,6 +287,119 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
             .await
             .unwrap();
         sharer.close().await;
+    })
+    .await;
+}
+
+/// `tandem-agent.exe service …` under Wine, as an administrator runs it.
+fn service_command(wine: &Wine, args: &[&str]) -> (bool, String) {
+    let output = wine
+        .command("wine")
+        .arg(windows_agent().unwrap())
+        .arg("service")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// `reg query KEY` in the prefix: the values, or `None` if it is absent.
+fn registry(wine: &Wine, key: &str) -> Option<String> {
+    let output = wine
+        .command("wine")
+        .args(["reg", "query", key])
+        .output()
+        .unwrap();
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The service: `service install` enrolls the device as the administrator
+/// (the token never reaches the service's command line), locks the state
+/// folder, registers the Event Log source and starts the service, whose
+/// SYSTEM agent in the console session comes online; `service uninstall`
+/// stops it (the device goes offline) and removes it all.
+#[tokio::test]
+async fn the_service_installs_enrolls_runs_and_uninstalls_under_wine() {
+    e2e(async |env| {
+        const SERVICE_KEY: &str = r"HKLM\System\CurrentControlSet\Services\TandemAgent";
+        const SOURCE_KEY: &str =
+            r"HKLM\System\CurrentControlSet\Services\EventLog\Application\Tandem";
+        let xvfb = Xvfb::start().unwrap();
+        let wine = Wine::start(&xvfb).unwrap();
+        let admin = &env.browser;
+        as_user(admin, "admin@contoso.test").await;
+        let token = enrollment_token(admin, "e2e service").await.unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let state_dir = state.path().join("Tandem");
+        let windows_state = format!("Z:{}", state_dir.display()).replace('/', "\\");
+
+        let (installed, said) = service_command(
+            &wine,
+            &[
+                "install",
+                "--server",
+                env.server.base_url(),
+                "--enroll",
+                &token,
+                "--state-dir",
+                &windows_state,
+            ],
+        );
+        assert!(installed, "service install: {said}");
+        assert!(said.contains("(enrolled)"), "{said}");
+        assert!(said.contains("installed and running"), "{said}");
+        let device = said
+            .split("registered as ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+
+        let config = registry(&wine, SERVICE_KEY).expect("the service is registered");
+        assert!(config.contains("service run"), "{config}");
+        assert!(config.contains("LocalSystem"), "{config}");
+        assert!(!config.contains(&token), "no token in {config}");
+        let source = registry(&wine, SOURCE_KEY).expect("the Event Log source");
+        assert!(source.contains("tandem-agent.exe"), "{source}");
+        // Wine maps the protected DACL onto the mode bits: nothing for
+        // other users, on the folder or the device key in it.
+        use std::os::unix::fs::PermissionsExt;
+        let mut files = vec![state_dir.clone()];
+        files.extend(
+            std::fs::read_dir(&state_dir)
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        );
+        assert!(files.len() > 1, "the device key is there: {files:?}");
+        for file in &files {
+            let mode = std::fs::metadata(file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o007, 0, "{} is {mode:o}", file.display());
+        }
+
+        // The service's agent (SYSTEM, in the console session) connects.
+        let row = format!("tr[data-device-id='{device}']");
+        admin.goto("/devices").await.unwrap();
+        admin
+            .wait_for_text_containing(&format!("{row} .presence"), "Online")
+            .await
+            .unwrap();
+
+        let (removed, said) = service_command(&wine, &["uninstall"]);
+        assert!(removed, "service uninstall: {said}");
+        admin
+            .wait_for_text_containing(&format!("{row} .presence"), "Offline")
+            .await
+            .unwrap();
+        assert_eq!(registry(&wine, SERVICE_KEY), None, "the service is gone");
+        assert_eq!(registry(&wine, SOURCE_KEY), None, "the source is gone");
     })
     .await;
 }

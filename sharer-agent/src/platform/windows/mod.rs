@@ -13,6 +13,7 @@ mod inject;
 mod monitors;
 mod pointer;
 pub mod service;
+pub mod state_dir;
 
 pub use account::running_as_system;
 pub use capture::WindowsCapturer;
@@ -61,8 +62,25 @@ pub fn service(action: crate::cli::ServiceAction, cli: &crate::cli::Cli) -> Resu
     use crate::cli::ServiceAction;
     match action {
         ServiceAction::Install => {
-            cli.server()?;
-            service::install(&cli.agent_args())?;
+            let server = cli.server()?;
+            let state_dir = cli.state_dir.clone().unwrap_or_else(service_state_dir);
+            state_dir::protect(&state_dir)?;
+            // Enroll now, as the administrator installing it, so that the
+            // token never sits in the service's command line.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(crate::run::register_device(
+                server,
+                &state_dir,
+                cli.enroll.clone(),
+            ))?;
+            // Again for the key just written: Windows has it inherit the
+            // folder's rules, but not every file system does (Wine's Unix
+            // drive).
+            state_dir::protect(&state_dir)?;
+            service::install(&cli.service_args(&state_dir))?;
             println!(
                 "tandem-agent: the {} service is installed and running",
                 service::NAME
@@ -86,13 +104,21 @@ pub fn open_link(command_line: &str) -> Result<(), String> {
 /// `%ProgramData%\Tandem` for the service's agent, else
 /// `%LOCALAPPDATA%\Tandem`.
 pub fn default_state_dir() -> PathBuf {
-    let base = if running_as_system() {
-        std::env::var_os("ProgramData")
-    } else {
-        std::env::var_os("LOCALAPPDATA")
-    };
-    base.map(PathBuf::from)
+    if running_as_system() {
+        return service_state_dir();
+    }
+    std::env::var_os("LOCALAPPDATA")
+        .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."))
+        .join("Tandem")
+}
+
+/// `%ProgramData%\Tandem`: the service's state, wherever it is installed
+/// from.
+fn service_state_dir() -> PathBuf {
+    std::env::var_os("ProgramData")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
         .join("Tandem")
 }
 
