@@ -243,6 +243,10 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
             .wait_for_text_containing("#media-stats", "1024×768")
             .await
             .unwrap();
+        helper
+            .wait_for_text_containing("#agent-stats", "agent:")
+            .await
+            .unwrap();
 
         // The middle of the picture is the middle of the Wine desktop.
         helper.client().set_window_size(1400, 1800).await.unwrap();
