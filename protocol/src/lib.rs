@@ -13,6 +13,7 @@ pub mod ids;
 pub mod input;
 pub mod problem;
 pub mod rbac;
+pub mod reports;
 pub mod routes;
 pub mod session;
 pub mod settings;

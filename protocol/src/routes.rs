@@ -92,6 +92,22 @@ pub const ADMIN_DEVICES: &str = "/api/admin/devices";
 /// `groups` (Manage roles) or `devices` (Manage devices).
 pub const ADMIN_IMPORT: &str = "/api/admin/import/{id}";
 
+/// `PUT` [`crate::reports::TicketUpdate`]: the helper's ticket reference.
+pub const SESSION_TICKET: &str = "/api/sessions/{id}/ticket";
+/// `GET ?from=&to=&helper=&sharer=&device=&outcome=&flag=&sort=&desc=&page=&per_page=`
+/// → `Page<`[`crate::reports::SessionReport`]`>` (all with Read session
+/// reports, else the caller's own sessions as helper).
+pub const REPORT_SESSIONS: &str = "/api/reports/sessions";
+/// `GET` with the same filters → the whole selection as CSV.
+pub const REPORT_SESSIONS_CSV: &str = "/api/reports/sessions.csv";
+/// `GET` → [`crate::reports::SessionReportDetail`].
+pub const REPORT_SESSION: &str = "/api/reports/sessions/{id}";
+/// `GET` → [`crate::reports::MonitorSummary`] (Read session reports).
+pub const REPORT_MONITOR: &str = "/api/reports/monitor";
+/// `GET` → server-sent events of [`crate::reports::LiveSessions`] (Read
+/// session reports).
+pub const REPORT_LIVE: &str = "/api/reports/live";
+
 /// Fills `{id}` in a route with `id`.
 pub fn with_id(route: &str, id: &str) -> String {
     route.replace("{id}", id)

@@ -137,6 +137,12 @@ pub struct SessionView {
     pub reconnects: u32,
     pub ended: Option<EndReason>,
     pub created_at: crate::UnixMillis,
+    /// Whether the tenant allows chat in sessions.
+    #[serde(default)]
+    pub chat_enabled: bool,
+    /// The helper's ticket reference (helper only).
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 impl SessionView {

@@ -51,6 +51,55 @@ pub struct TenantSettings {
     pub chat_enabled: bool,
     pub annotation_enabled: bool,
     pub clipboard_enabled: bool,
+    /// IANA time zone in which days and working hours are counted.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Working hours, minutes after local midnight: start included, end not.
+    #[serde(default = "default_hours_start")]
+    pub working_hours_start: u16,
+    #[serde(default = "default_hours_end")]
+    pub working_hours_end: u16,
+    /// Working days as bits, Monday = 1, Tuesday = 2, … Sunday = 64.
+    #[serde(default = "default_working_days")]
+    pub working_days: u8,
+    /// A helper reaching more distinct devices than this in a day is unusual.
+    #[serde(default = "default_devices_per_day")]
+    pub unusual_devices_per_day: u16,
+    /// This many refusals (or wrong codes) in a day for one person is unusual.
+    #[serde(default = "default_failures_per_day")]
+    pub unusual_failures_per_day: u16,
+}
+
+fn default_timezone() -> String {
+    "UTC".into()
+}
+fn default_hours_start() -> u16 {
+    8 * 60
+}
+fn default_hours_end() -> u16 {
+    18 * 60
+}
+fn default_working_days() -> u8 {
+    0b001_1111
+}
+fn default_devices_per_day() -> u16 {
+    10
+}
+fn default_failures_per_day() -> u16 {
+    3
+}
+
+/// Minutes in a day.
+pub const MINUTES_PER_DAY: u16 = 24 * 60;
+
+/// Whether `text` could name an IANA time zone (the server checks it
+/// against its time-zone database).
+pub fn plausible_timezone(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
 }
 
 impl Default for TenantSettings {
@@ -65,6 +114,12 @@ impl Default for TenantSettings {
             chat_enabled: true,
             annotation_enabled: true,
             clipboard_enabled: false,
+            timezone: default_timezone(),
+            working_hours_start: default_hours_start(),
+            working_hours_end: default_hours_end(),
+            working_days: default_working_days(),
+            unusual_devices_per_day: default_devices_per_day(),
+            unusual_failures_per_day: default_failures_per_day(),
         }
     }
 }
@@ -81,6 +136,20 @@ impl TenantSettings {
             return Err(format!(
                 "Retention must be between 1 and {MAX_RETENTION_DAYS} days."
             ));
+        }
+        if !plausible_timezone(&self.timezone) {
+            return Err("The time zone must be an IANA name such as Europe/Berlin.".into());
+        }
+        if self.working_hours_start >= self.working_hours_end
+            || self.working_hours_end > MINUTES_PER_DAY
+        {
+            return Err("Working hours must start before they end, within one day.".into());
+        }
+        if self.working_days > 0b111_1111 {
+            return Err("Working days name the seven days of the week only.".into());
+        }
+        if self.unusual_devices_per_day == 0 || self.unusual_failures_per_day == 0 {
+            return Err("The thresholds for unusual patterns must be at least 1.".into());
         }
         Ok(())
     }
@@ -112,6 +181,41 @@ mod tests {
             ..TenantSettings::default()
         };
         assert!(s.validate().unwrap_err().contains("Retention"));
+        for bad in [
+            TenantSettings {
+                timezone: "Europe/Berlin; DROP".into(),
+                ..TenantSettings::default()
+            },
+            TenantSettings {
+                working_hours_start: 600,
+                working_hours_end: 600,
+                ..TenantSettings::default()
+            },
+            TenantSettings {
+                working_hours_end: MINUTES_PER_DAY + 1,
+                ..TenantSettings::default()
+            },
+            TenantSettings {
+                working_days: 0b1000_0000,
+                ..TenantSettings::default()
+            },
+            TenantSettings {
+                unusual_devices_per_day: 0,
+                ..TenantSettings::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn settings_saved_before_working_hours_existed_still_read() {
+        let json = r#"{"remote_help_enabled":true,"allow_unenrolled":false,"allow_unattended":false,
+            "code_lifetime_minutes":5,"retention_days":30,"helper_name_display":"full",
+            "chat_enabled":true,"annotation_enabled":true,"clipboard_enabled":false}"#;
+        let s: TenantSettings = serde_json::from_str(json).unwrap_or_default();
+        assert_eq!((s.timezone.as_str(), s.working_days), ("UTC", 31));
+        assert_eq!(s.code_lifetime_minutes, 5);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const MAX_SDP_BYTES: usize = 48 * 1024;
 /// Largest ICE candidate line accepted.
 pub const MAX_CANDIDATE_BYTES: usize = 1024;
+/// Longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 2000;
 /// How often the server pings, in seconds.
 pub const PING_EVERY_SECONDS: u64 = 10;
 /// Silence after which either side gives the connection up, in seconds.
@@ -63,6 +65,9 @@ pub enum ClientMessage {
     Renegotiate,
     /// Answer to [`ServerMessage::Ping`].
     Pong { nonce: u64 },
+    /// A chat line for the other person (helper ↔ sharer). The server
+    /// passes it on and keeps only the fact that chat was used.
+    Chat { text: String },
 }
 
 /// From the server to a participant.
@@ -105,6 +110,12 @@ pub enum ServerMessage {
     Ping {
         nonce: u64,
     },
+    /// A chat line from the other person.
+    Chat {
+        from: Party,
+        text: String,
+        at: crate::UnixMillis,
+    },
     /// Something the client sent was refused; the connection stays up
     /// unless the problem says otherwise.
     Error {
@@ -137,8 +148,28 @@ impl ClientMessage {
         if frame.len() > MAX_MESSAGE_BYTES {
             return Err(FrameError::TooLarge { bytes: frame.len() });
         }
-        let message: Self =
-            serde_json::from_str(frame).map_err(|e| FrameError::Malformed(e.to_string()))?;
+        // serde's message may quote what was sent (a chat line in the wrong
+        // place), and refusals are logged: name only the kind and place.
+        let message: Self = serde_json::from_str(frame).map_err(|e| {
+            FrameError::Malformed(format!(
+                "{} at line {} column {}",
+                match e.classify() {
+                    serde_json::error::Category::Io => "unreadable frame",
+                    serde_json::error::Category::Syntax => "not JSON",
+                    serde_json::error::Category::Data => "not a known message, or a field is wrong",
+                    serde_json::error::Category::Eof => "the frame ends early",
+                },
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if let ClientMessage::Chat { text } = &message
+            && (text.trim().is_empty() || text.chars().count() > MAX_CHAT_CHARS)
+        {
+            return Err(FrameError::Malformed(format!(
+                "a chat message holds 1 to {MAX_CHAT_CHARS} characters"
+            )));
+        }
         let too_long = match &message {
             ClientMessage::Offer { sdp } | ClientMessage::Answer { sdp } => {
                 sdp.len() > MAX_SDP_BYTES
@@ -173,6 +204,27 @@ mod tests {
             ClientMessage::parse(ice),
             Ok(ClientMessage::Ice { .. })
         ));
+    }
+
+    #[test]
+    fn refusals_never_quote_what_was_sent() {
+        let wrong_place = r#"{"type":"ice","candidate":"SECRET-LINE-42"}"#;
+        let Err(FrameError::Malformed(why)) = ClientMessage::parse(wrong_place) else {
+            panic!("accepted a candidate that is a string");
+        };
+        assert!(!why.contains("SECRET"), "{why}");
+        assert!(why.contains("column"), "{why}");
+        let chat = r#"{"type":"chat","text":"hello"}"#;
+        assert_eq!(
+            ClientMessage::parse(chat),
+            Ok(ClientMessage::Chat {
+                text: "hello".into()
+            })
+        );
+        for bad in ["   ".to_owned(), "x".repeat(MAX_CHAT_CHARS + 1)] {
+            let frame = serde_json::json!({"type": "chat", "text": bad}).to_string();
+            assert!(ClientMessage::parse(&frame).is_err());
+        }
     }
 
     #[test]

@@ -56,6 +56,12 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
 impl From<tower_sessions::session::Error> for ApiError {
     fn from(error: tower_sessions::session::Error) -> Self {
         ApiError::Internal(format!("session: {error}"))
@@ -185,7 +191,10 @@ fn session_parts(
             "remote-help-disabled",
             "Remote help is off",
         ),
-        NoViewScreen | NoFullControl => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+        NoViewScreen | NoFullControl | HelperOnly => {
+            (StatusCode::FORBIDDEN, "forbidden", "Not allowed")
+        }
+        Invalid(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
         Refused(_) => (StatusCode::FORBIDDEN, "session-refused", "Session refused"),
         NotNow(_) | Raced => (StatusCode::CONFLICT, "conflict", "Not possible now"),
         NotFound => return (StatusCode::NOT_FOUND, "not-found", "Not found", None),

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod rbac;
+pub mod reports;
 pub mod seed;
 pub mod sessions;
 pub mod store;
@@ -113,6 +114,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
 
     announce(&addr, config.seed_demo);
 
+    let retention = tokio::spawn(reports::retention::run(store.clone(), clock.clone()));
     let sweeper = tokio::spawn(sweep_sessions(WebSessionStore::new(store, clock)));
     let housekeeping = tokio::spawn(session_housekeeping(sessions.clone()));
     let closing = sessions.clone();
@@ -127,6 +129,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     })
     .await;
     sweeper.abort();
+    retention.abort();
     housekeeping.abort();
     result?;
     tracing::info!("stopped");

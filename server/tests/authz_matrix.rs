@@ -151,6 +151,10 @@ fn view_body(_: &Ids) -> Value {
     json!({ "mode": "view" })
 }
 
+fn ticket_body(_: &Ids) -> Value {
+    json!({ "ticket": "INC-1042" })
+}
+
 fn allow_body(_: &Ids) -> Value {
     json!({ "allow": true })
 }
@@ -210,6 +214,36 @@ fn matrix() -> Vec<Row> {
         row(Method::POST, SESSION_PAUSE, None, PARTICIPANTS(409, 409)),
         row(Method::POST, SESSION_RESUME, None, PARTICIPANTS(409, 409)),
         row(Method::POST, SESSION_LEAVE, None, PARTICIPANTS(200, 200)),
+        // Only the session's helper types its ticket reference.
+        row(
+            Method::PUT,
+            SESSION_TICKET,
+            Some(ticket_body as Body),
+            [401, 403, 404, 200, 404, 404],
+        ),
+        // Everyone signed in gets a report: the whole tenant with Read
+        // session reports, else their own sessions as helper.
+        row(
+            Method::GET,
+            REPORT_SESSIONS,
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        row(
+            Method::GET,
+            REPORT_SESSIONS_CSV,
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        // Megan's session: hers, and the administrator's to read.
+        row(
+            Method::GET,
+            REPORT_SESSION,
+            None,
+            [401, 404, 404, 200, 200, 404],
+        ),
+        row(Method::GET, REPORT_MONITOR, None, ADMIN_ONLY),
+        row(Method::GET, REPORT_LIVE, None, ADMIN_ONLY),
         // Without upgrade headers: a clear 400 for anyone signed in.
         row(Method::GET, SIGNAL, None, [401, 400, 400, 400, 400, 400]),
         // Lynne and Alex may not offer assistance; Megan may, but the
@@ -336,7 +370,7 @@ fn path_for(route: &str, ids: &Ids) -> String {
         ADMIN_IMPORT => "devices",
         ADMIN_GROUP | ADMIN_GROUP_MEMBERS => &ids.sales_group,
         SESSION | SESSION_REQUEST | SESSION_CONSENT | SESSION_REVOKE | SESSION_PAUSE
-        | SESSION_RESUME | SESSION_LEAVE => &ids.session,
+        | SESSION_RESUME | SESSION_LEAVE | SESSION_TICKET | REPORT_SESSION => &ids.session,
         _ => return route.to_owned(),
     };
     with_id(route, id)
@@ -400,6 +434,8 @@ async fn every_caller_gets_the_expected_status_on_every_route() {
 #[tokio::test]
 async fn the_other_tenant_sees_none_of_contosos_data() {
     let app = app().await;
+    // A Contoso session, so that the reports have something to leak.
+    redeemed_session(&app).await;
     let fabrikam = app.sign_in("admin@fabrikam.test").await;
     for route in [
         DEVICES,
@@ -407,6 +443,8 @@ async fn the_other_tenant_sees_none_of_contosos_data() {
         ADMIN_ASSIGNMENTS,
         ADMIN_GROUPS,
         ADMIN_ACCESS_REVIEW,
+        REPORT_SESSIONS,
+        REPORT_MONITOR,
     ] {
         let text = app.get_json(route, &fabrikam).await.to_string();
         for contoso in [

@@ -6,48 +6,8 @@ mod support;
 
 use axum::http::Method;
 use serde_json::{Value, json};
-use support::{App, MINUTE, app, body_bytes, problem};
+use support::{App, MINUTE, app, issue, json_of, post, problem, redeem};
 use tandem_protocol::routes::*;
-
-async fn json_of(response: axum::response::Response) -> Value {
-    serde_json::from_slice(&body_bytes(response).await).unwrap()
-}
-
-/// Signs in `email` and issues a code; returns (cookie, code, session id).
-async fn issue(app: &App, email: &str) -> (String, String, String) {
-    let cookie = app.sign_in(email).await;
-    let response = app.call(Method::POST, SESSIONS, None, Some(&cookie)).await;
-    assert_eq!(response.status(), 201);
-    let issued = json_of(response).await;
-    let code = issued["code"].as_str().unwrap().to_owned();
-    let id = issued["session"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(issued["session"]["phase"], "waiting_for_sharer");
-    assert!(issued["session"]["code_expires_at"].as_i64().unwrap() > 0);
-    (cookie, code, id)
-}
-
-async fn redeem(app: &App, cookie: &str, code: &str) -> axum::response::Response {
-    app.call(
-        Method::POST,
-        SESSION_REDEEM,
-        Some(&json!({ "code": code })),
-        Some(cookie),
-    )
-    .await
-}
-
-async fn post(app: &App, cookie: &str, route: &str, id: &str, body: Option<Value>) -> Value {
-    let response = app
-        .call(
-            Method::POST,
-            &with_id(route, id),
-            body.as_ref(),
-            Some(cookie),
-        )
-        .await;
-    assert_eq!(response.status(), 200, "POST {route}");
-    json_of(response).await
-}
 
 #[tokio::test]
 async fn a_whole_session_from_code_to_leave() {

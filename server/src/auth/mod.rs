@@ -7,6 +7,7 @@
 mod authorized;
 pub mod oidc;
 mod password;
+mod report_reader;
 pub mod throttle;
 mod web_session;
 
@@ -15,6 +16,7 @@ pub use authorized::{
     authorize,
 };
 pub use password::{PasswordError, hash_password, verify_password};
+pub use report_reader::ReportReader;
 pub use web_session::{CurrentUser, SessionPolicy, login, logout, me};
 
 use tandem_protocol::TenantId;

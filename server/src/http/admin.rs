@@ -40,6 +40,12 @@ pub async fn put_settings(
     ApiJson(settings): ApiJson<TenantSettings>,
 ) -> ApiResult<Json<TenantSettings>> {
     settings.validate().map_err(ApiError::BadRequest)?;
+    if !crate::reports::local::known_zone(&settings.timezone) {
+        return Err(ApiError::BadRequest(format!(
+            "{} is not a time zone this server knows (IANA names, such as Europe/Berlin).",
+            settings.timezone
+        )));
+    }
     let saved = state
         .store
         .update_settings(&auth, &settings, state.clock.now())

@@ -8,13 +8,14 @@ mod devices;
 mod directory;
 mod guard;
 mod openapi;
+mod reports;
 mod sessions;
 mod table;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::WebSessionStore;
-use axum::extract::{DefaultBodyLimit, FromRequest};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::{any, get};
 use axum::{Json, Router};
@@ -34,6 +35,11 @@ pub const SESSION_COOKIE: &str = "tandem_session";
 #[derive(Debug, FromRequest)]
 #[from_request(via(Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
+
+/// `Query<T>` whose rejection is a problem+json 400, not axum's plain text.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
 
 /// Cookie and session settings of the router.
 #[derive(Debug, Clone, Copy)]

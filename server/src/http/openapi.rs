@@ -95,6 +95,30 @@ fn operation(
             ResponseBuilder::new().description("Redirect (to /signin?error=CODE on failure)"),
         ),
         Output::Text => (200, ResponseBuilder::new().description("Success")),
+        Output::Csv => (
+            200,
+            ResponseBuilder::new().description("Success").content(
+                "text/csv",
+                ContentBuilder::new()
+                    .schema(Some(
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::String)
+                            .description(Some(
+                                "RFC 4180 CSV with a header row; one line per session record",
+                            )),
+                    ))
+                    .build(),
+            ),
+        ),
+        Output::EventStream(doc) => (
+            200,
+            ResponseBuilder::new()
+                .description("Server-sent events; each `data` is this JSON document")
+                .content(
+                    "text/event-stream",
+                    ContentBuilder::new().schema(Some(use_schema(doc))).build(),
+                ),
+        ),
         Output::Upgrade => (
             101,
             ResponseBuilder::new()

@@ -2,7 +2,7 @@
 //! OpenAPI document says of it. The router, the OpenAPI document and the
 //! authorization matrix test are all built from this one list.
 
-use super::{admin, agents, devices, directory, openapi, sessions};
+use super::{admin, agents, devices, directory, openapi, reports, sessions};
 use crate::app::AppState;
 use crate::auth;
 use axum::extract::DefaultBodyLimit;
@@ -20,6 +20,9 @@ use tandem_protocol::directory::{
 use tandem_protocol::grant::GrantKey;
 use tandem_protocol::rbac::{
     AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, Permission, RoleDraft, RoleView,
+};
+use tandem_protocol::reports::{
+    LiveSessions, MonitorSummary, SessionReport, SessionReportDetail, TicketUpdate,
 };
 use tandem_protocol::routes::*;
 use tandem_protocol::session::{
@@ -71,6 +74,10 @@ pub enum Output {
     NoContent,
     Redirect,
     Text,
+    /// A CSV download.
+    Csv,
+    /// Server-sent events, each carrying this JSON document.
+    EventStream(SchemaDoc),
     /// A WebSocket upgrade.
     Upgrade,
 }
@@ -124,6 +131,14 @@ impl ApiRoute {
         self.output = Output::Text;
         self
     }
+    fn csv(mut self) -> Self {
+        self.output = Output::Csv;
+        self
+    }
+    fn streams<T: ToSchema>(mut self) -> Self {
+        self.output = Output::EventStream(doc::<T>());
+        self
+    }
     fn upgrades(mut self) -> Self {
         self.output = Output::Upgrade;
         self
@@ -134,7 +149,7 @@ impl ApiRoute {
 /// session).
 pub fn api_routes() -> Vec<ApiRoute> {
     use Access::*;
-    use Permission::{ManageDevices, ManageRoles, ManageSettings};
+    use Permission::{ManageDevices, ManageRoles, ManageSettings, ReadSessionReports};
     let (g, p, u, d) = (Method::GET, Method::POST, Method::PUT, Method::DELETE);
     vec![
         route(
@@ -292,6 +307,56 @@ pub fn api_routes() -> Vec<ApiRoute> {
             post(sessions::leave),
         )
         .returns::<SessionView>(200),
+        route(
+            u.clone(),
+            SESSION_TICKET,
+            "Helper: set or clear the session's ticket reference (kept with its record)",
+            SignedIn,
+            put(reports::ticket),
+        )
+        .takes::<TicketUpdate>()
+        .returns::<SessionView>(200),
+        route(
+            g.clone(),
+            REPORT_SESSIONS,
+            "Session records (?from=&to=&helper=&sharer=&device=&outcome=&flag=&sort=&desc=&page=&per_page=); \
+             all of the tenant with Read session reports, else the caller's own as helper",
+            SignedIn,
+            get(reports::sessions),
+        )
+        .returns::<Page<SessionReport>>(200),
+        route(
+            g.clone(),
+            REPORT_SESSIONS_CSV,
+            "The same selection as CSV, sorted the same way (at most 50 000 rows)",
+            SignedIn,
+            get(reports::sessions_csv),
+        )
+        .csv(),
+        route(
+            g.clone(),
+            REPORT_SESSION,
+            "One session record with its steps",
+            SignedIn,
+            get(reports::session),
+        )
+        .returns::<SessionReportDetail>(200),
+        route(
+            g.clone(),
+            REPORT_MONITOR,
+            "Monitoring: live sessions, the last 30 days, unusual patterns",
+            Needs(ReadSessionReports),
+            get(reports::monitor),
+        )
+        .returns::<MonitorSummary>(200),
+        route(
+            g.clone(),
+            REPORT_LIVE,
+            "The sessions not ended, as server-sent `live` events on every change",
+            Needs(ReadSessionReports),
+            get(reports::live),
+        )
+        .streams::<LiveSessions>(),
         route(
             g.clone(),
             SIGNAL,

@@ -34,6 +34,10 @@ pub enum SessionError {
     Raced,
     #[error("no such session")]
     NotFound,
+    #[error("Only the session's helper can do that.")]
+    HelperOnly,
+    #[error("{0}")]
+    Invalid(String),
     #[error("The device could not be authenticated: {0}.")]
     DeviceAuth(&'static str),
     #[error(

@@ -28,6 +28,7 @@ pub mod keys;
 mod limits;
 pub mod machine;
 mod policy;
+mod records;
 mod service;
 pub mod signaling;
 mod views;

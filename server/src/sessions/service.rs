@@ -14,7 +14,9 @@ use crate::auth::TenantScope;
 use crate::auth::throttle::{ClientAddress, LoginThrottle};
 use crate::clock::Clock;
 use crate::rbac::Membership;
-use crate::store::{Change, SessionRecord, Store, StoreError, UserRecord, from_hex, to_hex};
+use crate::store::{
+    Change, CodeFailure, SessionRecord, Store, StoreError, UserRecord, from_hex, to_hex,
+};
 use std::sync::Arc;
 use tandem_protocol::agent::AgentServerMessage;
 use tandem_protocol::rbac::Permission;
@@ -64,6 +66,7 @@ struct Inner {
     registrations: LoginThrottle,
     ice: IceConfig,
     timing: Timing,
+    live: crate::reports::live::LiveFeed,
 }
 
 /// Handle to the session service. Cheap to clone.
@@ -114,6 +117,7 @@ impl Sessions {
                 min_agent_version: std::sync::OnceLock::new(),
                 ice,
                 timing,
+                live: crate::reports::live::LiveFeed::default(),
             }),
         })
     }
@@ -155,6 +159,11 @@ impl Sessions {
         &self.inner.ice
     }
 
+    /// Wakes the monitor pages of a tenant on every session change.
+    pub fn live_feed(&self) -> &crate::reports::live::LiveFeed {
+        &self.inner.live
+    }
+
     /// Closes every signaling connection (shutdown).
     pub fn close_all(&self) {
         self.inner.hub.close_all();
@@ -192,6 +201,10 @@ impl Sessions {
             return Err(SessionError::NoViewScreen);
         }
         let now = self.now();
+        let local = crate::reports::local::local_start(
+            &crate::reports::local::zone(&settings.timezone),
+            now,
+        );
         let minutes = settings
             .code_lifetime_minutes
             .clamp(1, MAX_CODE_LIFETIME_MINUTES);
@@ -207,10 +220,11 @@ impl Sessions {
                 })
                 .map(|h| to_hex(&h))?;
             match store
-                .create_session(scope, &helper.id, &hash, expires, device, now)
+                .create_session(scope, &helper.id, (&hash, expires), device, now, &local)
                 .await
             {
                 Ok(record) => {
+                    self.live_feed().notify(&record.tenant_id);
                     self.hub().track(&record.id, &record.state, now, false);
                     if record.via_agent {
                         self.hub().set_via_agent(&record.id);
@@ -246,6 +260,15 @@ impl Sessions {
         // Only a wrong guess keeps counting against the sharer.
         if !matches!(result, Err(SessionError::WrongCode)) {
             throttle.succeeded(&sharer.id.0);
+        }
+        let failure = match &result {
+            Err(SessionError::WrongCode) => Some(CodeFailure::Wrong),
+            Err(SessionError::CodeExpired) => Some(CodeFailure::Expired),
+            Err(SessionError::CodeUsed) => Some(CodeFailure::Used),
+            _ => None,
+        };
+        if let Some(kind) = failure {
+            self.record_code_failure(sharer, kind).await;
         }
         result
     }
@@ -453,6 +476,15 @@ impl Sessions {
         let mut current = record.clone();
         for _ in 0..2 {
             let next = transition(&current.state, actor, &event)?;
+            // Full control by a helper holding Elevation: the grant lets
+            // them act on elevation prompts, which the record keeps.
+            let elevation =
+                next == (State::Active {
+                    mode: Mode::Control,
+                }) && self
+                    .permissions_on(&current)
+                    .await
+                    .is_ok_and(|p| p.contains(Permission::Elevation));
             let change = Change {
                 actor,
                 actor_id,
@@ -460,10 +492,12 @@ impl Sessions {
                 next: &next,
                 sharer,
                 device,
+                elevation,
                 at: self.now(),
             };
             if let Some(updated) = self.store().apply_session_change(&current, &change).await? {
                 tracing::info!(session = %updated.id, ?actor, event = ?event, state = updated.state.name(), "session transition");
+                self.live_feed().notify(&updated.tenant_id);
                 self.after_change(&current.state, &updated).await;
                 return Ok(updated);
             }

@@ -141,6 +141,10 @@ pub async fn serve_connection<S, R>(
                     }
                     Ok(ClientMessage::Join { .. }) => Some(problem(409, "already-joined", "This connection has already joined a session.")),
                     Ok(ClientMessage::Pong { .. }) => None,
+                    Ok(ClientMessage::Chat { text }) => match &joined {
+                        Some(j) => chat(&sessions, j, text).await,
+                        None => Some(problem(409, "not-joined", "Join a session first.")),
+                    },
                     Ok(message) => match &joined {
                         Some(j) => relay(&sessions, j, message),
                         None => Some(problem(409, "not-joined", "Join a session first.")),
@@ -250,6 +254,19 @@ async fn join(
     ))
 }
 
+/// The message's type, without its content.
+fn kind_of(message: &ClientMessage) -> &'static str {
+    match message {
+        ClientMessage::Join { .. } => "join",
+        ClientMessage::Offer { .. } => "offer",
+        ClientMessage::Answer { .. } => "answer",
+        ClientMessage::Ice { .. } => "ice",
+        ClientMessage::Renegotiate => "renegotiate",
+        ClientMessage::Pong { .. } => "pong",
+        ClientMessage::Chat { .. } => "chat",
+    }
+}
+
 /// Relays SDP/ICE to the other participant when the session allows media.
 fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option<ServerMessage> {
     let hub = sessions.hub();
@@ -271,7 +288,7 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
             return Some(problem(
                 409,
                 "wrong-party",
-                format!("The {party:?} cannot send {message:?}."),
+                format!("The {party:?} cannot send a {} message.", kind_of(&message)),
             ));
         }
     };
@@ -291,6 +308,64 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
             "peer-absent",
             "The other participant is not connected right now.",
         ));
+    }
+    None
+}
+
+/// Passes a chat line to the other person (helper ↔ sharer) while both
+/// take part and the tenant allows chat. The text is never stored or
+/// logged; the record keeps only that chat was used.
+async fn chat(sessions: &Sessions, joined: &Joined, text: String) -> Option<ServerMessage> {
+    let to = match joined.party {
+        Party::Helper => Party::Sharer,
+        Party::Sharer => Party::Helper,
+        Party::Agent | Party::System => {
+            return Some(problem(
+                409,
+                "wrong-party",
+                "Only the helper and the sharer chat.",
+            ));
+        }
+    };
+    let hub = sessions.hub();
+    if !hub
+        .state(&joined.session)
+        .is_some_and(|s| s.has_participants())
+    {
+        return Some(problem(
+            409,
+            "not-now",
+            "Chat is open while both of you take part in the session.",
+        ));
+    }
+    match sessions.store().settings(&joined.scope).await {
+        Ok(settings) if settings.chat_enabled => {}
+        Ok(_) => {
+            return Some(problem(
+                403,
+                "chat-disabled",
+                "Chat is turned off for your organization.",
+            ));
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reading the chat setting failed");
+            return Some(problem(500, "internal", "Chat is not available right now."));
+        }
+    }
+    let line = ServerMessage::Chat {
+        from: joined.party,
+        text,
+        at: sessions.now(),
+    };
+    if hub.send(&joined.session, to, &line) == 0 {
+        return Some(problem(
+            409,
+            "peer-absent",
+            "The other person is not connected right now; the message was not delivered.",
+        ));
+    }
+    if let Err(error) = sessions.store().mark_chat_used(&joined.session).await {
+        tracing::warn!(%error, session = %joined.session, "recording that chat was used failed");
     }
     None
 }

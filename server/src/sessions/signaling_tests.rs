@@ -443,3 +443,99 @@ async fn a_restart_keeps_the_session_and_participants_reattach() {
         .await;
     assert_eq!(ended.0, Phase::Ended);
 }
+
+fn chat_of(message: &ServerMessage) -> Option<(Party, String)> {
+    match message {
+        ServerMessage::Chat { from, text, .. } => Some((*from, text.clone())),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn chat_goes_between_the_two_people_and_only_its_use_is_recorded() {
+    let w = world().await;
+    let id = w.redeemed().await;
+    let mut helper = w.connect("megan@contoso.test", slow()).await;
+    let mut sharer = w.connect("lynne@contoso.test", slow()).await;
+    for client in [&helper, &sharer] {
+        client
+            .send(&ClientMessage::Join {
+                session: id.clone(),
+            })
+            .await;
+    }
+    helper
+        .send(&ClientMessage::Chat {
+            text: "Can you open Outlook?".into(),
+        })
+        .await;
+    assert_eq!(
+        sharer.expect("chat", chat_of).await,
+        (Party::Helper, "Can you open Outlook?".into())
+    );
+    sharer
+        .send(&ClientMessage::Chat {
+            text: "Done".into(),
+        })
+        .await;
+    assert_eq!(
+        helper.expect("chat", chat_of).await,
+        (Party::Sharer, "Done".into())
+    );
+    let (megan, scope) = w.user("megan@contoso.test").await;
+    let reader = crate::auth::ReportReader::for_tests(scope.clone(), Some(megan.id.clone()));
+    let settings = w.store.settings(&scope).await.unwrap();
+    let ctx = crate::store::ReportContext {
+        now: w.clock.now(),
+        settings: &settings,
+    };
+    let (report, _) = w
+        .store
+        .report_detail(&reader, &id, ctx)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.chat_used);
+    // Neither the text nor anything else of it is in the store.
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT event || state FROM session_events UNION ALL \
+         SELECT COALESCE(outcome_detail, '') || COALESCE(ticket, '') FROM session_reports",
+    )
+    .fetch_all(w.store.pool())
+    .await
+    .unwrap();
+    assert!(!stored.is_empty());
+    assert!(stored.iter().all(|s| !s.contains("Outlook")), "{stored:?}");
+
+    // The organization turns chat off: refused, nothing delivered.
+    let admin = crate::auth::Authorized::<crate::auth::ManageSettings>::system(
+        scope.tenant_id().clone(),
+        "test",
+    );
+    let off = tandem_protocol::settings::TenantSettings {
+        chat_enabled: false,
+        ..settings
+    };
+    w.store
+        .update_settings(&admin, &off, w.clock.now())
+        .await
+        .unwrap();
+    helper
+        .send(&ClientMessage::Chat {
+            text: "still there?".into(),
+        })
+        .await;
+    assert_eq!(
+        helper.expect("refusal", error_kind).await,
+        "/problems/chat-disabled"
+    );
+    // After the session ended there is nobody to chat with.
+    w.act("lynne@contoso.test", &id, Action::Leave).await;
+    sharer
+        .send(&ClientMessage::Chat { text: "bye".into() })
+        .await;
+    assert_eq!(
+        sharer.expect("refusal", error_kind).await,
+        "/problems/not-now"
+    );
+}

@@ -122,6 +122,12 @@ impl Sessions {
                 _ => None,
             },
             created_at: record.created_at,
+            chat_enabled: settings.chat_enabled,
+            ticket: if party == Party::Helper {
+                self.store().ticket(&record.id).await?
+            } else {
+                None
+            },
         })
     }
 }

@@ -17,6 +17,9 @@ mod idp_users;
 mod import;
 mod rbac;
 mod remote_sessions;
+mod report_monitor;
+mod report_queries;
+mod report_writes;
 mod settings;
 mod web_sessions;
 
@@ -27,6 +30,9 @@ pub use graph::{DeviceNode, DirectoryGraph, UserNode};
 pub use idp_users::{IdpProfile, IdpUserError};
 pub use rbac::RbacChangeError;
 pub use remote_sessions::{Change, SessionEventRecord, SessionRecord, from_hex, to_hex};
+pub use report_monitor::PersonDay;
+pub use report_queries::ReportContext;
+pub use report_writes::{CodeFailure, outcome_of, segment_of};
 pub use web_sessions::WebSessionStore;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -81,8 +87,14 @@ impl Store {
         let pool = options
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
-                        .await?;
+                    // synchronous = FULL: a commit is on disk when it
+                    // returns, so an acknowledged session transition
+                    // survives even a power cut, not only a killed process.
+                    conn.execute(
+                        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                         PRAGMA synchronous = FULL;",
+                    )
+                    .await?;
                     Ok(())
                 })
             })

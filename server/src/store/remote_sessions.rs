@@ -55,6 +55,9 @@ pub struct Change<'a> {
     pub sharer: Option<&'a UserId>,
     /// Bind the session to this device, whose agent then shares the screen.
     pub device: Option<&'a DeviceId>,
+    /// The grant of the mode now in force lets the helper act on
+    /// elevation prompts (recorded as "elevation used").
+    pub elevation: bool,
     pub at: UnixMillis,
 }
 
@@ -72,7 +75,7 @@ fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(corrupt)
 }
 
-fn party_name(party: Party) -> &'static str {
+pub(super) fn party_name(party: Party) -> &'static str {
     match party {
         Party::Helper => "helper",
         Party::Sharer => "sharer",
@@ -115,15 +118,16 @@ fn record_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
 }
 
 impl Store {
-    /// Creates a session with its code issued (the code only as a hash).
+    /// Creates a session with its code issued (the code only as a hash,
+    /// with its expiry) and its record.
     pub async fn create_session(
         &self,
         scope: &TenantScope,
         helper: &UserId,
-        code_hash: &str,
-        code_expires_at: UnixMillis,
+        (code_hash, code_expires_at): (&str, UnixMillis),
         device: Option<&DeviceId>,
         now: UnixMillis,
+        local: &crate::reports::local::LocalStart,
     ) -> StoreResult<SessionRecord> {
         let id = SessionId(uuid::Uuid::new_v4().to_string());
         let state = State::CodeIssued;
@@ -156,10 +160,13 @@ impl Store {
                 next: &state,
                 sharer: None,
                 device: None,
+                elevation: false,
                 at: now,
             },
         )
         .await?;
+        super::report_writes::insert(&mut tx, &id, scope.tenant_id(), helper, device, now, local)
+            .await?;
         tx.commit().await?;
         Ok(SessionRecord {
             id,
@@ -274,6 +281,22 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         insert_event(&mut tx, &record.id, seq, change).await?;
+        super::report_writes::apply(
+            &mut tx,
+            &record.id,
+            &super::report_writes::RecordChange {
+                next: change.next,
+                actor: change.actor,
+                actor_id: change.actor_id,
+                sharer: change.sharer,
+                device: change.device,
+                reconnect: reconnect == 1,
+                paused: matches!(change.event, Event::Pause),
+                elevation: change.elevation,
+                at: change.at,
+            },
+        )
+        .await?;
         tx.commit().await?;
         let mut updated = record.clone();
         updated.state = change.next.clone();
@@ -392,6 +415,14 @@ mod tests {
     use super::*;
     use tandem_protocol::session::Mode;
 
+    fn local() -> crate::reports::local::LocalStart {
+        crate::reports::local::LocalStart {
+            day: "2026-11-23".into(),
+            weekday: 0,
+            minute: 600,
+        }
+    }
+
     #[test]
     fn hex_round_trips() {
         let bytes = [0u8, 1, 0xab, 0xff];
@@ -412,7 +443,14 @@ mod tests {
             .unwrap();
         let scope = TenantScope::for_tests(helper.tenant_id.clone());
         let record = store
-            .create_session(&scope, &helper.id, "aa", UnixMillis(61_000), None, now)
+            .create_session(
+                &scope,
+                &helper.id,
+                ("aa", UnixMillis(61_000)),
+                None,
+                now,
+                &local(),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -427,6 +465,7 @@ mod tests {
             next: &next,
             sharer: None,
             device: None,
+            elevation: false,
             at: UnixMillis(2_000),
         };
         let updated = store
@@ -457,6 +496,7 @@ mod tests {
                     next: &pending,
                     sharer: None,
                     device: None,
+                    elevation: false,
                     at: UnixMillis(3_000),
                 },
             )
@@ -473,6 +513,7 @@ mod tests {
                     next: &ended,
                     sharer: None,
                     device: None,
+                    elevation: false,
                     at: UnixMillis(4_000),
                 },
             )

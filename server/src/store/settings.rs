@@ -9,7 +9,8 @@ use tandem_protocol::settings::{HelperNameDisplay, TenantSettings};
 
 const COLUMNS: &str = "remote_help_enabled, allow_unenrolled, allow_unattended, \
     code_lifetime_minutes, retention_days, helper_name_display, chat_enabled, \
-    annotation_enabled, clipboard_enabled";
+    annotation_enabled, clipboard_enabled, timezone, working_hours_start, working_hours_end, \
+    working_days, unusual_devices_per_day, unusual_failures_per_day";
 
 fn corrupt(reason: String) -> StoreError {
     StoreError::Corrupt {
@@ -45,6 +46,17 @@ impl Store {
             chat_enabled: flag(small("chat_enabled")?),
             annotation_enabled: flag(small("annotation_enabled")?),
             clipboard_enabled: flag(small("clipboard_enabled")?),
+            timezone: row.try_get("timezone")?,
+            working_hours_start: u16::try_from(small("working_hours_start")?)
+                .map_err(|e| corrupt(e.to_string()))?,
+            working_hours_end: u16::try_from(small("working_hours_end")?)
+                .map_err(|e| corrupt(e.to_string()))?,
+            working_days: u8::try_from(small("working_days")?)
+                .map_err(|e| corrupt(e.to_string()))?,
+            unusual_devices_per_day: u16::try_from(small("unusual_devices_per_day")?)
+                .map_err(|e| corrupt(e.to_string()))?,
+            unusual_failures_per_day: u16::try_from(small("unusual_failures_per_day")?)
+                .map_err(|e| corrupt(e.to_string()))?,
         })
     }
 
@@ -61,7 +73,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         sqlx::query(&format!(
             "INSERT INTO tenant_settings (tenant_id, {COLUMNS}, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $15, $16, $17, $11) \
              ON CONFLICT (tenant_id) DO UPDATE SET \
              remote_help_enabled = excluded.remote_help_enabled, \
              allow_unenrolled = excluded.allow_unenrolled, \
@@ -72,6 +84,12 @@ impl Store {
              chat_enabled = excluded.chat_enabled, \
              annotation_enabled = excluded.annotation_enabled, \
              clipboard_enabled = excluded.clipboard_enabled, \
+             timezone = excluded.timezone, \
+             working_hours_start = excluded.working_hours_start, \
+             working_hours_end = excluded.working_hours_end, \
+             working_days = excluded.working_days, \
+             unusual_devices_per_day = excluded.unusual_devices_per_day, \
+             unusual_failures_per_day = excluded.unusual_failures_per_day, \
              updated_at = excluded.updated_at"
         ))
         .bind(scope.tenant_id().0.as_str())
@@ -85,6 +103,12 @@ impl Store {
         .bind(i64::from(settings.annotation_enabled))
         .bind(i64::from(settings.clipboard_enabled))
         .bind(now.0)
+        .bind(settings.timezone.as_str())
+        .bind(i64::from(settings.working_hours_start))
+        .bind(i64::from(settings.working_hours_end))
+        .bind(i64::from(settings.working_days))
+        .bind(i64::from(settings.unusual_devices_per_day))
+        .bind(i64::from(settings.unusual_failures_per_day))
         .execute(&mut *tx)
         .await?;
         record(

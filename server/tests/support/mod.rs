@@ -25,6 +25,7 @@ pub struct App {
     pub router: Router,
     pub clock: Arc<ManualClock>,
     pub sessions: tandem_server::sessions::Sessions,
+    pub store: Store,
 }
 
 pub async fn app_with(dist: &Path) -> App {
@@ -45,7 +46,7 @@ pub async fn app_with(dist: &Path) -> App {
     .unwrap();
     let state = AppState {
         sessions: sessions.clone(),
-        store,
+        store: store.clone(),
         throttle,
         public_origin: Some(ORIGIN.into()),
         trusted_proxies: Vec::new().into(),
@@ -58,6 +59,7 @@ pub async fn app_with(dist: &Path) -> App {
         router: router(state, dist, CookiePolicy { secure: false }),
         clock,
         sessions,
+        store,
     }
 }
 
@@ -161,4 +163,59 @@ impl App {
         assert_eq!(response.status(), StatusCode::OK, "GET {path}");
         serde_json::from_slice(&body_bytes(response).await).unwrap()
     }
+}
+
+// Sessions through the API, shared by the session and report suites.
+
+pub async fn json_of(response: axum::response::Response) -> serde_json::Value {
+    serde_json::from_slice(&body_bytes(response).await).unwrap()
+}
+
+/// Signs in `email` and issues a code; returns (cookie, code, session id).
+pub async fn issue(app: &App, email: &str) -> (String, String, String) {
+    let cookie = app.sign_in(email).await;
+    let response = app
+        .call(
+            axum::http::Method::POST,
+            tandem_protocol::routes::SESSIONS,
+            None,
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let issued = json_of(response).await;
+    let code = issued["code"].as_str().unwrap().to_owned();
+    let id = issued["session"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(issued["session"]["phase"], "waiting_for_sharer");
+    assert!(issued["session"]["code_expires_at"].as_i64().unwrap() > 0);
+    (cookie, code, id)
+}
+
+pub async fn redeem(app: &App, cookie: &str, code: &str) -> axum::response::Response {
+    app.call(
+        axum::http::Method::POST,
+        tandem_protocol::routes::SESSION_REDEEM,
+        Some(&serde_json::json!({ "code": code })),
+        Some(cookie),
+    )
+    .await
+}
+
+pub async fn post(
+    app: &App,
+    cookie: &str,
+    route: &str,
+    id: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let response = app
+        .call(
+            axum::http::Method::POST,
+            &tandem_protocol::routes::with_id(route, id),
+            body.as_ref(),
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "POST {route}");
+    json_of(response).await
 }

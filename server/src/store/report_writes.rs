@@ -1,0 +1,265 @@
+//! The session record's writes. Each runs inside the transaction of the
+//! session change it describes (see `remote_sessions.rs`), so a record and
+//! its session never disagree, and an acknowledged transition is on disk
+//! with its record.
+
+use super::{Store, StoreResult};
+use crate::auth::TenantScope;
+use crate::reports::local::LocalStart;
+use crate::sessions::machine::State;
+use sqlx::Any;
+use tandem_protocol::reports::Outcome;
+use tandem_protocol::session::{EndReason, Mode, Party};
+use tandem_protocol::{DeviceId, SessionId, TenantId, UnixMillis, UserId};
+
+type Tx<'t> = sqlx::Transaction<'t, Any>;
+
+/// Which clock of the record runs in `state`: the mode in force, or pause.
+pub fn segment_of(state: &State) -> Option<&'static str> {
+    let mode = match state {
+        State::Active { mode } => *mode,
+        State::ConsentPending {
+            current: Some(mode),
+            ..
+        } => *mode,
+        State::Paused { .. } => return Some("paused"),
+        _ => return None,
+    };
+    Some(match mode {
+        Mode::View => "view",
+        Mode::Control => "control",
+    })
+}
+
+/// The outcome a state stands for, with the policy's reason or the error.
+pub fn outcome_of(state: &State) -> (Outcome, Option<String>) {
+    match state {
+        State::Ended { reason } => match reason {
+            EndReason::Completed { .. } => (Outcome::Completed, None),
+            EndReason::Declined => (Outcome::Declined, None),
+            EndReason::Refused { reason } => (Outcome::Refused, Some(reason.clone())),
+            EndReason::Failed { error } => (Outcome::Failed, Some(error.clone())),
+            EndReason::Disconnected => (Outcome::Disconnected, None),
+            EndReason::Expired => (Outcome::Expired, None),
+        },
+        _ => (Outcome::Active, None),
+    }
+}
+
+/// A new session's record: names as they are now, the tenant-local start.
+pub(super) async fn insert(
+    tx: &mut Tx<'_>,
+    id: &SessionId,
+    tenant: &TenantId,
+    helper: &UserId,
+    device: Option<&DeviceId>,
+    now: UnixMillis,
+    local: &LocalStart,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO session_reports (session_id, tenant_id, helper_id, helper_name, device_id, \
+         device_name, started_at, local_day, local_weekday, local_minute) \
+         VALUES ($1, $2, $3, COALESCE((SELECT display_name FROM users WHERE id = $3), $3), $4, \
+         (SELECT name FROM devices WHERE id = $4), $5, $6, $7, $8)",
+    )
+    .bind(id.0.as_str())
+    .bind(tenant.0.as_str())
+    .bind(helper.0.as_str())
+    .bind(device.map(|d| d.0.clone()))
+    .bind(now.0)
+    .bind(local.day.as_str())
+    .bind(i64::from(local.weekday))
+    .bind(i64::from(local.minute))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What one transition changes in the record.
+#[derive(Debug)]
+pub(super) struct RecordChange<'a> {
+    pub next: &'a State,
+    pub actor: Party,
+    pub actor_id: Option<&'a UserId>,
+    pub sharer: Option<&'a UserId>,
+    pub device: Option<&'a DeviceId>,
+    pub reconnect: bool,
+    pub paused: bool,
+    pub elevation: bool,
+    pub at: UnixMillis,
+}
+
+/// Closes the running clock at `at`, starts the next one, and records the
+/// end, the sharer, the device and the flags.
+pub(super) async fn apply(
+    tx: &mut Tx<'_>,
+    id: &SessionId,
+    change: &RecordChange<'_>,
+) -> StoreResult<()> {
+    let (outcome, detail) = outcome_of(change.next);
+    let ended = change.next.is_ended();
+    let segment = segment_of(change.next);
+    sqlx::query(
+        "UPDATE session_reports SET \
+         view_ms = view_ms + CASE WHEN segment = 'view' THEN $2 - segment_since ELSE 0 END, \
+         control_ms = control_ms + CASE WHEN segment = 'control' THEN $2 - segment_since ELSE 0 END, \
+         paused_ms = paused_ms + CASE WHEN segment = 'paused' THEN $2 - segment_since ELSE 0 END, \
+         segment = $3, \
+         segment_since = CASE WHEN $3 IS NULL THEN NULL ELSE $2 END, \
+         ended_at = CASE WHEN $4 = 1 THEN $2 ELSE ended_at END, \
+         outcome = $5, \
+         outcome_detail = COALESCE($6, outcome_detail), \
+         ended_by = CASE WHEN $4 = 1 THEN $7 ELSE ended_by END, \
+         ended_by_id = CASE WHEN $4 = 1 THEN $8 ELSE ended_by_id END, \
+         ended_by_name = CASE WHEN $4 = 1 THEN (SELECT display_name FROM users WHERE id = $8) \
+             ELSE ended_by_name END, \
+         sharer_id = COALESCE($9, sharer_id), \
+         sharer_name = COALESCE((SELECT display_name FROM users WHERE id = $9), sharer_name), \
+         device_id = COALESCE($10, device_id), \
+         device_name = COALESCE((SELECT name FROM devices WHERE id = $10), device_name), \
+         reconnects = reconnects + $11, \
+         pause_used = MAX(pause_used, $12), \
+         elevation_used = MAX(elevation_used, $13) \
+         WHERE session_id = $1",
+    )
+    .bind(id.0.as_str())
+    .bind(change.at.0)
+    .bind(segment)
+    .bind(i64::from(ended))
+    .bind(outcome.as_str())
+    .bind(detail)
+    .bind(ended.then(|| super::remote_sessions::party_name(change.actor)))
+    .bind(change.actor_id.map(|u| u.0.clone()))
+    .bind(change.sharer.map(|u| u.0.clone()))
+    .bind(change.device.map(|d| d.0.clone()))
+    .bind(i64::from(change.reconnect))
+    .bind(i64::from(change.paused))
+    .bind(i64::from(change.elevation))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Why a code did not work, for "repeated code failures".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeFailure {
+    Wrong,
+    Expired,
+    Used,
+}
+
+impl CodeFailure {
+    fn as_str(self) -> &'static str {
+        match self {
+            CodeFailure::Wrong => "wrong",
+            CodeFailure::Expired => "expired",
+            CodeFailure::Used => "used",
+        }
+    }
+}
+
+impl Store {
+    /// Records that chat was used in a session (the fact, never the text).
+    pub async fn mark_chat_used(&self, id: &SessionId) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE session_reports SET chat_used = 1 WHERE session_id = $1 AND chat_used = 0",
+        )
+        .bind(id.0.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Sets (or clears) the ticket reference of a session's record. The
+    /// caller checked that the user is the session's helper.
+    pub async fn set_ticket(
+        &self,
+        scope: &TenantScope,
+        id: &SessionId,
+        ticket: Option<&str>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE session_reports SET ticket = $3 WHERE session_id = $1 AND tenant_id = $2",
+        )
+        .bind(id.0.as_str())
+        .bind(scope.tenant_id().0.as_str())
+        .bind(ticket.map(str::to_owned))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The ticket reference of a session, if any.
+    pub async fn ticket(&self, id: &SessionId) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT ticket FROM session_reports WHERE session_id = $1")
+                .bind(id.0.as_str())
+                .fetch_optional(self.pool())
+                .await?
+                .flatten(),
+        )
+    }
+
+    /// A signed-in person entered a code that did not work.
+    pub async fn record_code_failure(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        kind: CodeFailure,
+        at: UnixMillis,
+        local_day: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO code_failures (tenant_id, user_id, user_name, at, local_day, kind) \
+             VALUES ($1, $2, COALESCE((SELECT display_name FROM users WHERE id = $2), $2), \
+             $3, $4, $5)",
+        )
+        .bind(tenant.0.as_str())
+        .bind(user.0.as_str())
+        .bind(at.0)
+        .bind(local_day)
+        .bind(kind.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes what is older than each tenant's retention: ended sessions
+    /// (with their log and record) and code failures. Returns how many
+    /// session records went.
+    pub async fn delete_expired_records(&self, now: UnixMillis) -> StoreResult<u64> {
+        const DAY_MS: i64 = 86_400_000;
+        let cutoff = |table: &str| {
+            format!(
+                "$1 - {DAY_MS} * COALESCE((SELECT retention_days FROM tenant_settings ts \
+                 WHERE ts.tenant_id = {table}.tenant_id), 30)"
+            )
+        };
+        let mut tx = self.pool().begin().await?;
+        let records = sqlx::query(&format!(
+            "DELETE FROM session_reports WHERE ended_at IS NOT NULL AND ended_at < {}",
+            cutoff("session_reports")
+        ))
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        // The event log goes with its session (ON DELETE CASCADE).
+        sqlx::query(&format!(
+            "DELETE FROM remote_sessions WHERE ended_at IS NOT NULL AND ended_at < {}",
+            cutoff("remote_sessions")
+        ))
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!(
+            "DELETE FROM code_failures WHERE at < {}",
+            cutoff("code_failures")
+        ))
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(records)
+    }
+}
