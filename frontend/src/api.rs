@@ -356,3 +356,55 @@ pub async fn session_action(
         SessionAction::Leave => send_json(Write::Post, &path(routes::SESSION_LEAVE), &()).await,
     }
 }
+
+/// Sets (or, blank, clears) the ticket reference of session `id` (helper).
+pub async fn set_ticket(
+    id: &str,
+    ticket: &str,
+) -> Result<tandem_protocol::session::SessionView, ApiError> {
+    let body = tandem_protocol::reports::TicketUpdate {
+        ticket: Some(ticket.to_owned()),
+    };
+    send_json(
+        Write::Put,
+        &routes::with_id(routes::SESSION_TICKET, id),
+        &body,
+    )
+    .await
+}
+
+/// One page of the sessions report.
+pub async fn report_page(
+    query: &tandem_protocol::reports::ReportQuery,
+) -> Result<Page<tandem_protocol::reports::SessionReport>, ApiError> {
+    get_json(&with_query(routes::REPORT_SESSIONS, query)).await
+}
+
+/// The CSV export of the same selection (a link the browser downloads).
+pub fn report_csv_href(query: &tandem_protocol::reports::ReportQuery) -> String {
+    let mut all = query.clone();
+    all.page = None;
+    all.per_page = None;
+    with_query(routes::REPORT_SESSIONS_CSV, &all)
+}
+
+fn with_query(route: &str, query: &tandem_protocol::reports::ReportQuery) -> String {
+    let text = query.to_query_string();
+    if text.is_empty() {
+        route.to_owned()
+    } else {
+        format!("{route}?{text}")
+    }
+}
+
+/// One session record with its steps.
+pub async fn report_detail(
+    id: &str,
+) -> Result<tandem_protocol::reports::SessionReportDetail, ApiError> {
+    get_json(&routes::with_id(routes::REPORT_SESSION, id)).await
+}
+
+/// The monitor page's figures.
+pub async fn monitor() -> Result<tandem_protocol::reports::MonitorSummary, ApiError> {
+    get_json(routes::REPORT_MONITOR).await
+}

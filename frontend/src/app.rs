@@ -8,8 +8,8 @@ use crate::pages::admin::{
     UsersPage,
 };
 use crate::pages::{
-    AssistPage, DevicesPage, NotFoundPage, SharePage, ShareSessionPage, SignInPage,
-    provide_issued_codes,
+    AssistPage, DevicesPage, MonitorPage, NotFoundPage, ReportDetailPage, ReportsPage, SharePage,
+    ShareSessionPage, SignInPage, provide_issued_codes,
 };
 use crate::routes::AppRoute;
 use leptos::prelude::*;
@@ -64,6 +64,18 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/sessions/:id")
                         view=|| view! { <RequireAuth><AssistPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/reports")
+                        view=|| view! { <RequireAuth><ReportsPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/reports/:id")
+                        view=|| view! { <RequireAuth><ReportDetailPage /></RequireAuth> }
+                    />
+                    <Route
+                        path=path!("/monitor")
+                        view=|| view! { <RequireAuth><MonitorPage /></RequireAuth> }
                     />
                     <Route
                         path=path!("/share")

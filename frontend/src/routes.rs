@@ -1,5 +1,7 @@
 //! The console's routes as a typed enum. Paths are written here and only here.
 
+use tandem_protocol::reports::{Outcome, ReportFlag, ReportQuery, ReportSort};
+
 /// Every page the console can show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppRoute {
@@ -32,6 +34,12 @@ pub enum AppRoute {
     Share,
     /// `/share/:id`: the sharer's view of a session.
     ShareSession { id: String },
+    /// `/reports?…`: session records, filters, sort and page in the query.
+    Reports(ReportQuery),
+    /// `/reports/:id`: one session record with its steps.
+    ReportDetail { id: String },
+    /// `/monitor`: live sessions and the last 30 days.
+    Monitor,
 }
 
 /// Which directory listing.
@@ -61,6 +69,27 @@ pub const ADMIN_ASSIGNMENTS: &str = "/admin/assignments";
 pub const ACCESS_REVIEW: &str = "/admin/access-review";
 pub const SESSIONS: &str = "/sessions";
 pub const SHARE: &str = tandem_protocol::routes::SHARE_PAGE;
+pub const REPORTS: &str = "/reports";
+pub const MONITOR: &str = "/monitor";
+
+/// The report's filters from the page's query parameters; anything that
+/// does not parse is left out.
+pub fn report_query(get: impl Fn(&str) -> Option<String>) -> ReportQuery {
+    let text = |k: &str| get(k).filter(|v| !v.is_empty());
+    ReportQuery {
+        from: text("from"),
+        to: text("to"),
+        helper: text("helper").map(tandem_protocol::UserId),
+        sharer: text("sharer").map(tandem_protocol::UserId),
+        device: text("device").map(tandem_protocol::DeviceId),
+        outcome: text("outcome").and_then(|o| Outcome::parse(&o)),
+        flag: text("flag").and_then(|f| ReportFlag::parse(&f)),
+        sort: text("sort").and_then(|s| ReportSort::parse(&s)),
+        desc: text("desc").and_then(|d| d.parse().ok()),
+        page: text("page").and_then(|p| p.parse().ok()).filter(|p| *p > 1),
+        per_page: text("per_page").and_then(|p| p.parse().ok()),
+    }
+}
 
 impl AppRoute {
     /// The URL of this route, query included.
@@ -92,6 +121,12 @@ impl AppRoute {
             AppRoute::Session { id } => format!("{SESSIONS}/{}", percent_encode(id)),
             AppRoute::Share => SHARE.to_owned(),
             AppRoute::ShareSession { id } => format!("{SHARE}/{}", percent_encode(id)),
+            AppRoute::Reports(query) => match query.to_query_string() {
+                text if text.is_empty() => REPORTS.to_owned(),
+                text => format!("{REPORTS}?{text}"),
+            },
+            AppRoute::ReportDetail { id } => format!("{REPORTS}/{}", percent_encode(id)),
+            AppRoute::Monitor => MONITOR.to_owned(),
             AppRoute::AccessReview { helper, target } => {
                 let query: Vec<String> = [("helper", helper), ("target", target)]
                     .into_iter()
@@ -173,6 +208,42 @@ mod tests {
             page: Some(3),
         };
         assert_eq!(found.href(), "/admin/devices?q=LT%201&page=3");
+    }
+
+    #[wasm_bindgen_test]
+    fn report_filters_live_in_the_query_and_read_back() {
+        let query = ReportQuery {
+            from: Some("2026-11-01".into()),
+            outcome: Some(Outcome::Refused),
+            flag: Some(ReportFlag::OutsideHours),
+            sort: Some(ReportSort::Duration),
+            desc: Some(false),
+            page: Some(3),
+            ..ReportQuery::default()
+        };
+        let href = AppRoute::Reports(query.clone()).href();
+        assert_eq!(
+            href,
+            "/reports?from=2026-11-01&outcome=refused&flag=outside_hours&sort=duration&desc=false&page=3"
+        );
+        let params: Vec<(String, String)> = href
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let back = report_query(|k| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+        assert_eq!(back, query);
+        assert_eq!(AppRoute::Reports(ReportQuery::default()).href(), "/reports");
+        let junk = report_query(|k| (k == "outcome" || k == "page").then(|| "nope".to_owned()));
+        assert_eq!(junk, ReportQuery::default());
+        assert_eq!(
+            AppRoute::ReportDetail { id: "a b".into() }.href(),
+            "/reports/a%20b"
+        );
+        assert_eq!(AppRoute::Monitor.href(), "/monitor");
     }
 
     #[wasm_bindgen_test]

@@ -226,6 +226,8 @@ mod tests {
             reconnects: 0,
             ended: None,
             created_at: UnixMillis(0),
+            chat_enabled: false,
+            ticket: None,
         }
     }
 

@@ -52,7 +52,7 @@ async fn rogue_input_is_refused(helper: &Browser, xvfb: &Xvfb, work: &Path, name
     assert!(!work.join(name).exists(), "{name}: no keys reached X");
 }
 
-async fn wait_for_file(path: &Path, present: bool, within: Duration) -> bool {
+pub(crate) async fn wait_for_file(path: &Path, present: bool, within: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     while tokio::time::Instant::now() < deadline {
         if path.exists() == present {
@@ -83,7 +83,7 @@ async fn wait_for_desktop(helper: &Browser) -> serde_json::Value {
 /// Xvfb with a full-screen xterm whose shell runs in `work`, and an agent
 /// enrolled by an IT admin (help to unenrolled devices is off in the demo
 /// organization). Returns them with the first link the agent printed.
-async fn enrolled_desktop(
+pub(crate) async fn enrolled_desktop(
     env: &tandem_tests::Env,
     work: &Path,
 ) -> (Xvfb, GroupChild, Agent, String) {

@@ -5,6 +5,7 @@
 mod admin;
 mod agent;
 mod oidc;
+mod reports;
 mod session;
 mod sign_in;
 mod windows;

@@ -64,6 +64,7 @@ tenants = {{ "contoso-tid" = "contoso" }}
     let options = ServerOptions {
         port: Some(port),
         config_toml: Some(config),
+        ..ServerOptions::default()
     };
     let server = TestServer::start_with(options).await.unwrap();
     let browser = Browser::start(server.base_url()).await.unwrap();

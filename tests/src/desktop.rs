@@ -164,6 +164,7 @@ pub struct Agent {
     _process: GroupChild,
     _state: tempfile::TempDir,
     lines: Arc<Mutex<Vec<String>>>,
+    syslog: Arc<Mutex<Vec<String>>>,
 }
 
 impl Agent {
@@ -177,7 +178,30 @@ impl Agent {
             .arg(state.path())
             .args(token.map(|t| ["--enroll", t]).into_iter().flatten())
             .env("DISPLAY", display);
-        Self::spawn(command, state)
+        // The agent's syslog goes to a socket of ours, read like a daemon.
+        let socket_path = state.path().join("syslog.sock");
+        let socket = std::os::unix::net::UnixDatagram::bind(&socket_path)?;
+        socket.set_read_timeout(Some(Duration::from_millis(250)))?;
+        command.env("TANDEM_SYSLOG_SOCKET", &socket_path);
+        let agent = Self::spawn(command, state)?;
+        let sink = Arc::downgrade(&agent.syslog);
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 8192];
+            // Until the agent (and its record) is dropped.
+            while let Some(sink) = sink.upgrade() {
+                if let Ok(n) = socket.recv(&mut buf)
+                    && let Ok(mut lines) = sink.lock()
+                {
+                    lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                }
+            }
+        });
+        Ok(agent)
+    }
+
+    /// What the agent wrote to syslog so far, one datagram each.
+    pub fn syslog(&self) -> Vec<String> {
+        self.syslog.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// Runs an agent `command` (its options already set) keeping all it
@@ -219,6 +243,7 @@ impl Agent {
             _process: process,
             _state: state,
             lines,
+            syslog: Arc::default(),
         })
     }
 

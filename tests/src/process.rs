@@ -51,6 +51,15 @@ impl GroupChild {
         self.child.try_wait().ok().flatten()
     }
 
+    /// SIGKILLs the whole group at once (no chance to flush or clean up)
+    /// and reaps the leader.
+    pub fn kill_now(&mut self) {
+        if let Some(group) = self.group() {
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+
     fn group(&self) -> Option<Pid> {
         i32::try_from(self.child.id()).ok().map(Pid::from_raw)
     }

@@ -13,6 +13,7 @@ pub struct TestServer {
     // Field order matters: the process stops before its data dir goes.
     process: GroupChild,
     base_url: String,
+    log_filter: String,
     data_dir: TempDir,
 }
 
@@ -23,7 +24,12 @@ pub struct ServerOptions {
     pub port: Option<u16>,
     /// The contents of `tandem.toml`.
     pub config_toml: Option<String>,
+    /// `RUST_LOG` of the server; [`DEFAULT_LOG_FILTER`] when `None`.
+    pub log_filter: Option<String>,
 }
+
+/// What the server logs in tests unless told otherwise.
+pub const DEFAULT_LOG_FILTER: &str = "info,tower_http=debug";
 
 impl TestServer {
     /// Starts `tandem-server` with the demo tenant seeded and waits until it
@@ -35,41 +41,82 @@ impl TestServer {
     /// [`TestServer::start`] with a fixed port and/or a config file.
     pub async fn start_with(options: ServerOptions) -> Result<Self, HarnessError> {
         let data_dir = tempfile::Builder::new().prefix("tandem-e2e-").tempdir()?;
-        let log = std::fs::File::create(data_dir.path().join("server.log"))?;
         let config_path = data_dir.path().join("tandem.toml");
         std::fs::write(&config_path, options.config_toml.unwrap_or_default())?;
-        let bind = format!("127.0.0.1:{}", options.port.unwrap_or(0));
-        let mut command = Command::new(server_binary()?);
-        command
-            .env("TANDEM_BIND", bind)
-            .env("TANDEM_DATA_DIR", data_dir.path())
-            .env("TANDEM_DIST_DIR", dist_dir()?)
-            .env("TANDEM_SEED_DEMO", "true")
-            .env("TANDEM_CONFIG", &config_path)
-            .env("RUST_LOG", "info,tower_http=debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log);
-        let mut process = GroupChild::spawn("tandem-server", command)?;
-        let base_url = match process.stdout_line("listening on ", READY_TIMEOUT).await {
-            Some(url) => url,
-            None => {
-                let log =
-                    std::fs::read_to_string(data_dir.path().join("server.log")).unwrap_or_default();
-                return Err(HarnessError::NotReady {
-                    what: "tandem-server",
-                    seconds: READY_TIMEOUT.as_secs(),
-                    details: format!(" (exit: {:?}); log:\n{log}", process.exited()),
-                });
-            }
-        };
+        let log_filter = options
+            .log_filter
+            .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
+        let (process, base_url) =
+            spawn(data_dir.path(), options.port.unwrap_or(0), &log_filter).await?;
         Ok(Self {
             process,
             base_url,
+            log_filter,
             data_dir,
         })
     }
 
+    /// `kill -9` of the server (no graceful shutdown, nothing flushed), then
+    /// a new one on the same port over the same database and log.
+    pub async fn kill_9_and_restart(&mut self) -> Result<(), HarnessError> {
+        self.process.kill_now();
+        let port = self
+            .base_url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let (process, base_url) = spawn(self.data_dir.path(), port, &self.log_filter).await?;
+        self.process = process;
+        self.base_url = base_url;
+        Ok(())
+    }
+
+    /// Where the database and the log live.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+}
+
+/// Starts the server binary over `data_dir` and waits for its address.
+async fn spawn(
+    data_dir: &std::path::Path,
+    port: u16,
+    log_filter: &str,
+) -> Result<(GroupChild, String), HarnessError> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.join("server.log"))?;
+    let config_path = data_dir.join("tandem.toml");
+    let bind = format!("127.0.0.1:{port}");
+    let mut command = Command::new(server_binary()?);
+    command
+        .env("TANDEM_BIND", bind)
+        .env("TANDEM_DATA_DIR", data_dir)
+        .env("TANDEM_DIST_DIR", dist_dir()?)
+        .env("TANDEM_SEED_DEMO", "true")
+        .env("TANDEM_CONFIG", &config_path)
+        .env("RUST_LOG", log_filter)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log);
+    let mut process = GroupChild::spawn("tandem-server", command)?;
+    let base_url = match process.stdout_line("listening on ", READY_TIMEOUT).await {
+        Some(url) => url,
+        None => {
+            let log = std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
+            return Err(HarnessError::NotReady {
+                what: "tandem-server",
+                seconds: READY_TIMEOUT.as_secs(),
+                details: format!(" (exit: {:?}); log:\n{log}", process.exited()),
+            });
+        }
+    };
+    Ok((process, base_url))
+}
+
+impl TestServer {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url

@@ -3,7 +3,9 @@
 //! the sharer's screen and Leave.
 
 use crate::api::{self, SessionAction};
-use crate::components::session::{IdentityCardView, VideoView, helper_status};
+use crate::components::session::{
+    ChatPanel, ChatState, IdentityCardView, TicketField, VideoView, chat_open, helper_status,
+};
 use crate::routes::AppRoute;
 use crate::rtc::peer::{Peer, PeerSlot, add_remote_candidate};
 use crate::rtc::remote::{AgentView, Remote, apply};
@@ -97,6 +99,7 @@ pub fn AssistPage() -> impl IntoView {
     let agent = RwSignal::new(AgentView::default());
     let media_stats = RwSignal::new(None::<MediaStats>);
     let just_joined = Rc::new(std::cell::Cell::new(false));
+    let chat = ChatState::default();
 
     let stats_peer = peer.clone();
     if let Ok(handle) = set_interval_with_handle(
@@ -178,7 +181,14 @@ pub fn AssistPage() -> impl IntoView {
                         }
                     }
                     ServerMessage::Ice { candidate } => add_remote_candidate(&peer, candidate),
-                    ServerMessage::Error { problem } => {
+                    ServerMessage::Chat { text, at, .. } => {
+                        let who = session
+                            .get_untracked()
+                            .and_then(|v| v.sharer.map(|s| s.display_name))
+                            .unwrap_or_else(|| "Sharer".into());
+                        chat.receive(who, text, at.0);
+                    }
+                    ServerMessage::Error { problem } if !chat.refused(&problem) => {
                         leptos::logging::warn!("signaling: {}", problem.message());
                     }
                     _ => {}
@@ -295,6 +305,12 @@ pub fn AssistPage() -> impl IntoView {
     });
     let navigate = use_navigate();
     let signal = StoredValue::new_local(signal);
+    let send_chat = Callback::new(move |text: String| {
+        signal.with_value(|s| s.send(&tandem_protocol::signal::ClientMessage::Chat { text }));
+    });
+    let chat_visible = Memo::new(move |_| session.get().is_some_and(|v| chat_open(&v)));
+    // The ticket field appears once, with the ticket the server knows.
+    let ticket_for = Memo::new(move |_| session.get().map(|v| v.id.0));
     let leave = {
         let act = act.clone();
         move |_| {
@@ -327,6 +343,10 @@ pub fn AssistPage() -> impl IntoView {
             })}
             {choices}
             <VideoView stream=stream control=control remote=remote agent=agent media_stats=media_stats />
+            {move || chat_visible.get().then(|| view! { <ChatPanel state=chat send=send_chat /> })}
+            {move || ticket_for.get().map(|id| view! {
+                <TicketField id=id initial=session.get_untracked().and_then(|v| v.ticket) />
+            })}
             <div class="session-actions">
                 {move || {
                     let ended = session.get().is_some_and(|v| v.ended.is_some());

@@ -4,7 +4,9 @@
 //! with the device's agent (`/share?pair=…`) leaves sharing to the agent.
 
 use crate::api::{self, SessionAction};
-use crate::components::session::{IdentityCardView, sharer_indicator};
+use crate::components::session::{
+    ChatPanel, ChatState, IdentityCardView, chat_open, sharer_indicator,
+};
 use crate::routes::AppRoute;
 use crate::rtc::peer::{Peer, PeerSlot, add_remote_candidate, capture_screen};
 use crate::rtc::signal::{Link, Signal};
@@ -111,6 +113,7 @@ struct Sharing {
     session: RwSignal<Option<SessionView>>,
     error: RwSignal<Option<String>>,
     media: RwSignal<String>,
+    chat: ChatState,
 }
 
 impl Sharing {
@@ -197,7 +200,15 @@ impl Sharing {
                 });
             }
             ServerMessage::Ice { candidate } => add_remote_candidate(&self.peer, candidate),
-            ServerMessage::Error { problem } => {
+            ServerMessage::Chat { text, at, .. } => {
+                let who = self
+                    .session
+                    .get_untracked()
+                    .map(|v| v.helper.display_name)
+                    .unwrap_or_else(|| "Helper".into());
+                self.chat.receive(who, text, at.0);
+            }
+            ServerMessage::Error { problem } if !self.chat.refused(&problem) => {
                 leptos::logging::warn!("signaling: {}", problem.message());
             }
             _ => {}
@@ -218,6 +229,7 @@ pub fn ShareSessionPage() -> impl IntoView {
         session: RwSignal::new(None),
         error: RwSignal::new(None),
         media: RwSignal::new(String::new()),
+        chat: ChatState::default(),
     };
     let link = RwSignal::new(Link::Connecting);
     let has_stream = RwSignal::new(false);
@@ -382,6 +394,14 @@ pub fn ShareSessionPage() -> impl IntoView {
         })
     };
 
+    let chat = sharing.chat;
+    let send_chat = Callback::new(move |text: String| {
+        if let Some(signal) = stored.get_value().signal.borrow().clone() {
+            signal.send(&tandem_protocol::signal::ClientMessage::Chat { text });
+        }
+    });
+    let chat_visible = Memo::new(move |_| session.get().is_some_and(|v| chat_open(&v)));
+
     view! {
         <section class="page share-page" aria-labelledby="share-session-title">
             <h1 id="share-session-title">"Get help"</h1>
@@ -401,6 +421,7 @@ pub fn ShareSessionPage() -> impl IntoView {
                 view! { <p class="muted">"This browser shares your screen only. Keyboard and mouse control needs the Tandem agent on this device."</p> }.into_any()
             })}
             {buttons}
+            {move || chat_visible.get().then(|| view! { <ChatPanel state=chat send=send_chat /> })}
         </section>
     }
 }

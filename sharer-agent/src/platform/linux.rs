@@ -21,9 +21,17 @@ pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
     Ok(Box::new(super::x11::X11Injector::connect(None)?))
 }
 
-/// Writes to syslog (`/dev/log`, which journald also serves), facility
-/// auth, so it lands with the other security records.
+/// Writes to syslog (`/dev/log`, which journald also serves, or the socket
+/// named by `TANDEM_SYSLOG_SOCKET`), facility auth, so it lands with the
+/// other security records.
 struct Syslog;
+
+/// Where syslog listens.
+fn syslog_socket() -> PathBuf {
+    std::env::var_os("TANDEM_SYSLOG_SOCKET")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/dev/log"))
+}
 
 impl DeviceLog for Syslog {
     fn write(&self, entry: &Entry) -> Result<(), String> {
@@ -31,7 +39,7 @@ impl DeviceLog for Syslog {
         let socket = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
         // <PRI> = facility auth (4) * 8 + severity notice (5).
         let line = format!("<37>tandem-agent[{}]: {}", std::process::id(), entry.text());
-        match socket.send_to(line.as_bytes(), "/dev/log") {
+        match socket.send_to(line.as_bytes(), syslog_socket()) {
             Ok(_) => Ok(()),
             // No syslog daemon (a container): the terminal line above stays.
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -40,6 +40,10 @@ pub fn Shell(children: Children) -> impl IntoView {
                 <nav aria-label="Main">
                     <a href=AppRoute::Devices.href()>"Devices"</a>
                     <a href=AppRoute::Share.href()>"Get help"</a>
+                    <a href=AppRoute::Reports(Default::default()).href()>"Sessions"</a>
+                    {admin.contains(Permission::ReadSessionReports).then(|| view! {
+                        <a href=AppRoute::Monitor.href()>"Monitor"</a>
+                    })}
                     {admin.contains(Permission::ManageDevices).then(|| view! {
                         <a href=AppRoute::Directory { kind: DirectoryKind::Devices, q: None, page: None }.href()>
                             "All devices"

@@ -2,9 +2,13 @@
 //! sharing indicator and the video view.
 
 mod card;
+mod chat;
+mod ticket;
 mod video;
 
 pub use card::IdentityCardView;
+pub use chat::{ChatPanel, ChatState};
+pub use ticket::TicketField;
 pub use video::VideoView;
 
 use tandem_protocol::session::{Party, Phase, SessionView};
@@ -33,6 +37,17 @@ pub fn helper_status(view: &SessionView, media: &str) -> String {
         Phase::Active => "Connecting to the sharer's screen…".into(),
         Phase::Ended => "Session ended.".into(),
     }
+}
+
+/// Whether the chat box shows: the tenant allows chat and both people take
+/// part.
+pub fn chat_open(view: &SessionView) -> bool {
+    view.chat_enabled
+        && view.ended.is_none()
+        && matches!(
+            view.phase,
+            Phase::SharerJoined | Phase::WaitingForConsent | Phase::Active | Phase::Paused
+        )
 }
 
 /// The sharer's always-visible indicator.

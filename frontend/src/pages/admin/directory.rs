@@ -25,7 +25,7 @@ pub(super) fn url_state() -> (Signal<String>, Signal<u32>) {
     (q, page)
 }
 
-pub(super) fn loading_or_error<T>(
+pub(crate) fn loading_or_error<T>(
     result: Option<Result<T, api::ApiError>>,
     render: impl FnOnce(T) -> AnyView,
 ) -> AnyView {

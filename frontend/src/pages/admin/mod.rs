@@ -9,6 +9,7 @@ mod settings;
 
 pub use access_review::AccessReviewPage;
 pub use assignments::AssignmentsPage;
+pub(crate) use directory::loading_or_error;
 pub use directory::{AdminDevicesPage, UsersPage};
 pub use groups::GroupsPage;
 pub use roles::RolesPage;

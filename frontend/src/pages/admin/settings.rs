@@ -54,6 +54,52 @@ fn NumberField(
     }
 }
 
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// "08:30" from minutes after midnight (1440 is "24:00").
+fn hh_mm(minutes: u16) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// Minutes after midnight from "08:30"; "00:00" as an end means midnight.
+fn minutes_of(text: &str) -> Option<u16> {
+    let (h, m) = text.split_once(':')?;
+    let (h, m) = (h.parse::<u16>().ok()?, m.get(..2)?.parse::<u16>().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+/// A labelled time-of-day input bound to minutes after midnight.
+#[component]
+fn TimeField(
+    id: &'static str,
+    label: &'static str,
+    form: RwSignal<TenantSettings>,
+    get: fn(&TenantSettings) -> u16,
+    set: fn(&mut TenantSettings, u16),
+) -> impl IntoView {
+    view! {
+        <label for=id>{label}</label>
+        <input
+            type="time"
+            id=id
+            prop:value=move || hh_mm(form.with(get).min(23 * 60 + 59))
+            on:input=move |ev| {
+                if let Some(value) = minutes_of(&event_target_value(&ev)) {
+                    form.update(|s| set(s, value));
+                }
+            }
+        />
+    }
+}
+
 /// `/admin/settings`.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -131,11 +177,59 @@ pub fn SettingsPage() -> impl IntoView {
                             <Toggle id="set-clipboard" label="Clipboard text" form
                                 get=|s| s.clipboard_enabled set=|s, v| s.clipboard_enabled = v />
                         </fieldset>
+                        <fieldset class="stack">
+                            <legend>"Working hours and review aids"</legend>
+                            <label for="set-timezone">"Time zone (IANA name, e.g. Europe/Berlin)"</label>
+                            <input id="set-timezone" type="text"
+                                prop:value=move || form.with(|s| s.timezone.clone())
+                                on:input=move |ev| form.update(|s| s.timezone = event_target_value(&ev)) />
+                            <TimeField id="set-hours-start" label="Working hours start" form
+                                get=|s| s.working_hours_start set=|s, v| s.working_hours_start = v />
+                            <TimeField id="set-hours-end" label="Working hours end" form
+                                get=|s| s.working_hours_end set=|s, v| s.working_hours_end = v />
+                            <fieldset class="checks days">
+                                <legend>"Working days"</legend>
+                                {WEEKDAYS.into_iter().enumerate().map(|(i, day)| {
+                                    let bit = 1u8 << i;
+                                    view! {
+                                        <label>
+                                            <input type="checkbox" id=format!("set-day-{i}")
+                                                prop:checked=move || form.with(|s| s.working_days & bit != 0)
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    form.update(|s| if on { s.working_days |= bit } else { s.working_days &= !bit });
+                                                } />
+                                            {day}
+                                        </label>
+                                    }
+                                }).collect_view()}
+                            </fieldset>
+                            <NumberField id="set-devices-per-day" label="Unusual: a helper reaches more devices a day than"
+                                min=1 max=1000 form
+                                get=|s| s.unusual_devices_per_day set=|s, v| s.unusual_devices_per_day = v />
+                            <NumberField id="set-failures-per-day" label="Unusual: refusals or wrong codes a day, at least"
+                                min=1 max=1000 form
+                                get=|s| s.unusual_failures_per_day set=|s, v| s.unusual_failures_per_day = v />
+                        </fieldset>
                         <FormStatus outcome />
                         <button type="submit" class="primary">"Save settings"</button>
                     </form>
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn times_of_day_round_trip() {
+        assert_eq!(hh_mm(8 * 60 + 5), "08:05");
+        assert_eq!(minutes_of("18:30"), Some(18 * 60 + 30));
+        assert_eq!(minutes_of("24:00"), None);
+        assert_eq!(minutes_of("nine"), None);
     }
 }

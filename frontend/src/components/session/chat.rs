@@ -1,0 +1,110 @@
+//! Chat between the helper and the sharer. Lines travel over the signaling
+//! socket; the server passes them on and keeps only the fact that chat was
+//! used, so the text lives in these two tabs alone.
+
+use crate::format::now_ms;
+use leptos::prelude::*;
+use tandem_protocol::Problem;
+use tandem_protocol::signal::MAX_CHAT_CHARS;
+
+/// One line of the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatLine {
+    pub mine: bool,
+    pub who: String,
+    pub text: String,
+    pub at: i64,
+}
+
+/// The conversation and the last refusal, shared by the page and the panel.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatState {
+    pub lines: RwSignal<Vec<ChatLine>>,
+    pub error: RwSignal<Option<String>>,
+}
+
+impl Default for ChatState {
+    fn default() -> Self {
+        Self {
+            lines: RwSignal::new(Vec::new()),
+            error: RwSignal::new(None),
+        }
+    }
+}
+
+impl ChatState {
+    pub fn receive(&self, who: String, text: String, at: i64) {
+        self.error.set(None);
+        self.lines.update(|l| {
+            l.push(ChatLine {
+                mine: false,
+                who,
+                text,
+                at,
+            });
+        });
+    }
+
+    pub fn sent(&self, text: String) {
+        self.lines.update(|l| {
+            l.push(ChatLine {
+                mine: true,
+                who: "You".into(),
+                text,
+                at: now_ms(),
+            });
+        });
+    }
+
+    /// Shows a signaling refusal that is about chat; true if it was.
+    pub fn refused(&self, problem: &Problem) -> bool {
+        let about_chat = matches!(
+            problem.kind.as_str(),
+            "/problems/chat-disabled" | "/problems/not-now"
+        ) || problem.message().contains("message was not delivered");
+        if about_chat {
+            self.error.set(Some(problem.message().to_owned()));
+        }
+        about_chat
+    }
+}
+
+/// The chat box: the conversation, read out as it grows, and a one-line
+/// message field.
+#[component]
+pub fn ChatPanel(state: ChatState, send: Callback<String>) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let submit = move |e: leptos::ev::SubmitEvent| {
+        e.prevent_default();
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        send.run(text.clone());
+        state.sent(text);
+        draft.set(String::new());
+    };
+    view! {
+        <section class="chat" aria-labelledby="chat-title">
+            <h2 id="chat-title">"Chat"</h2>
+            <ol class="chat-log" id="chat-log" aria-live="polite">
+                {move || state.lines.get().into_iter().map(|line| view! {
+                    <li class=if line.mine { "mine" } else { "theirs" }>
+                        <span class="who">{line.who}": "</span>
+                        <span class="text">{line.text}</span>
+                    </li>
+                }).collect_view()}
+            </ol>
+            <form class="chat-form" on:submit=submit>
+                <label for="chat-input" class="visually-hidden">"Message"</label>
+                <input id="chat-input" type="text" autocomplete="off"
+                    maxlength=MAX_CHAT_CHARS.to_string()
+                    placeholder="Type a message"
+                    prop:value=move || draft.get()
+                    on:input=move |e| draft.set(event_target_value(&e)) />
+                <button type="submit">"Send"</button>
+            </form>
+            {move || state.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </section>
+    }
+}
