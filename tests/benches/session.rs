@@ -19,6 +19,7 @@
 use serde_json::json;
 use std::time::Duration;
 use tandem_tests::desktop::{Agent, KEEP_CHANNELS, Xvfb, enrollment_token};
+use tandem_tests::flows::{Ask, grant, join_with_code};
 use tandem_tests::{Browser, Env};
 
 const SAMPLES: usize = 40;
@@ -82,10 +83,6 @@ async fn sign_in(browser: &Browser, email: &str) {
     browser.sign_in_as(email).await.unwrap();
 }
 
-async fn click_text(browser: &Browser, text: &str) {
-    browser.click_button(text).await.unwrap();
-}
-
 /// The agent's CPU seconds and peak RSS (MiB), from /proc.
 fn agent_usage(pid: u32) -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -138,22 +135,12 @@ async fn main() {
         .unwrap();
     sharer.wait_for("#paired-device").await.unwrap();
     helper.goto("/devices").await.unwrap();
-    click_text(helper, "Assist someone").await;
+    helper.click_button("Assist someone").await.unwrap();
     helper.wait_for("#security-code").await.unwrap();
     let code = helper.texts("#security-code").await.unwrap().remove(0);
     helper.eval(KEEP_CHANNELS, vec![]).await.unwrap();
-    sharer.fill("#share-code", &code).await.unwrap();
-    sharer.click("form button[type=submit]").await.unwrap();
-    helper
-        .wait_for_text_containing("#session-status", "Sharer joined")
-        .await
-        .unwrap();
-    click_text(helper, "Request full control").await;
-    click_text(&sharer, "Allow").await;
-    helper
-        .wait_for_text_containing("#session-status", "Connected (full control)")
-        .await
-        .unwrap();
+    join_with_code(helper, &sharer, &code).await.unwrap();
+    grant(helper, &sharer, Ask::FullControl).await.unwrap();
     helper
         .wait_for("#remote-surface.controlling")
         .await

@@ -5,11 +5,12 @@
 //! A rogue peer (the helper's page sending input on the data channels
 //! itself) gets nothing onto X without full control, or while paused.
 
-use crate::session::{as_user, assist, frames, probe};
+use crate::session::{as_user, assist, click_mid_picture, frames, wait_for_picture};
 use std::path::Path;
 use std::time::Duration;
 use tandem_tests::GroupChild;
 use tandem_tests::desktop::{Agent, KEEP_CHANNELS, SCREEN, Xvfb, enrollment_token};
+use tandem_tests::flows::{Ask, grant, join_with_code};
 use tandem_tests::{Browser, e2e};
 
 const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,19 +66,12 @@ pub(crate) async fn wait_for_file(path: &Path, present: bool, within: Duration) 
 
 /// The helper's video shows the X screen (its size, and the white xterm).
 async fn wait_for_desktop(helper: &Browser) -> serde_json::Value {
-    for _ in 0..200 {
-        let p = probe(helper).await;
-        if p["w"].as_u64() == Some(u64::from(SCREEN.0))
-            && p["frames"].as_u64().unwrap_or(0) > 0
-            && p["bg"]
-                .as_array()
-                .is_some_and(|px| px.iter().all(|v| v.as_u64() > Some(200)))
-        {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the helper never saw the X screen: {}", probe(helper).await);
+    wait_for_picture(helper, SCREEN, |p| {
+        p["bg"]
+            .as_array()
+            .is_some_and(|px| px.iter().all(|v| v.as_u64() > Some(200)))
+    })
+    .await
 }
 
 /// Xvfb with a full-screen xterm whose shell runs in `work`, and an agent
@@ -127,24 +121,14 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .unwrap();
         let code = assist(helper).await;
         helper.eval(KEEP_CHANNELS, vec![]).await.unwrap();
-        sharer.fill("#share-code", &code).await.unwrap();
-        sharer.click("form button[type=submit]").await.unwrap();
+        join_with_code(helper, &sharer, &code).await.unwrap();
         sharer
             .wait_for_text_containing("#agent-note", "The agent is connected")
             .await
             .unwrap();
-        helper
-            .wait_for_text_containing("#session-status", "Sharer joined")
-            .await
-            .unwrap();
 
         // View only: the X screen arrives; nothing flowed before consent.
-        helper.click_button("Screen sharing").await.unwrap();
-        sharer.click_button("Allow").await.unwrap();
-        helper
-            .wait_for_text_containing("#session-status", "Connected (view only)")
-            .await
-            .unwrap();
+        grant(helper, &sharer, Ask::View).await.unwrap();
         let first = wait_for_desktop(helper).await;
         assert_eq!(first["h"].as_u64(), Some(u64::from(SCREEN.1)), "{first}");
         agent
@@ -155,12 +139,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
 
         // Full control: the pointer lands where the helper points, and a
         // typed command runs in the xterm.
-        helper.click_button("Request full control").await.unwrap();
-        sharer.click_button("Allow").await.unwrap();
-        helper
-            .wait_for_text_containing("#session-status", "Connected (full control)")
-            .await
-            .unwrap();
+        grant(helper, &sharer, Ask::FullControl).await.unwrap();
         helper
             .wait_for("#remote-surface.controlling")
             .await
@@ -170,25 +149,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         // the whole picture in view: WebDriver clicks the middle of what
         // is visible).
         helper.client().set_window_size(1400, 1800).await.unwrap();
-        helper
-            .wait_for("#remote-screen")
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let mut at = xvfb.pointer();
-        for _ in 0..50 {
-            if (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            at = xvfb.pointer();
-        }
-        assert!(
-            (at.0 - 512).abs() <= 1 && (at.1 - 384).abs() <= 1,
-            "the click at the middle of the picture lands mid-screen, not at {at:?}"
-        );
+        click_mid_picture(helper, &xvfb, (512, 384), &agent.output()).await;
         // The sharer's pointer is drawn over the picture, and the overlay
         // shows the browser's and the agent's figures.
         helper.wait_for("#remote-cursor").await.unwrap();
@@ -314,18 +275,8 @@ async fn the_device_page_offers_help_to_the_signed_in_sharer() {
             .wait_for_text_containing("#paired-device", "Paired with")
             .await
             .unwrap();
-        sharer.fill("#share-code", &code).await.unwrap();
-        sharer.click("form button[type=submit]").await.unwrap();
-        helper
-            .wait_for_text_containing("#session-status", "Sharer joined")
-            .await
-            .unwrap();
-        helper.click_button("Screen sharing").await.unwrap();
-        sharer.click_button("Allow").await.unwrap();
-        helper
-            .wait_for_text_containing("#session-status", "Connected (view only)")
-            .await
-            .unwrap();
+        join_with_code(helper, &sharer, &code).await.unwrap();
+        grant(helper, &sharer, Ask::View).await.unwrap();
         wait_for_desktop(helper).await;
 
         // The agent stops while the helper watches the list: its row turns

@@ -9,6 +9,7 @@ use crate::session::as_user;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tandem_tests::desktop::KEEP_CHANNELS;
+use tandem_tests::flows::{Ask, grant, join_with_code};
 use tandem_tests::{Browser, DEMO_PASSWORD, Env, e2e};
 use tandem_tests::{ServerOptions, TestServer};
 
@@ -409,18 +410,8 @@ async fn typed_and_chatted_text_never_reaches_the_store_or_the_logs() {
                 .unwrap();
             let code = crate::session::assist(helper).await;
             helper.eval(KEEP_CHANNELS, vec![]).await.unwrap();
-            sharer.fill("#share-code", &code).await.unwrap();
-            sharer.click("form button[type=submit]").await.unwrap();
-            helper
-                .wait_for_text_containing("#session-status", "Sharer joined")
-                .await
-                .unwrap();
-            helper.click_button("Request full control").await.unwrap();
-            sharer.click_button("Allow").await.unwrap();
-            helper
-                .wait_for_text_containing("#session-status", "Connected (full control)")
-                .await
-                .unwrap();
+            join_with_code(helper, &sharer, &code).await.unwrap();
+            grant(helper, &sharer, Ask::FullControl).await.unwrap();
             let surface = helper
                 .wait_for("#remote-surface.controlling")
                 .await

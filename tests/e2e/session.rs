@@ -51,6 +51,57 @@ pub(crate) async fn frames(helper: &Browser) -> u64 {
     probe(helper).await["frames"].as_u64().unwrap_or(0)
 }
 
+/// Waits until the helper's video shows a `size` picture with frames, and
+/// `accept` agrees with what the probe read.
+pub(crate) async fn wait_for_picture(
+    helper: &Browser,
+    size: (u32, u32),
+    accept: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..300 {
+        let p = probe(helper).await;
+        if p["w"].as_u64() == Some(u64::from(size.0))
+            && p["h"].as_u64() == Some(u64::from(size.1))
+            && p["frames"].as_u64().unwrap_or(0) > 0
+            && accept(&p)
+        {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the helper never saw the {size:?} picture: {}",
+        probe(helper).await
+    );
+}
+
+/// Clicks the middle of the helper's picture; the pointer must land on
+/// `expected` on X (`said`: the agent's output, for the failure report).
+pub(crate) async fn click_mid_picture(
+    helper: &Browser,
+    xvfb: &tandem_tests::desktop::Xvfb,
+    expected: (i64, i64),
+    said: &str,
+) {
+    helper
+        .wait_for("#remote-screen")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let near = |at: (i64, i64)| (at.0 - expected.0).abs() <= 1 && (at.1 - expected.1).abs() <= 1;
+    let mut at = xvfb.pointer();
+    for _ in 0..50 {
+        if near(at) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        at = xvfb.pointer();
+    }
+    panic!("the click mid-picture lands on {expected:?}, not {at:?}; agent said:\n{said}");
+}
+
 /// Signs `email` in (signing out whoever was).
 pub(crate) async fn as_user(browser: &Browser, email: &str) {
     let _ = browser.fetch_post("/api/auth/logout", &json!({})).await;

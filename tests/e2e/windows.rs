@@ -3,12 +3,13 @@
 //! under Wine, checked against X), and a whole session from a helper in
 //! Chromium through `tandem-agent.exe`.
 
-use crate::session::{as_user, assist, probe};
+use crate::session::{as_user, assist, click_mid_picture, wait_for_picture};
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 use tandem_tests::desktop::{SCREEN, SECOND_SCREEN, Xvfb, enrollment_token};
-use tandem_tests::wine::{Wine, windows_agent, windows_backend_tests};
+use tandem_tests::flows::{Ask, grant, join_with_code};
+use tandem_tests::wine::{Wine, windows_agent, windows_backend_tests, windows_path};
 use tandem_tests::{Browser, e2e};
 
 const AGENT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -147,46 +148,6 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
     }
 }
 
-/// Waits until the helper's video shows a whole `size` monitor.
-async fn wait_for_monitor(helper: &Browser, size: (u32, u32)) -> serde_json::Value {
-    for _ in 0..300 {
-        let p = probe(helper).await;
-        if p["w"].as_u64() == Some(u64::from(size.0))
-            && p["h"].as_u64() == Some(u64::from(size.1))
-            && p["frames"].as_u64().unwrap_or(0) > 0
-        {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "the helper never saw a {size:?} monitor: {}",
-        probe(helper).await
-    );
-}
-
-/// Clicks the middle of the helper's picture; the pointer must land on
-/// `expected` on X.
-async fn click_mid_picture(helper: &Browser, xvfb: &Xvfb, expected: (i64, i64), said: &str) {
-    helper
-        .wait_for("#remote-screen")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let near = |at: (i64, i64)| (at.0 - expected.0).abs() <= 1 && (at.1 - expected.1).abs() <= 1;
-    let mut at = xvfb.pointer();
-    for _ in 0..50 {
-        if near(at) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        at = xvfb.pointer();
-    }
-    panic!("the click mid-picture lands on {expected:?}, not {at:?}; agent said:\n{said}");
-}
-
 /// A whole session through `tandem-agent.exe` under Wine with two
 /// monitors: the helper in Chromium sees the primary one, takes full
 /// control, clicks and types into notepad, then picks the other; at the end the sharer is warned and signed out, because the
@@ -217,20 +178,9 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
             .await
             .unwrap();
         let code = assist(helper).await;
-        sharer.fill("#share-code", &code).await.unwrap();
-        sharer.click("form button[type=submit]").await.unwrap();
-        helper
-            .wait_for_text_containing("#session-status", "Sharer joined")
-            .await
-            .unwrap();
-
-        helper.click_button("Request full control").await.unwrap();
-        sharer.click_button("Allow").await.unwrap();
-        helper
-            .wait_for_text_containing("#session-status", "Connected (full control)")
-            .await
-            .unwrap();
-        let seen = wait_for_monitor(helper, SCREEN).await;
+        join_with_code(helper, &sharer, &code).await.unwrap();
+        grant(helper, &sharer, Ask::FullControl).await.unwrap();
+        let seen = wait_for_picture(helper, SCREEN, |_| true).await;
         assert!(seen["frames"].as_u64() > Some(0), "{seen}");
         // Wine refuses quinn-udp's socket options: the plain sockets carry
         // the session.
@@ -270,14 +220,14 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
         // that monitor alone, and a click lands on it.
         let picked = format!("Display 2 ({}×{})", SECOND_SCREEN.0, SECOND_SCREEN.1);
         helper.select("#display-picker", &picked).await.unwrap();
-        wait_for_monitor(helper, SECOND_SCREEN).await;
+        wait_for_picture(helper, SECOND_SCREEN, |_| true).await;
         let (w, h) = (i64::from(SECOND_SCREEN.0), i64::from(SECOND_SCREEN.1));
         click_mid_picture(helper, &xvfb, (w / 2, h / 2), &agent.output()).await;
         helper
             .select("#display-picker", "Display 1 (1024×768, primary)")
             .await
             .unwrap();
-        wait_for_monitor(helper, SCREEN).await;
+        wait_for_picture(helper, SCREEN, |_| true).await;
 
         // Leaving ends a session that used elevation with full control:
         // the sharer is warned, then signed out.
@@ -343,7 +293,7 @@ async fn the_service_installs_enrolls_runs_and_uninstalls_under_wine() {
         let token = enrollment_token(admin, "e2e service").await.unwrap();
         let state = tempfile::tempdir().unwrap();
         let state_dir = state.path().join("Tandem");
-        let windows_state = format!("Z:{}", state_dir.display()).replace('/', "\\");
+        let windows_state = windows_path(&state_dir);
 
         let (installed, said) = service_command(
             &wine,

@@ -11,6 +11,7 @@
 mod browser;
 pub mod desktop;
 mod error;
+pub mod flows;
 pub mod idp;
 mod paths;
 mod process;

@@ -146,7 +146,7 @@ impl Wine {
     /// a fresh folder (seen as `Z:\…`), and a short sign-out warning.
     pub fn agent(&self, base_url: &str, token: &str) -> Result<Agent, HarnessError> {
         let state = tempfile::Builder::new().prefix("tandem-agent-").tempdir()?;
-        let windows_state = format!("Z:{}", state.path().display()).replace('/', "\\");
+        let windows_state = windows_path(state.path());
         let mut command = self.command("wine");
         command
             .arg(windows_agent()?)
@@ -194,4 +194,10 @@ impl Drop for Wine {
         self.notepad = None;
         let _ = self.command("wineserver").arg("-k").status();
     }
+}
+
+/// How Windows programs under Wine name a Unix path: the `Z:` drive, with
+/// backslashes.
+pub fn windows_path(path: &std::path::Path) -> String {
+    format!("Z:{}", path.display()).replace('/', "\\")
 }

@@ -23,20 +23,19 @@ use webrtc::runtime::{
     Transmit, UdpSockRef, UdpSocketState,
 };
 
+/// Whether the plain-socket warning was logged: once per process, not
+/// once per connection (each connection has its own runtime).
+static PLAIN_SOCKETS_WARNED: AtomicBool = AtomicBool::new(false);
+
 /// The stack's default runtime with a UDP fallback.
 #[derive(Debug)]
 pub struct AgentRuntime {
     inner: Arc<dyn Runtime>,
-    /// Whether the plain-socket warning was logged, so it is logged once.
-    warned: AtomicBool,
 }
 
 impl AgentRuntime {
     pub fn new(inner: Arc<dyn Runtime>) -> Self {
-        Self {
-            inner,
-            warned: AtomicBool::new(false),
-        }
+        Self { inner }
     }
 }
 
@@ -59,7 +58,7 @@ impl Runtime for AgentRuntime {
         match UdpSocketState::new(UdpSockRef::from(&socket)) {
             Ok(_) => self.inner.wrap_udp_socket(socket),
             Err(error) => {
-                if !self.warned.swap(true, Ordering::Relaxed) {
+                if !PLAIN_SOCKETS_WARNED.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         %error,
                         "the network stack refuses UDP offload options; using plain sockets"
@@ -213,6 +212,5 @@ mod tests {
         let socket = runtime.wrap_udp_socket(bound()).expect("wrap");
         // The stock wrapper names its type in its Debug output.
         assert!(format!("{socket:?}").starts_with("UdpSocket"), "{socket:?}");
-        assert!(!runtime.warned.load(Ordering::Relaxed));
     }
 }
