@@ -119,7 +119,12 @@ async fn helpers_see_no_admin_pages_and_the_api_refuses_them() {
         let browser = &env.browser;
         browser.sign_in_as("megan@contoso.test").await.unwrap();
         let nav = browser.texts("nav a").await.unwrap();
-        assert_eq!(nav, ["Devices", "Get help"], "no admin links for a helper");
+        // Their own sessions, but no Monitor and no admin pages.
+        assert_eq!(
+            nav,
+            ["Devices", "Get help", "Sessions"],
+            "no admin links for a helper"
+        );
         browser.goto("/admin/roles").await.unwrap();
         browser
             .wait_for_text(

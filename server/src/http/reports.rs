@@ -123,6 +123,10 @@ pub async fn monitor(
 const SETTLE: Duration = Duration::from_millis(150);
 /// A list goes out at least this often, so durations stay fresh.
 const REFRESH_EVERY: Duration = Duration::from_secs(30);
+/// A stream ends after this long; the browser's EventSource reconnects by
+/// itself, which checks the web session and the permission again, so a
+/// revoked role or an expired sign-in stops the feed within this time.
+const STREAM_LIFETIME: Duration = Duration::from_secs(300);
 
 /// `GET /api/reports/live`: the sessions not ended, now and after every
 /// change in the tenant, as `live` events.
@@ -131,9 +135,13 @@ pub async fn live(
     auth: Authorized<ReadSessionReports>,
 ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
     let rx = state.sessions.live_feed().subscribe();
+    let until = tokio::time::Instant::now() + STREAM_LIFETIME;
     let feed = stream::unfold(
         (state, auth, rx, true),
-        |(state, auth, mut rx, first)| async move {
+        move |(state, auth, mut rx, first)| async move {
+            if tokio::time::Instant::now() >= until {
+                return None;
+            }
             if !first {
                 let tenant = auth.scope().tenant_id().clone();
                 let woke = tokio::time::timeout(
@@ -141,7 +149,7 @@ pub async fn live(
                     live::next_change(&mut rx, &tenant, SETTLE),
                 )
                 .await;
-                if woke == Ok(live::Wake::Closed) {
+                if woke == Ok(live::Wake::Closed) || tokio::time::Instant::now() >= until {
                     return None;
                 }
             }
