@@ -26,6 +26,8 @@ pub struct X11Capturer {
     height: u32,
     shm: Option<ShmSegment>,
     damage: damage::Damage,
+    /// A damage notice arrived that `capture` has not taken yet.
+    damage_pending: bool,
     region: xfixes::Region,
     /// The whole screen is to be read on the next capture.
     full: bool,
@@ -96,6 +98,7 @@ impl X11Capturer {
             damage,
             region,
             full: true,
+            damage_pending: false,
             cursor_serial: None,
             cursor_dirty: true,
         })
@@ -117,17 +120,19 @@ impl X11Capturer {
             .ok()
     }
 
-    /// Drains pending events: damage and cursor changes.
-    fn drain_events(&mut self) -> Result<bool, CaptureError> {
-        let mut damaged = false;
+    /// Drains pending events: damage and cursor changes. A damage notice
+    /// is kept until `capture` takes the damage: with `NON_EMPTY` the server
+    /// sends no other until then, so one that is dropped (say, drained by
+    /// `cursor`) would stop every later change from being seen.
+    fn drain_events(&mut self) -> Result<(), CaptureError> {
         while let Some(event) = self.conn.poll_for_event().map_err(protocol)? {
             match event {
-                Event::DamageNotify(_) => damaged = true,
+                Event::DamageNotify(_) => self.damage_pending = true,
                 Event::XfixesCursorNotify(_) => self.cursor_dirty = true,
                 _ => {}
             }
         }
-        Ok(damaged)
+        Ok(())
     }
 
     /// The damaged rectangles, clipped to the screen; clears the damage.
@@ -277,7 +282,8 @@ impl Capturer for X11Capturer {
             *frame = Frame::new(self.width, self.height);
             self.full = true;
         }
-        let damaged = self.drain_events()?;
+        self.drain_events()?;
+        let damaged = std::mem::take(&mut self.damage_pending);
         let rects = if self.full {
             // Clear pending damage, then read everything.
             self.take_damage()?;

@@ -106,6 +106,51 @@ fn captures_what_changed_and_injects_the_pointer() {
     assert_eq!((cursor.x, cursor.y), (300, 200));
 }
 
+/// A change whose notice arrives while the pointer is read is still
+/// captured, and so is every change after it (the notice is not lost, so the
+/// server keeps sending them). Before, `cursor` drained and dropped it, and a
+/// screen that changed all the time showed one frame a second.
+#[test]
+fn a_damage_notice_drained_by_the_cursor_read_is_not_lost() {
+    let xvfb = Xvfb::start();
+    let mut capturer = X11Capturer::connect(Some(&xvfb.display)).unwrap();
+    let mut frame = Frame::new(0, 0);
+    capturer.capture(&mut frame).unwrap();
+    let (conn, screen) = x11rb::connect(Some(&xvfb.display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    let window = conn.generate_id().unwrap();
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        window,
+        root,
+        10,
+        10,
+        32,
+        32,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new().background_pixel(0x0000ff),
+    )
+    .unwrap();
+    conn.map_window(window).unwrap();
+    for round in 0..5u32 {
+        // Repaint, let the notice arrive, and read the pointer first.
+        conn.change_window_attributes(
+            window,
+            &x11rb::protocol::xproto::ChangeWindowAttributesAux::new()
+                .background_pixel(0x00ff00 + round),
+        )
+        .unwrap();
+        conn.clear_area(false, window, 0, 0, 0, 0).unwrap();
+        conn.sync_ok();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        capturer.cursor().unwrap();
+        let damaged = capturer.capture(&mut frame).unwrap();
+        assert!(!damaged.is_empty(), "round {round}: the change was seen");
+    }
+}
+
 trait SyncOk {
     fn sync_ok(&self);
 }
