@@ -116,6 +116,12 @@ impl Browser {
         &self.client
     }
 
+    /// The process group of chromedriver and the Chromium it started (for
+    /// CPU and memory figures).
+    pub fn process_group(&mut self) -> u32 {
+        self.driver.child_mut().id()
+    }
+
     /// Ends the WebDriver session (Chromium exits with it).
     pub async fn close(self) {
         let Self {

@@ -77,11 +77,20 @@ impl Xvfb {
         ])
     }
 
+    /// One screen of `width`×`height`.
+    pub fn sized(width: u32, height: u32) -> Result<Self, HarnessError> {
+        Self::start_sized((width, height), &[])
+    }
+
     fn start_with(extra: &[String]) -> Result<Self, HarnessError> {
+        Self::start_sized(SCREEN, extra)
+    }
+
+    fn start_sized(size: (u32, u32), extra: &[String]) -> Result<Self, HarnessError> {
         let mut command = Command::new("Xvfb");
         command
             .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
-            .arg(format!("{}x{}x24", SCREEN.0, SCREEN.1))
+            .arg(format!("{}x{}x24", size.0, size.1))
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -23,6 +23,11 @@ impl GroupChild {
         Ok(Self { child, name })
     }
 
+    /// The process id, which is also its process group's id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn child_mut(&mut self) -> &mut Child {
         &mut self.child
     }

@@ -11,8 +11,12 @@ fn cargo(args: &[&str]) -> std::process::Command {
     c
 }
 
-pub fn bench() -> Result {
+pub fn bench(args: &[String]) -> Result {
+    let peers = args.iter().any(|a| a == "--peers");
     tools::ensure_for_test()?;
+    if peers {
+        tools::ensure_for_peers()?;
+    }
     let mut trunk = command("trunk");
     trunk.args(["build", "--release"]);
     run(trunk)?;
@@ -25,6 +29,26 @@ pub fn bench() -> Result {
         "-p",
         "tandem-agent",
     ]))?;
+    if peers {
+        // Tandem, x11vnc + noVNC and xpra side by side on one display.
+        run(cargo(&[
+            "build",
+            "--locked",
+            "--release",
+            "-p",
+            "tandem-tests",
+            "--bin",
+            "tandem-workload",
+        ]))?;
+        return run(cargo(&[
+            "bench",
+            "--locked",
+            "-p",
+            "tandem-tests",
+            "--bench",
+            "peers",
+        ]));
+    }
     // Encoder, pacing and quality on synthetic 1080p desktops.
     run(cargo(&[
         "bench",

@@ -3,7 +3,8 @@
 //! - `run`: install what is missing, build the console, start the server on
 //!   127.0.0.1:8080 with the demo tenant.
 //! - `bench`: release builds, then the media and session benchmarks,
-//!   which print figures.
+//!   which print figures; `bench --peers` runs Tandem side by side with
+//!   x11vnc + noVNC and xpra instead.
 //! - `test`: install what is missing, then fmt, clippy, invariants, unit,
 //!   router, wasm component and browser end-to-end tests, and a summary.
 //!
@@ -19,14 +20,14 @@ mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench>";
+const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench [--peers]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run::run(&args[1..]),
         Some("test") => test::test(),
-        Some("bench") => bench::bench(),
+        Some("bench") => bench::bench(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -29,6 +29,14 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("compare", "imagemagick"),
 ];
 
+/// What the peer benchmark compares Tandem with, and counts bytes with.
+const PEER_PACKAGES: &[(&str, &str)] = &[
+    ("x11vnc", "x11vnc"),
+    ("websockify", "websockify"),
+    ("xpra", "xpra"),
+    ("nft", "nftables"),
+];
+
 /// The Windows agent's target.
 pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
 
@@ -215,6 +223,24 @@ pub fn ensure_for_test() -> Result {
     rustup_target(WINDOWS_TARGET)?;
     test_idp()?;
     ensure_for_build()
+}
+
+/// What `cargo xtask bench --peers` needs on top: the peers themselves
+/// (noVNC's files come with the `novnc` package, checked by path).
+pub fn ensure_for_peers() -> Result {
+    let mut missing: Vec<&str> = PEER_PACKAGES
+        .iter()
+        .filter(|(binary, _)| !on_path(binary))
+        .map(|(_, package)| *package)
+        .collect();
+    if !std::path::Path::new("/usr/share/novnc/vnc.html").exists() {
+        missing.push("novnc");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        apt_install(&missing)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,355 @@
+//! `cargo xtask bench --peers`: Tandem against x11vnc + noVNC and xpra's
+//! HTML5 client, in one run, on one 1920×1080 Xvfb, with the same workload
+//! (`tandem-workload`) and the same page script reading each client's
+//! picture. Figures only; nothing passes or fails on speed.
+//!
+//! Per system and run: the workload's phases (idle, still, typing, scroll,
+//! motion) run for a fixed time each. Glass-to-glass is the wall clock when
+//! the client shows a new clock value minus that value; frames shown per
+//! second count new values; bytes are counted on loopback by nftables;
+//! CPU and RSS come from /proc for the sending side's and the browser's
+//! process groups; key → X pairs each keydown in the page with the key
+//! press the workload received; fidelity compares the settled text region
+//! the client shows with what the workload drew (PSNR, SSIM).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is a report
+
+mod figures;
+mod page;
+mod probes;
+mod systems;
+
+use figures::{PhaseFigures, RunFigures, SystemFigures};
+use probes::{Counters, Nft};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use systems::{Running, System};
+use tandem_tests::desktop::Xvfb;
+
+const PHASES: [&str; 5] = ["idle", "still", "typing", "scroll", "motion"];
+const TEXT: (i64, i64, i64, i64) = (40, 80, 960, 480);
+/// How far (px) the client's picture may sit from where X drew it.
+const MARGIN: i64 = 8;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn workload_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/release/deps/peers-… → target/release/tandem-workload
+    exe.parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("tandem-workload"))
+        .unwrap()
+}
+
+/// One run of one system; `Err` says why the system could not run.
+async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<RunFigures, String> {
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let source = work.path().join("source.grey");
+    let mut workload = Command::new(workload_binary())
+        .args(["--phase-seconds", &phase_seconds.to_string(), "--source"])
+        .arg(&source)
+        .env("DISPLAY", &xvfb.display)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("tandem-workload: {e} (cargo build --release -p tandem-tests)"))?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let out = workload.stdout.take().ok_or("no workload stdout")?;
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| "the workload did not start")?;
+    if !first.starts_with("ready") {
+        return Err(format!("workload said {first:?}"));
+    }
+    let mut running = systems::start(system, &xvfb.display).await?;
+    let browser_group = running.browser.process_group();
+    let mut installed = false;
+    for _ in 0..100 {
+        let ok = running
+            .browser
+            .eval(page::INSTALL, vec![serde_json::json!(running.picture)])
+            .await
+            .map_err(|e| e.to_string())?;
+        if ok.as_bool() == Some(true) {
+            installed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if !installed {
+        return Err(format!("{} never showed a picture", system.name()));
+    }
+    // Focus the client's input (a click into the picture's corner).
+    if let Ok(el) = running.browser.wait_for(running.keys_to).await {
+        let _ = el.click().await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let nft = Nft::start(&running.wire)?;
+    let mut stdin = workload.stdin.take().ok_or("no workload stdin")?;
+    writeln!(stdin, "go").map_err(|e| e.to_string())?;
+    let mut marks: Vec<(String, f64, Counters)> = Vec::new();
+    let mut keys_x: Vec<f64> = Vec::new();
+    let mut shown_text = None;
+    let mut typing_since: Option<Instant> = None;
+    let mut next_key = Instant::now();
+    let mut still_started: Option<Instant> = None;
+    loop {
+        let line = match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(line) => Some(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+            Err(_) => return Err("the workload stopped".into()),
+        };
+        if let Some(line) = line {
+            let mut parts = line.split_whitespace();
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("phase"), Some(name), Some(at)) => {
+                    let at: f64 = at.parse().unwrap_or(0.0);
+                    let counters = Counters::read(&nft, &running.sender_groups, browser_group);
+                    marks.push((name.to_owned(), at, counters));
+                    if std::env::var_os("TANDEM_PEER_DEBUG").is_some() {
+                        let state = running.browser.eval(
+                            "const v = document.querySelector(arguments[0]); if (!v) return null;
+                             const r = v.getBoundingClientRect();
+                             return [v.paused, v.readyState, v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : -1,
+                                     r.x, r.y, r.width, r.height, document.visibilityState, (window.__bench||{}).samples.length,
+                                     document.activeElement && document.activeElement.id];",
+                            vec![serde_json::json!(running.picture)]).await;
+                        println!("phase {name}: {state:?}");
+                        println!(
+                            "  agent: {:?} media: {:?}",
+                            running.browser.texts("#agent-stats").await.ok(),
+                            running.browser.texts("#media-stats").await.ok()
+                        );
+                    }
+                    typing_since = (name == "typing").then(Instant::now);
+                    still_started = (name == "still").then(Instant::now).or(still_started);
+                }
+                (Some("key"), Some(at), _) => keys_x.push(at.parse().unwrap_or(0.0)),
+                (Some("done"), Some(at), _) => {
+                    let at: f64 = at.parse().unwrap_or(0.0);
+                    let counters = Counters::read(&nft, &running.sender_groups, browser_group);
+                    marks.push(("done".into(), at, counters));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        // Late in `still`, the text has settled: take the client's picture.
+        if shown_text.is_none()
+            && let Some(since) = still_started
+            && since.elapsed() > Duration::from_millis(phase_seconds * 1000 - 800)
+        {
+            // A margin around the region: a client may draw the picture a
+            // few pixels off, which is not a loss of sharpness.
+            let (x, y, w, h) = (
+                TEXT.0 - MARGIN,
+                TEXT.1 - MARGIN,
+                TEXT.2 + 2 * MARGIN,
+                TEXT.3 + 2 * MARGIN,
+            );
+            let grey = running
+                .browser
+                .eval(
+                    page::TEXT_REGION,
+                    vec![
+                        serde_json::json!(running.picture),
+                        x.into(),
+                        y.into(),
+                        w.into(),
+                        h.into(),
+                    ],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(probes::base64_decode));
+            shown_text = Some(grey);
+        }
+        // In `typing`, a key every 300 ms, as a person types.
+        if typing_since.is_some() && Instant::now() >= next_key {
+            next_key = Instant::now() + Duration::from_millis(300);
+            use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+            let keys = KeyActions::new("keys".into())
+                .then(KeyAction::Down { value: 'k' })
+                .then(KeyAction::Up { value: 'k' });
+            let _ = running.browser.client().perform_actions(keys).await;
+        }
+    }
+    let collected = running
+        .browser
+        .eval(page::COLLECT, vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    let samples: Vec<(f64, f64)> = collected[0]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| Some((s[0].as_f64()?, s[1].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let keydowns: Vec<f64> = collected[1]
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+        .unwrap_or_default();
+    let mut figures = RunFigures::default();
+    for pair in marks.windows(2) {
+        let ((name, from, c0), (_, to, c1)) = (&pair[0], &pair[1]);
+        let seconds = ((to - from) / 1000.0).max(0.001);
+        let in_phase: Vec<&(f64, f64)> = samples
+            .iter()
+            .filter(|(t, _)| t >= from && t < to)
+            .collect();
+        let latency: Vec<f64> = in_phase
+            .iter()
+            .filter_map(|(t, stamp)| {
+                let now = (*t as u64) & 0xFF_FFFF;
+                let d = (now + 0x100_0000 - (*stamp as u64)) & 0xFF_FFFF;
+                (d < 5_000).then_some(d as f64)
+            })
+            .collect();
+        figures.phases.push((
+            name.clone(),
+            PhaseFigures {
+                frames_per_second: latency.len() as f64 / seconds,
+                latency,
+                kbit_per_second: (c1.bytes - c0.bytes) as f64 * 8.0 / 1000.0 / seconds,
+                sender_cpu_s: c1.sender_cpu_s - c0.sender_cpu_s,
+                browser_cpu_s: c1.browser_cpu_s - c0.browser_cpu_s,
+            },
+        ));
+    }
+    if let Some(last) = marks.last() {
+        figures.sender_rss_mib = last.2.sender_rss_mib;
+        figures.browser_rss_mib = last.2.browser_rss_mib;
+    }
+    let mut used = vec![false; keys_x.len()];
+    for k in &keydowns {
+        if let Some(i) =
+            (0..keys_x.len()).find(|&i| !used[i] && keys_x[i] >= k - 5.0 && keys_x[i] - k < 2000.0)
+        {
+            used[i] = true;
+            figures.key_to_x.push(keys_x[i] - k);
+        }
+    }
+    let shown_debug = shown_text.clone();
+    if let (Some(Some(shown)), Ok(original)) = (shown_text, std::fs::read(&source)) {
+        let aligned = figures::best_aligned(
+            &original,
+            &shown,
+            TEXT.2 as usize,
+            TEXT.3 as usize,
+            MARGIN as usize,
+        );
+        figures.psnr_db = Some(figures::psnr(&original, &aligned));
+        figures.ssim = Some(figures::ssim(&original, &aligned, TEXT.2 as usize));
+    }
+    drop(stdin);
+    let _ = workload.kill();
+    let _ = workload.wait();
+    drop(nft);
+    if std::env::var_os("TANDEM_PEER_DEBUG").is_some() {
+        for css in ["#media-stats", "#agent-stats", "#session-status"] {
+            if let Ok(t) = running.browser.texts(css).await {
+                println!("{css}: {t:?}");
+            }
+        }
+        for kept in &running.keep {
+            if let Some(agent) = kept.downcast_ref::<tandem_tests::desktop::Agent>() {
+                let out = agent.output();
+                let tail: Vec<&str> = out.lines().rev().take(40).collect();
+                println!(
+                    "--- agent ---\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+        }
+        if let Some(Some(shown)) = &shown_debug {
+            let _ = std::fs::write(
+                format!("/tmp/peer-{}.pgm", system.name().replace(' ', "_")),
+                [
+                    format!("P5 {} {} 255\n", TEXT.2 + 2 * MARGIN, TEXT.3 + 2 * MARGIN)
+                        .into_bytes(),
+                    shown.clone(),
+                ]
+                .concat(),
+            );
+        }
+    }
+    let Running { browser, .. } = running;
+    browser.close().await;
+    Ok(figures)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let runs = env_number("TANDEM_PEER_RUNS", 3);
+    let phase_seconds = env_number("TANDEM_PEER_PHASE_SECONDS", 6).max(2);
+    let xvfb = Xvfb::sized(1920, 1080).unwrap();
+    println!(
+        "peers: one 1920x1080 Xvfb, {runs} run(s) per system, {phase_seconds} s per phase ({})",
+        PHASES.join(", ")
+    );
+    let mut all = Vec::new();
+    // TANDEM_PEER_SYSTEMS=tandem,novnc,xpra picks some (all by default).
+    let chosen = std::env::var("TANDEM_PEER_SYSTEMS").unwrap_or_default();
+    for system in System::ALL
+        .into_iter()
+        .filter(|s| chosen.is_empty() || chosen.split(',').any(|c| s.key() == c.trim()))
+    {
+        let mut figures = SystemFigures {
+            name: system.name().into(),
+            runs: Vec::new(),
+            failed: None,
+        };
+        for run in 0..runs {
+            match run_once(system, &xvfb, phase_seconds).await {
+                Ok(r) => {
+                    let p50 = r
+                        .phases
+                        .iter()
+                        .map(|(p, f)| {
+                            format!(
+                                "{p} {:.0}",
+                                figures::quantile(&f.latency, 0.5).unwrap_or(f64::NAN)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    println!("{} run {}: g2g p50 ms: {p50}", system.name(), run + 1);
+                    figures.runs.push(r);
+                }
+                Err(why) => {
+                    println!("{} run {}: could not run: {why}", system.name(), run + 1);
+                    figures.failed = Some(why);
+                    figures.runs.clear();
+                    break;
+                }
+            }
+        }
+        all.push(figures);
+    }
+    println!("\n{}", figures::table(&all, &PHASES));
+    let chart = figures::chart(&all, &["still", "typing", "scroll", "motion"]);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benchmarks/peers.svg");
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&path, chart) {
+        Ok(()) => println!("chart: benchmarks/peers.svg"),
+        Err(e) => println!("chart not written: {e}"),
+    }
+}

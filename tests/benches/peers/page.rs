@@ -1,0 +1,73 @@
+//! The one page script every client is measured with: it reads the
+//! workload's clock cells from whatever the client draws into (Tandem's
+//! `<video>`, noVNC's and xpra's `<canvas>`), each time a new frame can be
+//! shown, and notes the wall clock when a new clock value appears.
+
+/// Installs the sampler on `arguments[0]` (a CSS selector); answers
+/// whether the element was found. Samples go to `window.__bench`.
+pub const INSTALL: &str = r#"
+    const [selector] = arguments;
+    const el = document.querySelector(selector);
+    if (!el) return false;
+    const CELL = 24, CELLS = 26;
+    const c = document.createElement('canvas');
+    c.width = CELL * CELLS; c.height = CELL;
+    const g = c.getContext('2d', {willReadFrequently: true});
+    const epoch = performance.timeOrigin;
+    const bench = window.__bench = {samples: [], keys: [], last: -1, errors: 0};
+    window.addEventListener('keydown', e => bench.keys.push(epoch + e.timeStamp), true);
+    const read = () => {
+        const w = el.videoWidth || el.width, h = el.videoHeight || el.height;
+        if (!w || !h) return;
+        try { g.drawImage(el, 0, 0, CELL * CELLS, CELL, 0, 0, CELL * CELLS, CELL); }
+        catch (e) { bench.errors++; return; }
+        const px = g.getImageData(0, 0, CELL * CELLS, CELL).data;
+        const lum = i => { const o = ((CELL >> 1) * CELL * CELLS + i * CELL + (CELL >> 1)) * 4;
+                           return px[o] + px[o + 1] + px[o + 2]; };
+        const white = lum(0), black = lum(1);
+        if (white - black < 200) return;
+        const mid = (white + black) / 2;
+        let stamp = 0;
+        for (let i = 2; i < CELLS; i++) stamp = stamp * 2 + (lum(i) > mid ? 1 : 0);
+        if (stamp !== bench.last) {
+            bench.last = stamp;
+            bench.samples.push([epoch + performance.now(), stamp]);
+        }
+    };
+    if (el.requestVideoFrameCallback) {
+        const onFrame = () => { read(); el.requestVideoFrameCallback(onFrame); };
+        el.requestVideoFrameCallback(onFrame);
+    } else {
+        const onFrame = () => { read(); requestAnimationFrame(onFrame); };
+        requestAnimationFrame(onFrame);
+    }
+    return true;
+"#;
+
+/// Answers `[samples, keydown times]` and clears them.
+pub const COLLECT: &str = r#"
+    const b = window.__bench;
+    if (!b) return null;
+    const out = [b.samples, b.keys, b.errors];
+    b.samples = []; b.keys = [];
+    return out;
+"#;
+
+/// Answers the text region `[x, y, w, h]` of the client's picture as 8-bit
+/// grey, base64 (the same weights as the workload's source).
+pub const TEXT_REGION: &str = r#"
+    const [selector, x, y, w, h] = arguments;
+    const el = document.querySelector(selector);
+    const c = document.createElement('canvas');
+    c.width = w; c.height = h;
+    const g = c.getContext('2d');
+    g.drawImage(el, x, y, w, h, 0, 0, w, h);
+    const px = g.getImageData(0, 0, w, h).data;
+    const grey = new Uint8Array(w * h);
+    for (let i = 0; i < w * h; i++) {
+        grey[i] = (px[i * 4] * 77 + px[i * 4 + 1] * 150 + px[i * 4 + 2] * 29) >> 8;
+    }
+    let s = '';
+    for (let i = 0; i < grey.length; i += 0x8000) s += String.fromCharCode.apply(null, grey.subarray(i, i + 0x8000));
+    return btoa(s);
+"#;

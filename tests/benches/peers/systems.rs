@@ -1,0 +1,296 @@
+//! The systems under test, each started against the same X display, with
+//! a headless Chromium showing its client: Tandem (release agent → the
+//! console), x11vnc + websockify + noVNC, and xpra's HTML5 client.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tandem_tests::desktop::{Agent, KEEP_CHANNELS, enrollment_token};
+use tandem_tests::flows::{Ask, grant, join_with_code};
+use tandem_tests::{Browser, GroupChild, TestServer, free_port};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    Tandem,
+    NoVnc,
+    Xpra,
+}
+
+impl System {
+    pub const ALL: [System; 3] = [System::Tandem, System::NoVnc, System::Xpra];
+
+    /// How `TANDEM_PEER_SYSTEMS` names it.
+    pub fn key(self) -> &'static str {
+        match self {
+            System::Tandem => "tandem",
+            System::NoVnc => "novnc",
+            System::Xpra => "xpra",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Tandem => "Tandem",
+            System::NoVnc => "x11vnc + noVNC",
+            System::Xpra => "xpra HTML5",
+        }
+    }
+}
+
+/// How the traffic of a system is counted on loopback (nftables).
+#[derive(Debug, Clone)]
+pub enum Wire {
+    /// All UDP (WebRTC media and its RTCP; nothing else uses UDP here).
+    Udp,
+    /// Both directions of one TCP port (the browser's WebSocket).
+    TcpPort(u16),
+}
+
+/// One system, up and shown in `browser`.
+pub struct Running {
+    pub browser: Browser,
+    /// What the client draws into.
+    pub picture: &'static str,
+    /// Where keys are sent.
+    pub keys_to: &'static str,
+    /// Process groups of the sending side.
+    pub sender_groups: Vec<u32>,
+    pub wire: Wire,
+    /// What must live as long as the system runs (servers, agents, the
+    /// sharer's browser).
+    pub keep: Vec<Box<dyn std::any::Any>>,
+}
+
+fn spawn(
+    name: &'static str,
+    program: &str,
+    args: &[&str],
+    display: &str,
+) -> Result<GroupChild, String> {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env("DISPLAY", display)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    GroupChild::spawn(name, command).map_err(|e| format!("{program}: {e}"))
+}
+
+async fn wait_for_port(port: u16, what: &str) -> Result<(), String> {
+    for _ in 0..150 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{what} did not listen on {port} within 15 s"))
+}
+
+fn installed(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+pub async fn start(system: System, display: &str) -> Result<Running, String> {
+    match system {
+        System::Tandem => tandem(display).await,
+        System::NoVnc => novnc(display).await,
+        System::Xpra => xpra(display).await,
+    }
+}
+
+async fn tandem(display: &str) -> Result<Running, String> {
+    let server = TestServer::start().await.map_err(|e| e.to_string())?;
+    let base = server.base_url().to_owned();
+    let helper = Browser::start(&base).await.map_err(|e| e.to_string())?;
+    let sign_in = async |b: &Browser, email: &str| {
+        let _ = b
+            .fetch_post("/api/auth/logout", &serde_json::json!({}))
+            .await;
+        b.sign_in_as(email).await.map_err(|e| e.to_string())
+    };
+    sign_in(&helper, "admin@contoso.test").await?;
+    let token = enrollment_token(&helper, "peers")
+        .await
+        .map_err(|e| e.to_string())?;
+    let agent = Agent::start(&base, display, Some(&token)).map_err(|e| e.to_string())?;
+    let link = agent
+        .wait_for_line("Open this link to continue: ", Duration::from_secs(30))
+        .await
+        .map_err(|e| e.to_string())?;
+    let sharer = Browser::start(&base).await.map_err(|e| e.to_string())?;
+    sign_in(&helper, "megan@contoso.test").await?;
+    sign_in(&sharer, "lynne@contoso.test").await?;
+    let path = &link[link.find("/share").ok_or("no sharer link")?..];
+    sharer.goto(path).await.map_err(|e| e.to_string())?;
+    sharer
+        .wait_for("#paired-device")
+        .await
+        .map_err(|e| e.to_string())?;
+    helper.goto("/devices").await.map_err(|e| e.to_string())?;
+    helper
+        .click_button("Assist someone")
+        .await
+        .map_err(|e| e.to_string())?;
+    helper
+        .wait_for("#security-code")
+        .await
+        .map_err(|e| e.to_string())?;
+    let code = helper
+        .texts("#security-code")
+        .await
+        .map_err(|e| e.to_string())?
+        .remove(0);
+    helper
+        .eval(KEEP_CHANNELS, vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    join_with_code(&helper, &sharer, &code)
+        .await
+        .map_err(|e| e.to_string())?;
+    grant(&helper, &sharer, Ask::FullControl)
+        .await
+        .map_err(|e| e.to_string())?;
+    helper
+        .wait_for("#remote-surface.controlling")
+        .await
+        .map_err(|e| e.to_string())?;
+    // The picture at its own size: 1:1, so text is compared pixel for pixel.
+    let _ = helper.client().set_window_size(2000, 1300).await;
+    let _ = helper.click_button("1:1").await;
+    let agent_group = agent.pid();
+    Ok(Running {
+        browser: helper,
+        picture: "#remote-screen",
+        keys_to: "#remote-surface",
+        sender_groups: vec![agent_group],
+        wire: Wire::Udp,
+        keep: vec![Box::new(sharer), Box::new(agent), Box::new(server)],
+    })
+}
+
+async fn novnc(display: &str) -> Result<Running, String> {
+    for program in ["x11vnc", "websockify"] {
+        if !installed(program) {
+            return Err(format!(
+                "{program} is not installed (apt-get install x11vnc websockify novnc)"
+            ));
+        }
+    }
+    if !std::path::Path::new("/usr/share/novnc/vnc.html").exists() {
+        return Err("noVNC is not installed (apt-get install novnc)".into());
+    }
+    let (vnc_port, web_port) = (
+        free_port().map_err(|e| e.to_string())?,
+        free_port().map_err(|e| e.to_string())?,
+    );
+    let vnc = spawn(
+        "x11vnc",
+        "x11vnc",
+        &[
+            "-display",
+            display,
+            "-rfbport",
+            &vnc_port.to_string(),
+            "-localhost",
+            "-nopw",
+            "-forever",
+            "-shared",
+            "-quiet",
+            "-noxdamage",
+        ],
+        display,
+    )?;
+    wait_for_port(vnc_port, "x11vnc").await?;
+    let web = spawn(
+        "websockify",
+        "websockify",
+        &[
+            "--web",
+            "/usr/share/novnc",
+            &format!("127.0.0.1:{web_port}"),
+            &format!("127.0.0.1:{vnc_port}"),
+        ],
+        display,
+    )?;
+    wait_for_port(web_port, "websockify").await?;
+    let base = format!("http://127.0.0.1:{web_port}");
+    let browser = Browser::start(&base).await.map_err(|e| e.to_string())?;
+    let _ = browser.client().set_window_size(2000, 1300).await;
+    browser
+        .goto(&format!("/vnc.html?autoconnect=true&resize=off&reconnect=true&host=127.0.0.1&port={web_port}&path=websockify"))
+        .await
+        .map_err(|e| e.to_string())?;
+    browser
+        .wait_for("#noVNC_container canvas")
+        .await
+        .map_err(|e| e.to_string())?;
+    let groups = vec![pid_of(&vnc), pid_of(&web)];
+    Ok(Running {
+        browser,
+        picture: "#noVNC_container canvas",
+        keys_to: "#noVNC_container canvas",
+        sender_groups: groups,
+        wire: Wire::TcpPort(web_port),
+        keep: vec![Box::new(vnc), Box::new(web)],
+    })
+}
+
+async fn xpra(display: &str) -> Result<Running, String> {
+    if !installed("xpra") || !std::path::Path::new("/usr/share/xpra/www/index.html").exists() {
+        return Err("xpra with its HTML5 client is not installed (apt-get install xpra)".into());
+    }
+    let port = free_port().map_err(|e| e.to_string())?;
+    let bind = format!("--bind-tcp=127.0.0.1:{port}");
+    let server = spawn(
+        "xpra",
+        "xpra",
+        &[
+            "shadow",
+            display,
+            &bind,
+            "--html=on",
+            "--daemon=no",
+            "--mdns=no",
+            "--notifications=no",
+            "--webcam=no",
+            "--pulseaudio=no",
+            "--speaker=off",
+            "--microphone=off",
+            "--printing=no",
+            "--dbus-proxy=no",
+            "--dbus-control=no",
+            "--systemd-run=no",
+            "--file-transfer=no",
+            "--clipboard=no",
+        ],
+        display,
+    )?;
+    wait_for_port(port, "xpra").await?;
+    let base = format!("http://127.0.0.1:{port}");
+    let browser = Browser::start(&base).await.map_err(|e| e.to_string())?;
+    let _ = browser.client().set_window_size(2000, 1300).await;
+    browser
+        .goto(&format!("/index.html?server=127.0.0.1&port={port}&sound=false&floating_menu=false&clipboard=false&printing=false&file_transfer=false"))
+        .await
+        .map_err(|e| e.to_string())?;
+    browser
+        .wait_for(".window canvas")
+        .await
+        .map_err(|e| format!("the xpra client showed no window: {e}"))?;
+    Ok(Running {
+        browser,
+        picture: ".window canvas",
+        keys_to: "body",
+        sender_groups: vec![pid_of(&server)],
+        wire: Wire::TcpPort(port),
+        keep: vec![Box::new(server)],
+    })
+}
+
+fn pid_of(child: &GroupChild) -> u32 {
+    child.id()
+}
