@@ -12,7 +12,10 @@ use openh264::formats::{BgraSliceU8, YUVBuffer, YUVSource};
 use std::time::{Duration, Instant};
 use tandem_agent::capture::Frame;
 use tandem_agent::encode::{Encoder, H264Encoder, H264Settings};
-use tandem_agent::media::stream::{MAX_FPS, Pacer};
+use tandem_agent::media::stream::Pacer;
+
+/// The simulated capture rate (the agent's tick).
+const MAX_FPS: u32 = 30;
 
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;

@@ -102,6 +102,12 @@ pub trait Capturer: Send {
     }
     fn capture(&mut self, frame: &mut Frame) -> Result<Vec<Rect>, CaptureError>;
     fn cursor(&mut self) -> Result<Cursor, CaptureError>;
+    /// Whether the screen changed since the last capture, cheaply and
+    /// without blocking; `None` when this capturer cannot tell, and is then
+    /// read on a fixed tick.
+    fn change_pending(&mut self) -> Option<bool> {
+        None
+    }
 }
 
 /// A deterministic screen for tests: a fixed background with a moving

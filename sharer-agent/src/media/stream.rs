@@ -16,6 +16,44 @@ use tokio::sync::mpsc;
 
 /// Frames per second at most.
 pub const MAX_FPS: u32 = 30;
+/// The screen is looked at at least this often (the pointer, keep-alives,
+/// top-offs), and on this tick when the capturer cannot tell of changes.
+pub const TICK: Duration = Duration::from_micros(33_333);
+/// How often a capturer that reports changes is asked while waiting.
+const POLL: Duration = Duration::from_millis(2);
+
+/// What the loop does after a pass that started `elapsed` ago.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Capture now.
+    Go,
+    /// Wait this long, then ask again.
+    Wait(Duration),
+}
+
+/// Captures as soon as the screen changed, if the last encoded frame is
+/// at least a `MAX_FPS` gap old (`since_encoded`), else on the tick
+/// (`elapsed` since the last pass); a capturer that cannot tell (`None`)
+/// is read on the tick. Pure: times and the capturer's answer are passed
+/// in.
+pub fn next_pass(elapsed: Duration, since_encoded: Option<Duration>, change: Option<bool>) -> Next {
+    let min_gap = Duration::from_secs(1) / MAX_FPS;
+    let due = match change {
+        // Measured from the last encode: after a quiet spell a change goes
+        // at once, instead of waiting for the tick.
+        Some(true) => {
+            let waited = since_encoded.unwrap_or(min_gap);
+            elapsed + min_gap.saturating_sub(waited)
+        }
+        Some(false) | None => TICK,
+    };
+    match due.checked_sub(elapsed) {
+        None => Next::Go,
+        Some(rest) if rest.is_zero() => Next::Go,
+        Some(rest) if change.is_some() => Next::Wait(rest.min(POLL)),
+        Some(rest) => Next::Wait(rest),
+    }
+}
 /// A still screen is re-sent this often, so the browser knows it is alive.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// A screen still for this long gets one sharp frame.
@@ -138,7 +176,6 @@ fn run(
     switches: &StreamSwitches,
     events: &mpsc::Sender<StreamEvent>,
 ) {
-    let period = Duration::from_secs(1) / MAX_FPS;
     let mut frame = Frame::new(0, 0);
     let mut pacer = Pacer::default();
     let mut cursor_at = None;
@@ -147,6 +184,7 @@ fn run(
     let mut selected = NO_DISPLAY;
     let mut desktop = Desktop::Normal;
     let mut off = true;
+    let mut encoded_at: Option<Instant> = None;
     while !switches.stop.load(Ordering::Acquire) {
         let started = Instant::now();
         if !switches.allowed.load(Ordering::Acquire) {
@@ -197,7 +235,7 @@ fn run(
         if desktop == (Desktop::Secure { followed: false }) {
             // Nothing to show but a stale picture: the helper's console
             // says the sharer must answer the prompt instead.
-            sleep_rest(period, started);
+            sleep_rest(TICK, started);
             continue;
         }
         if let Ok(cursor) = capturer.cursor() {
@@ -220,6 +258,7 @@ fn run(
         }
         if let Some(quality) = pacer.decide(!damage.is_empty(), keyframe, started) {
             let encode_started = Instant::now();
+            encoded_at = Some(encode_started);
             match encoder.encode(&frame, quality) {
                 Ok(bytes) if !bytes.is_empty() => {
                     let sent = events.blocking_send(StreamEvent::Frame {
@@ -238,7 +277,28 @@ fn run(
                 }
             }
         }
-        sleep_rest(period, started);
+        wait_for_change(capturer, started, encoded_at, &switches.stop);
+    }
+}
+
+/// Waits until the next pass is due: a change (at most `MAX_FPS`), or the
+/// tick. A change read now is captured within a few milliseconds, instead
+/// of waiting up to a whole tick.
+fn wait_for_change(
+    capturer: &mut dyn Capturer,
+    started: Instant,
+    encoded: Option<Instant>,
+    stop: &AtomicBool,
+) {
+    loop {
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
+        let since_encoded = encoded.map(|t| t.elapsed());
+        match next_pass(started.elapsed(), since_encoded, capturer.change_pending()) {
+            Next::Go => return,
+            Next::Wait(rest) => std::thread::sleep(rest),
+        }
     }
 }
 
@@ -253,6 +313,27 @@ mod tests {
     use super::*;
     use crate::capture::SyntheticCapturer;
     use crate::encode::{H264Encoder, H264Settings, has_idr};
+
+    #[test]
+    fn a_change_is_captured_at_once_but_no_faster_than_max_fps() {
+        let ms = Duration::from_millis;
+        let gap = Duration::from_secs(1) / MAX_FPS;
+        // After a quiet spell a change is captured at once.
+        assert_eq!(next_pass(ms(3), Some(ms(500)), Some(true)), Next::Go);
+        assert_eq!(next_pass(ms(3), None, Some(true)), Next::Go);
+        // Right after an encoded frame it waits for the MAX_FPS gap.
+        assert_eq!(next_pass(ms(3), Some(ms(3)), Some(true)), Next::Wait(POLL));
+        assert_eq!(next_pass(gap, Some(gap), Some(true)), Next::Go);
+        // Nothing changed: ask again soon, and pass on the tick anyway.
+        assert_eq!(
+            next_pass(ms(20), Some(ms(500)), Some(false)),
+            Next::Wait(POLL)
+        );
+        assert_eq!(next_pass(TICK, Some(ms(500)), Some(false)), Next::Go);
+        // A capturer that cannot tell is read on the tick.
+        assert_eq!(next_pass(ms(10), None, None), Next::Wait(TICK - ms(10)));
+        assert_eq!(next_pass(TICK, None, None), Next::Go);
+    }
 
     #[test]
     fn the_pacer_sends_changes_then_one_sharp_frame_then_rare_keep_alives() {

@@ -305,6 +305,11 @@ impl Capturer for X11Capturer {
         Ok(rects)
     }
 
+    fn change_pending(&mut self) -> Option<bool> {
+        self.drain_events().ok()?;
+        Some(self.damage_pending)
+    }
+
     fn cursor(&mut self) -> Result<Cursor, CaptureError> {
         self.drain_events()?;
         let shape = if self.cursor_dirty {
