@@ -9,6 +9,7 @@ mod directory;
 mod guard;
 mod openapi;
 mod reports;
+mod route;
 mod sessions;
 mod table;
 

@@ -1,7 +1,8 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document, generated from the
 //! route table so that no route goes undocumented.
 
-use super::table::{Access, ApiRoute, Input, Output, SchemaDoc, api_routes};
+use super::route::{Access, ApiRoute, Input, Output, SchemaDoc};
+use super::table::api_routes;
 use axum::Json;
 use axum::http::Method;
 use std::sync::OnceLock;

@@ -1,13 +1,14 @@
 //! The API's route table: every route with its handler and what the
-//! OpenAPI document says of it. The router, the OpenAPI document and the
-//! authorization matrix test are all built from this one list.
+//! OpenAPI document says of it (the shape of an entry is `route.rs`). The
+//! router, the OpenAPI document and the authorization matrix test are all
+//! built from this one list.
 
+use super::route::{Access, ApiRoute, route};
 use super::{admin, agents, devices, directory, openapi, reports, sessions};
-use crate::app::AppState;
 use crate::auth;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::{delete, get, post, put};
 use tandem_protocol::agent::{
     EnrollmentToken, EnrollmentTokenRow, NewEnrollmentToken, PairRequest, Paired, RegisterRequest,
     Registration,
@@ -29,121 +30,6 @@ use tandem_protocol::session::{
     ConsentAnswer, IssuedCode, ModeRequest, RedeemRequest, SessionView,
 };
 use tandem_protocol::settings::{AuditEntryView, TenantSettings};
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::Schema;
-use utoipa::{PartialSchema, ToSchema};
-
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Anyone,
-    SignedIn,
-    /// A registered agent, authenticated by its device key.
-    Device,
-    Needs(Permission),
-    /// Import: Manage roles for users and groups, Manage devices for devices.
-    NeedsPerKind,
-}
-
-/// A schema and the schemas it refers to.
-#[derive(Clone, Copy)]
-pub struct SchemaDoc {
-    pub schema: fn() -> RefOr<Schema>,
-    pub dependencies: fn(&mut Vec<(String, RefOr<Schema>)>),
-}
-
-fn doc<T: ToSchema>() -> SchemaDoc {
-    SchemaDoc {
-        schema: <T as PartialSchema>::schema,
-        dependencies: <T as ToSchema>::schemas,
-    }
-}
-
-/// What a route takes.
-#[derive(Clone, Copy)]
-pub enum Input {
-    Nothing,
-    Json(SchemaDoc),
-    Csv,
-}
-
-/// What a route answers on success.
-#[derive(Clone, Copy)]
-pub enum Output {
-    Json(u16, SchemaDoc),
-    NoContent,
-    Redirect,
-    Text,
-    /// A CSV download.
-    Csv,
-    /// Server-sent events, each carrying this JSON document.
-    EventStream(SchemaDoc),
-    /// A WebSocket upgrade.
-    Upgrade,
-}
-
-pub struct ApiRoute {
-    pub method: Method,
-    pub path: &'static str,
-    pub summary: &'static str,
-    pub access: Access,
-    pub input: Input,
-    pub output: Output,
-    pub handler: MethodRouter<AppState>,
-}
-
-fn route(
-    method: Method,
-    path: &'static str,
-    summary: &'static str,
-    access: Access,
-    handler: MethodRouter<AppState>,
-) -> ApiRoute {
-    ApiRoute {
-        method,
-        path,
-        summary,
-        access,
-        input: Input::Nothing,
-        output: Output::NoContent,
-        handler,
-    }
-}
-
-impl ApiRoute {
-    fn takes<T: ToSchema>(mut self) -> Self {
-        self.input = Input::Json(doc::<T>());
-        self
-    }
-    fn takes_csv(mut self) -> Self {
-        self.input = Input::Csv;
-        self
-    }
-    fn returns<T: ToSchema>(mut self, status: u16) -> Self {
-        self.output = Output::Json(status, doc::<T>());
-        self
-    }
-    fn redirects(mut self) -> Self {
-        self.output = Output::Redirect;
-        self
-    }
-    fn text(mut self) -> Self {
-        self.output = Output::Text;
-        self
-    }
-    fn csv(mut self) -> Self {
-        self.output = Output::Csv;
-        self
-    }
-    fn streams<T: ToSchema>(mut self) -> Self {
-        self.output = Output::EventStream(doc::<T>());
-        self
-    }
-    fn upgrades(mut self) -> Self {
-        self.output = Output::Upgrade;
-        self
-    }
-}
 
 /// Every API route (and the OIDC browser endpoints, which share the web
 /// session).

@@ -2,8 +2,10 @@
 //!
 //! - `machine`: the pure state machine every transition goes through;
 //! - `code`: makes, normalises and checks security codes;
-//! - `service`: the operations (issue, redeem, act, housekeeping), checked
+//! - `service`: the operations (issue, act, housekeeping), checked
 //!   by the machine and the RBAC resolver, written through the store;
+//! - `redeem`: the sharer enters a code (limits, checks, code failures);
+//! - `records`: the ticket reference and tenant-local time of the record;
 //! - `views`: a session as each participant sees it;
 //! - `hub`: who is connected to which session;
 //! - `signaling`: one signaling connection, generic over `Sink`/`Stream`;
@@ -29,6 +31,7 @@ mod limits;
 pub mod machine;
 mod policy;
 mod records;
+mod redeem;
 mod service;
 pub mod signaling;
 mod views;

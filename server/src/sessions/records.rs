@@ -1,10 +1,10 @@
 //! What the session service adds to the session record beyond transitions:
-//! the helper's ticket reference, code failures, and tenant-local time.
+//! the helper's ticket reference and tenant-local time.
 
 use super::error::{SessionError, SessionResult};
 use super::service::Sessions;
 use crate::auth::TenantScope;
-use crate::store::{CodeFailure, UserRecord};
+use crate::store::UserRecord;
 use tandem_protocol::session::{Party, SessionView};
 use tandem_protocol::{SessionId, UnixMillis};
 
@@ -43,22 +43,5 @@ impl Sessions {
         }
         self.live_feed().notify(&record.tenant_id);
         self.view_for(&record, party).await
-    }
-
-    /// Keeps the fact that `sharer` entered a code that did not work (for
-    /// "repeated code failures"); the code itself is never kept.
-    pub(super) async fn record_code_failure(&self, sharer: &UserRecord, kind: CodeFailure) {
-        let scope = TenantScope::of_record(&sharer.tenant_id);
-        let written = match self.local_now(&scope).await {
-            Ok((now, local)) => self
-                .store()
-                .record_code_failure(&sharer.tenant_id, &sharer.id, kind, now, &local.day)
-                .await
-                .map_err(SessionError::from),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = written {
-            tracing::warn!(%error, "recording a code failure failed");
-        }
     }
 }

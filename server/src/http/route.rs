@@ -1,0 +1,122 @@
+//! One entry of the route table: who may call it, what it takes and
+//! returns (for the OpenAPI document), and its handler.
+
+use crate::app::AppState;
+use axum::http::Method;
+use axum::routing::MethodRouter;
+use tandem_protocol::rbac::Permission;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Anyone,
+    SignedIn,
+    /// A registered agent, authenticated by its device key.
+    Device,
+    Needs(Permission),
+    /// Import: Manage roles for users and groups, Manage devices for devices.
+    NeedsPerKind,
+}
+
+/// A schema and the schemas it refers to.
+#[derive(Clone, Copy)]
+pub struct SchemaDoc {
+    pub schema: fn() -> RefOr<Schema>,
+    pub dependencies: fn(&mut Vec<(String, RefOr<Schema>)>),
+}
+
+fn doc<T: ToSchema>() -> SchemaDoc {
+    SchemaDoc {
+        schema: <T as PartialSchema>::schema,
+        dependencies: <T as ToSchema>::schemas,
+    }
+}
+
+/// What a route takes.
+#[derive(Clone, Copy)]
+pub enum Input {
+    Nothing,
+    Json(SchemaDoc),
+    Csv,
+}
+
+/// What a route answers on success.
+#[derive(Clone, Copy)]
+pub enum Output {
+    Json(u16, SchemaDoc),
+    NoContent,
+    Redirect,
+    Text,
+    /// A CSV download.
+    Csv,
+    /// Server-sent events, each carrying this JSON document.
+    EventStream(SchemaDoc),
+    /// A WebSocket upgrade.
+    Upgrade,
+}
+
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub access: Access,
+    pub input: Input,
+    pub output: Output,
+    pub handler: MethodRouter<AppState>,
+}
+
+pub(super) fn route(
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    access: Access,
+    handler: MethodRouter<AppState>,
+) -> ApiRoute {
+    ApiRoute {
+        method,
+        path,
+        summary,
+        access,
+        input: Input::Nothing,
+        output: Output::NoContent,
+        handler,
+    }
+}
+
+impl ApiRoute {
+    pub(super) fn takes<T: ToSchema>(mut self) -> Self {
+        self.input = Input::Json(doc::<T>());
+        self
+    }
+    pub(super) fn takes_csv(mut self) -> Self {
+        self.input = Input::Csv;
+        self
+    }
+    pub(super) fn returns<T: ToSchema>(mut self, status: u16) -> Self {
+        self.output = Output::Json(status, doc::<T>());
+        self
+    }
+    pub(super) fn redirects(mut self) -> Self {
+        self.output = Output::Redirect;
+        self
+    }
+    pub(super) fn text(mut self) -> Self {
+        self.output = Output::Text;
+        self
+    }
+    pub(super) fn csv(mut self) -> Self {
+        self.output = Output::Csv;
+        self
+    }
+    pub(super) fn streams<T: ToSchema>(mut self) -> Self {
+        self.output = Output::EventStream(doc::<T>());
+        self
+    }
+    pub(super) fn upgrades(mut self) -> Self {
+        self.output = Output::Upgrade;
+        self
+    }
+}
