@@ -18,9 +18,9 @@
 
 use serde_json::json;
 use std::time::Duration;
-use tandem_tests::desktop::{Agent, KEEP_CHANNELS, Xvfb, enrollment_token};
-use tandem_tests::flows::{Ask, grant, join_with_code};
-use tandem_tests::{Browser, Env};
+use tandem_tests::Env;
+use tandem_tests::desktop::Xvfb;
+use tandem_tests::flows::controlled_agent_session;
 
 const SAMPLES: usize = 40;
 
@@ -78,11 +78,6 @@ fn summary(name: &str, mut values: Vec<f64>) {
     );
 }
 
-async fn sign_in(browser: &Browser, email: &str) {
-    let _ = browser.fetch_post("/api/auth/logout", &json!({})).await;
-    browser.sign_in_as(email).await.unwrap();
-}
-
 /// The agent's CPU seconds and peak RSS (MiB), from /proc.
 fn agent_usage(pid: u32) -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -119,30 +114,7 @@ async fn main() {
         )
         .unwrap();
     let helper = &env.browser;
-    sign_in(helper, "admin@contoso.test").await;
-    let token = enrollment_token(helper, "bench").await.unwrap();
-    let agent = Agent::start(env.server.base_url(), &xvfb.display, Some(&token)).unwrap();
-    let link = agent
-        .wait_for_line("Open this link to continue: ", Duration::from_secs(30))
-        .await
-        .unwrap();
-    let sharer = Browser::start(env.server.base_url()).await.unwrap();
-    sign_in(helper, "megan@contoso.test").await;
-    sign_in(&sharer, "lynne@contoso.test").await;
-    sharer
-        .goto(&link[link.find("/share").unwrap()..])
-        .await
-        .unwrap();
-    sharer.wait_for("#paired-device").await.unwrap();
-    helper.goto("/devices").await.unwrap();
-    helper.click_button("Assist someone").await.unwrap();
-    helper.wait_for("#security-code").await.unwrap();
-    let code = helper.texts("#security-code").await.unwrap().remove(0);
-    helper.eval(KEEP_CHANNELS, vec![]).await.unwrap();
-    join_with_code(helper, &sharer, &code).await.unwrap();
-    grant(helper, &sharer, Ask::FullControl).await.unwrap();
-    helper
-        .wait_for("#remote-surface.controlling")
+    let (sharer, agent) = controlled_agent_session(helper, env.server.base_url(), &xvfb.display)
         .await
         .unwrap();
     let mut dark = None;

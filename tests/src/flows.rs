@@ -1,6 +1,7 @@
 //! Steps of a session that several suites (and the session benchmark) take
 //! the same way in two browsers.
 
+use crate::desktop::{Agent, KEEP_CHANNELS, enrollment_token};
 use crate::{Browser, HarnessError};
 
 /// The sharer, on the sharer page already (paired with a device, or not),
@@ -38,4 +39,59 @@ pub async fn grant(helper: &Browser, sharer: &Browser, mode: Ask) -> Result<(), 
         .wait_for_text_containing("#session-status", status)
         .await?;
     Ok(())
+}
+
+/// Signs `email` in on `browser`, signing out whoever was.
+pub async fn switch_user(browser: &Browser, email: &str) -> Result<(), HarnessError> {
+    let _ = browser
+        .fetch_post("/api/auth/logout", &serde_json::json!({}))
+        .await;
+    browser.sign_in_as(email).await
+}
+
+/// A device session under full control, as the benchmarks need it: an
+/// administrator enrolls an agent on `display`; Lynne's browser pairs
+/// through the agent's link; Megan, in `helper`, reads out a code and gets
+/// full control, with the agent's data channels kept for the page. Returns
+/// the sharer's browser and the agent.
+pub async fn controlled_agent_session(
+    helper: &Browser,
+    base_url: &str,
+    display: &str,
+) -> Result<(Browser, Agent), HarnessError> {
+    switch_user(helper, "admin@contoso.test").await?;
+    let token = enrollment_token(helper, "bench").await?;
+    let agent = Agent::start(base_url, display, Some(&token))?;
+    let link = agent
+        .wait_for_line(
+            "Open this link to continue: ",
+            std::time::Duration::from_secs(30),
+        )
+        .await?;
+    let path = link
+        .find("/share")
+        .map(|at| link[at..].to_owned())
+        .ok_or_else(|| HarnessError::Timeout {
+            what: format!("a sharer link in {link:?}"),
+            seconds: 30,
+        })?;
+    let sharer = Browser::start(base_url).await?;
+    switch_user(helper, "megan@contoso.test").await?;
+    switch_user(&sharer, "lynne@contoso.test").await?;
+    sharer.goto(&path).await?;
+    sharer.wait_for("#paired-device").await?;
+    helper.goto("/devices").await?;
+    helper.click_button("Assist someone").await?;
+    helper.wait_for("#security-code").await?;
+    let code = helper
+        .texts("#security-code")
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    helper.eval(KEEP_CHANNELS, vec![]).await?;
+    join_with_code(helper, &sharer, &code).await?;
+    grant(helper, &sharer, Ask::FullControl).await?;
+    helper.wait_for("#remote-surface.controlling").await?;
+    Ok((sharer, agent))
 }

@@ -41,7 +41,6 @@ impl Sessions {
         {
             return Err(SessionError::NotFound);
         }
-        self.live_feed().notify(&record.tenant_id);
         self.view_for(&record, party).await
     }
 }

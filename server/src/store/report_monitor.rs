@@ -171,23 +171,13 @@ impl Store {
     ) -> StoreResult<(u32, u32)> {
         let mut outside = since(auth, first_day);
         super::report_queries::outside_hours_sql(&mut outside, settings);
-        let outside_n = outside
-            .apply(sqlx::query(&format!(
-                "SELECT COUNT(*) AS n {REPORT_FROM} {}",
-                outside.sql()
-            )))
-            .fetch_one(self.pool())
-            .await?;
         let mut elevated = since(auth, first_day);
         elevated.push("r.elevation_used = 1", Vec::new());
-        let elevated_n = elevated
-            .apply(sqlx::query(&format!(
-                "SELECT COUNT(*) AS n {REPORT_FROM} {}",
-                elevated.sql()
-            )))
-            .fetch_one(self.pool())
-            .await?;
-        Ok((count(&outside_n)?, count(&elevated_n)?))
+        let n = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        Ok((
+            n(self.count_reports(&outside).await?),
+            n(self.count_reports(&elevated).await?),
+        ))
     }
 
     /// Helpers who reached more than `limit` distinct devices on one day.

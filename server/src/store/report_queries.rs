@@ -238,6 +238,19 @@ fn order_by(query: &ReportQuery, now: UnixMillis) -> String {
 }
 
 impl Store {
+    /// How many records `filter` selects.
+    pub(super) async fn count_reports(&self, filter: &Filter) -> StoreResult<u64> {
+        let n: i64 = filter
+            .apply(sqlx::query(&format!(
+                "SELECT COUNT(*) AS n {REPORT_FROM} {}",
+                filter.sql()
+            )))
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// One page of the sessions report.
     pub async fn report_page(
         &self,
@@ -246,14 +259,7 @@ impl Store {
         ctx: ReportContext<'_>,
     ) -> StoreResult<Page<SessionReport>> {
         let filter = query_filter(reader, query, ctx.settings);
-        let total: i64 = filter
-            .apply(sqlx::query(&format!(
-                "SELECT COUNT(*) AS n {REPORT_FROM} {}",
-                filter.sql()
-            )))
-            .fetch_one(self.pool())
-            .await?
-            .try_get("n")?;
+        let total = self.count_reports(&filter).await?;
         let per_page = query
             .per_page
             .unwrap_or(tandem_protocol::directory::DEFAULT_PAGE_SIZE)
@@ -275,7 +281,7 @@ impl Store {
                 .collect::<StoreResult<_>>()?,
             page,
             per_page,
-            total: u64::try_from(total).unwrap_or(0),
+            total,
         })
     }
 

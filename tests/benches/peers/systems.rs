@@ -4,8 +4,7 @@
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tandem_tests::desktop::{Agent, KEEP_CHANNELS, enrollment_token};
-use tandem_tests::flows::{Ask, grant, join_with_code};
+use tandem_tests::flows::controlled_agent_session;
 use tandem_tests::{Browser, GroupChild, TestServer, free_port};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,56 +105,7 @@ async fn tandem(display: &str) -> Result<Running, String> {
     let server = TestServer::start().await.map_err(|e| e.to_string())?;
     let base = server.base_url().to_owned();
     let helper = Browser::start(&base).await.map_err(|e| e.to_string())?;
-    let sign_in = async |b: &Browser, email: &str| {
-        let _ = b
-            .fetch_post("/api/auth/logout", &serde_json::json!({}))
-            .await;
-        b.sign_in_as(email).await.map_err(|e| e.to_string())
-    };
-    sign_in(&helper, "admin@contoso.test").await?;
-    let token = enrollment_token(&helper, "peers")
-        .await
-        .map_err(|e| e.to_string())?;
-    let agent = Agent::start(&base, display, Some(&token)).map_err(|e| e.to_string())?;
-    let link = agent
-        .wait_for_line("Open this link to continue: ", Duration::from_secs(30))
-        .await
-        .map_err(|e| e.to_string())?;
-    let sharer = Browser::start(&base).await.map_err(|e| e.to_string())?;
-    sign_in(&helper, "megan@contoso.test").await?;
-    sign_in(&sharer, "lynne@contoso.test").await?;
-    let path = &link[link.find("/share").ok_or("no sharer link")?..];
-    sharer.goto(path).await.map_err(|e| e.to_string())?;
-    sharer
-        .wait_for("#paired-device")
-        .await
-        .map_err(|e| e.to_string())?;
-    helper.goto("/devices").await.map_err(|e| e.to_string())?;
-    helper
-        .click_button("Assist someone")
-        .await
-        .map_err(|e| e.to_string())?;
-    helper
-        .wait_for("#security-code")
-        .await
-        .map_err(|e| e.to_string())?;
-    let code = helper
-        .texts("#security-code")
-        .await
-        .map_err(|e| e.to_string())?
-        .remove(0);
-    helper
-        .eval(KEEP_CHANNELS, vec![])
-        .await
-        .map_err(|e| e.to_string())?;
-    join_with_code(&helper, &sharer, &code)
-        .await
-        .map_err(|e| e.to_string())?;
-    grant(&helper, &sharer, Ask::FullControl)
-        .await
-        .map_err(|e| e.to_string())?;
-    helper
-        .wait_for("#remote-surface.controlling")
+    let (sharer, agent) = controlled_agent_session(&helper, &base, display)
         .await
         .map_err(|e| e.to_string())?;
     // The picture at its own size: 1:1, so text is compared pixel for pixel.
