@@ -289,11 +289,19 @@ impl Session {
             PeerEvent::Candidate(candidate) => return Some(ClientMessage::Ice { candidate }),
             PeerEvent::Connection(RTCPeerConnectionState::Connected) => {
                 let live = self.live.as_mut()?;
-                match live.peer.payload_type().await {
-                    Ok(pt) => {
+                match live.peer.negotiated().await {
+                    Ok(negotiated) => {
+                        match negotiated.playout_delay_id {
+                            Some(_) => tracing::info!(
+                                "the browser shows each frame as soon as it is decoded"
+                            ),
+                            None => tracing::info!(
+                                "the browser did not take the playout-delay extension"
+                            ),
+                        }
                         live.packetizer = Some(Packetizer::new(
                             live.peer.ssrc(),
-                            pt,
+                            negotiated,
                             self.epoch,
                             random_u32(),
                         ));

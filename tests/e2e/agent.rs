@@ -135,6 +135,15 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .wait_for_line("shared with Megan Bowen (view only)", AGENT_TIMEOUT)
             .await
             .unwrap();
+        // Chromium took the playout-delay request: frames are not held
+        // back to be smoothed.
+        agent
+            .wait_for_line(
+                "the browser shows each frame as soon as it is decoded",
+                AGENT_TIMEOUT,
+            )
+            .await
+            .unwrap();
         rogue_input_is_refused(helper, &xvfb, work.path(), "rogueview").await;
 
         // Full control: the pointer lands where the helper points, and a

@@ -13,7 +13,7 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MediaEngine};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
-    RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use std::sync::Arc;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
@@ -33,6 +33,16 @@ use webrtc::runtime::default_runtime;
 /// The payload type the agent proposes; the browser's answer may settle on
 /// another, so the sender reads the negotiated one.
 const H264_PAYLOAD_TYPE: u8 = 102;
+
+/// The playout-delay RTP header extension (see [`super::rtp`]).
+pub const PLAYOUT_DELAY_URI: &str = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
+
+/// What the answer settled for the video track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    pub payload_type: u8,
+    pub playout_delay_id: Option<u8>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -141,6 +151,13 @@ impl AgentPeer {
                 payload_type: H264_PAYLOAD_TYPE,
             },
             RtpCodecKind::Video,
+        )?;
+        media.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: PLAYOUT_DELAY_URI.to_owned(),
+            },
+            RtpCodecKind::Video,
+            None,
         )?;
         let registry = register_default_interceptors(Registry::new(), &mut media)?
             .with(KeyframeRequests::slot(), KeyframeRequests::default());
@@ -257,16 +274,24 @@ impl AgentPeer {
         Ok(())
     }
 
-    /// The payload type the browser accepted for H.264.
-    pub async fn payload_type(&self) -> Result<u8, MediaError> {
-        self.sender
-            .get_parameters()
-            .await?
-            .rtp_parameters
+    /// What the browser accepted: the payload type for H.264 and, if it
+    /// takes the playout-delay extension, that extension's id.
+    pub async fn negotiated(&self) -> Result<Negotiated, MediaError> {
+        let parameters = self.sender.get_parameters().await?.rtp_parameters;
+        let payload_type = parameters
             .codecs
             .first()
             .map(|codec| codec.payload_type)
-            .ok_or(MediaError::NoCodec)
+            .ok_or(MediaError::NoCodec)?;
+        let playout_delay_id = parameters
+            .header_extensions
+            .iter()
+            .find(|extension| extension.uri == PLAYOUT_DELAY_URI)
+            .and_then(|extension| u8::try_from(extension.id).ok());
+        Ok(Negotiated {
+            payload_type,
+            playout_delay_id,
+        })
     }
 
     pub fn ssrc(&self) -> u32 {

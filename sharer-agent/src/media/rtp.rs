@@ -2,7 +2,14 @@
 //! (90 kHz). The running sum of frame durations drifts when the encoder
 //! falls behind, and Chromium's jitter buffer then grows; the capture
 //! instant does not drift.
+//!
+//! When the browser accepted the playout-delay extension, every packet
+//! asks for a delay of at least 0 and at most 0 ms. Chromium then shows
+//! each frame as soon as it is decoded, with no smoothing buffer and no
+//! render-ahead. A remote screen is read, not watched: a late frame is
+//! better shown at once than evenly.
 
+use super::peer::Negotiated;
 use bytes::Bytes;
 use rtc::rtp::codec::h264::H264Payloader;
 use rtc::rtp::packetizer::Payloader;
@@ -12,6 +19,8 @@ use std::time::Instant;
 /// Payload bytes per packet: fits any path MTU after SRTP and headers.
 pub const RTP_MTU: usize = 1200;
 const VIDEO_CLOCK_HZ: u128 = 90_000;
+/// Playout delay min 0, max 0 (two 12-bit fields of 10 ms units).
+const SHOW_AT_ONCE: [u8; 3] = [0, 0, 0];
 
 #[derive(Debug, thiserror::Error)]
 #[error("the frame could not be packetized: {0}")]
@@ -23,6 +32,7 @@ pub struct Packetizer {
     payloader: H264Payloader,
     ssrc: u32,
     payload_type: u8,
+    playout_delay_id: Option<u8>,
     sequence: u16,
     epoch: Instant,
     timestamp_offset: u32,
@@ -31,11 +41,15 @@ pub struct Packetizer {
 impl Packetizer {
     /// `epoch` is the capture clock's zero; the first sequence number and
     /// timestamp offset are random (RFC 3550).
-    pub fn new(ssrc: u32, payload_type: u8, epoch: Instant, random: u32) -> Self {
+    pub fn new(ssrc: u32, negotiated: Negotiated, epoch: Instant, random: u32) -> Self {
         Self {
             payloader: H264Payloader::default(),
             ssrc,
-            payload_type,
+            payload_type: negotiated.payload_type,
+            // The one-byte header form (RFC 8285) has ids 1 to 14 only.
+            playout_delay_id: negotiated
+                .playout_delay_id
+                .filter(|id| (1..=14).contains(id)),
             sequence: (random >> 16) as u16,
             epoch,
             timestamp_offset: random.rotate_left(7),
@@ -63,26 +77,29 @@ impl Packetizer {
             .map_err(|e| PacketizeError(e.to_string()))?;
         let timestamp = self.timestamp(captured_at);
         let last = payloads.len().saturating_sub(1);
-        Ok(payloads
+        payloads
             .into_iter()
             .enumerate()
             .map(|(i, payload)| {
                 let sequence_number = self.sequence;
                 self.sequence = self.sequence.wrapping_add(1);
-                Packet {
-                    header: Header {
-                        version: 2,
-                        marker: i == last,
-                        payload_type: self.payload_type,
-                        sequence_number,
-                        timestamp,
-                        ssrc: self.ssrc,
-                        ..Default::default()
-                    },
-                    payload,
+                let mut header = Header {
+                    version: 2,
+                    marker: i == last,
+                    payload_type: self.payload_type,
+                    sequence_number,
+                    timestamp,
+                    ssrc: self.ssrc,
+                    ..Default::default()
+                };
+                if let Some(id) = self.playout_delay_id {
+                    header
+                        .set_extension(id, Bytes::from_static(&SHOW_AT_ONCE))
+                        .map_err(|e| PacketizeError(e.to_string()))?;
                 }
+                Ok(Packet { header, payload })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -96,7 +113,11 @@ mod tests {
     #[test]
     fn timestamps_follow_the_capture_clock_and_packets_fit_the_mtu() {
         let epoch = Instant::now();
-        let mut packetizer = Packetizer::new(7, 108, epoch, 0x1234_5678);
+        let negotiated = Negotiated {
+            payload_type: 108,
+            playout_delay_id: None,
+        };
+        let mut packetizer = Packetizer::new(7, negotiated, epoch, 0x1234_5678);
         let mut encoder = H264Encoder::new(H264Settings::default());
         let mut frame = Frame::new(640, 360);
         for (i, px) in frame.bgrx.iter_mut().enumerate() {
@@ -118,6 +139,7 @@ mod tests {
         let sequence: Vec<u16> = packets.iter().map(|p| p.header.sequence_number).collect();
         assert!(sequence.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
         assert!(packets.iter().all(|p| p.header.payload_type == 108));
+        assert!(packets.iter().all(|p| !p.header.extension));
 
         // A frame captured 2 s later is stamped 2 s later, however late it
         // is packetized: 180 000 ticks of 90 kHz.
@@ -135,5 +157,49 @@ mod tests {
             later[0].header.sequence_number,
             sequence[sequence.len() - 1].wrapping_add(1)
         );
+    }
+
+    #[test]
+    fn every_packet_asks_to_be_shown_at_once_when_the_browser_agreed() {
+        let epoch = Instant::now();
+        let negotiated = Negotiated {
+            payload_type: 102,
+            playout_delay_id: Some(9),
+        };
+        let mut packetizer = Packetizer::new(1, negotiated, epoch, 42);
+        let mut encoder = H264Encoder::new(H264Settings::default());
+        let mut frame = Frame::new(640, 360);
+        for (i, px) in frame.bgrx.iter_mut().enumerate() {
+            *px = (i % 241) as u8;
+        }
+        let access_unit = encoder
+            .encode(&frame, Quality::Realtime)
+            .map(Bytes::from)
+            .unwrap_or_default();
+        let packets = packetizer
+            .packetize(&access_unit, epoch)
+            .unwrap_or_default();
+        assert!(packets.len() > 1);
+        for packet in &packets {
+            // On the wire: min 0 and max 0 under the negotiated id, and
+            // the packet still fits the MTU budget.
+            let delay = packet.header.get_extension(9).unwrap_or_default();
+            assert_eq!(&delay[..], &[0, 0, 0]);
+            assert_eq!(packet.header.get_extension(1), None);
+            assert!(packet.payload.len() <= RTP_MTU);
+        }
+        // An id outside the one-byte range is left out, not sent garbled.
+        let mut odd = Packetizer::new(
+            1,
+            Negotiated {
+                payload_type: 102,
+                playout_delay_id: Some(15),
+            },
+            epoch,
+            42,
+        );
+        let packets = odd.packetize(&access_unit, epoch).unwrap_or_default();
+        assert!(!packets.is_empty());
+        assert!(packets.iter().all(|p| !p.header.extension));
     }
 }

@@ -125,7 +125,7 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
                             "const v = document.querySelector(arguments[0]); if (!v) return null;
                              const r = v.getBoundingClientRect();
                              return [v.paused, v.readyState, v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : -1,
-                                     r.x, r.y, r.width, r.height, document.visibilityState, (window.__bench||{}).samples.length,
+                                     r.x, r.y, r.width, r.height, document.visibilityState, (window.__bench||{}).samples.length, JSON.stringify((window.__bench||{}).video),
                                      document.activeElement && document.activeElement.id];",
                             vec![serde_json::json!(running.picture)]).await;
                         println!("phase {name}: {state:?}");

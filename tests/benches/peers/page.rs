@@ -16,7 +16,7 @@ pub const INSTALL: &str = r#"
     const epoch = performance.timeOrigin;
     const bench = window.__bench = {samples: [], keys: [], last: -1, errors: 0};
     window.addEventListener('keydown', e => bench.keys.push(epoch + e.timeStamp), true);
-    const read = () => {
+    const read = (shownAt) => {
         const w = el.videoWidth || el.width, h = el.videoHeight || el.height;
         if (!w || !h) return;
         try { g.drawImage(el, 0, 0, CELL * CELLS, CELL, 0, 0, CELL * CELLS, CELL); }
@@ -31,14 +31,28 @@ pub const INSTALL: &str = r#"
         for (let i = 2; i < CELLS; i++) stamp = stamp * 2 + (lum(i) > mid ? 1 : 0);
         if (stamp !== bench.last) {
             bench.last = stamp;
-            bench.samples.push([epoch + performance.now(), stamp]);
+            bench.samples.push([shownAt, stamp]);
         }
     };
+    // A canvas drawn before this rendering step is composited in it, so
+    // the step's start is when it is handed to the compositor. A video
+    // frame's callback runs one step after that hand-over, which the
+    // metadata names (`presentationTime`); the callback's own time would
+    // add up to a frame that the canvas clients are not charged.
+    bench.video = {frames: 0, receiveToPresent: 0, processing: 0, lateCallback: 0};
     if (el.requestVideoFrameCallback) {
-        const onFrame = () => { read(); el.requestVideoFrameCallback(onFrame); };
+        const onFrame = (now, meta) => {
+            const v = bench.video;
+            v.frames++;
+            if (meta.receiveTime) v.receiveToPresent += meta.presentationTime - meta.receiveTime;
+            if (meta.processingDuration) v.processing += meta.processingDuration * 1000;
+            v.lateCallback += now - meta.presentationTime;
+            read(epoch + meta.presentationTime);
+            el.requestVideoFrameCallback(onFrame);
+        };
         el.requestVideoFrameCallback(onFrame);
     } else {
-        const onFrame = () => { read(); requestAnimationFrame(onFrame); };
+        const onFrame = () => { read(epoch + performance.now()); requestAnimationFrame(onFrame); };
         requestAnimationFrame(onFrame);
     }
     return true;
