@@ -35,11 +35,15 @@ const WAIT_FLIP: &str = "
     const g = c.getContext('2d', {willReadFrequently: true});
     const epoch = performance.timeOrigin;
     let sentAt = null;
-    const check = (now) => {
+    // The frame counts as shown when the compositor expects it on
+    // screen (`expectedDisplayTime`): the callback's own time is the
+    // start of a rendering step, which with Chromium's low-latency
+    // rendering can come before the frame was even handed over.
+    const check = (now, meta) => {
         g.drawImage(v, v.videoWidth / 2, v.videoHeight / 2, 1, 1, 0, 0, 1, 1);
         const [r, gr, b] = g.getImageData(0, 0, 1, 1).data;
         const isDark = r + gr + b < 384;
-        if (isDark !== dark) { done([epoch + now, sentAt]); return; }
+        if (isDark !== dark) { done([epoch + Math.max(now, meta.expectedDisplayTime), sentAt]); return; }
         v.requestVideoFrameCallback(check);
     };
     v.requestVideoFrameCallback(check);

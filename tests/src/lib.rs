@@ -20,7 +20,7 @@ pub mod wine;
 
 pub use browser::Browser;
 pub use error::HarnessError;
-pub use paths::free_port;
+pub use paths::{dist_dir, free_port};
 pub use process::GroupChild;
 pub use server::{ServerOptions, TestServer};
 

@@ -132,6 +132,11 @@ impl TestServer {
         std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// The server's process id (to read its memory).
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
     /// Whether the server process is still running.
     pub fn is_running(&mut self) -> bool {
         self.process.exited().is_none()

@@ -59,12 +59,16 @@ pub fn bench(args: &[String]) -> Result {
         "media",
     ]))?;
     // A real session: Xvfb, the release agent, the server and Chromium.
-    run(cargo(&[
-        "bench",
-        "--locked",
-        "-p",
-        "tandem-tests",
-        "--bench",
-        "session",
-    ]))
+    // Then the server under load, and the console's size and start-up.
+    for bench in ["session", "server", "console"] {
+        run(cargo(&[
+            "bench",
+            "--locked",
+            "-p",
+            "tandem-tests",
+            "--bench",
+            bench,
+        ]))?;
+    }
+    Ok(())
 }

@@ -148,9 +148,7 @@ pub async fn signal(
         ApiError::BadRequest(format!("expected a WebSocket upgrade: {rejection}"))
     })?;
     let sessions = state.sessions.clone();
-    Ok(upgrade
-        .max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
+    Ok(super::agents::small_messages(upgrade, MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| run_socket(sessions, current, socket)))
 }
 

@@ -1,0 +1,101 @@
+//! `cargo xtask bench` (console part): what the helper's browser downloads
+//! and how soon the console can be used.
+//!
+//! - The release WASM and JS from `dist/`, raw and gzipped (`gzip -9`, as
+//!   a compressing reverse proxy would send them).
+//! - Navigation → first paint (FCP) and → largest paint (LCP) in a fresh
+//!   headless Chromium, read from the page's own Paint Timing entries. The
+//!   console renders on the client only (`<body>` is empty until the WASM
+//!   runs), and its event handlers are attached as it renders, so its
+//!   first paint is also when it first answers input. Cold: an empty
+//!   cache. Warm: the same browser opening another page afterwards.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is a report
+
+use std::path::Path;
+use std::process::Command;
+use tandem_tests::Env;
+
+const RUNS: usize = 5;
+
+const PAINTS: &str = r#"
+    const [done] = [arguments[arguments.length - 1]];
+    const nav = performance.getEntriesByType('navigation')[0];
+    const wasm = performance.getEntriesByType('resource').find(r => r.name.endsWith('.wasm'));
+    const fcp = () => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime;
+    let lcp = null;
+    new PerformanceObserver(list => {
+        for (const e of list.getEntries()) lcp = e.startTime;
+    }).observe({type: 'largest-contentful-paint', buffered: true});
+    const wait = () => {
+        if (fcp() !== undefined && lcp !== null) {
+            done({fcp: fcp(), lcp, dom: nav ? nav.domContentLoadedEventEnd : null,
+                  wasm: wasm ? wasm.responseEnd : null,
+                  wasmBytes: wasm ? wasm.transferSize : null});
+        } else {
+            setTimeout(wait, 20);
+        }
+    };
+    wait();
+"#;
+
+fn size(path: &Path) -> (u64, u64) {
+    let raw = std::fs::metadata(path).unwrap().len();
+    let gz = Command::new("gzip").arg("-9c").arg(path).output().unwrap();
+    assert!(gz.status.success());
+    (raw, gz.stdout.len() as u64)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+#[tokio::main]
+async fn main() {
+    let dist = tandem_tests::dist_dir().unwrap();
+    println!("console: release build in {}", dist.display());
+    for entry in std::fs::read_dir(&dist).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".wasm") || name.ends_with(".js") || name.ends_with(".css") {
+            let (raw, gz) = size(&path);
+            let kind = name.rsplit('.').next().unwrap_or_default();
+            println!(
+                "{kind:>5}: {:>8.1} KiB raw  {:>7.1} KiB gzipped",
+                raw as f64 / 1024.0,
+                gz as f64 / 1024.0
+            );
+        }
+    }
+
+    let (mut cold_fcp, mut cold_lcp, mut warm_fcp, mut warm_lcp) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let env = Env::start().await.unwrap();
+        let browser = &env.browser;
+        browser.goto("/signin").await.unwrap();
+        browser.wait_for("#signin-email").await.unwrap();
+        let cold = browser.eval_async(PAINTS, vec![]).await.unwrap();
+        cold_fcp.push(cold["fcp"].as_f64().unwrap());
+        cold_lcp.push(cold["lcp"].as_f64().unwrap());
+        browser.sign_in_as("megan@contoso.test").await.unwrap();
+        browser.goto("/reports").await.unwrap();
+        browser.wait_for("h1").await.unwrap();
+        let warm = browser.eval_async(PAINTS, vec![]).await.unwrap();
+        warm_fcp.push(warm["fcp"].as_f64().unwrap());
+        warm_lcp.push(warm["lcp"].as_f64().unwrap());
+        println!("run: cold {cold}\n     warm {warm}");
+        env.browser.close().await;
+    }
+    println!("\nnavigation → console painted and usable, median of {RUNS} fresh browsers:");
+    println!(
+        "cold (empty cache, /signin):  FCP {:.0} ms  LCP {:.0} ms",
+        median(&mut cold_fcp),
+        median(&mut cold_lcp)
+    );
+    println!(
+        "warm (cached, /reports):      FCP {:.0} ms  LCP {:.0} ms",
+        median(&mut warm_fcp),
+        median(&mut warm_lcp)
+    );
+}

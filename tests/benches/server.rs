@@ -1,0 +1,323 @@
+//! `cargo xtask bench` (server part): the release server on loopback,
+//! driven by this program's own load client. Bounded in count and time;
+//! it prints figures and passes or fails on nothing but errors.
+//!
+//! - **Idle signaling sockets**: signed-in WebSockets on `/api/signal`
+//!   opened in steps up to 10 000, each answering the server's pings as
+//!   the console does; the server's RSS at each step and per socket.
+//! - **Session setup**: helper issues a code → sharer redeems it → helper
+//!   asks to view → sharer allows, then the sharer leaves. Throughput and
+//!   latency percentiles of the whole setup, from several at once. The
+//!   server believes `X-Forwarded-For` from loopback here (as behind a
+//!   reverse proxy), so each setup comes from its own sharer address; the
+//!   server-wide redemption limit (300 a minute) still holds, and the run
+//!   stays under it.
+//! - **API under load**: `GET /api/auth/me`, `GET /api/devices` and the
+//!   sessions report, from many clients at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is a report
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::cookie::{CookieStore, Jar};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tandem_protocol::routes::*;
+use tandem_protocol::signal::{ClientMessage, ServerMessage};
+use tandem_tests::{ServerOptions, TestServer};
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const SOCKET_STEPS: [usize; 4] = [1_000, 2_500, 5_000, 10_000];
+/// Session setups in the run: under the 300-a-minute redemption limit.
+const SETUPS: usize = 250;
+const SETUP_CLIENTS: usize = 8;
+const API_REQUESTS: usize = 4_000;
+const API_CLIENTS: usize = 32;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let server = TestServer::start_with(ServerOptions {
+        config_toml: Some("trusted_proxies = [\"127.0.0.1\"]\n".into()),
+        log_filter: Some("warn".into()),
+        ..ServerOptions::default()
+    })
+    .await
+    .expect("the server starts");
+    println!("server: release tandem-server on loopback, SQLite (WAL, synchronous=FULL)");
+    let megan = signed_in(&server, "megan@contoso.test").await;
+    let lynne = signed_in(&server, "lynne@contoso.test").await;
+    let admin = signed_in(&server, "admin@contoso.test").await;
+
+    sockets(&server, &megan).await;
+    setups(&server, &megan, &lynne).await;
+    api(&server, &[&megan, &admin]).await;
+}
+
+/// One signed-in user: a client with its cookie, and the cookie itself.
+struct User {
+    client: reqwest::Client,
+    cookie: String,
+}
+
+async fn signed_in(server: &TestServer, email: &str) -> User {
+    let jar = Arc::new(Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let response = client
+        .post(server.url(AUTH_LOGIN))
+        .json(&serde_json::json!({"email": email, "password": "tandem-demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{email} signs in");
+    let url = server.base_url().parse().unwrap();
+    let cookie = jar
+        .cookies(&url)
+        .and_then(|v| v.to_str().ok().map(str::to_owned))
+        .expect("a session cookie");
+    User { client, cookie }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Opens one signaling socket and keeps it alive (answers pings) until
+/// the task is aborted.
+async fn idle_socket(url: String, cookie: String, opened: tokio::sync::mpsc::Sender<()>) {
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    let (mut socket, _) = match tokio_tungstenite::connect_async(request).await {
+        Ok(s) => s,
+        Err(error) => panic!("a signaling socket was refused: {error}"),
+    };
+    let _ = opened.send(()).await;
+    while let Some(Ok(message)) = socket.next().await {
+        if let Message::Text(text) = message
+            && let Ok(ServerMessage::Ping { nonce }) = serde_json::from_str(&text)
+        {
+            let pong = serde_json::to_string(&ClientMessage::Pong { nonce }).unwrap();
+            if socket.send(Message::text(pong)).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+async fn sockets(server: &TestServer, user: &User) {
+    let pid = server.pid();
+    let url = server.url(SIGNAL).replacen("http://", "ws://", 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let base = rss_kib(pid);
+    println!(
+        "\nidle signaling sockets (server RSS before: {} MiB)",
+        base / 1024
+    );
+    println!(
+        "{:>8} {:>10} {:>14} {:>12}",
+        "sockets", "RSS MiB", "KiB per socket", "open s"
+    );
+    let mut tasks = JoinSet::new();
+    let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel(1024);
+    let mut open = 0;
+    for step in SOCKET_STEPS {
+        let started = Instant::now();
+        while open < step {
+            // At most 200 handshakes in flight.
+            let batch = (step - open).min(200);
+            for _ in 0..batch {
+                tasks.spawn(idle_socket(
+                    url.clone(),
+                    user.cookie.clone(),
+                    opened_tx.clone(),
+                ));
+            }
+            for _ in 0..batch {
+                tokio::time::timeout(Duration::from_secs(30), opened_rx.recv())
+                    .await
+                    .expect("sockets open within 30 s");
+            }
+            open += batch;
+        }
+        let took = started.elapsed();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let rss = rss_kib(pid);
+        println!(
+            "{:>8} {:>10.1} {:>14.1} {:>12.2}",
+            open,
+            rss as f64 / 1024.0,
+            rss.saturating_sub(base) as f64 / open as f64,
+            took.as_secs_f64()
+        );
+    }
+    // One ping period with all of them open: none is dropped.
+    tokio::time::sleep(Duration::from_secs(
+        tandem_protocol::signal::PING_EVERY_SECONDS + 2,
+    ))
+    .await;
+    let alive = tasks.len() - count_finished(&mut tasks);
+    println!(
+        "after one ping period: {alive} of {open} alive, RSS {:.1} MiB",
+        rss_kib(pid) as f64 / 1024.0
+    );
+    assert_eq!(alive, open, "no idle socket was dropped");
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+}
+
+fn count_finished(tasks: &mut JoinSet<()>) -> usize {
+    let mut finished = 0;
+    while let Some(result) = tasks.try_join_next() {
+        if let Err(error) = result
+            && error.is_panic()
+        {
+            std::panic::resume_unwind(error.into_panic());
+        }
+        finished += 1;
+    }
+    finished
+}
+
+async fn post(user: &User, url: String, body: serde_json::Value, from: &str) -> serde_json::Value {
+    let response = user
+        .client
+        .post(url)
+        .header("x-forwarded-for", from)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// One setup: issue → redeem → request view → allow; answers its time.
+async fn setup(server: &TestServer, helper: &User, sharer: &User, n: usize) -> Duration {
+    let from = format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255);
+    let started = Instant::now();
+    let issued = post(helper, server.url(SESSIONS), serde_json::json!({}), &from).await;
+    let code = issued["code"].as_str().unwrap().to_owned();
+    let id = issued["session"]["id"].as_str().unwrap().to_owned();
+    let redeem = serde_json::json!({ "code": code });
+    post(sharer, server.url(SESSION_REDEEM), redeem, &from).await;
+    let view = serde_json::json!({"mode": "view"});
+    post(
+        helper,
+        server.url(&with_id(SESSION_REQUEST, &id)),
+        view,
+        &from,
+    )
+    .await;
+    let allow = serde_json::json!({"allow": true});
+    post(
+        sharer,
+        server.url(&with_id(SESSION_CONSENT, &id)),
+        allow,
+        &from,
+    )
+    .await;
+    let took = started.elapsed();
+    let leave = server.url(&with_id(SESSION_LEAVE, &id));
+    post(sharer, leave, serde_json::json!({}), &from).await;
+    took
+}
+
+async fn setups(server: &TestServer, helper: &User, sharer: &User) {
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut times = Vec::new();
+    let mut clients = Vec::new();
+    for _ in 0..SETUP_CLIENTS {
+        let next = next.clone();
+        clients.push(async move {
+            let mut own = Vec::new();
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= SETUPS {
+                    return own;
+                }
+                own.push(setup(server, helper, sharer, n).await);
+            }
+        });
+    }
+    for own in futures_util::future::join_all(clients).await {
+        times.extend(own);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "\nsession setup (issue → redeem → view request → allow), {SETUPS} setups, {SETUP_CLIENTS} at once"
+    );
+    println!(
+        "throughput {:.1} setups/s; setup time {}",
+        SETUPS as f64 / wall,
+        percentiles(&mut times)
+    );
+}
+
+async fn api(server: &TestServer, users: &[&User]) {
+    println!("\nAPI under load: {API_REQUESTS} requests per route, {API_CLIENTS} clients at once");
+    let routes = [(AUTH_ME, 0), (DEVICES, 0), (REPORT_SESSIONS, 1)];
+    for (route, who) in routes {
+        let user = users[who];
+        let url = server.url(route);
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut clients = Vec::new();
+        for _ in 0..API_CLIENTS {
+            let (next, url) = (next.clone(), url.clone());
+            clients.push(async move {
+                let mut own = Vec::new();
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < API_REQUESTS {
+                    let t = Instant::now();
+                    let response = user.client.get(&url).send().await.unwrap();
+                    assert!(
+                        response.status().is_success(),
+                        "{url}: {}",
+                        response.status()
+                    );
+                    let _ = response.bytes().await.unwrap();
+                    own.push(t.elapsed());
+                }
+                own
+            });
+        }
+        let mut times: Vec<Duration> = futures_util::future::join_all(clients)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let wall = started.elapsed().as_secs_f64();
+        println!(
+            "{route:32} {:>7.0} req/s  {}",
+            API_REQUESTS as f64 / wall,
+            percentiles(&mut times)
+        );
+    }
+}
+
+fn percentiles(times: &mut [Duration]) -> String {
+    times.sort();
+    let at = |q: f64| {
+        let i = ((times.len() as f64 - 1.0) * q).round() as usize;
+        times.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    format!(
+        "p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+        at(0.5),
+        at(0.95),
+        at(0.99),
+        at(1.0)
+    )
+}
