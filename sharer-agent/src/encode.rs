@@ -52,8 +52,9 @@ const MAX_THREADS: usize = 4;
 
 impl Default for H264Settings {
     /// One thread per core, up to [`MAX_THREADS`]. Splitting a 1080p frame
-    /// in slices shortens each frame's encode, which is latency; on 2 cores
-    /// the peer benchmark's full-motion encode went from about 23 to 18 ms.
+    /// in slices shortens each frame's encode when cores are free: alone,
+    /// a frame with a moving 480×270 region took 18 ms instead of 23. On
+    /// the busy 2-core bench machine it made no difference (BENCHMARKS.md).
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
