@@ -234,34 +234,41 @@ async fn setup(server: &TestServer, helper: &User, sharer: &User, n: usize) -> D
     took
 }
 
-async fn setups(server: &TestServer, helper: &User, sharer: &User) {
+/// Runs `job(0..total)` from `clients` loops at once; answers the times
+/// the jobs measured and the rate over the whole run (jobs per second).
+async fn in_parallel<F, Fut>(clients: usize, total: usize, job: F) -> (Vec<Duration>, f64)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let started = Instant::now();
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut times = Vec::new();
-    let mut clients = Vec::new();
-    for _ in 0..SETUP_CLIENTS {
-        let next = next.clone();
-        clients.push(async move {
-            let mut own = Vec::new();
-            loop {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if n >= SETUPS {
-                    return own;
-                }
-                own.push(setup(server, helper, sharer, n).await);
+    let loops = (0..clients).map(|_| async {
+        let mut own = Vec::new();
+        loop {
+            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if n >= total {
+                return own;
             }
-        });
-    }
-    for own in futures_util::future::join_all(clients).await {
-        times.extend(own);
-    }
-    let wall = started.elapsed().as_secs_f64();
+            own.push(job(n).await);
+        }
+    });
+    let times: Vec<Duration> = futures_util::future::join_all(loops)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    (times, total as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn setups(server: &TestServer, helper: &User, sharer: &User) {
+    let (mut times, rate) =
+        in_parallel(SETUP_CLIENTS, SETUPS, |n| setup(server, helper, sharer, n)).await;
     println!(
         "\nsession setup (issue → redeem → view request → allow), {SETUPS} setups, {SETUP_CLIENTS} at once"
     );
     println!(
-        "throughput {:.1} setups/s; setup time {}",
-        SETUPS as f64 / wall,
+        "throughput {rate:.1} setups/s; setup time {}",
         percentiles(&mut times)
     );
 }
@@ -272,38 +279,16 @@ async fn api(server: &TestServer, users: &[&User]) {
     for (route, who) in routes {
         let user = users[who];
         let url = server.url(route);
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let started = Instant::now();
-        let mut clients = Vec::new();
-        for _ in 0..API_CLIENTS {
-            let (next, url) = (next.clone(), url.clone());
-            clients.push(async move {
-                let mut own = Vec::new();
-                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < API_REQUESTS {
-                    let t = Instant::now();
-                    let response = user.client.get(&url).send().await.unwrap();
-                    assert!(
-                        response.status().is_success(),
-                        "{url}: {}",
-                        response.status()
-                    );
-                    let _ = response.bytes().await.unwrap();
-                    own.push(t.elapsed());
-                }
-                own
-            });
-        }
-        let mut times: Vec<Duration> = futures_util::future::join_all(clients)
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
-        let wall = started.elapsed().as_secs_f64();
-        println!(
-            "{route:32} {:>7.0} req/s  {}",
-            API_REQUESTS as f64 / wall,
-            percentiles(&mut times)
-        );
+        let (mut times, rate) = in_parallel(API_CLIENTS, API_REQUESTS, |_| async {
+            let t = Instant::now();
+            let response = user.client.get(&url).send().await.unwrap();
+            let status = response.status();
+            assert!(status.is_success(), "{url}: {status}");
+            let _ = response.bytes().await.unwrap();
+            t.elapsed()
+        })
+        .await;
+        println!("{route:32} {rate:>7.0} req/s  {}", percentiles(&mut times));
     }
 }
 

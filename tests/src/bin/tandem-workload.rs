@@ -110,22 +110,22 @@ fn main() {
         .unwrap();
     let (tx, ty, tw, th) = TEXT_REGION;
     let lines = usize::from(th) / LINE as usize;
-    let draw_page = |first: usize| {
-        conn.change_gc(gc, &ChangeGCAux::new().foreground(white))
+    // Fills in `colour`, then leaves the GC drawing text in black.
+    let fill = |colour: u32, rects: &[Rectangle]| {
+        conn.change_gc(gc, &ChangeGCAux::new().foreground(colour))
             .unwrap();
-        conn.poly_fill_rectangle(
-            win,
-            gc,
-            &[Rectangle {
-                x: tx,
-                y: ty,
-                width: tw,
-                height: th,
-            }],
-        )
-        .unwrap();
+        conn.poly_fill_rectangle(win, gc, rects).unwrap();
         conn.change_gc(gc, &ChangeGCAux::new().foreground(black))
             .unwrap();
+    };
+    let draw_page = |first: usize| {
+        let page = Rectangle {
+            x: tx,
+            y: ty,
+            width: tw,
+            height: th,
+        };
+        fill(white, &[page]);
         for i in 0..lines {
             let y = ty + (i as i16 + 1) * LINE - 4;
             conn.image_text8(win, gc, tx + 4, y, text_line(first + i).as_bytes())
@@ -149,12 +149,8 @@ fn main() {
             };
             if bit { on.push(r) } else { off.push(r) }
         }
-        conn.change_gc(gc, &ChangeGCAux::new().foreground(white))
-            .unwrap();
-        conn.poly_fill_rectangle(win, gc, &on).unwrap();
-        conn.change_gc(gc, &ChangeGCAux::new().foreground(black))
-            .unwrap();
-        conn.poly_fill_rectangle(win, gc, &off).unwrap();
+        fill(white, &on);
+        fill(black, &off);
     };
     draw_page(0);
     draw_clock(wall_ms());
@@ -198,21 +194,13 @@ fn main() {
                     scroll_px += 2;
                     conn.copy_area(win, win, gc, tx, ty + 2, tx, ty, tw, th - 2)
                         .unwrap();
-                    conn.change_gc(gc, &ChangeGCAux::new().foreground(white))
-                        .unwrap();
-                    conn.poly_fill_rectangle(
-                        win,
-                        gc,
-                        &[Rectangle {
-                            x: tx,
-                            y: ty + th as i16 - 2,
-                            width: tw,
-                            height: 2,
-                        }],
-                    )
-                    .unwrap();
-                    conn.change_gc(gc, &ChangeGCAux::new().foreground(black))
-                        .unwrap();
+                    let uncovered = Rectangle {
+                        x: tx,
+                        y: ty + th as i16 - 2,
+                        width: tw,
+                        height: 2,
+                    };
+                    fill(white, &[uncovered]);
                     if scroll_px >= LINE {
                         scroll_px = 0;
                         scroll_first += 1;
