@@ -5,14 +5,18 @@
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tandem_protocol::admin::{AuditQuery, AuditRecord, UserDraft};
+use tandem_protocol::agent::{EnrollmentToken, EnrollmentTokenRow, NewEnrollmentToken};
 use tandem_protocol::auth::{LoginRequest, Me, ProviderInfo};
 use tandem_protocol::devices::DeviceSummary;
-use tandem_protocol::directory::{GroupDraft, ImportReport, MemberView, MembersDraft, Page};
+use tandem_protocol::directory::{
+    GroupDraft, ImportReport, MemberView, MembersDraft, Page, UserRow,
+};
 use tandem_protocol::rbac::{
     AccessReviewRow, AssignmentDraft, AssignmentView, GroupRef, RoleDraft, RoleView,
 };
 use tandem_protocol::settings::TenantSettings;
-use tandem_protocol::{AssignmentId, GroupId, Problem, RoleId, routes};
+use tandem_protocol::{AssignmentId, GroupId, Problem, RoleId, UserId, routes};
 
 /// Why an API call failed, in words a user can act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -253,6 +257,18 @@ pub async fn create_assignment(draft: &AssignmentDraft) -> Result<AssignmentView
     send_json(Write::Post, routes::ADMIN_ASSIGNMENTS, draft).await
 }
 
+pub async fn update_assignment(
+    id: &AssignmentId,
+    draft: &AssignmentDraft,
+) -> Result<AssignmentView, ApiError> {
+    send_json(
+        Write::Put,
+        &routes::with_id(routes::ADMIN_ASSIGNMENT, &id.0),
+        draft,
+    )
+    .await
+}
+
 pub async fn delete_assignment(id: &AssignmentId) -> Result<(), ApiError> {
     delete(&routes::with_id(routes::ADMIN_ASSIGNMENT, &id.0)).await
 }
@@ -269,6 +285,25 @@ pub async fn access_review(helper: &str, target: &str) -> Result<Vec<AccessRevie
         .await
         .map_err(network)?;
     decode(response).await
+}
+
+/// "End session" on the monitor (Manage settings).
+pub async fn end_session(id: &tandem_protocol::SessionId) -> Result<(), ApiError> {
+    let response = Request::post(&routes::with_id(routes::ADMIN_SESSION_END, &id.0))
+        .send()
+        .await
+        .map_err(network)?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(problem_of(response).await)
+    }
+}
+
+/// The signed-in person's last sessions as the sharer.
+pub async fn sessions_as_sharer() -> Result<Vec<tandem_protocol::reports::SharerSession>, ApiError>
+{
+    get_json(routes::SESSIONS_AS_SHARER).await
 }
 
 /// "Assist someone": a new session and its code.
@@ -407,4 +442,52 @@ pub async fn report_detail(
 /// The monitor page's figures.
 pub async fn monitor() -> Result<tandem_protocol::reports::MonitorSummary, ApiError> {
     get_json(routes::REPORT_MONITOR).await
+}
+
+/// One page of the audit log, newest first.
+pub async fn audit_page(query: &AuditQuery) -> Result<Page<AuditRecord>, ApiError> {
+    let text = query.to_query_string();
+    if text.is_empty() {
+        get_json(routes::ADMIN_AUDIT_LOG).await
+    } else {
+        get_json(&format!("{}?{text}", routes::ADMIN_AUDIT_LOG)).await
+    }
+}
+
+/// The tenant's enrollment tokens, newest first.
+pub async fn enrollment_tokens() -> Result<Vec<EnrollmentTokenRow>, ApiError> {
+    get_json(routes::ADMIN_ENROLLMENT_TOKENS).await
+}
+
+/// A new enrollment token; the answer holds the token, shown only once.
+pub async fn create_enrollment_token(
+    label: &str,
+    valid_days: u32,
+) -> Result<EnrollmentToken, ApiError> {
+    let body = NewEnrollmentToken {
+        label: label.to_owned(),
+        valid_days,
+    };
+    send_json(Write::Post, routes::ADMIN_ENROLLMENT_TOKENS, &body).await
+}
+
+/// Revokes an enrollment token.
+pub async fn revoke_enrollment_token(id: &str) -> Result<EnrollmentTokenRow, ApiError> {
+    let path = routes::with_id(routes::ADMIN_ENROLLMENT_TOKEN_REVOKE, id);
+    send_json(Write::Post, &path, &()).await
+}
+
+/// Creates a user with a Tandem account.
+pub async fn create_user(draft: &UserDraft) -> Result<UserRow, ApiError> {
+    send_json(Write::Post, routes::ADMIN_USERS, draft).await
+}
+
+/// Edits a user with a Tandem account.
+pub async fn update_user(id: &UserId, draft: &UserDraft) -> Result<UserRow, ApiError> {
+    send_json(
+        Write::Put,
+        &routes::with_id(routes::ADMIN_USER, &id.0),
+        draft,
+    )
+    .await
 }

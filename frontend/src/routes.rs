@@ -1,5 +1,6 @@
 //! The console's routes as a typed enum. Paths are written here and only here.
 
+use tandem_protocol::admin::AuditQuery;
 use tandem_protocol::reports::{Outcome, ReportFlag, ReportQuery, ReportSort};
 
 /// Every page the console can show.
@@ -40,6 +41,10 @@ pub enum AppRoute {
     ReportDetail { id: String },
     /// `/monitor`: live sessions and the last 30 days.
     Monitor,
+    /// `/admin/audit?q=&kind=&page=`: the audit log, searched and paged.
+    AdminAudit(AuditQuery),
+    /// `/admin/enrollment`: enrollment tokens for agents.
+    AdminEnrollment,
 }
 
 /// Which directory listing.
@@ -71,6 +76,19 @@ pub const SESSIONS: &str = "/sessions";
 pub const SHARE: &str = tandem_protocol::routes::SHARE_PAGE;
 pub const REPORTS: &str = "/reports";
 pub const MONITOR: &str = "/monitor";
+pub const ADMIN_AUDIT: &str = "/admin/audit";
+pub const ADMIN_ENROLLMENT: &str = "/admin/enrollment";
+
+/// The audit log's search, kind and page from the page's query parameters.
+pub fn audit_query(get: impl Fn(&str) -> Option<String>) -> AuditQuery {
+    let text = |k: &str| get(k).filter(|v| !v.is_empty());
+    AuditQuery {
+        q: text("q"),
+        kind: text("kind"),
+        page: text("page").and_then(|p| p.parse().ok()).filter(|p| *p > 1),
+        per_page: None,
+    }
+}
 
 /// The report's filters from the page's query parameters; anything that
 /// does not parse is left out.
@@ -127,6 +145,11 @@ impl AppRoute {
             },
             AppRoute::ReportDetail { id } => format!("{REPORTS}/{}", percent_encode(id)),
             AppRoute::Monitor => MONITOR.to_owned(),
+            AppRoute::AdminAudit(query) => match query.to_query_string() {
+                text if text.is_empty() => ADMIN_AUDIT.to_owned(),
+                text => format!("{ADMIN_AUDIT}?{text}"),
+            },
+            AppRoute::AdminEnrollment => ADMIN_ENROLLMENT.to_owned(),
             AppRoute::AccessReview { helper, target } => {
                 let query: Vec<String> = [("helper", helper), ("target", target)]
                     .into_iter()
@@ -244,6 +267,23 @@ mod tests {
             "/reports/a%20b"
         );
         assert_eq!(AppRoute::Monitor.href(), "/monitor");
+    }
+
+    #[wasm_bindgen_test]
+    fn audit_search_kind_and_page_live_in_the_query() {
+        let query = audit_query(|k| match k {
+            "q" => Some("Megan B".into()),
+            "kind" => Some("role".into()),
+            "page" => Some("3".into()),
+            _ => None,
+        });
+        assert_eq!(
+            AppRoute::AdminAudit(query).href(),
+            "/admin/audit?q=Megan%20B&kind=role&page=3"
+        );
+        let junk = audit_query(|k| (k == "kind" || k == "page").then(|| "1".to_owned()));
+        assert_eq!(AppRoute::AdminAudit(junk).href(), "/admin/audit");
+        assert_eq!(AppRoute::AdminEnrollment.href(), "/admin/enrollment");
     }
 
     #[wasm_bindgen_test]

@@ -44,6 +44,7 @@ fn device(name: &str, compliance: Compliance, last_seen: Option<i64>) -> DeviceS
         last_seen: last_seen.map(UnixMillis),
         agent_version: None,
         online: name == "A",
+        can_offer: name == "A",
     }
 }
 

@@ -136,6 +136,15 @@ pub struct EnrollmentTokenRow {
     pub created_at: UnixMillis,
     pub expires_at: UnixMillis,
     pub revoked: bool,
+    /// Who made it (their name), if they still exist.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// How many agent registrations presented it.
+    #[serde(default)]
+    pub uses: u64,
+    /// When an agent last registered with it.
+    #[serde(default)]
+    pub last_used_at: Option<UnixMillis>,
 }
 
 /// Asks for an enrollment token.
@@ -204,6 +213,19 @@ pub enum AgentServerMessage {
     },
 }
 
+/// What the sharer did with the buttons of the sharing indicator on their
+/// device's own screen (the same as the sharer page's buttons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharerAction {
+    /// Pause: no pixel leaves, no input is injected, until Resume.
+    Pause,
+    Resume,
+    /// Stop sharing: the session ends ("The sharer stopped sharing on
+    /// their device").
+    Stop,
+}
+
 /// Control frames from an agent to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -212,6 +234,15 @@ pub enum AgentClientMessage {
     Pair,
     Pong {
         nonce: u64,
+    },
+    /// The sharer pressed a button of the indicator on the device, in a
+    /// session bound to this device. Pause and Resume are the sharer's own
+    /// (as on the sharer page); Stop ends the session as the agent. The
+    /// server answers only a refusal ([`AgentServerMessage::Error`]); the
+    /// new state arrives on the session's signaling socket.
+    Act {
+        session: SessionId,
+        action: SharerAction,
     },
 }
 
@@ -279,5 +310,16 @@ mod tests {
         assert!(AgentClientMessage::parse(r#"{"type":"nope"}"#).is_err());
         let big = format!(r#"{{"type":"pair","x":"{}"}}"#, "a".repeat(20_000));
         assert!(AgentClientMessage::parse(&big).is_err());
+        assert_eq!(
+            AgentClientMessage::parse(r#"{"type":"act","session":"s1","action":"pause"}"#).ok(),
+            Some(AgentClientMessage::Act {
+                session: SessionId::from("s1"),
+                action: SharerAction::Pause
+            })
+        );
+        assert!(
+            AgentClientMessage::parse(r#"{"type":"act","session":"s1","action":"allow"}"#).is_err(),
+            "an agent cannot consent for the sharer"
+        );
     }
 }

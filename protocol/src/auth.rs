@@ -76,6 +76,11 @@ pub struct Me {
     /// The administration permissions the user holds in the tenant; the
     /// console shows admin pages by these (the server checks them anyway).
     pub admin_permissions: crate::rbac::PermissionSet,
+    /// The remote-help permissions the user holds for anyone at all (View
+    /// screen, …): the console shows helpers their devices and sharers
+    /// their "Get help" page.
+    #[serde(default)]
+    pub help_permissions: crate::rbac::PermissionSet,
 }
 
 #[cfg(test)]

@@ -23,6 +23,11 @@ impl Compliance {
         }
     }
 
+    /// The state as a phrase of its own, e.g. "Compliance: unknown".
+    pub fn sentence(self) -> String {
+        format!("Compliance: {}", self.label().to_lowercase())
+    }
+
     /// The stable wire/storage spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,6 +66,10 @@ pub struct DeviceSummary {
     /// The device's agent is connected now (it can be offered help).
     #[serde(default)]
     pub online: bool,
+    /// The caller holds "Offer remote assistance" on this device (with the
+    /// user signed in to Tandem on it now, as the offer itself is checked).
+    #[serde(default)]
+    pub can_offer: bool,
 }
 
 #[cfg(test)]
@@ -79,5 +88,10 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", c.as_str()));
         }
         assert_eq!(Compliance::parse("COMPLIANT"), None);
+        assert_eq!(Compliance::Unknown.sentence(), "Compliance: unknown");
+        assert_eq!(
+            Compliance::NonCompliant.sentence(),
+            "Compliance: non-compliant"
+        );
     }
 }

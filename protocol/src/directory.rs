@@ -69,6 +69,11 @@ pub struct UserRow {
     pub groups: Vec<String>,
     /// Signs in through the organization's IdP (else a built-in account).
     pub from_idp: bool,
+    #[serde(default)]
+    pub company: Option<String>,
+    /// Has a password for signing in with a Tandem account.
+    #[serde(default)]
+    pub password_set: bool,
 }
 
 /// A group in the admin directory.

@@ -74,6 +74,17 @@ impl SpecialKeys {
         SpecialKeys::AltTab,
     ];
 
+    /// The combinations that mean something on a device running `os` (as
+    /// the agent registered it): Ctrl+Alt+Del and the Windows key are
+    /// Windows's; elsewhere they would type into whatever has the focus.
+    pub fn for_os(os: &str) -> &'static [SpecialKeys] {
+        if os.to_ascii_lowercase().contains("windows") {
+            &Self::ALL
+        } else {
+            &[SpecialKeys::AltTab]
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             SpecialKeys::CtrlAltDel => "Ctrl+Alt+Del",
@@ -268,6 +279,13 @@ impl Control {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn special_keys_follow_the_device_os() {
+        assert_eq!(SpecialKeys::for_os("Windows").len(), 3);
+        assert_eq!(SpecialKeys::for_os("Linux"), &[SpecialKeys::AltTab]);
+        assert!(!SpecialKeys::for_os("Debian GNU/Linux").contains(&SpecialKeys::CtrlAltDel));
+    }
 
     fn round_trip(input: Input) {
         let bytes = serde_json::to_vec(&input).unwrap_or_default();

@@ -4,6 +4,7 @@
 //! agent, so it depends on `serde` only: no async runtime, no database, no
 //! browser bindings. `xtask test` checks that invariant.
 
+pub mod admin;
 pub mod agent;
 pub mod auth;
 pub mod devices;

@@ -99,7 +99,13 @@ pub struct SessionReport {
     pub view_ms: i64,
     pub control_ms: i64,
     pub paused_ms: i64,
+    /// The agent followed a UAC or secure-desktop prompt for the helper in
+    /// full control.
     pub elevation_used: bool,
+    /// The helper held Elevation while in full control through the agent
+    /// (whether or not a prompt came up).
+    #[serde(default)]
+    pub elevation_held: bool,
     pub pause_used: bool,
     pub chat_used: bool,
     pub annotation_used: bool,
@@ -380,6 +386,23 @@ pub enum PatternKind {
     RepeatedRefusals,
     RepeatedCodeFailures,
     Elevation,
+}
+
+/// One of the caller's own sessions as the sharer, for their "Get help"
+/// page: who helped, on what, when, how long, whether anyone had full
+/// control, and how it ended. `GET /api/sessions/as-sharer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SharerSession {
+    pub id: SessionId,
+    pub helper_name: String,
+    pub device_name: Option<String>,
+    pub started_at: UnixMillis,
+    pub ended_at: Option<UnixMillis>,
+    pub duration_ms: i64,
+    /// The helper had keyboard and mouse at some point.
+    pub full_control: bool,
+    pub outcome: Outcome,
 }
 
 /// Something unusual, with the report filter that shows its sessions.

@@ -58,6 +58,8 @@ pub const AGENT_SIGNAL: &str = "/api/agent/signal";
 pub const AGENT_PAIR: &str = "/api/agent/pair";
 /// Enrollment tokens (Manage devices).
 pub const ADMIN_ENROLLMENT_TOKENS: &str = "/api/admin/enrollment-tokens";
+/// `POST` → [`crate::agent::EnrollmentTokenRow`]: revoke a token (Manage devices).
+pub const ADMIN_ENROLLMENT_TOKEN_REVOKE: &str = "/api/admin/enrollment-tokens/{id}/revoke";
 /// The console's sharer page (code entry).
 pub const SHARE_PAGE: &str = "/share";
 /// `GET`/`PUT` [`crate::settings::TenantSettings`] (Manage settings).
@@ -77,13 +79,19 @@ pub const ADMIN_ACCESS_REVIEW: &str = "/api/admin/access-review";
 
 /// `GET` → the newest `AuditEntryView`s first (Manage settings).
 pub const ADMIN_AUDIT: &str = "/api/admin/audit";
+/// `GET ?q=&kind=&page=&per_page=` → `Page<`[`crate::admin::AuditRecord`]`>`,
+/// newest first (Manage settings).
+pub const ADMIN_AUDIT_LOG: &str = "/api/admin/audit-log";
 
 /// `DELETE` a group (Manage roles).
 pub const ADMIN_GROUP: &str = "/api/admin/groups/{id}";
 /// `GET` → `Vec<MemberView>`; `PUT` `MembersDraft` (Manage roles).
 pub const ADMIN_GROUP_MEMBERS: &str = "/api/admin/groups/{id}/members";
-/// `GET ?q=&page=&per_page=` → `Page<UserRow>` (Manage roles).
+/// `GET ?q=&page=&per_page=` → `Page<UserRow>`; `POST`
+/// [`crate::admin::UserDraft`] → `UserRow` (Manage roles).
 pub const ADMIN_USERS: &str = "/api/admin/users";
+/// `PUT` [`crate::admin::UserDraft`] → `UserRow` (Manage roles).
+pub const ADMIN_USER: &str = "/api/admin/users/{id}";
 /// `GET ?q=&page=&per_page=` → `Page<GroupRow>` (Manage roles).
 pub const ADMIN_GROUP_LIST: &str = "/api/admin/group-list";
 /// `GET ?q=&page=&per_page=` → `Page<DeviceRow>` of all devices (Manage devices).
@@ -107,6 +115,14 @@ pub const REPORT_MONITOR: &str = "/api/reports/monitor";
 /// `GET` → server-sent events of [`crate::reports::LiveSessions`] (Read
 /// session reports).
 pub const REPORT_LIVE: &str = "/api/reports/live";
+
+/// `POST` (Manage settings): end a live session of the tenant ("End
+/// session" on the monitor); 204.
+pub const ADMIN_SESSION_END: &str = "/api/admin/sessions/{id}/end";
+
+/// `GET` → the caller's own last sessions as the sharer
+/// (`Vec<`[`crate::reports::SharerSession`]`>`, newest first, at most 20).
+pub const SESSIONS_AS_SHARER: &str = "/api/sessions/as-sharer";
 
 /// Fills `{id}` in a route with `id`.
 pub fn with_id(route: &str, id: &str) -> String {

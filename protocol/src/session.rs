@@ -43,6 +43,47 @@ pub enum EndReason {
     Disconnected,
     /// Something broke.
     Failed { error: String },
+    /// Stopped from outside the session: an administrator ended it, or
+    /// turned remote help off for the organization.
+    Stopped { cause: StopCause },
+}
+
+/// Why a session was stopped from outside.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// An administrator ended this session from the monitor.
+    EndedByAdmin,
+    /// An administrator turned remote help off for the organization.
+    RemoteHelpTurnedOff,
+}
+
+/// Why the helper cannot ask for full control in a session.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlUnavailable {
+    /// The helper's roles do not give Take full control for this sharer.
+    NoPermission,
+    /// The sharer shares from a browser tab: keyboard and mouse need the
+    /// sharer agent on the device.
+    NeedsAgent,
+}
+
+impl ControlUnavailable {
+    /// One sentence for the helper.
+    pub fn message(self) -> &'static str {
+        match self {
+            ControlUnavailable::NoPermission => {
+                "Your roles do not allow full control of this person's device."
+            }
+            ControlUnavailable::NeedsAgent => {
+                "Full control needs the Tandem agent on the sharer's device; a browser tab \
+                 only shares its screen."
+            }
+        }
+    }
 }
 
 impl Mode {
@@ -72,6 +113,14 @@ impl EndReason {
                 "The connection was lost and did not come back in time.".into()
             }
             EndReason::Failed { error } => format!("The session failed: {error}"),
+            EndReason::Stopped {
+                cause: StopCause::EndedByAdmin,
+            } => "An administrator ended the session.".into(),
+            EndReason::Stopped {
+                cause: StopCause::RemoteHelpTurnedOff,
+            } => {
+                "Remote help was turned off for your organization, which ended the session.".into()
+            }
         }
     }
 }
@@ -127,6 +176,9 @@ pub struct SessionView {
     pub code_expires_at: Option<crate::UnixMillis>,
     /// Whether the helper may ask for full control of this sharer (helper only).
     pub may_request_control: bool,
+    /// Why not, when the helper may not (helper only, once the sharer joined).
+    #[serde(default)]
+    pub control_unavailable: Option<ControlUnavailable>,
     pub helper_connected: bool,
     pub sharer_connected: bool,
     /// Whether the device's agent (not the sharer's browser) shares the screen.
@@ -143,6 +195,10 @@ pub struct SessionView {
     /// The helper's ticket reference (helper only).
     #[serde(default)]
     pub ticket: Option<String>,
+    /// Whether the agent signs the sharer out after a session that used
+    /// elevation with full control (the tenant's setting; agent only).
+    #[serde(default)]
+    pub sign_out_after_elevation: bool,
 }
 
 impl SessionView {
@@ -208,6 +264,12 @@ mod tests {
             EndReason::Expired,
             EndReason::Disconnected,
             EndReason::Failed { error: "x".into() },
+            EndReason::Stopped {
+                cause: StopCause::EndedByAdmin,
+            },
+            EndReason::Stopped {
+                cause: StopCause::RemoteHelpTurnedOff,
+            },
         ];
         for reason in reasons {
             assert!(reason.message().ends_with('.') || reason.message().contains(':'));

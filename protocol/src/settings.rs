@@ -49,8 +49,11 @@ pub struct TenantSettings {
     pub retention_days: u16,
     pub helper_name_display: HelperNameDisplay,
     pub chat_enabled: bool,
-    pub annotation_enabled: bool,
-    pub clipboard_enabled: bool,
+    /// After a session in which the helper actually used elevation (acted
+    /// on a UAC or secure-desktop prompt) with full control, the agent signs
+    /// the sharer out of the device, so no elevated rights linger.
+    #[serde(default = "default_true")]
+    pub sign_out_after_elevation: bool,
     /// IANA time zone in which days and working hours are counted.
     #[serde(default = "default_timezone")]
     pub timezone: String,
@@ -70,6 +73,9 @@ pub struct TenantSettings {
     pub unusual_failures_per_day: u16,
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_timezone() -> String {
     "UTC".into()
 }
@@ -112,8 +118,7 @@ impl Default for TenantSettings {
             retention_days: 30,
             helper_name_display: HelperNameDisplay::Full,
             chat_enabled: true,
-            annotation_enabled: true,
-            clipboard_enabled: false,
+            sign_out_after_elevation: true,
             timezone: default_timezone(),
             working_hours_start: default_hours_start(),
             working_hours_end: default_hours_end(),
@@ -212,9 +217,13 @@ mod tests {
     fn settings_saved_before_working_hours_existed_still_read() {
         let json = r#"{"remote_help_enabled":true,"allow_unenrolled":false,"allow_unattended":false,
             "code_lifetime_minutes":5,"retention_days":30,"helper_name_display":"full",
-            "chat_enabled":true,"annotation_enabled":true,"clipboard_enabled":false}"#;
+            "chat_enabled":true}"#;
         let s: TenantSettings = serde_json::from_str(json).unwrap_or_default();
         assert_eq!((s.timezone.as_str(), s.working_days), ("UTC", 31));
+        assert!(
+            s.sign_out_after_elevation,
+            "signing out is the safe default"
+        );
         assert_eq!(s.code_lifetime_minutes, 5);
     }
 
@@ -222,7 +231,13 @@ mod tests {
     fn unknown_fields_are_refused() {
         let json = r#"{"remote_help_enabled":true,"allow_unenrolled":false,"allow_unattended":false,
             "code_lifetime_minutes":5,"retention_days":30,"helper_name_display":"full",
-            "chat_enabled":true,"annotation_enabled":true,"clipboard_enabled":false,"typo":1}"#;
+            "chat_enabled":true,"typo":1}"#;
+        assert!(serde_json::from_str::<TenantSettings>(json).is_err());
+        // Settings for tools that do not exist yet are not offered, so a
+        // client that still sends them is told.
+        let json = r#"{"remote_help_enabled":true,"allow_unenrolled":false,"allow_unattended":false,
+            "code_lifetime_minutes":5,"retention_days":30,"helper_name_display":"full",
+            "chat_enabled":true,"annotation_enabled":true}"#;
         assert!(serde_json::from_str::<TenantSettings>(json).is_err());
     }
 }

@@ -68,6 +68,11 @@ pub enum ClientMessage {
     /// A chat line for the other person (helper ↔ sharer). The server
     /// passes it on and keeps only the fact that chat was used.
     Chat { text: String },
+    /// Agent → server: the helper's input just reached a UAC or
+    /// secure-desktop prompt through the agent (elevation *used*, not only
+    /// held). Accepted only from the device's agent in full control with a
+    /// grant that carries Elevation; recorded once per session.
+    ElevationUsed,
 }
 
 /// From the server to a participant.

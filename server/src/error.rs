@@ -175,6 +175,7 @@ fn session_parts(
         WrongCode => (StatusCode::BAD_REQUEST, "wrong-code", "Wrong code"),
         CodeExpired => (StatusCode::GONE, "code-expired", "Code expired"),
         CodeUsed => (StatusCode::CONFLICT, "code-used", "Code already used"),
+        CodeWithdrawn => (StatusCode::GONE, "code-withdrawn", "Code withdrawn"),
         OwnCode => (StatusCode::BAD_REQUEST, "own-code", "Your own code"),
         CodeLocked(_) => (
             StatusCode::TOO_MANY_REQUESTS,

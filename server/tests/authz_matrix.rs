@@ -31,6 +31,10 @@ struct Ids {
     sales_group: String,
     /// Megan helps Lynne (code redeemed, waiting for Megan's request).
     session: String,
+    /// A user with a Tandem account.
+    user: String,
+    /// An enrollment token the administrator made.
+    token: String,
 }
 
 impl Ids {
@@ -65,6 +69,26 @@ impl Ids {
             ),
             sales_group: by_name(&app.get_json(ADMIN_GROUPS, &admin).await, "name", "Sales"),
             session: redeemed_session(app).await,
+            user: by_name(
+                &app.get_json(&format!("{ADMIN_USERS}?q=diego"), &admin)
+                    .await["items"],
+                "display_name",
+                "Diego Siciliani",
+            ),
+            token: {
+                let body = token_body_for_ids();
+                let made = app
+                    .call(
+                        Method::POST,
+                        ADMIN_ENROLLMENT_TOKENS,
+                        Some(&body),
+                        Some(&admin),
+                    )
+                    .await;
+                assert_eq!(made.status(), 201);
+                let made: Value = serde_json::from_slice(&support::body_bytes(made).await).unwrap();
+                made["id"].as_str().unwrap().to_owned()
+            },
         }
     }
 }
@@ -144,7 +168,19 @@ fn pair_body(_: &Ids) -> Value {
 }
 
 fn token_body(_: &Ids) -> Value {
+    token_body_for_ids()
+}
+
+fn token_body_for_ids() -> Value {
     json!({ "label": "Matrix kiosks", "valid_days": 7 })
+}
+
+fn new_user_body(_: &Ids) -> Value {
+    json!({ "email": "matrix@contoso.test", "display_name": "Matrix User" })
+}
+
+fn user_body(_: &Ids) -> Value {
+    json!({ "email": "diego@contoso.test", "display_name": "Diego S." })
 }
 
 fn view_body(_: &Ids) -> Value {
@@ -244,6 +280,20 @@ fn matrix() -> Vec<Row> {
         ),
         row(Method::GET, REPORT_MONITOR, None, ADMIN_ONLY),
         row(Method::GET, REPORT_LIVE, None, ADMIN_ONLY),
+        // Everyone signed in sees their own sessions as the sharer.
+        row(
+            Method::GET,
+            SESSIONS_AS_SHARER,
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        // Ending a live session takes Manage settings in its tenant.
+        row(
+            Method::POST,
+            ADMIN_SESSION_END,
+            None,
+            [401, 403, 403, 403, 204, 404],
+        ),
         // Without upgrade headers: a clear 400 for anyone signed in.
         row(Method::GET, SIGNAL, None, [401, 400, 400, 400, 400, 400]),
         // Lynne and Alex may not offer assistance; Megan may, but the
@@ -276,6 +326,13 @@ fn matrix() -> Vec<Row> {
             ADMIN_ENROLLMENT_TOKENS,
             Some(token_body as Body),
             [401, 403, 403, 403, 201, 201],
+        ),
+        // Contoso's token is unknown in Fabrikam.
+        row(
+            Method::POST,
+            ADMIN_ENROLLMENT_TOKEN_REVOKE,
+            None,
+            [401, 403, 403, 403, 200, 404],
         ),
         row(Method::GET, ADMIN_SETTINGS, None, ADMIN_ONLY),
         row(
@@ -350,7 +407,22 @@ fn matrix() -> Vec<Row> {
         ),
         row(Method::GET, ADMIN_ACCESS_REVIEW, None, ADMIN_ONLY),
         row(Method::GET, ADMIN_AUDIT, None, ADMIN_ONLY),
+        row(Method::GET, ADMIN_AUDIT_LOG, None, ADMIN_ONLY),
         row(Method::GET, ADMIN_USERS, None, ADMIN_ONLY),
+        // E-mail addresses are unique across tenants: Fabrikam's admin may
+        // create this one as well as Contoso's (one fresh app per cell).
+        row(
+            Method::POST,
+            ADMIN_USERS,
+            Some(new_user_body as Body),
+            [401, 403, 403, 403, 201, 201],
+        ),
+        row(
+            Method::PUT,
+            ADMIN_USER,
+            Some(user_body as Body),
+            [401, 403, 403, 403, 200, 404],
+        ),
         row(Method::GET, ADMIN_GROUP_LIST, None, ADMIN_ONLY),
         row(Method::GET, ADMIN_DEVICES, None, ADMIN_ONLY),
         row(
@@ -368,9 +440,13 @@ fn path_for(route: &str, ids: &Ids) -> String {
         ADMIN_ROLE => &ids.role,
         ADMIN_ASSIGNMENT => &ids.assignment,
         ADMIN_IMPORT => "devices",
+        ADMIN_USER => &ids.user,
+        ADMIN_ENROLLMENT_TOKEN_REVOKE => &ids.token,
         ADMIN_GROUP | ADMIN_GROUP_MEMBERS => &ids.sales_group,
         SESSION | SESSION_REQUEST | SESSION_CONSENT | SESSION_REVOKE | SESSION_PAUSE
-        | SESSION_RESUME | SESSION_LEAVE | SESSION_TICKET | REPORT_SESSION => &ids.session,
+        | SESSION_RESUME | SESSION_LEAVE | SESSION_TICKET | REPORT_SESSION | ADMIN_SESSION_END => {
+            &ids.session
+        }
         _ => return route.to_owned(),
     };
     with_id(route, id)
@@ -434,8 +510,20 @@ async fn every_caller_gets_the_expected_status_on_every_route() {
 #[tokio::test]
 async fn the_other_tenant_sees_none_of_contosos_data() {
     let app = app().await;
-    // A Contoso session, so that the reports have something to leak.
+    // A Contoso session, so that the reports have something to leak, and
+    // an enrollment token.
     redeemed_session(&app).await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let token = json!({ "label": "Finance laptops", "valid_days": 1 });
+    let made = app
+        .call(
+            Method::POST,
+            ADMIN_ENROLLMENT_TOKENS,
+            Some(&token),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(made.status(), 201);
     let fabrikam = app.sign_in("admin@fabrikam.test").await;
     for route in [
         DEVICES,
@@ -443,6 +531,9 @@ async fn the_other_tenant_sees_none_of_contosos_data() {
         ADMIN_ASSIGNMENTS,
         ADMIN_GROUPS,
         ADMIN_ACCESS_REVIEW,
+        ADMIN_AUDIT_LOG,
+        ADMIN_USERS,
+        ADMIN_ENROLLMENT_TOKENS,
         REPORT_SESSIONS,
         REPORT_MONITOR,
     ] {

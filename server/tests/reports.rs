@@ -10,7 +10,9 @@ use axum::http::Method;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{App, MINUTE, app, body_bytes, issue, json_of, post, problem, redeem};
+use support::{
+    App, MINUTE, app, body_bytes, issue, json_of, paired_device, post, problem, redeem, redeem_on,
+};
 use tandem_protocol::routes::*;
 
 const DAY: i64 = 24 * 60 * MINUTE;
@@ -25,13 +27,15 @@ async fn put_settings(app: &App, change: impl FnOnce(&mut Value)) {
     assert_eq!(put.status(), 200, "{settings}");
 }
 
-/// Megan helps Lynne: view 4 min, full control 3 min (1 min of it after a
-/// 1-min pause), with a ticket; Lynne leaves after 10 min.
+/// Megan helps Lynne on her device (through its agent): view 4 min, full
+/// control 3 min (1 min of it after a 1-min pause), with a ticket; Lynne
+/// leaves after 10 min.
 async fn a_full_session(app: &App) -> String {
     let (megan, code, id) = issue(app, "megan@contoso.test").await;
     let lynne = app.sign_in("lynne@contoso.test").await;
+    let device = paired_device(app, &lynne, 41).await;
     app.clock.advance_millis(MINUTE);
-    assert_eq!(redeem(app, &lynne, &code).await.status(), 200);
+    assert_eq!(redeem_on(app, &lynne, &code, &device).await.status(), 200);
     let view = json!({"mode": "view"});
     post(app, &megan, SESSION_REQUEST, &id, Some(view)).await;
     app.clock.advance_millis(MINUTE);
@@ -76,8 +80,10 @@ async fn a_session_record_holds_every_fact_and_the_time_in_each_mode() {
     assert_eq!(r["view_ms"], 4 * MINUTE);
     assert_eq!(r["control_ms"], 3 * MINUTE);
     assert_eq!(r["paused_ms"], MINUTE);
-    // Megan holds Elevation and had full control.
-    assert_eq!(r["elevation_used"], true);
+    // Megan holds Elevation and had full control, but no elevation prompt
+    // came up: holding is not using.
+    assert_eq!(r["elevation_held"], true);
+    assert_eq!(r["elevation_used"], false);
     assert_eq!(r["pause_used"], true);
     assert_eq!(r["chat_used"], false);
     assert_eq!(r["outcome"], "completed");
@@ -198,7 +204,9 @@ async fn the_report_filters_sorts_pages_and_exports_the_same_rows() {
     assert_eq!(only(&by_duration), expired, "11 min beats 10 min");
     let second = get("sort=duration&desc=true&per_page=1&page=2".into()).await;
     assert_eq!(only(&second), completed);
-    let elevated = get("flag=elevation".into()).await;
+    // Megan held Elevation in full control, but used it nowhere.
+    assert_eq!(get("flag=elevation".into()).await["total"], 0);
+    let elevated = get("outcome=completed".into()).await;
     assert_eq!(only(&elevated), completed);
     let megan_id = elevated["items"][0]["helper_id"]
         .as_str()
@@ -308,7 +316,6 @@ async fn the_monitor_counts_the_last_30_days_and_surfaces_unusual_patterns() {
             "outside_hours",
             "repeated_refusals",
             "repeated_code_failures",
-            "elevation"
         ]
     );
     // Each pattern carries the report filter of its sessions.
@@ -329,14 +336,11 @@ async fn the_monitor_counts_the_last_30_days_and_surfaces_unusual_patterns() {
             .contains("Alex Wilber")
     );
     assert!(unusual[2]["summary"].as_str().unwrap().contains("Diego"));
-    let elevated = app
-        .get_json(&admin_get(&unusual[3]["sessions"]), &admin)
-        .await;
-    assert_eq!(elevated["items"][0]["id"], completed);
     let outside = app
         .get_json(&admin_get(&unusual[0]["sessions"]), &admin)
         .await;
     assert_eq!(outside["total"], 3);
+    assert!(outside["items"].to_string().contains(&completed));
     assert_eq!(outside["items"][0]["outside_hours"], true);
 }
 

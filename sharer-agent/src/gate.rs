@@ -62,6 +62,8 @@ pub struct Gate {
     mode: Option<Mode>,
     helper: String,
     ended: Option<String>,
+    /// The tenant signs the sharer out after elevation was used.
+    sign_out_after_elevation: bool,
 }
 
 impl Gate {
@@ -74,6 +76,7 @@ impl Gate {
             mode: None,
             helper: String::new(),
             ended: None,
+            sign_out_after_elevation: true,
         }
     }
 
@@ -97,10 +100,17 @@ impl Gate {
         self.phase = view.phase;
         self.mode = view.mode;
         self.helper = view.helper.display_name.clone();
+        self.sign_out_after_elevation = view.sign_out_after_elevation;
         if let Some(reason) = &view.ended {
             self.ended = Some(reason.message());
             self.grant = None;
         }
+    }
+
+    /// Whether the tenant signs the sharer out after a session in which
+    /// elevation was used (from the latest state; on until told).
+    pub fn sign_out_after_elevation(&self) -> bool {
+        self.sign_out_after_elevation
     }
 
     /// Stops everything at once (Ctrl+C, the sharer left).
@@ -175,6 +185,35 @@ impl Gate {
     }
 }
 
+/// Gates in known states, for other modules' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    /// Full control with a live grant until 100 ms, with or without
+    /// Elevation.
+    pub(crate) fn controlled(elevation: bool) -> Gate {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let session = SessionId("s-test".into());
+        let grant = Grant {
+            session: session.clone(),
+            mode: Mode::Control,
+            elevation,
+            issued_at: UnixMillis(0),
+            expires_at: UnixMillis(100),
+            key_id: tandem_protocol::grant::key_id(&key.verifying_key()),
+        };
+        let mut gate = Gate::new(key.verifying_key(), session);
+        gate.phase = Phase::Active;
+        gate.mode = Some(Mode::Control);
+        if let Ok(signed) = SignedGrant::sign(&grant, &key) {
+            let _ = gate.accept_grant(&signed, UnixMillis(1));
+        }
+        gate
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +258,7 @@ mod tests {
             device: None,
             code_expires_at: None,
             may_request_control: false,
+            control_unavailable: None,
             helper_connected: true,
             sharer_connected: true,
             via_agent: true,
@@ -228,6 +268,7 @@ mod tests {
             created_at: UnixMillis(0),
             chat_enabled: false,
             ticket: None,
+            sign_out_after_elevation: true,
         }
     }
 

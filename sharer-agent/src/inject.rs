@@ -28,6 +28,12 @@ pub trait Injector: Send + Sync {
     /// May input reach a secure desktop? Only while the helper holds
     /// Elevation and full control.
     fn allow_secure_desktop(&mut self, _allowed: bool) {}
+    /// Whether an event reached a secure desktop (a UAC or sign-in prompt)
+    /// since the last call: elevation was used. Platforms without secure
+    /// desktops never say so.
+    fn take_secure_delivery(&mut self) -> bool {
+        false
+    }
 }
 
 /// Counts of what happened to offered input.
@@ -38,6 +44,8 @@ pub struct InputCounts {
     pub refused: u64,
     /// The OS backend failed.
     pub failed: u64,
+    /// Reached a secure desktop (a UAC prompt) for the helper.
+    pub elevated: u64,
 }
 
 /// An injector behind the consent gate.
@@ -45,6 +53,8 @@ pub struct GatedInjector {
     inner: Box<dyn Injector>,
     counts: InputCounts,
     was_allowed: bool,
+    /// Elevation was used and not yet reported.
+    elevation_unreported: bool,
 }
 
 impl std::fmt::Debug for GatedInjector {
@@ -61,6 +71,7 @@ impl GatedInjector {
             inner,
             counts: InputCounts::default(),
             was_allowed: false,
+            elevation_unreported: false,
         }
     }
 
@@ -83,6 +94,12 @@ impl GatedInjector {
         match self.inner.inject(input) {
             Ok(()) => {
                 self.counts.injected += 1;
+                // Only the backend knows where the event landed; the gate
+                // already allowed a secure desktop only with Elevation.
+                if self.inner.take_secure_delivery() && gate.elevated_control(now) {
+                    self.counts.elevated += 1;
+                    self.elevation_unreported = true;
+                }
                 Ok(true)
             }
             Err(error) => {
@@ -111,6 +128,12 @@ impl GatedInjector {
     pub fn counts(&self) -> InputCounts {
         self.counts
     }
+
+    /// Whether elevation was used since the last call (once per use, for
+    /// the server's record and the device log).
+    pub fn take_elevation_used(&mut self) -> bool {
+        std::mem::take(&mut self.elevation_unreported)
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +159,53 @@ mod tests {
                 .push(Input::ReleaseAll);
             Ok(())
         }
+    }
+
+    /// A backend whose every event lands on a secure desktop.
+    struct SecureDesktop;
+
+    impl Injector for SecureDesktop {
+        fn inject(&mut self, _input: &Input) -> Result<(), InjectError> {
+            Ok(())
+        }
+        fn release_all(&mut self) -> Result<(), InjectError> {
+            Ok(())
+        }
+        fn take_secure_delivery(&mut self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn elevation_counts_as_used_only_when_input_reaches_a_prompt_with_elevation() {
+        let click = Input::Move { x: 1, y: 1 };
+        // Full control with Elevation, on a secure desktop: used, once.
+        let mut injector = GatedInjector::new(Box::new(SecureDesktop));
+        let gate = crate::gate::testing::controlled(true);
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(2), &click),
+            Ok(true)
+        ));
+        assert!(injector.take_elevation_used());
+        assert!(!injector.take_elevation_used(), "reported once");
+        assert_eq!(injector.counts().elevated, 1);
+        // Full control without Elevation: not used.
+        let gate = crate::gate::testing::controlled(false);
+        let mut injector = GatedInjector::new(Box::new(SecureDesktop));
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(2), &click),
+            Ok(true)
+        ));
+        assert!(!injector.take_elevation_used());
+        // Elevation held, but the event stayed on the normal desktop.
+        let gate = crate::gate::testing::controlled(true);
+        let mut injector = GatedInjector::new(Box::new(Recorder::default()));
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(2), &click),
+            Ok(true)
+        ));
+        assert!(!injector.take_elevation_used());
+        assert_eq!(injector.counts().elevated, 0);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! What the agent writes to the device's own log (the Windows Event Log,
 //! syslog on Linux): when a session starts and ends, with the helper and
 //! the mode. [`Journal`] is pure: it turns the session's status changes
-//! into [`Entry`]s, and remembers whether the session used elevation with
-//! full control (the sharer is then signed out at the end). The platform
-//! backend writes the entries.
+//! into [`Entry`]s, and remembers whether the helper actually used
+//! elevation (their input reached a UAC or secure-desktop prompt in full
+//! control; holding the permission is not using it). When it was used and
+//! the tenant asks for it, the sharer is signed out at the end. The
+//! platform backend writes the entries.
 
 use crate::gate::{Status, mode_text};
 use tandem_protocol::SessionId;
@@ -26,7 +28,7 @@ pub enum Entry {
         session: SessionId,
         helper: String,
         why: String,
-        /// The helper had Elevation and full control at some point.
+        /// The helper's input reached an elevation prompt at some point.
         elevated: bool,
     },
 }
@@ -102,13 +104,19 @@ impl Journal {
         }
     }
 
-    /// Takes the latest status; `elevated_control`: the helper has
-    /// Elevation and full control right now.
-    pub fn observe(&mut self, status: &Status, elevated_control: bool) -> Option<Entry> {
+    /// The helper's input just reached an elevation prompt (the injector
+    /// says so, behind the gate's Elevation check).
+    pub fn elevation_used(&mut self) {
+        if !self.ended {
+            self.elevated = true;
+        }
+    }
+
+    /// Takes the latest status.
+    pub fn observe(&mut self, status: &Status) -> Option<Entry> {
         if self.ended {
             return None;
         }
-        self.elevated |= elevated_control;
         match status {
             Status::Shared { helper, mode } => {
                 let entry = match (&self.helper, self.mode) {
@@ -143,9 +151,10 @@ impl Journal {
     }
 
     /// Whether the sharer must be signed out now that the session is
-    /// over: it used elevation with full control.
-    pub fn sign_out_due(&self) -> bool {
-        self.ended && self.elevated
+    /// over: elevation was used with full control, and the tenant's
+    /// setting (`sign_out_after_elevation`) asks for it.
+    pub fn sign_out_due(&self, sign_out_after_elevation: bool) -> bool {
+        self.ended && self.elevated && sign_out_after_elevation
     }
 }
 
@@ -163,45 +172,51 @@ mod tests {
     #[test]
     fn start_mode_change_and_end_are_logged_once_each() {
         let mut journal = Journal::new(SessionId("s1".into()));
-        assert_eq!(journal.observe(&Status::Waiting, false), None);
-        let started = journal.observe(&shared(Mode::View), false);
+        assert_eq!(journal.observe(&Status::Waiting), None);
+        let started = journal.observe(&shared(Mode::View));
         assert_eq!(started.as_ref().map(Entry::event_id), Some(1));
-        assert_eq!(journal.observe(&shared(Mode::View), false), None);
-        let changed = journal.observe(&shared(Mode::Control), false);
+        assert_eq!(journal.observe(&shared(Mode::View)), None);
+        let changed = journal.observe(&shared(Mode::Control));
         assert!(changed.is_some_and(|e| e.text().contains("Megan now has full control")));
-        let ended = journal.observe(
-            &Status::Ended {
-                why: "the helper left".into(),
-            },
-            false,
-        );
+        let ended = journal.observe(&Status::Ended {
+            why: "the helper left".into(),
+        });
         assert_eq!(ended.as_ref().map(Entry::event_id), Some(3));
         assert!(ended.is_some_and(|e| e.text().contains("ended: the helper left.")));
-        assert!(!journal.sign_out_due());
-        assert_eq!(
-            journal.observe(&Status::Ended { why: "x".into() }, true),
-            None
-        );
+        assert!(!journal.sign_out_due(true));
+        journal.elevation_used();
+        assert_eq!(journal.observe(&Status::Ended { why: "x".into() }), None);
+        assert!(!journal.sign_out_due(true), "nothing counts after the end");
     }
 
     #[test]
     fn a_session_that_never_started_logs_nothing() {
         let mut journal = Journal::new(SessionId("s1".into()));
-        assert_eq!(
-            journal.observe(&Status::Ended { why: "x".into() }, false),
-            None
-        );
-        assert!(!journal.sign_out_due());
+        assert_eq!(journal.observe(&Status::Ended { why: "x".into() }), None);
+        assert!(!journal.sign_out_due(true));
     }
 
     #[test]
-    fn elevation_with_full_control_signs_the_sharer_out_at_the_end() {
+    fn elevation_used_in_full_control_signs_the_sharer_out_when_the_tenant_says_so() {
         let mut journal = Journal::new(SessionId("s1".into()));
-        journal.observe(&shared(Mode::Control), true);
-        journal.observe(&shared(Mode::View), false);
-        assert!(!journal.sign_out_due(), "not before the end");
-        let ended = journal.observe(&Status::Ended { why: "done".into() }, false);
+        journal.observe(&shared(Mode::Control));
+        journal.elevation_used();
+        journal.observe(&shared(Mode::View));
+        assert!(!journal.sign_out_due(true), "not before the end");
+        let ended = journal.observe(&Status::Ended { why: "done".into() });
         assert!(ended.is_some_and(|e| e.text().contains("Elevation was used")));
-        assert!(journal.sign_out_due());
+        assert!(journal.sign_out_due(true));
+        assert!(!journal.sign_out_due(false), "the tenant turned it off");
+    }
+
+    #[test]
+    fn full_control_without_an_elevation_prompt_never_signs_the_sharer_out() {
+        // What the agent did before: holding Elevation in full control
+        // counted as using it, and signed the sharer out for nothing.
+        let mut journal = Journal::new(SessionId("s1".into()));
+        journal.observe(&shared(Mode::Control));
+        let ended = journal.observe(&Status::Ended { why: "done".into() });
+        assert!(ended.is_some_and(|e| !e.text().contains("Elevation")));
+        assert!(!journal.sign_out_due(true));
     }
 }

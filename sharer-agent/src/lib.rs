@@ -5,6 +5,8 @@
 //! - `capture`, `encode`, `inject`: the capability traits (`Capturer`,
 //!   `Encoder`, `Injector`), a synthetic capturer, the H.264 encoder, and
 //!   the gated injector;
+//! - `indicator`: what the sharing indicator on the device's screen shows
+//!   (pure) and the `Indicator` trait its OS backends implement;
 //! - `platform`: the one place that picks the OS backends (X11 on Linux;
 //!   DXGI/GDI, SendInput, Event Log and the service on Windows);
 //! - `media`: the WebRTC connection, RTP, and the capture → encode loop;
@@ -21,6 +23,7 @@ pub mod client;
 pub mod encode;
 pub mod gate;
 pub mod identity;
+pub mod indicator;
 pub mod inject;
 pub mod journal;
 pub mod media;

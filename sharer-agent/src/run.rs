@@ -1,14 +1,16 @@
 //! The agent's main loop: register once, keep the control connection
 //! (reconnecting with backoff), open pairing links and help requests in
 //! the browser, and start a [`crate::session`] task for each session bound
-//! to this device.
+//! to this device. What the sessions ask of the server (the sharer's
+//! Pause, Resume and Stop on the indicator) goes out on the control
+//! connection, kept across reconnects.
 
 use crate::cli::Cli;
 use crate::client::{self, ClientError};
 use crate::gate::Status;
 use crate::identity::Identity;
 use crate::journal::DeviceLog;
-use crate::session::SessionContext;
+use crate::session::{Finish, SessionContext};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashSet;
 use std::path::Path;
@@ -18,7 +20,11 @@ use tandem_protocol::SessionId;
 use tandem_protocol::agent::{AgentClientMessage, AgentServerMessage};
 use tandem_protocol::grant::GrantKey;
 use tandem_protocol::routes::AGENT_CONNECT;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+
+/// Messages of the session tasks for the control connection that may wait
+/// for it.
+const OUTGOING_DEPTH: usize = 16;
 
 /// Shared by the control loop and the session tasks.
 struct Shared {
@@ -32,6 +38,11 @@ struct Shared {
     /// Sessions with a running task: the server names them again after a
     /// reconnect, and each gets one task only.
     following: Mutex<HashSet<SessionId>>,
+    /// Sessions the sharer stopped on this device: never followed again,
+    /// even if the server names them before it has heard of the stop.
+    stopped: Mutex<HashSet<SessionId>>,
+    /// For the control connection (see [`SessionContext::to_server`]).
+    to_server: mpsc::Sender<AgentClientMessage>,
 }
 
 /// Prints the agent's state on its terminal.
@@ -67,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let server = cli.server()?.to_owned();
     let identity = register_device(&server, &cli.state_dir(), cli.enroll.clone()).await?;
     let (stop_tx, stop) = watch::channel(false);
+    let (to_server, outgoing) = mpsc::channel(OUTGOING_DEPTH);
     let shared = Arc::new(Shared {
         server,
         log: crate::platform::device_log(),
@@ -74,8 +86,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         identity: Arc::new(identity),
         stop,
         following: Mutex::new(HashSet::new()),
+        stopped: Mutex::new(HashSet::new()),
+        to_server,
     });
-    let control = tokio::spawn(control_loop(shared.clone()));
+    let control = tokio::spawn(control_loop(shared.clone(), outgoing));
     let _ = tokio::signal::ctrl_c().await;
     println!("tandem-agent: stopping; any sharing ends now");
     let _ = stop_tx.send(true);
@@ -85,11 +99,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
-async fn control_loop(shared: Arc<Shared>) {
+/// What the session tasks asked to send, and the one message a broken
+/// connection failed to send (sent first on the next).
+struct Outgoing {
+    queue: mpsc::Receiver<AgentClientMessage>,
+    unsent: Option<AgentClientMessage>,
+}
+
+async fn control_loop(shared: Arc<Shared>, queue: mpsc::Receiver<AgentClientMessage>) {
     let mut backoff = Duration::from_millis(500);
     let mut first = true;
+    let mut outgoing = Outgoing {
+        queue,
+        unsent: None,
+    };
     loop {
-        match control_once(&shared, first).await {
+        match control_once(&shared, first, &mut outgoing).await {
             Ok(()) => backoff = Duration::from_millis(500),
             Err(error) => tracing::warn!(%error, "control connection failed"),
         }
@@ -103,7 +128,11 @@ async fn control_loop(shared: Arc<Shared>) {
     }
 }
 
-async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientError> {
+async fn control_once(
+    shared: &Arc<Shared>,
+    first: bool,
+    outgoing: &mut Outgoing,
+) -> Result<(), ClientError> {
     let (mut sink, mut stream) = client::open::<AgentClientMessage, AgentServerMessage>(
         &shared.server,
         AGENT_CONNECT,
@@ -111,7 +140,18 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
     )
     .await?;
     let mut grant_key: Option<GrantKey> = None;
-    while let Some(message) = stream.next().await {
+    if let Some(message) = outgoing.unsent.take() {
+        send_or_keep(&mut sink, message, outgoing).await?;
+    }
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            Some(message) = outgoing.queue.recv() => {
+                send_or_keep(&mut sink, message, outgoing).await?;
+                continue;
+            }
+        };
+        let Some(message) = message else { break };
         match message {
             AgentServerMessage::Welcome {
                 device_name,
@@ -150,10 +190,15 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
                 );
             }
             AgentServerMessage::SessionBound { session } => {
-                let new = shared
-                    .following
+                let stopped = shared
+                    .stopped
                     .lock()
-                    .is_ok_and(|mut following| following.insert(session.clone()));
+                    .is_ok_and(|stopped| stopped.contains(&session));
+                let new = !stopped
+                    && shared
+                        .following
+                        .lock()
+                        .is_ok_and(|mut following| following.insert(session.clone()));
                 if let (true, Some(key)) = (new, grant_key.clone()) {
                     let context = SessionContext {
                         server: shared.server.clone(),
@@ -162,10 +207,16 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
                         show,
                         log: shared.log.clone(),
                         sign_out_after: Duration::from_secs(shared.cli.sign_out_after),
+                        to_server: shared.to_server.clone(),
                     };
                     let shared = shared.clone();
                     tokio::spawn(async move {
-                        crate::session::follow(context, session.clone(), key).await;
+                        let finish = crate::session::follow(context, session.clone(), key).await;
+                        if finish == Finish::StoppedOnDevice
+                            && let Ok(mut stopped) = shared.stopped.lock()
+                        {
+                            stopped.insert(session.clone());
+                        }
                         if let Ok(mut following) = shared.following.lock() {
                             following.remove(&session);
                         }
@@ -177,8 +228,22 @@ async fn control_once(shared: &Arc<Shared>, first: bool) -> Result<(), ClientErr
             }
             AgentServerMessage::Error { message } => {
                 tracing::warn!(%message, "the server refused a control message");
+                println!("tandem-agent: the server refused: {message}");
             }
         }
+    }
+    Ok(())
+}
+
+/// Sends `message`; if the connection is broken, keeps it for the next one.
+async fn send_or_keep(
+    sink: &mut (impl futures_util::Sink<AgentClientMessage, Error = ClientError> + Unpin),
+    message: AgentClientMessage,
+    outgoing: &mut Outgoing,
+) -> Result<(), ClientError> {
+    if let Err(error) = sink.send(message.clone()).await {
+        outgoing.unsent = Some(message);
+        return Err(error);
     }
     Ok(())
 }

@@ -1,14 +1,18 @@
 //! One session on the device: its signaling connection, the consent gate,
-//! the WebRTC connection to the helper, the capture loop and the gated
-//! injector. A single loop owns all of them, so the gate is consulted with
-//! the latest state before every frame and every input event.
+//! the WebRTC connection to the helper, the capture loop, the gated
+//! injector and the sharing indicator on the device's screen. A single
+//! loop owns all of them, so the gate is consulted with the latest state
+//! before every frame and every input event, and the indicator shows every
+//! change of it. The indicator's buttons come back here and go to the
+//! server as the sharer's Pause, Resume and Stop.
 
 use crate::capture::{Capturer, Desktop};
 use crate::client;
 use crate::encode::{H264Encoder, H264Settings};
 use crate::gate::{Gate, Status};
 use crate::identity::Identity;
-use crate::inject::{GatedInjector, InjectError};
+use crate::indicator::{CLICK_QUEUE, OnScreen};
+use crate::inject::GatedInjector;
 use crate::journal::{DeviceLog, Journal};
 use crate::media::stream::{self, NO_DISPLAY, StreamEvent, StreamSwitches};
 use crate::media::{AgentPeer, Packetizer, PeerEvent};
@@ -17,16 +21,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tandem_protocol::SessionId;
+use tandem_protocol::agent::{AgentClientMessage, SharerAction};
 use tandem_protocol::grant::GrantKey;
-use tandem_protocol::input::{
-    AgentStats, CONTROL_CHANNEL, Control, CursorShape, Display, INPUT_CHANNEL, Input,
-    POINTER_CHANNEL,
-};
+use tandem_protocol::input::{AgentStats, CONTROL_CHANNEL, Control, CursorShape, Display};
 use tandem_protocol::routes::AGENT_SIGNAL;
 use tandem_protocol::signal::{ClientMessage, IceServer, ServerMessage};
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::RTCPeerConnectionState;
+
+mod input;
 
 /// A connection that could not be set up is tried again this much later.
 const PEER_RETRY_AFTER: Duration = Duration::from_secs(2);
@@ -44,6 +48,18 @@ pub struct SessionContext {
     /// How long the sharer is warned before being signed out after a
     /// session that used elevation with full control.
     pub sign_out_after: Duration,
+    /// Messages for the server's control connection: the sharer's Pause,
+    /// Resume and Stop pressed on the indicator.
+    pub to_server: mpsc::Sender<AgentClientMessage>,
+}
+
+/// How a session's task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Ended,
+    /// The sharer pressed Stop on the device: this agent must not follow
+    /// the session again, whatever the server still says.
+    StoppedOnDevice,
 }
 
 /// The connection to the helper and what sending on it needs.
@@ -83,6 +99,11 @@ struct Session {
     /// When setting up a connection last failed: retried after a pause,
     /// not on every event.
     peer_failed_at: Option<Instant>,
+    indicator: OnScreen,
+    stopped_on_device: bool,
+    /// The helper's input reached an elevation prompt; not yet told to
+    /// the server and the journal.
+    elevation_unreported: bool,
 }
 
 async fn next_peer_event(live: &mut Option<Live>) -> Option<PeerEvent> {
@@ -98,12 +119,23 @@ fn random_u32() -> u32 {
     u32::from_le_bytes(bytes)
 }
 
+/// The indicator of this device, or none (said on the terminal).
+fn indicator(clicks: mpsc::Sender<SharerAction>) -> OnScreen {
+    OnScreen::new(
+        crate::platform::indicator(clicks)
+            .map_err(|error| {
+                println!("tandem-agent: the sharing indicator cannot be shown: {error}");
+            })
+            .ok(),
+    )
+}
+
 /// Follows one session until it ends, the server goes away, or the agent
 /// stops.
-pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) {
+pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) -> Finish {
     let Ok(verifying) = key.verifying_key() else {
         tracing::warn!("the server's grant key is malformed");
-        return;
+        return Finish::Ended;
     };
     let opened = client::open::<ClientMessage, ServerMessage>(
         &context.server,
@@ -115,7 +147,7 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         Ok(pair) => pair,
         Err(error) => {
             tracing::warn!(%error, %session, "cannot join the session");
-            return;
+            return Finish::Ended;
         }
     };
     if sink
@@ -125,9 +157,10 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         .await
         .is_err()
     {
-        return;
+        return Finish::Ended;
     }
     let (frames_tx, mut frames) = mpsc::channel(4);
+    let (clicks_tx, mut clicks) = mpsc::channel(CLICK_QUEUE);
     let mut this = Session {
         gate: Gate::new(verifying, session),
         switches: Arc::new(StreamSwitches::new()),
@@ -152,9 +185,14 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         malformed: 0,
         sent_status: None,
         peer_failed_at: None,
+        indicator: indicator(clicks_tx),
+        stopped_on_device: false,
+        elevation_unreported: false,
     };
     let mut stop = context.stop.clone();
     let mut journal = Journal::new(this.gate.session().clone());
+    // Whether the helper ever held Elevation in full control here.
+    let mut elevation_held = false;
     let mut shown = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -178,6 +216,7 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
                 }
             }
             Some(event) = frames.recv() => this.on_stream(event).await,
+            Some(action) = clicks.recv() => this.on_click(action, &context.to_server),
             _ = stop.changed() => {
                 this.gate.end("stopped on the device");
             }
@@ -188,30 +227,56 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         {
             break;
         }
+        elevation_held |= this.elevated_control();
+        if std::mem::take(&mut this.elevation_unreported) {
+            // Used, not only held: the record and the device's log say so.
+            journal.elevation_used();
+            if sink.send(ClientMessage::ElevationUsed).await.is_err() {
+                break;
+            }
+        }
         let status = this.gate.status(client::now());
+        let display = this.displays.iter().find(|d| d.id == this.current_display);
+        this.indicator.update(&status, display);
         if shown.as_ref() != Some(&status) {
             (context.show)(&status);
-            record(&context, &mut journal, &status, this.elevated_control());
+            record(&context, &mut journal, &status);
             shown = Some(status);
         }
         if this.gate.is_ended() {
             break;
         }
     }
+    this.indicator.hide();
     // The capture thread may be waiting to hand over a frame: let go first.
     drop(frames);
     this.finish().await;
     let status = this.gate.status(client::now());
     (context.show)(&status);
-    record(&context, &mut journal, &status, false);
-    if journal.sign_out_due() {
+    record(&context, &mut journal, &status);
+    if journal.sign_out_due(this.gate.sign_out_after_elevation()) {
         crate::platform::sign_out(context.sign_out_after, context.stop.clone()).await;
+    } else if journal.sign_out_due(true) {
+        println!(
+            "tandem-agent: elevation was used in this session; your organization does not \
+             sign you out after it, so you stay signed in"
+        );
+    } else if elevation_held {
+        println!(
+            "tandem-agent: the helper could have answered elevation prompts but answered none, \
+             so you stay signed in"
+        );
+    }
+    if this.stopped_on_device {
+        Finish::StoppedOnDevice
+    } else {
+        Finish::Ended
     }
 }
 
 /// Writes what the journal says to the device's log.
-fn record(context: &SessionContext, journal: &mut Journal, status: &Status, elevated: bool) {
-    if let Some(entry) = journal.observe(status, elevated)
+fn record(context: &SessionContext, journal: &mut Journal, status: &Status) {
+    if let Some(entry) = journal.observe(status)
         && let Err(error) = context.log.write(&entry)
     {
         tracing::warn!(%error, "the device log refused an entry");
@@ -340,48 +405,6 @@ impl Session {
             PeerEvent::Keyframe => self.switches.keyframe.store(true, Ordering::Release),
         }
         None
-    }
-
-    /// Input reaches the OS only through the gate, whatever the peer sends.
-    async fn on_channel(&mut self, channel: &str, bytes: &[u8]) {
-        match channel {
-            INPUT_CHANNEL | POINTER_CHANNEL => match Input::parse(bytes) {
-                Ok(input) => {
-                    let Some(injector) = &mut self.injector else {
-                        return;
-                    };
-                    if let Err(InjectError::Unsupported(reason)) =
-                        injector.offer(&self.gate, client::now(), &input)
-                    {
-                        let refused = Control::Refused {
-                            reason: reason.to_owned(),
-                        };
-                        self.control(&refused).await;
-                    }
-                }
-                Err(error) => {
-                    self.malformed += 1;
-                    tracing::debug!(%error, "input message dropped");
-                }
-            },
-            _ => match Control::parse(bytes) {
-                Ok(Control::SelectDisplay { id }) if self.displays.iter().any(|d| d.id == id) => {
-                    tracing::info!(id, "the helper picked a display");
-                    self.switches.display.store(id, Ordering::Release);
-                }
-                Ok(Control::SelectDisplay { id }) => {
-                    let refused = Control::Refused {
-                        reason: format!("the device has no display {id}"),
-                    };
-                    self.control(&refused).await;
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    self.malformed += 1;
-                    tracing::debug!(%error, "control message dropped");
-                }
-            },
-        }
     }
 
     async fn on_stream(&mut self, event: StreamEvent) {

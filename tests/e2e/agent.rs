@@ -4,12 +4,15 @@
 //! itself (the pointer position, and the file the typed command made).
 //! A rogue peer (the helper's page sending input on the data channels
 //! itself) gets nothing onto X without full control, or while paused.
+//! While the agent shares, the device's own screen shows it (an orange
+//! border and the sharing bar, read from X's pixels and window tree), and
+//! the bar's Pause and Stop, clicked on X, do what the sharer page's do.
 
 use crate::session::{as_user, assist, click_mid_picture, frames, wait_for_picture};
 use std::path::Path;
 use std::time::Duration;
 use tandem_tests::GroupChild;
-use tandem_tests::desktop::{Agent, KEEP_CHANNELS, SCREEN, Xvfb, enrollment_token};
+use tandem_tests::desktop::{Agent, KEEP_CHANNELS, SCREEN, Screenshot, Xvfb, enrollment_token};
 use tandem_tests::flows::{Ask, grant, join_with_code};
 use tandem_tests::{Browser, e2e};
 
@@ -51,6 +54,75 @@ async fn rogue_input_is_refused(helper: &Browser, xvfb: &Xvfb, work: &Path, name
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(xvfb.pointer(), before, "{name}: the pointer did not move");
     assert!(!work.join(name).exists(), "{name}: no keys reached X");
+}
+
+/// The sharing bar's window name (`TITLE` in `sharer-agent/src/indicator.rs`);
+/// its buttons are named `"{BAR}: Pause"` and so on.
+const BAR: &str = "Tandem sharing indicator";
+/// The border's colour (`BORDER_RGB` there).
+const BORDER: u32 = 0xE8_59_0C;
+
+/// Points on the four edges of the screen, under the border.
+fn edges() -> [(u32, u32); 4] {
+    let (w, h) = SCREEN;
+    [(40, 1), (1, h / 2), (w - 2, h / 2), (w / 2, h - 2)]
+}
+
+fn border_drawn(shot: &Screenshot) -> bool {
+    edges()
+        .iter()
+        .all(|&(x, y)| shot.pixel(x, y) == Some(BORDER))
+}
+
+fn no_border(shot: &Screenshot) -> bool {
+    edges()
+        .iter()
+        .all(|&(x, y)| shot.pixel(x, y) != Some(BORDER))
+}
+
+/// Waits until the device's screen shows what `expected` says: the bar
+/// (with a button named `button`) and, if `border`, the border; or, with
+/// `None`, no bar and no border at all.
+async fn wait_for_indicator(xvfb: &Xvfb, expected: Option<(&str, bool)>) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        let bar = xvfb.window(BAR);
+        let shot = xvfb.screenshot().unwrap();
+        let shown = match expected {
+            Some((button, border)) => {
+                let named = xvfb.window(&format!("{BAR}: {button}"));
+                let centred = bar.is_some_and(|(x, y, w, _)| {
+                    y == 0 && (x + i64::from(w) / 2 - i64::from(SCREEN.0 / 2)).abs() <= 1
+                });
+                centred
+                    && named.is_some()
+                    && if border {
+                        border_drawn(&shot)
+                    } else {
+                        no_border(&shot)
+                    }
+            }
+            None => bar.is_none() && no_border(&shot),
+        };
+        if shown {
+            return;
+        }
+        last = format!(
+            "bar {bar:?}, edges {:x?}",
+            edges().map(|(x, y)| shot.pixel(x, y))
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the device's screen never showed {expected:?}: {last}");
+}
+
+/// Clicks the bar's button named `label` on X, as the sharer would.
+fn click_bar_button(xvfb: &Xvfb, label: &str) {
+    let (x, y, w, h) = xvfb
+        .window(&format!("{BAR}: {label}"))
+        .unwrap_or_else(|| panic!("the bar has a {label} button"));
+    xvfb.click(x + i64::from(w) / 2, y + i64::from(h) / 2)
+        .unwrap();
 }
 
 pub(crate) async fn wait_for_file(path: &Path, present: bool, within: Duration) -> bool {
@@ -135,6 +207,8 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .wait_for_line("shared with Megan Bowen (view only)", AGENT_TIMEOUT)
             .await
             .unwrap();
+        // The sharer sees it on the device itself: the border and the bar.
+        wait_for_indicator(&xvfb, Some(("Pause", true))).await;
         // Chromium took the playout-delay request: frames are not held
         // back to be smoothed.
         agent
@@ -162,12 +236,20 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         // The sharer's pointer is drawn over the picture, and the overlay
         // shows the browser's and the agent's figures.
         helper.wait_for("#remote-cursor").await.unwrap();
+        // The connection's details are one click away.
+        helper
+            .wait_for("#quality-button")
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         helper
             .wait_for_text_containing("#media-stats", "1024×768")
             .await
             .unwrap();
         helper
-            .wait_for_text_containing("#agent-stats", "agent:")
+            .wait_for_text_containing("#agent-stats", "Device: sends")
             .await
             .unwrap();
         surface.send_keys("touch typed\u{E007}").await.unwrap();
@@ -176,6 +258,29 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             "the typed command ran; agent said:\n{}",
             agent.output()
         );
+        // A Linux device: no Ctrl+Alt+Del or Windows key to press.
+        let special = helper.texts(".special-keys").await.unwrap().join(" ");
+        assert!(special.contains("Alt+Tab") && !special.contains("Ctrl+Alt+Del"), "{special}");
+        assert!(!special.contains("Windows"), "{special}");
+        for (w, h) in [(1440, 900), (1920, 1080)] {
+            helper.workspace_fits(w, h).await.unwrap();
+        }
+        helper.screenshot("helper-full-control").await.unwrap();
+        // What the sharer sees on the device: the border and the bar.
+        xvfb.save_png("device-indicator").unwrap();
+        // No keyboard trap: Ctrl+Alt+Shift gives the keyboard back to the
+        // page (the keys held so far are let go on the device), and Tab
+        // then moves through the page again.
+        surface
+            .send_keys("\u{E009}\u{E00A}\u{E008}\u{E000}")
+            .await
+            .unwrap();
+        let focused = helper
+            .eval("return document.activeElement && document.activeElement.id;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(focused, serde_json::json!("keyboard-release"));
+        helper.wait_for("#remote-surface").await.unwrap().click().await.unwrap();
 
         // The same rogue messages do reach X with full control: the
         // refusals around this are the gate's, not a broken test path.
@@ -195,25 +300,64 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         );
         assert_eq!(xvfb.pointer(), (5, 5));
 
-        // Pause: no pixels, no input.
-        sharer.click_button("Pause").await.unwrap();
+        // But never onto the sharer's own buttons: a press on the bar's
+        // Stop from the helper's side is refused, and nothing stops.
+        let (x, y, w, h) = xvfb.window(&format!("{BAR}: Stop")).unwrap();
+        let (x, y) = (x + i64::from(w) / 2, y + i64::from(h) / 2);
+        let pressed = helper
+            .eval(
+                "const [x, y] = arguments;
+                 const input = window.__channels.filter(c => c.label === 'input' && c.readyState === 'open').pop();
+                 for (const down of [true, false]) input.send(JSON.stringify({type: 'button', button: 'left', down, x, y}));
+                 return true;",
+                vec![serde_json::json!(x), serde_json::json!(y)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(pressed, serde_json::json!(true));
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert!(
+            !agent.output().contains("pressed Stop"),
+            "the helper pressed the sharer's Stop:\n{}",
+            agent.output()
+        );
+        wait_for_indicator(&xvfb, Some(("Pause", true))).await;
+
+        // Pause, pressed on the bar on the device, is the sharer's: no
+        // pixels, no input. The bar stays (offering Resume); the border goes.
+        click_bar_button(&xvfb, "Pause");
         helper
             .wait_for_text_containing("#session-status", "Paused by the sharer")
             .await
             .unwrap();
+        sharer
+            .wait_for_text_containing("#session-status", "Paused")
+            .await
+            .unwrap();
         agent.wait_for_line("paused", AGENT_TIMEOUT).await.unwrap();
+        wait_for_indicator(&xvfb, Some(("Resume", false))).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let paused_at = frames(helper).await;
-        surface.send_keys("touch paused\u{E007}").await.unwrap();
+        // The helper's page shows the pause, not a stale picture it could
+        // type into; the channel itself is refused below.
+        helper
+            .wait_for_text_containing("#held-state", "paused the session")
+            .await
+            .unwrap();
+        let hidden = helper
+            .eval("return document.querySelector('#remote-surface').hidden;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(hidden, serde_json::json!(true));
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(frames(helper).await <= paused_at + 1, "paused: no frames");
-        assert!(!work.path().join("paused").exists(), "paused: no input");
         rogue_input_is_refused(helper, &xvfb, work.path(), "roguepaused").await;
         sharer.click_button("Resume").await.unwrap();
         helper
             .wait_for_text_containing("#session-status", "Connected (full control)")
             .await
             .unwrap();
+        wait_for_indicator(&xvfb, Some(("Pause", true))).await;
 
         // Revoke: back to view only; keys no longer reach X.
         sharer.click_button("Revoke control").await.unwrap();
@@ -226,13 +370,14 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         assert!(!work.path().join("revoked").exists(), "view only: no input");
         rogue_input_is_refused(helper, &xvfb, work.path(), "roguerevoked").await;
 
-        // Leave: the agent stops sharing.
+        // Leave: the agent stops sharing, and the device shows nothing more.
         sharer.click_button("Leave").await.unwrap();
         helper
             .wait_for_text_containing("#session-status", "The sharer left the session.")
             .await
             .unwrap();
         agent.wait_for_line("ended:", AGENT_TIMEOUT).await.unwrap();
+        wait_for_indicator(&xvfb, None).await;
         sharer.close().await;
     })
     .await;
@@ -242,7 +387,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
 async fn the_device_page_offers_help_to_the_signed_in_sharer() {
     e2e(async |env| {
         let work = tempfile::tempdir().unwrap();
-        let (_xvfb, _term, agent, path) = enrolled_desktop(env, work.path()).await;
+        let (xvfb, _term, agent, path) = enrolled_desktop(env, work.path()).await;
         let helper = &env.browser;
         let sharer = Browser::start(env.server.base_url()).await.unwrap();
         as_user(&sharer, "lynne@contoso.test").await;
@@ -287,6 +432,35 @@ async fn the_device_page_offers_help_to_the_signed_in_sharer() {
         join_with_code(helper, &sharer, &code).await.unwrap();
         grant(helper, &sharer, Ask::View).await.unwrap();
         wait_for_desktop(helper).await;
+
+        // The sharer stops sharing with the bar's Stop on the device: the
+        // session ends as "stopped on their device", for the helper and on
+        // the server, and the border and the bar are gone.
+        wait_for_indicator(&xvfb, Some(("Stop", true))).await;
+        click_bar_button(&xvfb, "Stop");
+        helper
+            .wait_for_text_containing(
+                "#session-status",
+                "The sharer stopped sharing on their device.",
+            )
+            .await
+            .unwrap();
+        agent
+            .wait_for_line("ended: stopped on the device", AGENT_TIMEOUT)
+            .await
+            .unwrap();
+        let page = helper.path().await.unwrap();
+        let id = page.trim_start_matches("/sessions/");
+        let view = helper
+            .fetch_json(&format!("/api/sessions/{id}"))
+            .await
+            .unwrap();
+        assert_eq!(
+            view["ended"],
+            serde_json::json!({ "outcome": "completed", "by": "agent" }),
+            "{view}"
+        );
+        wait_for_indicator(&xvfb, None).await;
 
         // The agent stops while the helper watches the list: its row turns
         // Offline by itself and offers nothing.

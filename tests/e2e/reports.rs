@@ -165,21 +165,28 @@ async fn a_kill_9_never_loses_an_acknowledged_transition() {
     assert_eq!(detail["report"]["pause_used"], true);
 }
 
-/// Runs a few sessions through the API: completed with full control, a
-/// refusal, a decline, and one left live.
+/// Runs a few sessions through the API: completed (a browser sharer:
+/// view only, and a request for full control is refused since nothing on
+/// her side could carry it out), a refusal, a declined one, and one of
+/// Megan's codes tried by another organization's admin first.
 async fn a_day_of_sessions(server: &TestServer) -> (String, String) {
     let megan = Person::sign_in(server, "megan@contoso.test").await;
     let lynne = Person::sign_in(server, "lynne@contoso.test").await;
     let alex = Person::sign_in(server, "alex@contoso.test").await;
     let diego = Person::sign_in(server, "diego@contoso.test").await;
+    let fabrice = Person::sign_in(server, "admin@fabrikam.test").await;
     let completed = redeemed(&megan, &lynne).await;
     let path = |id: &str, action: &str| format!("/api/sessions/{id}/{action}");
     megan
-        .ok(&path(&completed, "request"), json!({"mode": "control"}))
+        .ok(&path(&completed, "request"), json!({"mode": "view"}))
         .await;
     lynne
         .ok(&path(&completed, "consent"), json!({"allow": true}))
         .await;
+    let (status, refused) = megan
+        .post(&path(&completed, "request"), &json!({"mode": "control"}))
+        .await;
+    assert_eq!(status, 409, "{refused}");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     lynne.ok(&path(&completed, "leave"), json!({})).await;
     // Alex's scope is Finance; Diego is in Sales.
@@ -188,7 +195,21 @@ async fn a_day_of_sessions(server: &TestServer) -> (String, String) {
         .post("/api/sessions/redeem", &json!({"code": issued["code"]}))
         .await;
     assert_eq!(status, 403);
-    let declined = redeemed(&megan, &lynne).await;
+    // Fabrikam's admin gets Megan's code: a wrong code to him, and the
+    // session waits for Lynne as before.
+    let (status, issued) = megan.post("/api/sessions", &json!({})).await;
+    assert_eq!(status, 201, "{issued}");
+    let declined = issued["session"]["id"].as_str().unwrap().to_owned();
+    let (status, answer) = fabrice
+        .post("/api/sessions/redeem", &json!({"code": issued["code"]}))
+        .await;
+    assert_eq!(
+        (status, answer["type"].as_str()),
+        (400, Some("/problems/wrong-code"))
+    );
+    lynne
+        .ok("/api/sessions/redeem", json!({ "code": issued["code"] }))
+        .await;
     megan
         .ok(&path(&declined, "request"), json!({"mode": "view"}))
         .await;
@@ -266,13 +287,20 @@ async fn the_monitor_and_the_report_show_the_sessions_live_and_the_csv_matches()
         assert!(mean[0].ends_with(" s"), "{mean:?}");
         let unusual = admin.texts("#unusual li").await.unwrap();
         assert!(
-            unusual.iter().any(|u| u.contains("used elevation")),
+            unusual
+                .iter()
+                .any(|u| u.contains("Someone of another organization entered 1")),
+            "{unusual:?}"
+        );
+        // Nobody used elevation: a browser sharer cannot even be controlled.
+        assert!(
+            !unusual.iter().any(|u| u.contains("elevation")),
             "{unusual:?}"
         );
 
-        // The elevation pattern links to its session in the report.
+        // The pattern links to that day's sessions in the report.
         admin
-            .click("#unusual li[data-kind=elevation] a")
+            .click("#unusual li[data-kind=repeated_code_failures] a")
             .await
             .unwrap();
         admin
@@ -281,7 +309,7 @@ async fn the_monitor_and_the_report_show_the_sessions_live_and_the_csv_matches()
             .unwrap();
         assert_eq!(
             admin.texts("#report-table tbody tr").await.unwrap().len(),
-            1
+            4
         );
 
         // The whole report, sorted by helper; the CSV has the same rows.
@@ -348,8 +376,12 @@ async fn the_monitor_and_the_report_show_the_sessions_live_and_the_csv_matches()
         assert!(
             steps
                 .iter()
-                .any(|s| s.contains("Megan Bowen asked for full control.")),
+                .any(|s| s.contains("Megan Bowen asked for view only.")),
             "{steps:?}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.contains("full control")),
+            "a refused request changes nothing, so it is no step: {steps:?}"
         );
 
         // Alex, without Read session reports, sees only the session he

@@ -117,8 +117,10 @@ pub(crate) async fn assist(helper: &Browser) -> String {
         .wait_for_text_containing("#session-status", "Waiting for the sharer")
         .await
         .unwrap();
-    let code = helper.texts("#security-code").await.unwrap().remove(0);
-    assert_eq!(code.len(), 8, "{code}");
+    let shown = helper.texts("#security-code").await.unwrap().remove(0);
+    // Two groups of four, to read aloud.
+    assert_eq!((shown.len(), &shown[4..5]), (9, " "), "{shown}");
+    let code = shown.replace(' ', "");
     helper
         .wait_for_text_containing("[role=timer]", "Expires in")
         .await
@@ -206,12 +208,41 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(frames(helper).await > before + 5, "live video keeps coming");
 
+        // The workspace: the picture takes the window, and the toolbar,
+        // Leave and the chat stay in view, at a laptop's and a desktop's size.
+        for (w, h) in [(1440, 900), (1920, 1080)] {
+            let fit = helper.workspace_fits(w, h).await.unwrap();
+            assert!(fit["share"].as_f64().unwrap() > 0.5, "{fit}");
+        }
+        helper.screenshot("helper-live").await.unwrap();
+        // A browser tab cannot be controlled: the helper is told why, and
+        // nothing offers what cannot happen.
+        helper
+            .wait_for_text_containing("#control-why", "needs the Tandem agent")
+            .await
+            .unwrap();
+        assert!(helper.texts("#request-control").await.unwrap().is_empty());
+
         // Pause: no more pixels. Resume: they flow again.
         sharer.click_button("Pause").await.unwrap();
         helper
             .wait_for_text_containing("#session-status", "Paused by the sharer")
             .await
             .unwrap();
+        // Not a stale picture: a clear paused state in its place.
+        helper
+            .wait_for_text_containing("#held-state", "paused the session")
+            .await
+            .unwrap();
+        let hidden = helper
+            .eval(
+                "return document.querySelector('#remote-surface').hidden;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(hidden, json!(true));
+        helper.screenshot("helper-paused").await.unwrap();
         sharer
             .wait_for_text_containing("#share-indicator", "Paused")
             .await
@@ -231,28 +262,18 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(frames(helper).await > paused_at + 5, "resumed");
 
-        // Full control, allowed, then revoked by the sharer.
-        helper.click_button("Request full control").await.unwrap();
-        sharer
-            .wait_for_text_containing("#consent-question", "take full control")
+        // Asked through the API anyway, control is refused and nothing
+        // changes on either side.
+        let (status, problem) = helper
+            .fetch_post(
+                &format!("/api/sessions/{id}/request"),
+                &json!({"mode": "control"}),
+            )
             .await
             .unwrap();
-        sharer.click_button("Allow").await.unwrap();
-        sharer
-            .wait_for_text("#share-indicator", "Shared with Megan Bowen (full control)")
-            .await
-            .unwrap();
-        helper
-            .wait_for_text_containing("#session-status", "Connected (full control)")
-            .await
-            .unwrap();
-        sharer.click_button("Revoke control").await.unwrap();
+        assert_eq!(status, 409, "{problem}");
         sharer
             .wait_for_text("#share-indicator", "Shared with Megan Bowen (view only)")
-            .await
-            .unwrap();
-        helper
-            .wait_for_text_containing("#session-status", "Connected (view only)")
             .await
             .unwrap();
 
@@ -279,6 +300,20 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .wait_for_text_containing("#session-status", "The sharer left the session.")
             .await
             .unwrap();
+        helper
+            .wait_for_text_containing("#held-state", "The sharer left the session.")
+            .await
+            .unwrap();
+        // The focus moves to what comes next, not to the page's body.
+        let focused = helper
+            .eval(
+                "return document.activeElement && document.activeElement.id;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(focused, json!("after-end"));
+        helper.screenshot("helper-ended").await.unwrap();
         let record = helper
             .fetch_json(&format!("/api/sessions/{id}"))
             .await
@@ -287,6 +322,25 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             record["ended"],
             json!({"outcome": "completed", "by": "sharer"})
         );
+        // Lynne's "Get help" page lists the session, as view only.
+        sharer.goto("/share").await.unwrap();
+        sharer
+            .wait_for_text_containing(
+                &format!("#past-sessions tr[data-session='{id}']"),
+                "Megan Bowen",
+            )
+            .await
+            .unwrap();
+        let row = sharer
+            .texts(&format!("#past-sessions tr[data-session='{id}']"))
+            .await
+            .unwrap()
+            .remove(0);
+        assert!(
+            row.contains("View only") && row.contains("Completed"),
+            "{row}"
+        );
+        sharer.screenshot("sharer-get-help").await.unwrap();
         sharer.close().await;
     })
     .await;
@@ -366,7 +420,11 @@ async fn wrong_used_out_of_scope_foreign_and_disabled_each_say_why() {
         enter_code(&sharer, &code).await;
         helper.wait_for_text_containing("#session-status", "Sharer joined").await.unwrap();
         assert!(helper.texts(".mode-choice").await.unwrap()[0].contains("Screen sharing"));
-        assert!(!helper.texts(".mode-choice").await.unwrap()[0].contains("full control"));
+        assert!(helper.texts("#request-control").await.unwrap().is_empty());
+        helper
+            .wait_for_text_containing("#control-why", "Your roles do not allow full control")
+            .await
+            .unwrap();
         let (status, problem) = helper
             .fetch_post(&format!("/api/sessions/{id}/request"), &json!({"mode": "control"}))
             .await
@@ -374,13 +432,17 @@ async fn wrong_used_out_of_scope_foreign_and_disabled_each_say_why() {
         assert_eq!(status, 403);
         assert!(problem["detail"].as_str().unwrap().contains("Take full control"));
 
-        // Another organization's user.
+        // Another organization's user: to them it is a wrong code, and
+        // Megan's session still waits for her sharer.
         as_user(helper, "megan@contoso.test").await;
         as_user(&sharer, "admin@fabrikam.test").await;
         let code = assist(helper).await;
+        let id = session_id(helper).await;
         enter_code(&sharer, &code).await;
-        sharer.wait_for_text_containing("#share-error", "another organization").await.unwrap();
-        helper.wait_for_text_containing("#session-status", "another organization").await.unwrap();
+        sharer.wait_for_text_containing("#share-error", "That code is not valid").await.unwrap();
+        let view = helper.fetch_json(&format!("/api/sessions/{id}")).await.unwrap();
+        assert_eq!(view["phase"], "waiting_for_sharer", "{view}");
+        helper.wait_for_text_containing("#session-status", "Waiting for the sharer").await.unwrap();
 
         // Remote help turned off: no code, and the reason.
         as_user(&sharer, "admin@contoso.test").await;
@@ -395,6 +457,11 @@ async fn wrong_used_out_of_scope_foreign_and_disabled_each_say_why() {
             .await
             .unwrap();
         assert_eq!(put, 200);
+        // Megan's session (still waiting) ends at once, and she is told why.
+        helper
+            .wait_for_text_containing("#session-status", "Remote help was turned off")
+            .await
+            .unwrap();
         helper.goto("/devices").await.unwrap();
         helper.click_button("Assist someone").await.unwrap();
         helper.wait_for_text_containing(".assist [role=alert]", "Remote help is turned off").await.unwrap();
@@ -420,11 +487,32 @@ async fn an_expired_code_is_refused_and_the_helper_sees_it() {
         assert_eq!(put, 200);
         as_user(helper, "megan@contoso.test").await;
         let code = assist(helper).await;
+        let first = session_id(helper).await;
+        // A reload keeps the code on screen while it is valid.
+        helper.reload().await.unwrap();
+        helper
+            .wait_for_text_containing("#security-code", &code[..4])
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#share-address", "/share")
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_secs(62)).await;
         helper
             .wait_for_text_containing("#session-status", "expired")
             .await
             .unwrap();
+        // "New code" right there: a fresh code, without leaving the page.
+        helper.click("#new-code").await.unwrap();
+        helper
+            .wait_for_text_containing("#session-status", "Waiting for the sharer")
+            .await
+            .unwrap();
+        let fresh = helper.texts("#security-code").await.unwrap().remove(0).replace(' ', "");
+        assert_eq!(fresh.len(), 8);
+        assert_ne!(fresh, code);
+        assert_ne!(session_id(helper).await, first);
         let sharer = two_browsers(env).await;
         as_user(&sharer, "lynne@contoso.test").await;
         enter_code(&sharer, &code).await;

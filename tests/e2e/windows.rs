@@ -150,8 +150,9 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
 
 /// A whole session through `tandem-agent.exe` under Wine with two
 /// monitors: the helper in Chromium sees the primary one, takes full
-/// control, clicks and types into notepad, then picks the other; at the end the sharer is warned and signed out, because the
-/// help desk's role carries Elevation.
+/// control, clicks and types into notepad, then picks the other. The help
+/// desk's role carries Elevation, but no UAC prompt came up (Wine has no
+/// secure desktop): holding is not using, so the sharer stays signed in.
 #[tokio::test]
 async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
     e2e(async |env| {
@@ -189,12 +190,20 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
             "{}",
             agent.output()
         );
+        // The connection's details are one click away.
+        helper
+            .wait_for("#quality-button")
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         helper
             .wait_for_text_containing("#media-stats", "1024×768")
             .await
             .unwrap();
         helper
-            .wait_for_text_containing("#agent-stats", "agent:")
+            .wait_for_text_containing("#agent-stats", "Device: sends")
             .await
             .unwrap();
 
@@ -229,17 +238,14 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
             .unwrap();
         wait_for_picture(helper, SCREEN, |_| true).await;
 
-        // Leaving ends a session that used elevation with full control:
-        // the sharer is warned, then signed out.
+        // Leaving ends a session in which Megan held Elevation with full
+        // control but answered no elevation prompt: no sign-out.
         sharer.click_button("Leave").await.unwrap();
         agent
-            .wait_for_line("you will be signed out in 3 seconds", AGENT_TIMEOUT)
+            .wait_for_line("you stay signed in", AGENT_TIMEOUT)
             .await
             .unwrap();
-        agent
-            .wait_for_line("signing the sharer out", AGENT_TIMEOUT)
-            .await
-            .unwrap();
+        assert!(!agent.output().contains("signed out"), "{}", agent.output());
         sharer.close().await;
     })
     .await;

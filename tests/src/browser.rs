@@ -383,6 +383,41 @@ impl Browser {
         Ok(self.client.execute_async(script, args).await?)
     }
 
+    /// Saves what the browser shows as `docs/screenshots/NAME.png` (the
+    /// README links these; each run of the suite takes them anew).
+    pub async fn screenshot(&self, name: &str) -> Result<std::path::PathBuf, HarnessError> {
+        let png = self.client.screenshot().await?;
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Where the session workspace's parts sit in a `width`×`height`
+    /// window: the page must not scroll, the picture must take most of
+    /// the window, and the toolbar, Leave and (when there) the chat must
+    /// be inside it. Returns the measurements, or says what is off.
+    pub async fn workspace_fits(
+        &self,
+        width: u32,
+        height: u32,
+    ) -> Result<serde_json::Value, HarnessError> {
+        self.client.set_window_size(width, height).await?;
+        let mut last = serde_json::Value::Null;
+        for _ in 0..50 {
+            last = self.eval(WORKSPACE_PROBE, vec![]).await?;
+            if last["ok"] == true {
+                return Ok(last);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Err(HarnessError::Timeout {
+            what: format!("the workspace to fit {width}×{height}: {last}"),
+            seconds: 5,
+        })
+    }
+
     /// Runs `script` (a function body; `arguments` as usual) in the page.
     pub async fn eval(
         &self,
@@ -392,3 +427,21 @@ impl Browser {
         Ok(self.client.execute(script, args).await?)
     }
 }
+
+/// Measures the session workspace in the page (see
+/// [`Browser::workspace_fits`]).
+const WORKSPACE_PROBE: &str = "
+    const vw = window.innerWidth, vh = window.innerHeight;
+    const box = (css) => { const e = document.querySelector(css); if (!e) return null;
+        const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    const inside = (b) => b && b[0] >= 0 && b[1] >= 0 && b[2] <= vw + 0.5 && b[3] <= vh + 0.5 && b[2] > b[0];
+    const picture = box('#remote-screen'), surface = box('#remote-surface');
+    const toolbar = box('.screen-tools'), leave = box('#leave-button'), chat = box('#chat-input');
+    const ws = document.querySelector('#workspace');
+    const scrolls = !ws || ws.scrollHeight > ws.clientHeight + 1 || ws.scrollWidth > ws.clientWidth + 1
+        || getComputedStyle(document.body).overflow !== 'hidden';
+    const area = (b) => b ? (b[2] - b[0]) * (b[3] - b[1]) : 0;
+    const share = area(surface) / (vw * vh);
+    const ok = !scrolls && inside(toolbar) && inside(leave) && inside(surface) && inside(picture)
+        && (chat === null || inside(chat)) && share > 0.5 && area(picture) > 0.3 * vw * vh;
+    return { ok, vw, vh, scrolls, share, picture, surface, toolbar, leave, chat };";

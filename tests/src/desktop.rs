@@ -165,6 +165,115 @@ impl Xvfb {
             .output()?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
+
+    /// What X shows now, read with `import -window root`.
+    /// Saves the whole X screen as `docs/screenshots/NAME.png`.
+    pub fn save_png(&self, name: &str) -> Result<std::path::PathBuf, HarnessError> {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        let status = Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .env("DISPLAY", &self.display)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        if status.success() {
+            Ok(path)
+        } else {
+            Err(HarnessError::NotReady {
+                what: "a screenshot of X",
+                seconds: 0,
+                details: format!(" (import: {status})"),
+            })
+        }
+    }
+
+    pub fn screenshot(&self) -> Result<Screenshot, HarnessError> {
+        let out = Command::new("import")
+            .args(["-window", "root", "-depth", "8", "ppm:-"])
+            .env("DISPLAY", &self.display)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()?;
+        Screenshot::from_ppm(&out.stdout).ok_or_else(|| HarnessError::NotReady {
+            what: "a screenshot",
+            seconds: 0,
+            details: format!(" (import wrote {} bytes, not a PPM)", out.stdout.len()),
+        })
+    }
+
+    /// Where the window named `name` is (x, y, width, height on the
+    /// screen), as `xwininfo -root -tree` lists it; `None` if there is
+    /// no such window.
+    pub fn window(&self, name: &str) -> Option<(i64, i64, u32, u32)> {
+        let tree = self.output("xwininfo", &["-root", "-tree"]).ok()?;
+        let quoted = format!("\"{name}\":");
+        let line = tree.lines().find(|l| l.contains(&quoted))?;
+        // `0x… "name": (…)  WxH+x+y  +X+Y`: the size, then the place on
+        // the screen.
+        let mut fields = line.rsplit(' ').filter(|f| !f.is_empty());
+        let absolute = fields.next()?;
+        let geometry = fields.next()?;
+        let (width, height) = geometry.split_once(['+', '-'])?.0.split_once('x')?;
+        let mut at = absolute.split('+').filter(|f| !f.is_empty());
+        Some((
+            at.next()?.parse().ok()?,
+            at.next()?.parse().ok()?,
+            width.parse().ok()?,
+            height.parse().ok()?,
+        ))
+    }
+
+    /// Clicks the left button at (`x`, `y`) with xdotool (as a person at
+    /// the device would).
+    pub fn click(&self, x: i64, y: i64) -> Result<(), HarnessError> {
+        let (x, y) = (x.to_string(), y.to_string());
+        self.output("xdotool", &["mousemove", "--sync", &x, &y, "click", "1"])
+            .map(drop)
+    }
+}
+
+/// An image of the X screen.
+#[derive(Debug, Clone)]
+pub struct Screenshot {
+    pub width: u32,
+    pub height: u32,
+    rgb: Vec<u8>,
+}
+
+impl Screenshot {
+    /// Reads a binary PPM (P6, 8 bits a channel).
+    fn from_ppm(bytes: &[u8]) -> Option<Self> {
+        // "P6", width, height, maximum, each after white space, then one
+        // white space byte and the pixels.
+        let mut fields = Vec::new();
+        let mut at = 0;
+        while fields.len() < 4 {
+            while bytes.get(at)?.is_ascii_whitespace() {
+                at += 1;
+            }
+            let start = at;
+            while !bytes.get(at)?.is_ascii_whitespace() {
+                at += 1;
+            }
+            fields.push(std::str::from_utf8(&bytes[start..at]).ok()?);
+        }
+        let (width, height): (u32, u32) = (fields[1].parse().ok()?, fields[2].parse().ok()?);
+        if fields[0] != "P6" || fields[3] != "255" {
+            return None;
+        }
+        let rgb = bytes.get(at + 1..)?.to_vec();
+        (rgb.len() >= width as usize * height as usize * 3).then_some(Self { width, height, rgb })
+    }
+
+    /// The pixel at (x, y) as 0xRRGGBB.
+    pub fn pixel(&self, x: u32, y: u32) -> Option<u32> {
+        let at = (y as usize * self.width as usize + x as usize) * 3;
+        let px = self.rgb.get(at..at + 3)?;
+        Some(u32::from_be_bytes([0, px[0], px[1], px[2]]))
+    }
 }
 
 /// The sharer agent, with everything it printed so far.

@@ -3,6 +3,10 @@
 //! the sharer's screen and Leave.
 
 use crate::api::{self, SessionAction};
+use crate::components::layout::{set_title, use_full_bleed};
+use crate::components::session::workspace::{
+    Step, code_memory, current_step, elapsed, grouped_code, quality, quality_details, stalled_after,
+};
 use crate::components::session::{
     ChatPanel, ChatState, IdentityCardView, TicketField, VideoView, chat_open, helper_status,
 };
@@ -19,12 +23,15 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use tandem_protocol::SessionId;
 use tandem_protocol::devices::Compliance;
-use tandem_protocol::input::Control;
-use tandem_protocol::session::{IssuedCode, Mode, Phase, SessionView};
+use tandem_protocol::input::{Control, SpecialKeys};
+use tandem_protocol::session::{
+    ControlUnavailable, EndReason, IssuedCode, Mode, Phase, SessionView,
+};
 use tandem_protocol::signal::{IceServer, ServerMessage};
 use web_sys::MediaStream;
 
-/// The last code this tab was given; codes are shown once and never stored.
+/// The last code this tab was given; codes are shown in the tab that got
+/// them (kept in its session storage while valid) and never sent again.
 #[derive(Debug, Clone, Copy)]
 pub struct IssuedCodes(pub RwSignal<Option<IssuedCode>>);
 
@@ -76,11 +83,21 @@ fn seconds_left(view: &SessionView) -> Option<i64> {
     )
 }
 
-/// `/sessions/:id`: the helper's session view.
+/// `/sessions/:id`: the helper's session view. A new id (after "New
+/// code") is a new session: everything below starts afresh.
 #[component]
 pub fn AssistPage() -> impl IntoView {
+    use_full_bleed();
     let params = use_params_map();
-    let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    move || {
+        let id = id.get();
+        view! { <AssistSession id=id /> }
+    }
+}
+
+#[component]
+fn AssistSession(id: String) -> impl IntoView {
     let codes = expect_context::<IssuedCodes>();
     let code = codes
         .0
@@ -100,6 +117,7 @@ pub fn AssistPage() -> impl IntoView {
     let media_stats = RwSignal::new(None::<MediaStats>);
     let just_joined = Rc::new(std::cell::Cell::new(false));
     let chat = ChatState::default();
+    let since_step = RwSignal::new((None::<Step>, 0i64));
 
     let stats_peer = peer.clone();
     if let Ok(handle) = set_interval_with_handle(
@@ -237,20 +255,80 @@ pub fn AssistPage() -> impl IntoView {
         }
     };
 
+    // The code: shown when it was issued in this tab, or kept in this tab
+    // across a reload while it is valid; forgotten once the sharer is in.
+    let code = RwSignal::new(code.or_else(|| code_memory::recall(&id, crate::format::now_ms())));
+    Effect::new({
+        let id = id.clone();
+        move |_| {
+            let Some(view) = session.get() else { return };
+            if view.phase == Phase::WaitingForSharer && view.ended.is_none() {
+                if let Some(c) = code.get_untracked() {
+                    code_memory::remember(&id, &c, view.code_expires_at);
+                }
+            } else {
+                code_memory::forget(&id);
+            }
+        }
+    });
+    let new_code = {
+        let navigate = use_navigate();
+        move |_| {
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                match api::assist().await {
+                    Ok(issued) => {
+                        let href = AppRoute::Session {
+                            id: issued.session.id.0.clone(),
+                        }
+                        .href();
+                        codes.0.set(Some(issued));
+                        navigate(
+                            &href,
+                            NavigateOptions {
+                                replace: true,
+                                ..NavigateOptions::default()
+                            },
+                        );
+                    }
+                    Err(e) => error.set(Some(e.message())),
+                }
+            });
+        }
+    };
+    let share_address = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .map(|origin| format!("{origin}{}", AppRoute::Share.href()))
+        .unwrap_or_default();
+
+    let again = new_code.clone();
     let code_panel = move || {
         let view = session.get()?;
+        let expired = matches!(view.ended, Some(EndReason::Expired));
+        if expired {
+            let new_code = new_code.clone();
+            return Some(view! {
+                <section class="code-panel" aria-label="Security code">
+                    <p id="code-expired">"The code expired before it was used."</p>
+                    <button type="button" class="primary" id="new-code" on:click=new_code>"New code"</button>
+                </section>
+            }.into_any());
+        }
         (view.phase == Phase::WaitingForSharer && view.ended.is_none()).then(|| {
             now.track();
             let left = seconds_left(&view).unwrap_or(0);
-            let code = code.clone();
+            let address = share_address.clone();
             view! {
                 <section class="code-panel" aria-label="Security code">
-                    {match code {
+                    {match code.get() {
                         Some(code) => {
                             let copy_text = code.clone();
                             view! {
                                 <p>"Read this code to the person you help:"</p>
-                                <p class="code" id="security-code">{code}</p>
+                                <p class="code" id="security-code" aria-label={spelled(&code)}>
+                                    {grouped_code(&code)}
+                                </p>
+                                <p class="share-address">"They open "<strong id="share-address">{address}</strong>" and enter it."</p>
                                 <button type="button" on:click=move |_| {
                                     if let Some(w) = web_sys::window() {
                                         let _ = w.navigator().clipboard().write_text(&copy_text);
@@ -259,14 +337,14 @@ pub fn AssistPage() -> impl IntoView {
                             }.into_any()
                         }
                         None => view! {
-                            <p>"The code is shown only once. Leave and assist again for a new one."</p>
+                            <p>"This code was shown in another tab and is not kept anywhere else. Leave and assist again for a new one."</p>
                         }.into_any(),
                     }}
                     <p class="countdown" role="timer">
                         {format!("Expires in {}:{:02}", left / 60, left % 60)}
                     </p>
                 </section>
-            }
+            }.into_any()
         })
     };
 
@@ -278,19 +356,26 @@ pub fn AssistPage() -> impl IntoView {
                 || (view.phase == Phase::Active && view.mode == Some(Mode::View));
             can_choose.then(|| {
                 let (view_act, control_act) = (act.clone(), act.clone());
+                let unavailable = view.control_unavailable;
                 view! {
-                    <div class="mode-choice" role="group" aria-label="How to help">
+                    <span class="mode-choice" role="group" aria-label="How to help">
                         {(view.phase == Phase::SharerJoined).then(|| view! {
-                            <button type="button" on:click=move |_| view_act(SessionAction::Request(Mode::View))>
+                            <button type="button" id="request-view" on:click=move |_| view_act(SessionAction::Request(Mode::View))>
                                 "Screen sharing"
                             </button>
                         })}
                         {view.may_request_control.then(|| view! {
-                            <button type="button" on:click=move |_| control_act(SessionAction::Request(Mode::Control))>
+                            <button type="button" id="request-control" on:click=move |_| control_act(SessionAction::Request(Mode::Control))>
                                 "Request full control"
                             </button>
                         })}
-                    </div>
+                        {unavailable.map(|why| view! {
+                            <span class="control-unavailable" id="control-unavailable" role="note">
+                                <button type="button" disabled=true aria-describedby="control-why">"Request full control"</button>
+                                <span id="control-why">{why.message()}</span>
+                            </span>
+                        })}
+                    </span>
                 }
             })
         }
@@ -303,12 +388,45 @@ pub fn AssistPage() -> impl IntoView {
             v.via_agent && v.phase == Phase::Active && v.mode == Some(Mode::Control)
         }) && agent.get().mode == Some(Mode::Control)
     });
+    // The picture shows only while it is live: never a stale frame while
+    // paused or after the end, never an empty box before.
+    let live = leptos::prelude::Signal::derive(move || {
+        stream.with(Option::is_some)
+            && session
+                .get()
+                .is_some_and(|v| v.media_allowed() && v.ended.is_none())
+    });
+    let special_keys = leptos::prelude::Signal::derive(move || {
+        session
+            .get()
+            .and_then(|v| v.device)
+            .map(|d| SpecialKeys::for_os(&d.os).to_vec())
+            .unwrap_or_default()
+    });
     let navigate = use_navigate();
     let signal = StoredValue::new_local(signal);
     let send_chat = Callback::new(move |text: String| {
         signal.with_value(|s| s.send(&tandem_protocol::signal::ClientMessage::Chat { text }));
     });
     let chat_visible = Memo::new(move |_| session.get().is_some_and(|v| chat_open(&v)));
+    // The side panel (who, device, chat, ticket) folds away; unread chat
+    // lines then show on its button.
+    let panel_open = RwSignal::new(true);
+    Effect::new(move |_| {
+        if panel_open.get() {
+            chat.seen();
+        } else {
+            chat.visible.set(false);
+        }
+    });
+    let details_open = RwSignal::new(false);
+    let lost_before = RwSignal::new(None::<i64>);
+    let quality_now = Memo::new(move |_| {
+        let stats = media_stats.get()?;
+        let q = quality(&stats, lost_before.get_untracked());
+        lost_before.set(Some(stats.packets_lost));
+        Some(q)
+    });
     // The ticket field appears once, with the ticket the server knows.
     let ticket_for = Memo::new(move |_| session.get().map(|v| v.id.0));
     let leave = {
@@ -318,51 +436,250 @@ pub fn AssistPage() -> impl IntoView {
             signal.with_value(Signal::close);
         }
     };
+    // Where the eyes and the keyboard go next after each change: the next
+    // thing to do, never the page's body.
+    Effect::new(move |before: Option<Option<(Phase, Option<Mode>, bool)>>| {
+        let key = session.get().map(|v| (v.phase, v.mode, v.ended.is_some()));
+        if before.is_some() && before != Some(key) {
+            let target = match key {
+                Some((_, _, true)) => "after-end",
+                Some((Phase::SharerJoined, _, _)) => "request-view",
+                Some((Phase::Active, Some(Mode::Control), _)) => "remote-surface",
+                Some((Phase::Active, _, _)) if live.get_untracked() => "remote-surface",
+                _ => "session-status",
+            };
+            request_animation_frame(move || focus_by_id(target));
+        }
+        key
+    });
+    Effect::new(move |_| {
+        let title = match session.get() {
+            Some(v) if v.ended.is_some() => "Session ended".to_owned(),
+            Some(v) => match v.sharer {
+                Some(s) => format!("Helping {}", s.display_name),
+                None => "Assist someone".to_owned(),
+            },
+            None => "Session".to_owned(),
+        };
+        set_title(&title);
+    });
+
+    let timer = move || {
+        now.track();
+        let view = session.get()?;
+        (view.ended.is_none() && view.phase != Phase::WaitingForSharer).then(|| {
+            let since = view.created_at.0;
+            view! {
+                <span class="ws-timer" id="session-timer" role="timer" aria-label="Session time">
+                    {elapsed(crate::format::now_ms() - since)}
+                </span>
+            }
+        })
+    };
+    let quality_button = move || {
+        let q = quality_now.get()?;
+        Some(view! {
+            <button type="button" id="quality-button" class=q.class()
+                aria-expanded=move || details_open.get().to_string()
+                aria-controls="connection-details"
+                on:click=move |_| details_open.update(|o| *o = !*o)>
+                "Connection: " {q.label()}
+            </button>
+        })
+    };
+    let details = move || {
+        details_open.get().then(|| {
+            let own = media_stats.get().map(|m| {
+                quality_details(&m)
+                    .into_iter()
+                    .map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> })
+                    .collect_view()
+            });
+            let technical = media_stats
+                .get()
+                .map(|m| format!("{}×{} · {:.0} fps · {:.0} kbit/s", m.width, m.height, m.fps, m.kbps));
+            let device = agent.get().stats.map(|s| {
+                format!(
+                    "Device: sends {:.0} pictures a second, {:.1} ms to encode each, {:.0} kbit/s",
+                    s.captured_fps, s.encode_ms, s.sent_kbps
+                )
+            });
+            view! {
+                <section class="connection-details" id="connection-details" aria-label="Connection details">
+                    <dl>{own}</dl>
+                    <p class="muted" id="media-stats">{technical}</p>
+                    <p class="muted" id="agent-stats">{device}</p>
+                </section>
+            }
+        })
+    };
+    let progress = move || {
+        now.track();
+        let view = session.get()?;
+        let step = current_step(&view, stream.with(Option::is_some))?;
+        since_step.update(|s| {
+            if s.0 != Some(step) {
+                *s = (Some(step), crate::format::now_ms());
+            }
+        });
+        let waited = (crate::format::now_ms() - since_step.get_untracked().1) / 1000;
+        let (what, hint) = step.waiting_for();
+        let stalled = waited >= i64::from(stalled_after(step)) && !hint.is_empty();
+        Some(view! {
+            <section class="progress" aria-label="Connecting">
+                <ol class="steps" id="progress-steps">
+                    {Step::ALL.iter().map(|s| {
+                        let state = if *s < step { "done" } else if *s == step { "current" } else { "todo" };
+                        view! {
+                            <li class=state aria-current=(*s == step).then_some("step")>{s.label()}</li>
+                        }
+                    }).collect_view()}
+                </ol>
+                <p class="step-now">{what}</p>
+                {stalled.then(|| view! { <p class="step-hint" id="step-hint">{hint}</p> })}
+            </section>
+        })
+    };
+    let held = move || {
+        let view = session.get()?;
+        let text = match (view.phase, view.ended.as_ref()) {
+            (_, Some(reason)) => format!("Session ended. {}", reason.message()),
+            (Phase::Paused, _) => {
+                "The sharer paused the session. Nothing is shown or sent until they resume."
+                    .to_owned()
+            }
+            _ => return None,
+        };
+        let ended = view.ended.is_some();
+        let navigate = navigate.clone();
+        let again = again.clone();
+        Some(view! {
+            <section class=if ended { "held ended" } else { "held paused" } id="held-state" aria-live="polite">
+                <p>{text}</p>
+                {ended.then(|| view! {
+                    <div class="held-actions">
+                        <button type="button" id="after-end" class="primary" on:click=again>"Assist someone again"</button>
+                        <button type="button" on:click=move |_| navigate(&AppRoute::Devices.href(), NavigateOptions::default())>
+                            "Back to devices"
+                        </button>
+                    </div>
+                })}
+            </section>
+        })
+    };
+    let mode_badge = move || {
+        let view = session.get()?;
+        let text = match (view.phase, view.mode) {
+            (_, _) if view.ended.is_some() => return None,
+            (Phase::Paused, _) => "Paused",
+            (_, Some(Mode::Control)) => "Full control",
+            (_, Some(Mode::View)) => "View only",
+            _ => return None,
+        };
+        Some(view! { <span class="mode-badge" id="mode-badge">{text}</span> })
+    };
+    let who = move || {
+        let view = session.get()?;
+        let sharer = view.sharer.map(|s| s.display_name);
+        let device = view.device.map(|d| {
+            let compliance = d.compliance;
+            view! {
+                <span class="ws-device">
+                    <span class="host" title=d.name.clone()>{d.name.clone()}</span>
+                    {(compliance != Compliance::Compliant).then(|| view! {
+                        <span class="chip warning" role="note">"Compliance: " {compliance.label().to_lowercase()}</span>
+                    })}
+                </span>
+            }
+        });
+        Some(view! {
+            <span class="ws-who">
+                {sharer.map(|name| view! { <strong class="ws-sharer">{name}</strong> })}
+                {device}
+            </span>
+        })
+    };
+    let lead: ChildrenFn =
+        std::sync::Arc::new(move || view! { {mode_badge}{choices.clone()} }.into_any());
 
     view! {
-        <section class="page session-page" aria-labelledby="session-title">
-            <h1 id="session-title">"Assist"</h1>
-            <p class="status-line" role="status" id="session-status">
-                {move || session.get().map(|v| helper_status(&v, &media.get())).unwrap_or_else(|| "Loading…".into())}
-                {move || (link.get() == Link::Retrying).then_some(" (reconnecting to the server…)")}
-            </p>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            {code_panel}
-            {move || session.get().and_then(|v| v.sharer).map(|card| view! {
-                <IdentityCardView card=card label="Sharer" />
-            })}
-            {move || session.get().and_then(|v| v.device).map(|device| view! {
-                <section class="device-card" aria-label="Device">
-                    <p>{device.name.clone()} " · " {device.os.clone()} " " {device.os_version.clone()}</p>
-                    {(device.compliance != Compliance::Compliant).then(|| view! {
-                        <p class="warning" role="note">
-                            "This device is " {device.compliance.label().to_lowercase()} ". You can still help."
-                        </p>
-                    })}
-                </section>
-            })}
-            {choices}
-            <VideoView stream=stream control=control remote=remote agent=agent media_stats=media_stats />
-            {move || chat_visible.get().then(|| view! { <ChatPanel state=chat send=send_chat /> })}
-            {move || ticket_for.get().map(|id| view! {
-                <TicketField id=id initial=session.get_untracked().and_then(|v| v.ticket) />
-            })}
-            <div class="session-actions">
+        <section class="workspace" id="workspace" aria-labelledby="session-title">
+            <header class="ws-bar">
+                <h1 id="session-title" class="ws-title">"Assist"</h1>
+                {who}
+                <p class="ws-status" role="status" id="session-status" tabindex="-1">
+                    {move || session.get().map(|v| helper_status(&v, &media.get())).unwrap_or_else(|| "Loading…".into())}
+                    {move || (link.get() == Link::Retrying).then_some(" (reconnecting to the server…)")}
+                </p>
+                {timer}
+                {quality_button}
+                <button type="button" id="panel-toggle" aria-controls="side-panel"
+                    aria-expanded=move || panel_open.get().to_string()
+                    on:click=move |_| panel_open.update(|o| *o = !*o)>
+                    {move || if panel_open.get() { "Hide panel".to_owned() } else {
+                        match chat.unread.get() {
+                            0 => "Show panel".to_owned(),
+                            n => format!("Chat · {n} unread"),
+                        }
+                    }}
+                </button>
                 {move || {
                     let ended = session.get().is_some_and(|v| v.ended.is_some());
                     let leave = leave.clone();
-                    let navigate = navigate.clone();
-                    if ended {
-                        view! {
-                            <button type="button" on:click=move |_| navigate(&AppRoute::Devices.href(), NavigateOptions::default())>
-                                "Back to devices"
-                            </button>
-                        }.into_any()
-                    } else {
-                        view! { <button type="button" class="danger" on:click=leave>"Leave"</button> }.into_any()
-                    }
+                    (!ended).then(|| view! { <button type="button" class="danger" id="leave-button" on:click=leave>"Leave"</button> })
                 }}
+            </header>
+            {details}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="ws-body">
+                <div class="ws-main">
+                    <VideoView stream=stream control=control remote=remote agent=agent
+                        special_keys=special_keys live=live lead=lead />
+                    {code_panel}
+                    {progress}
+                    {held}
+                </div>
+                <aside class="ws-side" id="side-panel" hidden=move || !panel_open.get() aria-label="Session details and chat">
+                    {move || session.get().and_then(|v| v.sharer).map(|card| view! {
+                        <IdentityCardView card=card label="Sharer" />
+                    })}
+                    {move || session.get().and_then(|v| v.device).map(|device| view! {
+                        <section class="device-card" aria-label="Device">
+                            <p><span class="host">{device.name.clone()}</span> " · " {device.os.clone()} " " {device.os_version.clone()}</p>
+                            <p class=if device.compliance == Compliance::Compliant { "" } else { "warning" }>
+                                "Compliance: " {device.compliance.label().to_lowercase()}
+                                {(device.compliance != Compliance::Compliant).then_some(". You can still help.")}
+                            </p>
+                        </section>
+                    })}
+                    {move || (session.get().and_then(|v| v.control_unavailable) == Some(ControlUnavailable::NeedsAgent)).then(|| view! {
+                        <section class="agent-help" aria-labelledby="agent-help-title">
+                            <h2 id="agent-help-title">"Getting full control"</h2>
+                            <p>"The sharer installs the Tandem agent on this device and starts it. The agent opens a page that pairs their browser with the device; a new code entered there gives a session in which you may ask for full control."</p>
+                        </section>
+                    })}
+                    {move || chat_visible.get().then(|| view! { <ChatPanel state=chat send=send_chat /> })}
+                    {move || ticket_for.get().map(|id| view! {
+                        <TicketField id=id initial=session.get_untracked().and_then(|v| v.ticket) />
+                    })}
+                </aside>
             </div>
         </section>
+    }
+}
+
+/// "RPY4GW47" read out character by character.
+fn spelled(code: &str) -> String {
+    code.chars().map(String::from).collect::<Vec<_>>().join(" ")
+}
+
+/// Moves the keyboard focus to the element with this id, if it is there.
+fn focus_by_id(id: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(element) = document()
+        .get_element_by_id(id)
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = element.focus();
     }
 }

@@ -44,8 +44,58 @@ fn follow_live(active: RwSignal<Option<Vec<ActiveSession>>>, feed: RwSignal<Feed
     on_cleanup(move || cleanup.0.close());
 }
 
+/// "End session" with a confirmation step: ends a live session for both
+/// sides (recorded with who ended it). The live feed then drops the row.
+#[component]
+fn EndSession(id: tandem_protocol::SessionId, who: String) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let end = {
+        let id = id.clone();
+        move |_| {
+            let id = id.clone();
+            busy.set(true);
+            leptos::task::spawn_local(async move {
+                if let Err(e) = api::end_session(&id).await {
+                    error.set(Some(e.message()));
+                }
+                busy.set(false);
+                confirming.set(false);
+            });
+        }
+    };
+    let label = format!("End the session of {who}");
+    view! {
+        {move || if confirming.get() {
+            let end = end.clone();
+            view! {
+                <span class="confirm" role="group" aria-label="Confirm">
+                    "End it for both sides? "
+                    <button type="button" class="danger end-confirm" disabled=move || busy.get() on:click=end>"End session"</button>
+                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </span>
+            }.into_any()
+        } else {
+            view! {
+                <button type="button" class="end-session" aria-label=label.clone() on:click=move |_| confirming.set(true)>
+                    "End session"
+                </button>
+            }.into_any()
+        }}
+        {move || error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
+    }
+}
+
 fn active_table(list: Vec<ActiveSession>, now: i64) -> impl IntoView {
     let count = list.len();
+    let can_end = crate::auth::use_auth()
+        .me
+        .get_untracked()
+        .is_some_and(|me| {
+            me.admin_permissions
+                .contains(tandem_protocol::rbac::Permission::ManageSettings)
+        });
     view! {
         <p class="big-number" id="active-count" aria-live="polite">
             {format!("{count} active session{}", if count == 1 { "" } else { "s" })}
@@ -57,17 +107,21 @@ fn active_table(list: Vec<ActiveSession>, now: i64) -> impl IntoView {
                     <th scope="col">"Helper"</th><th scope="col">"Sharer"</th>
                     <th scope="col">"Device"</th><th scope="col">"Status"</th>
                     <th scope="col">"Started"</th>
+                    {can_end.then(|| view! { <th scope="col">"Actions"</th> })}
                 </tr></thead>
                 <tbody>
-                    {list.into_iter().map(|s| view! {
+                    {list.into_iter().map(|s| {
+                        let who = format!("{} and {}", s.helper_name, s.sharer_name.clone().unwrap_or_else(|| "nobody yet".into()));
+                        view! {
                         <tr data-session=s.id.0.clone()>
-                            <th scope="row"><a href=AppRoute::ReportDetail { id: s.id.0.clone() }.href()>{s.helper_name}</a></th>
+                            <th scope="row"><a href=AppRoute::ReportDetail { id: s.id.0.clone() }.href()>{s.helper_name.clone()}</a></th>
                             <td>{s.sharer_name.unwrap_or_else(|| "–".into())}</td>
                             <td>{s.device_name.unwrap_or_else(|| "–".into())}</td>
                             <td>{s.status}</td>
                             <td>{relative_time(now, s.started_at.0)}</td>
+                            {can_end.then(|| view! { <td><EndSession id=s.id.clone() who=who /></td> })}
                         </tr>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </tbody>
             </table>
         })}

@@ -314,7 +314,14 @@ pub fn ReportDetailPage() -> impl IntoView {
                     ("View only", duration(r.view_ms)),
                     ("Full control", duration(r.control_ms)),
                     ("Paused", duration(r.paused_ms)),
-                    ("Elevation used", yes(r.elevation_used).into()),
+                    (
+                        "Helper held Elevation in full control",
+                        yes(r.elevation_held).into(),
+                    ),
+                    (
+                        "Elevation used (acted on a UAC or secure-desktop prompt)",
+                        yes(r.elevation_used).into(),
+                    ),
                     ("Chat used", yes(r.chat_used).into()),
                     ("Pause used", yes(r.pause_used).into()),
                     ("Annotation used", yes(r.annotation_used).into()),

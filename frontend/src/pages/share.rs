@@ -4,8 +4,9 @@
 //! with the device's agent (`/share?pair=…`) leaves sharing to the agent.
 
 use crate::api::{self, SessionAction};
+use crate::components::layout::set_title;
 use crate::components::session::{
-    ChatPanel, ChatState, IdentityCardView, chat_open, sharer_indicator,
+    ChatPanel, ChatState, IdentityCardView, chat_open, sharer_indicator, workspace,
 };
 use crate::routes::AppRoute;
 use crate::rtc::peer::{Peer, PeerSlot, add_remote_candidate, capture_screen};
@@ -60,6 +61,7 @@ pub fn SharePage() -> impl IntoView {
             }
         });
     }
+    set_title("Get help");
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let navigate = navigate.clone();
@@ -99,6 +101,52 @@ pub fn SharePage() -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || busy.get()>"Submit"</button>
             </form>
             {move || error.get().map(|e| view! { <p class="error" role="alert" id="share-error">{e}</p> })}
+            <PastSessions />
+        </section>
+    }
+}
+
+/// The sharer's own last sessions: who helped, on what, and how it ended.
+#[component]
+fn PastSessions() -> impl IntoView {
+    let sessions = LocalResource::new(api::sessions_as_sharer);
+    view! {
+        <section class="past-sessions" aria-labelledby="past-title">
+            <h2 id="past-title">"Your recent help sessions"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || sessions.get().map(|result| match result {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="muted" id="past-empty">"No help sessions yet."</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <table id="past-sessions">
+                            <thead><tr>
+                                <th scope="col">"When"</th>
+                                <th scope="col">"Helper"</th>
+                                <th scope="col">"Device"</th>
+                                <th scope="col">"Length"</th>
+                                <th scope="col">"Keyboard and mouse"</th>
+                                <th scope="col">"Outcome"</th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|s| view! {
+                                    <tr data-session=s.id.0.clone()>
+                                        <td><time datetime=crate::format::iso_time(s.started_at.0)>
+                                            {crate::format::relative_time(crate::format::now_ms(), s.started_at.0)}
+                                        </time></td>
+                                        <td>{s.helper_name}</td>
+                                        <td>{s.device_name.unwrap_or_else(|| "This browser".into())}</td>
+                                        <td>{workspace::elapsed(s.duration_ms)}</td>
+                                        <td>{if s.full_control { "Helper had control" } else { "View only" }}</td>
+                                        <td>{s.outcome.label()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+                })}
+            </Suspense>
         </section>
     }
 }
@@ -359,14 +407,25 @@ pub fn ShareSessionPage() -> impl IntoView {
         let allow = allow.clone();
         let asking = (view.phase == Phase::WaitingForConsent).then(|| {
             let what = match view.requested {
-                Some(Mode::Control) => "take full control of your device (keyboard and mouse)",
+                Some(Mode::Control) => "use your keyboard and mouse",
                 _ => "see your screen",
             };
+            // The question takes the focus, not Allow: Enter alone must
+            // never consent. Allow is one Tab away.
+            request_animation_frame(|| {
+                if let Some(q) = document().get_element_by_id("consent-question")
+                    && let Ok(q) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(q)
+                {
+                    let _ = q.focus();
+                }
+            });
             view! {
                 <div class="consent" role="alertdialog" aria-labelledby="consent-question">
-                    <p id="consent-question">{format!("{} wants to {what}.", view.helper.display_name)}</p>
-                    <button type="button" class="primary" on:click=allow>"Allow"</button>
-                    <button type="button" on:click=move |_| a1(SessionAction::Consent(false))>"Decline"</button>
+                    <p id="consent-question" tabindex="-1">{format!("{} wants to {what}.", view.helper.display_name)}</p>
+                    <div class="consent-answers">
+                        <button type="button" class="primary" id="consent-allow" on:click=allow>"Allow"</button>
+                        <button type="button" id="consent-decline" on:click=move |_| a1(SessionAction::Consent(false))>"Decline"</button>
+                    </div>
                 </div>
             }
         });
@@ -394,6 +453,13 @@ pub fn ShareSessionPage() -> impl IntoView {
         })
     };
 
+    Effect::new(move |_| {
+        set_title(match session.get() {
+            Some(v) if v.ended.is_some() => "Session ended",
+            Some(v) if v.mode.is_some() => "Sharing your screen",
+            _ => "Get help",
+        });
+    });
     let chat = sharing.chat;
     let send_chat = Callback::new(move |text: String| {
         if let Some(signal) = stored.get_value().signal.borrow().clone() {

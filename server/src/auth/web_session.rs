@@ -135,6 +135,7 @@ async fn me_of(state: &AppState, user: &UserRecord) -> ApiResult<Me> {
             name: state.store.tenant_name(&scope).await?,
         },
         admin_permissions: policy.tenant_permissions(&membership),
+        help_permissions: policy.held_anywhere(&membership),
     })
 }
 

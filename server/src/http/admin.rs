@@ -1,10 +1,11 @@
-//! `/api/admin/*`: settings, roles, assignments, groups, access review.
+//! `/api/admin/*`: settings, roles, assignments, groups, access review,
+//! the audit log, revoking enrollment tokens.
 //! Every handler takes an `Authorized<…>` for the permission it needs.
 
 use crate::app::AppState;
-use crate::auth::{Authorized, ManageRoles, ManageSettings};
+use crate::auth::{Authorized, ManageDevices, ManageRoles, ManageSettings};
 use crate::error::{ApiError, ApiResult};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, ApiQuery};
 use crate::store::RbacChangeError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -50,7 +51,24 @@ pub async fn put_settings(
         .store
         .update_settings(&auth, &settings, state.clock.now())
         .await?;
+    // Off means off: sessions still running end now, and both sides see why.
+    if !saved.remote_help_enabled {
+        state.sessions.stop_all(&auth).await?;
+    }
     Ok(Json(saved))
+}
+
+/// `POST /api/admin/sessions/{id}/end`: "End session" on the monitor.
+pub async fn end_session(
+    State(state): State<AppState>,
+    auth: Authorized<ManageSettings>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    state
+        .sessions
+        .stop(&auth, &tandem_protocol::SessionId(id))
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 pub async fn audit(
@@ -58,6 +76,29 @@ pub async fn audit(
     auth: Authorized<ManageSettings>,
 ) -> ApiResult<Json<Vec<tandem_protocol::settings::AuditEntryView>>> {
     Ok(Json(state.store.audit_entries(auth.scope()).await?))
+}
+
+/// `GET /api/admin/audit-log`: one page of the audit log, newest first.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    auth: Authorized<ManageSettings>,
+    ApiQuery(query): ApiQuery<tandem_protocol::admin::AuditQuery>,
+) -> ApiResult<Json<tandem_protocol::directory::Page<tandem_protocol::admin::AuditRecord>>> {
+    Ok(Json(state.store.audit_page(auth.scope(), &query).await?))
+}
+
+/// `POST /api/admin/enrollment-tokens/{id}/revoke`: no agent can register
+/// with the token any more (already registered devices stay enrolled).
+pub async fn revoke_enrollment_token(
+    State(state): State<AppState>,
+    auth: Authorized<ManageDevices>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<tandem_protocol::agent::EnrollmentTokenRow>> {
+    let row = state
+        .store
+        .revoke_enrollment_token(&auth, &id, state.clock.now())
+        .await?;
+    Ok(Json(row))
 }
 
 pub async fn list_roles(

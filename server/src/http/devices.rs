@@ -3,14 +3,56 @@
 //! exactly like a device that does not exist.
 
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, TenantScope};
 use crate::error::{ApiError, ApiResult};
 use crate::rbac::review::visible_devices;
+use crate::rbac::{Membership, Policy, Target};
+use crate::store::DirectoryGraph;
 use axum::Json;
 use axum::extract::{Path, State};
-use std::collections::BTreeSet;
-use tandem_protocol::DeviceId;
+use std::collections::{BTreeMap, BTreeSet};
 use tandem_protocol::devices::DeviceSummary;
+use tandem_protocol::rbac::Permission;
+use tandem_protocol::{DeviceId, UserId};
+
+/// Marks each device's presence, and whether `helper` may offer help on it
+/// (the target is the device and the user signed in on it, exactly as the
+/// offer itself is checked).
+pub(super) async fn mark_presence_and_offers(
+    state: &AppState,
+    scope: &TenantScope,
+    policy: &Policy,
+    graph: &DirectoryGraph,
+    helper: &Membership,
+    devices: &mut [DeviceSummary],
+) -> ApiResult<()> {
+    let signed_in = state.store.signed_in_users(scope).await?;
+    let users: BTreeMap<&UserId, &Membership> =
+        graph.users.iter().map(|u| (&u.id, &u.membership)).collect();
+    let nodes: BTreeMap<&DeviceId, &Membership> = graph
+        .devices
+        .iter()
+        .map(|d| (&d.id, &d.membership))
+        .collect();
+    for device in devices {
+        device.online = state.sessions.device_online(&device.id);
+        let Some(membership) = nodes.get(&device.id) else {
+            continue;
+        };
+        let target = Target {
+            tenant: scope.tenant_id().clone(),
+            user: signed_in
+                .get(&device.id)
+                .and_then(|id| users.get(id))
+                .map(|m| (*m).clone()),
+            device: Some((*membership).clone()),
+        };
+        device.can_offer = policy
+            .resolve(helper, &target)
+            .contains(Permission::OfferRemoteAssistance);
+    }
+    Ok(())
+}
 
 async fn visible(state: &AppState, current: &CurrentUser) -> ApiResult<Vec<DeviceSummary>> {
     let scope = current.tenant_scope();
@@ -25,9 +67,7 @@ async fn visible(state: &AppState, current: &CurrentUser) -> ApiResult<Vec<Devic
         .collect();
     let mut devices = state.store.list_devices(&scope).await?;
     devices.retain(|d| allowed.contains(&d.id));
-    for device in &mut devices {
-        device.online = state.sessions.device_online(&device.id);
-    }
+    mark_presence_and_offers(state, &scope, &policy, &graph, &helper, &mut devices).await?;
     Ok(devices)
 }
 

@@ -1,12 +1,17 @@
-//! `/api/admin/users`, `/api/admin/group-list`, `/api/admin/devices` and
-//! `/api/admin/import/{kind}`: the directory in the admin console.
+//! `/api/admin/users` (listed, created, edited), `/api/admin/group-list`,
+//! `/api/admin/devices` and `/api/admin/import/{kind}`: the directory in
+//! the admin console.
 
+use super::ApiJson;
 use crate::app::AppState;
 use crate::auth::{Authorized, CurrentUser, ManageDevices, ManageRoles, authorize};
 use crate::error::{ApiError, ApiResult};
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use std::collections::BTreeMap;
+use tandem_protocol::UserId;
+use tandem_protocol::admin::UserDraft;
 use tandem_protocol::directory::{
     DeviceRow, GroupRow, ImportKind, ImportReport, Page, PageQuery, UserRow,
 };
@@ -20,6 +25,62 @@ pub async fn users(
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<Page<UserRow>>> {
     Ok(Json(state.store.users_page(auth.scope(), &query).await?))
+}
+
+/// Checks a user draft and hashes its password, if it has one.
+async fn checked(draft: &UserDraft) -> ApiResult<Option<String>> {
+    draft.validate().map_err(ApiError::BadRequest)?;
+    match &draft.password {
+        Some(password) => crate::auth::hash_password(password.clone())
+            .await
+            .map(Some)
+            .map_err(|e| ApiError::Internal(format!("hashing a new password: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// `POST /api/admin/users`: a new user with a Tandem account.
+pub async fn create_user(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    ApiJson(draft): ApiJson<UserDraft>,
+) -> ApiResult<(StatusCode, Json<UserRow>)> {
+    let hash = checked(&draft).await?;
+    let user = state
+        .store
+        .create_user_as(&auth, &draft, hash.as_deref(), state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// `PUT /api/admin/users/{id}`: edits a user with a Tandem account.
+pub async fn update_user(
+    State(state): State<AppState>,
+    auth: Authorized<ManageRoles>,
+    Path(id): Path<String>,
+    ApiJson(draft): ApiJson<UserDraft>,
+) -> ApiResult<Json<UserRow>> {
+    // A foreign or unknown id is a 404 before anything else is said.
+    if state
+        .store
+        .user_row(auth.scope(), &UserId(id.clone()))
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound);
+    }
+    let hash = checked(&draft).await?;
+    let user = state
+        .store
+        .update_user(
+            &auth,
+            &UserId(id),
+            &draft,
+            hash.as_deref(),
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Json(user))
 }
 
 pub async fn groups(
@@ -45,7 +106,13 @@ pub async fn devices(
         .into_iter()
         .map(|d| (d.id.clone(), d))
         .collect();
-    let items = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    let mut items: Vec<DeviceRow> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    let scope = auth.scope();
+    let policy = state.store.policy(scope).await?;
+    let graph = state.store.directory_graph(scope).await?;
+    let caller = state.store.user_membership(scope, &auth.actor().id).await?;
+    super::devices::mark_presence_and_offers(&state, scope, &policy, &graph, &caller, &mut items)
+        .await?;
     Ok(Json(Page {
         items,
         page,

@@ -178,6 +178,7 @@ fn register_protocol(schemas: &mut Schemas) {
     register::<TenantSettings>(schemas);
     register::<HelperNameDisplay>(schemas);
     register::<AuditEntryView>(schemas);
+    register::<tandem_protocol::admin::AuditRecord>(schemas);
     register::<RoleView>(schemas);
     register::<RoleDraft>(schemas);
     register::<GroupRef>(schemas);

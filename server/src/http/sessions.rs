@@ -33,6 +33,24 @@ pub async fn issue(
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
+/// `GET /api/sessions/as-sharer`: the caller's last sessions as the sharer.
+pub async fn as_sharer(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> ApiResult<Json<Vec<tandem_protocol::reports::SharerSession>>> {
+    Ok(Json(
+        state
+            .store
+            .sessions_as_sharer(
+                &current.tenant_scope(),
+                &current.user.id,
+                state.clock.now(),
+                20,
+            )
+            .await?,
+    ))
+}
+
 /// `POST /api/sessions/redeem`: the sharer enters the code.
 pub async fn redeem(
     State(state): State<AppState>,

@@ -9,6 +9,7 @@ use crate::auth;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{delete, get, post, put};
+use tandem_protocol::admin::{AuditRecord, UserDraft};
 use tandem_protocol::agent::{
     EnrollmentToken, EnrollmentTokenRow, NewEnrollmentToken, PairRequest, Paired, RegisterRequest,
     Registration,
@@ -245,6 +246,21 @@ pub fn api_routes() -> Vec<ApiRoute> {
         .streams::<LiveSessions>(),
         route(
             g.clone(),
+            SESSIONS_AS_SHARER,
+            "The caller's last sessions as the sharer (newest first, at most 20)",
+            SignedIn,
+            get(sessions::as_sharer),
+        )
+        .returns::<Vec<tandem_protocol::reports::SharerSession>>(200),
+        route(
+            p.clone(),
+            ADMIN_SESSION_END,
+            "End a live session of the tenant (\"End session\" on the monitor); both sides see why",
+            Needs(ManageSettings),
+            post(admin::end_session),
+        ),
+        route(
+            g.clone(),
             SIGNAL,
             "Signaling WebSocket (session cookie; same-origin only)",
             SignedIn,
@@ -310,6 +326,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
         )
         .takes::<NewEnrollmentToken>()
         .returns::<EnrollmentToken>(201),
+        route(
+            p.clone(),
+            ADMIN_ENROLLMENT_TOKEN_REVOKE,
+            "Revoke an enrollment token: no agent can register with it any more",
+            Needs(ManageDevices),
+            post(admin::revoke_enrollment_token),
+        )
+        .returns::<EnrollmentTokenRow>(200),
         route(
             g.clone(),
             ADMIN_SETTINGS,
@@ -452,12 +476,38 @@ pub fn api_routes() -> Vec<ApiRoute> {
         .returns::<Vec<AuditEntryView>>(200),
         route(
             g.clone(),
+            ADMIN_AUDIT_LOG,
+            "Admin changes, newest first, searched and paged (?q=&kind=&page=&per_page=)",
+            Needs(ManageSettings),
+            get(admin::audit_log),
+        )
+        .returns::<Page<AuditRecord>>(200),
+        route(
+            g.clone(),
             ADMIN_USERS,
             "Users (?q=&page=&per_page=)",
             Needs(ManageRoles),
             get(directory::users),
         )
         .returns::<Page<UserRow>>(200),
+        route(
+            p.clone(),
+            ADMIN_USERS,
+            "Create a user with a Tandem account",
+            Needs(ManageRoles),
+            post(directory::create_user),
+        )
+        .takes::<UserDraft>()
+        .returns::<UserRow>(201),
+        route(
+            u.clone(),
+            ADMIN_USER,
+            "Edit a user with a Tandem account (a new password is optional)",
+            Needs(ManageRoles),
+            put(directory::update_user),
+        )
+        .takes::<UserDraft>()
+        .returns::<UserRow>(200),
         route(
             g.clone(),
             ADMIN_GROUP_LIST,

@@ -4,7 +4,7 @@ use tandem_protocol::reports::SessionReport;
 use tandem_protocol::session::Party;
 
 /// The header row; one column per field of [`SessionReport`].
-pub const HEADER: [&str; 27] = [
+pub const HEADER: [&str; 28] = [
     "session_id",
     "tenant",
     "helper_id",
@@ -21,6 +21,7 @@ pub const HEADER: [&str; 27] = [
     "control_s",
     "paused_s",
     "elevation_used",
+    "elevation_held",
     "pause_used",
     "chat_used",
     "annotation_used",
@@ -105,6 +106,7 @@ pub fn render(rows: &[SessionReport]) -> Result<String, csv::Error> {
             seconds(r.control_ms),
             seconds(r.paused_ms),
             flag(r.elevation_used),
+            flag(r.elevation_held),
             flag(r.pause_used),
             flag(r.chat_used),
             flag(r.annotation_used),
@@ -146,6 +148,7 @@ mod tests {
             control_ms: 60_500,
             paused_ms: 0,
             elevation_used: true,
+            elevation_held: true,
             pause_used: false,
             chat_used: true,
             annotation_used: false,
@@ -168,7 +171,7 @@ mod tests {
         assert!(line.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{line}");
         assert!(line.contains("\"Lynne, R.\""), "{line}");
         assert!(line.contains("2026-11-22T23:30:00Z"), "{line}");
-        assert!(line.contains(",61.500,1.000,60.500,0.000,true,false,true,false,completed,"));
+        assert!(line.contains(",61.500,1.000,60.500,0.000,true,true,false,true,false,completed,"));
         assert!(line.ends_with(",INC-1,true,view control"), "{line}");
     }
 }

@@ -142,15 +142,26 @@ pub async fn summary(
         .repeated_code_failures(auth, &first, settings.unusual_failures_per_day)
         .await?
     {
+        // Another organization's person is not named here, and has no
+        // sessions in this tenant to show.
+        let outsider = p.user_id.0 == crate::store::OUTSIDER_ID;
         unusual.push(UnusualPattern {
             kind: PatternKind::RepeatedCodeFailures,
-            summary: format!(
-                "{} entered {} codes that did not work on {}.",
-                p.name, p.count, p.day
-            ),
+            summary: if outsider {
+                format!(
+                    "Someone of another organization entered {} of this organization's codes \
+                     on {} (refused as wrong codes).",
+                    p.count, p.day
+                )
+            } else {
+                format!(
+                    "{} entered {} codes that did not work on {}.",
+                    p.name, p.count, p.day
+                )
+            },
             count: p.count,
             sessions: ReportQuery {
-                sharer: Some(p.user_id.clone()),
+                sharer: (!outsider).then(|| p.user_id.clone()),
                 ..day_query(None, &p.day)
             },
         });

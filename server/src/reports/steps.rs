@@ -2,7 +2,7 @@
 
 use crate::sessions::machine::Event;
 use tandem_protocol::reports::SessionStep;
-use tandem_protocol::session::{Mode, Party};
+use tandem_protocol::session::{Mode, Party, StopCause};
 
 fn who(step: &SessionStep) -> String {
     match (&step.actor_name, step.actor) {
@@ -35,6 +35,15 @@ pub fn describe(step: &SessionStep, event: &Event) -> String {
         Event::Reconnect => format!("{who} reconnected."),
         Event::StartUnattended => "Started unattended (nobody signed in on the device).".into(),
         Event::GrantUnattended => "The organization's unattended-access setting consented.".into(),
+        Event::ElevationUsed => {
+            "The helper acted on an elevation (UAC or secure-desktop) prompt.".into()
+        }
+        Event::Stop {
+            cause: StopCause::EndedByAdmin,
+        } => format!("{who} ended the session from the monitor."),
+        Event::Stop {
+            cause: StopCause::RemoteHelpTurnedOff,
+        } => format!("{who} turned remote help off, which ended the session."),
     }
 }
 

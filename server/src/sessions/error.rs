@@ -13,6 +13,8 @@ pub enum SessionError {
     CodeExpired,
     #[error("This code has already been used. Ask your helper for a new one.")]
     CodeUsed,
+    #[error("An administrator withdrew this code. Ask your helper for a new one.")]
+    CodeWithdrawn,
     #[error("You entered your own code. The person you help enters it on their device.")]
     OwnCode,
     #[error("Too many wrong codes. Try again in {} minute(s).", .0.div_ceil(60))]

@@ -4,10 +4,30 @@
 //! `transition` is pure: it checks that the event is allowed in the state
 //! and from that actor, and returns the next state or why not. The sharer is
 //! always in charge: only the sharer's Allow (or Resume) ever leads into
-//! full control.
+//! full control, and only where an agent can carry it out.
 
 use serde::{Deserialize, Serialize};
-use tandem_protocol::session::{EndReason, Mode, Party, Phase};
+use tandem_protocol::session::{EndReason, Mode, Party, Phase, StopCause};
+
+/// What sends the sharer's screen, which decides what the session can do:
+/// a browser tab shares its screen but cannot take keyboard and mouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaEnd {
+    /// The sharer's browser tab (view only).
+    Browser,
+    /// The device's agent (view and full control).
+    Agent,
+}
+
+impl MediaEnd {
+    pub fn of(via_agent: bool) -> Self {
+        if via_agent {
+            MediaEnd::Agent
+        } else {
+            MediaEnd::Browser
+        }
+    }
+}
 
 /// Where a session is. Stored as JSON in the session's row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +85,14 @@ pub enum Event {
     /// The tenant's unattended-access setting consents in place of the
     /// absent sharer (only for a session that started unattended).
     GrantUnattended,
+    /// The agent followed a UAC or secure-desktop prompt for the helper in
+    /// full control: elevation was used. Nothing else changes.
+    ElevationUsed,
+    /// Stopped from outside: an administrator ended the session or turned
+    /// remote help off.
+    Stop {
+        cause: StopCause,
+    },
 }
 
 /// Why an event was refused; the state stays as it was.
@@ -76,6 +104,8 @@ pub enum TransitionError {
     WrongActor { expected: Party },
     #[error("not possible while the session is {state}")]
     NotNow { state: &'static str },
+    #[error("full control needs the agent on the sharer's device")]
+    ControlNeedsAgent,
 }
 
 impl State {
@@ -130,20 +160,41 @@ fn actor_of(event: &Event) -> Option<Party> {
     match event {
         IssueCode | Request { .. } => Some(Party::Helper),
         Redeem | Allow | Decline | RevokeControl | Pause | Resume => Some(Party::Sharer),
-        Refuse { .. } | Expire | Disconnect | Fail { .. } | StartUnattended | GrantUnattended => {
-            Some(Party::System)
-        }
+        Refuse { .. }
+        | Expire
+        | Disconnect
+        | Fail { .. }
+        | StartUnattended
+        | GrantUnattended
+        | Stop { .. } => Some(Party::System),
+        ElevationUsed => Some(Party::Agent),
         // Either participant may leave.
         Leave | Reconnect => None,
     }
 }
 
-/// The next state after `event` by `actor` in `state`.
-pub fn transition(state: &State, actor: Party, event: &Event) -> Result<State, TransitionError> {
+/// The next state after `event` by `actor` in `state`, in a session whose
+/// screen comes from `media`.
+pub fn transition(
+    state: &State,
+    media: MediaEnd,
+    actor: Party,
+    event: &Event,
+) -> Result<State, TransitionError> {
     use Event::*;
     use State::*;
     if state.is_ended() {
         return Err(TransitionError::Ended);
+    }
+    if media == MediaEnd::Browser
+        && (matches!(
+            event,
+            Request {
+                mode: Mode::Control
+            } | ElevationUsed
+        ))
+    {
+        return Err(TransitionError::ControlNeedsAgent);
     }
     match actor_of(event) {
         Some(expected) if expected != actor => {
@@ -162,6 +213,13 @@ pub fn transition(state: &State, actor: Party, event: &Event) -> Result<State, T
         (_, Fail { error }) => ended(EndReason::Failed {
             error: error.clone(),
         }),
+        (_, Stop { cause }) => ended(EndReason::Stopped { cause: *cause }),
+        (
+            Active {
+                mode: Mode::Control,
+            },
+            ElevationUsed,
+        ) => Ok(state.clone()),
         (Created, IssueCode) => Ok(CodeIssued),
         (CodeIssued, Redeem) => Ok(Redeemed),
         (CodeIssued, StartUnattended) => Ok(Redeemed),
@@ -246,13 +304,22 @@ mod tests {
             }),
             Just(Event::StartUnattended),
             Just(Event::GrantUnattended),
+            Just(Event::ElevationUsed),
+            Just(Event::Stop {
+                cause: StopCause::EndedByAdmin
+            }),
         ]
+    }
+
+    fn media() -> impl Strategy<Value = MediaEnd> {
+        prop_oneof![Just(MediaEnd::Browser), Just(MediaEnd::Agent)]
     }
 
     fn party() -> impl Strategy<Value = Party> {
         prop_oneof![
             Just(Party::Helper),
             Just(Party::Sharer),
+            Just(Party::Agent),
             Just(Party::System)
         ]
     }
@@ -262,10 +329,10 @@ mod tests {
         /// request, or Resume of a paused control session), or by the
         /// system's unattended consent on a control request.
         #[test]
-        fn only_the_sharer_grants_control(steps in proptest::collection::vec((party(), event()), 0..40)) {
+        fn only_the_sharer_grants_control(media in media(), steps in proptest::collection::vec((party(), event()), 0..40)) {
             let mut state = State::Created;
             for (actor, event) in steps {
-                let Ok(next) = transition(&state, actor, &event) else { continue };
+                let Ok(next) = transition(&state, media, actor, &event) else { continue };
                 if next == (State::Active { mode: Mode::Control }) && state != next {
                     let by_sharer = actor == Party::Sharer && matches!(
                         (&state, &event),
@@ -282,12 +349,45 @@ mod tests {
             }
         }
 
-        /// An ended session stays ended, and refused events change nothing.
+        /// A session whose screen comes from a browser tab never asks for,
+        /// reaches or records full control or elevation: nothing there could
+        /// carry it out.
         #[test]
-        fn ended_is_final_and_errors_are_pure(steps in proptest::collection::vec((party(), event()), 0..40)) {
+        fn a_browser_session_never_reaches_control(steps in proptest::collection::vec((party(), event()), 0..40)) {
             let mut state = State::Created;
             for (actor, event) in steps {
-                match transition(&state, actor, &event) {
+                let Ok(next) = transition(&state, MediaEnd::Browser, actor, &event) else { continue };
+                prop_assert!(!matches!(event, Event::ElevationUsed));
+                let (_, mode, requested) = next.summary();
+                prop_assert_ne!(mode, Some(Mode::Control));
+                prop_assert_ne!(requested, Some(Mode::Control));
+                let paused_in_control = matches!(next, State::Paused { mode: Mode::Control });
+                prop_assert!(!paused_in_control);
+                state = next;
+            }
+        }
+
+        /// Elevation is recorded as used only in full control, and
+        /// recording it changes nothing else.
+        #[test]
+        fn elevation_is_used_only_in_full_control(steps in proptest::collection::vec((party(), event()), 0..40)) {
+            let mut state = State::Created;
+            for (actor, event) in steps {
+                let Ok(next) = transition(&state, MediaEnd::Agent, actor, &event) else { continue };
+                if event == Event::ElevationUsed {
+                    prop_assert_eq!(&state, &State::Active { mode: Mode::Control });
+                    prop_assert_eq!(&next, &state);
+                }
+                state = next;
+            }
+        }
+
+        /// An ended session stays ended, and refused events change nothing.
+        #[test]
+        fn ended_is_final_and_errors_are_pure(media in media(), steps in proptest::collection::vec((party(), event()), 0..40)) {
+            let mut state = State::Created;
+            for (actor, event) in steps {
+                match transition(&state, media, actor, &event) {
                     Ok(next) => {
                         prop_assert!(!state.is_ended());
                         state = next;
@@ -300,10 +400,10 @@ mod tests {
 
         /// Every accepted event came from the party allowed to cause it.
         #[test]
-        fn actors_are_enforced(state_steps in proptest::collection::vec((party(), event()), 0..30)) {
+        fn actors_are_enforced(media in media(), state_steps in proptest::collection::vec((party(), event()), 0..30)) {
             let mut state = State::Created;
             for (actor, event) in state_steps {
-                if let Ok(next) = transition(&state, actor, &event) {
+                if let Ok(next) = transition(&state, media, actor, &event) {
                     match actor_of(&event) {
                         Some(expected) => prop_assert_eq!(actor, expected),
                         None => prop_assert_ne!(actor, Party::System),
@@ -315,9 +415,75 @@ mod tests {
     }
 
     fn run(events: &[(Party, Event)]) -> Result<State, TransitionError> {
+        run_with(MediaEnd::Agent, events)
+    }
+
+    fn run_with(media: MediaEnd, events: &[(Party, Event)]) -> Result<State, TransitionError> {
         events
             .iter()
-            .try_fold(State::Created, |s, (a, e)| transition(&s, *a, e))
+            .try_fold(State::Created, |s, (a, e)| transition(&s, media, *a, e))
+    }
+
+    #[test]
+    fn a_browser_sharer_is_refused_control_but_keeps_view() {
+        use Event::*;
+        use Party::*;
+        let view = [
+            (Helper, IssueCode),
+            (Sharer, Redeem),
+            (Helper, Request { mode: Mode::View }),
+            (Sharer, Allow),
+        ];
+        assert_eq!(
+            run_with(MediaEnd::Browser, &view),
+            Ok(State::Active { mode: Mode::View })
+        );
+        let mut control = view.to_vec();
+        control.push((
+            Helper,
+            Request {
+                mode: Mode::Control,
+            },
+        ));
+        assert_eq!(
+            run_with(MediaEnd::Browser, &control),
+            Err(TransitionError::ControlNeedsAgent)
+        );
+        assert!(run_with(MediaEnd::Agent, &control).is_ok());
+    }
+
+    #[test]
+    fn a_stop_from_outside_ends_any_live_session_with_its_cause() {
+        use Event::*;
+        use Party::*;
+        let stop = Stop {
+            cause: StopCause::RemoteHelpTurnedOff,
+        };
+        for prefix in [
+            &[(Helper, IssueCode)][..],
+            &[(Helper, IssueCode), (Sharer, Redeem)][..],
+            &[
+                (Helper, IssueCode),
+                (Sharer, Redeem),
+                (Helper, Request { mode: Mode::View }),
+                (Sharer, Allow),
+                (Sharer, Pause),
+            ][..],
+        ] {
+            let mut steps = prefix.to_vec();
+            steps.push((System, stop.clone()));
+            assert_eq!(
+                run(&steps),
+                Ok(State::Ended {
+                    reason: EndReason::Stopped {
+                        cause: StopCause::RemoteHelpTurnedOff
+                    }
+                })
+            );
+            let mut by_helper = prefix.to_vec();
+            by_helper.push((Helper, stop.clone()));
+            assert!(run(&by_helper).is_err(), "only the system stops a session");
+        }
     }
 
     #[test]

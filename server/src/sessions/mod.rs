@@ -14,7 +14,9 @@
 //! - `policy`: the RBAC and tenant checks of a session;
 //! - `agents`: connected agents, pairing links, device-auth nonces;
 //! - `devices`: agent registration, device authentication, pairing, and
-//!   sessions started from the device page.
+//!   sessions started from the device page;
+//! - `stop`: sessions ended by an administrator or by turning remote help
+//!   off, and elevation reported as used by the agent.
 //!
 //! The machine and the code module are free of I/O and time: callers pass
 //! the clock's reading.
@@ -34,6 +36,7 @@ mod records;
 mod redeem;
 mod service;
 pub mod signaling;
+mod stop;
 mod views;
 
 #[cfg(test)]

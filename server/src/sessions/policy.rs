@@ -41,10 +41,10 @@ impl Sessions {
         record: &SessionRecord,
         sharer: &UserRecord,
     ) -> SessionResult<Option<String>> {
+        // Redemption turns another tenant's code into a wrong code before
+        // it gets here; this stays as a second wall, and says nothing more.
         if sharer.tenant_id != record.tenant_id {
-            return Ok(Some(
-                "the code belongs to another organization's helper".into(),
-            ));
+            return Ok(Some("this session is not available".into()));
         }
         let scope = TenantScope::of_record(&record.tenant_id);
         let settings = self.store().settings(&scope).await?;

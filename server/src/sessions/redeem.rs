@@ -72,22 +72,38 @@ impl Sessions {
         if !code::matches(key, &normalized, &stored) {
             return Err(wrong());
         }
+        // A code of another organization's helper looks exactly like a
+        // wrong one to whoever typed it (it counts against their limit, and
+        // tells an outsider nothing), leaves that session as it is, and is
+        // recorded for the organization that owns it.
+        if record.tenant_id != sharer.tenant_id {
+            self.record_foreign_code(&record).await;
+            return Err(wrong());
+        }
         if record.helper_id == sharer.id {
             return Err(SessionError::OwnCode);
         }
         let now = self.now();
         if record.state != State::CodeIssued {
-            return Err(
-                if record.state
-                    == (State::Ended {
-                        reason: tandem_protocol::session::EndReason::Expired,
-                    })
-                {
-                    SessionError::CodeExpired
-                } else {
-                    SessionError::CodeUsed
-                },
-            );
+            use tandem_protocol::session::{EndReason, StopCause};
+            return Err(match &record.state {
+                State::Ended {
+                    reason: EndReason::Expired,
+                } => SessionError::CodeExpired,
+                State::Ended {
+                    reason:
+                        EndReason::Stopped {
+                            cause: StopCause::RemoteHelpTurnedOff,
+                        },
+                } => SessionError::RemoteHelpDisabled,
+                State::Ended {
+                    reason:
+                        EndReason::Stopped {
+                            cause: StopCause::EndedByAdmin,
+                        },
+                } => SessionError::CodeWithdrawn,
+                _ => SessionError::CodeUsed,
+            });
         }
         if record.code_expires_at.is_none_or(|at| now >= at) {
             self.apply(&record, Party::System, None, Event::Expire, None)
@@ -132,6 +148,23 @@ impl Sessions {
             );
         }
         self.view_for(&record, Party::Sharer).await
+    }
+
+    /// Keeps, for the tenant that owns `record`, the fact that someone of
+    /// another organization entered its code (never who, never the code).
+    async fn record_foreign_code(&self, record: &crate::store::SessionRecord) {
+        let scope = TenantScope::of_record(&record.tenant_id);
+        let written = match self.local_now(&scope).await {
+            Ok((now, local)) => self
+                .store()
+                .record_foreign_code(&record.tenant_id, now, &local.day)
+                .await
+                .map_err(SessionError::from),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = written {
+            tracing::warn!(%error, "recording a foreign code attempt failed");
+        }
     }
 
     /// Keeps the fact that `sharer` entered a code that did not work (for

@@ -9,7 +9,7 @@ use super::error::{SessionError, SessionResult};
 use super::hub::Hub;
 use super::ice::IceConfig;
 use super::keys::SessionKeys;
-use super::machine::{Event, State, transition};
+use super::machine::{Event, MediaEnd, State, transition};
 use crate::auth::TenantScope;
 use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
@@ -357,13 +357,17 @@ impl Sessions {
     ) -> SessionResult<SessionRecord> {
         let mut current = record.clone();
         for _ in 0..2 {
-            let next = transition(&current.state, actor, &event)?;
-            // Full control by a helper holding Elevation: the grant lets
-            // them act on elevation prompts, which the record keeps.
-            let elevation =
-                next == (State::Active {
-                    mode: Mode::Control,
-                }) && self
+            let media = MediaEnd::of(current.via_agent || device.is_some());
+            let next = transition(&current.state, media, actor, &event)?;
+            // Full control through the agent by a helper holding Elevation:
+            // the grant lets them act on elevation prompts. Holding it is
+            // not using it; the agent says when it was used.
+            let elevation_held = media == MediaEnd::Agent
+                && next
+                    == (State::Active {
+                        mode: Mode::Control,
+                    })
+                && self
                     .permissions_on(&current)
                     .await
                     .is_ok_and(|p| p.contains(Permission::Elevation));
@@ -374,7 +378,8 @@ impl Sessions {
                 next: &next,
                 sharer,
                 device,
-                elevation,
+                elevation_held,
+                elevation_used: event == Event::ElevationUsed,
                 at: self.now(),
             };
             if let Some(updated) = self.store().apply_session_change(&current, &change).await? {

@@ -145,6 +145,10 @@ pub async fn serve_connection<S, R>(
                         Some(j) => chat(&sessions, j, text).await,
                         None => Some(problem(409, "not-joined", "Join a session first.")),
                     },
+                    Ok(ClientMessage::ElevationUsed) => match &joined {
+                        Some(j) => elevation_used(&sessions, j).await,
+                        None => Some(problem(409, "not-joined", "Join a session first.")),
+                    },
                     Ok(message) => match &joined {
                         Some(j) => relay(&sessions, j, message),
                         None => Some(problem(409, "not-joined", "Join a session first.")),
@@ -264,6 +268,7 @@ fn kind_of(message: &ClientMessage) -> &'static str {
         ClientMessage::Renegotiate => "renegotiate",
         ClientMessage::Pong { .. } => "pong",
         ClientMessage::Chat { .. } => "chat",
+        ClientMessage::ElevationUsed => "elevation-used",
     }
 }
 
@@ -315,6 +320,32 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
 /// Passes a chat line to the other person (helper ↔ sharer) while both
 /// take part and the tenant allows chat. The text is never stored or
 /// logged; the record keeps only that chat was used.
+/// The agent reports that the helper's input reached an elevation prompt.
+async fn elevation_used(sessions: &Sessions, joined: &Joined) -> Option<ServerMessage> {
+    if joined.party != Party::Agent {
+        return Some(problem(
+            409,
+            "wrong-party",
+            "Only the device's agent reports elevation.",
+        ));
+    }
+    match sessions
+        .elevation_used(&joined.scope, &joined.session)
+        .await
+    {
+        Ok(true) => None,
+        Ok(false) => Some(problem(
+            409,
+            "not-now",
+            "Elevation is recorded only in full control by a helper who holds Elevation.",
+        )),
+        Err(error) => {
+            tracing::warn!(%error, session = %joined.session, "recording elevation failed");
+            Some(problem(500, "internal", "Elevation could not be recorded."))
+        }
+    }
+}
+
 async fn chat(sessions: &Sessions, joined: &Joined, text: String) -> Option<ServerMessage> {
     let to = match joined.party {
         Party::Helper => Party::Sharer,

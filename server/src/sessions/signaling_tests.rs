@@ -370,7 +370,8 @@ async fn a_silent_peer_is_given_up_and_the_other_side_is_told() {
 async fn a_helper_who_drops_comes_back_without_a_new_approval() {
     let w = world().await;
     let id = w.redeemed().await;
-    w.act("megan@contoso.test", &id, Action::Request(Mode::Control))
+    // A browser sharer: view only is all it can consent to.
+    w.act("megan@contoso.test", &id, Action::Request(Mode::View))
         .await;
     w.act("lynne@contoso.test", &id, Action::Consent { allow: true })
         .await;
@@ -398,7 +399,7 @@ async fn a_helper_who_drops_comes_back_without_a_new_approval() {
     let (phase, mode, reconnects) = again.expect("state", state_of).await;
     assert_eq!(
         (phase, mode, reconnects),
-        (Phase::Active, Some(Mode::Control), 1)
+        (Phase::Active, Some(Mode::View), 1)
     );
     let (_, scope) = w.user("megan@contoso.test").await;
     let log = w.store.session_events(&scope, &id).await.unwrap();

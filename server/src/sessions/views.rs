@@ -8,7 +8,7 @@ use crate::auth::TenantScope;
 use crate::store::SessionRecord;
 use tandem_protocol::auth::UserCard;
 use tandem_protocol::rbac::Permission;
-use tandem_protocol::session::{IdentityCard, Party, Phase, SessionView};
+use tandem_protocol::session::{ControlUnavailable, IdentityCard, Party, Phase, SessionView};
 use tandem_protocol::settings::HelperNameDisplay;
 use tandem_protocol::{TenantId, UserId};
 
@@ -91,13 +91,28 @@ impl Sessions {
             None => None,
         };
         let (phase, mode, requested) = record.state.summary();
+        // What keeps the helper from asking for full control, if anything:
+        // their roles, or a screen shared from a browser tab.
+        let control_unavailable =
+            if party == Party::Helper && record.sharer_id.is_some() && phase != Phase::Ended {
+                if !self
+                    .permissions_on(record)
+                    .await?
+                    .contains(Permission::TakeFullControl)
+                {
+                    Some(ControlUnavailable::NoPermission)
+                } else if !record.via_agent {
+                    Some(ControlUnavailable::NeedsAgent)
+                } else {
+                    None
+                }
+            } else {
+                None
+            };
         let may_request_control = party == Party::Helper
             && record.sharer_id.is_some()
             && phase != Phase::Ended
-            && self
-                .permissions_on(record)
-                .await?
-                .contains(Permission::TakeFullControl);
+            && control_unavailable.is_none();
         let code_expires_at = (party == Party::Helper && phase == Phase::WaitingForSharer)
             .then_some(record.code_expires_at)
             .flatten();
@@ -112,6 +127,7 @@ impl Sessions {
             device,
             code_expires_at,
             may_request_control,
+            control_unavailable,
             helper_connected: self.hub().connected(&record.id, Party::Helper),
             sharer_connected: self.hub().connected(&record.id, Party::Sharer),
             via_agent: record.via_agent,
@@ -123,6 +139,7 @@ impl Sessions {
             },
             created_at: record.created_at,
             chat_enabled: settings.chat_enabled,
+            sign_out_after_elevation: party == Party::Agent && settings.sign_out_after_elevation,
             ticket: if party == Party::Helper {
                 self.store().ticket(&record.id).await?
             } else {

@@ -5,8 +5,10 @@
 //! the tenant of the first sharer who pairs with it. After that the device
 //! never changes tenant.
 
-use super::{Store, StoreError, StoreResult, flag};
+use super::audit::{AuditEntry, record};
+use super::{RbacChangeError, Store, StoreError, StoreResult, flag};
 use crate::auth::{Authorized, ManageDevices, TenantScope};
+use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tandem_protocol::agent::EnrollmentTokenRow;
@@ -59,9 +61,37 @@ fn key_from_row(row: &AnyRow) -> StoreResult<DeviceKeyRecord> {
     })
 }
 
+/// What the audit log keeps of an enrollment token (never the token).
+#[derive(Serialize)]
+struct TokenAudit<'a> {
+    label: &'a str,
+    expires_at: UnixMillis,
+    revoked: bool,
+}
+
+const TOKEN_SELECT: &str = "SELECT t.id, t.label, t.created_at, t.expires_at, t.revoked_at, \
+     t.uses, t.last_used_at, u.display_name AS created_by FROM enrollment_tokens t \
+     LEFT JOIN users u ON u.id = t.created_by";
+
+fn token_from_row(row: &AnyRow) -> StoreResult<EnrollmentTokenRow> {
+    Ok(EnrollmentTokenRow {
+        id: row.try_get("id")?,
+        label: row.try_get("label")?,
+        created_at: UnixMillis(row.try_get("created_at")?),
+        expires_at: UnixMillis(row.try_get("expires_at")?),
+        revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+        created_by: row.try_get("created_by")?,
+        uses: u64::try_from(row.try_get::<i64, _>("uses")?).unwrap_or(0),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(UnixMillis),
+    })
+}
+
 impl Store {
     /// Creates an enrollment token for the caller's tenant; only its hash
-    /// is kept.
+    /// is kept. Audited (label and expiry, never the token) in the same
+    /// transaction.
     pub async fn create_enrollment_token(
         &self,
         auth: &Authorized<ManageDevices>,
@@ -71,6 +101,7 @@ impl Store {
         now: UnixMillis,
     ) -> StoreResult<String> {
         let id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO enrollment_tokens (id, tenant_id, token_hash, label, created_by, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -82,8 +113,28 @@ impl Store {
         .bind(auth.actor().id.0.as_str())
         .bind(now.0)
         .bind(expires_at.0)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        let after = TokenAudit {
+            label,
+            expires_at,
+            revoked: false,
+        };
+        record(
+            &mut tx,
+            auth.scope(),
+            auth.actor(),
+            now,
+            AuditEntry::<(), _> {
+                action: "enrollment_token.create",
+                object_type: "enrollment_token",
+                object_id: &id,
+                before: None,
+                after: Some(&after),
+            },
+        )
+        .await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -92,42 +143,104 @@ impl Store {
         &self,
         auth: &Authorized<ManageDevices>,
     ) -> StoreResult<Vec<EnrollmentTokenRow>> {
-        let rows = sqlx::query(
-            "SELECT id, label, created_at, expires_at, revoked_at FROM enrollment_tokens \
-             WHERE tenant_id = $1 ORDER BY created_at DESC, id",
-        )
+        let rows = sqlx::query(&format!(
+            "{TOKEN_SELECT} WHERE t.tenant_id = $1 ORDER BY t.created_at DESC, t.id"
+        ))
         .bind(auth.scope().tenant_id().0.as_str())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(EnrollmentTokenRow {
-                    id: row.try_get("id")?,
-                    label: row.try_get("label")?,
-                    created_at: UnixMillis(row.try_get("created_at")?),
-                    expires_at: UnixMillis(row.try_get("expires_at")?),
-                    revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-                })
-            })
-            .collect()
+        rows.iter().map(token_from_row).collect()
     }
 
-    /// The tenant a live token enrolls into. Registration only: the token
-    /// itself names the tenant.
+    /// Revokes one of the tenant's enrollment tokens: no agent can register
+    /// with it any more. Revoking a revoked token changes nothing; another
+    /// tenant's token is not found.
+    pub async fn revoke_enrollment_token(
+        &self,
+        auth: &Authorized<ManageDevices>,
+        id: &str,
+        now: UnixMillis,
+    ) -> Result<EnrollmentTokenRow, RbacChangeError> {
+        let tenant = auth.scope().tenant_id().0.as_str();
+        let mut tx = self.pool().begin().await?;
+        let before = sqlx::query(&format!(
+            "{TOKEN_SELECT} WHERE t.id = $1 AND t.tenant_id = $2"
+        ))
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(token_from_row)
+        .transpose()?
+        .ok_or(RbacChangeError::NotFound)?;
+        if before.revoked {
+            return Ok(before);
+        }
+        sqlx::query(
+            "UPDATE enrollment_tokens SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 \
+             AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(id)
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await?;
+        let audit = |revoked| TokenAudit {
+            label: &before.label,
+            expires_at: before.expires_at,
+            revoked,
+        };
+        record(
+            &mut tx,
+            auth.scope(),
+            auth.actor(),
+            now,
+            AuditEntry {
+                action: "enrollment_token.revoke",
+                object_type: "enrollment_token",
+                object_id: id,
+                before: Some(&audit(false)),
+                after: Some(&audit(true)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(EnrollmentTokenRow {
+            revoked: true,
+            ..before
+        })
+    }
+
+    /// The tenant a live token enrolls into, counting the registration
+    /// that presents it. Registration only: the token itself names the
+    /// tenant.
     pub(crate) async fn tenant_of_enrollment_token(
         &self,
         token_hash: &str,
         now: UnixMillis,
     ) -> StoreResult<Option<TenantId>> {
-        let tenant: Option<String> = sqlx::query_scalar(
-            "SELECT tenant_id FROM enrollment_tokens WHERE token_hash = $1 \
+        let mut tx = self.pool().begin().await?;
+        let live: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, tenant_id FROM enrollment_tokens WHERE token_hash = $1 \
              AND revoked_at IS NULL AND expires_at > $2",
         )
         .bind(token_hash)
         .bind(now.0)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(tenant.map(TenantId))
+        let Some((id, tenant)) = live else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE enrollment_tokens SET uses = uses + 1, last_used_at = $1 WHERE id = $2",
+        )
+        .bind(now.0)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(TenantId(tenant)))
     }
 
     /// Registers an agent key, or returns the device it already names.

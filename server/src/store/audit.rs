@@ -1,10 +1,13 @@
 //! The admin audit log: who changed what, when, before and after.
 //! Entries are written in the same transaction as the change.
 
+use super::directory_pages::{contains_pattern, count, offset};
 use super::{Store, StoreResult};
 use crate::auth::{Actor, Authorized, TenantScope};
 use serde::Serialize;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Row, Transaction};
+use tandem_protocol::admin::{AuditQuery, AuditRecord};
+use tandem_protocol::directory::Page;
 use tandem_protocol::settings::AuditEntryView;
 use tandem_protocol::{UnixMillis, UserId};
 
@@ -143,5 +146,107 @@ impl Store {
                 },
             )
             .collect())
+    }
+
+    /// One page of the tenant's audit log, newest first: entries about
+    /// objects of `query.kind` whose actor, action, object name or
+    /// recorded content contains `query.q`.
+    pub async fn audit_page(
+        &self,
+        scope: &TenantScope,
+        query: &AuditQuery,
+    ) -> StoreResult<Page<AuditRecord>> {
+        let (page, per_page) = query.normalized();
+        let tenant = scope.tenant_id().0.as_str();
+        let pattern = contains_pattern(query.search());
+        let kind = query.kind().unwrap_or_default();
+        // A group's entries may not carry its name (members changed): the
+        // directory still knows it while the group exists.
+        let filter = "FROM audit_log a LEFT JOIN groups g ON a.object_type = 'group' \
+             AND g.id = a.object_id AND g.tenant_id = a.tenant_id \
+             WHERE a.tenant_id = $1 AND ($2 = '' OR a.object_type = $2) \
+             AND (lower(a.actor_name) LIKE $3 ESCAPE '\\' \
+             OR lower(a.action) LIKE $3 ESCAPE '\\' \
+             OR lower(coalesce(g.name, '')) LIKE $3 ESCAPE '\\' \
+             OR lower(coalesce(a.before_json, '')) LIKE $3 ESCAPE '\\' \
+             OR lower(coalesce(a.after_json, '')) LIKE $3 ESCAPE '\\')";
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
+            .bind(tenant)
+            .bind(kind)
+            .bind(pattern.as_str())
+            .fetch_one(self.pool())
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT a.id, a.at, a.actor_id, a.actor_name, a.action, a.object_type, \
+             a.object_id, a.before_json, a.after_json, g.name AS group_name {filter} \
+             ORDER BY a.at DESC, a.id LIMIT $4 OFFSET $5"
+        ))
+        .bind(tenant)
+        .bind(kind)
+        .bind(pattern.as_str())
+        .bind(i64::from(per_page))
+        .bind(offset(page, per_page))
+        .fetch_all(self.pool())
+        .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let before: Option<String> = row.try_get("before_json")?;
+            let after: Option<String> = row.try_get("after_json")?;
+            let object_type: String = row.try_get("object_type")?;
+            let object_id: String = row.try_get("object_id")?;
+            let object_name = [after.as_deref(), before.as_deref()]
+                .into_iter()
+                .flatten()
+                .find_map(name_in)
+                .or(row.try_get::<Option<String>, _>("group_name")?)
+                .or_else(|| (object_type == "import").then(|| object_id.clone()));
+            items.push(AuditRecord {
+                id: row.try_get("id")?,
+                at: UnixMillis(row.try_get("at")?),
+                actor_id: UserId(row.try_get("actor_id")?),
+                actor_name: row.try_get("actor_name")?,
+                action: row.try_get("action")?,
+                object_type,
+                object_id,
+                object_name,
+                before,
+                after,
+            });
+        }
+        Ok(Page {
+            items,
+            page,
+            per_page,
+            total: count(total),
+        })
+    }
+}
+
+/// The name an entry's JSON gives its object: `name`, `display_name` or
+/// `label`.
+fn name_in(json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    ["name", "display_name", "label"]
+        .into_iter()
+        .find_map(|key| value.get(key)?.as_str().map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_recorded_object() {
+        assert_eq!(
+            name_in(r#"{"name":"Sales","id":"g"}"#).as_deref(),
+            Some("Sales")
+        );
+        assert_eq!(
+            name_in(r#"{"display_name":"Ann","email":"a@b.test"}"#).as_deref(),
+            Some("Ann")
+        );
+        assert_eq!(name_in(r#"{"label":"Kiosks"}"#).as_deref(), Some("Kiosks"));
+        assert_eq!(name_in(r#"[{"display_name":"Ann"}]"#), None);
+        assert_eq!(name_in("not json"), None);
     }
 }

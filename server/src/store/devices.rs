@@ -4,6 +4,7 @@ use super::{Store, StoreError, StoreResult, flag};
 use crate::auth::TenantScope;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::BTreeMap;
 use tandem_protocol::devices::{Compliance, DeviceSummary};
 use tandem_protocol::{DeviceId, TenantId, UnixMillis, UserId};
 
@@ -38,6 +39,8 @@ fn device_from_row(row: &AnyRow) -> StoreResult<DeviceSummary> {
         agent_version: row.try_get("agent_version")?,
         // Presence is not stored; the sessions layer knows it.
         online: false,
+        // A decision for one caller, made by the HTTP layer.
+        can_offer: false,
     })
 }
 
@@ -108,6 +111,25 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(device_from_row).transpose()
+    }
+
+    /// Who is signed in to Tandem on each of the tenant's devices (bound
+    /// by the device's last pairing), for the offer decision.
+    pub async fn signed_in_users(
+        &self,
+        scope: &TenantScope,
+    ) -> StoreResult<BTreeMap<DeviceId, UserId>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT device_id, signed_in_user_id FROM device_keys \
+             WHERE tenant_id = $1 AND signed_in_user_id IS NOT NULL",
+        )
+        .bind(scope.tenant_id().0.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(device, user)| (DeviceId(device), UserId(user)))
+            .collect())
     }
 }
 

@@ -1,10 +1,14 @@
 //! Users and groups of a tenant's directory.
 
-use super::{Store, StoreError, StoreResult, unique_violation};
-use crate::auth::TenantScope;
+use super::audit::{AuditEntry, record};
+use super::{RbacChangeError, Store, StoreError, StoreResult, unique_violation};
+use crate::auth::{Authorized, ManageRoles, TenantScope};
+use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tandem_protocol::admin::UserDraft;
 use tandem_protocol::auth::UserCard;
+use tandem_protocol::directory::UserRow;
 use tandem_protocol::{GroupId, TenantId, UnixMillis, UserId};
 
 /// A user as stored. `password_hash` never leaves the server.
@@ -163,6 +167,167 @@ impl Store {
         }
         tx.commit().await?;
         Ok(GroupId(id))
+    }
+}
+
+/// What the audit log keeps of a user: the account, never the password.
+#[derive(Serialize)]
+struct UserAudit<'a> {
+    email: &'a str,
+    display_name: &'a str,
+    job_title: Option<&'a str>,
+    company: Option<&'a str>,
+    password_set: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    password_changed: bool,
+}
+
+impl<'a> UserAudit<'a> {
+    fn of(row: &'a UserRow) -> Self {
+        Self {
+            email: &row.email,
+            display_name: &row.display_name,
+            job_title: row.job_title.as_deref(),
+            company: row.company.as_deref(),
+            password_set: row.password_set,
+            password_changed: false,
+        }
+    }
+}
+
+fn email_taken(error: sqlx::Error, email: &str) -> RbacChangeError {
+    match unique_violation(error, "user e-mail") {
+        StoreError::Duplicate { .. } => {
+            RbacChangeError::Conflict(format!("The e-mail address {email} is already in use."))
+        }
+        other => RbacChangeError::Store(other),
+    }
+}
+
+impl Store {
+    /// Creates a user with a Tandem account in the caller's tenant, from a
+    /// checked draft; `password_hash` is the draft's password, hashed.
+    pub async fn create_user_as(
+        &self,
+        auth: &Authorized<ManageRoles>,
+        draft: &UserDraft,
+        password_hash: Option<&str>,
+        now: UnixMillis,
+    ) -> Result<UserRow, RbacChangeError> {
+        draft.validate().map_err(RbacChangeError::Invalid)?;
+        let id = UserId(uuid::Uuid::new_v4().to_string());
+        let email = draft.email.trim().to_lowercase();
+        let (job_title, company) = (draft.job_title(), draft.company());
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, tenant_id, email, display_name, job_title, company, \
+             password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id.0.as_str())
+        .bind(auth.scope().tenant_id().0.as_str())
+        .bind(email.as_str())
+        .bind(draft.display_name.trim())
+        .bind(job_title.clone())
+        .bind(company.clone())
+        .bind(password_hash)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| email_taken(e, &email))?;
+        let after = UserAudit {
+            email: &email,
+            display_name: draft.display_name.trim(),
+            job_title: job_title.as_deref(),
+            company: company.as_deref(),
+            password_set: password_hash.is_some(),
+            password_changed: false,
+        };
+        record(
+            &mut tx,
+            auth.scope(),
+            auth.actor(),
+            now,
+            AuditEntry::<(), _> {
+                action: "user.create",
+                object_type: "user",
+                object_id: &id.0,
+                before: None,
+                after: Some(&after),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.user_row(auth.scope(), &id)
+            .await?
+            .ok_or(RbacChangeError::NotFound)
+    }
+
+    /// Edits a user with a Tandem account; `password_hash` replaces the
+    /// password when given. Users of the organization's identity provider
+    /// are kept up to date by it and are refused here.
+    pub async fn update_user(
+        &self,
+        auth: &Authorized<ManageRoles>,
+        id: &UserId,
+        draft: &UserDraft,
+        password_hash: Option<&str>,
+        now: UnixMillis,
+    ) -> Result<UserRow, RbacChangeError> {
+        let before = self
+            .user_row(auth.scope(), id)
+            .await?
+            .ok_or(RbacChangeError::NotFound)?;
+        if before.from_idp {
+            return Err(RbacChangeError::Conflict(format!(
+                "{} signs in through your organization's identity provider, which keeps \
+                 their name and e-mail address up to date: change them there.",
+                before.display_name
+            )));
+        }
+        draft.validate().map_err(RbacChangeError::Invalid)?;
+        let email = draft.email.trim().to_lowercase();
+        let (job_title, company) = (draft.job_title(), draft.company());
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE users SET email = $1, display_name = $2, job_title = $3, company = $4, \
+             password_hash = coalesce($5, password_hash) WHERE id = $6 AND tenant_id = $7",
+        )
+        .bind(email.as_str())
+        .bind(draft.display_name.trim())
+        .bind(job_title.clone())
+        .bind(company.clone())
+        .bind(password_hash)
+        .bind(id.0.as_str())
+        .bind(auth.scope().tenant_id().0.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| email_taken(e, &email))?;
+        let after = UserAudit {
+            email: &email,
+            display_name: draft.display_name.trim(),
+            job_title: job_title.as_deref(),
+            company: company.as_deref(),
+            password_set: before.password_set || password_hash.is_some(),
+            password_changed: password_hash.is_some(),
+        };
+        record(
+            &mut tx,
+            auth.scope(),
+            auth.actor(),
+            now,
+            AuditEntry {
+                action: "user.update",
+                object_type: "user",
+                object_id: &id.0,
+                before: Some(&UserAudit::of(&before)),
+                after: Some(&after),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.user_row(auth.scope(), id)
+            .await?
+            .ok_or(RbacChangeError::NotFound)
     }
 }
 

@@ -3,12 +3,13 @@
 use super::{Store, StoreResult};
 use crate::auth::TenantScope;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 use tandem_protocol::directory::{GroupRow, Page, PageQuery, UserRow};
 use tandem_protocol::{DeviceId, GroupId, UserId};
 
 /// A `LIKE` pattern matching `text` anywhere, with wildcards escaped.
-fn contains_pattern(text: Option<&str>) -> String {
+pub(super) fn contains_pattern(text: Option<&str>) -> String {
     let escaped: String = text
         .unwrap_or_default()
         .to_lowercase()
@@ -21,15 +22,70 @@ fn contains_pattern(text: Option<&str>) -> String {
     format!("%{escaped}%")
 }
 
-fn offset(page: u32, per_page: u32) -> i64 {
+pub(super) fn offset(page: u32, per_page: u32) -> i64 {
     i64::from(page - 1) * i64::from(per_page)
 }
 
-fn count(total: i64) -> u64 {
+pub(super) fn count(total: i64) -> u64 {
     u64::try_from(total).unwrap_or(0)
 }
 
+const USER_ROW_COLUMNS: &str = "id, display_name, email, job_title, company, idp_subject, \
+     CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS password_set";
+
+/// A user row of [`USER_ROW_COLUMNS`], taking its groups out of `groups`.
+fn user_row(row: &AnyRow, groups: &mut BTreeMap<String, Vec<String>>) -> StoreResult<UserRow> {
+    let id: String = row.try_get("id")?;
+    Ok(UserRow {
+        groups: groups.remove(&id).unwrap_or_default(),
+        id: UserId(id),
+        display_name: row.try_get("display_name")?,
+        email: row.try_get("email")?,
+        job_title: row.try_get("job_title")?,
+        from_idp: row.try_get::<Option<String>, _>("idp_subject")?.is_some(),
+        company: row.try_get("company")?,
+        password_set: row.try_get::<i64, _>("password_set")? != 0,
+    })
+}
+
 impl Store {
+    /// Group names by user id, sorted, for the users listing.
+    async fn user_group_names(
+        &self,
+        scope: &TenantScope,
+    ) -> StoreResult<BTreeMap<String, Vec<String>>> {
+        let memberships: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.user_id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id \
+             WHERE g.tenant_id = $1 ORDER BY g.name",
+        )
+        .bind(scope.tenant_id().0.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (user, group) in memberships {
+            groups.entry(user).or_default().push(group);
+        }
+        Ok(groups)
+    }
+
+    /// One user of the caller's tenant as the users listing shows it.
+    pub async fn user_row(&self, scope: &TenantScope, id: &UserId) -> StoreResult<Option<UserRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_ROW_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2"
+        ))
+        .bind(id.0.as_str())
+        .bind(scope.tenant_id().0.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(row) => Ok(Some(user_row(
+                &row,
+                &mut self.user_group_names(scope).await?,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
     /// Users whose name or e-mail contains `q`, by name.
     pub async fn users_page(
         &self,
@@ -47,8 +103,7 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         let rows = sqlx::query(&format!(
-            "SELECT id, display_name, email, job_title, idp_subject {filter} \
-             ORDER BY display_name, id LIMIT $3 OFFSET $4"
+            "SELECT {USER_ROW_COLUMNS} {filter} ORDER BY display_name, id LIMIT $3 OFFSET $4"
         ))
         .bind(tenant)
         .bind(pattern.as_str())
@@ -56,29 +111,11 @@ impl Store {
         .bind(offset(page, per_page))
         .fetch_all(self.pool())
         .await?;
-        let memberships: Vec<(String, String)> = sqlx::query_as(
-            "SELECT m.user_id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id \
-             WHERE g.tenant_id = $1 ORDER BY g.name",
-        )
-        .bind(tenant)
-        .fetch_all(self.pool())
-        .await?;
-        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (user, group) in memberships {
-            groups.entry(user).or_default().push(group);
-        }
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: String = row.try_get("id")?;
-            items.push(UserRow {
-                groups: groups.remove(&id).unwrap_or_default(),
-                id: UserId(id),
-                display_name: row.try_get("display_name")?,
-                email: row.try_get("email")?,
-                job_title: row.try_get("job_title")?,
-                from_idp: row.try_get::<Option<String>, _>("idp_subject")?.is_some(),
-            });
-        }
+        let mut groups = self.user_group_names(scope).await?;
+        let items = rows
+            .iter()
+            .map(|row| user_row(row, &mut groups))
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(Page {
             items,
             page,

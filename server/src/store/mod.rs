@@ -32,7 +32,7 @@ pub use rbac::RbacChangeError;
 pub use remote_sessions::{Change, SessionEventRecord, SessionRecord, from_hex, to_hex};
 pub use report_monitor::PersonDay;
 pub use report_queries::ReportContext;
-pub use report_writes::{CodeFailure, outcome_of, segment_of};
+pub use report_writes::{CodeFailure, OUTSIDER_ID, outcome_of, segment_of};
 pub use web_sessions::WebSessionStore;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -56,8 +56,11 @@ pub struct Change<'a> {
     /// Bind the session to this device, whose agent then shares the screen.
     pub device: Option<&'a DeviceId>,
     /// The grant of the mode now in force lets the helper act on
-    /// elevation prompts (recorded as "elevation used").
-    pub elevation: bool,
+    /// elevation prompts (recorded as "helper held Elevation").
+    pub elevation_held: bool,
+    /// The agent followed an elevation prompt for the helper (recorded as
+    /// "elevation used").
+    pub elevation_used: bool,
     pub at: UnixMillis,
 }
 
@@ -160,7 +163,8 @@ impl Store {
                 next: &state,
                 sharer: None,
                 device: None,
-                elevation: false,
+                elevation_held: false,
+                elevation_used: false,
                 at: now,
             },
         )
@@ -223,6 +227,21 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM remote_sessions WHERE ended_at IS NULL ORDER BY created_at"
         ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// The sessions of one tenant that have not ended.
+    pub async fn live_sessions_of_tenant(
+        &self,
+        scope: &TenantScope,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM remote_sessions \
+             WHERE ended_at IS NULL AND tenant_id = $1 ORDER BY created_at"
+        ))
+        .bind(scope.tenant_id().0.as_str())
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(record_from_row).collect()
@@ -292,7 +311,8 @@ impl Store {
                 device: change.device,
                 reconnect: reconnect == 1,
                 paused: matches!(change.event, Event::Pause),
-                elevation: change.elevation,
+                elevation_held: change.elevation_held,
+                elevation_used: change.elevation_used,
                 at: change.at,
             },
         )
@@ -465,7 +485,8 @@ mod tests {
             next: &next,
             sharer: None,
             device: None,
-            elevation: false,
+            elevation_held: false,
+            elevation_used: false,
             at: UnixMillis(2_000),
         };
         let updated = store
@@ -496,7 +517,8 @@ mod tests {
                     next: &pending,
                     sharer: None,
                     device: None,
-                    elevation: false,
+                    elevation_held: false,
+                    elevation_used: false,
                     at: UnixMillis(3_000),
                 },
             )
@@ -513,7 +535,8 @@ mod tests {
                     next: &ended,
                     sharer: None,
                     device: None,
-                    elevation: false,
+                    elevation_held: false,
+                    elevation_used: false,
                     at: UnixMillis(4_000),
                 },
             )

@@ -4,14 +4,14 @@
 //! sessions.
 
 use super::{Store, StoreError, StoreResult, flag};
-use crate::auth::ReportReader;
+use crate::auth::{ReportReader, TenantScope};
 use crate::reports::local::outside_hours;
 use crate::sessions::machine::Event;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tandem_protocol::directory::{MAX_PAGE_SIZE, Page};
 use tandem_protocol::reports::{
-    Outcome, ReportFlag, ReportQuery, ReportSort, SessionReport, SessionStep,
+    Outcome, ReportFlag, ReportQuery, ReportSort, SessionReport, SessionStep, SharerSession,
 };
 use tandem_protocol::session::Party;
 use tandem_protocol::settings::TenantSettings;
@@ -29,7 +29,7 @@ pub(super) const REPORT_COLUMNS: &str = "r.session_id, r.helper_id, r.helper_nam
     r.sharer_name, r.device_id, r.device_name, t.name AS tenant_name, r.started_at, r.ended_at, \
     r.local_day, r.local_weekday, r.local_minute, r.outcome, r.outcome_detail, r.ended_by, \
     r.ended_by_name, r.view_ms, r.control_ms, r.paused_ms, r.segment, r.segment_since, \
-    r.elevation_used, r.pause_used, r.chat_used, r.annotation_used, r.reconnects, r.ticket";
+    r.elevation_used, r.elevation_held, r.pause_used, r.chat_used, r.annotation_used, r.reconnects, r.ticket";
 
 pub(super) const REPORT_FROM: &str = "FROM session_reports r JOIN tenants t ON t.id = r.tenant_id";
 
@@ -91,6 +91,7 @@ pub(super) fn report_from_row(row: &AnyRow, ctx: ReportContext<'_>) -> StoreResu
         control_ms,
         paused_ms,
         elevation_used: flag(row.try_get("elevation_used")?),
+        elevation_held: flag(row.try_get("elevation_held")?),
         pause_used: flag(row.try_get("pause_used")?),
         chat_used: flag(row.try_get("chat_used")?),
         annotation_used: flag(row.try_get("annotation_used")?),
@@ -304,6 +305,46 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(|row| report_from_row(row, ctx)).collect()
+    }
+
+    /// The last `limit` sessions in which `user` was the sharer, newest
+    /// first (their own page; nothing of anyone else's).
+    pub async fn sessions_as_sharer(
+        &self,
+        scope: &TenantScope,
+        user: &UserId,
+        now: UnixMillis,
+        limit: u32,
+    ) -> StoreResult<Vec<SharerSession>> {
+        let rows = sqlx::query(&format!(
+            "SELECT session_id, helper_name, device_name, started_at, ended_at, control_ms, \
+             segment, outcome FROM session_reports WHERE tenant_id = $1 AND sharer_id = $2 \
+             ORDER BY started_at DESC LIMIT {limit}"
+        ))
+        .bind(scope.tenant_id().0.as_str())
+        .bind(user.0.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let started_at: i64 = row.try_get("started_at")?;
+                let ended_at: Option<i64> = row.try_get("ended_at")?;
+                let outcome: String = row.try_get("outcome")?;
+                let segment: Option<String> = row.try_get("segment")?;
+                Ok(SharerSession {
+                    id: SessionId(row.try_get("session_id")?),
+                    helper_name: row.try_get("helper_name")?,
+                    device_name: row.try_get("device_name")?,
+                    started_at: UnixMillis(started_at),
+                    ended_at: ended_at.map(UnixMillis),
+                    duration_ms: (ended_at.unwrap_or(now.0) - started_at).max(0),
+                    full_control: row.try_get::<i64, _>("control_ms")? > 0
+                        || segment.as_deref() == Some("control"),
+                    outcome: Outcome::parse(&outcome)
+                        .ok_or_else(|| corrupt(format!("outcome {outcome:?}")))?,
+                })
+            })
+            .collect()
     }
 
     /// One record the reader may see, with its log: each step's actor (named

@@ -9,7 +9,7 @@ use crate::reports::local::LocalStart;
 use crate::sessions::machine::State;
 use sqlx::Any;
 use tandem_protocol::reports::Outcome;
-use tandem_protocol::session::{EndReason, Mode, Party};
+use tandem_protocol::session::{EndReason, Mode, Party, StopCause};
 use tandem_protocol::{DeviceId, SessionId, TenantId, UnixMillis, UserId};
 
 type Tx<'t> = sqlx::Transaction<'t, Any>;
@@ -41,6 +41,18 @@ pub fn outcome_of(state: &State) -> (Outcome, Option<String>) {
             EndReason::Failed { error } => (Outcome::Failed, Some(error.clone())),
             EndReason::Disconnected => (Outcome::Disconnected, None),
             EndReason::Expired => (Outcome::Expired, None),
+            EndReason::Stopped {
+                cause: StopCause::EndedByAdmin,
+            } => (
+                Outcome::Completed,
+                Some("ended by an administrator".to_owned()),
+            ),
+            EndReason::Stopped {
+                cause: StopCause::RemoteHelpTurnedOff,
+            } => (
+                Outcome::Refused,
+                Some("remote help was turned off".to_owned()),
+            ),
         },
         _ => (Outcome::Active, None),
     }
@@ -85,7 +97,8 @@ pub(super) struct RecordChange<'a> {
     pub device: Option<&'a DeviceId>,
     pub reconnect: bool,
     pub paused: bool,
-    pub elevation: bool,
+    pub elevation_held: bool,
+    pub elevation_used: bool,
     pub at: UnixMillis,
 }
 
@@ -119,7 +132,8 @@ pub(super) async fn apply(
          device_name = COALESCE((SELECT name FROM devices WHERE id = $10), device_name), \
          reconnects = reconnects + $11, \
          pause_used = MAX(pause_used, $12), \
-         elevation_used = MAX(elevation_used, $13) \
+         elevation_held = MAX(elevation_held, $13), \
+         elevation_used = MAX(elevation_used, $14) \
          WHERE session_id = $1",
     )
     .bind(id.0.as_str())
@@ -134,7 +148,8 @@ pub(super) async fn apply(
     .bind(change.device.map(|d| d.0.clone()))
     .bind(i64::from(change.reconnect))
     .bind(i64::from(change.paused))
-    .bind(i64::from(change.elevation))
+    .bind(i64::from(change.elevation_held))
+    .bind(i64::from(change.elevation_used))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -146,7 +161,14 @@ pub enum CodeFailure {
     Wrong,
     Expired,
     Used,
+    /// Someone of another organization entered this tenant's code.
+    ForeignTenant,
 }
+
+/// Who a foreign-tenant attempt is recorded under: the owning tenant learns
+/// that it happened, not who in the other organization tried.
+pub const OUTSIDER_ID: &str = "outsider";
+const OUTSIDER_NAME: &str = "Someone of another organization";
 
 impl CodeFailure {
     fn as_str(self) -> &'static str {
@@ -154,6 +176,7 @@ impl CodeFailure {
             CodeFailure::Wrong => "wrong",
             CodeFailure::Expired => "expired",
             CodeFailure::Used => "used",
+            CodeFailure::ForeignTenant => "foreign_tenant",
         }
     }
 }
@@ -168,6 +191,16 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Whether a session's record already says elevation was used.
+    pub async fn elevation_recorded(&self, id: &SessionId) -> StoreResult<bool> {
+        let used: Option<i64> =
+            sqlx::query_scalar("SELECT elevation_used FROM session_reports WHERE session_id = $1")
+                .bind(id.0.as_str())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(used.is_some_and(|u| u != 0))
     }
 
     /// Sets (or clears) the ticket reference of a session's record. The
@@ -219,6 +252,28 @@ impl Store {
         .bind(at.0)
         .bind(local_day)
         .bind(kind.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Someone of another organization entered one of `tenant`'s codes.
+    pub async fn record_foreign_code(
+        &self,
+        tenant: &TenantId,
+        at: UnixMillis,
+        local_day: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO code_failures (tenant_id, user_id, user_name, at, local_day, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(tenant.0.as_str())
+        .bind(OUTSIDER_ID)
+        .bind(OUTSIDER_NAME)
+        .bind(at.0)
+        .bind(local_day)
+        .bind(CodeFailure::ForeignTenant.as_str())
         .execute(self.pool())
         .await?;
         Ok(())

@@ -9,7 +9,7 @@ use tandem_protocol::settings::{HelperNameDisplay, TenantSettings};
 
 const COLUMNS: &str = "remote_help_enabled, allow_unenrolled, allow_unattended, \
     code_lifetime_minutes, retention_days, helper_name_display, chat_enabled, \
-    annotation_enabled, clipboard_enabled, timezone, working_hours_start, working_hours_end, \
+    sign_out_after_elevation, timezone, working_hours_start, working_hours_end, \
     working_days, unusual_devices_per_day, unusual_failures_per_day";
 
 fn corrupt(reason: String) -> StoreError {
@@ -44,8 +44,7 @@ impl Store {
             helper_name_display: HelperNameDisplay::parse(&display)
                 .ok_or_else(|| corrupt(format!("helper_name_display {display:?}")))?,
             chat_enabled: flag(small("chat_enabled")?),
-            annotation_enabled: flag(small("annotation_enabled")?),
-            clipboard_enabled: flag(small("clipboard_enabled")?),
+            sign_out_after_elevation: flag(small("sign_out_after_elevation")?),
             timezone: row.try_get("timezone")?,
             working_hours_start: u16::try_from(small("working_hours_start")?)
                 .map_err(|e| corrupt(e.to_string()))?,
@@ -73,7 +72,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         sqlx::query(&format!(
             "INSERT INTO tenant_settings (tenant_id, {COLUMNS}, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $15, $16, $17, $11) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $10) \
              ON CONFLICT (tenant_id) DO UPDATE SET \
              remote_help_enabled = excluded.remote_help_enabled, \
              allow_unenrolled = excluded.allow_unenrolled, \
@@ -82,8 +81,7 @@ impl Store {
              retention_days = excluded.retention_days, \
              helper_name_display = excluded.helper_name_display, \
              chat_enabled = excluded.chat_enabled, \
-             annotation_enabled = excluded.annotation_enabled, \
-             clipboard_enabled = excluded.clipboard_enabled, \
+             sign_out_after_elevation = excluded.sign_out_after_elevation, \
              timezone = excluded.timezone, \
              working_hours_start = excluded.working_hours_start, \
              working_hours_end = excluded.working_hours_end, \
@@ -100,8 +98,7 @@ impl Store {
         .bind(i64::from(settings.retention_days))
         .bind(settings.helper_name_display.as_str())
         .bind(i64::from(settings.chat_enabled))
-        .bind(i64::from(settings.annotation_enabled))
-        .bind(i64::from(settings.clipboard_enabled))
+        .bind(i64::from(settings.sign_out_after_elevation))
         .bind(now.0)
         .bind(settings.timezone.as_str())
         .bind(i64::from(settings.working_hours_start))

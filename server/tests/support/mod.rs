@@ -219,3 +219,66 @@ pub async fn post(
     assert_eq!(response.status(), 200, "POST {route}");
     json_of(response).await
 }
+
+/// Enrolls a device with a fresh agent key (seed `seed`) and pairs it with
+/// the sharer `sharer_cookie` through a one-time link; returns the device
+/// id, to redeem codes with (`redeem_on`), so the agent is the media end.
+pub async fn paired_device(app: &App, sharer_cookie: &str, seed: u8) -> String {
+    use base64::Engine;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let token = app
+        .call(
+            Method::POST,
+            routes::ADMIN_ENROLLMENT_TOKENS,
+            Some(&serde_json::json!({ "label": "tests", "valid_days": 1 })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(token.status(), 201);
+    let token = json_of(token).await["token"].as_str().unwrap().to_owned();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+    let public =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes());
+    let body = serde_json::json!({
+        "public_key": public, "name": format!("LT-TEST-{seed}"), "os": "Windows",
+        "os_version": "11", "agent_version": "0.1.0", "enrollment_token": token,
+    });
+    let registered = app
+        .call(Method::POST, routes::AGENT_REGISTER, Some(&body), None)
+        .await;
+    assert_eq!(registered.status(), 201);
+    let device = json_of(registered).await["device"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (path, _) = app
+        .sessions
+        .pairing_link(&tandem_protocol::DeviceId(device.clone()), None);
+    let nonce = path.strip_prefix("/share?pair=").unwrap();
+    let paired = app
+        .call(
+            Method::POST,
+            routes::AGENT_PAIR,
+            Some(&serde_json::json!({ "nonce": nonce })),
+            Some(sharer_cookie),
+        )
+        .await;
+    assert_eq!(paired.status(), 200);
+    device
+}
+
+/// Redeems `code` for the paired `device`: its agent shares the screen.
+pub async fn redeem_on(
+    app: &App,
+    cookie: &str,
+    code: &str,
+    device: &str,
+) -> axum::response::Response {
+    app.call(
+        Method::POST,
+        routes::SESSION_REDEEM,
+        Some(&serde_json::json!({ "code": code, "device": device })),
+        Some(cookie),
+    )
+    .await
+}

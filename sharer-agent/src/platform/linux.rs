@@ -1,11 +1,14 @@
 //! Linux: the X11 backends, syslog, and the rest of the OS glue.
 
 use crate::capture::{CaptureError, Capturer};
+use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::{DeviceLog, Entry};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tandem_protocol::agent::SharerAction;
+use tokio::sync::mpsc;
 
 pub const NAME: &str = "linux-x11";
 pub const HAS_SECURE_DESKTOP: bool = false;
@@ -19,6 +22,10 @@ pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
 
 pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
     Ok(Box::new(super::x11::X11Injector::connect(None)?))
+}
+
+pub fn indicator(clicks: mpsc::Sender<SharerAction>) -> Result<Box<dyn Indicator>, IndicatorError> {
+    Ok(Box::new(super::x11::X11Indicator::start(None, clicks)?))
 }
 
 /// Writes to syslog (`/dev/log`, which journald also serves, or the socket

@@ -2,12 +2,14 @@
 //! under this folder (checked by `cargo xtask test`).
 
 use crate::capture::{CaptureError, Capturer};
+use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::DeviceLog;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tandem_protocol::agent::SharerAction;
+use tokio::sync::{mpsc, watch};
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -38,6 +40,13 @@ pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
 /// The input injector of this OS.
 pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
     os::injector()
+}
+
+/// The sharing indicator of this OS: windows above all others that show
+/// the sharer what is shared and with whom; the clicks on its buttons go
+/// to `clicks`.
+pub fn indicator(clicks: mpsc::Sender<SharerAction>) -> Result<Box<dyn Indicator>, IndicatorError> {
+    os::indicator(clicks)
 }
 
 /// The device's own log: the Windows Event Log, syslog on Linux.

@@ -18,12 +18,14 @@ pub fn DeviceTable(devices: Vec<DeviceSummary>, now_ms: i64) -> impl IntoView {
         return view! { <p class="muted">"There are no devices you can help."</p> }.into_any();
     }
     let count = devices.len();
-    // Agent presence, kept current while the list is shown: one request
-    // for the whole list every 10 s, and only the cells that change update.
+    // Agent presence (and whether the caller may offer help, which follows
+    // who is signed in on the device), kept current while the list is
+    // shown: one request for the whole list every 10 s, and only the cells
+    // that change update.
     let presence = RwSignal::new(
         devices
             .iter()
-            .map(|d| (d.id.clone(), d.online))
+            .map(|d| (d.id.clone(), Presence::of(d)))
             .collect::<HashMap<_, _>>(),
     );
     if let Ok(handle) = set_interval_with_handle(
@@ -34,13 +36,13 @@ pub fn DeviceTable(devices: Vec<DeviceSummary>, now_ms: i64) -> impl IntoView {
                 };
                 let changed = presence.with_untracked(|known| {
                     now.iter()
-                        .any(|d| known.get(&d.id).is_some_and(|o| *o != d.online))
+                        .any(|d| known.get(&d.id).is_some_and(|p| *p != Presence::of(d)))
                 });
                 if changed {
                     presence.update(|known| {
                         for d in now {
-                            if let Some(online) = known.get_mut(&d.id) {
-                                *online = d.online;
+                            if let Some(p) = known.get_mut(&d.id) {
+                                *p = Presence::of(&d);
                             }
                         }
                     });
@@ -75,11 +77,27 @@ pub fn DeviceTable(devices: Vec<DeviceSummary>, now_ms: i64) -> impl IntoView {
     .into_any()
 }
 
+/// What the table keeps current of a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Presence {
+    online: bool,
+    can_offer: bool,
+}
+
+impl Presence {
+    fn of(device: &DeviceSummary) -> Self {
+        Self {
+            online: device.online,
+            can_offer: device.can_offer,
+        }
+    }
+}
+
 #[component]
 fn DeviceRow(
     device: DeviceSummary,
     now_ms: i64,
-    presence: RwSignal<HashMap<DeviceId, bool>>,
+    presence: RwSignal<HashMap<DeviceId, Presence>>,
 ) -> impl IntoView {
     let compliance_class = match device.compliance {
         Compliance::Compliant => "badge ok",
@@ -93,31 +111,35 @@ fn DeviceRow(
         .into_any(),
         None => view! { <span class="muted">"Never"</span> }.into_any(),
     };
+    let name = device.name.clone();
     view! {
         <tr data-device-id=device.id.0.clone()>
-            <th scope="row">{device.name}</th>
+            <th scope="row"><span class="host-name" title=name>{device.name}</span></th>
             <td>{format!("{} {}", device.os, device.os_version)}</td>
             <td>{device.primary_user.unwrap_or_else(|| "—".to_owned())}</td>
             <td>{if device.enrolled { "Yes" } else { "No" }}</td>
-            <td><span class=compliance_class>{device.compliance.label()}</span></td>
+            <td><span class=compliance_class title=device.compliance.sentence()>{device.compliance.label()}</span></td>
             <td>{last_seen}</td>
             <td><AgentPresence device=device.id.clone() presence enrolled=device.enrolled /></td>
         </tr>
     }
 }
 
-/// Whether the device's agent is connected, and the offer when it is.
+/// Whether the device's agent is connected, and the offer when it is and
+/// the signed-in user holds "Offer remote assistance" on the device.
 #[component]
 fn AgentPresence(
     device: DeviceId,
-    presence: RwSignal<HashMap<DeviceId, bool>>,
+    presence: RwSignal<HashMap<DeviceId, Presence>>,
     enrolled: bool,
 ) -> impl IntoView {
     let id = device.clone();
-    let online = Memo::new(move |_| presence.with(|p| p.get(&id).copied().unwrap_or(false)));
+    let now = Memo::new(move |_| presence.with(|p| p.get(&id).copied().unwrap_or_default()));
+    let online = move || now.with(|p| p.online);
+    let offer = move || now.with(|p| p.online && p.can_offer) && enrolled;
     view! {
-        <span class="presence">{move || if online.get() { "Online" } else { "Offline" }}</span>
-        {move || (online.get() && enrolled).then(|| view! { <OfferButton device=device.clone() /> })}
+        <span class="presence">{move || if online() { "Online" } else { "Offline" }}</span>
+        {move || offer().then(|| view! { <OfferButton device=device.clone() /> })}
     }
 }
 

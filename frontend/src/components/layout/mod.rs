@@ -1,5 +1,8 @@
 //! The frame around every page.
 
+mod nav;
 mod shell;
+mod title;
 
-pub use shell::Shell;
+pub use shell::{Shell, use_full_bleed};
+pub use title::{Titled, set_title};

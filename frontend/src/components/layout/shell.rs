@@ -1,18 +1,38 @@
+use super::nav::SideNav;
 use crate::api;
 use crate::auth::use_auth;
-use crate::routes::{AppRoute, DirectoryKind};
+use crate::routes::AppRoute;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
-use tandem_protocol::rbac::Permission;
 
-/// Header (brand, navigation, who is signed in, sign-out) and the main landmark.
+/// How many mounted pages asked for the whole viewport (see
+/// [`use_full_bleed`]). A count, not a flag: when one such page replaces
+/// another, the new one mounts before the old one is cleaned up.
+#[derive(Debug, Clone, Copy)]
+struct FullBleed(RwSignal<u32>);
+
+/// Called by a page (e.g. the session workspace) that needs the whole
+/// viewport: while it is shown, the shell leaves out the side navigation
+/// and the layout gets the `full-bleed` class (no width limit, no padding
+/// of `main`). The top bar stays.
+pub fn use_full_bleed() {
+    if let Some(FullBleed(count)) = use_context::<FullBleed>() {
+        count.update(|c| *c += 1);
+        on_cleanup(move || count.update(|c| *c = c.saturating_sub(1)));
+    }
+}
+
+/// Top bar (brand, who is signed in, sign-out), the grouped side
+/// navigation by permission, and the main landmark.
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
     let auth = use_auth();
     let navigate = use_navigate();
     let signing_out = RwSignal::new(false);
+    let full_bleed = RwSignal::new(0_u32);
+    provide_context(FullBleed(full_bleed));
 
     let sign_out = move |_| {
         let navigate = navigate.clone();
@@ -35,33 +55,7 @@ pub fn Shell(children: Children) -> impl IntoView {
     let account = move || {
         auth.me.get().map(|me| {
             let sign_out = sign_out.clone();
-            let admin = me.admin_permissions;
             view! {
-                <nav aria-label="Main">
-                    <a href=AppRoute::Devices.href()>"Devices"</a>
-                    <a href=AppRoute::Share.href()>"Get help"</a>
-                    <a href=AppRoute::Reports(Default::default()).href()>"Sessions"</a>
-                    {admin.contains(Permission::ReadSessionReports).then(|| view! {
-                        <a href=AppRoute::Monitor.href()>"Monitor"</a>
-                    })}
-                    {admin.contains(Permission::ManageDevices).then(|| view! {
-                        <a href=AppRoute::Directory { kind: DirectoryKind::Devices, q: None, page: None }.href()>
-                            "All devices"
-                        </a>
-                    })}
-                    {admin.contains(Permission::ManageSettings).then(|| view! {
-                        <a href=AppRoute::AdminSettings.href()>"Settings"</a>
-                    })}
-                    {admin.contains(Permission::ManageRoles).then(|| view! {
-                        <a href=AppRoute::Directory { kind: DirectoryKind::Users, q: None, page: None }.href()>"Users"</a>
-                        <a href=AppRoute::Directory { kind: DirectoryKind::Groups, q: None, page: None }.href()>"Groups"</a>
-                        <a href=AppRoute::AdminRoles.href()>"Roles"</a>
-                        <a href=AppRoute::AdminAssignments.href()>"Assignments"</a>
-                        <a href=AppRoute::AccessReview { helper: None, target: None }.href()>
-                            "Access review"
-                        </a>
-                    })}
-                </nav>
                 <div class="account">
                     <span class="who">
                         <span class="name">{me.user.display_name}</span>
@@ -74,6 +68,24 @@ pub fn Shell(children: Children) -> impl IntoView {
             }
         })
     };
+    let nav = move || {
+        if full_bleed.get() > 0 {
+            return None;
+        }
+        auth.me
+            .with(|me| me.as_ref().map(|me| me.admin_permissions))
+            .map(|admin| view! { <SideNav admin /> })
+    };
+    let layout_class = move || {
+        let mut class = String::from("layout");
+        if auth.me.with(Option::is_some) && full_bleed.get() == 0 {
+            class.push_str(" with-nav");
+        }
+        if full_bleed.get() > 0 {
+            class.push_str(" full-bleed");
+        }
+        class
+    };
 
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
@@ -81,6 +93,9 @@ pub fn Shell(children: Children) -> impl IntoView {
             <a class="brand" href=AppRoute::Home.href()>"Tandem"</a>
             {account}
         </header>
-        <main id="main" tabindex="-1">{children()}</main>
+        <div class=layout_class>
+            {nav}
+            <main id="main" tabindex="-1">{children()}</main>
+        </div>
     }
 }

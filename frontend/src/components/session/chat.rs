@@ -21,6 +21,10 @@ pub struct ChatLine {
 pub struct ChatState {
     pub lines: RwSignal<Vec<ChatLine>>,
     pub error: RwSignal<Option<String>>,
+    /// Lines that arrived while the chat was not on screen.
+    pub unread: RwSignal<u32>,
+    /// Whether the chat is on screen now (the page says).
+    pub visible: RwSignal<bool>,
 }
 
 impl Default for ChatState {
@@ -28,13 +32,31 @@ impl Default for ChatState {
         Self {
             lines: RwSignal::new(Vec::new()),
             error: RwSignal::new(None),
+            unread: RwSignal::new(0),
+            visible: RwSignal::new(true),
         }
     }
 }
 
+/// "14:05" in the browser's time zone.
+pub fn clock_time(at_ms: i64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
 impl ChatState {
+    /// The chat came on screen: everything is read.
+    pub fn seen(&self) {
+        self.visible.set(true);
+        self.unread.set(0);
+    }
+
     pub fn receive(&self, who: String, text: String, at: i64) {
         self.error.set(None);
+        if !self.visible.get_untracked() {
+            self.unread.update(|n| *n += 1);
+        }
         self.lines.update(|l| {
             l.push(ChatLine {
                 mine: false,
@@ -90,6 +112,8 @@ pub fn ChatPanel(state: ChatState, send: Callback<String>) -> impl IntoView {
             <ol class="chat-log" id="chat-log" aria-live="polite">
                 {move || state.lines.get().into_iter().map(|line| view! {
                     <li class=if line.mine { "mine" } else { "theirs" }>
+                        <time class="at" datetime=crate::format::iso_time(line.at)>{clock_time(line.at)}</time>
+                        " "
                         <span class="who">{line.who}": "</span>
                         <span class="text">{line.text}</span>
                     </li>

@@ -5,6 +5,7 @@ mod card;
 mod chat;
 mod ticket;
 mod video;
+pub mod workspace;
 
 pub use card::IdentityCardView;
 pub use chat::{ChatPanel, ChatState};

@@ -1,5 +1,4 @@
 use crate::rtc::remote::{AgentView, Remote};
-use crate::rtc::stats::{MediaStats, describe};
 use leptos::html::{Div, Video};
 use leptos::prelude::*;
 use tandem_protocol::input::{Button, Control, Display, Input, SpecialKeys};
@@ -74,21 +73,78 @@ fn notches(delta: f64, mode: u32) -> i32 {
     }
 }
 
+/// The key combination that gives the keyboard back to the page while in
+/// full control (WCAG 2.1.2, no keyboard trap): Ctrl+Alt+Shift together,
+/// as Guacamole does for its menu.
+pub const RELEASE_KEYS: &str = "Ctrl+Alt+Shift";
+
+/// Whether a key event completes [`RELEASE_KEYS`].
+pub fn is_release_combo(ctrl: bool, alt: bool, shift: bool) -> bool {
+    ctrl && alt && shift
+}
+
+/// Whether the page is in full screen now.
+fn in_fullscreen() -> bool {
+    document().fullscreen_element().is_some()
+}
+
+/// Asks the browser to send system keys (Alt+Tab, the Windows key, Esc)
+/// to the page while in full screen (the Keyboard Lock API, Chromium);
+/// without it, full screen still works and those keys stay the browser's.
+fn lock_keyboard(lock: bool) {
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let navigator = window.navigator();
+    let Ok(keyboard) = js_sys::Reflect::get(&navigator, &"keyboard".into()) else {
+        return;
+    };
+    let name = if lock { "lock" } else { "unlock" };
+    if let Ok(method) = js_sys::Reflect::get(&keyboard, &name.into())
+        && let Some(method) = method.dyn_ref::<js_sys::Function>()
+    {
+        let _ = method.call0(&keyboard);
+    }
+}
+
 /// The sharer's screen: fit to the window, or 1:1 pixels. When `control`
 /// is on, keyboard and mouse over it go to the agent through `remote`.
+/// `lead` goes first in its toolbar (the page's mode controls); the
+/// picture shows only while `live`.
 #[component]
 pub fn VideoView(
     stream: RwSignal<Option<MediaStream>, LocalStorage>,
     #[prop(optional)] control: Option<Signal<bool>>,
     #[prop(optional)] remote: Option<StoredValue<Remote, LocalStorage>>,
     #[prop(optional)] agent: Option<RwSignal<AgentView>>,
-    #[prop(optional)] media_stats: Option<RwSignal<Option<MediaStats>>>,
+    #[prop(optional, into)] special_keys: Option<Signal<Vec<SpecialKeys>>>,
+    #[prop(optional, into)] live: Option<Signal<bool>>,
+    #[prop(optional)] lead: Option<ChildrenFn>,
 ) -> impl IntoView {
+    let live = live.unwrap_or_else(|| Signal::derive(|| true));
+    // Bumped when the picture or the window changes size.
+    let layout = RwSignal::new(0u32);
+    // The surface has a size only once shown: measure again then.
+    Effect::new(move |_| {
+        if live.get() {
+            request_animation_frame(move || layout.update(|n| *n += 1));
+        }
+    });
+    let fullscreen = RwSignal::new(false);
+    let fs_listener = window_event_listener(leptos::ev::resize, move |_| {
+        let now = in_fullscreen();
+        if fullscreen.get_untracked() != now {
+            fullscreen.set(now);
+            if !now {
+                lock_keyboard(false);
+            }
+        }
+    });
+    on_cleanup(move || fs_listener.remove());
     let video = NodeRef::<Video>::new();
     let surface = NodeRef::<Div>::new();
     let scale = RwSignal::new(Scale::Fit);
-    // Bumped when the picture or the window changes size.
-    let layout = RwSignal::new(0u32);
     let resize = window_event_listener(leptos::ev::resize, move |_| layout.update(|n| *n += 1));
     on_cleanup(move || resize.remove());
     let control = control.unwrap_or_else(|| Signal::derive(|| false));
@@ -157,19 +213,33 @@ pub fn VideoView(
         if !control.get_untracked() {
             return;
         }
-        // Every key goes to the sharer, Tab and shortcuts included.
         event.prevent_default();
+        // The way out: the keys pressed so far are let go on the device,
+        // and the focus moves to the toolbar.
+        if down && is_release_combo(event.ctrl_key(), event.alt_key(), event.shift_key()) {
+            send(Input::ReleaseAll);
+            if let Some(surface) = surface.get_untracked() {
+                let _ = surface.blur();
+            }
+            if let Some(hint) = document().get_element_by_id("keyboard-release") {
+                use wasm_bindgen::JsCast;
+                if let Some(hint) = hint.dyn_ref::<web_sys::HtmlElement>() {
+                    let _ = hint.focus();
+                }
+            }
+            return;
+        }
+        // Every other key goes to the sharer, Tab and shortcuts included.
         send(Input::Key {
             code: event.code(),
             down,
         });
     };
     let special = move || {
+        let keys = special_keys.map(|k| k.get()).unwrap_or_default();
         control.get().then(|| {
-            SpecialKeys::ALL
-                .iter()
+            keys.into_iter()
                 .map(|keys| {
-                    let keys = *keys;
                     view! {
                         <button type="button" class="special-key" on:click=move |_| send(Input::Special { keys })>
                             {keys.label()}
@@ -179,18 +249,30 @@ pub fn VideoView(
                 .collect_view()
         })
     };
-    let overlay = move || {
-        let own = media_stats.and_then(|m| m.get()).map(|m| describe(&m));
-        let from_agent = agent.and_then(|a| a.get().stats).map(|s| {
-            format!(
-                "agent: {:.0} fps · encode {:.1} ms · {:.0} kbit/s · refused input {} · malformed {}",
-                s.captured_fps, s.encode_ms, s.sent_kbps, s.refused_input, s.malformed_messages
-            )
-        });
-        (own.is_some() || from_agent.is_some()).then(|| {
+    let toggle_fullscreen = move |_| {
+        if in_fullscreen() {
+            lock_keyboard(false);
+            document().exit_fullscreen();
+        } else if let Some(target) = document().get_element_by_id("workspace")
+            && target.request_fullscreen().is_ok()
+        {
+            lock_keyboard(true);
+            fullscreen.set(true);
+        }
+    };
+    // Where the keyboard goes, and how to get it back.
+    let keyboard = move || {
+        control.get().then(|| {
             view! {
-                <p class="stats-overlay" id="media-stats">{own}</p>
-                <p class="stats-overlay" id="agent-stats">{from_agent}</p>
+                <button type="button" id="keyboard-release" class="keyboard-hint"
+                    title="Click the picture to send keys to the device again"
+                    on:click=move |_| {
+                        if let Some(surface) = surface.get_untracked() {
+                            let _ = surface.focus();
+                        }
+                    }>
+                    {format!("Keys go to the device · {RELEASE_KEYS} gives them back")}
+                </button>
             }
         })
     };
@@ -243,22 +325,33 @@ pub fn VideoView(
             </label>
         })
     };
-    // The picture's size for the integer scale.
-    let video_style = move || {
+    // The picture's size: as large as the surface allows (fit), or the
+    // integer scale; 1:1 needs none. Sizing the element to the picture
+    // keeps it free of letterboxing, so the drawn cursor lands exactly.
+    // Sizes and positions are set through the CSSOM: the console's CSP
+    // (`style-src 'self'`) ignores style attributes.
+    let video_size = Memo::new(move |_| -> Option<(f64, f64)> {
         layout.track();
-        if scale.get() != Scale::Integer {
-            return String::new();
-        }
+        live.track();
         let (Some(element), Some(surface)) = (video.get(), surface.get()) else {
-            return String::new();
+            return None;
         };
-        let k = integer_scale(element.video_width(), f64::from(surface.client_width()));
-        format!(
-            "width: {}px; height: {}px;",
-            f64::from(element.video_width()) * k,
-            f64::from(element.video_height()) * k
-        )
-    };
+        let (vw, vh) = (
+            f64::from(element.video_width()),
+            f64::from(element.video_height()),
+        );
+        let (sw, sh) = (
+            f64::from(surface.client_width()),
+            f64::from(surface.client_height()),
+        );
+        let k = match scale.get() {
+            Scale::Actual => return None,
+            Scale::Fit if vw > 0.0 && vh > 0.0 && sw > 0.0 && sh > 0.0 => (sw / vw).min(sh / vh),
+            Scale::Fit => return None,
+            Scale::Integer => integer_scale(element.video_width(), sw),
+        };
+        Some(((vw * k).floor(), (vh * k).floor()))
+    });
     // The sharer's pointer, drawn here: the capture has no cursor in it.
     let cursor = move || {
         let agent = agent?.get();
@@ -270,16 +363,14 @@ pub fn VideoView(
             return None;
         }
         let (url, hot_x, hot_y) = agent.cursor_image.unwrap_or_default();
-        let style = format!(
-            "left: {}%; top: {}%; transform: translate(-{hot_x}px, -{hot_y}px);",
-            f64::from(x) * 100.0 / f64::from(vw),
-            f64::from(y) * 100.0 / f64::from(vh)
-        );
+        let left = format!("{}%", f64::from(x) * 100.0 / f64::from(vw));
+        let top = format!("{}%", f64::from(y) * 100.0 / f64::from(vh));
+        let shift = format!("translate(-{hot_x}px, -{hot_y}px)");
         Some(if url.is_empty() {
-            view! { <span class="remote-cursor arrow" id="remote-cursor" style=style></span> }
+            view! { <span class="remote-cursor arrow" id="remote-cursor" style:left=left style:top=top style:transform=shift></span> }
                 .into_any()
         } else {
-            view! { <img class="remote-cursor" id="remote-cursor" alt="" src=url style=style /> }
+            view! { <img class="remote-cursor" id="remote-cursor" alt="" src=url style:left=left style:top=top style:transform=shift /> }
                 .into_any()
         })
     };
@@ -298,21 +389,32 @@ pub fn VideoView(
     };
     view! {
         <div class="screen-view">
-            <div class="screen-tools">
-                <span role="radiogroup" aria-label="Picture size">
+            <div class="screen-tools" role="toolbar" aria-label="Session tools">
+                {lead.map(|lead| lead())}
+                <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
+                {display_picker}
+                <span class="scale" role="radiogroup" aria-label="Picture size">
                     {scale_choice(Scale::Fit, " Fit ")}
                     {scale_choice(Scale::Actual, " Actual size (1:1) ")}
-                    {scale_choice(Scale::Integer, " Sharp (integer scale) ")}
+                    {scale_choice(Scale::Integer, " Sharp ")}
                 </span>
-                {display_picker}
-                <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
-                {overlay}
-                {notices}
+                <button type="button" id="fullscreen-button" aria-pressed=move || fullscreen.get().to_string()
+                    on:click=toggle_fullscreen>
+                    {move || if fullscreen.get() { "Exit full screen" } else { "Full screen" }}
+                </button>
+                {keyboard}
             </div>
+            {notices}
             <div
                 node_ref=surface
                 id="remote-surface"
                 tabindex="0"
+                hidden=move || !live.get()
+                aria-label=move || if control.get() {
+                    format!("The sharer's screen. Keys go to the device; {RELEASE_KEYS} gives them back.")
+                } else {
+                    "The sharer's screen".to_owned()
+                }
                 class=move || {
                     let size = match scale.get() {
                         Scale::Fit => "screen fit",
@@ -338,7 +440,8 @@ pub fn VideoView(
                         autoplay=true
                         muted=true
                         playsinline=true
-                        style=video_style
+                        style:width=move || video_size.get().map(|(w, _)| format!("{w}px")).unwrap_or_default()
+                        style:height=move || video_size.get().map(|(_, h)| format!("{h}px")).unwrap_or_default()
                         on:resize=move |_| layout.update(|n| *n += 1)
                         on:loadedmetadata=move |_| layout.update(|n| *n += 1)
                     ></video>
@@ -400,6 +503,16 @@ mod tests {
         assert_eq!(display_label(&display), "Display 2 (1920×1080)");
         display.primary = true;
         assert_eq!(display_label(&display), "Display 2 (1920×1080, primary)");
+    }
+
+    #[wasm_bindgen_test]
+    fn only_all_three_modifiers_release_the_keyboard() {
+        assert!(is_release_combo(true, true, true));
+        assert!(
+            !is_release_combo(true, true, false),
+            "Ctrl+Alt reaches the device"
+        );
+        assert!(!is_release_combo(false, false, false));
     }
 
     #[wasm_bindgen_test]

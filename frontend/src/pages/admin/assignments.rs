@@ -1,5 +1,8 @@
+//! `/admin/assignments`: who gets which role for whom; created, edited and
+//! (after confirming) deleted.
+
 use crate::api;
-use crate::components::admin::{FormStatus, GroupPicker, Outcome};
+use crate::components::admin::{ConfirmDelete, FormStatus, GroupPicker, Outcome, focus_soon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_protocol::rbac::{AssignmentDraft, AssignmentView, GroupRef, RoleView};
@@ -27,27 +30,60 @@ fn scope_text(a: &AssignmentView) -> String {
     parts.join(", ")
 }
 
-/// The new-assignment form, once roles and groups are known.
+fn ids(groups: &[GroupRef]) -> Vec<GroupId> {
+    groups.iter().map(|g| g.id.clone()).collect()
+}
+
+/// The assignment form, once roles and groups are known: a new assignment,
+/// or the one in `editing`.
 #[component]
 fn AssignmentForm(
     roles: Vec<RoleView>,
     groups: Vec<GroupRef>,
-    on_created: Callback<()>,
+    editing: RwSignal<Option<AssignmentView>>,
+    on_saved: Callback<()>,
 ) -> impl IntoView {
+    let first_role = roles
+        .first()
+        .map(|r| r.id.clone())
+        .unwrap_or_else(|| RoleId::from(""));
     let name = RwSignal::new(String::new());
-    let role = RwSignal::new(
-        roles
-            .first()
-            .map(|r| r.id.clone())
-            .unwrap_or_else(|| RoleId::from("")),
-    );
+    let role = RwSignal::new(first_role.clone());
     let admin_groups = RwSignal::new(Vec::<GroupId>::new());
     let scope_groups = RwSignal::new(Vec::<GroupId>::new());
     let all_users = RwSignal::new(false);
     let all_devices = RwSignal::new(false);
     let outcome = RwSignal::new(Outcome::Idle);
+    let name_ref = NodeRef::<leptos::html::Input>::new();
 
-    let create = move |ev: leptos::ev::SubmitEvent| {
+    // Editing fills the form from the assignment and puts the cursor in it;
+    // no assignment empties it.
+    Effect::new(move |_| {
+        let current = editing.get();
+        match &current {
+            Some(a) => {
+                name.set(a.name.clone());
+                role.set(a.role_id.clone());
+                admin_groups.set(ids(&a.admin_groups));
+                scope_groups.set(ids(&a.scope_groups));
+                all_users.set(a.all_users);
+                all_devices.set(a.all_devices);
+                if let Some(input) = name_ref.get_untracked() {
+                    let _ = input.focus();
+                }
+            }
+            None => {
+                name.set(String::new());
+                role.set(first_role.clone());
+                admin_groups.set(Vec::new());
+                scope_groups.set(Vec::new());
+                all_users.set(false);
+                all_devices.set(false);
+            }
+        }
+    });
+
+    let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = AssignmentDraft {
             name: name.get_untracked(),
@@ -61,19 +97,21 @@ fn AssignmentForm(
             outcome.set(Outcome::Failed(message));
             return;
         }
+        let target = editing.get_untracked();
         spawn_local(async move {
-            match api::create_assignment(&draft).await {
+            let result = match &target {
+                Some(a) => api::update_assignment(&a.id, &draft).await,
+                None => api::create_assignment(&draft).await,
+            };
+            match result {
                 Ok(view) => {
+                    let verb = if target.is_some() { "Saved" } else { "Created" };
                     outcome.set(Outcome::Done(format!(
-                        "Created \u{201c}{}\u{201d}.",
+                        "{verb} \u{201c}{}\u{201d}.",
                         view.name
                     )));
-                    name.set(String::new());
-                    admin_groups.set(Vec::new());
-                    scope_groups.set(Vec::new());
-                    all_users.set(false);
-                    all_devices.set(false);
-                    on_created.run(());
+                    editing.set(None);
+                    on_saved.run(());
                 }
                 Err(error) => outcome.set(Outcome::Failed(error.message())),
             }
@@ -82,15 +120,25 @@ fn AssignmentForm(
 
     let role_options = roles
         .into_iter()
-        .map(|r| view! { <option value=r.id.0.clone()>{r.name}</option> })
+        .map(|r| {
+            let id = r.id.clone();
+            view! { <option value=r.id.0.clone() prop:selected=move || role.with(|s| *s == id)>{r.name}</option> }
+        })
         .collect_view();
     view! {
-        <form class="stack" on:submit=create>
+        <h2 id="assignment-form-title">
+            {move || match editing.get() {
+                Some(a) => format!("Edit \u{201c}{}\u{201d}", a.name),
+                None => "New assignment".to_owned(),
+            }}
+        </h2>
+        <form class="stack" on:submit=save aria-labelledby="assignment-form-title">
             <label for="assignment-name">"Name"</label>
-            <input id="assignment-name" prop:value=move || name.get()
+            <input id="assignment-name" node_ref=name_ref prop:value=move || name.get()
                 on:input=move |ev| name.set(event_target_value(&ev)) />
             <label for="assignment-role">"Role"</label>
-            <select id="assignment-role" on:change=move |ev| role.set(RoleId(event_target_value(&ev)))>
+            <select id="assignment-role"
+                on:change=move |ev| role.set(RoleId(event_target_value(&ev)))>
                 {role_options}
             </select>
             <GroupPicker legend="Admin groups (their members get the role)" id_prefix="admin-group"
@@ -110,7 +158,17 @@ fn AssignmentForm(
             </fieldset>
             <GroupPicker legend="Scope groups" id_prefix="scope-group" groups selected=scope_groups />
             <FormStatus outcome />
-            <button type="submit" class="primary">"Create assignment"</button>
+            <div class="form-actions">
+                <button type="submit" class="primary">
+                    {move || if editing.with(Option::is_some) { "Save assignment" } else { "Create assignment" }}
+                </button>
+                {move || editing.with(Option::is_some).then(|| view! {
+                    <button type="button" on:click=move |_| {
+                        editing.set(None);
+                        outcome.set(Outcome::Idle);
+                    }>"Cancel editing"</button>
+                })}
+            </div>
         </form>
     }
 }
@@ -125,6 +183,7 @@ pub fn AssignmentsPage() -> impl IntoView {
         Ok::<_, api::ApiError>((roles, groups))
     });
     let outcome = RwSignal::new(Outcome::Idle);
+    let editing = RwSignal::new(None::<AssignmentView>);
 
     let remove = move |a: AssignmentView| {
         spawn_local(async move {
@@ -134,10 +193,14 @@ pub fn AssignmentsPage() -> impl IntoView {
                         "Deleted \u{201c}{}\u{201d}.",
                         a.name
                     )));
+                    if editing.with_untracked(|e| e.as_ref().is_some_and(|e| e.id == a.id)) {
+                        editing.set(None);
+                    }
                     assignments.refetch();
                 }
                 Err(error) => outcome.set(Outcome::Failed(error.message())),
             }
+            focus_soon("assignments-status");
         });
     };
 
@@ -145,7 +208,10 @@ pub fn AssignmentsPage() -> impl IntoView {
         match assignments.get() {
         None => view! { <p role="status" class="muted">"Loading assignments…"</p> }.into_any(),
         Some(Err(error)) => view! { <p class="error" role="alert">{error.message()}</p> }.into_any(),
-        Some(Ok(list)) if list.is_empty() => view! { <p class="muted">"No assignments yet: nobody can help anyone."</p> }.into_any(),
+        Some(Ok(list)) if list.is_empty() => view! {
+            <p class="muted">"No assignments yet: nobody can help anyone."</p>
+        }
+        .into_any(),
         Some(Ok(list)) => view! {
             <table class="data assignments">
                 <caption>"Assignments"</caption>
@@ -158,36 +224,43 @@ pub fn AssignmentsPage() -> impl IntoView {
                 </tr></thead>
                 <tbody>
                     {list.into_iter().map(|a| {
-                        let label = format!("Delete assignment {}", a.name);
+                        let edit_label = format!("Edit assignment {}", a.name);
+                        let for_edit = a.clone();
                         let for_delete = a.clone();
                         view! {
-                            <tr>
+                            <tr data-assignment-id=a.id.0.clone()>
                                 <th scope="row">{a.name.clone()}</th>
                                 <td>{a.role_name.clone()}</td>
                                 <td>{names(&a.admin_groups)}</td>
                                 <td>{scope_text(&a)}</td>
-                                <td><button type="button" aria-label=label
-                                    on:click=move |_| remove(for_delete.clone())>"Delete"</button></td>
+                                <td class="actions">
+                                    <button type="button" aria-label=edit_label
+                                        on:click=move |_| editing.set(Some(for_edit.clone()))>"Edit"</button>
+                                    " "
+                                    <ConfirmDelete what=format!("assignment \u{201c}{}\u{201d}", a.name)
+                                        on_confirm=Callback::new(move |()| remove(for_delete.clone())) />
+                                </td>
                             </tr>
                         }
                     }).collect_view()}
                 </tbody>
             </table>
-        }.into_any(),
+        }
+        .into_any(),
     }
     };
 
     view! {
         <section class="page" aria-labelledby="assignments-title">
             <h1 id="assignments-title">"Assignments"</h1>
-            <FormStatus outcome />
+            <FormStatus outcome id="assignments-status" />
             {table}
-            <h2>"New assignment"</h2>
             {move || match choices.get() {
                 None => view! { <p role="status" class="muted">"Loading roles and groups…"</p> }.into_any(),
                 Some(Err(error)) => view! { <p class="error" role="alert">{error.message()}</p> }.into_any(),
                 Some(Ok((roles, groups))) => view! {
-                    <AssignmentForm roles groups on_created=Callback::new(move |()| assignments.refetch()) />
+                    <AssignmentForm roles groups editing
+                        on_saved=Callback::new(move |()| assignments.refetch()) />
                 }.into_any(),
             }}
         </section>

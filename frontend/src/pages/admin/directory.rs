@@ -1,8 +1,9 @@
 //! `/admin/users`, `/admin/groups`, `/admin/devices`: the directory, with
-//! search and paging in the URL, and CSV imports.
+//! search and paging in the URL, and CSV imports; users are also added and
+//! edited one by one.
 
 use crate::api;
-use crate::components::admin::{ImportPanel, Pager, SearchBar};
+use crate::components::admin::{ImportPanel, Pager, SearchBar, UserForm};
 use crate::components::devices::DeviceTable;
 use crate::format::now_ms;
 use crate::routes::DirectoryKind;
@@ -46,8 +47,9 @@ pub fn UsersPage() -> impl IntoView {
         let (q, page) = (q.get(), page.get());
         async move { api::directory_page::<UserRow>(routes::ADMIN_USERS, &q, page).await }
     });
+    let editing = RwSignal::new(None::<UserRow>);
     let table = move || {
-        loading_or_error(data.get(), |p: Page<UserRow>| {
+        loading_or_error(data.get(), move |p: Page<UserRow>| {
             let pager = view! { <Pager kind q page=p.page pages=p.pages() total=p.total /> };
             view! {
             <table class="data users">
@@ -56,16 +58,35 @@ pub fn UsersPage() -> impl IntoView {
                     <th scope="col">"Name"</th><th scope="col">"E-mail"</th>
                     <th scope="col">"Job title"</th><th scope="col">"Groups"</th>
                     <th scope="col">"Sign-in"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
-                    {p.items.into_iter().map(|u| view! {
-                        <tr>
-                            <th scope="row">{u.display_name}</th>
-                            <td>{u.email}</td>
-                            <td>{u.job_title.unwrap_or_default()}</td>
-                            <td>{u.groups.join(", ")}</td>
-                            <td>{if u.from_idp { "Organization" } else { "Tandem account" }}</td>
-                        </tr>
+                    {p.items.into_iter().map(|u| {
+                        let sign_in = match (u.from_idp, u.password_set) {
+                            (true, _) => "Organization",
+                            (false, true) => "Tandem account",
+                            (false, false) => "Tandem account (no password yet)",
+                        };
+                        let action = if u.from_idp {
+                            view! { <span class="muted small">"Managed by your identity provider"</span> }.into_any()
+                        } else {
+                            let label = format!("Edit user {}", u.display_name);
+                            let pick = u.clone();
+                            view! {
+                                <button type="button" aria-label=label
+                                    on:click=move |_| editing.set(Some(pick.clone()))>"Edit"</button>
+                            }.into_any()
+                        };
+                        view! {
+                            <tr data-user-id=u.id.0.clone()>
+                                <th scope="row">{u.display_name}</th>
+                                <td>{u.email}</td>
+                                <td>{u.job_title.unwrap_or_default()}</td>
+                                <td>{u.groups.join(", ")}</td>
+                                <td>{sign_in}</td>
+                                <td>{action}</td>
+                            </tr>
+                        }
                     }).collect_view()}
                 </tbody>
             </table>
@@ -78,6 +99,7 @@ pub fn UsersPage() -> impl IntoView {
             <h1 id="users-title">"Users"</h1>
             <SearchBar kind q label="Name or e-mail" />
             {table}
+            <UserForm editing on_saved=Callback::new(move |_| data.refetch()) />
             <ImportPanel kind="users" header=ImportKind::Users.header()
                 on_done=Callback::new(move |()| data.refetch()) />
         </section>

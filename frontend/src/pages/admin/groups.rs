@@ -1,10 +1,12 @@
 //! `/admin/groups`: groups with search and paging, creating and deleting
-//! groups, and managing their members. Members synced from the IdP are
+//! (after confirming) groups, and managing their members. Members synced from the IdP are
 //! shown but not editable here.
 
 use super::directory::{loading_or_error, url_state};
 use crate::api;
-use crate::components::admin::{FormStatus, ImportPanel, Outcome, Pager, SearchBar};
+use crate::components::admin::{
+    ConfirmDelete, FormStatus, ImportPanel, Outcome, Pager, SearchBar, focus_soon,
+};
 use crate::routes::DirectoryKind;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,7 +15,11 @@ use tandem_protocol::routes;
 
 /// The members of one group, with add and remove.
 #[component]
-fn GroupMembers(group: GroupRow, on_change: Callback<()>) -> impl IntoView {
+fn GroupMembers(
+    group: GroupRow,
+    on_change: Callback<()>,
+    on_deleted: Callback<GroupRow>,
+) -> impl IntoView {
     let id = group.id.clone();
     let members = LocalResource::new({
         let id = id.clone();
@@ -104,15 +110,18 @@ fn GroupMembers(group: GroupRow, on_change: Callback<()>) -> impl IntoView {
             .into_any()
         })
     };
-    let delete_label = format!("Delete group {}", group.name);
-    let delete = move |_| {
-        let id = id.clone();
-        spawn_local(async move {
-            match api::delete_group(&id).await {
-                Ok(()) => on_change.run(()),
-                Err(error) => outcome.set(Outcome::Failed(error.message())),
-            }
-        });
+    let what = format!("group \u{201c}{}\u{201d}", group.name);
+    let delete = {
+        let group = group.clone();
+        move |()| {
+            let (id, group) = (id.clone(), group.clone());
+            spawn_local(async move {
+                match api::delete_group(&id).await {
+                    Ok(()) => on_deleted.run(group),
+                    Err(error) => outcome.set(Outcome::Failed(error.message())),
+                }
+            });
+        }
     };
     view! {
         <section class="group-members" aria-labelledby="group-members-title">
@@ -127,7 +136,9 @@ fn GroupMembers(group: GroupRow, on_change: Callback<()>) -> impl IntoView {
                 <button type="submit">"Add"</button>
             </form>
             <FormStatus outcome />
-            <button type="button" class="danger" aria-label=delete_label on:click=delete>"Delete this group"</button>
+            <div class="danger-zone">
+                <ConfirmDelete what on_confirm=Callback::new(delete) />
+            </div>
         </section>
     }
 }
@@ -189,17 +200,28 @@ pub fn GroupsPage() -> impl IntoView {
         }.into_any()
         })
     };
+    let deleted = RwSignal::new(Outcome::Idle);
     let members = move || {
         selected.get().map(|group| {
             let on_change = Callback::new(move |()| {
                 data.refetch();
             });
-            view! { <GroupMembers group on_change /> }
+            let on_deleted = Callback::new(move |group: GroupRow| {
+                selected.set(None);
+                deleted.set(Outcome::Done(format!(
+                    "Deleted \u{201c}{}\u{201d}.",
+                    group.name
+                )));
+                data.refetch();
+                focus_soon("groups-status");
+            });
+            view! { <GroupMembers group on_change on_deleted /> }
         })
     };
     view! {
         <section class="page" aria-labelledby="groups-title">
             <h1 id="groups-title">"Groups"</h1>
+            <FormStatus outcome=deleted id="groups-status" />
             <SearchBar kind q label="Group name" />
             {table}
             {members}

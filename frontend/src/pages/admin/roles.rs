@@ -1,5 +1,7 @@
 use crate::api;
-use crate::components::admin::{FormStatus, Outcome, PermissionList, PermissionPicker};
+use crate::components::admin::{
+    ConfirmDelete, FormStatus, Outcome, PermissionList, PermissionPicker, focus_soon,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_protocol::rbac::{PermissionSet, RoleDraft, RoleView};
@@ -59,18 +61,24 @@ pub fn RolesPage() -> impl IntoView {
         });
     };
 
+    // Deleting reports next to the table, where the button was.
+    let deleted = RwSignal::new(Outcome::Idle);
     let remove = move |role: RoleView| {
         spawn_local(async move {
             match api::delete_role(&role.id).await {
                 Ok(()) => {
-                    outcome.set(Outcome::Done(format!(
+                    deleted.set(Outcome::Done(format!(
                         "Deleted \u{201c}{}\u{201d}.",
                         role.name
                     )));
+                    if editing.with_untracked(|e| e.as_ref().is_some_and(|e| e.id == role.id)) {
+                        reset();
+                    }
                     roles.refetch();
                 }
-                Err(error) => outcome.set(Outcome::Failed(error.message())),
+                Err(error) => deleted.set(Outcome::Failed(error.message())),
             }
+            focus_soon("roles-status");
         });
     };
 
@@ -90,7 +98,7 @@ pub fn RolesPage() -> impl IntoView {
                 <tbody>
                     {list.into_iter().map(|role| {
                         let built_in = role.built_in;
-                        let label = format!("Delete role {}", role.name);
+                        let what = format!("role \u{201c}{}\u{201d}", role.name);
                         let edit_label = format!("Edit role {}", role.name);
                         let for_delete = role.clone();
                         let for_edit = role.clone();
@@ -99,13 +107,13 @@ pub fn RolesPage() -> impl IntoView {
                                 <th scope="row">{role.name.clone()}<div class="muted small">{role.description.clone()}</div></th>
                                 <td><PermissionList permissions=role.permissions /></td>
                                 <td>{if built_in { "Built-in" } else { "Custom" }}</td>
-                                <td>
+                                <td class="actions">
                                     {(!built_in).then(|| view! {
                                         <button type="button" aria-label=edit_label
                                             on:click=move |_| edit(for_edit.clone())>"Edit"</button>
                                         " "
-                                        <button type="button" aria-label=label
-                                            on:click=move |_| remove(for_delete.clone())>"Delete"</button>
+                                        <ConfirmDelete what
+                                            on_confirm=Callback::new(move |()| remove(for_delete.clone())) />
                                     })}
                                 </td>
                             </tr>
@@ -120,6 +128,7 @@ pub fn RolesPage() -> impl IntoView {
     view! {
         <section class="page" aria-labelledby="roles-title">
             <h1 id="roles-title">"Roles"</h1>
+            <FormStatus outcome=deleted id="roles-status" />
             {table}
             <h2 id="role-form-title">
                 {move || match editing.get() {

@@ -172,10 +172,11 @@ pub fn SettingsPage() -> impl IntoView {
                         <fieldset class="checks">
                             <legend>"In-session features"</legend>
                             <Toggle id="set-chat" label="Chat" form get=|s| s.chat_enabled set=|s, v| s.chat_enabled = v />
-                            <Toggle id="set-annotation" label="Annotation and laser pointer" form
-                                get=|s| s.annotation_enabled set=|s, v| s.annotation_enabled = v />
-                            <Toggle id="set-clipboard" label="Clipboard text" form
-                                get=|s| s.clipboard_enabled set=|s, v| s.clipboard_enabled = v />
+                        </fieldset>
+                        <fieldset class="checks">
+                            <legend>"Elevation"</legend>
+                            <Toggle id="set-sign-out" label="Sign the sharer out after a session in which the helper used elevation with full control" form
+                                get=|s| s.sign_out_after_elevation set=|s, v| s.sign_out_after_elevation = v />
                         </fieldset>
                         <fieldset class="stack">
                             <legend>"Working hours and review aids"</legend>

@@ -41,6 +41,8 @@ unsafe impl Send for Job {}
 
 pub struct WindowsInjector {
     jobs: mpsc::Sender<Job>,
+    /// Set by the input thread when an event went to a secure desktop.
+    secure_delivery: std::sync::Arc<std::sync::atomic::AtomicBool>,
     origin: (i32, i32),
     allow_secure: bool,
     held_keys: HashSet<(u16, bool)>,
@@ -50,12 +52,15 @@ pub struct WindowsInjector {
 impl WindowsInjector {
     pub fn new() -> Result<Self, InjectError> {
         let (jobs, queue) = mpsc::channel();
+        let secure_delivery = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let delivered = secure_delivery.clone();
         std::thread::Builder::new()
             .name("tandem-input".into())
-            .spawn(move || input_thread(&queue))
+            .spawn(move || input_thread(&queue, &delivered))
             .map_err(|e| InjectError::Failed(format!("cannot start the input thread: {e}")))?;
         Ok(Self {
             jobs,
+            secure_delivery,
             origin: (0, 0),
             allow_secure: false,
             held_keys: HashSet::new(),
@@ -292,11 +297,16 @@ impl Injector for WindowsInjector {
     fn allow_secure_desktop(&mut self, allowed: bool) {
         self.allow_secure = allowed;
     }
+
+    fn take_secure_delivery(&mut self) -> bool {
+        self.secure_delivery
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+    }
 }
 
 /// The input thread: follows the input desktop when allowed (or back to
 /// the normal one), then sends.
-fn input_thread(queue: &mpsc::Receiver<Job>) {
+fn input_thread(queue: &mpsc::Receiver<Job>, secure_delivery: &std::sync::atomic::AtomicBool) {
     use super::desktop;
     while let Ok(job) = queue.recv() {
         match job {
@@ -322,6 +332,16 @@ fn input_thread(queue: &mpsc::Receiver<Job>) {
                     // SAFETY: a slice of initialised INPUTs and their size.
                     let sent = unsafe { SendInput(&inputs, std::mem::size_of::<INPUT>() as i32) };
                     if sent as usize == inputs.len() {
+                        // On a secure desktop (a UAC prompt) for the
+                        // helper: elevation was used.
+                        // The thread must be on that desktop, or the event
+                        // went nowhere near the prompt.
+                        let on_secure = !input.is_default()
+                            && matches!(&input, desktop::InputDesktop::Named(n)
+                                if Some(n) == desktop::thread_desktop().as_ref());
+                        if on_secure {
+                            secure_delivery.store(true, std::sync::atomic::Ordering::Release);
+                        }
                         Ok(())
                     } else {
                         Err(InjectError::Failed(format!(

@@ -1,6 +1,7 @@
 //! The Windows backends: DXGI Desktop Duplication with a GDI fallback,
-//! SendInput, the Event Log, secure-desktop following, sign-out, and the
-//! service that runs the agent as SYSTEM in the user's session.
+//! SendInput, the sharing indicator, the Event Log, secure-desktop
+//! following, sign-out, and the service that runs the agent as SYSTEM in
+//! the user's session.
 
 mod account;
 mod capture;
@@ -9,6 +10,7 @@ mod desktop;
 mod dxgi;
 mod eventlog;
 mod gdi;
+mod indicator;
 mod inject;
 mod monitors;
 mod pointer;
@@ -19,15 +21,19 @@ pub use account::running_as_system;
 pub use capture::WindowsCapturer;
 pub use desktop::{InputDesktop, input_desktop, thread_desktop};
 pub use eventlog::{EventLog, SOURCE as EVENT_SOURCE};
+pub use indicator::WindowsIndicator;
 pub use inject::{WindowsInjector, normalized};
 pub use monitors::{Monitor, monitors};
 
 use crate::capture::{CaptureError, Capturer};
+use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::DeviceLog;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tandem_protocol::agent::SharerAction;
+use tokio::sync::mpsc;
 
 pub const NAME: &str = "windows";
 pub const HAS_SECURE_DESKTOP: bool = true;
@@ -44,6 +50,10 @@ pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
 
 pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
     Ok(Box::new(WindowsInjector::new()?))
+}
+
+pub fn indicator(clicks: mpsc::Sender<SharerAction>) -> Result<Box<dyn Indicator>, IndicatorError> {
+    Ok(Box::new(WindowsIndicator::start(clicks)?))
 }
 
 pub fn device_log() -> Arc<dyn DeviceLog> {

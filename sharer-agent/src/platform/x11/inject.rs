@@ -5,7 +5,7 @@
 use super::keymap;
 use crate::inject::{InjectError, Injector};
 use std::collections::BTreeSet;
-use tandem_protocol::input::{Button, Input};
+use tandem_protocol::input::{Button, Input, SpecialKeys};
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::xproto::{
     BUTTON_PRESS_EVENT, BUTTON_RELEASE_EVENT, ConnectionExt as _, KEY_PRESS_EVENT,
@@ -226,6 +226,11 @@ impl Injector for X11Injector {
                 for c in text.chars() {
                     self.type_char(c)?;
                 }
+            }
+            Input::Special { keys } if !SpecialKeys::for_os("Linux").contains(keys) => {
+                return Err(InjectError::Unsupported(
+                    "that key combination is a Windows one; it means nothing on this device",
+                ));
             }
             Input::Special { keys } => {
                 let codes: Vec<u8> = keys

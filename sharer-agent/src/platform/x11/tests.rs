@@ -1,14 +1,23 @@
 //! The X11 backends against a real Xvfb started for the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-use super::{X11Capturer, X11Injector};
+use super::{X11Capturer, X11Indicator, X11Injector};
 use crate::capture::{Capturer, Frame};
+use crate::gate::Status;
+use crate::indicator::{BORDER_RGB, OnScreen, TITLE};
 use crate::inject::Injector;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
-use tandem_protocol::input::Input;
+use std::time::{Duration, Instant};
+use tandem_protocol::agent::SharerAction;
+use tandem_protocol::input::{Button, Input};
+use tandem_protocol::session::Mode;
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, EventMask, WindowClass};
+use x11rb::protocol::Event;
+use x11rb::protocol::xproto::{
+    AtomEnum, ConnectionExt as _, CreateWindowAux, EventMask, ImageFormat, MapState, Window,
+    WindowClass,
+};
 
 /// An Xvfb on a free display, killed when dropped.
 struct Xvfb {
@@ -149,6 +158,188 @@ fn a_damage_notice_drained_by_the_cursor_read_is_not_lost() {
         let damaged = capturer.capture(&mut frame).unwrap();
         assert!(!damaged.is_empty(), "round {round}: the change was seen");
     }
+}
+
+/// The colour of the root window's pixel at (`x`, `y`), 0xRRGGBB.
+fn pixel(conn: &impl Connection, root: Window, x: i16, y: i16) -> u32 {
+    let image = conn
+        .get_image(ImageFormat::Z_PIXMAP, root, x, y, 1, 1, u32::MAX)
+        .unwrap()
+        .reply()
+        .unwrap();
+    u32::from_le_bytes([image.data[0], image.data[1], image.data[2], 0])
+}
+
+/// The mapped window named `name` among `parent`'s children, with its
+/// place relative to `parent`.
+fn named(
+    conn: &impl Connection,
+    parent: Window,
+    name: &str,
+) -> Option<(Window, i16, i16, u16, u16)> {
+    let children = conn.query_tree(parent).unwrap().reply().unwrap().children;
+    children.into_iter().find_map(|window| {
+        let title = conn
+            .get_property(false, window, AtomEnum::WM_NAME, AtomEnum::STRING, 0, 64)
+            .unwrap()
+            .reply()
+            .unwrap()
+            .value;
+        let mapped = conn
+            .get_window_attributes(window)
+            .unwrap()
+            .reply()
+            .unwrap()
+            .map_state
+            == MapState::VIEWABLE;
+        if title != name.as_bytes() || !mapped {
+            return None;
+        }
+        let g = conn.get_geometry(window).unwrap().reply().unwrap();
+        Some((window, g.x, g.y, g.width, g.height))
+    })
+}
+
+/// Waits up to 5 s for `check`.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The indicator on a real X server: the orange border along the edges
+/// (which lets clicks through to the window under it), the bar at the top
+/// centre with its named buttons, a click on Stop coming back, no border
+/// while paused, and nothing once hidden.
+#[test]
+fn the_indicator_shows_a_border_and_a_bar_whose_buttons_answer() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_max_level(tracing::Level::DEBUG)
+        .try_init();
+    let xvfb = Xvfb::start();
+    let (conn, screen) = x11rb::connect(Some(&xvfb.display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    // A blue desktop window that wants clicks, under the indicator.
+    let desktop = conn.generate_id().unwrap();
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        desktop,
+        root,
+        0,
+        0,
+        640,
+        480,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new()
+            .background_pixel(0x0000ff)
+            .event_mask(EventMask::BUTTON_PRESS),
+    )
+    .unwrap();
+    conn.map_window(desktop).unwrap();
+    conn.sync_ok();
+
+    let (clicks_tx, mut clicks) = tokio::sync::mpsc::channel(8);
+    let backend = X11Indicator::start(Some(&xvfb.display), clicks_tx).unwrap();
+    let mut indicator = OnScreen::new(Some(Box::new(backend)));
+    let shared = Status::Shared {
+        helper: "Megan Bowen".into(),
+        mode: Mode::Control,
+    };
+    indicator.update(&shared, None);
+    eventually("the border is drawn", || {
+        [(20, 1), (1, 240), (638, 240), (320, 478)]
+            .iter()
+            .all(|&(x, y)| pixel(&conn, root, x, y) == BORDER_RGB)
+    });
+    let (bar, bx, by, bw, _) = named(&conn, root, TITLE).expect("the bar is up");
+    assert_eq!(
+        (by, i32::from(bx) + i32::from(bw) / 2),
+        (0, 320),
+        "top centre"
+    );
+    assert_ne!(
+        pixel(&conn, root, 320, 10),
+        0x0000ff,
+        "the bar covers the desktop"
+    );
+
+    // A window that comes over the bar is overtaken again.
+    let cover = conn.generate_id().unwrap();
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        cover,
+        root,
+        200,
+        0,
+        240,
+        40,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new()
+            .background_pixel(0x00ff00)
+            .override_redirect(1),
+    )
+    .unwrap();
+    conn.map_window(cover).unwrap();
+    conn.sync_ok();
+    eventually("the bar is on top again", || {
+        pixel(&conn, root, 320, 10) != 0x00ff00
+    });
+    conn.destroy_window(cover).unwrap();
+    conn.sync_ok();
+
+    // The border lets clicks through to the desktop.
+    let mut injector = X11Injector::connect(Some(&xvfb.display)).unwrap();
+    let click = |injector: &mut X11Injector, x: u32, y: u32| {
+        injector.inject(&Input::Move { x, y }).unwrap();
+        for down in [true, false] {
+            let button = Input::Button {
+                button: Button::Left,
+                down,
+                x,
+                y,
+            };
+            injector.inject(&button).unwrap();
+        }
+    };
+    click(&mut injector, 2, 240);
+    eventually(
+        "the desktop got the click through the border",
+        || matches!(conn.poll_for_event().unwrap(), Some(Event::ButtonPress(p)) if p.event == desktop),
+    );
+
+    // Stop, pressed on the bar, comes back to the session.
+    let stop = format!("{TITLE}: Stop");
+    let (_, sx, sy, sw, sh) = named(&conn, bar, &stop).expect("a Stop button");
+    let at = |offset: i16, size: u16| (offset + size as i16 / 2) as u32;
+    click(&mut injector, bx as u32 + at(sx, sw), at(sy, sh));
+    eventually("the click on Stop came back", || {
+        clicks.try_recv() == Ok(SharerAction::Stop)
+    });
+
+    // Paused: the bar offers Resume, and there is no border.
+    indicator.update(
+        &Status::Paused {
+            helper: "Megan Bowen".into(),
+        },
+        None,
+    );
+    eventually("no border while paused", || {
+        pixel(&conn, root, 1, 240) == 0x0000ff
+    });
+    assert!(named(&conn, bar, &format!("{TITLE}: Resume")).is_some());
+
+    // The end: nothing is left on the screen.
+    indicator.hide();
+    eventually("the bar is gone", || {
+        named(&conn, root, TITLE).is_none() && pixel(&conn, root, 320, 10) == 0x0000ff
+    });
 }
 
 trait SyncOk {

@@ -1,0 +1,538 @@
+//! The sharing indicator on the device's own screen. While the agent
+//! shares, the sharer sees a coloured border around the shared display and
+//! a small always-on-top bar at its top centre ("Shared with Megan Bowen
+//! (full control)", or "Paused — shared with …") with Pause (Resume while
+//! paused) and Stop. The buttons do what the sharer page's buttons do.
+//!
+//! This module is pure: what to show ([`Bar::of`], from the gate's
+//! [`Status`]), where ([`Layout`]), which button a point hits, and whether
+//! a helper's click would land on the bar ([`OnScreen::blocks`]). The OS
+//! backends ([`Indicator`], picked in `platform`) draw it on a thread of
+//! their own and send the sharer's clicks back on a channel as
+//! [`SharerAction`]s; the session loop turns those into the server's
+//! Pause, Resume and Stop.
+
+use crate::gate::{Status, mode_text};
+use tandem_protocol::agent::SharerAction;
+use tandem_protocol::input::{Display, Input};
+
+/// The name of the bar's window (its buttons are `"{TITLE}: {label}"`).
+pub const TITLE: &str = "Tandem sharing indicator";
+/// The border's colour, 0xRRGGBB: a bright orange seen on any desktop.
+pub const BORDER_RGB: u32 = 0xE8_59_0C;
+/// The border's width in pixels.
+pub const BORDER_PX: u32 = 5;
+/// The bar's background and its text.
+pub const BAR_RGB: u32 = 0x21_25_29;
+pub const BAR_TEXT_RGB: u32 = 0xFF_FF_FF;
+/// Pause / Resume: light with dark text. Stop: red with white text.
+pub const PAUSE_RGB: u32 = 0xDE_E2_E6;
+pub const PAUSE_TEXT_RGB: u32 = 0x21_25_29;
+pub const STOP_RGB: u32 = 0xC9_2A_2A;
+pub const STOP_TEXT_RGB: u32 = 0xFF_FF_FF;
+/// Longest helper name shown, in characters.
+pub const MAX_NAME_CHARS: usize = 40;
+/// Space around the bar's text and between its parts, in pixels.
+const PAD: u32 = 8;
+/// Space left and right of a button's label.
+const BUTTON_PAD: u32 = 10;
+/// How many clicks may wait for the session loop (more are dropped).
+pub const CLICK_QUEUE: usize = 8;
+
+/// Why an indicator backend could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IndicatorError {
+    #[error("cannot connect to the display: {0}")]
+    Connect(String),
+    #[error("the display refused a request: {0}")]
+    Protocol(String),
+    #[error("cannot start the indicator's thread: {0}")]
+    Thread(String),
+    #[error("the window system refused: {0}")]
+    Window(String),
+}
+
+/// The label of a bar button.
+pub fn label(action: SharerAction) -> &'static str {
+    match action {
+        SharerAction::Pause => "Pause",
+        SharerAction::Resume => "Resume",
+        SharerAction::Stop => "Stop",
+    }
+}
+
+/// What the bar says and offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bar {
+    pub text: String,
+    /// The border is drawn only while pixels may leave (not while paused).
+    pub border: bool,
+    /// Left to right: Pause or Resume, then Stop.
+    pub buttons: [SharerAction; 2],
+}
+
+impl Bar {
+    /// What to show for `status`: nothing unless the screen is shared or
+    /// paused.
+    pub fn of(status: &Status) -> Option<Self> {
+        match status {
+            Status::Shared { helper, mode } => Some(Self {
+                text: format!("Shared with {} ({})", name(helper), mode_text(*mode)),
+                border: true,
+                buttons: [SharerAction::Pause, SharerAction::Stop],
+            }),
+            Status::Paused { helper } => Some(Self {
+                text: format!("Paused \u{2014} shared with {}", name(helper)),
+                border: false,
+                buttons: [SharerAction::Resume, SharerAction::Stop],
+            }),
+            Status::Idle | Status::Waiting | Status::Ended { .. } => None,
+        }
+    }
+}
+
+/// The helper's name as the bar shows it: one line, at most
+/// [`MAX_NAME_CHARS`] characters (cut with "..."), never empty.
+fn name(helper: &str) -> String {
+    // Direction overrides and other invisible marks could reorder or hide
+    // what the sharer reads.
+    let invisible = |c: char| matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+    let clean: String = helper
+        .chars()
+        .filter(|&c| !invisible(c))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clean = clean.trim();
+    if clean.is_empty() {
+        return "your helper".into();
+    }
+    if clean.chars().count() <= MAX_NAME_CHARS {
+        return clean.to_owned();
+    }
+    let cut: String = clean.chars().take(MAX_NAME_CHARS - 3).collect();
+    format!("{}...", cut.trim_end())
+}
+
+/// A rectangle in virtual-desktop pixels (or relative to the bar, for the
+/// bar's parts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Area {
+    pub x: i32,
+    pub y: i32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Area {
+    /// The display's rectangle on the virtual desktop.
+    pub fn of(display: &Display) -> Self {
+        Self {
+            x: display.x,
+            y: display.y,
+            width: display.width,
+            height: display.height,
+        }
+    }
+
+    pub fn contains(&self, x: i32, y: i32) -> bool {
+        let (dx, dy) = (
+            i64::from(x) - i64::from(self.x),
+            i64::from(y) - i64::from(self.y),
+        );
+        (0..i64::from(self.width)).contains(&dx) && (0..i64::from(self.height)).contains(&dy)
+    }
+}
+
+/// Where each part goes: the bar at the top centre of the shared display,
+/// the four border strips along its edges (virtual-desktop pixels); the
+/// text and the buttons relative to the bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub bar: Area,
+    pub text: Area,
+    pub buttons: [Area; 2],
+    /// Top, bottom, left, right.
+    pub border: [Area; 4],
+}
+
+fn px(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+impl Layout {
+    /// Lays `bar` out over `area`; `measure` gives the size in pixels of a
+    /// text in the backend's font.
+    pub fn new(area: Area, bar: &Bar, measure: impl Fn(&str) -> (u32, u32)) -> Self {
+        let (text_width, line) = measure(&bar.text);
+        let widths = bar.buttons.map(|b| measure(label(b)).0 + 2 * BUTTON_PAD);
+        let height = line + 2 * PAD;
+        let width = (PAD + text_width + PAD + widths[0] + PAD + widths[1] + PAD).min(area.width);
+        let bar_area = Area {
+            x: area.x + px((area.width - width) / 2),
+            y: area.y,
+            width,
+            height,
+        };
+        let button_height = line + PAD;
+        let first = PAD + text_width + PAD;
+        let buttons = [
+            Area {
+                x: px(first),
+                y: px(PAD / 2),
+                width: widths[0],
+                height: button_height,
+            },
+            Area {
+                x: px(first + widths[0] + PAD),
+                y: px(PAD / 2),
+                width: widths[1],
+                height: button_height,
+            },
+        ];
+        let b = BORDER_PX.min(area.width / 2).min(area.height / 2);
+        let side = area.height.saturating_sub(2 * b);
+        let border = [
+            Area { height: b, ..area },
+            Area {
+                y: area.y + px(area.height - b),
+                height: b,
+                ..area
+            },
+            Area {
+                y: area.y + px(b),
+                width: b,
+                height: side,
+                ..area
+            },
+            Area {
+                x: area.x + px(area.width - b),
+                y: area.y + px(b),
+                width: b,
+                height: side,
+            },
+        ];
+        Self {
+            bar: bar_area,
+            text: Area {
+                x: px(PAD),
+                y: px(PAD),
+                width: text_width,
+                height: line,
+            },
+            buttons,
+            border,
+        }
+    }
+
+    /// The button at (`x`, `y`), relative to the bar.
+    pub fn button_at(&self, bar: &Bar, x: i32, y: i32) -> Option<SharerAction> {
+        (0..2)
+            .find(|&i| self.buttons[i].contains(x, y))
+            .map(|i| bar.buttons[i])
+    }
+}
+
+/// An OS backend: windows on top of everything, drawn and clicked on a
+/// thread of their own. Clicks go to the channel given at construction.
+pub trait Indicator: Send + Sync {
+    /// The size in pixels of `text` in the bar's font.
+    fn measure(&self, text: &str) -> (u32, u32);
+    /// The whole screen (the primary monitor), for when the session does
+    /// not know the shared display yet.
+    fn screen(&self) -> Area;
+    /// Shows `bar` (with the border if `bar.border`) as `layout` places
+    /// it, or hides everything (`None`).
+    fn show(&mut self, shown: Option<(&Bar, &Layout)>);
+}
+
+/// The indicator as the session loop drives it: it shows what the status
+/// calls for over the shared display, and only when that changed.
+pub struct OnScreen {
+    backend: Option<Box<dyn Indicator>>,
+    /// What was asked for last, and where (laid out again only when
+    /// either changes).
+    wanted: Option<(Bar, Area)>,
+    shown: Option<(Bar, Layout)>,
+}
+
+impl std::fmt::Debug for OnScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnScreen")
+            .field("shown", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OnScreen {
+    /// `None`: the device cannot show one (logged by the caller).
+    pub fn new(backend: Option<Box<dyn Indicator>>) -> Self {
+        Self {
+            backend,
+            wanted: None,
+            shown: None,
+        }
+    }
+
+    /// Shows what `status` calls for over `display` (the whole screen
+    /// while the shared display is not known yet).
+    pub fn update(&mut self, status: &Status, display: Option<&Display>) {
+        let Some(backend) = &mut self.backend else {
+            return;
+        };
+        let wanted = Bar::of(status).map(|bar| {
+            let area = display.map_or_else(|| backend.screen(), Area::of);
+            (bar, area)
+        });
+        if wanted == self.wanted {
+            return;
+        }
+        let shown = wanted.clone().map(|(bar, area)| {
+            let layout = Layout::new(area, &bar, |text| backend.measure(text));
+            (bar, layout)
+        });
+        if shown != self.shown {
+            backend.show(shown.as_ref().map(|(bar, layout)| (bar, layout)));
+            self.shown = shown;
+        }
+        self.wanted = wanted;
+    }
+
+    /// Hides everything (the session is over).
+    pub fn hide(&mut self) {
+        self.wanted = None;
+        if let Some(backend) = &mut self.backend
+            && self.shown.take().is_some()
+        {
+            backend.show(None);
+        }
+    }
+
+    /// Whether `input` from the helper presses a button on the bar (the
+    /// sharer's own controls): such a press is refused. Releases pass, so
+    /// nothing stays held. Coordinates are relative to `display`.
+    pub fn blocks(&self, input: &Input, display: Option<&Display>) -> bool {
+        let Some((_, layout)) = &self.shown else {
+            return false;
+        };
+        let Input::Button {
+            down: true, x, y, ..
+        } = input
+        else {
+            return false;
+        };
+        let (ox, oy) = display.map_or((0, 0), |d| (d.x, d.y));
+        let at = |v: u32, o: i32| i32::try_from(v).unwrap_or(i32::MAX).saturating_add(o);
+        layout.bar.contains(at(*x, ox), at(*y, oy))
+    }
+
+    /// The bar's place, while shown.
+    pub fn layout(&self) -> Option<&Layout> {
+        self.shown.as_ref().map(|(_, layout)| layout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tandem_protocol::input::Button;
+    use tandem_protocol::session::Mode;
+
+    fn shared(mode: Mode) -> Status {
+        Status::Shared {
+            helper: "Megan Bowen".into(),
+            mode,
+        }
+    }
+
+    #[test]
+    fn the_bar_says_who_sees_the_screen_and_how() {
+        let view = Bar::of(&shared(Mode::View)).unwrap_or_else(|| unreachable!());
+        assert_eq!(view.text, "Shared with Megan Bowen (view only)");
+        assert!(view.border);
+        assert_eq!(view.buttons, [SharerAction::Pause, SharerAction::Stop]);
+        let control = Bar::of(&shared(Mode::Control)).map(|b| b.text);
+        assert_eq!(
+            control.as_deref(),
+            Some("Shared with Megan Bowen (full control)")
+        );
+        let paused = Bar::of(&Status::Paused {
+            helper: "Megan Bowen".into(),
+        })
+        .unwrap_or_else(|| unreachable!());
+        assert_eq!(paused.text, "Paused \u{2014} shared with Megan Bowen");
+        assert!(!paused.border, "nothing leaves while paused");
+        assert_eq!(paused.buttons, [SharerAction::Resume, SharerAction::Stop]);
+        for quiet in [
+            Status::Idle,
+            Status::Waiting,
+            Status::Ended { why: "x".into() },
+        ] {
+            assert_eq!(Bar::of(&quiet), None, "{quiet}");
+        }
+    }
+
+    #[test]
+    fn names_are_one_short_line() {
+        assert_eq!(name("  Megan\nBowen\u{202e} "), "Megan Bowen");
+        assert_eq!(name("\n"), "your helper");
+        let long = "Ä".repeat(100);
+        let shown = name(&long);
+        assert_eq!(shown.chars().count(), MAX_NAME_CHARS);
+        assert!(shown.ends_with("..."));
+    }
+
+    /// A 6×13 fixed font, like X's `fixed`.
+    fn fixed(text: &str) -> (u32, u32) {
+        (text.chars().count() as u32 * 6, 13)
+    }
+
+    #[test]
+    fn the_bar_sits_at_the_top_centre_and_the_border_along_the_edges() {
+        let area = Area {
+            x: -1024,
+            y: 0,
+            width: 1024,
+            height: 768,
+        };
+        let bar = Bar::of(&shared(Mode::Control)).unwrap_or_else(|| unreachable!());
+        let layout = Layout::new(area, &bar, fixed);
+        // 8 + 38×6 + 8 + (5×6 + 20) + 8 + (4×6 + 20) + 8 = 354 wide.
+        assert_eq!(layout.bar.width, 354);
+        assert_eq!(layout.bar.height, 29);
+        assert_eq!((layout.bar.x, layout.bar.y), (-1024 + 335, 0));
+        assert_eq!(layout.buttons[0].x, 8 + 228 + 8);
+        assert_eq!(layout.buttons[1].x, 244 + 50 + 8);
+        assert!(layout.buttons[1].x + 44 + 8 == 354);
+        let [top, bottom, left, right] = layout.border;
+        assert_eq!((top.x, top.y, top.width, top.height), (-1024, 0, 1024, 5));
+        assert_eq!((bottom.y, bottom.height), (763, 5));
+        assert_eq!(
+            (left.x, left.y, left.width, left.height),
+            (-1024, 5, 5, 758)
+        );
+        assert_eq!((right.x, right.width), (-5, 5));
+        // Clicks inside the buttons, not between them.
+        assert_eq!(layout.button_at(&bar, 250, 10), Some(SharerAction::Pause));
+        assert_eq!(layout.button_at(&bar, 310, 10), Some(SharerAction::Stop));
+        assert_eq!(layout.button_at(&bar, 297, 10), None);
+        assert_eq!(layout.button_at(&bar, 100, 10), None);
+        // A tiny screen still gets a bar no wider than itself.
+        let tiny = Area {
+            x: 0,
+            y: 0,
+            width: 100,
+            height: 6,
+        };
+        let small = Layout::new(tiny, &bar, fixed);
+        assert_eq!((small.bar.x, small.bar.width), (0, 100));
+        assert_eq!(small.border[2].height, 0);
+    }
+
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<Option<String>>>>);
+
+    impl Indicator for Recorder {
+        fn measure(&self, text: &str) -> (u32, u32) {
+            fixed(text)
+        }
+        fn screen(&self) -> Area {
+            Area {
+                x: 0,
+                y: 0,
+                width: 1024,
+                height: 768,
+            }
+        }
+        fn show(&mut self, shown: Option<(&Bar, &Layout)>) {
+            if let Ok(mut calls) = self.0.lock() {
+                calls.push(shown.map(|(bar, _)| bar.text.clone()));
+            }
+        }
+    }
+
+    #[test]
+    fn the_screen_follows_every_status_change_and_only_changes() {
+        let recorder = Recorder::default();
+        let mut screen = OnScreen::new(Some(Box::new(recorder.clone())));
+        let paused = Status::Paused {
+            helper: "Megan Bowen".into(),
+        };
+        for status in [
+            Status::Waiting,
+            shared(Mode::View),
+            shared(Mode::View),
+            shared(Mode::Control),
+            paused.clone(),
+            shared(Mode::Control),
+            Status::Ended { why: "x".into() },
+            Status::Ended { why: "x".into() },
+        ] {
+            screen.update(&status, None);
+        }
+        let calls = recorder.0.lock().map(|c| c.clone()).unwrap_or_default();
+        assert_eq!(
+            calls,
+            [
+                Some("Shared with Megan Bowen (view only)".into()),
+                Some("Shared with Megan Bowen (full control)".into()),
+                Some("Paused \u{2014} shared with Megan Bowen".into()),
+                Some("Shared with Megan Bowen (full control)".into()),
+                None,
+            ]
+        );
+        // Another display moves it; the end hides it once.
+        screen.update(&shared(Mode::View), None);
+        let second = Display {
+            id: 1,
+            name: "2".into(),
+            width: 800,
+            height: 600,
+            primary: false,
+            x: 1024,
+            y: 0,
+        };
+        screen.update(&shared(Mode::View), Some(&second));
+        assert_eq!(screen.layout().map(|l| l.border[0].x), Some(1024));
+        screen.hide();
+        screen.hide();
+        let calls = recorder.0.lock().map(|c| c.len()).unwrap_or_default();
+        assert_eq!(calls, 8);
+        // No backend: nothing to do, nothing blocked.
+        let mut none = OnScreen::new(None);
+        none.update(&shared(Mode::View), None);
+        assert!(none.layout().is_none());
+    }
+
+    #[test]
+    fn the_helper_cannot_press_the_sharers_buttons() {
+        let mut screen = OnScreen::new(Some(Box::new(Recorder::default())));
+        let press = |x, y, down| Input::Button {
+            button: Button::Left,
+            down,
+            x,
+            y,
+        };
+        assert!(!screen.blocks(&press(512, 10, true), None), "nothing shown");
+        screen.update(&shared(Mode::Control), None);
+        let bar = screen.layout().map(|l| l.bar).unwrap_or_default();
+        let (mx, my) = (bar.x as u32 + bar.width / 2, bar.height / 2);
+        assert!(screen.blocks(&press(mx, my, true), None));
+        assert!(!screen.blocks(&press(mx, my, false), None), "releases pass");
+        assert!(!screen.blocks(&press(mx, bar.height + 1, true), None));
+        assert!(!screen.blocks(&Input::Move { x: mx, y: my }, None));
+        // On a display to the right, its own coordinates count.
+        let right = Display {
+            id: 1,
+            name: "2".into(),
+            width: 1024,
+            height: 768,
+            primary: false,
+            x: 1024,
+            y: 0,
+        };
+        screen.update(&shared(Mode::Control), Some(&right));
+        assert!(screen.blocks(&press(mx, my, true), Some(&right)));
+        assert!(!screen.blocks(&press(mx, my, true), None));
+    }
+}
