@@ -12,7 +12,7 @@ pub struct Cli {
     #[arg(long, value_name = "URL", value_parser = parse_server_url, global = true)]
     pub server: Option<String>,
     /// Enrollment token from an administrator; without it the device
-    /// registers as unenrolled.
+    /// registers as unenrolled. `--enroll=TOKEN` works for any token.
     #[arg(long, value_name = "TOKEN", global = true)]
     pub enroll: Option<String>,
     /// Where the device key and id are kept.
@@ -122,6 +122,10 @@ mod tests {
         .unwrap();
         assert_eq!(cli.enroll.as_deref(), Some("tok"));
         assert_eq!(cli.state_dir(), PathBuf::from("/tmp/x"));
+        // Tokens made before they always began with a letter may begin
+        // with `-`: the `=` form takes them.
+        let cli = Cli::try_parse_from(["tandem-agent", "--enroll=-Wx9"]).unwrap();
+        assert_eq!(cli.enroll.as_deref(), Some("-Wx9"));
     }
 
     #[test]

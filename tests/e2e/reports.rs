@@ -246,13 +246,26 @@ async fn the_monitor_and_the_report_show_the_sessions_live_and_the_csv_matches()
             .await
             .unwrap();
         let live = issued["session"]["id"].as_str().unwrap().to_owned();
-        megan
-            .ok(&format!("/api/sessions/{live}/leave"), json!({}))
-            .await;
+        // The administrator ends it from the monitor, after confirming.
+        admin
+            .wait_for(&format!(
+                "#active-table tr[data-session='{live}'] .end-session"
+            ))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        admin.click(".end-confirm").await.unwrap();
         admin
             .wait_for_text("#active-count", "0 active sessions")
             .await
             .unwrap();
+        let ended = megan.get(&format!("/api/sessions/{live}")).await;
+        assert_eq!(
+            ended["ended"],
+            json!({"outcome": "stopped", "cause": "ended_by_admin"})
+        );
         admin.reload().await.unwrap();
         admin.wait_for("#day-chart").await.unwrap();
 

@@ -157,6 +157,20 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
         as_user(&sharer, "lynne@contoso.test").await;
         let code = assist(helper).await;
         let id = session_id(helper).await;
+        // Before anything is live: the steps say where it stands, and
+        // there is no empty picture box.
+        helper
+            .wait_for_text("#progress-steps li.current", "Code issued")
+            .await
+            .unwrap();
+        let hidden = helper
+            .eval(
+                "return document.querySelector('#remote-surface').hidden;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(hidden, json!(true));
         // Typed the way people do: lower case, with a space.
         enter_code(
             &sharer,
@@ -189,6 +203,23 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .wait_for_text_containing("#consent-question", "Megan Bowen wants to see your screen")
             .await
             .unwrap();
+        // The question has the focus, not Allow: Enter alone consents to
+        // nothing, and Allow is the next Tab stop.
+        let mut focused = serde_json::Value::Null;
+        for _ in 0..50 {
+            focused = sharer
+                .eval(
+                    "return document.activeElement && document.activeElement.id;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            if focused == json!("consent-question") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(focused, json!("consent-question"));
         sharer.click_button("Allow").await.unwrap();
         sharer
             .wait_for_text("#share-indicator", "Shared with Megan Bowen (view only)")

@@ -39,6 +39,33 @@ pub fn provide_issued_codes() {
     provide_context(IssuedCodes(RwSignal::new(None)));
 }
 
+/// Gets a new session with its code and opens it (in place of the current
+/// page when `replace`: "New code" after an expired one).
+async fn start_session(
+    codes: IssuedCodes,
+    navigate: &impl Fn(&str, NavigateOptions),
+    replace: bool,
+    error: RwSignal<Option<String>>,
+) {
+    match api::assist().await {
+        Ok(issued) => {
+            let href = AppRoute::Session {
+                id: issued.session.id.0.clone(),
+            }
+            .href();
+            codes.0.set(Some(issued));
+            navigate(
+                &href,
+                NavigateOptions {
+                    replace,
+                    ..NavigateOptions::default()
+                },
+            );
+        }
+        Err(e) => error.set(Some(e.message())),
+    }
+}
+
 /// "Assist someone": gets a code and opens the session view.
 #[component]
 pub fn AssistButton() -> impl IntoView {
@@ -50,17 +77,7 @@ pub fn AssistButton() -> impl IntoView {
         let navigate = navigate.clone();
         busy.set(true);
         spawn_local(async move {
-            match api::assist().await {
-                Ok(issued) => {
-                    let href = AppRoute::Session {
-                        id: issued.session.id.0.clone(),
-                    }
-                    .href();
-                    codes.0.set(Some(issued));
-                    navigate(&href, NavigateOptions::default());
-                }
-                Err(e) => error.set(Some(e.message())),
-            }
+            start_session(codes, &navigate, false, error).await;
             busy.set(false);
         });
     };
@@ -275,25 +292,7 @@ fn AssistSession(id: String) -> impl IntoView {
         let navigate = use_navigate();
         move |_| {
             let navigate = navigate.clone();
-            spawn_local(async move {
-                match api::assist().await {
-                    Ok(issued) => {
-                        let href = AppRoute::Session {
-                            id: issued.session.id.0.clone(),
-                        }
-                        .href();
-                        codes.0.set(Some(issued));
-                        navigate(
-                            &href,
-                            NavigateOptions {
-                                replace: true,
-                                ..NavigateOptions::default()
-                            },
-                        );
-                    }
-                    Err(e) => error.set(Some(e.message())),
-                }
-            });
+            spawn_local(async move { start_session(codes, &navigate, true, error).await });
         }
     };
     let share_address = web_sys::window()
@@ -500,7 +499,7 @@ fn AssistSession(id: String) -> impl IntoView {
                 .map(|m| format!("{}×{} · {:.0} fps · {:.0} kbit/s", m.width, m.height, m.fps, m.kbps));
             let device = agent.get().stats.map(|s| {
                 format!(
-                    "Device: sends {:.0} pictures a second, {:.1} ms to encode each, {:.0} kbit/s",
+                    "Device: sends {:.0} updates a second, {:.1} ms to encode each, {:.0} kbit/s",
                     s.captured_fps, s.encode_ms, s.sent_kbps
                 )
             });

@@ -410,15 +410,6 @@ pub fn ShareSessionPage() -> impl IntoView {
                 Some(Mode::Control) => "use your keyboard and mouse",
                 _ => "see your screen",
             };
-            // The question takes the focus, not Allow: Enter alone must
-            // never consent. Allow is one Tab away.
-            request_animation_frame(|| {
-                if let Some(q) = document().get_element_by_id("consent-question")
-                    && let Ok(q) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(q)
-                {
-                    let _ = q.focus();
-                }
-            });
             view! {
                 <div class="consent" role="alertdialog" aria-labelledby="consent-question">
                     <p id="consent-question" tabindex="-1">{format!("{} wants to {what}.", view.helper.display_name)}</p>
@@ -453,6 +444,25 @@ pub fn ShareSessionPage() -> impl IntoView {
         })
     };
 
+    // When a request comes in, the question takes the focus, not Allow:
+    // Enter alone must never consent, and Allow is one Tab away. Only when
+    // the request is new, so later updates never pull the focus back.
+    Effect::new(move |before: Option<Option<Mode>>| {
+        let asked = session
+            .get()
+            .filter(|v| v.phase == Phase::WaitingForConsent)
+            .and_then(|v| v.requested);
+        if asked.is_some() && before.flatten() != asked {
+            request_animation_frame(|| {
+                if let Some(q) = document().get_element_by_id("consent-question")
+                    && let Ok(q) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(q)
+                {
+                    let _ = q.focus();
+                }
+            });
+        }
+        asked
+    });
     Effect::new(move |_| {
         set_title(match session.get() {
             Some(v) if v.ended.is_some() => "Session ended",

@@ -28,6 +28,10 @@ use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
 fn random_token() -> (String, String) {
     let mut bytes = [0u8; 24];
     OsRng.fill_bytes(&mut bytes);
+    // The first character comes from the top six bits of the first byte;
+    // with the top bit clear it is a letter (A–Z, a–f), never `-` or `_`,
+    // so `tandem-agent --enroll TOKEN` never reads a token as an option.
+    bytes[0] &= 0x7f;
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let hash = hash_token(&token);
     (token, hash)
@@ -455,4 +459,19 @@ fn version_key(version: &str) -> Vec<u64> {
         .split(['.', '-', '+'])
         .map_while(|part| part.parse().ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_start_like_an_option() {
+        for _ in 0..2000 {
+            let (token, _) = random_token();
+            let first = token.chars().next().unwrap_or('-');
+            assert!(first.is_ascii_alphabetic(), "{token}");
+            assert_eq!(token.len(), 32);
+        }
+    }
 }
