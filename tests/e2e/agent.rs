@@ -275,11 +275,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .send_keys("\u{E009}\u{E00A}\u{E008}\u{E000}")
             .await
             .unwrap();
-        let focused = helper
-            .eval("return document.activeElement && document.activeElement.id;", vec![])
-            .await
-            .unwrap();
-        assert_eq!(focused, serde_json::json!("keyboard-release"));
+        assert_eq!(helper.focused_id().await.unwrap(), "keyboard-release");
         helper.wait_for("#remote-surface").await.unwrap().click().await.unwrap();
 
         // The same rogue messages do reach X with full control: the
@@ -344,11 +340,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .wait_for_text_containing("#held-state", "paused the session")
             .await
             .unwrap();
-        let hidden = helper
-            .eval("return document.querySelector('#remote-surface').hidden;", vec![])
-            .await
-            .unwrap();
-        assert_eq!(hidden, serde_json::json!(true));
+        assert!(helper.is_hidden("#remote-surface").await.unwrap());
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(frames(helper).await <= paused_at + 1, "paused: no frames");
         rogue_input_is_refused(helper, &xvfb, work.path(), "roguepaused").await;

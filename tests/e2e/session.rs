@@ -163,14 +163,7 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .wait_for_text("#progress-steps li.current", "Code issued")
             .await
             .unwrap();
-        let hidden = helper
-            .eval(
-                "return document.querySelector('#remote-surface').hidden;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(hidden, json!(true));
+        assert!(helper.is_hidden("#remote-surface").await.unwrap());
         // Typed the way people do: lower case, with a space.
         enter_code(
             &sharer,
@@ -205,21 +198,15 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .unwrap();
         // The question has the focus, not Allow: Enter alone consents to
         // nothing, and Allow is the next Tab stop.
-        let mut focused = serde_json::Value::Null;
+        let mut focused = String::new();
         for _ in 0..50 {
-            focused = sharer
-                .eval(
-                    "return document.activeElement && document.activeElement.id;",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            if focused == json!("consent-question") {
+            focused = sharer.focused_id().await.unwrap();
+            if focused == "consent-question" {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(focused, json!("consent-question"));
+        assert_eq!(focused, "consent-question");
         sharer.click_button("Allow").await.unwrap();
         sharer
             .wait_for_text("#share-indicator", "Shared with Megan Bowen (view only)")
@@ -265,14 +252,7 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .wait_for_text_containing("#held-state", "paused the session")
             .await
             .unwrap();
-        let hidden = helper
-            .eval(
-                "return document.querySelector('#remote-surface').hidden;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(hidden, json!(true));
+        assert!(helper.is_hidden("#remote-surface").await.unwrap());
         helper.screenshot("helper-paused").await.unwrap();
         sharer
             .wait_for_text_containing("#share-indicator", "Paused")
@@ -336,14 +316,7 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .await
             .unwrap();
         // The focus moves to what comes next, not to the page's body.
-        let focused = helper
-            .eval(
-                "return document.activeElement && document.activeElement.id;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(focused, json!("after-end"));
+        assert_eq!(helper.focused_id().await.unwrap(), "after-end");
         helper.screenshot("helper-ended").await.unwrap();
         let record = helper
             .fetch_json(&format!("/api/sessions/{id}"))

@@ -383,6 +383,28 @@ impl Browser {
         Ok(self.client.execute_async(script, args).await?)
     }
 
+    /// The id of the element that has the keyboard focus ("" if none).
+    pub async fn focused_id(&self) -> Result<String, HarnessError> {
+        let id = self
+            .eval(
+                "return (document.activeElement && document.activeElement.id) || '';",
+                vec![],
+            )
+            .await?;
+        Ok(id.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Whether the element `css` is there and hidden (its `hidden` property).
+    pub async fn is_hidden(&self, css: &str) -> Result<bool, HarnessError> {
+        let hidden = self
+            .eval(
+                "const e = document.querySelector(arguments[0]); return !!(e && e.hidden);",
+                vec![serde_json::json!(css)],
+            )
+            .await?;
+        Ok(hidden == serde_json::json!(true))
+    }
+
     /// Saves what the browser shows as `docs/screenshots/NAME.png` (the
     /// README links these; each run of the suite takes them anew).
     pub async fn screenshot(&self, name: &str) -> Result<std::path::PathBuf, HarnessError> {
