@@ -338,11 +338,24 @@ pub async fn redeem(
 }
 
 /// Pairs this browser with the device whose agent opened the link.
+/// Pairs this browser with the link's device; the sharer confirmed it.
 pub async fn pair(nonce: &str) -> Result<tandem_protocol::agent::Paired, ApiError> {
     let body = tandem_protocol::agent::PairRequest {
         nonce: nonce.to_owned(),
+        confirm: true,
     };
     send_json(Write::Post, routes::AGENT_PAIR, &body).await
+}
+
+/// The device a pairing link would pair with (the link stays unused).
+pub async fn pairing_preview(
+    nonce: &str,
+) -> Result<tandem_protocol::agent::PairingPreview, ApiError> {
+    let body = tandem_protocol::agent::PairRequest {
+        nonce: nonce.to_owned(),
+        confirm: false,
+    };
+    send_json(Write::Post, routes::AGENT_PAIR_PREVIEW, &body).await
 }
 
 /// A session the caller takes part in.

@@ -172,17 +172,10 @@ pub fn validate_email(email: &str) -> Result<(), String> {
 }
 
 /// Checks an optional text field of a user: at most
-/// [`MAX_USER_FIELD_CHARS`], no control characters.
+/// [`MAX_USER_FIELD_CHARS`], no control or invisible characters
+/// ([`crate::text::check_text`]).
 fn validate_text(what: &str, text: &str) -> Result<(), String> {
-    if text.trim().chars().count() > MAX_USER_FIELD_CHARS {
-        return Err(format!(
-            "The {what} is longer than {MAX_USER_FIELD_CHARS} characters."
-        ));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(format!("The {what} contains control characters."));
-    }
-    Ok(())
+    crate::text::check_text(text, MAX_USER_FIELD_CHARS).map_err(|e| format!("The {what} {e}."))
 }
 
 impl UserDraft {
@@ -279,6 +272,13 @@ mod tests {
         let mut job = draft("a@b.test", "Ann");
         job.job_title = Some("x\ny".into());
         assert!(job.validate().is_err());
+        for hidden in ["\u{202e}nnA", "An\u{200b}n", "\u{feff}Ann", "Ann\u{2066}"] {
+            assert_eq!(
+                draft("a@b.test", hidden).validate(),
+                Err(format!("The name {}.", crate::text::NameError::Hidden)),
+                "{hidden:?}"
+            );
+        }
     }
 
     #[test]

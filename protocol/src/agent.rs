@@ -161,6 +161,23 @@ pub struct NewEnrollmentToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairRequest {
     pub nonce: String,
+    /// The sharer confirmed the device shown by the preview. Without it
+    /// nothing is paired: opening a link must never be enough.
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// What a pairing link would pair with, for the sharer to confirm first.
+/// `POST /api/agent/pair/preview` (the link stays unused).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairingPreview {
+    pub device_name: String,
+    pub os: String,
+    pub os_version: String,
+    /// Enrolled by an administrator of the organization. An unenrolled
+    /// device's name, OS and version are whatever was typed on it.
+    pub enrolled: bool,
 }
 
 /// A paired browser: the device it is on, and the session that asked for

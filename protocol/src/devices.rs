@@ -72,6 +72,18 @@ pub struct DeviceSummary {
     pub can_offer: bool,
 }
 
+impl DeviceSummary {
+    /// The name as it should be shown: an unenrolled device named itself,
+    /// and nothing vouches for that, so it says so.
+    pub fn shown_name(&self) -> String {
+        if self.enrolled {
+            self.name.clone()
+        } else {
+            format!("{} (self-reported)", self.name)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

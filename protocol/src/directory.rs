@@ -113,6 +113,18 @@ impl ImportKind {
     }
 }
 
+/// Query of `POST /api/admin/import/{kind}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportOptions {
+    /// Whether a users file's password cells may change the passwords of
+    /// accounts that already exist. Without it such a line is refused
+    /// (and so is the whole file); new accounts take their password
+    /// either way.
+    pub set_passwords: bool,
+}
+
 /// A line of an import that cannot be taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

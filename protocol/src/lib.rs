@@ -19,6 +19,7 @@ pub mod routes;
 pub mod session;
 pub mod settings;
 pub mod signal;
+pub mod text;
 pub mod time;
 
 pub use ids::{AssignmentId, DeviceId, GroupId, RoleId, SessionId, TenantId, UserId};

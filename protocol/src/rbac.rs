@@ -264,8 +264,10 @@ pub fn validate_name(what: &str, name: &str) -> Result<(), String> {
             "The {what} name is longer than {MAX_NAME_LEN} characters."
         ));
     }
-    if trimmed.chars().any(char::is_control) {
-        return Err(format!("The {what} name contains control characters."));
+    if name.chars().any(crate::text::is_hidden) {
+        return Err(format!(
+            "The {what} name contains control characters or invisible characters."
+        ));
     }
     Ok(())
 }

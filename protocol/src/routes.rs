@@ -54,8 +54,11 @@ pub const AGENT_REGISTER: &str = "/api/agent/register";
 pub const AGENT_CONNECT: &str = "/api/agent/connect";
 /// The agent's signaling WebSocket for one session (device-authenticated).
 pub const AGENT_SIGNAL: &str = "/api/agent/signal";
-/// The sharer page redeems a pairing link.
+/// The sharer page redeems a pairing link (with `confirm: true`).
 pub const AGENT_PAIR: &str = "/api/agent/pair";
+/// `POST` [`crate::agent::PairRequest`] → [`crate::agent::PairingPreview`]:
+/// the device a pairing link would pair with, without using the link.
+pub const AGENT_PAIR_PREVIEW: &str = "/api/agent/pair/preview";
 /// Enrollment tokens (Manage devices).
 pub const ADMIN_ENROLLMENT_TOKENS: &str = "/api/admin/enrollment-tokens";
 /// `POST` → [`crate::agent::EnrollmentTokenRow`]: revoke a token (Manage devices).

@@ -12,6 +12,8 @@ pub struct AppState {
     pub policy: SessionPolicy,
     pub oidc: crate::auth::oidc::OidcProviders,
     pub throttle: Arc<crate::auth::throttle::LoginThrottle>,
+    /// Password checks of sign-ins, a few at a time.
+    pub hasher: Arc<crate::auth::PasswordHasher>,
     /// Remote-help sessions and signaling.
     pub sessions: crate::sessions::Sessions,
     /// The configured public URL, if any; the CSRF guard accepts browsers'

@@ -49,6 +49,12 @@ pub struct Config {
     pub reconnect_seconds: u32,
     /// Agents older than this version are told to update (e.g. "0.2.0").
     pub min_agent_version: Option<String>,
+    /// Close a connection that has not sent a whole request head within
+    /// this many seconds (also how long a keep-alive connection may idle).
+    pub header_read_timeout_seconds: u32,
+    /// Open connections allowed from one client address (trusted proxies
+    /// are exempt); more are closed at once.
+    pub max_connections_per_address: u32,
 }
 
 fn default_tenant_claim() -> String {
@@ -106,6 +112,8 @@ impl Default for Config {
             turn_rest: None,
             reconnect_seconds: 120,
             min_agent_version: None,
+            header_read_timeout_seconds: 10,
+            max_connections_per_address: 64,
         }
     }
 }

@@ -36,6 +36,10 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Too many requests waited for a scarce resource (password checks);
+    /// retry in this many seconds.
+    #[error("server busy; retry in {0} s")]
+    Busy(u64),
     #[error("the console has not been built")]
     ConsoleMissing,
     #[error("{0}")]
@@ -155,6 +159,12 @@ impl ApiError {
                 "Console not built",
                 Some("The console has not been built. Run `cargo xtask run`.".into()),
             ),
+            Busy(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Server busy",
+                Some("The server is busy. Try again in a few seconds.".into()),
+            ),
             Session(error) => session_parts(error),
             Store(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -244,6 +254,7 @@ impl IntoResponse for ApiError {
         };
         let retry_after = match self {
             ApiError::TooManyRequests(seconds)
+            | ApiError::Busy(seconds)
             | ApiError::Session(
                 crate::sessions::SessionError::CodeLocked(seconds)
                 | crate::sessions::SessionError::RegistrationLocked(seconds),
@@ -279,5 +290,18 @@ mod tests {
         let problem: Problem = serde_json::from_slice(&body).unwrap();
         assert_eq!(problem.kind, "/problems/internal");
         assert_eq!(problem.status, 500);
+    }
+
+    #[tokio::test]
+    async fn busy_is_a_503_with_retry_after_and_no_details() {
+        let response = ApiError::Busy(7).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let problem: Problem = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem.kind, "/problems/busy");
+        assert_eq!(problem.status, 503);
+        assert!(!problem.detail.unwrap_or_default().contains("password"));
     }
 }

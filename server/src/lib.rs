@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod http;
 pub mod rbac;
@@ -68,6 +69,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             source,
         })?;
     let addr = listener.local_addr()?;
+    http::warn_if_origin_trusts_host(addr, config.public_url.as_deref());
     // With port 0 the real port is known only now.
     let base_url = match &config.public_url {
         Some(_) => config.base_url(),
@@ -104,6 +106,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             auth::throttle::Limits::default(),
             clock.clone(),
         )),
+        hasher: Arc::new(auth::PasswordHasher::new(auth::HashLimits::default())?),
         public_origin: config.public_url.as_ref().map(|_| config.base_url().into()),
         trusted_proxies: config.trusted_proxies.clone().into(),
     };
@@ -118,11 +121,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let sweeper = tokio::spawn(sweep_sessions(WebSessionStore::new(store, clock)));
     let housekeeping = tokio::spawn(session_housekeeping(sessions.clone()));
     let closing = sessions.clone();
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = connections::ConnectionLimits {
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1).into()),
+        per_address: config.max_connections_per_address.max(1) as usize,
+        exempt: config.trusted_proxies.clone().into(),
+    };
+    let result = connections::serve(listener, app, limits, async move {
         shutdown_signal().await;
         // Open WebSockets would hold the graceful shutdown forever.
         closing.close_all();

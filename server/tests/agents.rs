@@ -204,12 +204,51 @@ async fn an_enrolled_agent_pairs_shares_and_is_started_from_the_device_page() {
     let path = pairing["path"].as_str().unwrap();
     let nonce = path.strip_prefix("/share?pair=").unwrap();
 
-    // Lynne's browser pairs (once), then redeems Megan's code for the device.
-    let pair = json!({ "nonce": nonce });
+    // Lynne's browser is shown the device first; opening the link pairs
+    // nothing, and neither does a pairing she did not confirm.
+    let unconfirmed = json!({ "nonce": nonce });
+    let preview = app
+        .call(
+            Method::POST,
+            AGENT_PAIR_PREVIEW,
+            Some(&unconfirmed),
+            Some(&lynne),
+        )
+        .await;
+    assert_eq!(preview.status(), 200);
+    let preview = json_of(preview).await;
+    assert_eq!(
+        (
+            preview["device_name"].as_str(),
+            preview["os"].as_str(),
+            preview["enrolled"].as_bool()
+        ),
+        (Some("KIOSK-7"), Some("Linux"), Some(true))
+    );
+    let refused = app
+        .call(Method::POST, AGENT_PAIR, Some(&unconfirmed), Some(&lynne))
+        .await;
+    assert_eq!(refused.status(), 400);
+    // Confirmed: paired (once), recorded, then Megan's code for the device.
+    let pair = json!({ "nonce": nonce, "confirm": true });
     let paired = app
         .call(Method::POST, AGENT_PAIR, Some(&pair), Some(&lynne))
         .await;
     assert_eq!(paired.status(), 200);
+    let audit = app.get_json(ADMIN_AUDIT, &admin).await.to_string();
+    assert!(
+        audit.contains("device.pair") && audit.contains("KIOSK-7"),
+        "{audit}"
+    );
+    let used = app
+        .call(
+            Method::POST,
+            AGENT_PAIR_PREVIEW,
+            Some(&unconfirmed),
+            Some(&lynne),
+        )
+        .await;
+    assert_eq!(used.status(), 410, "a used link shows nothing either");
     assert_eq!(json_of(paired).await["device"], agent.device.0.as_str());
     let again = app
         .call(Method::POST, AGENT_PAIR, Some(&pair), Some(&lynne))
@@ -351,7 +390,7 @@ async fn an_unenrolled_agent_joins_its_sharers_tenant_and_no_other() {
     .await;
     assert_eq!(next(&mut control).await["enrolled"], false);
     let mut nonces = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..3 {
         send(&mut control, json!({ "type": "pair" })).await;
         let path = next(&mut control).await["path"]
             .as_str()
@@ -359,11 +398,21 @@ async fn an_unenrolled_agent_joins_its_sharers_tenant_and_no_other() {
             .to_owned();
         nonces.push(path.trim_start_matches("/share?pair=").to_owned());
     }
+    // The sharer is told the device is not enrolled: its name is its own.
+    let preview = app
+        .call(
+            Method::POST,
+            AGENT_PAIR_PREVIEW,
+            Some(&json!({ "nonce": nonces[0] })),
+            Some(&lynne),
+        )
+        .await;
+    assert_eq!(json_of(preview).await["enrolled"], false);
     let paired = app
         .call(
             Method::POST,
             AGENT_PAIR,
-            Some(&json!({ "nonce": nonces[0] })),
+            Some(&json!({ "nonce": nonces[0], "confirm": true })),
             Some(&lynne),
         )
         .await;
@@ -372,11 +421,23 @@ async fn an_unenrolled_agent_joins_its_sharers_tenant_and_no_other() {
         .call(
             Method::POST,
             AGENT_PAIR,
-            Some(&json!({ "nonce": nonces[1] })),
+            Some(&json!({ "nonce": nonces[1], "confirm": true })),
             Some(&fabrikam),
         )
         .await;
     assert_eq!(foreign.status(), 403, "the device is Contoso's now");
+    // Links are short-lived: past their lifetime, nothing pairs.
+    app.clock
+        .advance_millis(tandem_protocol::agent::PAIRING_LIFETIME_MILLIS + 1);
+    let late = app
+        .call(
+            Method::POST,
+            AGENT_PAIR,
+            Some(&json!({ "nonce": nonces[2], "confirm": true })),
+            Some(&lynne),
+        )
+        .await;
+    assert_eq!(late.status(), 410);
     let devices = app
         .get_json(DEVICES, &app.sign_in("megan@contoso.test").await)
         .await;

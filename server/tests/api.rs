@@ -242,3 +242,90 @@ async fn a_missing_console_is_reported_not_hidden() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(problem(response).await.kind, "/problems/console-missing");
 }
+
+/// Sends `request` and checks that the answer is a problem+json `status`.
+async fn expect_problem(app: &support::App, request: Request<Body>, status: StatusCode) {
+    let what = format!("{} {}", request.method(), request.uri());
+    let response = app.send(request).await;
+    assert_eq!(response.status(), status, "{what}");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/problem+json",
+        "{what}"
+    );
+    assert_eq!(problem(response).await.status, status.as_u16(), "{what}");
+}
+
+fn get_as(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bad_query_strings_and_path_ids_get_problem_json() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    for path in [
+        format!("{}?page=first", routes::ADMIN_USERS),
+        format!("{}?per_page=-1", routes::ADMIN_DEVICES),
+        format!("{}?page=1&page=2", routes::ADMIN_GROUP_LIST),
+        format!("{}?helper=a&helper=b", routes::ADMIN_ACCESS_REVIEW),
+    ] {
+        expect_problem(&app, get_as(&path, &admin), StatusCode::BAD_REQUEST).await;
+    }
+    // An id that is not UTF-8 once percent-decoded.
+    for path in [
+        "/api/sessions/%FF",
+        "/api/admin/users/%C3%28",
+        "/api/reports/sessions/%FF",
+    ] {
+        let request = Request::put(path)
+            .header(header::COOKIE, &admin)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let method = if path.starts_with("/api/admin") {
+            request
+        } else {
+            get_as(path, &admin)
+        };
+        expect_problem(&app, method, StatusCode::BAD_REQUEST).await;
+    }
+}
+
+#[tokio::test]
+async fn import_bodies_that_are_not_utf8_or_too_large_get_problem_json() {
+    let app = app().await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let import = |body: Vec<u8>| {
+        Request::post(routes::with_id(routes::ADMIN_IMPORT, "users"))
+            .header(header::COOKIE, &admin)
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let mut latin1 = b"email,display_name,job_title,company,password\n".to_vec();
+    latin1.extend_from_slice(b"zoe@contoso.test,Zo\xeb,,,\n");
+    expect_problem(&app, import(latin1), StatusCode::BAD_REQUEST).await;
+    let huge = vec![b'a'; 2 * 1024 * 1024 + 1];
+    expect_problem(&app, import(huge), StatusCode::PAYLOAD_TOO_LARGE).await;
+}
+
+#[tokio::test]
+async fn every_api_path_is_an_api_answer_never_the_console() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<title>console</title>").unwrap();
+    let app = app_with(dist.path()).await;
+    for path in [
+        "/api",
+        "/api/",
+        "/api/nope",
+        "/api/nope/",
+        "/api/admin/nope/x",
+    ] {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        expect_problem(&app, request, StatusCode::NOT_FOUND).await;
+    }
+}

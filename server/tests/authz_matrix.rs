@@ -164,7 +164,7 @@ fn register_body(_: &Ids) -> Value {
 }
 
 fn pair_body(_: &Ids) -> Value {
-    json!({ "nonce": "not-a-pairing-nonce" })
+    json!({ "nonce": "not-a-pairing-nonce", "confirm": true })
 }
 
 fn token_body(_: &Ids) -> Value {
@@ -317,6 +317,12 @@ fn matrix() -> Vec<Row> {
         row(
             Method::POST,
             AGENT_PAIR,
+            Some(pair_body as Body),
+            [401, 410, 410, 410, 410, 410],
+        ),
+        row(
+            Method::POST,
+            AGENT_PAIR_PREVIEW,
             Some(pair_body as Body),
             [401, 410, 410, 410, 410, 410],
         ),

@@ -10,6 +10,7 @@
 use ed25519_dalek::VerifyingKey;
 use tandem_protocol::grant::{Grant, GrantError, SignedGrant};
 use tandem_protocol::session::{Mode, Phase, SessionView};
+use tandem_protocol::text::printable;
 use tandem_protocol::{SessionId, UnixMillis};
 
 /// What the terminal shows.
@@ -36,11 +37,18 @@ impl std::fmt::Display for Status {
         match self {
             Status::Idle => f.write_str("idle"),
             Status::Waiting => f.write_str("waiting"),
+            // Names and reasons come from elsewhere: escaped, so they can
+            // neither move the terminal's cursor nor start a new line.
             Status::Shared { helper, mode } => {
-                write!(f, "shared with {helper} ({})", mode_text(*mode))
+                write!(
+                    f,
+                    "shared with {} ({})",
+                    printable(helper),
+                    mode_text(*mode)
+                )
             }
-            Status::Paused { helper } => write!(f, "paused (shared with {helper})"),
-            Status::Ended { why } => write!(f, "ended: {why}"),
+            Status::Paused { helper } => write!(f, "paused (shared with {})", printable(helper)),
+            Status::Ended { why } => write!(f, "ended: {}", printable(why)),
         }
     }
 }
@@ -358,5 +366,29 @@ mod tests {
             .unwrap_or_else(|_| unreachable!());
         g.end("stopped on the device");
         assert!(!g.media_allowed(UnixMillis(2)));
+    }
+
+    #[test]
+    fn a_hostile_helper_name_prints_as_one_inert_line() {
+        let helper = "Eve\u{1b}[2K\r\u{1b}[8m\u{202e}\n".to_owned();
+        for status in [
+            Status::Shared {
+                helper: helper.clone(),
+                mode: Mode::Control,
+            },
+            Status::Paused {
+                helper: helper.clone(),
+            },
+            Status::Ended {
+                why: helper.clone(),
+            },
+        ] {
+            let shown = status.to_string();
+            assert!(
+                !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{shown:?}"
+            );
+            assert!(shown.contains("Eve\\u{1b}[2K\\u{d}"), "{shown:?}");
+        }
     }
 }

@@ -10,6 +10,7 @@
 use crate::gate::{Status, mode_text};
 use tandem_protocol::SessionId;
 use tandem_protocol::session::Mode;
+use tandem_protocol::text::printable;
 
 /// One line in the device's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,9 @@ impl Entry {
         }
     }
 
+    /// The entry as one line of the device log. The helper's name and
+    /// the reason are escaped (`\u{1b}`): a name cannot forge or hide log
+    /// lines.
     pub fn text(&self) -> String {
         match self {
             Entry::Started {
@@ -50,7 +54,8 @@ impl Entry {
                 helper,
                 mode,
             } => format!(
-                "Tandem remote help session {session} started: helper {helper}, {}.",
+                "Tandem remote help session {session} started: helper {}, {}.",
+                printable(helper),
                 mode_text(*mode)
             ),
             Entry::ModeChanged {
@@ -58,7 +63,8 @@ impl Entry {
                 helper,
                 mode,
             } => format!(
-                "Tandem remote help session {session}: helper {helper} now has {}.",
+                "Tandem remote help session {session}: helper {} now has {}.",
+                printable(helper),
                 mode_text(*mode)
             ),
             Entry::Ended {
@@ -67,7 +73,9 @@ impl Entry {
                 why,
                 elevated,
             } => format!(
-                "Tandem remote help session {session} with helper {helper} ended: {why}.{}",
+                "Tandem remote help session {session} with helper {} ended: {}.{}",
+                printable(helper),
+                printable(why),
                 if *elevated {
                     " Elevation was used with full control."
                 } else {
@@ -187,6 +195,35 @@ mod tests {
         journal.elevation_used();
         assert_eq!(journal.observe(&Status::Ended { why: "x".into() }), None);
         assert!(!journal.sign_out_due(true), "nothing counts after the end");
+    }
+
+    #[test]
+    fn a_hostile_helper_name_is_one_log_line_without_escapes() {
+        let helper = "Eve\u{1b}[2K\r\u{1b}[8m\nTandem remote help session s9 ended".to_owned();
+        let mut journal = Journal::new(SessionId("s1".into()));
+        let entries = [
+            journal.observe(&Status::Shared {
+                helper: helper.clone(),
+                mode: Mode::View,
+            }),
+            journal.observe(&Status::Shared {
+                helper: helper.clone(),
+                mode: Mode::Control,
+            }),
+            journal.observe(&Status::Ended {
+                why: "left\r\u{1b}[8m".into(),
+            }),
+        ];
+        for entry in entries {
+            let text = entry.map(|e| e.text()).unwrap_or_default();
+            assert!(
+                text.starts_with("Tandem remote help session s1"),
+                "{text:?}"
+            );
+            assert!(!text.contains(['\u{1b}', '\r', '\n']), "{text:?}");
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+            assert!(text.contains("helper Eve\\u{1b}[2K\\u{d}"), "{text:?}");
+        }
     }
 
     #[test]

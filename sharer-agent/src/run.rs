@@ -161,7 +161,10 @@ async fn control_once(
             } => {
                 grant_key = Some(key);
                 show(&Status::Idle);
-                println!("tandem-agent: this device is {device_name}");
+                println!(
+                    "tandem-agent: this device is {}",
+                    tandem_protocol::text::printable(&device_name)
+                );
                 if let Some(version) = required_version {
                     println!(
                         "tandem-agent: version {version} is required; please update this agent"
@@ -181,7 +184,7 @@ async fn control_once(
             AgentServerMessage::HelpRequest { helper, path, .. } => {
                 println!(
                     "tandem-agent: {} wants to help you; the sharer page opens now",
-                    helper.display_name
+                    tandem_protocol::text::printable(&helper.display_name)
                 );
                 crate::browser::open(
                     &format!("{}{path}", shared.server),

@@ -185,8 +185,16 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         as_user(helper, "megan@contoso.test").await;
         as_user(&sharer, "lynne@contoso.test").await;
 
-        // The link pairs the sharer's browser with the device, once.
+        // The link pairs the sharer's browser with the device, once, and
+        // only after she saw the device and confirmed it.
         sharer.goto(path).await.unwrap();
+        sharer
+            .wait_for_text_containing("#pairing-enrollment", "Enrolled by your organization")
+            .await
+            .unwrap();
+        sharer.wait_for_focus("pairing-question").await.unwrap();
+        sharer.screenshot("sharer-pairing").await.unwrap();
+        sharer.wait_for("#pairing-confirm").await.unwrap().click().await.unwrap();
         sharer
             .wait_for_text_containing("#paired-device", "Paired with")
             .await
@@ -196,6 +204,16 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         join_with_code(helper, &sharer, &code).await.unwrap();
         sharer
             .wait_for_text_containing("#agent-note", "The agent is connected")
+            .await
+            .unwrap();
+        // Before any control, the helper sees the device's standing and
+        // whom it is paired to.
+        helper
+            .wait_for_text_containing("#device-enrollment", "Enrolled")
+            .await
+            .unwrap();
+        helper
+            .wait_for_text_containing("#device-trust", "Paired to Lynne Robbins")
             .await
             .unwrap();
 
@@ -386,6 +404,13 @@ async fn the_device_page_offers_help_to_the_signed_in_sharer() {
         // Lynne is the one signed in on the device.
         sharer.goto(&path).await.unwrap();
         sharer
+            .wait_for("#pairing-confirm")
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        sharer
             .wait_for_text_containing("#paired-device", "Paired with")
             .await
             .unwrap();
@@ -415,6 +440,13 @@ async fn the_device_page_offers_help_to_the_signed_in_sharer() {
             .unwrap();
         sharer
             .goto(&link[link.find("/share").unwrap()..])
+            .await
+            .unwrap();
+        sharer
+            .wait_for("#pairing-confirm")
+            .await
+            .unwrap()
+            .click()
             .await
             .unwrap();
         sharer

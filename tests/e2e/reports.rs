@@ -450,6 +450,13 @@ async fn typed_and_chatted_text_never_reaches_the_store_or_the_logs() {
             as_user(&sharer, "lynne@contoso.test").await;
             sharer.goto(&path).await.unwrap();
             sharer
+                .wait_for("#pairing-confirm")
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            sharer
                 .wait_for_text_containing("#paired-device", "Paired with")
                 .await
                 .unwrap();

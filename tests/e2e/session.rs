@@ -198,15 +198,7 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .unwrap();
         // The question has the focus, not Allow: Enter alone consents to
         // nothing, and Allow is the next Tab stop.
-        let mut focused = String::new();
-        for _ in 0..50 {
-            focused = sharer.focused_id().await.unwrap();
-            if focused == "consent-question" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(focused, "consent-question");
+        sharer.wait_for_focus("consent-question").await.unwrap();
         sharer.click_button("Allow").await.unwrap();
         sharer
             .wait_for_text("#share-indicator", "Shared with Megan Bowen (view only)")

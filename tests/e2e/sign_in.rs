@@ -2,7 +2,12 @@
 
 use tandem_tests::{DEMO_PASSWORD, e2e};
 
-const CONTOSO_DEVICES: [&str; 4] = ["DT-DIEGO-02", "KIOSK-LOBBY", "LT-LYNNE-01", "LT-SPARE-07"];
+const CONTOSO_DEVICES: [&str; 4] = [
+    "DT-DIEGO-02",
+    "KIOSK-LOBBY (self-reported)",
+    "LT-LYNNE-01",
+    "LT-SPARE-07",
+];
 
 #[tokio::test]
 async fn signing_in_shows_the_seeded_devices_of_the_users_tenant() {
@@ -115,6 +120,23 @@ async fn a_deep_link_survives_sign_in_and_reload() {
         browser.wait_for_text("h1", "Page not found").await.unwrap();
         browser.reload().await.unwrap();
         browser.wait_for_text("h1", "Page not found").await.unwrap();
+
+        // A pairing link opened before signing in keeps its query: it
+        // came back as `/sharepair=…` before.
+        let _ = browser
+            .fetch_post("/api/auth/logout", &serde_json::json!({}))
+            .await;
+        browser.goto("/share?pair=abc123").await.unwrap();
+        browser.wait_for("#signin-email").await.unwrap();
+        browser
+            .submit_sign_in("lynne@contoso.test", DEMO_PASSWORD)
+            .await
+            .unwrap();
+        browser.wait_for_path("/share?pair=abc123").await.unwrap();
+        browser
+            .wait_for_text_containing("#share-error", "cannot be paired")
+            .await
+            .unwrap();
     })
     .await;
 }

@@ -175,6 +175,13 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
         as_user(&sharer, "lynne@contoso.test").await;
         sharer.goto(path).await.unwrap();
         sharer
+            .wait_for("#pairing-confirm")
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        sharer
             .wait_for_text_containing("#paired-device", "Paired with")
             .await
             .unwrap();

@@ -394,6 +394,22 @@ impl Browser {
         Ok(id.as_str().unwrap_or_default().to_owned())
     }
 
+    /// Waits until the element with id `id` has the keyboard focus.
+    pub async fn wait_for_focus(&self, id: &str) -> Result<(), HarnessError> {
+        let mut seen = String::new();
+        for _ in 0..100 {
+            seen = self.focused_id().await?;
+            if seen == id {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(HarnessError::Timeout {
+            what: format!("the focus on #{id} (it is on #{seen})"),
+            seconds: 5,
+        })
+    }
+
     /// Whether the element `css` is there and hidden (its `hidden` property).
     pub async fn is_hidden(&self, css: &str) -> Result<bool, HarnessError> {
         let hidden = self

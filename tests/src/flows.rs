@@ -79,6 +79,8 @@ pub async fn controlled_agent_session(
     switch_user(helper, "megan@contoso.test").await?;
     switch_user(&sharer, "lynne@contoso.test").await?;
     sharer.goto(&path).await?;
+    // The sharer confirms the device before anything is paired.
+    sharer.wait_for("#pairing-confirm").await?.click().await?;
     sharer.wait_for("#paired-device").await?;
     helper.goto("/devices").await?;
     helper.click_button("Assist someone").await?;

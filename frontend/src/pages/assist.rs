@@ -582,9 +582,13 @@ fn AssistSession(id: String) -> impl IntoView {
         let sharer = view.sharer.map(|s| s.display_name);
         let device = view.device.map(|d| {
             let compliance = d.compliance;
+            let shown = d.shown_name();
             view! {
                 <span class="ws-device">
-                    <span class="host" title=d.name.clone()>{d.name.clone()}</span>
+                    <span class="host" title=shown.clone()>{shown.clone()}</span>
+                    <span class=if d.enrolled { "chip" } else { "chip warning" } id="device-enrollment">
+                        {if d.enrolled { "Enrolled" } else { "Not enrolled" }}
+                    </span>
                     {(compliance != Compliance::Compliant).then(|| view! {
                         <span class="chip warning" role="note">"Compliance: " {compliance.label().to_lowercase()}</span>
                     })}
@@ -644,7 +648,15 @@ fn AssistSession(id: String) -> impl IntoView {
                     })}
                     {move || session.get().and_then(|v| v.device).map(|device| view! {
                         <section class="device-card" aria-label="Device">
-                            <p><span class="host">{device.name.clone()}</span> " · " {device.os.clone()} " " {device.os_version.clone()}</p>
+                            <p><span class="host">{device.shown_name()}</span> " · " {device.os.clone()} " " {device.os_version.clone()}</p>
+                            <p id="device-trust" class=if device.enrolled { "" } else { "warning" }>
+                                {if device.enrolled {
+                                    "Enrolled by your organization.".to_owned()
+                                } else {
+                                    "Not enrolled: its name, system and version are what the device says about itself.".to_owned()
+                                }}
+                                {device.primary_user.clone().map(|u| format!(" Paired to {u}."))}
+                            </p>
                             <p class=if device.compliance == Compliance::Compliant { "" } else { "warning" }>
                                 "Compliance: " {device.compliance.label().to_lowercase()}
                                 {(device.compliance != Compliance::Compliant).then_some(". You can still help.")}

@@ -17,6 +17,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use std::cell::RefCell;
 use std::rc::Rc;
+use tandem_protocol::agent::PairingPreview;
 use tandem_protocol::session::{Mode, Phase, SessionView};
 use tandem_protocol::signal::{IceServer, ServerMessage};
 use tandem_protocol::{DeviceId, SessionId};
@@ -35,32 +36,110 @@ pub fn SharePage() -> impl IntoView {
     let query = use_query_map();
     let device = move || query.read().get("device").map(DeviceId);
     let device_name = move || query.read().get("name");
+    // A pairing link pairs nothing by itself: the sharer sees the device
+    // and confirms it first.
+    let pairing = RwSignal::new(None::<(String, PairingPreview)>);
     if let Some(nonce) = query.read_untracked().get("pair") {
-        let navigate = navigate.clone();
         spawn_local(async move {
-            match api::pair(&nonce).await {
-                Ok(paired) => {
-                    let href = format!(
-                        "{}?device={}&name={}",
-                        AppRoute::Share.href(),
-                        js_sys::encode_uri_component(&paired.device.0),
-                        js_sys::encode_uri_component(&paired.device_name),
-                    );
-                    navigate(
-                        &href,
-                        NavigateOptions {
-                            replace: true,
-                            ..NavigateOptions::default()
-                        },
-                    );
-                }
+            match api::pairing_preview(&nonce).await {
+                Ok(preview) => pairing.set(Some((nonce, preview))),
                 Err(e) => error.set(Some(format!(
-                    "This browser could not be paired with your device: {}",
+                    "This browser cannot be paired with your device: {}",
                     e.message()
                 ))),
             }
         });
     }
+    let confirm_pairing = {
+        let navigate = navigate.clone();
+        move |_| {
+            let Some((nonce, _)) = pairing.get_untracked() else {
+                return;
+            };
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                match api::pair(&nonce).await {
+                    Ok(paired) => {
+                        pairing.set(None);
+                        let href = format!(
+                            "{}?device={}&name={}",
+                            AppRoute::Share.href(),
+                            js_sys::encode_uri_component(&paired.device.0),
+                            js_sys::encode_uri_component(&paired.device_name),
+                        );
+                        navigate(
+                            &href,
+                            NavigateOptions {
+                                replace: true,
+                                ..NavigateOptions::default()
+                            },
+                        );
+                    }
+                    Err(e) => error.set(Some(format!(
+                        "This browser could not be paired with your device: {}",
+                        e.message()
+                    ))),
+                }
+            });
+        }
+    };
+    let cancel_pairing = {
+        let navigate = navigate.clone();
+        move |_| {
+            pairing.set(None);
+            navigate(
+                &AppRoute::Share.href(),
+                NavigateOptions {
+                    replace: true,
+                    ..NavigateOptions::default()
+                },
+            );
+        }
+    };
+    let pairing_card = move || {
+        let (_, preview) = pairing.get()?;
+        let confirm = confirm_pairing.clone();
+        let cancel = cancel_pairing.clone();
+        request_animation_frame(|| {
+            if let Some(q) = document().get_element_by_id("pairing-question")
+                && let Ok(q) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(q)
+            {
+                let _ = q.focus();
+            }
+        });
+        Some(view! {
+            <section class="consent pairing" role="alertdialog" aria-labelledby="pairing-question" id="pairing-card">
+                <p id="pairing-question" tabindex="-1">
+                    "Use this browser to get help on this device?"
+                </p>
+                <dl class="facts">
+                    <dt>"Device"</dt>
+                    <dd id="pairing-device">{preview.device_name.clone()}
+                        {(!preview.enrolled).then_some(" (name given by the device itself)")}
+                    </dd>
+                    <dt>"System"</dt>
+                    <dd>{format!("{} {}", preview.os, preview.os_version)}</dd>
+                    <dt>"Enrollment"</dt>
+                    <dd id="pairing-enrollment">{if preview.enrolled {
+                        "Enrolled by your organization"
+                    } else {
+                        "Not enrolled"
+                    }}</dd>
+                </dl>
+                {(!preview.enrolled).then(|| view! {
+                    <p class="warning" role="note" id="pairing-warning">
+                        "Your organization has not enrolled this device, so nothing vouches for its name. \
+                         Pair only if the Tandem agent that opened this page runs on the computer in front of you \
+                         and you started it yourself. If a link was sent to you, cancel."
+                    </p>
+                })}
+                <div class="consent-answers">
+                    <button type="button" class="primary" id="pairing-confirm" on:click=confirm>"Pair with this device"</button>
+                    <button type="button" id="pairing-cancel" on:click=cancel>"Cancel"</button>
+                </div>
+            </section>
+        })
+    };
     set_title("Get help");
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -81,6 +160,7 @@ pub fn SharePage() -> impl IntoView {
     view! {
         <section class="page share-page" aria-labelledby="share-title">
             <h1 id="share-title">"Get help"</h1>
+            {pairing_card}
             {move || device_name().map(|name| view! {
                 <p class="paired" role="status" id="paired-device">
                     "Paired with " <strong>{name}</strong> ". The Tandem agent on this device will share your screen."

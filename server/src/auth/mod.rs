@@ -15,7 +15,10 @@ pub use authorized::{
     Actor, Authorized, Capability, ManageDevices, ManageRoles, ManageSettings, ReadSessionReports,
     authorize,
 };
-pub use password::{PasswordError, hash_password, verify_password};
+pub use password::{
+    HashLimits, MAX_CONCURRENT_HASHES, PasswordError, PasswordHasher, hash_password,
+    verify_password,
+};
 pub use report_reader::ReportReader;
 pub use web_session::{CurrentUser, SessionPolicy, login, logout, me};
 

@@ -12,8 +12,9 @@
 use super::web_session::start_session;
 use crate::app::AppState;
 use crate::config::OidcProviderConfig;
+use crate::http::ApiPath;
 use crate::store::{IdpProfile, IdpUserError};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Redirect;
 use base64::Engine;
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
@@ -217,7 +218,7 @@ pub struct StartQuery {
 pub async fn start(
     State(state): State<AppState>,
     session: Session,
-    Path(provider_id): Path<String>,
+    ApiPath(provider_id): ApiPath<String>,
     Query(query): Query<StartQuery>,
 ) -> Redirect {
     let Some(provider) = state.oidc.provider(&provider_id) else {
@@ -310,6 +311,7 @@ async fn finish(
         return refused(OidcError::State);
     }
     if let Some(error) = &query.error {
+        let error = tandem_protocol::text::printable(error);
         tracing::info!(%error, "the IdP returned an error");
         return refused(OidcError::Failed);
     }
@@ -361,8 +363,18 @@ async fn finish(
     if email.is_empty() {
         return refused(OidcError::Account);
     }
+    // Names from the IdP are shown on the sharer's terminal and written
+    // to logs: control and invisible characters are neutralised here
+    // rather than refusing the sign-in (the user cannot fix their IdP).
+    let clean = |text: &str| {
+        Some(tandem_protocol::text::sanitize(
+            text,
+            tandem_protocol::admin::MAX_USER_FIELD_CHARS,
+        ))
+        .filter(|t| !t.is_empty())
+    };
     let name = |n: Option<&openidconnect::LocalizedClaim<openidconnect::EndUserName>>| {
-        n.and_then(|n| n.get(None)).map(|n| n.as_str().to_owned())
+        n.and_then(|n| n.get(None)).and_then(|n| clean(n.as_str()))
     };
     let profile = IdpProfile {
         issuer: provider.issuer.clone(),
@@ -370,18 +382,20 @@ async fn finish(
             .oid
             .clone()
             .unwrap_or_else(|| claims.subject().as_str().to_owned()),
-        display_name: name(claims.name()).unwrap_or_else(|| email.clone()),
+        display_name: name(claims.name())
+            .or_else(|| clean(&email))
+            .unwrap_or_else(|| email.clone()),
         email,
         given_name: claims
             .given_name()
             .and_then(|n| n.get(None))
-            .map(|n| n.as_str().to_owned()),
+            .and_then(|n| clean(n.as_str())),
         family_name: claims
             .family_name()
             .and_then(|n| n.get(None))
-            .map(|n| n.as_str().to_owned()),
-        job_title: extra.job_title,
-        company: extra.company_name,
+            .and_then(|n| clean(n.as_str())),
+        job_title: extra.job_title.as_deref().and_then(clean),
+        company: extra.company_name.as_deref().and_then(clean),
         verified_domain: extra.verified_domain,
         photo_url: claims
             .picture()

@@ -2,7 +2,7 @@
 //! rotation), logout, idle and absolute timeouts judged by the clock.
 
 use super::throttle::ClientAddress;
-use super::{TenantScope, verify_password};
+use super::{PasswordError, TenantScope};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiJson;
@@ -158,11 +158,16 @@ pub async fn login(
         .user_by_email_for_sign_in(&request.email)
         .await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = verify_password(request.password, stored)
+    let ok = state
+        .hasher
+        .verify(request.password, stored)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| match e {
+            PasswordError::Busy => ApiError::Busy(state.hasher.limits().wait.as_secs().max(1)),
+            e => ApiError::Internal(e.to_string()),
+        })?;
     let Some(user) = user.filter(|_| ok) else {
-        tracing::info!(email = %request.email.trim(), address = %address.0, "sign-in refused");
+        tracing::info!(email = %tandem_protocol::text::printable(request.email.trim()), address = %address.0, "sign-in refused");
         return Err(ApiError::BadCredentials);
     };
     state.throttle.succeeded(&request.email);

@@ -5,10 +5,10 @@
 use crate::app::AppState;
 use crate::auth::{Authorized, ManageDevices, ManageRoles, ManageSettings};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiJson, ApiQuery};
+use crate::http::{ApiJson, ApiPath, ApiQuery};
 use crate::store::RbacChangeError;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use tandem_protocol::rbac::{
@@ -62,7 +62,7 @@ pub async fn put_settings(
 pub async fn end_session(
     State(state): State<AppState>,
     auth: Authorized<ManageSettings>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<axum::http::StatusCode> {
     state
         .sessions
@@ -92,7 +92,7 @@ pub async fn audit_log(
 pub async fn revoke_enrollment_token(
     State(state): State<AppState>,
     auth: Authorized<ManageDevices>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<tandem_protocol::agent::EnrollmentTokenRow>> {
     let row = state
         .store
@@ -123,7 +123,7 @@ pub async fn create_role(
 pub async fn update_role(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(draft): ApiJson<RoleDraft>,
 ) -> ApiResult<Json<RoleView>> {
     let role = state
@@ -136,7 +136,7 @@ pub async fn update_role(
 pub async fn delete_role(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     state
         .store
@@ -167,7 +167,7 @@ pub async fn create_assignment(
 pub async fn update_assignment(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(draft): ApiJson<AssignmentDraft>,
 ) -> ApiResult<Json<AssignmentView>> {
     let view = state
@@ -180,7 +180,7 @@ pub async fn update_assignment(
 pub async fn delete_assignment(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     state
         .store
@@ -207,7 +207,7 @@ pub struct ReviewFilter {
 pub async fn access_review(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Query(filter): Query<ReviewFilter>,
+    ApiQuery(filter): ApiQuery<ReviewFilter>,
 ) -> ApiResult<Json<Vec<AccessReviewRow>>> {
     let rows = crate::rbac::review::access_review(&state.store, auth.scope()).await?;
     let matches = |needle: &Option<String>, id: &str, name: &str| {
@@ -245,7 +245,7 @@ pub async fn create_group(
 pub async fn delete_group(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     state
         .store
@@ -257,7 +257,7 @@ pub async fn delete_group(
 pub async fn group_members(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<tandem_protocol::directory::MemberView>>> {
     let members = state
         .store
@@ -269,7 +269,7 @@ pub async fn group_members(
 pub async fn set_group_members(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(draft): ApiJson<tandem_protocol::directory::MembersDraft>,
 ) -> ApiResult<Json<Vec<tandem_protocol::directory::MemberView>>> {
     if draft.emails.len() > 10_000 {

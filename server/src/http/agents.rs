@@ -3,6 +3,7 @@
 //! the device page, and enrollment tokens.
 
 use super::ApiJson;
+use super::ApiPath;
 use crate::app::AppState;
 use crate::auth::throttle::ClientAddress;
 use crate::auth::{Authorized, CurrentUser, ManageDevices, TenantScope};
@@ -11,9 +12,9 @@ use crate::sessions::signaling::{Caller, Heartbeat, serve_connection};
 use crate::sessions::{SessionError, serve_agent};
 use crate::store::DeviceKeyRecord;
 use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -149,14 +150,32 @@ pub async fn signal(
     )
 }
 
-/// `POST /api/agent/pair`: the sharer page redeems a pairing link.
+/// `POST /api/agent/pair`: the sharer page redeems a pairing link, once
+/// the sharer confirmed the device.
 pub async fn pair(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiJson(request): ApiJson<PairRequest>,
 ) -> ApiResult<Json<Paired>> {
     Ok(Json(
-        state.sessions.pair(&current.user, &request.nonce).await?,
+        state
+            .sessions
+            .pair(&current.user, &request.nonce, request.confirm)
+            .await?,
+    ))
+}
+
+/// `POST /api/agent/pair/preview`: what the link would pair with.
+pub async fn pair_preview(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(request): ApiJson<PairRequest>,
+) -> ApiResult<Json<tandem_protocol::agent::PairingPreview>> {
+    Ok(Json(
+        state
+            .sessions
+            .pairing_preview(&current.user, &request.nonce)
+            .await?,
     ))
 }
 
@@ -164,7 +183,7 @@ pub async fn pair(
 pub async fn start_for_device(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<IssuedCode>)> {
     let issued = state
         .sessions

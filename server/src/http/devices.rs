@@ -2,6 +2,7 @@
 //! may help (all of the tenant's with Manage devices). Anything else is 404,
 //! exactly like a device that does not exist.
 
+use super::ApiPath;
 use crate::app::AppState;
 use crate::auth::{CurrentUser, TenantScope};
 use crate::error::{ApiError, ApiResult};
@@ -9,7 +10,7 @@ use crate::rbac::review::visible_devices;
 use crate::rbac::{Membership, Policy, Target};
 use crate::store::DirectoryGraph;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use std::collections::{BTreeMap, BTreeSet};
 use tandem_protocol::devices::DeviceSummary;
 use tandem_protocol::rbac::Permission;
@@ -83,7 +84,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeviceSummary>> {
     visible(&state, &current)
         .await?

@@ -2,18 +2,18 @@
 //! `/api/admin/devices` and `/api/admin/import/{kind}`: the directory in
 //! the admin console.
 
-use super::ApiJson;
+use super::{ApiJson, ApiPath, ApiQuery, ApiText};
 use crate::app::AppState;
 use crate::auth::{Authorized, CurrentUser, ManageDevices, ManageRoles, authorize};
 use crate::error::{ApiError, ApiResult};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use std::collections::BTreeMap;
 use tandem_protocol::UserId;
 use tandem_protocol::admin::UserDraft;
 use tandem_protocol::directory::{
-    DeviceRow, GroupRow, ImportKind, ImportReport, Page, PageQuery, UserRow,
+    DeviceRow, GroupRow, ImportKind, ImportOptions, ImportReport, Page, PageQuery, UserRow,
 };
 
 /// Largest CSV file an import accepts.
@@ -22,7 +22,7 @@ pub const MAX_IMPORT_BYTES: usize = 2 * 1024 * 1024;
 pub async fn users(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<UserRow>>> {
     Ok(Json(state.store.users_page(auth.scope(), &query).await?))
 }
@@ -57,7 +57,7 @@ pub async fn create_user(
 pub async fn update_user(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(draft): ApiJson<UserDraft>,
 ) -> ApiResult<Json<UserRow>> {
     // A foreign or unknown id is a 404 before anything else is said.
@@ -86,7 +86,7 @@ pub async fn update_user(
 pub async fn groups(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<GroupRow>>> {
     Ok(Json(state.store.groups_page(auth.scope(), &query).await?))
 }
@@ -95,7 +95,7 @@ pub async fn groups(
 pub async fn devices(
     State(state): State<AppState>,
     auth: Authorized<ManageDevices>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<DeviceRow>>> {
     let (page, per_page) = query.normalized();
     let (ids, total) = state.store.device_ids_page(auth.scope(), &query).await?;
@@ -123,12 +123,15 @@ pub async fn devices(
 
 /// Imports a CSV file. Users and groups need Manage roles; devices need
 /// Manage devices. 400 with the report when any line is wrong (nothing is
-/// written then).
+/// written then). A body that is not UTF-8 is a problem+json 400, one over
+/// [`MAX_IMPORT_BYTES`] a 413. `?set_passwords=true` lets a users file
+/// change the passwords of existing accounts.
 pub async fn import(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(kind): Path<String>,
-    body: String,
+    ApiPath(kind): ApiPath<String>,
+    ApiQuery(options): ApiQuery<ImportOptions>,
+    ApiText(body): ApiText,
 ) -> ApiResult<(axum::http::StatusCode, Json<ImportReport>)> {
     let kind = match kind.as_str() {
         "users" => ImportKind::Users,
@@ -148,7 +151,7 @@ pub async fn import(
     };
     let report = state
         .store
-        .import_csv(&scope, &actor, kind, &body, state.clock.now())
+        .import_csv(&scope, &actor, kind, options, &body, state.clock.now())
         .await?;
     let status = if report.problems.is_empty() {
         axum::http::StatusCode::OK

@@ -14,6 +14,24 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// Whether the Origin check has only the `Host` header to go by (no
+/// `public_url`) while the server listens beyond loopback, where a proxy
+/// or a client can choose that header.
+pub fn origin_trusts_host(bind: std::net::SocketAddr, public_url: Option<&str>) -> bool {
+    public_url.is_none() && !bind.ip().is_loopback()
+}
+
+/// Logs a warning at start when [`origin_trusts_host`] holds.
+pub fn warn_if_origin_trusts_host(bind: std::net::SocketAddr, public_url: Option<&str>) {
+    if origin_trusts_host(bind, public_url) {
+        tracing::warn!(
+            %bind,
+            "no public_url is set and the server listens beyond loopback: the cross-site \
+             (Origin) check trusts the Host header; set public_url to the address users open"
+        );
+    }
+}
+
 /// Whether the request's browser-set headers say it comes from elsewhere.
 /// Our own origin is the configured public URL, or else whatever host the
 /// browser is talking to (its `Host` header), under any scheme.
@@ -69,6 +87,19 @@ mod tests {
             builder = builder.header(*k, *v);
         }
         builder.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn without_public_url_only_a_loopback_bind_is_quiet() {
+        let at = |a: &str| a.parse::<std::net::SocketAddr>().unwrap();
+        assert!(!origin_trusts_host(at("127.0.0.1:8080"), None));
+        assert!(!origin_trusts_host(at("[::1]:8080"), None));
+        assert!(origin_trusts_host(at("0.0.0.0:8080"), None));
+        assert!(origin_trusts_host(at("10.0.0.5:443"), None));
+        assert!(!origin_trusts_host(
+            at("0.0.0.0:8080"),
+            Some("https://help.example.test")
+        ));
     }
 
     #[test]

@@ -27,6 +27,8 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+pub use guard::warn_if_origin_trusts_host;
+
 /// Largest JSON body the API accepts.
 pub const MAX_API_BODY_BYTES: usize = 64 * 1024;
 /// Name of the session cookie.
@@ -41,6 +43,42 @@ pub struct ApiJson<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
+
+/// `Path<T>` whose rejection is a problem+json, not axum's plain text: a
+/// segment that is not UTF-8 once percent-decoded (`/api/sessions/%FF`)
+/// or does not parse is a 400.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// A UTF-8 text body (CSV imports) whose rejection is a problem+json: 400
+/// when it is not UTF-8, 413 over the route's body limit.
+#[derive(Debug)]
+pub struct ApiText(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for ApiText {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match String::from_request(request, state).await {
+            Ok(text) => Ok(ApiText(text)),
+            Err(rejection) => Err(match rejection.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                _ => ApiError::BadRequest(rejection.body_text()),
+            }),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        if rejection.status().is_client_error() {
+            ApiError::BadRequest(rejection.body_text())
+        } else {
+            ApiError::Internal(format!("path parameters: {}", rejection.body_text()))
+        }
+    }
+}
 
 /// Cookie and session settings of the router.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +105,7 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
         .into_iter()
         .fold(Router::new(), |router, r| router.route(r.path, r.handler))
         .route("/api", any(api_not_found))
+        .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_API_BODY_BYTES))

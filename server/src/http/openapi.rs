@@ -61,6 +61,16 @@ fn operation(
                 .schema(Some(String::schema())),
         );
     }
+    for (name, meaning) in &route.flags {
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(*name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(*meaning))
+                .schema(Some(bool::schema())),
+        );
+    }
     op = match route.input {
         Input::Nothing => op,
         Input::Json(doc) => op.request_body(Some(

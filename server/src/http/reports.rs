@@ -4,6 +4,7 @@
 //! its steps, and the monitor page (Read session reports), live over
 //! server-sent events.
 
+use super::ApiPath;
 use super::{ApiJson, ApiQuery};
 use crate::app::AppState;
 use crate::auth::{Authorized, CurrentUser, ReadSessionReports, ReportReader};
@@ -11,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::reports::{csv, live, local, monitor, steps};
 use crate::store::ReportContext;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -87,7 +88,7 @@ pub async fn sessions_csv(
 pub async fn session(
     State(state): State<AppState>,
     reader: ReportReader,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SessionReportDetail>> {
     let settings = state.store.settings(reader.scope()).await?;
     let ctx = ReportContext {
@@ -174,7 +175,7 @@ pub async fn live(
 pub async fn ticket(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<TicketUpdate>,
 ) -> ApiResult<Json<SessionView>> {
     let view = state

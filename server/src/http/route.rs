@@ -65,6 +65,9 @@ pub struct ApiRoute {
     pub access: Access,
     pub input: Input,
     pub output: Output,
+    /// Optional boolean query parameters (name, meaning), for the OpenAPI
+    /// document.
+    pub flags: Vec<(&'static str, &'static str)>,
     pub handler: MethodRouter<AppState>,
 }
 
@@ -82,6 +85,7 @@ pub(super) fn route(
         access,
         input: Input::Nothing,
         output: Output::NoContent,
+        flags: Vec::new(),
         handler,
     }
 }
@@ -89,6 +93,11 @@ pub(super) fn route(
 impl ApiRoute {
     pub(super) fn takes<T: ToSchema>(mut self) -> Self {
         self.input = Input::Json(doc::<T>());
+        self
+    }
+    /// An optional boolean query parameter.
+    pub(super) fn flag(mut self, name: &'static str, meaning: &'static str) -> Self {
+        self.flags.push((name, meaning));
         self
     }
     pub(super) fn takes_csv(mut self) -> Self {

@@ -2,6 +2,7 @@
 //! actions, the grant key, and the signaling WebSocket.
 
 use super::ApiJson;
+use super::ApiPath;
 use super::guard::headers_cross_site;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
@@ -10,8 +11,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::sessions::signaling::{Caller, Heartbeat, serve_connection};
 use crate::sessions::{Action, Sessions};
 use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tandem_protocol::SessionId;
@@ -80,7 +81,7 @@ pub async fn redeem(
 pub async fn get(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SessionView>> {
     let view = state
         .sessions
@@ -111,7 +112,7 @@ async fn act(
 pub async fn request(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ModeRequest>,
 ) -> ApiResult<Json<SessionView>> {
     act(&state, &current, id, Action::Request(body.mode)).await
@@ -121,7 +122,7 @@ pub async fn request(
 pub async fn consent(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ConsentAnswer>,
 ) -> ApiResult<Json<SessionView>> {
     act(&state, &current, id, Action::Consent { allow: body.allow }).await
@@ -133,7 +134,7 @@ macro_rules! plain_action {
         pub async fn $name(
             State(state): State<AppState>,
             current: CurrentUser,
-            Path(id): Path<String>,
+            ApiPath(id): ApiPath<String>,
         ) -> ApiResult<Json<SessionView>> {
             act(&state, &current, id, $action).await
         }

@@ -303,12 +303,23 @@ pub fn api_routes() -> Vec<ApiRoute> {
         route(
             p.clone(),
             AGENT_PAIR,
-            "The sharer page redeems a one-time pairing link from the agent",
+            "The sharer page redeems a one-time pairing link from the agent, after the sharer \
+             confirmed the device (`confirm: true`); recorded in the audit log",
             SignedIn,
             post(agents::pair),
         )
         .takes::<PairRequest>()
         .returns::<Paired>(200),
+        route(
+            p.clone(),
+            AGENT_PAIR_PREVIEW,
+            "The device a pairing link would pair with (name, OS, enrolled), for the sharer to \
+             confirm; the link stays unused",
+            SignedIn,
+            post(agents::pair_preview),
+        )
+        .takes::<PairRequest>()
+        .returns::<tandem_protocol::agent::PairingPreview>(200),
         route(
             g.clone(),
             ADMIN_ENROLLMENT_TOKENS,
@@ -527,11 +538,18 @@ pub fn api_routes() -> Vec<ApiRoute> {
         route(
             p,
             ADMIN_IMPORT,
-            "Import a CSV file of users, groups or devices; 400 lists the refused lines",
+            "Import a CSV file (at most 2 MiB, 10 000 lines) of users, groups or devices; \
+             400 lists the refused lines. ?set_passwords=true lets password cells change \
+             the passwords of existing accounts (without it such lines are refused)",
             NeedsPerKind,
             post(directory::import).layer(DefaultBodyLimit::max(directory::MAX_IMPORT_BYTES)),
         )
         .takes_csv()
+        .flag(
+            "set_passwords",
+            "Let a users file change the passwords of accounts that already exist; without it \
+             a line that would is refused, and so is the file",
+        )
         .returns::<ImportReport>(200),
     ]
 }

@@ -261,7 +261,7 @@ mod tests {
                 .unwrap();
             let (path, _) = self.sessions.pairing_link(&registered.device, None);
             let nonce = path.trim_start_matches("/share?pair=");
-            self.sessions.pair(&lynne, nonce).await.unwrap();
+            self.sessions.pair(&lynne, nonce, true).await.unwrap();
             self.store
                 .device_key(&registered.device)
                 .await

@@ -101,6 +101,16 @@ impl Agents {
     }
 
     /// Takes a pairing link: it works once, before it expires.
+    /// The pairing a link stands for, if it is still valid, leaving it
+    /// unused.
+    pub fn peek_pairing(&self, nonce_hash: &str, now: UnixMillis) -> Option<Pairing> {
+        self.lock()
+            .pairings
+            .get(nonce_hash)
+            .filter(|p| p.expires_at > now)
+            .cloned()
+    }
+
     pub fn take_pairing(&self, nonce_hash: &str, now: UnixMillis) -> Option<Pairing> {
         self.lock()
             .pairings

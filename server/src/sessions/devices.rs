@@ -16,8 +16,8 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 use tandem_protocol::agent::{
     AgentServerMessage, DEVICE_AUTH_SKEW_MILLIS, DeviceCredentials, EnrollmentToken,
-    MAX_DEVICE_FIELD_CHARS, NewEnrollmentToken, PAIRING_LIFETIME_MILLIS, Paired, RegisterRequest,
-    Registration, device_auth_message,
+    MAX_DEVICE_FIELD_CHARS, NewEnrollmentToken, PAIRING_LIFETIME_MILLIS, Paired, PairingPreview,
+    RegisterRequest, Registration, device_auth_message,
 };
 use tandem_protocol::rbac::Permission;
 use tandem_protocol::session::{IssuedCode, Party};
@@ -44,7 +44,7 @@ fn hash_token(token: &str) -> String {
 fn check_field(name: &str, value: &str) -> SessionResult<()> {
     if value.trim().is_empty()
         || value.chars().count() > MAX_DEVICE_FIELD_CHARS
-        || value.chars().any(char::is_control)
+        || value.chars().any(tandem_protocol::text::is_hidden)
     {
         return Err(SessionError::BadAgentRequest(format!(
             "{name} must be 1 to {MAX_DEVICE_FIELD_CHARS} printable characters"
@@ -218,9 +218,46 @@ impl Sessions {
         (format!("/share?pair={nonce}"), expires_at)
     }
 
-    /// The sharer's browser redeems a pairing link: the signed-in user is
-    /// now the device's sharer.
-    pub async fn pair(&self, user: &UserRecord, nonce: &str) -> SessionResult<Paired> {
+    /// What a pairing link would pair `user`'s browser with, for them to
+    /// confirm: the device's name, OS and whether it is enrolled. The link
+    /// stays unused. Another tenant's device is refused here already.
+    pub async fn pairing_preview(
+        &self,
+        user: &UserRecord,
+        nonce: &str,
+    ) -> SessionResult<PairingPreview> {
+        if nonce.len() > 64 {
+            return Err(SessionError::PairingExpired);
+        }
+        let pairing = self
+            .agents()
+            .peek_pairing(&hash_token(nonce), self.now())
+            .ok_or(SessionError::PairingExpired)?;
+        let (preview, tenant) = self
+            .store()
+            .device_preview(&pairing.device)
+            .await?
+            .ok_or(SessionError::PairingExpired)?;
+        if tenant.is_some_and(|t| t != user.tenant_id) {
+            return Err(SessionError::ForeignDevice);
+        }
+        Ok(preview)
+    }
+
+    /// The sharer's browser redeems a pairing link, after they confirmed
+    /// the device: the signed-in user is now the device's sharer, and the
+    /// tenant's audit log says who paired what.
+    pub async fn pair(
+        &self,
+        user: &UserRecord,
+        nonce: &str,
+        confirmed: bool,
+    ) -> SessionResult<Paired> {
+        if !confirmed {
+            return Err(SessionError::Invalid(
+                "Confirm the device on the page before pairing with it.".into(),
+            ));
+        }
         if nonce.len() > 64 {
             return Err(SessionError::PairingExpired);
         }
@@ -229,9 +266,13 @@ impl Sessions {
             .agents()
             .take_pairing(&hash_token(nonce), now)
             .ok_or(SessionError::PairingExpired)?;
+        let actor = crate::auth::Actor {
+            id: user.id.clone(),
+            name: user.card.display_name.clone(),
+        };
         let key = self
             .store()
-            .pair_device(&pairing.device, &user.id, &user.tenant_id, now)
+            .pair_device(&pairing.device, &actor, &user.tenant_id, now)
             .await?
             .map_err(|refusal| match refusal {
                 PairRefusal::OtherTenant => SessionError::ForeignDevice,

@@ -312,13 +312,42 @@ impl Store {
     /// Binds `user` as the sharer signed in on the device. An unenrolled
     /// device without a tenant joins the user's tenant (and gets its
     /// device row, non-compliant, with the user as primary user).
+    /// What a pairing would pair with: the device as its agent described
+    /// it, whether it is enrolled, and its tenant (none until its first
+    /// sharer pairs).
+    pub async fn device_preview(
+        &self,
+        device: &DeviceId,
+    ) -> StoreResult<Option<(tandem_protocol::agent::PairingPreview, Option<TenantId>)>> {
+        let row = sqlx::query(
+            "SELECT tenant_id, name, os, os_version, enrolled FROM device_keys WHERE device_id = $1",
+        )
+        .bind(device.0.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((
+            tandem_protocol::agent::PairingPreview {
+                device_name: row.try_get("name")?,
+                os: row.try_get("os")?,
+                os_version: row.try_get("os_version")?,
+                enrolled: flag(row.try_get("enrolled")?),
+            },
+            row.try_get::<Option<String>, _>("tenant_id")?.map(TenantId),
+        )))
+    }
+
+    /// Pairs `actor`'s browser with `device` (its tenant's, or the
+    /// actor's tenant for an unenrolled device not yet in one), recorded
+    /// in the tenant's audit log in the same transaction.
     pub(crate) async fn pair_device(
         &self,
         device: &DeviceId,
-        user: &UserId,
+        actor: &crate::auth::Actor,
         user_tenant: &TenantId,
         now: UnixMillis,
     ) -> StoreResult<Result<DeviceKeyRecord, PairRefusal>> {
+        let user = &actor.id;
         let mut tx = self.pool().begin().await?;
         let row = sqlx::query(
             "SELECT tenant_id, name, os, os_version, agent_version FROM device_keys \
@@ -367,6 +396,37 @@ impl Store {
         .bind(user.0.as_str())
         .bind(device.0.as_str())
         .execute(&mut *tx)
+        .await?;
+        let described: (String, bool) = {
+            let row = sqlx::query("SELECT name, enrolled FROM device_keys WHERE device_id = $1")
+                .bind(device.0.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            (row.try_get("name")?, flag(row.try_get("enrolled")?))
+        };
+        #[derive(Serialize)]
+        struct PairedAudit<'a> {
+            device_name: &'a str,
+            enrolled: bool,
+            sharer: &'a str,
+        }
+        record(
+            &mut tx,
+            &TenantScope::of_record(user_tenant),
+            actor,
+            now,
+            AuditEntry::<(), _> {
+                action: "device.pair",
+                object_type: "device",
+                object_id: &device.0,
+                before: None,
+                after: Some(&PairedAudit {
+                    device_name: &described.0,
+                    enrolled: described.1,
+                    sharer: &actor.name,
+                }),
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(self
@@ -478,6 +538,13 @@ mod tests {
         assert_eq!(device.map(|d| d.compliance), Some(Compliance::Unknown));
     }
 
+    fn actor(id: &UserId) -> crate::auth::Actor {
+        crate::auth::Actor {
+            id: id.clone(),
+            name: "Test".into(),
+        }
+    }
+
     #[tokio::test]
     async fn an_unenrolled_device_joins_its_first_sharers_tenant_only() {
         let store = demo().await;
@@ -489,7 +556,7 @@ mod tests {
             .unwrap();
         assert_eq!(key.tenant_id, None);
         let paired = store
-            .pair_device(&key.device_id, &lynne, &contoso, UnixMillis(2))
+            .pair_device(&key.device_id, &actor(&lynne), &contoso, UnixMillis(2))
             .await
             .unwrap()
             .unwrap();
@@ -505,14 +572,19 @@ mod tests {
         assert_eq!(device.compliance, Compliance::NonCompliant);
         assert_eq!(
             store
-                .pair_device(&key.device_id, &fab_admin, &fabrikam, UnixMillis(3))
+                .pair_device(&key.device_id, &actor(&fab_admin), &fabrikam, UnixMillis(3))
                 .await
                 .unwrap(),
             Err(PairRefusal::OtherTenant)
         );
         assert_eq!(
             store
-                .pair_device(&DeviceId("nope".into()), &lynne, &contoso, UnixMillis(3))
+                .pair_device(
+                    &DeviceId("nope".into()),
+                    &actor(&lynne),
+                    &contoso,
+                    UnixMillis(3)
+                )
                 .await
                 .unwrap(),
             Err(PairRefusal::UnknownDevice)

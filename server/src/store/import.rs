@@ -1,18 +1,48 @@
 //! CSV imports of users, groups and devices. A file is checked whole
 //! first; if any line is wrong nothing is written and every problem is
 //! reported with its line number. Otherwise everything is written in one
-//! transaction and recorded in the audit log as one entry.
+//! transaction and recorded in the audit log as one entry, which names
+//! every account, group or device created or changed (never a password
+//! or its hash).
+//!
+//! A password cell changes the password of an account that already exists
+//! only when the caller asked for it (`?set_passwords=true`): without it
+//! such a line is refused like any other wrong line, so a file meant to
+//! create accounts cannot silently take over existing ones, and nothing
+//! in the file is dropped without the administrator seeing it.
 
 use super::audit::{AuditEntry, record};
 use super::{Store, StoreError};
 use crate::auth::{Actor, TenantScope};
 use std::collections::{BTreeMap, BTreeSet};
+use tandem_protocol::admin::UserDraft;
+use tandem_protocol::agent::MAX_DEVICE_FIELD_CHARS;
 use tandem_protocol::devices::Compliance;
-use tandem_protocol::directory::{ImportKind, ImportProblem, ImportReport};
+use tandem_protocol::directory::{ImportKind, ImportOptions, ImportProblem, ImportReport};
+use tandem_protocol::text::{check_name, check_text};
 use tandem_protocol::{TenantId, UnixMillis};
 
 /// Most data lines one import may have.
 pub const MAX_IMPORT_LINES: usize = 10_000;
+
+/// The audit entry of an import: what `ImportReport` says, and by name
+/// (e-mail address, group or device name) what was created or changed.
+/// Never a password or its hash: `passwords_set` names the accounts only.
+#[derive(Debug, Default, serde::Serialize)]
+struct ImportAudit {
+    created: u64,
+    updated: u64,
+    /// Whether passwords of existing accounts could be changed.
+    set_passwords: bool,
+    created_names: Vec<String>,
+    updated_names: Vec<String>,
+    /// Accounts whose password was set by this import.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    passwords_set: Vec<String>,
+    /// `group: e-mail` for each membership added.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    members_added: Vec<String>,
+}
 
 /// One checked line, ready to write.
 enum Line {
@@ -21,7 +51,8 @@ enum Line {
         name: String,
         job: Option<String>,
         company: Option<String>,
-        hash: Option<String>,
+        /// Checked, hashed only once the whole file is.
+        password: Option<String>,
     },
     Member {
         group: String,
@@ -50,19 +81,24 @@ fn parse_flag(text: &str) -> Option<bool> {
     }
 }
 
-fn email_ok(email: &str) -> bool {
-    email.len() <= tandem_protocol::auth::MAX_EMAIL_LEN
-        && email
-            .split_once('@')
-            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
+/// Checks a device's text field: at most [`MAX_DEVICE_FIELD_CHARS`], no
+/// control or invisible characters; `required` refuses a blank one.
+fn device_field(what: &str, text: &str, required: bool) -> Result<(), String> {
+    let checked = if required {
+        check_name(text, MAX_DEVICE_FIELD_CHARS)
+    } else {
+        check_text(text, MAX_DEVICE_FIELD_CHARS)
+    };
+    checked.map_err(|e| format!("The {what} {e}."))
 }
 
 /// Reads and checks every line; `known_emails` are the tenant's users
-/// (lower-case) plus, for users imports, the file's own.
-async fn check(
+/// (lower-case).
+fn check(
     kind: ImportKind,
     csv_text: &str,
     known_emails: &BTreeSet<String>,
+    options: ImportOptions,
 ) -> Result<Vec<(u64, Line)>, Vec<ImportProblem>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -107,28 +143,41 @@ async fn check(
         let field = |i: usize| record.get(i).unwrap_or_default();
         let checked: Result<Line, String> = match kind {
             ImportKind::Users => {
-                let email = field(0).to_lowercase();
-                if !email_ok(&email) {
-                    Err(format!("\u{201c}{email}\u{201d} is not an e-mail address."))
-                } else if field(1).is_empty() {
-                    Err("The display name is empty.".into())
-                } else if !seen.insert(email.clone()) {
-                    Err(format!("{email} appears twice in the file."))
-                } else {
-                    let hash = match optional(field(4)) {
-                        Some(password) => crate::auth::hash_password(password)
-                            .await
-                            .map(Some)
-                            .map_err(|e| format!("The password could not be hashed: {e}")),
-                        None => Ok(None),
-                    };
-                    hash.map(|hash| Line::User {
-                        email,
-                        name: field(1).to_owned(),
-                        job: optional(field(2)),
-                        company: optional(field(3)),
-                        hash,
-                    })
+                // The same rules as the user form (e-mail, names of at
+                // most 200 characters without control or invisible
+                // characters, password length).
+                let draft = UserDraft {
+                    email: field(0).to_lowercase(),
+                    display_name: field(1).to_owned(),
+                    job_title: optional(field(2)),
+                    company: optional(field(3)),
+                    password: optional(field(4)),
+                };
+                match draft.validate() {
+                    Err(message) => Err(message),
+                    Ok(()) if !seen.insert(draft.email.clone()) => {
+                        Err(format!("{} appears twice in the file.", draft.email))
+                    }
+                    Ok(())
+                        if draft.password.is_some()
+                            && !options.set_passwords
+                            && known_emails.contains(&draft.email) =>
+                    {
+                        Err(format!(
+                            "{} already has an account, and this line would change its \
+                             password. Leave the password empty, or import with \
+                             \u{201c}set passwords of existing accounts\u{201d} \
+                             (?set_passwords=true).",
+                            draft.email
+                        ))
+                    }
+                    Ok(()) => Ok(Line::User {
+                        job: draft.job_title(),
+                        company: draft.company(),
+                        name: draft.display_name.trim().to_owned(),
+                        email: draft.email,
+                        password: draft.password,
+                    }),
                 }
             }
             ImportKind::Groups => {
@@ -153,25 +202,27 @@ async fn check(
             ImportKind::Devices => {
                 let user = optional(field(3)).map(|e| e.to_lowercase());
                 let compliance = Compliance::parse(field(5).trim());
-                match (parse_flag(field(4)), compliance) {
-                    _ if field(0).is_empty() => Err("The device name is empty.".into()),
+                let fields = device_field("device name", field(0), true)
+                    .and_then(|()| device_field("operating system", field(1), true))
+                    .and_then(|()| device_field("OS version", field(2), false));
+                match (fields, parse_flag(field(4)), compliance) {
+                    (Err(message), _, _) => Err(message),
                     _ if !seen.insert(field(0).to_lowercase()) => {
                         Err(format!("{} appears twice in the file.", field(0)))
                     }
-                    _ if field(1).is_empty() => Err("The operating system is empty.".into()),
                     _ if user.as_ref().is_some_and(|e| !known_emails.contains(e)) => Err(format!(
                         "There is no user {} in this organization.",
                         user.clone().unwrap_or_default()
                     )),
-                    (None, _) => Err(format!(
+                    (_, None, _) => Err(format!(
                         "enrolled must be true or false, not \u{201c}{}\u{201d}.",
                         field(4)
                     )),
-                    (_, None) => Err(format!(
+                    (_, _, None) => Err(format!(
                         "compliance must be compliant, non_compliant or unknown, not \u{201c}{}\u{201d}.",
                         field(5)
                     )),
-                    (Some(enrolled), Some(compliance)) => Ok(Line::Device {
+                    (Ok(()), Some(enrolled), Some(compliance)) => Ok(Line::Device {
                         name: field(0).to_owned(),
                         os: field(1).to_owned(),
                         version: field(2).to_owned(),
@@ -207,6 +258,7 @@ impl Store {
         scope: &TenantScope,
         actor: &Actor,
         kind: ImportKind,
+        options: ImportOptions,
         csv_text: &str,
         now: UnixMillis,
     ) -> Result<ImportReport, StoreError> {
@@ -220,7 +272,7 @@ impl Store {
         .into_iter()
         .collect();
         let known: BTreeSet<String> = mine.keys().cloned().collect();
-        let lines = match check(kind, csv_text, &known).await {
+        let mut lines = match check(kind, csv_text, &known, options) {
             Ok(lines) => lines,
             Err(problems) => {
                 return Ok(ImportReport {
@@ -250,6 +302,25 @@ impl Store {
                 }
             }
         }
+        // Passwords are hashed only once the whole file is good.
+        let mut hashes = BTreeMap::new();
+        for (line, parsed) in &mut lines {
+            if let Line::User {
+                password: Some(password),
+                ..
+            } = parsed
+            {
+                match crate::auth::hash_password(std::mem::take(password)).await {
+                    Ok(hash) => {
+                        hashes.insert(*line, hash);
+                    }
+                    Err(e) => foreign.push(ImportProblem {
+                        line: *line,
+                        message: format!("The password could not be hashed: {e}"),
+                    }),
+                }
+            }
+        }
         if !foreign.is_empty() {
             return Ok(ImportReport {
                 created: 0,
@@ -257,6 +328,8 @@ impl Store {
                 problems: foreign,
             });
         }
+        // Who and what changed, for the audit entry.
+        let mut audit = ImportAudit::default();
 
         let (mut created, mut updated) = (0u64, 0u64);
         let mut tx = self.pool().begin().await?;
@@ -268,16 +341,21 @@ impl Store {
         .await?
         .into_iter()
         .collect();
-        for (_, line) in lines {
+        for (number, line) in lines {
             match line {
                 Line::User {
                     email,
                     name,
                     job,
                     company,
-                    hash,
+                    password: _,
                 } => {
+                    let hash = hashes.remove(&number);
+                    if hash.is_some() {
+                        audit.passwords_set.push(email.clone());
+                    }
                     if mine.contains_key(&email) {
+                        audit.updated_names.push(email.clone());
                         sqlx::query(
                             "UPDATE users SET display_name = $1, job_title = $2, company = $3, \
                              password_hash = coalesce($4, password_hash) WHERE email = $5 AND tenant_id = $6",
@@ -287,6 +365,7 @@ impl Store {
                         .await?;
                         updated += 1;
                     } else {
+                        audit.created_names.push(email.clone());
                         sqlx::query(
                             "INSERT INTO users (id, tenant_id, email, display_name, job_title, company, \
                              password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -311,12 +390,13 @@ impl Store {
                             .bind(group.as_str())
                             .execute(&mut *tx)
                             .await?;
-                            group_ids.insert(group, id.clone());
+                            audit.created_names.push(group.clone());
+                            group_ids.insert(group.clone(), id.clone());
                             created += 1;
                             id
                         }
                     };
-                    if let Some(user) = email.and_then(|e| mine.get(&e)) {
+                    if let Some((email, user)) = email.and_then(|e| mine.get_key_value(&e)) {
                         let added = sqlx::query(
                             "INSERT INTO group_members (group_id, user_id, source) VALUES ($1, $2, 'console') \
                              ON CONFLICT (group_id, user_id) DO NOTHING",
@@ -324,6 +404,9 @@ impl Store {
                         .bind(id.as_str()).bind(user.as_str())
                         .execute(&mut *tx)
                         .await?;
+                        if added.rows_affected() > 0 {
+                            audit.members_added.push(format!("{group}: {email}"));
+                        }
                         updated += added.rows_affected();
                     }
                 }
@@ -345,6 +428,7 @@ impl Store {
                     .await?;
                     match existing {
                         Some(id) => {
+                            audit.updated_names.push(name.clone());
                             sqlx::query(
                                 "UPDATE devices SET os = $1, os_version = $2, primary_user_id = $3, \
                                  enrolled = $4, compliance = $5 WHERE id = $6",
@@ -356,6 +440,7 @@ impl Store {
                             updated += 1;
                         }
                         None => {
+                            audit.created_names.push(name.clone());
                             sqlx::query(
                                 "INSERT INTO devices (id, tenant_id, name, os, os_version, primary_user_id, \
                                  enrolled, compliance, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -376,6 +461,9 @@ impl Store {
             updated,
             problems: Vec::new(),
         };
+        audit.created = created;
+        audit.updated = updated;
+        audit.set_passwords = options.set_passwords;
         let kind_name = match kind {
             ImportKind::Users => "users",
             ImportKind::Groups => "groups",
@@ -391,7 +479,7 @@ impl Store {
                 object_type: "import",
                 object_id: kind_name,
                 before: None,
-                after: Some(&report),
+                after: Some(&audit),
             },
         )
         .await?;

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tandem_protocol::{Problem, routes};
 use tandem_server::app::AppState;
-use tandem_server::auth::SessionPolicy;
+use tandem_server::auth::{HashLimits, PasswordHasher, SessionPolicy};
 use tandem_server::clock::{Clock, ManualClock, SystemClock};
 use tandem_server::http::{CookiePolicy, SESSION_COOKIE, router};
 use tandem_server::seed::{DEMO_PASSWORD, seed_demo};
@@ -29,11 +29,30 @@ pub struct App {
 }
 
 pub async fn app_with(dist: &Path) -> App {
+    app_configured(dist, Options::default()).await
+}
+
+/// What a test may change in the app's limits.
+pub struct Options {
+    pub login_limits: tandem_server::auth::throttle::Limits,
+    pub hasher: Arc<PasswordHasher>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            login_limits: tandem_server::auth::throttle::Limits::default(),
+            hasher: Arc::new(PasswordHasher::new(HashLimits::default()).unwrap()),
+        }
+    }
+}
+
+pub async fn app_configured(dist: &Path, options: Options) -> App {
     let store = Store::open_in_memory().await.unwrap();
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
     seed_demo(&store, clock.now()).await.unwrap();
     let throttle = Arc::new(tandem_server::auth::throttle::LoginThrottle::new(
-        tandem_server::auth::throttle::Limits::default(),
+        options.login_limits,
         clock.clone(),
     ));
     let sessions = tandem_server::sessions::Sessions::start(
@@ -48,6 +67,7 @@ pub async fn app_with(dist: &Path) -> App {
         sessions: sessions.clone(),
         store: store.clone(),
         throttle,
+        hasher: options.hasher,
         public_origin: Some(ORIGIN.into()),
         trusted_proxies: Vec::new().into(),
         clock: clock.clone(),
@@ -259,7 +279,7 @@ pub async fn paired_device(app: &App, sharer_cookie: &str, seed: u8) -> String {
         .call(
             Method::POST,
             routes::AGENT_PAIR,
-            Some(&serde_json::json!({ "nonce": nonce })),
+            Some(&serde_json::json!({ "nonce": nonce, "confirm": true })),
             Some(sharer_cookie),
         )
         .await;

@@ -4,6 +4,18 @@ use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
 
+/// The page's address from its path and query string. The router gives
+/// the query without its `?`: pasted on as it was, `/share?pair=X` came
+/// back from sign-in as `/sharepair=X`.
+pub fn current_address(path: &str, search: &str) -> String {
+    let query = search.trim_start_matches('?');
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 /// Renders its children only for a signed-in user; anyone else is sent to
 /// sign-in, with the current address as `next` so they come back here.
 #[component]
@@ -21,7 +33,7 @@ pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
                 // Already on the way to sign-in (e.g. after signing out).
                 return;
             }
-            let here = format!("{path}{}", location.search.get_untracked());
+            let here = current_address(&path, &location.search.get_untracked());
             navigate(
                 &AppRoute::SignIn { next: Some(here) }.href(),
                 NavigateOptions {
@@ -38,5 +50,18 @@ pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
         } else {
             view! { <p role="status" class="muted">"Checking your sign-in…"</p> }.into_any()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::current_address;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn the_address_keeps_its_question_mark() {
+        assert_eq!(current_address("/share", "pair=X"), "/share?pair=X");
+        assert_eq!(current_address("/share", "?pair=X"), "/share?pair=X");
+        assert_eq!(current_address("/devices", ""), "/devices");
     }
 }

@@ -111,10 +111,15 @@ fn DeviceRow(
         .into_any(),
         None => view! { <span class="muted">"Never"</span> }.into_any(),
     };
-    let name = device.name.clone();
+    let name = device.shown_name();
+    let title = if device.enrolled {
+        name.clone()
+    } else {
+        format!("{name}: not enrolled, so the device gave itself this name")
+    };
     view! {
         <tr data-device-id=device.id.0.clone()>
-            <th scope="row"><span class="host-name" title=name>{device.name}</span></th>
+            <th scope="row"><span class="host-name" title=title>{name.clone()}</span></th>
             <td>{format!("{} {}", device.os, device.os_version)}</td>
             <td>{device.primary_user.unwrap_or_else(|| "—".to_owned())}</td>
             <td>{if device.enrolled { "Yes" } else { "No" }}</td>

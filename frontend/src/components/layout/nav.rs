@@ -31,7 +31,10 @@ fn directory(kind: DirectoryKind) -> String {
 }
 
 /// The groups the holder of `admin` sees; empty groups are left out.
-fn groups(admin: PermissionSet) -> Vec<Group> {
+/// `helps`: they may help someone (View screen in some scope). Sharers
+/// who may not get no devices list or helper's sessions report: their
+/// own sessions are on Get help.
+fn groups(admin: PermissionSet, helps: bool) -> Vec<Group> {
     let may = |p: Permission| admin.contains(p);
     let link = |allowed: bool, href: String, label, section| {
         allowed.then_some(Link {
@@ -45,10 +48,10 @@ fn groups(admin: PermissionSet) -> Vec<Group> {
             id: "nav-help",
             label: "Remote help",
             links: [
-                link(true, AppRoute::Devices.href(), "Devices", routes::DEVICES),
+                link(helps, AppRoute::Devices.href(), "Devices", routes::DEVICES),
                 link(true, AppRoute::Share.href(), "Get help", routes::SHARE),
                 link(
-                    true,
+                    helps || may(Permission::ReadSessionReports),
                     AppRoute::Reports(Default::default()).href(),
                     "Sessions",
                     routes::REPORTS,
@@ -152,11 +155,12 @@ fn within(path: &str, section: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// The side navigation for a user with `admin` permissions.
+/// The side navigation for a user with `admin` permissions who `helps`
+/// (or not).
 #[component]
-pub fn SideNav(admin: PermissionSet) -> impl IntoView {
+pub fn SideNav(admin: PermissionSet, helps: bool) -> impl IntoView {
     let location = use_location();
-    let groups = groups(admin)
+    let groups = groups(admin, helps)
         .into_iter()
         .map(|group| {
             let links = group
@@ -186,7 +190,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn labels(admin: PermissionSet) -> Vec<(&'static str, Vec<&'static str>)> {
-        groups(admin)
+        groups(admin, true)
             .into_iter()
             .map(|g| (g.label, g.links.iter().map(|l| l.label).collect()))
             .collect()
@@ -218,6 +222,15 @@ mod tests {
                 "Audit log"
             ]
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_sharer_sees_get_help_only() {
+        let sharer: Vec<_> = groups(PermissionSet::EMPTY, false)
+            .into_iter()
+            .map(|g| g.links.iter().map(|l| l.label).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(sharer, [vec!["Get help"]]);
     }
 
     #[wasm_bindgen_test]

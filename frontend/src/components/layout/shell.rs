@@ -73,8 +73,16 @@ pub fn Shell(children: Children) -> impl IntoView {
             return None;
         }
         auth.me
-            .with(|me| me.as_ref().map(|me| me.admin_permissions))
-            .map(|admin| view! { <SideNav admin /> })
+            .with(|me| {
+                me.as_ref().map(|me| {
+                    (
+                        me.admin_permissions,
+                        me.help_permissions
+                            .contains(tandem_protocol::rbac::Permission::ViewScreen),
+                    )
+                })
+            })
+            .map(|(admin, helps)| view! { <SideNav admin helps /> })
     };
     let layout_class = move || {
         let mut class = String::from("layout");
