@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 use tandem_tests::GroupChild;
 use tandem_tests::desktop::{Agent, KEEP_CHANNELS, SCREEN, Screenshot, Xvfb, enrollment_token};
-use tandem_tests::flows::{Ask, grant, join_with_code};
+use tandem_tests::flows::{Ask, grant, join_with_code, pair_browser};
 use tandem_tests::{Browser, e2e};
 
 const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -402,18 +402,7 @@ async fn the_device_page_offers_help_to_the_signed_in_sharer() {
         let sharer = Browser::start(env.server.base_url()).await.unwrap();
         as_user(&sharer, "lynne@contoso.test").await;
         // Lynne is the one signed in on the device.
-        sharer.goto(&path).await.unwrap();
-        sharer
-            .wait_for("#pairing-confirm")
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        sharer
-            .wait_for_text_containing("#paired-device", "Paired with")
-            .await
-            .unwrap();
+        pair_browser(&sharer, &path).await.unwrap();
 
         // The helper sees the device online and offers help from its row.
         as_user(helper, "megan@contoso.test").await;
@@ -438,19 +427,7 @@ async fn the_device_page_offers_help_to_the_signed_in_sharer() {
             .wait_for_nth_line("Open this link to continue: ", 2, AGENT_TIMEOUT)
             .await
             .unwrap();
-        sharer
-            .goto(&link[link.find("/share").unwrap()..])
-            .await
-            .unwrap();
-        sharer
-            .wait_for("#pairing-confirm")
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        sharer
-            .wait_for_text_containing("#paired-device", "Paired with")
+        pair_browser(&sharer, &link[link.find("/share").unwrap()..])
             .await
             .unwrap();
         join_with_code(helper, &sharer, &code).await.unwrap();

@@ -9,7 +9,7 @@ use crate::session::as_user;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tandem_tests::desktop::KEEP_CHANNELS;
-use tandem_tests::flows::{Ask, grant, join_with_code};
+use tandem_tests::flows::{Ask, grant, join_with_code, pair_browser};
 use tandem_tests::{Browser, DEMO_PASSWORD, Env, e2e};
 use tandem_tests::{ServerOptions, TestServer};
 
@@ -448,18 +448,7 @@ async fn typed_and_chatted_text_never_reaches_the_store_or_the_logs() {
             let sharer = Browser::start(env.server.base_url()).await.unwrap();
             as_user(helper, "megan@contoso.test").await;
             as_user(&sharer, "lynne@contoso.test").await;
-            sharer.goto(&path).await.unwrap();
-            sharer
-                .wait_for("#pairing-confirm")
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-            sharer
-                .wait_for_text_containing("#paired-device", "Paired with")
-                .await
-                .unwrap();
+            pair_browser(&sharer, &path).await.unwrap();
             let code = crate::session::assist(helper).await;
             helper.eval(KEEP_CHANNELS, vec![]).await.unwrap();
             join_with_code(helper, &sharer, &code).await.unwrap();

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 use tandem_tests::desktop::{SCREEN, SECOND_SCREEN, Xvfb, enrollment_token};
-use tandem_tests::flows::{Ask, grant, join_with_code};
+use tandem_tests::flows::{Ask, grant, join_with_code, pair_browser};
 use tandem_tests::wine::{Wine, windows_agent, windows_backend_tests, windows_path};
 use tandem_tests::{Browser, e2e};
 
@@ -173,18 +173,7 @@ async fn a_helper_in_chromium_controls_notepad_through_the_windows_agent() {
         let sharer = Browser::start(env.server.base_url()).await.unwrap();
         as_user(helper, "megan@contoso.test").await;
         as_user(&sharer, "lynne@contoso.test").await;
-        sharer.goto(path).await.unwrap();
-        sharer
-            .wait_for("#pairing-confirm")
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        sharer
-            .wait_for_text_containing("#paired-device", "Paired with")
-            .await
-            .unwrap();
+        pair_browser(&sharer, path).await.unwrap();
         let code = assist(helper).await;
         join_with_code(helper, &sharer, &code).await.unwrap();
         grant(helper, &sharer, Ask::FullControl).await.unwrap();

@@ -19,6 +19,17 @@ pub async fn join_with_code(
     Ok(())
 }
 
+/// The sharer's browser opens the agent's pairing `path`, confirms the
+/// device it is shown, and waits until it is paired.
+pub async fn pair_browser(sharer: &Browser, path: &str) -> Result<(), HarnessError> {
+    sharer.goto(path).await?;
+    sharer.wait_for("#pairing-confirm").await?.click().await?;
+    sharer
+        .wait_for_text_containing("#paired-device", "Paired with")
+        .await?;
+    Ok(())
+}
+
 /// Which mode the helper asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ask {
@@ -78,10 +89,8 @@ pub async fn controlled_agent_session(
     let sharer = Browser::start(base_url).await?;
     switch_user(helper, "megan@contoso.test").await?;
     switch_user(&sharer, "lynne@contoso.test").await?;
-    sharer.goto(&path).await?;
     // The sharer confirms the device before anything is paired.
-    sharer.wait_for("#pairing-confirm").await?.click().await?;
-    sharer.wait_for("#paired-device").await?;
+    pair_browser(&sharer, &path).await?;
     helper.goto("/devices").await?;
     helper.click_button("Assist someone").await?;
     helper.wait_for("#security-code").await?;
