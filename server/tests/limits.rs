@@ -346,3 +346,127 @@ async fn websockets_outlive_the_header_timeout_and_shutdown_completes() {
         .unwrap()
         .unwrap();
 }
+
+/// A POST from `address` (as the connection's peer).
+fn from(
+    address: [u8; 4],
+    path: &str,
+    body: &serde_json::Value,
+    cookie: Option<&str>,
+) -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .extension(ConnectInfo(SocketAddr::from((address, 40_000))));
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// The overall limits are per tenant (and one for unknown accounts): a
+/// flood from many addresses fills only its own bucket. Another tenant's
+/// people sign in and redeem codes as usual, and even in the flooded
+/// tenant a right password still gets in while wrong ones get 429.
+#[tokio::test]
+async fn one_tenants_flood_never_locks_another_out() {
+    use tandem_protocol::routes::{AUTH_LOGIN, SESSION_REDEEM, SESSIONS};
+    let tight = Limits {
+        attempts_overall: Limit {
+            max: 4,
+            window_millis: 60_000,
+        },
+        ..Limits::default()
+    };
+    let app = app_configured(
+        Path::new("/nonexistent-dist"),
+        Options {
+            login_limits: tight,
+            ..Options::default()
+        },
+    )
+    .await;
+    let login =
+        |email: &str, password: &str| serde_json::json!({ "email": email, "password": password });
+    let status = |response: axum::http::Response<axum::body::Body>| response.status();
+    // Made-up e-mails from several addresses fill the unknown accounts'
+    // bucket.
+    for i in 0..4u8 {
+        let body = login(&format!("nobody{i}@nowhere.test"), "wrong-password");
+        let response = app.send(from([10, 9, 0, i], AUTH_LOGIN, &body, None)).await;
+        assert_eq!(status(response), StatusCode::UNAUTHORIZED);
+    }
+    let body = login("nobody-more@nowhere.test", "wrong-password");
+    let full = app.send(from([10, 9, 0, 9], AUTH_LOGIN, &body, None)).await;
+    assert_eq!(status(full), StatusCode::TOO_MANY_REQUESTS);
+    // Fabrikam's bucket fills up too.
+    for i in 0..4u8 {
+        let body = login("admin@fabrikam.test", DEMO_PASSWORD);
+        let response = app.send(from([10, 9, 1, i], AUTH_LOGIN, &body, None)).await;
+        assert_eq!(status(response), StatusCode::OK);
+    }
+    // Contoso is untouched: a right password signs in.
+    let body = login("megan@contoso.test", DEMO_PASSWORD);
+    let megan = app.send(from([10, 9, 2, 1], AUTH_LOGIN, &body, None)).await;
+    assert_eq!(status(megan), StatusCode::OK);
+    // In the full Fabrikam bucket a wrong password gets 429, a right one
+    // still gets in.
+    let body = login("admin@fabrikam.test", "wrong-password");
+    let wrong = app.send(from([10, 9, 1, 9], AUTH_LOGIN, &body, None)).await;
+    assert_eq!(status(wrong), StatusCode::TOO_MANY_REQUESTS);
+    let body = login("admin@fabrikam.test", DEMO_PASSWORD);
+    let right = app
+        .send(from([10, 9, 1, 10], AUTH_LOGIN, &body, None))
+        .await;
+    assert_eq!(right.status(), StatusCode::OK);
+
+    // Codes: Fabrikam's admin redeems his own code from 5 addresses until
+    // Fabrikam's bucket is full; Lynne still redeems Megan's code.
+    let fabrice = support::session_cookie(&right).unwrap();
+    let issued = app
+        .call(axum::http::Method::POST, SESSIONS, None, Some(&fabrice))
+        .await;
+    assert_eq!(issued.status(), StatusCode::CREATED);
+    let own: serde_json::Value =
+        serde_json::from_slice(&support::body_bytes(issued).await).unwrap();
+    let own_code = serde_json::json!({ "code": own["code"] });
+    let mut statuses = Vec::new();
+    for i in 0..300u16 {
+        let address = [10, 9, 3, (i % 5) as u8];
+        let response = app
+            .send(from(address, SESSION_REDEEM, &own_code, Some(&fabrice)))
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    assert!(statuses.contains(&400), "his own code, refused as such");
+    let wrong = serde_json::json!({ "code": "ABCDEFGH" });
+    let flooded = app
+        .send(from([10, 9, 3, 7], SESSION_REDEEM, &wrong, Some(&fabrice)))
+        .await;
+    assert_eq!(
+        flooded.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "Fabrikam's bucket is full: wrong codes are refused at once"
+    );
+    let megan = app.sign_in("megan@contoso.test").await;
+    let issued = app
+        .call(axum::http::Method::POST, SESSIONS, None, Some(&megan))
+        .await;
+    let issued: serde_json::Value =
+        serde_json::from_slice(&support::body_bytes(issued).await).unwrap();
+    let lynne = app.sign_in("lynne@contoso.test").await;
+    let redeemed = app
+        .send(from(
+            [10, 9, 4, 1],
+            SESSION_REDEEM,
+            &serde_json::json!({ "code": issued["code"] }),
+            Some(&lynne),
+        ))
+        .await;
+    assert_eq!(
+        redeemed.status(),
+        StatusCode::OK,
+        "another tenant's code works"
+    );
+}

@@ -1,8 +1,13 @@
 //! Login rate limits, in memory, judged by the injected clock: failed
-//! sign-ins per account, attempts per client address, and attempts overall.
-//! A locked-out account answers 429 with `Retry-After`, right password or not.
-//! Every attempt counts as a failure of its account at once, under the same
-//! lock as the check; the caller gives it back with `succeeded`.
+//! sign-ins per account, attempts per client address, and attempts per
+//! bucket (a tenant, or "unknown accounts"; the "overall" limit is per
+//! bucket). A locked-out account or address answers 429 with
+//! `Retry-After`, right password or not. A full bucket is no off-switch:
+//! it only admits attempts that turn out right ([`Admission::ValidOnly`]),
+//! so one tenant's flood, or a flood of made-up e-mails, never stops
+//! another tenant's people, nor valid credentials in the same tenant.
+//! Every attempt counts as a failure of its account at once, under the
+//! same lock as the check; the caller gives it back with `succeeded`.
 
 use crate::clock::Clock;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -44,6 +49,27 @@ impl Default for Limits {
                 max: 600,
                 window_millis: 60_000,
             },
+        }
+    }
+}
+
+/// What an attempt may do, when no per-account or per-address limit stops
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Checked as usual.
+    Open,
+    /// Its bucket is over its limit: only a right answer (password, code)
+    /// goes through; a wrong one gets 429 with this wait, in seconds.
+    ValidOnly { wait: u64 },
+}
+
+impl Admission {
+    /// The refusal for a wrong answer: a 429 under a full bucket.
+    pub fn wrong_answer(self) -> Option<u64> {
+        match self {
+            Admission::Open => None,
+            Admission::ValidOnly { wait } => Some(wait),
         }
     }
 }
@@ -168,8 +194,25 @@ impl LoginThrottle {
     }
 
     /// Called before checking a password: counts the attempt, and says how
-    /// long to wait if the account, the address or the server is over a limit.
+    /// long to wait if the account, the address or the server is over a
+    /// limit. One bucket for everyone: only for callers with nothing to
+    /// split by (agent registration).
     pub fn attempt(&self, email: &str, address: &ClientAddress) -> Result<(), u64> {
+        match self.attempt_in(email, address, "overall")? {
+            Admission::Open => Ok(()),
+            Admission::ValidOnly { wait } => Err(wait),
+        }
+    }
+
+    /// [`Self::attempt`] with the "overall" limit counted per `bucket` (a
+    /// tenant, or all unknown accounts together). A full bucket admits the
+    /// attempt on the condition that it is right.
+    pub fn attempt_in(
+        &self,
+        email: &str,
+        address: &ClientAddress,
+        bucket: &str,
+    ) -> Result<Admission, u64> {
         let now = self.clock.now();
         let account = format!("account:{}", email.trim().to_lowercase());
         let addr = format!("address:{}", address.0);
@@ -183,8 +226,8 @@ impl LoginThrottle {
             windows.retain(|_, w| now.millis_since(w.started) < longest);
         }
         let l = self.limits;
+        let bucket = format!("bucket:{bucket}");
         let wait = [
-            Self::blocked(&windows, "overall", l.attempts_overall, now),
             Self::blocked(&windows, &addr, l.attempts_per_address, now),
             Self::blocked(&windows, &account, l.failures_per_account, now),
         ]
@@ -194,12 +237,18 @@ impl LoginThrottle {
         if let Some(wait) = wait {
             return Err(wait);
         }
-        Self::bump(&mut windows, "overall".to_owned(), l.attempts_overall, now);
+        let admission = match Self::blocked(&windows, &bucket, l.attempts_overall, now) {
+            Some(wait) => Admission::ValidOnly { wait },
+            None => {
+                Self::bump(&mut windows, bucket, l.attempts_overall, now);
+                Admission::Open
+            }
+        };
         Self::bump(&mut windows, addr, l.attempts_per_address, now);
         // Counted as a failure until proven otherwise, under the same lock
         // as the check: parallel guesses cannot all slip past the limit.
         Self::bump(&mut windows, account, l.failures_per_account, now);
-        Ok(())
+        Ok(admission)
     }
 
     /// Called when an attempt for `email` turned out not to be a wrong
@@ -286,6 +335,45 @@ mod tests {
             handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
         });
         assert_eq!(passed, 5);
+    }
+
+    #[test]
+    fn a_full_bucket_admits_only_right_answers_and_no_other_bucket_is_touched() {
+        let clock = Arc::new(ManualClock::new(UnixMillis(0)));
+        let limits = Limits {
+            attempts_overall: Limit {
+                max: 10,
+                window_millis: 60_000,
+            },
+            ..Limits::default()
+        };
+        let t = LoginThrottle::new(limits, clock.clone());
+        // Ten addresses flood tenant A's bucket.
+        for i in 0..10 {
+            let ip = ClientAddress(format!("10.0.2.{i}"));
+            assert_eq!(
+                t.attempt_in(&format!("a{i}@a.test"), &ip, "tenant:a"),
+                Ok(Admission::Open)
+            );
+        }
+        let ip = ClientAddress("10.0.3.1".into());
+        let full = t.attempt_in("ann@a.test", &ip, "tenant:a").unwrap();
+        assert_eq!(full, Admission::ValidOnly { wait: 60 });
+        assert_eq!(full.wrong_answer(), Some(60));
+        // Tenant B, and unknown accounts, are not A's bucket.
+        assert_eq!(
+            t.attempt_in("bob@b.test", &ip, "tenant:b"),
+            Ok(Admission::Open)
+        );
+        assert_eq!(
+            t.attempt_in("nobody@x.test", &ip, "unknown"),
+            Ok(Admission::Open)
+        );
+        clock.advance_millis(60_000);
+        assert_eq!(
+            t.attempt_in("ann@a.test", &ip, "tenant:a"),
+            Ok(Admission::Open)
+        );
     }
 
     #[test]

@@ -149,14 +149,21 @@ pub async fn login(
     request
         .validate()
         .map_err(|message| ApiError::BadRequest(message.to_owned()))?;
-    state
-        .throttle
-        .attempt(&request.email, &address)
-        .map_err(ApiError::TooManyRequests)?;
     let user = state
         .store
         .user_by_email_for_sign_in(&request.email)
         .await?;
+    // The overall limit is per tenant (and one for unknown accounts): a
+    // flood in one never locks another out, and a full bucket still lets
+    // right passwords in.
+    let bucket = user.as_ref().map_or_else(
+        || "unknown".to_owned(),
+        |u| format!("tenant:{}", u.tenant_id),
+    );
+    let admission = state
+        .throttle
+        .attempt_in(&request.email, &address, &bucket)
+        .map_err(ApiError::TooManyRequests)?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = state
         .hasher
@@ -167,6 +174,9 @@ pub async fn login(
             e => ApiError::Internal(e.to_string()),
         })?;
     let Some(user) = user.filter(|_| ok) else {
+        if let Some(wait) = admission.wrong_answer() {
+            return Err(ApiError::TooManyRequests(wait));
+        }
         tracing::info!(email = %tandem_protocol::text::printable(request.email.trim()), address = %address.0, "sign-in refused");
         return Err(ApiError::BadCredentials);
     };

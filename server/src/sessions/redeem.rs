@@ -24,8 +24,15 @@ impl Sessions {
         address: &ClientAddress,
     ) -> SessionResult<SessionView> {
         let throttle = self.code_throttle();
-        throttle
-            .attempt(&sharer.id.0, address)
+        // The overall limit is the sharer's tenant's: another tenant's
+        // flood never locks this one out, and a valid code still works
+        // when this tenant's bucket is full.
+        let admission = throttle
+            .attempt_in(
+                &sharer.id.0,
+                address,
+                &format!("tenant:{}", sharer.tenant_id),
+            )
             .map_err(SessionError::CodeLocked)?;
         let result = self.redeem_checked(sharer, input, device).await;
         // Only a wrong guess keeps counting against the sharer.
@@ -41,7 +48,10 @@ impl Sessions {
         if let Some(kind) = failure {
             self.record_code_failure(sharer, kind).await;
         }
-        result
+        match (result, admission.wrong_answer()) {
+            (Err(SessionError::WrongCode), Some(wait)) => Err(SessionError::CodeLocked(wait)),
+            (result, _) => result,
+        }
     }
 
     async fn redeem_checked(
