@@ -157,8 +157,14 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             app.clone().oneshot(request)
         });
+        // The slot travels with the socket: hyper hands the socket on to
+        // a WebSocket at upgrade, and it counts until that closes too.
+        let counted = Counted {
+            io: stream,
+            _slot: slot,
+        };
         let connection = http
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(TokioIo::new(counted), service)
             .with_upgrades();
         let mut stop = stop_rx.clone();
         let done = done_rx.clone();
@@ -174,7 +180,6 @@ pub async fn serve(
             if let Err(error) = result {
                 tracing::debug!(%error, %peer, "connection closed with an error");
             }
-            drop(slot);
             drop(done);
         });
     }
@@ -184,6 +189,60 @@ pub async fn serve(
     let _ = stop_tx.send(());
     done_tx.closed().await;
     Ok(())
+}
+
+/// A socket with its place in the per-address count: the place is given
+/// back when the socket is dropped, whoever holds it last (the HTTP
+/// connection, or the WebSocket it was upgraded to).
+struct Counted<IO> {
+    io: IO,
+    _slot: Option<Slot>,
+}
+
+impl<IO: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<IO> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<IO> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
 }
 
 /// Like `axum::serve`: a peer that went away is nothing; anything else

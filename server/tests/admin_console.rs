@@ -80,6 +80,18 @@ async fn enrollment_tokens_count_their_uses_and_a_revoked_one_is_refused() {
     let listed = tokens(&app, &admin).await;
     assert_eq!(listed[0]["uses"], 1);
     assert!(listed[0]["last_used_at"].as_i64().unwrap() > 0);
+    // The same agent registering again (a restart with --enroll) enrolls
+    // nothing new: no use is counted.
+    let again = app
+        .call(
+            Method::POST,
+            routes::AGENT_REGISTER,
+            Some(&registration(1, &token)),
+            None,
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(tokens(&app, &admin).await[0]["uses"], 1);
 
     // Only the tenant's administrators revoke it, and only their own.
     let revoke = routes::with_id(routes::ADMIN_ENROLLMENT_TOKEN_REVOKE, &id);

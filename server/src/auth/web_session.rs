@@ -170,11 +170,20 @@ pub async fn login(
         .verify(request.password, stored)
         .await
         .map_err(|e| match e {
-            PasswordError::Busy => ApiError::Busy(state.hasher.limits().wait.as_secs().max(1)),
+            PasswordError::Busy => {
+                // Not a wrong guess: the server was too busy to check it,
+                // so it does not count against the account.
+                state.throttle.succeeded(&request.email);
+                ApiError::Busy(state.hasher.limits().wait.as_secs().max(1))
+            }
             e => ApiError::Internal(e.to_string()),
         })?;
+    let known = user.is_some();
     let Some(user) = user.filter(|_| ok) else {
-        if let Some(wait) = admission.wrong_answer() {
+        // A full tenant bucket refuses wrong passwords at once. Unknown
+        // e-mails are never right, so their bucket refuses nothing more: a
+        // 429 there would tell a prober which e-mails have no account.
+        if let (true, Some(wait)) = (known, admission.wrong_answer()) {
             return Err(ApiError::TooManyRequests(wait));
         }
         tracing::info!(email = %tandem_protocol::text::printable(request.email.trim()), address = %address.0, "sign-in refused");

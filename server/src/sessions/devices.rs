@@ -123,10 +123,22 @@ impl Sessions {
             os_version: request.os_version.trim(),
             agent_version: request.agent_version.trim(),
         };
+        let known = self
+            .store()
+            .device_key_by_public_key(&request.public_key)
+            .await?
+            .is_some();
         let key = self
             .store()
             .register_agent(&device, tenant.as_ref(), now)
             .await?;
+        if let (false, Some(token)) = (known, &request.enrollment_token)
+            && tenant.is_some()
+        {
+            self.store()
+                .count_enrollment_use(&hash_token(token), now)
+                .await?;
+        }
         tracing::info!(device = %key.device_id, enrolled = key.enrolled, "agent registered");
         Ok(Registration {
             device: key.device_id,

@@ -42,6 +42,7 @@ impl Sessions {
     /// ends now. Returns how many ended.
     pub async fn stop_all(&self, auth: &Authorized<ManageSettings>) -> SessionResult<usize> {
         let mut ended = 0;
+        let mut first_error = None;
         for record in self.store().live_sessions_of_tenant(auth.scope()).await? {
             let event = Event::Stop {
                 cause: StopCause::RemoteHelpTurnedOff,
@@ -53,11 +54,18 @@ impl Sessions {
                 Ok(_) => ended += 1,
                 // It ended by itself in the meantime.
                 Err(SessionError::NotNow(_)) => {}
-                Err(error) => return Err(error),
+                // One that failed must not leave the others running.
+                Err(error) => {
+                    tracing::warn!(%error, session = %record.id, "could not end a session");
+                    first_error.get_or_insert(error);
+                }
             }
         }
         tracing::info!(ended, admin = %auth.actor().id, "remote help turned off; live sessions ended");
-        Ok(ended)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(ended),
+        }
     }
 
     /// The device's agent says the helper's input reached an elevation

@@ -212,35 +212,40 @@ impl Store {
         })
     }
 
-    /// The tenant a live token enrolls into, counting the registration
-    /// that presents it. Registration only: the token itself names the
-    /// tenant.
+    /// The tenant a live token enrolls into. Registration only: the token
+    /// itself names the tenant.
     pub(crate) async fn tenant_of_enrollment_token(
         &self,
         token_hash: &str,
         now: UnixMillis,
     ) -> StoreResult<Option<TenantId>> {
-        let mut tx = self.pool().begin().await?;
-        let live: Option<(String, String)> = sqlx::query_as(
-            "SELECT id, tenant_id FROM enrollment_tokens WHERE token_hash = $1 \
+        let tenant: Option<String> = sqlx::query_scalar(
+            "SELECT tenant_id FROM enrollment_tokens WHERE token_hash = $1 \
              AND revoked_at IS NULL AND expires_at > $2",
         )
         .bind(token_hash)
         .bind(now.0)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(self.pool())
         .await?;
-        let Some((id, tenant)) = live else {
-            return Ok(None);
-        };
+        Ok(tenant.map(TenantId))
+    }
+
+    /// Counts a use of the token: a device it enrolled just now (a device
+    /// already known, registering again, is no use of it).
+    pub(crate) async fn count_enrollment_use(
+        &self,
+        token_hash: &str,
+        now: UnixMillis,
+    ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE enrollment_tokens SET uses = uses + 1, last_used_at = $1 WHERE id = $2",
+            "UPDATE enrollment_tokens SET uses = uses + 1, last_used_at = $1 \
+             WHERE token_hash = $2",
         )
         .bind(now.0)
-        .bind(id.as_str())
-        .execute(&mut *tx)
+        .bind(token_hash)
+        .execute(self.pool())
         .await?;
-        tx.commit().await?;
-        Ok(Some(TenantId(tenant)))
+        Ok(())
     }
 
     /// Registers an agent key, or returns the device it already names.
@@ -287,7 +292,10 @@ impl Store {
         })
     }
 
-    async fn device_key_by_public_key(&self, key: &str) -> StoreResult<Option<DeviceKeyRecord>> {
+    pub(crate) async fn device_key_by_public_key(
+        &self,
+        key: &str,
+    ) -> StoreResult<Option<DeviceKeyRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {KEY_COLUMNS} FROM device_keys WHERE public_key = $1"
         ))

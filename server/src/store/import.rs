@@ -303,6 +303,13 @@ impl Store {
             }
         }
         // Passwords are hashed only once the whole file is good.
+        if !foreign.is_empty() {
+            return Ok(ImportReport {
+                created: 0,
+                updated: 0,
+                problems: foreign,
+            });
+        }
         let mut hashes = BTreeMap::new();
         for (line, parsed) in &mut lines {
             if let Line::User {
