@@ -144,7 +144,11 @@ async fn send_json<B: Serialize, T: DeserializeOwned>(
 }
 
 async fn delete(path: &str) -> Result<(), ApiError> {
-    let response = Request::delete(path).send().await.map_err(network)?;
+    no_content(Request::delete(path).send().await.map_err(network)?).await
+}
+
+/// An answer with nothing to read: fine, or its problem.
+async fn no_content(response: Response) -> Result<(), ApiError> {
     if response.ok() {
         Ok(())
     } else {
@@ -289,15 +293,13 @@ pub async fn access_review(helper: &str, target: &str) -> Result<Vec<AccessRevie
 
 /// "End session" on the monitor (Manage settings).
 pub async fn end_session(id: &tandem_protocol::SessionId) -> Result<(), ApiError> {
-    let response = Request::post(&routes::with_id(routes::ADMIN_SESSION_END, &id.0))
-        .send()
-        .await
-        .map_err(network)?;
-    if response.ok() {
-        Ok(())
-    } else {
-        Err(problem_of(response).await)
-    }
+    no_content(
+        Request::post(&routes::with_id(routes::ADMIN_SESSION_END, &id.0))
+            .send()
+            .await
+            .map_err(network)?,
+    )
+    .await
 }
 
 /// The signed-in person's last sessions as the sharer.

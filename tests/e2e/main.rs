@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 mod admin;
+mod admin_directory;
 mod agent;
 mod oidc;
 mod reports;

@@ -4,9 +4,8 @@
 
 use crate::api::{self, SessionAction};
 use crate::components::layout::{set_title, use_full_bleed};
-use crate::components::session::workspace::{
-    Step, code_memory, current_step, elapsed, grouped_code, quality, quality_details, stalled_after,
-};
+use crate::components::session::steps::{CodePanel, ConnectionSteps};
+use crate::components::session::workspace::{elapsed, quality, quality_details};
 use crate::components::session::{
     ChatPanel, ChatState, IdentityCardView, TicketField, VideoView, chat_open, helper_status,
 };
@@ -24,9 +23,7 @@ use std::rc::Rc;
 use tandem_protocol::SessionId;
 use tandem_protocol::devices::Compliance;
 use tandem_protocol::input::{Control, SpecialKeys};
-use tandem_protocol::session::{
-    ControlUnavailable, EndReason, IssuedCode, Mode, Phase, SessionView,
-};
+use tandem_protocol::session::{ControlUnavailable, IssuedCode, Mode, Phase, SessionView};
 use tandem_protocol::signal::{IceServer, ServerMessage};
 use web_sys::MediaStream;
 
@@ -91,15 +88,6 @@ pub fn AssistButton() -> impl IntoView {
     }
 }
 
-fn seconds_left(view: &SessionView) -> Option<i64> {
-    let at = view.code_expires_at?;
-    Some(
-        ((at.0 as f64 - js_sys::Date::now()) / 1000.0)
-            .ceil()
-            .max(0.0) as i64,
-    )
-}
-
 /// `/sessions/:id`: the helper's session view. A new id (after "New
 /// code") is a new session: everything below starts afresh.
 #[component]
@@ -134,7 +122,6 @@ fn AssistSession(id: String) -> impl IntoView {
     let media_stats = RwSignal::new(None::<MediaStats>);
     let just_joined = Rc::new(std::cell::Cell::new(false));
     let chat = ChatState::default();
-    let since_step = RwSignal::new((None::<Step>, 0i64));
 
     let stats_peer = peer.clone();
     if let Ok(handle) = set_interval_with_handle(
@@ -272,80 +259,19 @@ fn AssistSession(id: String) -> impl IntoView {
         }
     };
 
-    // The code: shown when it was issued in this tab, or kept in this tab
-    // across a reload while it is valid; forgotten once the sharer is in.
-    let code = RwSignal::new(code.or_else(|| code_memory::recall(&id, crate::format::now_ms())));
-    Effect::new({
-        let id = id.clone();
-        move |_| {
-            let Some(view) = session.get() else { return };
-            if view.phase == Phase::WaitingForSharer && view.ended.is_none() {
-                if let Some(c) = code.get_untracked() {
-                    code_memory::remember(&id, &c, view.code_expires_at);
-                }
-            } else {
-                code_memory::forget(&id);
-            }
-        }
-    });
-    let new_code = {
+    let start_new = {
         let navigate = use_navigate();
-        move |_| {
+        move || {
             let navigate = navigate.clone();
             spawn_local(async move { start_session(codes, &navigate, true, error).await });
         }
     };
-    let share_address = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .map(|origin| format!("{origin}{}", AppRoute::Share.href()))
-        .unwrap_or_default();
-
-    let again = new_code.clone();
-    let code_panel = move || {
-        let view = session.get()?;
-        let expired = matches!(view.ended, Some(EndReason::Expired));
-        if expired {
-            let new_code = new_code.clone();
-            return Some(view! {
-                <section class="code-panel" aria-label="Security code">
-                    <p id="code-expired">"The code expired before it was used."</p>
-                    <button type="button" class="primary" id="new-code" on:click=new_code>"New code"</button>
-                </section>
-            }.into_any());
-        }
-        (view.phase == Phase::WaitingForSharer && view.ended.is_none()).then(|| {
-            now.track();
-            let left = seconds_left(&view).unwrap_or(0);
-            let address = share_address.clone();
-            view! {
-                <section class="code-panel" aria-label="Security code">
-                    {match code.get() {
-                        Some(code) => {
-                            let copy_text = code.clone();
-                            view! {
-                                <p>"Read this code to the person you help:"</p>
-                                <p class="code" id="security-code" aria-label={spelled(&code)}>
-                                    {grouped_code(&code)}
-                                </p>
-                                <p class="share-address">"They open "<strong id="share-address">{address}</strong>" and enter it."</p>
-                                <button type="button" on:click=move |_| {
-                                    if let Some(w) = web_sys::window() {
-                                        let _ = w.navigator().clipboard().write_text(&copy_text);
-                                    }
-                                }>"Copy code"</button>
-                            }.into_any()
-                        }
-                        None => view! {
-                            <p>"This code was shown in another tab and is not kept anywhere else. Leave and assist again for a new one."</p>
-                        }.into_any(),
-                    }}
-                    <p class="countdown" role="timer">
-                        {format!("Expires in {}:{:02}", left / 60, left % 60)}
-                    </p>
-                </section>
-            }.into_any()
-        })
+    let again = {
+        let start_new = start_new.clone();
+        move |_| start_new()
     };
+    let new_code = Callback::new(move |()| start_new());
+    let code_panel = view! { <CodePanel id=id.clone() session code now new_code /> };
 
     let choices = {
         let act = act.clone();
@@ -512,33 +438,8 @@ fn AssistSession(id: String) -> impl IntoView {
             }
         })
     };
-    let progress = move || {
-        now.track();
-        let view = session.get()?;
-        let step = current_step(&view, stream.with(Option::is_some))?;
-        since_step.update(|s| {
-            if s.0 != Some(step) {
-                *s = (Some(step), crate::format::now_ms());
-            }
-        });
-        let waited = (crate::format::now_ms() - since_step.get_untracked().1) / 1000;
-        let (what, hint) = step.waiting_for();
-        let stalled = waited >= i64::from(stalled_after(step)) && !hint.is_empty();
-        Some(view! {
-            <section class="progress" aria-label="Connecting">
-                <ol class="steps" id="progress-steps">
-                    {Step::ALL.iter().map(|s| {
-                        let state = if *s < step { "done" } else if *s == step { "current" } else { "todo" };
-                        view! {
-                            <li class=state aria-current=(*s == step).then_some("step")>{s.label()}</li>
-                        }
-                    }).collect_view()}
-                </ol>
-                <p class="step-now">{what}</p>
-                {stalled.then(|| view! { <p class="step-hint" id="step-hint">{hint}</p> })}
-            </section>
-        })
-    };
+    let has_picture = leptos::prelude::Signal::derive(move || stream.with(Option::is_some));
+    let progress = view! { <ConnectionSteps session has_picture now /> };
     let held = move || {
         let view = session.get()?;
         let text = match (view.phase, view.ended.as_ref()) {
@@ -677,11 +578,6 @@ fn AssistSession(id: String) -> impl IntoView {
             </div>
         </section>
     }
-}
-
-/// "RPY4GW47" read out character by character.
-fn spelled(code: &str) -> String {
-    code.chars().map(String::from).collect::<Vec<_>>().join(" ")
 }
 
 /// Moves the keyboard focus to the element with this id, if it is there.

@@ -2,6 +2,8 @@
 //! with the demo tenants, a manual clock, and request/response helpers.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod agent_socket;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, Response, StatusCode, header};

@@ -3,6 +3,7 @@
 
 mod card;
 mod chat;
+pub mod steps;
 mod ticket;
 mod video;
 pub mod workspace;
