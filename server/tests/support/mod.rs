@@ -10,7 +10,7 @@ use axum::http::{Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use std::path::Path;
 use std::sync::Arc;
-use tandem_protocol::{Problem, routes};
+use tandem_protocol::{Problem, UnixMillis, routes};
 use tandem_server::app::AppState;
 use tandem_server::auth::{HashLimits, PasswordHasher, SessionPolicy};
 use tandem_server::clock::{Clock, ManualClock, SystemClock};
@@ -49,9 +49,18 @@ impl Default for Options {
     }
 }
 
+/// Today at 12:00 UTC: a real date, but never near midnight in any time
+/// zone a test uses, so sessions a test starts minutes apart never fall
+/// on two days (a run just after midnight split them before).
+pub fn noon_today() -> UnixMillis {
+    const DAY: i64 = 86_400_000;
+    let now = SystemClock.now().0;
+    UnixMillis(now - now.rem_euclid(DAY) + DAY / 2)
+}
+
 pub async fn app_configured(dist: &Path, options: Options) -> App {
     let store = Store::open_in_memory().await.unwrap();
-    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let clock = Arc::new(ManualClock::new(noon_today()));
     seed_demo(&store, clock.now()).await.unwrap();
     let throttle = Arc::new(tandem_server::auth::throttle::LoginThrottle::new(
         options.login_limits,
