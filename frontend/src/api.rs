@@ -172,9 +172,20 @@ pub async fn directory_page<T: DeserializeOwned>(
 }
 
 /// Imports a CSV file. A file with wrong lines is answered with a report
-/// (400) that lists them; that is returned as `Ok` too.
-pub async fn import(kind: &str, csv: String) -> Result<ImportReport, ApiError> {
-    let response = Request::post(&routes::with_id(routes::ADMIN_IMPORT, kind))
+/// (400) that lists them; that is returned as `Ok` too. With
+/// `set_passwords`, password cells may change existing accounts'
+/// passwords (users files only).
+pub async fn import(
+    kind: &str,
+    csv: String,
+    set_passwords: bool,
+) -> Result<ImportReport, ApiError> {
+    let route = routes::with_id(routes::ADMIN_IMPORT, kind);
+    let mut request = Request::post(&route);
+    if set_passwords {
+        request = request.query([("set_passwords", "true")]);
+    }
+    let response = request
         .header("content-type", "text/csv")
         .body(csv)
         .map_err(|e| ApiError::Unexpected(e.to_string()))?

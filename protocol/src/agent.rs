@@ -339,4 +339,20 @@ mod tests {
             "an agent cannot consent for the sharer"
         );
     }
+
+    #[test]
+    fn agent_frames_over_the_limit_are_refused() {
+        let frame =
+            |pad: usize| format!(r#"{{"type":"pong","nonce":1,"p":"{}"}}"#, "x".repeat(pad));
+        let over = frame(MAX_AGENT_FRAME_BYTES);
+        assert!(matches!(
+            AgentClientMessage::parse(&over),
+            Err(crate::signal::FrameError::TooLarge { .. })
+        ));
+        // Under the limit, the same frame is judged on its content.
+        assert!(matches!(
+            AgentClientMessage::parse(&frame(10)),
+            Err(crate::signal::FrameError::Malformed(_)) | Ok(_)
+        ));
+    }
 }

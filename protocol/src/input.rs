@@ -267,18 +267,44 @@ impl Control {
         }
         let control: Control =
             serde_json::from_slice(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
-        if let Control::CursorShape { shape } = &control
-            && (shape.width > MAX_CURSOR_SIDE || shape.height > MAX_CURSOR_SIDE)
-        {
-            return Err(MessageError::OutOfRange("cursor size"));
+        match &control {
+            Control::CursorShape { shape }
+                if shape.width > MAX_CURSOR_SIDE || shape.height > MAX_CURSOR_SIDE =>
+            {
+                Err(MessageError::OutOfRange("cursor size"))
+            }
+            // JSON numbers past f32's range decode as infinity, which the
+            // console would show and which encodes as `null` (found by the
+            // data_channel fuzz target).
+            Control::Stats { stats }
+                if ![stats.captured_fps, stats.encode_ms, stats.sent_kbps]
+                    .iter()
+                    .all(|v| v.is_finite()) =>
+            {
+                Err(MessageError::OutOfRange("stats"))
+            }
+            _ => Ok(control),
         }
-        Ok(control)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stats_past_the_range_of_f32_are_refused() {
+        // A crash the data_channel fuzz target found: 1.9e62 decoded as
+        // infinity and could not be encoded again.
+        let huge = br#"{"type":"stats","stats":{"captured_fps":29.5,"encode_ms":8.25,"sent_kbps":1.9e62,"dropped_frames":0,"refused_input":0}}"#;
+        assert_eq!(Control::parse(huge), Err(MessageError::OutOfRange("stats")));
+        let fine = br#"{"type":"stats","stats":{"captured_fps":29.5,"encode_ms":8.25,"sent_kbps":1700.0,"dropped_frames":0,"refused_input":0}}"#;
+        assert!(Control::parse(fine).is_ok());
+        assert!(matches!(
+            Control::parse(&vec![b' '; MAX_CONTROL_BYTES + 1]),
+            Err(MessageError::TooLarge { .. })
+        ));
+    }
 
     #[test]
     fn special_keys_follow_the_device_os() {

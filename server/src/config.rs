@@ -185,6 +185,18 @@ impl Config {
         Ok(config)
     }
 
+    /// A configuration file's text alone, over the defaults, checked as
+    /// [`Config::load`] checks it (for `tandem-server --check-config`-like
+    /// tools and the config fuzz target).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if !self.oidc.is_empty() && self.public_url.is_none() && self.bind.ip().is_unspecified() {
             return Err(ConfigError::Rejected(format!(

@@ -79,10 +79,12 @@ impl PerAddress {
     }
 
     /// A slot for a new connection from `ip`, or `None` over the limit.
+    /// An IPv6 client is counted by its /64, which is all theirs.
     fn enter(self: &Arc<Self>, ip: IpAddr) -> Option<Option<Slot>> {
         if self.exempt.contains(&ip) {
             return Some(None);
         }
+        let ip = network_of(ip);
         let mut open = self.open();
         let entry = open.entry(ip).or_default();
         if entry.count >= self.max {
@@ -97,6 +99,20 @@ impl PerAddress {
             ip,
             of: Arc::clone(self),
         }))
+    }
+}
+
+/// The address a connection is counted under (see [`PerAddress::enter`]).
+fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -283,5 +299,15 @@ mod tests {
         assert!(per.enter(client).is_some(), "a closed one frees its slot");
         drop(b);
         assert!(per.open().is_empty(), "no entry outlives its connections");
+
+        // One IPv6 /64 is one client, however many addresses it uses.
+        let v6 = |last: u16| IpAddr::from([0x2001, 0xdb8, 1, 2, 0xaaaa, 0, 0, last]);
+        let held: Vec<_> = (1..=2).map(|i| per.enter(v6(i))).collect();
+        assert!(held.iter().all(Option::is_some));
+        assert!(per.enter(v6(3)).is_none(), "a third address in the /64");
+        assert!(
+            per.enter(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]))
+                .is_some()
+        );
     }
 }

@@ -197,6 +197,11 @@ fn session_parts(
             "too-many-registrations",
             "Too many device registrations",
         ),
+        DeviceBusy(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-device-requests",
+            "Too many requests from this device",
+        ),
         RemoteHelpDisabled => (
             StatusCode::FORBIDDEN,
             "remote-help-disabled",
@@ -257,7 +262,8 @@ impl IntoResponse for ApiError {
             | ApiError::Busy(seconds)
             | ApiError::Session(
                 crate::sessions::SessionError::CodeLocked(seconds)
-                | crate::sessions::SessionError::RegistrationLocked(seconds),
+                | crate::sessions::SessionError::RegistrationLocked(seconds)
+                | crate::sessions::SessionError::DeviceBusy(seconds),
             ) => Some(seconds),
             _ => None,
         };

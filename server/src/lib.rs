@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod error;
+pub mod fuzzing;
 pub mod http;
 pub mod rbac;
 pub mod reports;

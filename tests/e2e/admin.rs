@@ -145,7 +145,7 @@ async fn helpers_see_no_admin_pages_and_the_api_refuses_them() {
 }
 
 #[tokio::test]
-async fn the_directory_is_searched_and_devices_are_imported_from_csv() {
+async fn the_directory_is_searched_and_users_and_devices_are_imported_from_csv() {
     e2e(async |env| {
         let browser = &env.browser;
         browser.sign_in_as("admin@contoso.test").await.unwrap();
@@ -162,6 +162,47 @@ async fn the_directory_is_searched_and_devices_are_imported_from_csv() {
             browser.texts("table.users tbody th").await.unwrap(),
             ["Lynne Robbins"]
         );
+
+        // A users file that would change Lynne's password is refused until
+        // the administrator asks for that, and then names her in the audit.
+        browser.click("details.import summary").await.unwrap();
+        let users = "email,display_name,job_title,company,password\n\
+                     lynne@contoso.test,Lynne Robbins,,,a-new-passphrase-2026\n";
+        browser.fill("#import-users", users).await.unwrap();
+        browser
+            .click("details.import button[type=submit]")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text_containing(
+                ".import-problems li",
+                "lynne@contoso.test already has an account",
+            )
+            .await
+            .unwrap();
+        browser.click("#import-set-passwords").await.unwrap();
+        browser
+            .click("details.import button[type=submit]")
+            .await
+            .unwrap();
+        browser
+            .wait_for_text(
+                "details.import .form-status.ok",
+                "Imported: 0 created, 1 updated.",
+            )
+            .await
+            .unwrap();
+        let audit = browser.fetch_json("/api/admin/audit").await.unwrap();
+        let import = audit
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["action"] == "directory.import"))
+            .unwrap_or_else(|| panic!("no import in the audit: {audit}"));
+        let after = import["after"].as_str().unwrap_or_default();
+        assert!(
+            after.contains(r#""passwords_set":["lynne@contoso.test"]"#),
+            "{after}"
+        );
+        assert!(!after.contains("a-new-passphrase"), "{after}");
 
         browser.goto("/admin/devices").await.unwrap();
         browser.wait_for("table.devices").await.unwrap();

@@ -34,7 +34,7 @@ pub fn tool_path() -> std::ffi::OsString {
 
 /// On CI (`CI` set, `CARGO_TARGET_DIR` not), builds go to a cache outside
 /// the fresh clone, so that the next run on the same machine is warm.
-fn ci_target_dir() -> Option<PathBuf> {
+pub fn ci_target_dir() -> Option<PathBuf> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
         if std::env::var_os("CI").is_none() || std::env::var_os("CARGO_TARGET_DIR").is_some() {

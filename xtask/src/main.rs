@@ -6,12 +6,15 @@
 //!   which print figures; `bench --peers` runs Tandem side by side with
 //!   x11vnc + noVNC and xpra instead.
 //! - `test`: install what is missing, then fmt, clippy, invariants, unit,
-//!   router, wasm component and browser end-to-end tests, and a summary.
+//!   router, wasm component and browser end-to-end tests, a short run of
+//!   every fuzz target, and a summary.
+//! - `fuzz [--long]`: the coverage-guided fuzz targets (see `fuzz.rs`).
 //!
 //! It has no dependencies so that it builds in seconds on a cold machine.
 
 mod bench;
 mod cmd;
+mod fuzz;
 mod invariants;
 mod run;
 mod summary;
@@ -20,7 +23,8 @@ mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench [--peers]>";
+const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench [--peers] | \
+                     fuzz [--long] [--seconds N] [--runs N] [--jobs N]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
         Some("run") => run::run(&args[1..]),
         Some("test") => test::test(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -2,7 +2,7 @@
 
 use crate::cmd::{Result, command, describe, run};
 use crate::summary::{Counts, parse_result_line};
-use crate::{invariants, tools};
+use crate::{fuzz, invariants, tools};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -175,6 +175,23 @@ pub fn test() -> Result {
     if let Err(error) = loopback_only(&agent_suite()).and_then(|suite| run_tests(suite, &mut total))
     {
         failures.push(error);
+    }
+
+    // Every fuzz target for a short, bounded time on its seeds; a target
+    // that runs without a crash counts as one passed test.
+    match fuzz::short() {
+        Ok(figures) => {
+            let execs: u64 = figures.iter().map(|f| f.execs).sum();
+            println!(
+                "fuzzing: {} targets, {execs} inputs, 0 crashes",
+                figures.len()
+            );
+            total.passed += u64::try_from(figures.len()).unwrap_or(0);
+        }
+        Err(error) => {
+            total.failed += 1;
+            failures.push(error);
+        }
     }
 
     println!(

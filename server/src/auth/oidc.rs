@@ -85,7 +85,7 @@ struct Pending {
 
 /// Claims of the ID token beyond the standard ones (Entra ID's names).
 #[derive(Debug, Default, Deserialize)]
-struct ExtraClaims {
+pub(crate) struct ExtraClaims {
     oid: Option<String>,
     #[serde(default)]
     groups: Vec<String>,
@@ -259,10 +259,51 @@ pub async fn start(
 
 #[derive(Debug, Deserialize)]
 pub struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    iss: Option<String>,
-    error: Option<String>,
+    pub(crate) code: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) iss: Option<String>,
+    pub(crate) error: Option<String>,
+}
+
+/// The first checks of a callback, before anything is fetched: the state
+/// must be the pending sign-in's (CSRF), and the IdP must not report an
+/// error.
+pub(crate) fn check_callback_state(
+    query: &CallbackQuery,
+    expected_state: &str,
+) -> Result<(), OidcError> {
+    if !query
+        .state
+        .as_deref()
+        .is_some_and(|s| same_secret(s, expected_state))
+    {
+        return Err(OidcError::State);
+    }
+    if let Some(error) = &query.error {
+        // The IdP's text is logged: no control characters reach the log.
+        let error = tandem_protocol::text::printable(error);
+        tracing::info!(%error, "the IdP returned an error");
+        return Err(OidcError::Failed);
+    }
+    Ok(())
+}
+
+/// The authorization code to exchange, once the issuer is the provider's.
+/// RFC 9207: a mix-up attack shows as a foreign or missing `iss`.
+pub(crate) fn check_callback_code<'q>(
+    query: &'q CallbackQuery,
+    issuer: &str,
+    iss_supported: bool,
+) -> Result<&'q str, OidcError> {
+    match &query.iss {
+        Some(iss) if iss != issuer => return Err(OidcError::Issuer),
+        None if iss_supported => return Err(OidcError::Issuer),
+        _ => {}
+    }
+    match query.code.as_deref() {
+        Some(code) if !code.is_empty() => Ok(code),
+        _ => Err(OidcError::Failed),
+    }
 }
 
 /// `GET /auth/oidc/callback`: back from the IdP.
@@ -303,34 +344,17 @@ async fn finish(
     if state.clock.now().millis_since(pending.started_at) > PENDING_MAX_MILLIS {
         return refused(OidcError::State);
     }
-    if !query
-        .state
-        .as_deref()
-        .is_some_and(|s| same_secret(s, &pending.state))
-    {
-        return refused(OidcError::State);
-    }
-    if let Some(error) = &query.error {
-        let error = tandem_protocol::text::printable(error);
-        tracing::info!(%error, "the IdP returned an error");
-        return refused(OidcError::Failed);
-    }
+    check_callback_state(query, &pending.state).map_err(Failure::Refused)?;
     let provider = state
         .oidc
         .provider(&pending.provider)
         .ok_or(Failure::Refused(OidcError::UnknownProvider))?;
     let (client, iss_supported) = state.oidc.client(provider).await?;
-    // RFC 9207: a mix-up attack shows as a foreign or missing issuer.
-    match &query.iss {
-        Some(iss) if iss != &provider.issuer => return refused(OidcError::Issuer),
-        None if iss_supported => return refused(OidcError::Issuer),
-        _ => {}
-    }
-    let Some(code) = &query.code else {
-        return refused(OidcError::Failed);
-    };
+    let code = check_callback_code(query, &provider.issuer, iss_supported)
+        .map_err(Failure::Refused)?
+        .to_owned();
     let token = client
-        .exchange_code(AuthorizationCode::new(code.clone()))
+        .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| internal("token endpoint")(e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
         .request_async(&state.oidc.http)
@@ -396,7 +420,7 @@ async fn finish(
             .and_then(|n| clean(n.as_str())),
         job_title: extra.job_title.as_deref().and_then(clean),
         company: extra.company_name.as_deref().and_then(clean),
-        verified_domain: extra.verified_domain,
+        verified_domain: extra.verified_domain.as_deref().and_then(clean),
         photo_url: claims
             .picture()
             .and_then(|p| p.get(None))
@@ -420,7 +444,7 @@ async fn finish(
 }
 
 /// The non-standard claims of a (verified) compact JWT.
-fn extra_claims(jwt: &str) -> ExtraClaims {
+pub(crate) fn extra_claims(jwt: &str) -> ExtraClaims {
     jwt.split('.')
         .nth(1)
         .and_then(|payload| {

@@ -74,8 +74,14 @@ impl Admission {
     }
 }
 
-/// Keys kept before old windows are pruned (bounds memory under a flood).
+/// Keys kept before old windows are pruned.
 const PRUNE_ABOVE: usize = 10_000;
+/// Keys kept at most (about 100 bytes each). Past this, even after
+/// pruning, accounts and addresses not seen yet get no window of their
+/// own: the tenant's bucket still counts them, and password checks stay
+/// bounded by the hashing limit, so a flood of made-up accounts from many
+/// addresses costs bounded memory.
+pub const MAX_WINDOWS: usize = 200_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -88,6 +94,7 @@ pub struct LoginThrottle {
     limits: Limits,
     clock: Arc<dyn Clock>,
     windows: Mutex<HashMap<String, Window>>,
+    pruned_at: Mutex<Option<UnixMillis>>,
 }
 
 impl std::fmt::Debug for LoginThrottle {
@@ -105,6 +112,23 @@ impl std::fmt::Debug for LoginThrottle {
 /// as in router tests.
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
+
+/// The key an address is limited under: an IPv4 address itself, an IPv6
+/// address's /64 (one subscriber's network: the rest of the address is
+/// theirs to change at will).
+pub fn address_key(address: &str) -> String {
+    match address.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{prefix}/64")
+        }
+        Ok(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| address.to_owned(), |v4| v4.to_string()),
+        _ => address.to_owned(),
+    }
+}
 
 /// Picks the client address from the peer and `X-Forwarded-For`.
 pub fn client_address(
@@ -156,6 +180,7 @@ impl LoginThrottle {
             limits,
             clock,
             windows: Mutex::new(HashMap::new()),
+            pruned_at: Mutex::new(None),
         }
     }
 
@@ -215,9 +240,22 @@ impl LoginThrottle {
     ) -> Result<Admission, u64> {
         let now = self.clock.now();
         let account = format!("account:{}", email.trim().to_lowercase());
-        let addr = format!("address:{}", address.0);
+        let addr = format!("address:{}", address_key(&address.0));
         let mut windows = self.windows();
-        if windows.len() > PRUNE_ABOVE {
+        // Pruning walks every window: at most once a second.
+        if windows.len() > PRUNE_ABOVE
+            && self
+                .pruned_at
+                .lock()
+                .map(|mut at| {
+                    let due = at.is_none_or(|t| now.millis_since(t) >= 1000);
+                    if due {
+                        *at = Some(now);
+                    }
+                    due
+                })
+                .unwrap_or(true)
+        {
             let longest = self
                 .limits
                 .failures_per_account
@@ -244,10 +282,16 @@ impl LoginThrottle {
                 Admission::Open
             }
         };
-        Self::bump(&mut windows, addr, l.attempts_per_address, now);
         // Counted as a failure until proven otherwise, under the same lock
         // as the check: parallel guesses cannot all slip past the limit.
-        Self::bump(&mut windows, account, l.failures_per_account, now);
+        for (key, limit) in [
+            (addr, l.attempts_per_address),
+            (account, l.failures_per_account),
+        ] {
+            if windows.len() < MAX_WINDOWS || windows.contains_key(&key) {
+                Self::bump(&mut windows, key, limit, now);
+            }
+        }
         Ok(admission)
     }
 
@@ -389,5 +433,42 @@ mod tests {
             t.attempt("new@x.test", &ClientAddress("10.0.0.3".into()))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn an_ipv6_network_is_one_address_and_the_map_stays_bounded() {
+        assert_eq!(address_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            address_key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(address_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_key("unknown"), "unknown");
+
+        // Thirty attempts from one /64, each from another address in it:
+        // the 31st is refused, as from one IPv4 address.
+        let clock = Arc::new(ManualClock::new(UnixMillis(0)));
+        let throttle = throttle(clock.clone());
+        for i in 0..30 {
+            let ip = ClientAddress(format!("2001:db8:1:2::{i:x}"));
+            assert!(
+                throttle.attempt(&format!("u{i}@x.test"), &ip).is_ok(),
+                "{i}"
+            );
+        }
+        let next = ClientAddress("2001:db8:1:2:dead::beef".into());
+        assert!(throttle.attempt("late@x.test", &next).is_err());
+        let elsewhere = ClientAddress("2001:db8:1:3::1".into());
+        assert!(throttle.attempt("late@x.test", &elsewhere).is_ok());
+
+        // A flood of made-up accounts from many networks: the map stops
+        // growing at its bound, and known windows still count.
+        for i in 0..(MAX_WINDOWS as u32 / 2 + 5_000) {
+            let ip = ClientAddress(format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255));
+            let _ = throttle.attempt(&format!("made-up-{i}@x.test"), &ip);
+        }
+        let size = throttle.windows().len();
+        assert!(size <= MAX_WINDOWS + 1, "{size} windows");
     }
 }

@@ -66,10 +66,12 @@ pub async fn sessions_csv(
         now: state.clock.now(),
         settings: &settings,
     };
+    // One row more than the bound tells a full export from a cut one.
     let rows = state
         .store
-        .report_all(&reader, &query, ctx, MAX_EXPORT_ROWS)
+        .report_all(&reader, &query, ctx, MAX_EXPORT_ROWS.saturating_add(1))
         .await?;
+    let rows = whole_export(rows, MAX_EXPORT_ROWS)?;
     let body = csv::render(&rows).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         [
@@ -82,6 +84,18 @@ pub async fn sessions_csv(
         body,
     )
         .into_response())
+}
+
+/// The rows of an export, or a refusal when the selection holds more than
+/// `max`: an export never ends silently part of the way through.
+fn whole_export<T>(rows: Vec<T>, max: u32) -> ApiResult<Vec<T>> {
+    if rows.len() > usize::try_from(max).unwrap_or(usize::MAX) {
+        return Err(ApiError::BadRequest(format!(
+            "The selection holds more than {max} sessions, more than one export may hold. \
+             Choose a shorter period or more filters, and export each part."
+        )));
+    }
+    Ok(rows)
 }
 
 /// `GET /api/reports/sessions/{id}`.
@@ -188,4 +202,19 @@ pub async fn ticket(
         )
         .await?;
     Ok(Json(view))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_over_the_bound_is_refused_not_cut() {
+        assert_eq!(whole_export(vec![1, 2, 3], 3).ok(), Some(vec![1, 2, 3]));
+        let refused = whole_export(vec![1, 2, 3, 4], 3);
+        assert!(
+            matches!(&refused, Err(ApiError::BadRequest(m)) if m.contains("more than 3 sessions")),
+            "{refused:?}"
+        );
+    }
 }

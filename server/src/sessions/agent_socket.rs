@@ -8,9 +8,10 @@
 
 use super::agents::AGENT_OUTBOX_DEPTH;
 use super::error::{SessionError, SessionResult};
+use super::frame_rate::{FrameBudget, FrameRate, Verdict};
 use super::machine::Event;
 use super::service::Sessions;
-use super::signaling::Heartbeat;
+use super::signaling::{Heartbeat, millis_since};
 use crate::auth::TenantScope;
 use crate::store::DeviceKeyRecord;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -65,11 +66,26 @@ pub async fn serve_agent<S, R>(
         tokio::time::interval_at(Instant::now() + heartbeat.ping_every, heartbeat.ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut nonce = 0u64;
+    let opened = Instant::now();
+    let mut rate = FrameRate::new(FrameBudget::AGENT_CONTROL, 0);
     loop {
         tokio::select! {
             frame = stream.next() => {
                 let Some(frame) = frame else { break };
                 last_heard = Instant::now();
+                match rate.admit(millis_since(opened)) {
+                    Verdict::Admit => {}
+                    Verdict::Drop => continue,
+                    Verdict::DropAndWarn => {
+                        let warning = AgentServerMessage::Error { message: "frames are arriving too fast; some were dropped".into() };
+                        if sink.send(warning).await.is_err() { break }
+                        continue;
+                    }
+                    Verdict::Close => {
+                        tracing::info!(%device, "closing an agent connection that sends too fast");
+                        break;
+                    }
+                }
                 let reply = match frame.and_then(|text| AgentClientMessage::parse(&text)) {
                     Ok(AgentClientMessage::Pair) => {
                         let (path, expires_at) = sessions.pairing_link(&device, None);
@@ -412,5 +428,49 @@ mod tests {
         assert_eq!(events.last(), Some(&(Party::Agent, None)));
         let after = control.send(&act(&id, SharerAction::Resume)).await;
         assert!(after.is_some(), "an ended session stays ended");
+    }
+
+    #[tokio::test]
+    async fn an_agent_that_floods_pairing_requests_is_cut_off() {
+        let w = World::new().await;
+        let key = w.device(41).await;
+        let device = key.device_id.clone();
+        let Control { tx, mut rx } = Control::open(&w.sessions, key);
+        let pair = serde_json::to_string(&AgentClientMessage::Pair).unwrap();
+        let flood = tokio::spawn(async move {
+            let mut sent = 0u32;
+            while sent < 20_000 && tx.send(Ok(pair.clone())).await.is_ok() {
+                sent += 1;
+            }
+            sent
+        });
+        let (mut links, mut warnings) = (0, 0);
+        while let Ok(Some(message)) = timeout(Duration::from_secs(5), rx.recv()).await {
+            match message {
+                AgentServerMessage::Pairing { .. } => links += 1,
+                AgentServerMessage::Error { message } if message.contains("too fast") => {
+                    warnings += 1
+                }
+                _ => {}
+            }
+        }
+        let sent = flood.await.unwrap();
+        // The burst (30) and what trickled in at 5 a second, then nothing.
+        let burst = FrameBudget::AGENT_CONTROL.burst;
+        assert!(
+            (burst..burst + 10).contains(&links),
+            "{links} pairing links"
+        );
+        assert!(warnings >= 1);
+        assert!(
+            sent < 20_000,
+            "the server kept reading a flood of {sent} frames"
+        );
+        // However many links it asked for, the device holds at most three.
+        let now = w.sessions.now();
+        assert_eq!(
+            w.sessions.agents().pairings_of(&device, now),
+            crate::sessions::agents::MAX_PAIRINGS_PER_DEVICE
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! memory only: an agent reconnects after a restart, and a pairing link is
 //! short-lived by design.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tandem_protocol::agent::{AgentServerMessage, DEVICE_AUTH_SKEW_MILLIS};
@@ -12,7 +12,25 @@ use tokio::sync::mpsc;
 /// Control messages queued per agent connection before it counts as stuck.
 pub const AGENT_OUTBOX_DEPTH: usize = 32;
 /// Pairing links outstanding at most, overall (oldest go first).
+/// Live pairing links kept at once, over all devices.
 const MAX_PAIRINGS: usize = 10_000;
+/// Live pairing links one device may hold: a new one replaces its oldest,
+/// so one device asking over and over cannot push out anyone else's.
+pub const MAX_PAIRINGS_PER_DEVICE: usize = 3;
+/// Device-authenticated requests one device may make within the replay
+/// horizon (two clock skews, 2 minutes): 5 a second, far above what an
+/// agent needs (it connects, reconnects and asks for a pairing link).
+pub const MAX_NONCES_PER_DEVICE: usize = 600;
+
+/// What [`Agents::first_use_of_nonce`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceUse {
+    First,
+    Replayed,
+    /// The device made too many requests within the horizon; it may try
+    /// again after this many seconds.
+    TooMany(u64),
+}
 
 pub type AgentOutbox = mpsc::Sender<AgentServerMessage>;
 
@@ -31,7 +49,9 @@ struct Inner {
     pairings: HashMap<String, Pairing>,
     /// Device-auth nonces seen, until they could no longer pass the clock
     /// check anyway.
-    seen_nonces: HashMap<String, UnixMillis>,
+    /// Per device, the nonces seen within the horizon, oldest first.
+    seen_nonces: HashMap<DeviceId, VecDeque<(UnixMillis, String)>>,
+    nonces_swept_at: Option<UnixMillis>,
 }
 
 /// The agents' in-memory registry. Cheap to clone.
@@ -88,21 +108,40 @@ impl Agents {
     pub fn add_pairing(&self, nonce_hash: String, pairing: Pairing, now: UnixMillis) {
         let mut inner = self.lock();
         inner.pairings.retain(|_, p| p.expires_at > now);
-        if inner.pairings.len() >= MAX_PAIRINGS
-            && let Some(oldest) = inner
-                .pairings
+        let oldest_of = |pairings: &HashMap<String, Pairing>, device: Option<&DeviceId>| {
+            pairings
                 .iter()
+                .filter(|(_, p)| device.is_none_or(|d| &p.device == d))
                 .min_by_key(|(_, p)| p.expires_at)
                 .map(|(k, _)| k.clone())
-        {
-            inner.pairings.remove(&oldest);
+        };
+        let of_device = inner
+            .pairings
+            .values()
+            .filter(|p| p.device == pairing.device)
+            .count();
+        let evict = if of_device >= MAX_PAIRINGS_PER_DEVICE {
+            oldest_of(&inner.pairings, Some(&pairing.device))
+        } else if inner.pairings.len() >= MAX_PAIRINGS {
+            oldest_of(&inner.pairings, None)
+        } else {
+            None
+        };
+        if let Some(key) = evict {
+            inner.pairings.remove(&key);
         }
         inner.pairings.insert(nonce_hash, pairing);
     }
 
-    /// Takes a pairing link: it works once, before it expires.
-    /// The pairing a link stands for, if it is still valid, leaving it
-    /// unused.
+    /// Live pairing links of `device` (for tests and the limits table).
+    pub fn pairings_of(&self, device: &DeviceId, now: UnixMillis) -> usize {
+        self.lock()
+            .pairings
+            .values()
+            .filter(|p| &p.device == device && p.expires_at > now)
+            .count()
+    }
+
     pub fn peek_pairing(&self, nonce_hash: &str, now: UnixMillis) -> Option<Pairing> {
         self.lock()
             .pairings
@@ -119,21 +158,40 @@ impl Agents {
     }
 
     /// Accepts a device-auth nonce once; false if it was seen before.
-    pub fn first_use_of_nonce(&self, device: &DeviceId, nonce: &str, now: UnixMillis) -> bool {
-        let mut inner = self.lock();
+    pub fn first_use_of_nonce(&self, device: &DeviceId, nonce: &str, now: UnixMillis) -> NonceUse {
         let horizon = 2 * DEVICE_AUTH_SKEW_MILLIS;
-        inner
-            .seen_nonces
-            .retain(|_, at| now.millis_since(*at) <= horizon);
-        let key = format!("{}/{nonce}", device.0);
-        if inner.seen_nonces.contains_key(&key) {
-            return false;
+        let mut inner = self.lock();
+        // Devices quiet for a whole horizon are forgotten, in a sweep at
+        // most every 10 s, so the map holds only recently active devices.
+        if inner
+            .nonces_swept_at
+            .is_none_or(|at| now.millis_since(at) > 10_000)
+        {
+            inner.nonces_swept_at = Some(now);
+            inner.seen_nonces.retain(|_, seen| {
+                seen.back()
+                    .is_some_and(|(at, _)| now.millis_since(*at) <= horizon)
+            });
         }
-        inner.seen_nonces.insert(key, now);
-        true
+        let seen = inner.seen_nonces.entry(device.clone()).or_default();
+        while seen
+            .front()
+            .is_some_and(|(at, _)| now.millis_since(*at) > horizon)
+        {
+            seen.pop_front();
+        }
+        if seen.iter().any(|(_, n)| n == nonce) {
+            return NonceUse::Replayed;
+        }
+        if seen.len() >= MAX_NONCES_PER_DEVICE {
+            let oldest = seen.front().map_or(now, |(at, _)| *at);
+            let wait = horizon - now.millis_since(oldest);
+            return NonceUse::TooMany(u64::try_from(wait.max(0) / 1000 + 1).unwrap_or(1));
+        }
+        seen.push_back((now, nonce.to_owned()));
+        NonceUse::First
     }
 
-    /// Drops every connection (shutdown).
     pub fn close_all(&self) {
         self.lock().online.clear();
     }
@@ -162,9 +220,18 @@ mod tests {
     fn a_nonce_passes_once() {
         let agents = Agents::default();
         let d = DeviceId("d".into());
-        assert!(agents.first_use_of_nonce(&d, "n", UnixMillis(0)));
-        assert!(!agents.first_use_of_nonce(&d, "n", UnixMillis(1)));
-        assert!(agents.first_use_of_nonce(&DeviceId("e".into()), "n", UnixMillis(1)));
+        assert_eq!(
+            agents.first_use_of_nonce(&d, "n", UnixMillis(0)),
+            NonceUse::First
+        );
+        assert_eq!(
+            agents.first_use_of_nonce(&d, "n", UnixMillis(1)),
+            NonceUse::Replayed
+        );
+        assert_eq!(
+            agents.first_use_of_nonce(&DeviceId("e".into()), "n", UnixMillis(1)),
+            NonceUse::First
+        );
     }
 
     #[tokio::test]
@@ -179,5 +246,54 @@ mod tests {
         assert_eq!(rx.recv().await, Some(ping));
         agents.detach(&d, conn);
         assert!(!agents.is_online(&d));
+    }
+
+    #[test]
+    fn one_device_holds_a_bounded_number_of_nonces_and_pairings() {
+        let agents = Agents::default();
+        let (d, other) = (DeviceId("d".into()), DeviceId("e".into()));
+        for i in 0..MAX_NONCES_PER_DEVICE {
+            let at = UnixMillis(i64::try_from(i).unwrap());
+            assert_eq!(
+                agents.first_use_of_nonce(&d, &format!("n{i}"), at),
+                NonceUse::First
+            );
+        }
+        // The next request of the same device waits for the oldest nonce
+        // to leave the 2-minute horizon; other devices are not affected.
+        assert_eq!(
+            agents.first_use_of_nonce(&d, "one-more", UnixMillis(1_000)),
+            NonceUse::TooMany(120)
+        );
+        assert_eq!(
+            agents.first_use_of_nonce(&other, "x", UnixMillis(1_000)),
+            NonceUse::First
+        );
+        assert_eq!(
+            agents.first_use_of_nonce(&d, "one-more", UnixMillis(120_001)),
+            NonceUse::First
+        );
+        // Memory: only the horizon's nonces stay, and quiet devices go.
+        assert!(agents.lock().seen_nonces[&d].len() <= MAX_NONCES_PER_DEVICE);
+        agents.first_use_of_nonce(&DeviceId("f".into()), "y", UnixMillis(400_000));
+        assert_eq!(agents.lock().seen_nonces.len(), 1);
+
+        // Pairing links: a device asking again and again replaces its own
+        // oldest link and never pushes out another device's.
+        let link = |device: &DeviceId| Pairing {
+            device: device.clone(),
+            session: None,
+            expires_at: UnixMillis(600_000),
+        };
+        agents.add_pairing("theirs".into(), link(&other), UnixMillis(0));
+        for i in 0..1000 {
+            agents.add_pairing(format!("mine{i}"), link(&d), UnixMillis(1));
+        }
+        assert_eq!(
+            agents.pairings_of(&d, UnixMillis(2)),
+            MAX_PAIRINGS_PER_DEVICE
+        );
+        assert!(agents.peek_pairing("theirs", UnixMillis(2)).is_some());
+        assert!(agents.peek_pairing("mine999", UnixMillis(2)).is_some());
     }
 }

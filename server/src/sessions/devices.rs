@@ -2,7 +2,7 @@
 //! pairing a sharer's browser with a device, and sessions started from the
 //! device page.
 
-use super::agents::Pairing;
+use super::agents::{NonceUse, Pairing};
 use super::error::{SessionError, SessionResult};
 use super::machine::Event;
 use super::service::Sessions;
@@ -12,7 +12,7 @@ use crate::store::{AgentDevice, DeviceKeyRecord, PairRefusal, SessionRecord, Use
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 use tandem_protocol::agent::{
     AgentServerMessage, DEVICE_AUTH_SKEW_MILLIS, DeviceCredentials, EnrollmentToken,
@@ -56,6 +56,41 @@ fn check_field(name: &str, value: &str) -> SessionResult<()> {
 fn public_key(text: &str) -> Option<VerifyingKey> {
     let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(text).ok()?.try_into().ok()?;
     VerifyingKey::from_bytes(&bytes).ok()
+}
+
+/// Whether `credentials` are a current signature by the device key
+/// `public_key` (base64url) over `method path`. Pure: the caller looks the
+/// key up and checks the nonce.
+pub fn check_device_signature(
+    credentials: &DeviceCredentials,
+    public_key_text: &str,
+    now: UnixMillis,
+    method: &str,
+    path: &str,
+) -> SessionResult<()> {
+    // `at` is whatever the device sent: i64::MIN must not overflow.
+    if now.0.abs_diff(credentials.at.0) > DEVICE_AUTH_SKEW_MILLIS.unsigned_abs() {
+        return Err(SessionError::DeviceAuth(
+            "the device's clock is too far from the server's",
+        ));
+    }
+    let verifying = public_key(public_key_text).ok_or(SessionError::DeviceAuth("bad key"))?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(&credentials.signature)
+        .ok()
+        .and_then(|b| Signature::from_slice(&b).ok())
+        .ok_or(SessionError::DeviceAuth("malformed signature"))?;
+    let message = device_auth_message(
+        &credentials.device,
+        credentials.at,
+        &credentials.nonce,
+        method,
+        path,
+    );
+    // Strict: no small-order keys, no malleable signatures.
+    verifying
+        .verify_strict(message.as_bytes(), &signature)
+        .map_err(|_| SessionError::DeviceAuth("the signature does not verify"))
 }
 
 impl Sessions {
@@ -159,37 +194,19 @@ impl Sessions {
             .and_then(DeviceCredentials::parse)
             .ok_or(SessionError::DeviceAuth("missing or malformed credentials"))?;
         let now = self.now();
-        if (now.0 - credentials.at.0).abs() > DEVICE_AUTH_SKEW_MILLIS {
-            return Err(SessionError::DeviceAuth(
-                "the device's clock is too far from the server's",
-            ));
-        }
         let key = self
             .store()
             .device_key(&credentials.device)
             .await?
             .ok_or(SessionError::DeviceAuth("unknown device"))?;
-        let verifying = public_key(&key.public_key).ok_or(SessionError::DeviceAuth("bad key"))?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(&credentials.signature)
-            .ok()
-            .and_then(|b| Signature::from_slice(&b).ok())
-            .ok_or(SessionError::DeviceAuth("malformed signature"))?;
-        let message = device_auth_message(
-            &credentials.device,
-            credentials.at,
-            &credentials.nonce,
-            method,
-            path,
-        );
-        verifying
-            .verify(message.as_bytes(), &signature)
-            .map_err(|_| SessionError::DeviceAuth("the signature does not verify"))?;
-        if !self
+        check_device_signature(&credentials, &key.public_key, now, method, path)?;
+        match self
             .agents()
             .first_use_of_nonce(&key.device_id, &credentials.nonce, now)
         {
-            return Err(SessionError::DeviceAuth("the request was replayed"));
+            NonceUse::First => {}
+            NonceUse::Replayed => return Err(SessionError::DeviceAuth("the request was replayed")),
+            NonceUse::TooMany(seconds) => return Err(SessionError::DeviceBusy(seconds)),
         }
         Ok(key)
     }

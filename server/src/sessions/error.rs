@@ -42,6 +42,8 @@ pub enum SessionError {
     Invalid(String),
     #[error("The device could not be authenticated: {0}.")]
     DeviceAuth(&'static str),
+    #[error("This device made too many requests. Try again in {0} s.")]
+    DeviceBusy(u64),
     #[error(
         "That enrollment token is not valid or has expired. Ask an administrator for a new one."
     )]

@@ -9,6 +9,8 @@
 //! - `views`: a session as each participant sees it;
 //! - `hub`: who is connected to which session;
 //! - `signaling`: one signaling connection, generic over `Sink`/`Stream`;
+//! - `frame_rate`: the frame budget of every WebSocket (a pure token
+//!   bucket);
 //! - `keys`: the code-hashing key and the grant-signing key;
 //! - `ice`: STUN/TURN servers for the browsers;
 //! - `policy`: the RBAC and tenant checks of a session;
@@ -26,6 +28,7 @@ mod agents;
 pub mod code;
 mod devices;
 mod error;
+pub mod frame_rate;
 pub mod hub;
 pub mod ice;
 pub mod keys;
@@ -44,6 +47,7 @@ mod signaling_tests;
 
 pub use agent_socket::serve_agent;
 pub use agents::Agents;
+pub use devices::check_device_signature;
 pub use error::{SessionError, SessionResult};
 pub use limits::{code_limits, registration_limits};
 pub use service::{Action, Sessions, Timing, media_party, party_of};

@@ -6,6 +6,7 @@
 //! relays SDP and ICE to the other participant only, and only once a mode
 //! was consented; it pings, and gives a silent peer up.
 
+use super::frame_rate::{FrameBudget, FrameRate, Verdict};
 use super::hub::OUTBOX_DEPTH;
 use super::machine::Event;
 use super::service::Sessions;
@@ -42,12 +43,18 @@ fn problem(status: u16, kind: &str, detail: impl Into<String>) -> ServerMessage 
             title: match status {
                 404 => "Not found".into(),
                 409 => "Not possible now".into(),
+                429 => "Too many messages".into(),
                 _ => "Bad message".into(),
             },
             status,
             detail: Some(detail.into()),
         },
     }
+}
+
+/// Milliseconds since `opened`, for [`FrameRate`].
+pub(crate) fn millis_since(opened: Instant) -> u64 {
+    u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Who is on the other end of `party`'s connection.
@@ -114,11 +121,27 @@ pub async fn serve_connection<S, R>(
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut nonce = 0u64;
     let mut refused = 0u32;
+    let opened = Instant::now();
+    let mut rate = FrameRate::new(FrameBudget::SIGNALING, 0);
     loop {
         tokio::select! {
             frame = stream.next() => {
                 let Some(frame) = frame else { break };
                 last_heard = Instant::now();
+                match rate.admit(millis_since(opened)) {
+                    Verdict::Admit => {}
+                    Verdict::Drop => continue,
+                    Verdict::DropAndWarn => {
+                        let warning = problem(429, "too-fast", "Messages are arriving too fast; some were dropped.");
+                        if sink.send(warning).await.is_err() { break }
+                        continue;
+                    }
+                    Verdict::Close => {
+                        tracing::info!(caller = caller.label(), "closing a signaling connection that sends too fast");
+                        let _ = sink.send(problem(429, "too-fast", "Messages kept arriving too fast; the connection is closed.")).await;
+                        break;
+                    }
+                }
                 let reply = match frame.map_err(|e| e.to_string()).and_then(|text| {
                     ClientMessage::parse(&text).map_err(|e| e.to_string())
                 }) {

@@ -540,3 +540,45 @@ async fn chat_goes_between_the_two_people_and_only_its_use_is_recorded() {
         "/problems/not-now"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_floods_is_warned_once_then_closed() {
+    let w = world().await;
+    let mut helper = w.connect("megan@contoso.test", slow()).await;
+    // Pongs are never answered: what comes back is only the limit.
+    let pong = serde_json::to_string(&ClientMessage::Pong { nonce: 1 }).unwrap();
+    let tx = helper.tx.clone().unwrap();
+    let flood = tokio::spawn(async move {
+        let mut sent = 0u32;
+        while sent < 20_000 && tx.send(Ok(pong.clone())).await.is_ok() {
+            sent += 1;
+        }
+        sent
+    });
+    let mut warnings = 0;
+    let mut last = None;
+    while let Ok(Some(message)) = timeout(Duration::from_secs(5), helper.rx.recv()).await {
+        if error_kind(&message).as_deref() == Some("/problems/too-fast") {
+            warnings += 1;
+        }
+        last = Some(message);
+    }
+    let sent = flood.await.unwrap();
+    assert!(
+        warnings >= 2,
+        "a warning, then the closing notice ({warnings})"
+    );
+    assert_eq!(
+        last.as_ref().and_then(error_kind).as_deref(),
+        Some("/problems/too-fast")
+    );
+    // The connection ended long before the flood did.
+    assert!(
+        sent < 20_000,
+        "the server kept reading a flood of {sent} frames"
+    );
+    timeout(Duration::from_secs(5), helper.task)
+        .await
+        .expect("the connection ends")
+        .unwrap();
+}

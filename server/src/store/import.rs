@@ -45,7 +45,8 @@ struct ImportAudit {
 }
 
 /// One checked line, ready to write.
-enum Line {
+#[derive(Debug)]
+pub(crate) enum Line {
     User {
         email: String,
         name: String,
@@ -94,7 +95,7 @@ fn device_field(what: &str, text: &str, required: bool) -> Result<(), String> {
 
 /// Reads and checks every line; `known_emails` are the tenant's users
 /// (lower-case).
-fn check(
+pub(crate) fn check(
     kind: ImportKind,
     csv_text: &str,
     known_emails: &BTreeSet<String>,

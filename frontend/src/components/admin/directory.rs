@@ -71,6 +71,10 @@ pub fn ImportPanel(
 ) -> impl IntoView {
     let csv = RwSignal::new(String::new());
     let report = RwSignal::new(None::<Result<ImportReport, String>>);
+    // Users files only: whether password cells may replace the passwords
+    // of accounts that already exist. Off by default, and off again after
+    // each import, so that it is always a deliberate choice.
+    let set_passwords = RwSignal::new(false);
     let file_input = NodeRef::<leptos::html::Input>::new();
 
     let choose = move |_| {
@@ -90,10 +94,14 @@ pub fn ImportPanel(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = csv.get_untracked();
+        let passwords = set_passwords.get_untracked();
         spawn_local(async move {
-            let result = api::import(kind, text).await.map_err(|e| e.message());
+            let result = api::import(kind, text, passwords)
+                .await
+                .map_err(|e| e.message());
             if matches!(&result, Ok(r) if r.problems.is_empty()) {
                 csv.set(String::new());
+                set_passwords.set(false);
                 on_done.run(());
             }
             report.set(Some(result));
@@ -138,6 +146,20 @@ pub fn ImportPanel(
                         }
                     }
                 ></textarea>
+                {(kind == "users").then(|| view! {
+                    <div class="check">
+                        <input id="import-set-passwords" type="checkbox"
+                            prop:checked=move || set_passwords.get()
+                            on:change=move |ev| set_passwords.set(event_target_checked(&ev)) />
+                        <label for="import-set-passwords">
+                            "Also change the passwords of existing accounts"
+                        </label>
+                    </div>
+                    <p class="muted small">
+                        "Without this, a line with a password for an account that already exists is refused. \
+                         With it, that password replaces the account's password; the audit log names each account changed."
+                    </p>
+                })}
                 {outcome}
                 <button type="submit" class="primary">"Import"</button>
             </form>
