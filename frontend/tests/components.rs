@@ -143,3 +143,23 @@ async fn sign_in_form_checks_fields_before_calling_the_server() {
     assert_eq!(text_of(&root, "[role=alert]"), "Enter your password.");
     assert!(!called.get_untracked(), "nothing was sent");
 }
+
+#[wasm_bindgen_test]
+fn an_export_over_the_bound_is_not_offered_and_says_why() {
+    use tandem_frontend::components::reports::ExportLink;
+    use tandem_protocol::reports::{MAX_EXPORT_ROWS, ReportQuery};
+    let within = mount(
+        || view! { <ExportLink query=ReportQuery::default() total=u64::from(MAX_EXPORT_ROWS) /> },
+    );
+    assert!(within.query_selector("a#export-csv").unwrap().is_some());
+    let over = mount(
+        || view! { <ExportLink query=ReportQuery::default() total=u64::from(MAX_EXPORT_ROWS) + 1 /> },
+    );
+    assert!(over.query_selector("a#export-csv").unwrap().is_none());
+    assert!(
+        text_of(&over, "#export-csv-too-large")
+            .contains("holds 50001 sessions; an export holds at most 50000"),
+        "{}",
+        text_of(&over, "#export-csv-too-large")
+    );
+}

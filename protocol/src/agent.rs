@@ -64,6 +64,12 @@ impl DeviceCredentials {
         )
     }
 
+    /// The bytes these credentials sign for `method path`
+    /// ([`device_auth_message`]).
+    pub fn message(&self, method: &str, path: &str) -> String {
+        device_auth_message(&self.device, self.at, &self.nonce, method, path)
+    }
+
     /// Parses a header value; `None` if it is not this scheme or malformed.
     pub fn parse(header: &str) -> Option<Self> {
         let rest = header.strip_prefix(DEVICE_AUTH_SCHEME)?.strip_prefix(' ')?;

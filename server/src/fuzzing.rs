@@ -24,7 +24,6 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 use tandem_protocol::agent::{
     AgentClientMessage, AgentServerMessage, DeviceCredentials, MAX_AGENT_FRAME_BYTES,
-    device_auth_message,
 };
 use tandem_protocol::directory::{ImportKind, ImportOptions};
 use tandem_protocol::grant::{DOMAIN, Grant, GrantError, GrantKey, SignedGrant, key_id};
@@ -208,13 +207,7 @@ pub fn device_signature(data: &[u8]) {
     let public = URL_SAFE_NO_PAD.encode(signer.verifying_key().as_bytes());
     let now = UnixMillis(1_700_000_000_000);
     let (method, path) = ("GET", "/api/agent/connect");
-    let message = device_auth_message(
-        &credentials.device,
-        credentials.at,
-        &credentials.nonce,
-        method,
-        path,
-    );
+    let message = credentials.message(method, path);
     let genuine = URL_SAFE_NO_PAD.encode(signer.sign(message.as_bytes()).to_bytes());
     if check_device_signature(&credentials, &public, now, method, path).is_ok() {
         assert_eq!(

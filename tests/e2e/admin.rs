@@ -144,6 +144,15 @@ async fn helpers_see_no_admin_pages_and_the_api_refuses_them() {
     .await;
 }
 
+/// Pastes `csv` into the import panel's `textarea` and submits it.
+async fn submit_import(browser: &tandem_tests::Browser, textarea: &str, csv: &str) {
+    browser.fill(textarea, csv).await.unwrap();
+    browser
+        .click("details.import button[type=submit]")
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn the_directory_is_searched_and_users_and_devices_are_imported_from_csv() {
     e2e(async |env| {
@@ -168,11 +177,7 @@ async fn the_directory_is_searched_and_users_and_devices_are_imported_from_csv()
         browser.click("details.import summary").await.unwrap();
         let users = "email,display_name,job_title,company,password\n\
                      lynne@contoso.test,Lynne Robbins,,,a-new-passphrase-2026\n";
-        browser.fill("#import-users", users).await.unwrap();
-        browser
-            .click("details.import button[type=submit]")
-            .await
-            .unwrap();
+        submit_import(browser, "#import-users", users).await;
         browser
             .wait_for_text_containing(
                 ".import-problems li",
@@ -181,10 +186,7 @@ async fn the_directory_is_searched_and_users_and_devices_are_imported_from_csv()
             .await
             .unwrap();
         browser.click("#import-set-passwords").await.unwrap();
-        browser
-            .click("details.import button[type=submit]")
-            .await
-            .unwrap();
+        submit_import(browser, "#import-users", users).await;
         browser
             .wait_for_text(
                 "details.import .form-status.ok",
@@ -208,17 +210,12 @@ async fn the_directory_is_searched_and_users_and_devices_are_imported_from_csv()
         browser.wait_for("table.devices").await.unwrap();
         browser.click("details.import summary").await.unwrap();
         let header = "name,os,os_version,primary_user_email,enrolled,compliance";
-        browser
-            .fill(
-                "#import-devices",
-                &format!("{header}\nLAB-01,Ubuntu,24.04,nobody@contoso.test,true,compliant\n"),
-            )
-            .await
-            .unwrap();
-        browser
-            .click("details.import button[type=submit]")
-            .await
-            .unwrap();
+        submit_import(
+            browser,
+            "#import-devices",
+            &format!("{header}\nLAB-01,Ubuntu,24.04,nobody@contoso.test,true,compliant\n"),
+        )
+        .await;
         browser
             .wait_for_text(
                 ".import-problems li",
@@ -226,17 +223,12 @@ async fn the_directory_is_searched_and_users_and_devices_are_imported_from_csv()
             )
             .await
             .unwrap();
-        browser
-            .fill(
-                "#import-devices",
-                &format!("{header}\nLAB-01,Ubuntu,24.04,diego@contoso.test,true,compliant\n"),
-            )
-            .await
-            .unwrap();
-        browser
-            .click("details.import button[type=submit]")
-            .await
-            .unwrap();
+        submit_import(
+            browser,
+            "#import-devices",
+            &format!("{header}\nLAB-01,Ubuntu,24.04,diego@contoso.test,true,compliant\n"),
+        )
+        .await;
         browser
             .wait_for_text(
                 "details.import .form-status.ok",

@@ -7,6 +7,7 @@
 //!   it has run `--runs` inputs; figures for BENCHMARKS.md at the end. Its
 //!   corpus and logs are kept apart from the short run's.
 //! - `--jobs N`: targets at a time (default: one per core).
+//! - `--targets a,b`: only these targets.
 //!
 //! The targets are built once, optimised with overflow checks and without
 //! a sanitizer: every decoder is safe Rust (`unsafe_code = "deny"`), so
@@ -58,6 +59,8 @@ struct Options {
     seconds: u64,
     runs: Option<u64>,
     jobs: Option<usize>,
+    /// Only these targets (all when empty).
+    only: Vec<String>,
     /// `short` or `long`: where the working corpus and the logs go.
     mode: &'static str,
 }
@@ -78,8 +81,22 @@ pub fn fuzz(args: &[String]) -> Result {
         seconds: value("--seconds")?.unwrap_or(if long { LONG_SECONDS } else { SHORT_SECONDS }),
         runs: value("--runs")?,
         jobs: value("--jobs")?.and_then(|j| usize::try_from(j).ok()),
+        only: match args.iter().position(|a| a == "--targets") {
+            None => Vec::new(),
+            Some(i) => args
+                .get(i + 1)
+                .ok_or("--targets needs a list")?
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
+        },
         mode: if long { "long" } else { "short" },
     };
+    if let Some(unknown) = options.only.iter().find(|t| !TARGETS.contains(&t.as_str())) {
+        return Err(format!(
+            "no fuzz target {unknown}; the targets are {TARGETS:?}"
+        ));
+    }
     let figures = build_and_run(&options)?;
     print_table(&figures);
     Ok(())
@@ -91,6 +108,7 @@ pub fn short() -> Result<Vec<Figures>> {
         seconds: SHORT_SECONDS,
         runs: None,
         jobs: None,
+        only: Vec::new(),
         mode: "short",
     })
 }
@@ -146,14 +164,19 @@ fn build_and_run(options: &Options) -> Result<Vec<Figures>> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
+    let chosen: Vec<&str> = TARGETS
+        .iter()
+        .copied()
+        .filter(|t| options.only.is_empty() || options.only.iter().any(|o| o == t))
+        .collect();
     println!(
         "\n==> fuzzing {} targets, {} s each, {parallel} at a time",
-        TARGETS.len(),
+        chosen.len(),
         options.seconds
     );
     let mut figures = Vec::new();
     let mut failures = Vec::new();
-    for batch in TARGETS.chunks(parallel) {
+    for batch in chosen.chunks(parallel) {
         let running: Vec<_> = batch
             .iter()
             .map(|target| start(&bin, &dir.join(options.mode), target, options))

@@ -24,7 +24,7 @@ mod tools;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench [--peers] | \
-                     fuzz [--long] [--seconds N] [--runs N] [--jobs N]>";
+                     fuzz [--long] [--seconds N] [--runs N] [--jobs N] [--targets a,b]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

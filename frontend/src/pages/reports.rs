@@ -4,7 +4,7 @@
 //! session reports see the whole organization, helpers their own sessions.
 
 use crate::api;
-use crate::components::reports::duration;
+use crate::components::reports::{ExportLink, duration};
 use crate::format::iso_time;
 use crate::pages::admin::loading_or_error;
 use crate::routes::{AppRoute, report_query};
@@ -256,12 +256,11 @@ pub fn ReportsPage() -> impl IntoView {
         <section class="page" aria-labelledby="reports-title">
             <h1 id="reports-title">"Sessions"</h1>
             <Filters query />
-            <p><a id="export-csv" href=move || api::report_csv_href(&query.get()) download="tandem-sessions.csv">
-                "Export CSV"
-            </a></p>
             {move || {
                 let q = query.get();
-                loading_or_error(data.get(), move |page| table(&q, page))
+                loading_or_error(data.get(), move |page| {
+                    view! { <ExportLink query=q.clone() total=page.total /> {table(&q, page)} }.into_any()
+                })
             }}
         </section>
     }

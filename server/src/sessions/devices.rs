@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tandem_protocol::agent::{
     AgentServerMessage, DEVICE_AUTH_SKEW_MILLIS, DeviceCredentials, EnrollmentToken,
     MAX_DEVICE_FIELD_CHARS, NewEnrollmentToken, PAIRING_LIFETIME_MILLIS, Paired, PairingPreview,
-    RegisterRequest, Registration, device_auth_message,
+    RegisterRequest, Registration,
 };
 use tandem_protocol::rbac::Permission;
 use tandem_protocol::session::{IssuedCode, Party};
@@ -80,13 +80,7 @@ pub fn check_device_signature(
         .ok()
         .and_then(|b| Signature::from_slice(&b).ok())
         .ok_or(SessionError::DeviceAuth("malformed signature"))?;
-    let message = device_auth_message(
-        &credentials.device,
-        credentials.at,
-        &credentials.nonce,
-        method,
-        path,
-    );
+    let message = credentials.message(method, path);
     // Strict: no small-order keys, no malleable signatures.
     verifying
         .verify_strict(message.as_bytes(), &signature)

@@ -1,9 +1,11 @@
-//! Pieces of the report and monitor pages: the SVG charts and formatting
-//! of durations.
+//! Pieces of the report and monitor pages: the SVG charts, the export
+//! link and formatting of durations.
 
 mod charts;
+mod export;
 
 pub use charts::{DayChart, OutcomeChart};
+pub use export::ExportLink;
 
 /// "1 h 02 min", "4 min 05 s", "12 s" from milliseconds.
 pub fn duration(ms: i64) -> String {
