@@ -226,3 +226,66 @@ async fn roles_in_use_and_built_in_roles_cannot_be_deleted() {
         "A role named \u{201c}Temp\u{201d} already exists."
     );
 }
+
+#[tokio::test]
+async fn hashed_assets_are_sent_compressed_and_cached_for_good_and_the_page_is_not() {
+    let dist = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &str| std::fs::write(dist.path().join(name), body).unwrap();
+    file("index.html", "<p>console</p>");
+    let wasm = "app-0123456789abcdef_bg.wasm";
+    file(wasm, "plain wasm");
+    file(&format!("{wasm}.br"), "brotli bytes");
+    file(&format!("{wasm}.gz"), "gzip bytes");
+    let app = app_with(dist.path()).await;
+    let get = |path: String, encodings: Option<&'static str>| {
+        let mut request = axum::http::Request::get(path);
+        if let Some(e) = encodings {
+            request = request.header(header::ACCEPT_ENCODING, e);
+        }
+        app.send(request.body(axum::body::Body::empty()).unwrap())
+    };
+    let body = |response: axum::response::Response| async move {
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+
+    let brotli = get(format!("/{wasm}"), Some("gzip, deflate, br")).await;
+    assert_eq!(brotli.status(), StatusCode::OK);
+    let headers = brotli.headers().clone();
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        headers
+            .get_all(header::VARY)
+            .iter()
+            .any(|v| v == "accept-encoding")
+    );
+    assert!(headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    assert_eq!(body(brotli).await, "brotli bytes");
+
+    let gzip = get(format!("/{wasm}"), Some("gzip")).await;
+    assert_eq!(gzip.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(body(gzip).await, "gzip bytes");
+    let plain = get(format!("/{wasm}"), None).await;
+    assert!(!plain.headers().contains_key(header::CONTENT_ENCODING));
+    assert_eq!(body(plain).await, "plain wasm");
+
+    // The page and deep links are revalidated every time.
+    for path in ["/", "/index.html", "/share"] {
+        let page = get(path.into(), Some("br")).await;
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        assert_eq!(page.headers()[header::CACHE_CONTROL], "no-cache", "{path}");
+        assert_eq!(body(page).await, "<p>console</p>");
+    }
+    // A hashed name that is not there is a 404, never the page cached as it.
+    let missing = get("/app-fedcba9876543210.js".into(), None).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.headers()[header::CACHE_CONTROL], "no-cache");
+}

@@ -59,7 +59,7 @@ impl Default for H264Settings {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             bitrate_bps: 4_000_000,
-            max_fps: 30.0,
+            max_fps: crate::media::stream::MAX_FPS as f32,
             threads: u16::try_from(cores.min(MAX_THREADS)).unwrap_or(1),
         }
     }

@@ -568,7 +568,12 @@ impl Session {
                 return None;
             }
         };
-        let encoder = Box::new(H264Encoder::new(H264Settings::default()));
+        let max_fps = stream::max_fps_from_env();
+        self.switches.max_fps.store(max_fps, Ordering::Release);
+        let encoder = Box::new(H264Encoder::new(H264Settings {
+            max_fps: max_fps as f32,
+            ..H264Settings::default()
+        }));
         stream::spawn(
             capturer,
             encoder,

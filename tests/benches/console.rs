@@ -1,8 +1,8 @@
 //! `cargo xtask bench` (console part): what the helper's browser downloads
 //! and how soon the console can be used.
 //!
-//! - The release WASM and JS from `dist/`, raw and gzipped (`gzip -9`, as
-//!   a compressing reverse proxy would send them).
+//! - The release WASM and JS from `dist/`, raw, gzipped (`gzip -9`, the
+//!   build's `.gz` that the server sends) and as the build's brotli copy.
 //! - Navigation → first paint (FCP) and → largest paint (LCP) in a fresh
 //!   headless Chromium, read from the page's own Paint Timing entries. The
 //!   console renders on the client only (`<body>` is empty until the WASM
@@ -60,8 +60,13 @@ async fn main() {
         if name.ends_with(".wasm") || name.ends_with(".js") || name.ends_with(".css") {
             let (raw, gz) = size(&path);
             let kind = name.rsplit('.').next().unwrap_or_default();
+            // What the server sends a browser that takes brotli (the
+            // build's own `.br`; browsers offer it over https).
+            let br = std::fs::metadata(path.with_file_name(format!("{name}.br")))
+                .map(|m| format!("{:>7.1} KiB brotli", m.len() as f64 / 1024.0))
+                .unwrap_or_else(|_| "no .br built".into());
             println!(
-                "{kind:>5}: {:>8.1} KiB raw  {:>7.1} KiB gzipped",
+                "{kind:>5}: {:>8.1} KiB raw  {:>7.1} KiB gzipped  {br}",
                 raw as f64 / 1024.0,
                 gz as f64 / 1024.0
             );

@@ -13,9 +13,9 @@ use tempfile::TempDir;
 pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
 const DRIVER_READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The flags DEVELOPERS.md requires, plus a fixed window size.
-const CHROMIUM_ARGS: &[&str] = &[
-    "--headless",
+/// The flags every Chromium needs on these machines (DEVELOPERS.md), headed
+/// or not: no sandbox (root), no GPU, and none of its own network traffic.
+pub const CHROMIUM_REQUIRED_ARGS: &[&str] = &[
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -23,6 +23,11 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+];
+
+/// The test browsers' flags on top: headless, a fixed window size.
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless",
     "--disable-dev-shm-usage",
     "--window-size=1280,900",
     // Sessions: getDisplayMedia answers with Chromium's fake screen (a
@@ -88,7 +93,11 @@ impl Browser {
             .prefix("tandem-chromium-")
             .tempdir()?;
         let (driver, driver_url) = start_driver().await?;
-        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| (*a).to_owned()).collect();
+        let mut args: Vec<String> = CHROMIUM_REQUIRED_ARGS
+            .iter()
+            .chain(CHROMIUM_ARGS)
+            .map(|a| (*a).to_owned())
+            .collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = serde_json::json!({
             "browserName": "chrome",

@@ -289,12 +289,23 @@ impl Agent {
     /// Starts `tandem-agent --server BASE --no-browser` on `display`,
     /// enrolled with `token` if given.
     pub fn start(base_url: &str, display: &str, token: Option<&str>) -> Result<Self, HarnessError> {
+        Self::start_with(base_url, display, token, &[])
+    }
+
+    /// [`Agent::start`] with more environment (e.g. `TANDEM_AGENT_MAX_FPS`).
+    pub fn start_with(
+        base_url: &str,
+        display: &str,
+        token: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Result<Self, HarnessError> {
         let state = tempfile::Builder::new().prefix("tandem-agent-").tempdir()?;
         let mut command = Command::new(agent_binary()?);
         command
             .args(["--server", base_url, "--no-browser", "--state-dir"])
             .arg(state.path())
             .args(token.map(|t| ["--enroll", t]).into_iter().flatten())
+            .envs(env.iter().copied())
             .env("DISPLAY", display);
         // The agent's syslog goes to a socket of ours, read like a daemon.
         let socket_path = state.path().join("syslog.sock");

@@ -70,9 +70,19 @@ pub async fn controlled_agent_session(
     base_url: &str,
     display: &str,
 ) -> Result<(Browser, Agent), HarnessError> {
+    controlled_agent_session_with(helper, base_url, display, &[]).await
+}
+
+/// [`controlled_agent_session`] with more environment for the agent.
+pub async fn controlled_agent_session_with(
+    helper: &Browser,
+    base_url: &str,
+    display: &str,
+    agent_env: &[(&str, &str)],
+) -> Result<(Browser, Agent), HarnessError> {
     switch_user(helper, "admin@contoso.test").await?;
     let token = enrollment_token(helper, "bench").await?;
-    let agent = Agent::start(base_url, display, Some(&token))?;
+    let agent = Agent::start_with(base_url, display, Some(&token), agent_env)?;
     let link = agent
         .wait_for_line(
             "Open this link to continue: ",

@@ -18,7 +18,7 @@ mod process;
 mod server;
 pub mod wine;
 
-pub use browser::Browser;
+pub use browser::{Browser, CHROMIUM_REQUIRED_ARGS};
 pub use error::HarnessError;
 pub use paths::{dist_dir, free_port};
 pub use process::GroupChild;

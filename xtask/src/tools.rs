@@ -29,6 +29,10 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("compare", "imagemagick"),
 ];
 
+/// What every console build needs: Trunk.toml's post-build hook writes a
+/// gzip and a brotli copy of each asset.
+const BUILD_PACKAGES: &[(&str, &str)] = &[("gzip", "gzip"), ("brotli", "brotli")];
+
 /// What the peer benchmark compares Tandem with, and counts bytes with.
 const PEER_PACKAGES: &[(&str, &str)] = &[
     ("x11vnc", "x11vnc"),
@@ -198,8 +202,24 @@ fn apt_install(packages: &[&str]) -> Result {
     run(apt(&install))
 }
 
+/// Installs the Debian packages of `list` (binary, package) whose binary
+/// is not on PATH.
+fn apt_install_missing(list: &[(&str, &str)]) -> Result {
+    let missing: Vec<&str> = list
+        .iter()
+        .filter(|(binary, _)| !on_path(binary))
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        apt_install(&missing)
+    }
+}
+
 /// What `cargo xtask run` needs: the console's toolchain.
 pub fn ensure_for_build() -> Result {
+    apt_install_missing(BUILD_PACKAGES)?;
     rustup_target("wasm32-unknown-unknown")?;
     trunk()?;
     wasm_bindgen_cli()?;
@@ -211,14 +231,7 @@ pub fn ensure_for_build() -> Result {
 
 /// What `cargo xtask test` needs on top: lints, browsers and test tools.
 pub fn ensure_for_test() -> Result {
-    let missing: Vec<&str> = TEST_PACKAGES
-        .iter()
-        .filter(|(binary, _)| !on_path(binary))
-        .map(|(_, package)| *package)
-        .collect();
-    if !missing.is_empty() {
-        apt_install(&missing)?;
-    }
+    apt_install_missing(TEST_PACKAGES)?;
     rustup_components()?;
     rustup_target(WINDOWS_TARGET)?;
     test_idp()?;

@@ -76,14 +76,25 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
             return any(|| async { ApiError::ConsoleMissing.into_response() });
         }
     };
-    let files = ServeDir::new(dist_dir).fallback(ServeFile::new(index));
+    // The build writes `.br` and `.gz` beside each asset (Trunk.toml's
+    // post-build hook); they are sent to browsers that accept them.
+    let files = ServeDir::new(dist_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(
+            ServeFile::new(index)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
     any_service(
         ServiceBuilder::new()
-            // Always revalidate: Trunk's asset names carry content hashes,
-            // and index.html must never be stale after an upgrade.
-            .layer(SetResponseHeaderLayer::overriding(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("no-cache"),
+            .layer(axum::middleware::from_fn_with_state(
+                std::sync::Arc::<Path>::from(dist_dir),
+                cache_control,
+            ))
+            .layer(SetResponseHeaderLayer::appending(
+                header::VARY,
+                HeaderValue::from_static("accept-encoding"),
             ))
             .layer(SetResponseHeaderLayer::overriding(
                 header::CONTENT_SECURITY_POLICY,
@@ -91,6 +102,48 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
             ))
             .service(files),
     )
+}
+
+/// The file name, when `path` names one of Trunk's content-hashed assets
+/// at the root (`/name-<16 hex digits>.ext`, or `…_bg.wasm`): its content
+/// never changes under that name.
+pub fn content_hashed_name(path: &str) -> Option<&str> {
+    let name = path.strip_prefix('/')?;
+    let (stem, _extension) = name.split_once('.')?;
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    let (base, hash) = stem.rsplit_once('-')?;
+    let hashed = !base.is_empty()
+        && !name.contains('/')
+        && hash.len() == 16
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    hashed.then_some(name)
+}
+
+/// Hashed assets are cached for a year and never revalidated; everything
+/// else (index.html, deep links, the favicon) is revalidated every time,
+/// so an upgrade is seen at once. A hashed name that does not exist is a
+/// 404, not the console's page (which would then be cached as the asset).
+async fn cache_control(
+    axum::extract::State(dist): axum::extract::State<std::sync::Arc<Path>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let hashed = content_hashed_name(request.uri().path()).map(|name| dist.join(name).is_file());
+    let mut response = match hashed {
+        Some(false) => ApiError::NotFound.into_response(),
+        _ => next.run(request).await,
+    };
+    let value = if hashed == Some(true) && response.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    response
 }
 
 #[cfg(test)]
@@ -109,5 +162,30 @@ mod tests {
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
         assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
         assert!(csp.contains("frame-ancestors 'none'"));
+    }
+
+    #[test]
+    fn only_trunks_hashed_names_count_as_immutable() {
+        for hashed in [
+            "/tandem-frontend-37528cbebc424c4a_bg.wasm",
+            "/tandem-frontend-37528cbebc424c4a.js",
+            "/main-a1cde568ebc1aa2e.css",
+        ] {
+            assert!(content_hashed_name(hashed).is_some(), "{hashed}");
+        }
+        for plain in [
+            "/",
+            "/index.html",
+            "/public/favicon.svg",
+            "/share",
+            "/admin/users-0123",
+            "/x-37528CBEBC424C4A.js",
+            "/-37528cbebc424c4a.js",
+            "/tandem-frontend-37528cbebc424c4a",
+            "/public/x-37528cbebc424c4a.js",
+            "/../x-37528cbebc424c4a.js",
+        ] {
+            assert_eq!(content_hashed_name(plain), None, "{plain}");
+        }
     }
 }

@@ -14,8 +14,13 @@ use std::time::{Duration, Instant};
 use tandem_protocol::input::{CursorShape, Display};
 use tokio::sync::mpsc;
 
-/// Frames per second at most.
-pub const MAX_FPS: u32 = 30;
+/// Frames per second at most (a 60 Hz screen); `TANDEM_AGENT_MAX_FPS`
+/// lowers it (see [`max_fps_from_env`]).
+pub const MAX_FPS: u32 = 60;
+/// The share of one core the encoder may take: when encoding takes longer,
+/// frames are spaced out so that it stays at this share (a small change
+/// goes at 60 fps; full motion slows down instead of queueing).
+pub const ENCODER_SHARE: f64 = 0.8;
 /// The screen is looked at at least this often (the pointer, keep-alives,
 /// top-offs), and on this tick when the capturer cannot tell of changes.
 pub const TICK: Duration = Duration::from_micros(33_333);
@@ -31,13 +36,33 @@ pub enum Next {
     Wait(Duration),
 }
 
+/// `TANDEM_AGENT_MAX_FPS` (1 to [`MAX_FPS`]), else [`MAX_FPS`].
+pub fn max_fps_from_env() -> u32 {
+    std::env::var("TANDEM_AGENT_MAX_FPS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .map_or(MAX_FPS, |fps| fps.clamp(1, MAX_FPS))
+}
+
+/// The shortest gap between two encoded frames: one frame at `cap_fps`,
+/// or longer when the last encodes (`encode`, smoothed) took more than
+/// [`ENCODER_SHARE`] of that. Pure.
+pub fn frame_gap(cap_fps: u32, encode: Option<Duration>) -> Duration {
+    let floor = Duration::from_secs(1) / cap_fps.clamp(1, MAX_FPS);
+    encode.map_or(floor, |e| floor.max(e.div_f64(ENCODER_SHARE)))
+}
+
 /// Captures as soon as the screen changed, if the last encoded frame is
-/// at least a `MAX_FPS` gap old (`since_encoded`), else on the tick
-/// (`elapsed` since the last pass); a capturer that cannot tell (`None`)
-/// is read on the tick. Pure: times and the capturer's answer are passed
-/// in.
-pub fn next_pass(elapsed: Duration, since_encoded: Option<Duration>, change: Option<bool>) -> Next {
-    let min_gap = Duration::from_secs(1) / MAX_FPS;
+/// at least `min_gap` old (`since_encoded`; see [`frame_gap`]), else on
+/// the tick (`elapsed` since the last pass); a capturer that cannot tell
+/// (`None`) is read on the tick. Pure: times and the capturer's answer
+/// are passed in.
+pub fn next_pass(
+    elapsed: Duration,
+    since_encoded: Option<Duration>,
+    change: Option<bool>,
+    min_gap: Duration,
+) -> Next {
     let due = match change {
         // Measured from the last encode: after a quiet spell a change goes
         // at once, instead of waiting for the tick.
@@ -72,6 +97,8 @@ pub struct StreamSwitches {
     /// The helper holds Elevation and full control: a secure desktop may be
     /// followed.
     pub secure_desktop: AtomicBool,
+    /// Frames per second at most (1 to [`MAX_FPS`]).
+    pub max_fps: AtomicU32,
 }
 
 /// [`StreamSwitches::display`] before the helper picks one.
@@ -81,6 +108,7 @@ impl StreamSwitches {
     pub fn new() -> Self {
         Self {
             display: AtomicU32::new(NO_DISPLAY),
+            max_fps: AtomicU32::new(MAX_FPS),
             ..Self::default()
         }
     }
@@ -185,6 +213,8 @@ fn run(
     let mut desktop = Desktop::Normal;
     let mut off = true;
     let mut encoded_at: Option<Instant> = None;
+    // Encode time, smoothed over the last few frames.
+    let mut encode_time: Option<Duration> = None;
     while !switches.stop.load(Ordering::Acquire) {
         let started = Instant::now();
         if !switches.allowed.load(Ordering::Acquire) {
@@ -259,12 +289,15 @@ fn run(
         if let Some(quality) = pacer.decide(!damage.is_empty(), keyframe, started) {
             let encode_started = Instant::now();
             encoded_at = Some(encode_started);
-            match encoder.encode(&frame, quality) {
+            let encoded = encoder.encode(&frame, quality);
+            let took = encode_started.elapsed();
+            encode_time = Some(encode_time.map_or(took, |t| t.mul_f64(0.7) + took.mul_f64(0.3)));
+            match encoded {
                 Ok(bytes) if !bytes.is_empty() => {
                     let sent = events.blocking_send(StreamEvent::Frame {
                         access_unit: Bytes::from(bytes),
                         captured_at: started,
-                        encode_ms: encode_started.elapsed().as_secs_f32() * 1000.0,
+                        encode_ms: took.as_secs_f32() * 1000.0,
                     });
                     if sent.is_err() {
                         return;
@@ -277,17 +310,19 @@ fn run(
                 }
             }
         }
-        wait_for_change(capturer, started, encoded_at, &switches.stop);
+        let gap = frame_gap(switches.max_fps.load(Ordering::Acquire), encode_time);
+        wait_for_change(capturer, started, encoded_at, gap, &switches.stop);
     }
 }
 
-/// Waits until the next pass is due: a change (at most `MAX_FPS`), or the
-/// tick. A change read now is captured within a few milliseconds, instead
-/// of waiting up to a whole tick.
+/// Waits until the next pass is due: a change (at most one per `gap`), or
+/// the tick. A change read now is captured within a few milliseconds,
+/// instead of waiting up to a whole tick.
 fn wait_for_change(
     capturer: &mut dyn Capturer,
     started: Instant,
     encoded: Option<Instant>,
+    gap: Duration,
     stop: &AtomicBool,
 ) {
     loop {
@@ -295,7 +330,12 @@ fn wait_for_change(
             return;
         }
         let since_encoded = encoded.map(|t| t.elapsed());
-        match next_pass(started.elapsed(), since_encoded, capturer.change_pending()) {
+        match next_pass(
+            started.elapsed(),
+            since_encoded,
+            capturer.change_pending(),
+            gap,
+        ) {
             Next::Go => return,
             Next::Wait(rest) => std::thread::sleep(rest),
         }
@@ -315,24 +355,46 @@ mod tests {
     use crate::encode::{H264Encoder, H264Settings, has_idr};
 
     #[test]
-    fn a_change_is_captured_at_once_but_no_faster_than_max_fps() {
+    fn a_change_is_captured_at_once_but_no_faster_than_the_frame_gap() {
         let ms = Duration::from_millis;
         let gap = Duration::from_secs(1) / MAX_FPS;
         // After a quiet spell a change is captured at once.
-        assert_eq!(next_pass(ms(3), Some(ms(500)), Some(true)), Next::Go);
-        assert_eq!(next_pass(ms(3), None, Some(true)), Next::Go);
-        // Right after an encoded frame it waits for the MAX_FPS gap.
-        assert_eq!(next_pass(ms(3), Some(ms(3)), Some(true)), Next::Wait(POLL));
-        assert_eq!(next_pass(gap, Some(gap), Some(true)), Next::Go);
-        // Nothing changed: ask again soon, and pass on the tick anyway.
+        assert_eq!(next_pass(ms(3), Some(ms(500)), Some(true), gap), Next::Go);
+        assert_eq!(next_pass(ms(3), None, Some(true), gap), Next::Go);
+        // Right after an encoded frame it waits for the gap.
         assert_eq!(
-            next_pass(ms(20), Some(ms(500)), Some(false)),
+            next_pass(ms(3), Some(ms(3)), Some(true), gap),
             Next::Wait(POLL)
         );
-        assert_eq!(next_pass(TICK, Some(ms(500)), Some(false)), Next::Go);
+        assert_eq!(next_pass(gap, Some(gap), Some(true), gap), Next::Go);
+        // Nothing changed: ask again soon, and pass on the tick anyway.
+        assert_eq!(
+            next_pass(ms(20), Some(ms(500)), Some(false), gap),
+            Next::Wait(POLL)
+        );
+        assert_eq!(next_pass(TICK, Some(ms(500)), Some(false), gap), Next::Go);
         // A capturer that cannot tell is read on the tick.
-        assert_eq!(next_pass(ms(10), None, None), Next::Wait(TICK - ms(10)));
-        assert_eq!(next_pass(TICK, None, None), Next::Go);
+        assert_eq!(
+            next_pass(ms(10), None, None, gap),
+            Next::Wait(TICK - ms(10))
+        );
+        assert_eq!(next_pass(TICK, None, None, gap), Next::Go);
+    }
+
+    #[test]
+    fn small_changes_go_at_60_fps_and_slow_encodes_are_spaced_out() {
+        let ms = Duration::from_millis;
+        let at_60 = Duration::from_secs(1) / 60;
+        assert_eq!(frame_gap(60, None), at_60);
+        // A 9 ms encode (a small change at 1080p) keeps 60 fps.
+        assert_eq!(frame_gap(60, Some(ms(9))), at_60);
+        // A 40 ms encode (full motion on a busy machine) is spaced to keep
+        // the encoder at 80 % of a core: 50 ms, 20 fps, never queued.
+        assert_eq!(frame_gap(60, Some(ms(40))), ms(50));
+        // The configured cap holds, and is clamped to 1..=60.
+        assert_eq!(frame_gap(30, Some(ms(1))), Duration::from_secs(1) / 30);
+        assert_eq!(frame_gap(500, None), at_60);
+        assert_eq!(frame_gap(0, None), Duration::from_secs(1));
     }
 
     #[test]

@@ -112,6 +112,9 @@ pub fn ssim(a: &[u8], b: &[u8], width: usize) -> f64 {
 #[derive(Debug, Clone, Default)]
 pub struct PhaseFigures {
     pub latency: Vec<f64>,
+    /// The part of `latency` the system adds: shown − when the value first
+    /// reached the X framebuffer.
+    pub added: Vec<f64>,
     pub frames_per_second: f64,
     pub kbit_per_second: f64,
     pub sender_cpu_s: f64,
@@ -167,13 +170,13 @@ impl SystemFigures {
 /// system (Tandem).
 pub fn table(systems: &[SystemFigures], phases: &[&str]) -> String {
     let mut out = String::new();
-    out.push_str("| system | phase | g2g p50 ms | p95 | p99 | frames/s | kbit/s | sender CPU s | browser CPU s | p50 ÷ Tandem | kbit/s ÷ Tandem |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| system | phase | g2g p50 ms | p95 | p99 | added p50 ms | added p95 | frames/s | kbit/s | sender CPU s | browser CPU s | p50 ÷ Tandem | p95 ÷ Tandem | kbit/s ÷ Tandem |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     let base = systems.first();
     for s in systems {
         if let Some(why) = &s.failed {
             out.push_str(&format!(
-                "| {} | – | did not run: {why} |||||||||\n",
+                "| {} | – | did not run: {why} ||||||||||||\n",
                 s.name
             ));
             continue;
@@ -188,17 +191,22 @@ pub fn table(systems: &[SystemFigures], phases: &[&str]) -> String {
             };
             let base_p50 = base.and_then(|b| b.phase_median(phase, |f| quantile(&f.latency, 0.5)));
             let base_kbit = base.and_then(|b| b.phase_median(phase, |f| Some(f.kbit_per_second)));
+            let base_p95 = base.and_then(|b| b.phase_median(phase, |f| quantile(&f.latency, 0.95)));
+            let added = |q: f64| s.phase_median(phase, |f| quantile(&f.added, q));
             out.push_str(&format!(
-                "| {} | {phase} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {phase} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 s.name,
                 fmt(p50, 1),
                 fmt(q(0.95), 1),
                 fmt(q(0.99), 1),
+                fmt(added(0.5), 1),
+                fmt(added(0.95), 1),
                 fmt(s.phase_median(phase, |f| Some(f.frames_per_second)), 1),
                 fmt(kbit, 0),
                 fmt(s.phase_median(phase, |f| Some(f.sender_cpu_s)), 2),
                 fmt(s.phase_median(phase, |f| Some(f.browser_cpu_s)), 2),
                 ratio(p50, base_p50),
+                ratio(q(0.95), base_p95),
                 ratio(kbit, base_kbit),
             ));
         }

@@ -47,11 +47,46 @@ fn workload_binary() -> std::path::PathBuf {
         .unwrap()
 }
 
+/// What draws the screen the systems share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    /// `tandem-workload`: a small X client drawing with core requests.
+    X11,
+    /// `tandem-workload --browser`: a full-screen Chromium page drawing on
+    /// every animation frame, as real desktops do.
+    Browser,
+}
+
+impl Workload {
+    fn key(self) -> &'static str {
+        match self {
+            Workload::X11 => "x11",
+            Workload::Browser => "browser",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Workload::X11 => "X client",
+            Workload::Browser => "browser page",
+        }
+    }
+}
+
 /// One run of one system; `Err` says why the system could not run.
-async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<RunFigures, String> {
+async fn run_once(
+    system: System,
+    workload_kind: Workload,
+    xvfb: &Xvfb,
+    phase_seconds: u64,
+) -> Result<RunFigures, String> {
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
     let source = work.path().join("source.grey");
-    let mut workload = Command::new(workload_binary())
+    let mut command = Command::new(workload_binary());
+    if workload_kind == Workload::Browser {
+        command.arg("--browser");
+    }
+    let mut workload = command
         .args(["--phase-seconds", &phase_seconds.to_string(), "--source"])
         .arg(&source)
         .env("DISPLAY", &xvfb.display)
@@ -70,7 +105,7 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
         }
     });
     let first = rx
-        .recv_timeout(Duration::from_secs(10))
+        .recv_timeout(Duration::from_secs(60))
         .map_err(|_| "the workload did not start")?;
     if !first.starts_with("ready") {
         return Err(format!("workload said {first:?}"));
@@ -93,9 +128,47 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
     if !installed {
         return Err(format!("{} never showed a picture", system.name()));
     }
-    // Focus the client's input (a click into the picture's corner).
-    if let Ok(el) = running.browser.wait_for(running.keys_to).await {
-        let _ = el.click().await;
+    // Focus the client's input: a real click 300 px into the picture,
+    // inside the text page and clear of any toolbar over its middle.
+    running
+        .browser
+        .wait_for(running.keys_to)
+        .await
+        .map_err(|e| format!("no {} to type into: {e}", running.keys_to))?;
+    let rect = running
+        .browser
+        .eval(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect();
+             return [r.x, r.y, r.width, r.height];",
+            vec![serde_json::json!(running.keys_to)],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let at = |i: usize| rect[i].as_f64().unwrap_or(0.0);
+    let (x, y) = (
+        at(0) + at(2).min(600.0) / 2.0,
+        at(1) + at(3).min(600.0) / 2.0,
+    );
+    {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        let click = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveTo {
+                duration: None,
+                x,
+                y,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        running
+            .browser
+            .client()
+            .perform_actions(click)
+            .await
+            .map_err(|e| format!("cannot click into {}: {e}", running.keys_to))?;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let nft = Nft::start(&running.wire)?;
@@ -103,6 +176,8 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
     writeln!(stdin, "go").map_err(|e| e.to_string())?;
     let mut marks: Vec<(String, f64, Counters)> = Vec::new();
     let mut keys_x: Vec<f64> = Vec::new();
+    // When each clock value first reached the X framebuffer.
+    let mut seen: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
     let mut shown_text = None;
     let mut typing_since: Option<Instant> = None;
     let mut next_key = Instant::now();
@@ -139,6 +214,11 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
                     still_started = (name == "still").then(Instant::now).or(still_started);
                 }
                 (Some("key"), Some(at), _) => keys_x.push(at.parse().unwrap_or(0.0)),
+                (Some("seen"), Some(stamp), Some(at)) => {
+                    if let (Ok(stamp), Ok(at)) = (stamp.parse::<u64>(), at.parse::<f64>()) {
+                        seen.entry(stamp).or_insert(at);
+                    }
+                }
                 (Some("done"), Some(at), _) => {
                     let at: f64 = at.parse().unwrap_or(0.0);
                     let counters = Counters::read(&nft, &running.sender_groups, browser_group);
@@ -174,9 +254,12 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
                     ],
                 )
                 .await
-                .ok()
-                .and_then(|v| v.as_str().map(probes::base64_decode));
-            shown_text = Some(grey);
+                .map_err(|e| format!("cannot read {}'s text region: {e}", system.name()))?;
+            let grey = grey
+                .as_str()
+                .map(probes::base64_decode)
+                .ok_or_else(|| format!("{} gave no text region", system.name()))?;
+            shown_text = Some(Some(grey));
         }
         // In `typing`, a key every 300 ms, as a person types.
         if typing_since.is_some() && Instant::now() >= next_key {
@@ -185,7 +268,12 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
             let keys = KeyActions::new("keys".into())
                 .then(KeyAction::Down { value: 'k' })
                 .then(KeyAction::Up { value: 'k' });
-            let _ = running.browser.client().perform_actions(keys).await;
+            running
+                .browser
+                .client()
+                .perform_actions(keys)
+                .await
+                .map_err(|e| format!("cannot type into {}: {e}", system.name()))?;
         }
     }
     let collected = running
@@ -193,18 +281,40 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
         .eval(page::COLLECT, vec![])
         .await
         .map_err(|e| e.to_string())?;
-    let samples: Vec<(f64, f64)> = collected[0]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| Some((s[0].as_f64()?, s[1].as_f64()?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let keydowns: Vec<f64> = collected[1]
-        .as_array()
-        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
-        .unwrap_or_default();
+    let (Some(samples), Some(keydowns)) = (collected[0].as_array(), collected[1].as_array()) else {
+        return Err(format!(
+            "the page script of {} is gone: {collected}",
+            system.name()
+        ));
+    };
+    let samples: Vec<(f64, f64)> = samples
+        .iter()
+        .filter_map(|s| Some((s[0].as_f64()?, s[1].as_f64()?)))
+        .collect();
+    let keydowns: Vec<f64> = keydowns
+        .iter()
+        .filter_map(serde_json::Value::as_f64)
+        .collect();
+    if samples.is_empty() {
+        return Err(format!(
+            "no clock value was read from {}'s picture",
+            system.name()
+        ));
+    }
+    // Where the time goes on the receiving side (a <video> only).
+    let video = &collected[3];
+    if let Some(frames) = video["frames"].as_f64().filter(|f| *f > 0.0) {
+        let per_frame = |key: &str| video[key].as_f64().unwrap_or(0.0) / frames;
+        println!(
+            "  {}: {frames} video frames; receive → present {:.1} ms, decode {:.1} ms a frame",
+            system.name(),
+            per_frame("receiveToPresent"),
+            per_frame("processing"),
+        );
+    }
+    if keydowns.is_empty() {
+        return Err(format!("no key reached {}'s page", system.name()));
+    }
     let mut figures = RunFigures::default();
     for pair in marks.windows(2) {
         let ((name, from, c0), (_, to, c1)) = (&pair[0], &pair[1]);
@@ -221,11 +331,21 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
                 (d < 5_000).then_some(d as f64)
             })
             .collect();
+        // Above the source's own rendering: shown − first in the framebuffer.
+        let added: Vec<f64> = in_phase
+            .iter()
+            .filter_map(|(t, stamp)| {
+                let at = *seen.get(&(*stamp as u64))?;
+                let d = t - at;
+                (-5.0..5_000.0).contains(&d).then_some(d.max(0.0))
+            })
+            .collect();
         figures.phases.push((
             name.clone(),
             PhaseFigures {
                 frames_per_second: latency.len() as f64 / seconds,
                 latency,
+                added,
                 kbit_per_second: (c1.bytes - c0.bytes) as f64 * 8.0 / 1000.0 / seconds,
                 sender_cpu_s: c1.sender_cpu_s - c0.sender_cpu_s,
                 browser_cpu_s: c1.browser_cpu_s - c0.browser_cpu_s,
@@ -246,7 +366,12 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
         }
     }
     let shown_debug = shown_text.clone();
-    if let (Some(Some(shown)), Ok(original)) = (shown_text, std::fs::read(&source)) {
+    let Some(Some(shown)) = shown_text else {
+        return Err(format!("{}'s settled text was never read", system.name()));
+    };
+    let original = std::fs::read(&source)
+        .map_err(|e| format!("the workload's text ({}): {e}", source.display()))?;
+    {
         let aligned = figures::best_aligned(
             &original,
             &shown,
@@ -277,6 +402,16 @@ async fn run_once(system: System, xvfb: &Xvfb, phase_seconds: u64) -> Result<Run
                 );
             }
         }
+        if let Ok(original) = std::fs::read(&source) {
+            let _ = std::fs::write(
+                "/tmp/peer-source.pgm",
+                [
+                    format!("P5 {} {} 255\n", TEXT.2, TEXT.3).into_bytes(),
+                    original,
+                ]
+                .concat(),
+            );
+        }
         if let Some(Some(shown)) = &shown_debug {
             let _ = std::fs::write(
                 format!("/tmp/peer-{}.pgm", system.name().replace(' ', "_")),
@@ -303,53 +438,80 @@ async fn main() {
         "peers: one 1920x1080 Xvfb, {runs} run(s) per system, {phase_seconds} s per phase ({})",
         PHASES.join(", ")
     );
-    let mut all = Vec::new();
+    // TANDEM_PEER_WORKLOADS=x11,browser picks some (both by default).
+    let workloads_chosen = std::env::var("TANDEM_PEER_WORKLOADS").unwrap_or_default();
+    let workloads: Vec<Workload> = [Workload::X11, Workload::Browser]
+        .into_iter()
+        .filter(|w| {
+            workloads_chosen.is_empty() || workloads_chosen.split(',').any(|c| w.key() == c.trim())
+        })
+        .collect();
     // TANDEM_PEER_SYSTEMS=tandem,novnc,xpra picks some (all by default).
     let chosen = std::env::var("TANDEM_PEER_SYSTEMS").unwrap_or_default();
-    for system in System::ALL
-        .into_iter()
-        .filter(|s| chosen.is_empty() || chosen.split(',').any(|c| s.key() == c.trim()))
-    {
-        let mut figures = SystemFigures {
-            name: system.name().into(),
-            runs: Vec::new(),
-            failed: None,
-        };
-        for run in 0..runs {
-            match run_once(system, &xvfb, phase_seconds).await {
-                Ok(r) => {
-                    let p50 = r
-                        .phases
-                        .iter()
-                        .map(|(p, f)| {
-                            format!(
-                                "{p} {:.0}",
-                                figures::quantile(&f.latency, 0.5).unwrap_or(f64::NAN)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    println!("{} run {}: g2g p50 ms: {p50}", system.name(), run + 1);
-                    figures.runs.push(r);
-                }
-                Err(why) => {
-                    println!("{} run {}: could not run: {why}", system.name(), run + 1);
-                    figures.failed = Some(why);
-                    figures.runs.clear();
-                    break;
+    let mut failed = false;
+    for workload in workloads {
+        println!("\n== workload: {}", workload.name());
+        let mut all = Vec::new();
+        for system in System::ALL
+            .into_iter()
+            .filter(|s| chosen.is_empty() || chosen.split(',').any(|c| s.key() == c.trim()))
+        {
+            let mut figures = SystemFigures {
+                name: system.name().into(),
+                runs: Vec::new(),
+                failed: None,
+            };
+            for run in 0..runs {
+                match run_once(system, workload, &xvfb, phase_seconds).await {
+                    Ok(r) => {
+                        let p50 = r
+                            .phases
+                            .iter()
+                            .map(|(p, f)| {
+                                format!(
+                                    "{p} {:.0} (+{:.0})",
+                                    figures::quantile(&f.latency, 0.5).unwrap_or(f64::NAN),
+                                    figures::quantile(&f.added, 0.5).unwrap_or(f64::NAN)
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        println!(
+                            "{} run {}: g2g p50 ms (added): {p50}",
+                            system.name(),
+                            run + 1
+                        );
+                        figures.runs.push(r);
+                    }
+                    Err(why) => {
+                        println!("{} run {}: could not run: {why}", system.name(), run + 1);
+                        figures.failed = Some(why);
+                        figures.runs.clear();
+                        failed = true;
+                        break;
+                    }
                 }
             }
+            all.push(figures);
         }
-        all.push(figures);
+        println!("\n{}", figures::table(&all, &PHASES));
+        let chart = figures::chart(&all, &["still", "typing", "scroll", "motion"]);
+        let file = match workload {
+            Workload::X11 => "peers.svg",
+            Workload::Browser => "peers-browser.svg",
+        };
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../benchmarks")
+            .join(file);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(&path, chart).unwrap();
+        println!("chart: benchmarks/{file}");
     }
-    println!("\n{}", figures::table(&all, &PHASES));
-    let chart = figures::chart(&all, &["still", "typing", "scroll", "motion"]);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benchmarks/peers.svg");
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    match std::fs::write(&path, chart) {
-        Ok(()) => println!("chart: benchmarks/peers.svg"),
-        Err(e) => println!("chart not written: {e}"),
+    // A system that could not run is a harness failure, not a figure.
+    if failed {
+        eprintln!("peers: a system could not run; see above");
+        std::process::exit(1);
     }
 }

@@ -58,12 +58,16 @@ pub const INSTALL: &str = r#"
     return true;
 "#;
 
-/// Answers `[samples, keydown times]` and clears them.
+/// Answers `[samples, keydown times, read errors, video frame timing]`
+/// and clears them. The timing (a `<video>` only) sums, over the frames
+/// shown, receive → presentation (jitter buffer, decode, compositing) and
+/// the decoder's processing time, from `requestVideoFrameCallback`.
 pub const COLLECT: &str = r#"
     const b = window.__bench;
     if (!b) return null;
-    const out = [b.samples, b.keys, b.errors];
+    const out = [b.samples, b.keys, b.errors, b.video];
     b.samples = []; b.keys = [];
+    b.video = {frames: 0, receiveToPresent: 0, processing: 0, lateCallback: 0};
     return out;
 "#;
 

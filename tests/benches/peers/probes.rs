@@ -52,9 +52,13 @@ impl Nft {
         Ok(Nft)
     }
 
-    /// Bytes counted so far (all rules).
+    /// Bytes counted so far (all rules). Counting that fails stops the
+    /// bench: a 0 would read as "no traffic".
     pub fn bytes(&self) -> u64 {
-        let listing = nft(&format!("list table inet {TABLE}\n")).unwrap_or_default();
+        let listing = match nft(&format!("list table inet {TABLE}\n")) {
+            Ok(listing) => listing,
+            Err(e) => panic!("cannot read the byte counters: {e}"),
+        };
         listing
             .split_whitespace()
             .collect::<Vec<_>>()

@@ -4,23 +4,33 @@
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tandem_tests::flows::controlled_agent_session;
+use tandem_tests::flows::controlled_agent_session_with;
 use tandem_tests::{Browser, GroupChild, TestServer, free_port};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum System {
     Tandem,
+    /// Tandem as before adaptive frame rates: at most 30 fps (the same
+    /// build, `TANDEM_AGENT_MAX_FPS=30`), so a lever's before and after
+    /// are measured in the same run.
+    Tandem30,
     NoVnc,
     Xpra,
 }
 
 impl System {
-    pub const ALL: [System; 3] = [System::Tandem, System::NoVnc, System::Xpra];
+    pub const ALL: [System; 4] = [
+        System::Tandem,
+        System::Tandem30,
+        System::NoVnc,
+        System::Xpra,
+    ];
 
     /// How `TANDEM_PEER_SYSTEMS` names it.
     pub fn key(self) -> &'static str {
         match self {
             System::Tandem => "tandem",
+            System::Tandem30 => "tandem30",
             System::NoVnc => "novnc",
             System::Xpra => "xpra",
         }
@@ -29,6 +39,7 @@ impl System {
     pub fn name(self) -> &'static str {
         match self {
             System::Tandem => "Tandem",
+            System::Tandem30 => "Tandem at 30 fps (before)",
             System::NoVnc => "x11vnc + noVNC",
             System::Xpra => "xpra HTML5",
         }
@@ -64,10 +75,12 @@ fn spawn(
     program: &str,
     args: &[&str],
     display: &str,
+    env: &[(&str, &str)],
 ) -> Result<GroupChild, String> {
     let mut command = Command::new(program);
     command
         .args(args)
+        .envs(env.iter().copied())
         .env("DISPLAY", display)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -95,22 +108,42 @@ fn installed(program: &str) -> bool {
 
 pub async fn start(system: System, display: &str) -> Result<Running, String> {
     match system {
-        System::Tandem => tandem(display).await,
+        System::Tandem => tandem(display, &[]).await,
+        System::Tandem30 => tandem(display, &[("TANDEM_AGENT_MAX_FPS", "30")]).await,
         System::NoVnc => novnc(display).await,
         System::Xpra => xpra(display).await,
     }
 }
 
-async fn tandem(display: &str) -> Result<Running, String> {
+async fn tandem(display: &str, agent_env: &[(&str, &str)]) -> Result<Running, String> {
     let server = TestServer::start().await.map_err(|e| e.to_string())?;
     let base = server.base_url().to_owned();
     let helper = Browser::start(&base).await.map_err(|e| e.to_string())?;
-    let (sharer, agent) = controlled_agent_session(&helper, &base, display)
+    let (sharer, agent) = controlled_agent_session_with(&helper, &base, display, agent_env)
         .await
         .map_err(|e| e.to_string())?;
     // The picture at its own size: 1:1, so text is compared pixel for pixel.
-    let _ = helper.client().set_window_size(2000, 1300).await;
-    let _ = helper.click_button("1:1").await;
+    helper
+        .client()
+        .set_window_size(2000, 1300)
+        .await
+        .map_err(|e| format!("cannot size the helper's window: {e}"))?;
+    helper
+        .click_label("Actual size (1:1)")
+        .await
+        .map_err(|e| format!("no \"Actual size (1:1)\" choice in the console: {e}"))?;
+    let checked = helper
+        .eval(
+            "const r = [...document.querySelectorAll('input[name=screen-scale]')]
+                 .find(i => i.parentElement.textContent.trim() === 'Actual size (1:1)');
+             return !!(r && r.checked);",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if checked.as_bool() != Some(true) {
+        return Err("the console did not switch to Actual size (1:1)".into());
+    }
     let agent_group = agent.pid();
     Ok(Running {
         browser: helper,
@@ -137,6 +170,11 @@ async fn novnc(display: &str) -> Result<Running, String> {
         free_port().map_err(|e| e.to_string())?,
         free_port().map_err(|e| e.to_string())?,
     );
+    // Tuned as its users tune it for latency (x11vnc(1)): poll every 5 ms
+    // and send after 5 ms (defaults 20 and 20), never nap when idle, no
+    // client-side cache, no RECORD, no wireframe or scroll heuristics (which
+    // trade smoothness for requests). DAMAGE stays on: Xvfb has it, and
+    // x11vnc uses its rectangles to find changes sooner than by polling.
     let vnc = spawn(
         "x11vnc",
         "x11vnc",
@@ -150,9 +188,19 @@ async fn novnc(display: &str) -> Result<Running, String> {
             "-forever",
             "-shared",
             "-quiet",
-            "-noxdamage",
+            "-wait",
+            "5",
+            "-defer",
+            "5",
+            "-nonap",
+            "-ncache",
+            "0",
+            "-noxrecord",
+            "-nowf",
+            "-noscr",
         ],
         display,
+        &[],
     )?;
     wait_for_port(vnc_port, "x11vnc").await?;
     let web = spawn(
@@ -165,11 +213,16 @@ async fn novnc(display: &str) -> Result<Running, String> {
             &format!("127.0.0.1:{vnc_port}"),
         ],
         display,
+        &[],
     )?;
     wait_for_port(web_port, "websockify").await?;
     let base = format!("http://127.0.0.1:{web_port}");
     let browser = Browser::start(&base).await.map_err(|e| e.to_string())?;
-    let _ = browser.client().set_window_size(2000, 1300).await;
+    browser
+        .client()
+        .set_window_size(2000, 1300)
+        .await
+        .map_err(|e| format!("cannot size the noVNC window: {e}"))?;
     browser
         .goto(&format!("/vnc.html?autoconnect=true&resize=off&reconnect=true&host=127.0.0.1&port={web_port}&path=websockify"))
         .await
@@ -216,13 +269,31 @@ async fn xpra(display: &str) -> Result<Running, String> {
             "--systemd-run=no",
             "--file-transfer=no",
             "--clipboard=no",
+            // Encode for speed, always (xpra(1)).
+            "--speed=100",
+            "--min-speed=100",
         ],
         display,
+        // Its delays as low as xpra 3.1 allows (read from its source):
+        // shadow servers poll the screen every 50 ms and batch updates
+        // for at least 50 ms; here, every 16 ms (one 60 Hz frame), with no
+        // minimum batch delay and no forced batching.
+        &[
+            ("XPRA_SHADOW_REFRESH_DELAY", "16"),
+            ("XPRA_BATCH_MIN_DELAY", "0"),
+            ("XPRA_BATCH_DELAY", "0"),
+            ("XPRA_BATCH_ALWAYS", "0"),
+            ("XPRA_FORCE_BATCH", "0"),
+        ],
     )?;
     wait_for_port(port, "xpra").await?;
     let base = format!("http://127.0.0.1:{port}");
     let browser = Browser::start(&base).await.map_err(|e| e.to_string())?;
-    let _ = browser.client().set_window_size(2000, 1300).await;
+    browser
+        .client()
+        .set_window_size(2000, 1300)
+        .await
+        .map_err(|e| format!("cannot size the xpra window: {e}"))?;
     browser
         .goto(&format!("/index.html?server=127.0.0.1&port={port}&sound=false&floating_menu=false&clipboard=false&printing=false&file_transfer=false"))
         .await

@@ -16,7 +16,18 @@
 //! Each key press it receives is printed as `key WALL_MS KEYCODE`; at the
 //! end of `still` the text region it drew is written as 8-bit grey to
 //! `--source FILE` (for the fidelity figures). Then it prints `done`.
+//!
+//! With `--browser`, a full-screen Chromium page draws the same screen
+//! instead (`browser.rs`, `page.html`), as real desktops draw: on every
+//! animation frame, text by the browser, a 6 px/frame scroll and a
+//! 640×360 noise field in `motion`.
+//!
+//! In both, `framebuffer.rs` watches the clock cells in the X framebuffer
+//! and prints `seen STAMP WALL_MS` when each value first reaches it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench tool: a panic is a report
+
+mod browser;
+mod framebuffer;
 
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -35,7 +46,7 @@ const MOTION: (i16, i16, u16, u16) = (1200, 600, 480, 270);
 const PHASES: [&str; 5] = ["idle", "still", "typing", "scroll", "motion"];
 const LINE: i16 = 16;
 
-fn wall_ms() -> u64 {
+pub fn wall_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -58,6 +69,25 @@ fn text_line(n: usize) -> String {
     line
 }
 
+/// The root window's `w`×`h` region at (`x`, `y`) as 8-bit grey (the
+/// weights the page script uses).
+pub fn source_of_root(x: i16, y: i16, w: u16, h: u16) -> Vec<u8> {
+    let (conn, screen_num) = x11rb::connect(None).expect("DISPLAY");
+    let root = conn.setup().roots[screen_num].root;
+    let image = conn
+        .get_image(ImageFormat::Z_PIXMAP, root, x, y, w, h, !0)
+        .unwrap()
+        .reply()
+        .unwrap();
+    grey(&image.data)
+}
+
+fn grey(bgrx: &[u8]) -> Vec<u8> {
+    bgrx.chunks_exact(4)
+        .map(|p| ((u32::from(p[2]) * 77 + u32::from(p[1]) * 150 + u32::from(p[0]) * 29) >> 8) as u8)
+        .collect()
+}
+
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -70,6 +100,10 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(6);
     let source = arg("--source");
+    if std::env::args().any(|a| a == "--browser") {
+        browser::run(phase_seconds, source);
+        return;
+    }
     let (conn, screen_num) = x11rb::connect(None).expect("DISPLAY");
     let screen = &conn.setup().roots[screen_num];
     let (width, height) = (screen.width_in_pixels, screen.height_in_pixels);
@@ -157,6 +191,7 @@ fn main() {
     conn.flush().unwrap();
     println!("ready {width}x{height}");
     std::io::stdout().flush().unwrap();
+    framebuffer::watch();
 
     // Wait for `go`, answering nothing else.
     let mut line = String::new();
@@ -264,15 +299,7 @@ fn main() {
                 .unwrap()
                 .reply()
                 .unwrap();
-            let grey: Vec<u8> = image
-                .data
-                .chunks_exact(4)
-                .map(|p| {
-                    ((u32::from(p[2]) * 77 + u32::from(p[1]) * 150 + u32::from(p[0]) * 29) >> 8)
-                        as u8
-                })
-                .collect();
-            std::fs::write(path, grey).unwrap();
+            std::fs::write(path, grey(&image.data)).unwrap();
         }
         let _ = index;
     }
