@@ -364,12 +364,10 @@ impl Session {
                                 "the browser did not take the playout-delay extension"
                             ),
                         }
-                        live.packetizer = Some(Packetizer::new(
-                            live.peer.ssrc(),
-                            negotiated,
-                            self.epoch,
-                            random_u32(),
-                        ));
+                        live.packetizer = Some(
+                            Packetizer::new(live.peer.ssrc(), negotiated, self.epoch, random_u32())
+                                .with_playout_max_ms(crate::media::rtp::playout_max_ms_from_env()),
+                        );
                         self.switches.keyframe.store(true, Ordering::Release);
                     }
                     Err(error) => tracing::warn!(%error, "no video codec was negotiated"),

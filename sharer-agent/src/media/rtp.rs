@@ -19,8 +19,26 @@ use std::time::Instant;
 /// Payload bytes per packet: fits any path MTU after SRTP and headers.
 pub const RTP_MTU: usize = 1200;
 const VIDEO_CLOCK_HZ: u128 = 90_000;
-/// Playout delay min 0, max 0 (two 12-bit fields of 10 ms units).
-const SHOW_AT_ONCE: [u8; 3] = [0, 0, 0];
+/// The playout-delay extension's payload: min and max, two 12-bit fields
+/// of 10 ms units (so at most 40 950 ms each).
+pub fn playout_delay(min_ms: u32, max_ms: u32) -> [u8; 3] {
+    let units = |ms: u32| (ms / 10).min(0xFFF);
+    let (min, max) = (units(min_ms), units(max_ms).max(units(min_ms)));
+    [
+        (min >> 4) as u8,
+        (((min & 0xF) << 4) | (max >> 8)) as u8,
+        (max & 0xFF) as u8,
+    ]
+}
+
+/// The maximum playout delay asked for: `TANDEM_AGENT_PLAYOUT_MAX_MS`
+/// (for measuring, see BENCHMARKS.md), else 0: show each frame at once.
+pub fn playout_max_ms_from_env() -> u32 {
+    std::env::var("TANDEM_AGENT_PLAYOUT_MAX_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("the frame could not be packetized: {0}")]
@@ -33,6 +51,8 @@ pub struct Packetizer {
     ssrc: u32,
     payload_type: u8,
     playout_delay_id: Option<u8>,
+    /// The extension's payload (min 0, max as configured).
+    playout_delay: [u8; 3],
     sequence: u16,
     epoch: Instant,
     timestamp_offset: u32,
@@ -50,10 +70,17 @@ impl Packetizer {
             playout_delay_id: negotiated
                 .playout_delay_id
                 .filter(|id| (1..=14).contains(id)),
+            playout_delay: playout_delay(0, 0),
             sequence: (random >> 16) as u16,
             epoch,
             timestamp_offset: random.rotate_left(7),
         }
+    }
+
+    /// Asks for a playout delay of at most `max_ms` (0: none).
+    pub fn with_playout_max_ms(mut self, max_ms: u32) -> Self {
+        self.playout_delay = playout_delay(0, max_ms);
+        self
     }
 
     /// The RTP timestamp of a frame captured at `captured_at`.
@@ -94,7 +121,7 @@ impl Packetizer {
                 };
                 if let Some(id) = self.playout_delay_id {
                     header
-                        .set_extension(id, Bytes::from_static(&SHOW_AT_ONCE))
+                        .set_extension(id, Bytes::copy_from_slice(&self.playout_delay))
                         .map_err(|e| PacketizeError(e.to_string()))?;
                 }
                 Ok(Packet { header, payload })
@@ -106,6 +133,17 @@ impl Packetizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn playout_delays_pack_into_two_twelve_bit_fields_of_10_ms() {
+        assert_eq!(playout_delay(0, 0), [0, 0, 0]);
+        assert_eq!(playout_delay(0, 100), [0, 0, 10]);
+        assert_eq!(playout_delay(20, 50), [0, 0x20, 5]);
+        assert_eq!(playout_delay(0, 10_000), [0, 0x03, 0xE8]);
+        // Clamped to 12 bits, and max is never below min.
+        assert_eq!(playout_delay(0, 1_000_000), [0, 0x0F, 0xFF]);
+        assert_eq!(playout_delay(50, 0), [0, 0x50, 5]);
+    }
     use crate::capture::Frame;
     use crate::encode::{Encoder, H264Encoder, H264Settings, Quality};
     use std::time::Duration;

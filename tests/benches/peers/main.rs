@@ -452,10 +452,15 @@ async fn main() {
     for workload in workloads {
         println!("\n== workload: {}", workload.name());
         let mut all = Vec::new();
-        for system in System::ALL
-            .into_iter()
-            .filter(|s| chosen.is_empty() || chosen.split(',').any(|c| s.key() == c.trim()))
-        {
+        let systems: Vec<System> = if chosen.is_empty() {
+            System::DEFAULT.to_vec()
+        } else {
+            System::ALL
+                .into_iter()
+                .filter(|s| chosen.split(',').any(|c| s.key() == c.trim()))
+                .collect()
+        };
+        for system in systems {
             let mut figures = SystemFigures {
                 name: system.name().into(),
                 runs: Vec::new(),

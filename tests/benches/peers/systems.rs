@@ -14,12 +14,25 @@ pub enum System {
     /// build, `TANDEM_AGENT_MAX_FPS=30`), so a lever's before and after
     /// are measured in the same run.
     Tandem30,
+    /// Tandem asking the browser for a playout delay of up to 50 ms
+    /// (`TANDEM_AGENT_PLAYOUT_MAX_MS=50`) instead of 0: libwebrtc's decode
+    /// pacing treats max > 0 differently (issue 19 asks to measure it).
+    /// Not in the default run; `TANDEM_PEER_SYSTEMS=tandem,playout50`.
+    TandemPlayout50,
     NoVnc,
     Xpra,
 }
 
 impl System {
-    pub const ALL: [System; 4] = [
+    pub const ALL: [System; 5] = [
+        System::Tandem,
+        System::Tandem30,
+        System::TandemPlayout50,
+        System::NoVnc,
+        System::Xpra,
+    ];
+    /// What a run without `TANDEM_PEER_SYSTEMS` compares.
+    pub const DEFAULT: [System; 4] = [
         System::Tandem,
         System::Tandem30,
         System::NoVnc,
@@ -31,6 +44,7 @@ impl System {
         match self {
             System::Tandem => "tandem",
             System::Tandem30 => "tandem30",
+            System::TandemPlayout50 => "playout50",
             System::NoVnc => "novnc",
             System::Xpra => "xpra",
         }
@@ -40,6 +54,7 @@ impl System {
         match self {
             System::Tandem => "Tandem",
             System::Tandem30 => "Tandem at 30 fps (before)",
+            System::TandemPlayout50 => "Tandem, playout delay max 50 ms",
             System::NoVnc => "x11vnc + noVNC",
             System::Xpra => "xpra HTML5",
         }
@@ -110,6 +125,7 @@ pub async fn start(system: System, display: &str) -> Result<Running, String> {
     match system {
         System::Tandem => tandem(display, &[]).await,
         System::Tandem30 => tandem(display, &[("TANDEM_AGENT_MAX_FPS", "30")]).await,
+        System::TandemPlayout50 => tandem(display, &[("TANDEM_AGENT_PLAYOUT_MAX_MS", "50")]).await,
         System::NoVnc => novnc(display).await,
         System::Xpra => xpra(display).await,
     }
