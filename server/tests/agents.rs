@@ -13,7 +13,7 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::agent_socket::{Agent, next, next_of, open, send};
-use support::{App, app};
+use support::{App, app, consented};
 use tandem_protocol::routes::*;
 use tandem_protocol::{DeviceId, UnixMillis};
 use tandem_server::clock::Clock;
@@ -211,24 +211,7 @@ async fn an_enrolled_agent_pairs_shares_and_is_started_from_the_device_page() {
     send(&mut sharer, json!({ "type": "join", "session": session })).await;
     assert_eq!(next(&mut sharer).await["you"], "sharer");
 
-    let request = app
-        .call(
-            Method::POST,
-            &SESSION_REQUEST.replace("{id}", &session),
-            Some(&json!({ "mode": "view" })),
-            Some(&megan),
-        )
-        .await;
-    assert_eq!(request.status(), 200);
-    let allow = app
-        .call(
-            Method::POST,
-            &SESSION_CONSENT.replace("{id}", &session),
-            Some(&json!({ "allow": true })),
-            Some(&lynne),
-        )
-        .await;
-    assert_eq!(allow.status(), 200);
+    consented(&app, &megan, &lynne, &session, "view").await;
     // The grant goes to the agent, which offers; the helper gets the offer.
     let grant = next_of(&mut media, "grant").await;
     assert!(grant["grant"]["signature"].is_string());

@@ -218,6 +218,19 @@ fn echo_router() -> Router {
 
 /// Sends `GET path` on a kept-alive connection and returns the response
 /// (head and body), or `None` when the server closed the connection.
+/// Whether a new connection to `addr` is served within about 2 s: the
+/// server frees a slot only once it sees a close.
+async fn served_again(addr: std::net::SocketAddr) -> bool {
+    for _ in 0..100 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        if get_on(&mut stream, "/peer").await.is_some() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 async fn get_on(stream: &mut TcpStream, path: &str) -> Option<String> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     stream.write_all(request.as_bytes()).await.ok()?;
@@ -305,15 +318,7 @@ async fn connections_over_the_per_address_limit_are_refused_until_some_close() {
 
     drop(open.pop());
     // The server frees the slot once it sees the close.
-    let mut accepted = false;
-    for _ in 0..100 {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        if get_on(&mut stream, "/peer").await.is_some() {
-            accepted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let accepted = served_again(addr).await;
     assert!(accepted, "a new connection is served once one closed");
 
     drop(open);
@@ -368,15 +373,7 @@ async fn websockets_count_against_the_per_address_limit_while_open() {
     let mut first = sockets.remove(0);
     first.close(None).await.unwrap();
     drop(first);
-    let mut accepted = false;
-    for _ in 0..100 {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        if get_on(&mut stream, "/peer").await.is_some() {
-            accepted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let accepted = served_again(addr).await;
     assert!(
         accepted,
         "a new connection is served once a WebSocket closed"

@@ -8,7 +8,7 @@ mod support;
 
 use axum::http::Method;
 use serde_json::json;
-use support::{MINUTE, app, issue, post, problem, redeem};
+use support::{MINUTE, app, consented, issue, post, problem, redeem};
 use tandem_protocol::routes::*;
 
 /// A sharer who shares from a browser tab can be viewed, never controlled:
@@ -23,22 +23,7 @@ async fn a_browser_sharer_is_never_offered_or_put_under_control() {
     let view = app.get_json(&with_id(SESSION, &id), &megan).await;
     assert_eq!(view["may_request_control"], false);
     assert_eq!(view["control_unavailable"], "needs_agent");
-    post(
-        &app,
-        &megan,
-        SESSION_REQUEST,
-        &id,
-        Some(json!({"mode": "view"})),
-    )
-    .await;
-    post(
-        &app,
-        &lynne,
-        SESSION_CONSENT,
-        &id,
-        Some(json!({"allow": true})),
-    )
-    .await;
+    consented(&app, &megan, &lynne, &id, "view").await;
     let response = app
         .call(
             Method::POST,
@@ -139,22 +124,7 @@ async fn turning_remote_help_off_ends_live_sessions_at_once() {
     let (megan, code, live) = issue(&app, "megan@contoso.test").await;
     let lynne = app.sign_in("lynne@contoso.test").await;
     assert_eq!(redeem(&app, &lynne, &code).await.status(), 200);
-    post(
-        &app,
-        &megan,
-        SESSION_REQUEST,
-        &live,
-        Some(json!({"mode": "view"})),
-    )
-    .await;
-    post(
-        &app,
-        &lynne,
-        SESSION_CONSENT,
-        &live,
-        Some(json!({"allow": true})),
-    )
-    .await;
+    consented(&app, &megan, &lynne, &live, "view").await;
     let (_, waiting_code, waiting) = issue(&app, "megan@contoso.test").await;
     let (fabrice, _, theirs) = issue(&app, "admin@fabrikam.test").await;
 

@@ -35,6 +35,19 @@ async fn title_and_current(browser: &Browser) -> (String, Vec<String>) {
     (title.as_str().unwrap_or_default().to_owned(), current)
 }
 
+/// Clicks `button` (labelled `label`), checks that it asks "`label`?",
+/// cancels, and checks that the button is still there and has the focus.
+async fn ask_then_cancel(browser: &Browser, button: &str, label: &str) {
+    browser.click(button).await.unwrap();
+    browser
+        .wait_for_text(".confirm-delete .question", &format!("{label}?"))
+        .await
+        .unwrap();
+    browser.click_button("Cancel").await.unwrap();
+    browser.wait_for(button).await.unwrap();
+    assert_eq!(focused_label(browser).await, label);
+}
+
 /// The `aria-label` of the focused element.
 async fn focused_label(browser: &Browser) -> String {
     let label = browser
@@ -96,20 +109,7 @@ async fn an_enrollment_token_is_shown_once_revoked_after_confirming_and_audited(
 
         // Revoking asks first; Cancel keeps the token and the focus.
         let revoke = "button[aria-label='Revoke token \u{201c}Lobby kiosks\u{201d}']";
-        browser.click(revoke).await.unwrap();
-        browser
-            .wait_for_text(
-                ".confirm-delete .question",
-                "Revoke token \u{201c}Lobby kiosks\u{201d}?",
-            )
-            .await
-            .unwrap();
-        browser.click_button("Cancel").await.unwrap();
-        browser.wait_for(revoke).await.unwrap();
-        assert_eq!(
-            focused_label(browser).await,
-            "Revoke token \u{201c}Lobby kiosks\u{201d}"
-        );
+        ask_then_cancel(browser, revoke, "Revoke token \u{201c}Lobby kiosks\u{201d}").await;
         assert_eq!(
             browser.texts(&format!("{row} .badge")).await.unwrap(),
             ["Active"]
@@ -295,20 +295,12 @@ async fn users_and_assignments_are_edited_and_a_delete_asks_first() {
         // Deleting a role asks first: Cancel keeps it, Delete removes it.
         browser.goto("/admin/roles").await.unwrap();
         let delete = "button[aria-label='Delete role \u{201c}Tier 2 (no elevation)\u{201d}']";
-        browser.click(delete).await.unwrap();
-        browser
-            .wait_for_text(
-                ".confirm-delete .question",
-                "Delete role \u{201c}Tier 2 (no elevation)\u{201d}?",
-            )
-            .await
-            .unwrap();
-        browser.click_button("Cancel").await.unwrap();
-        browser.wait_for(delete).await.unwrap();
-        assert_eq!(
-            focused_label(browser).await,
-            "Delete role \u{201c}Tier 2 (no elevation)\u{201d}"
-        );
+        ask_then_cancel(
+            browser,
+            delete,
+            "Delete role \u{201c}Tier 2 (no elevation)\u{201d}",
+        )
+        .await;
         browser.click(delete).await.unwrap();
         browser
             .click(".confirm-delete button.confirm")

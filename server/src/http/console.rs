@@ -89,7 +89,7 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
     any_service(
         ServiceBuilder::new()
             .layer(axum::middleware::from_fn_with_state(
-                std::sync::Arc::<Path>::from(dist_dir),
+                BuiltAssets::read(dist_dir),
                 cache_control,
             ))
             .layer(SetResponseHeaderLayer::appending(
@@ -121,16 +121,35 @@ pub fn content_hashed_name(path: &str) -> Option<&str> {
     hashed.then_some(name)
 }
 
+/// The file names at the top of the console's directory, read once at
+/// start (like its CSP): a content-hashed name is answered from this set,
+/// without a file-system lookup per request.
+#[derive(Clone)]
+struct BuiltAssets(std::sync::Arc<std::collections::HashSet<String>>);
+
+impl BuiltAssets {
+    fn read(dist_dir: &Path) -> Self {
+        let names = std::fs::read_dir(dist_dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        Self(std::sync::Arc::new(names))
+    }
+}
+
 /// Hashed assets are cached for a year and never revalidated; everything
 /// else (index.html, deep links, the favicon) is revalidated every time,
 /// so an upgrade is seen at once. A hashed name that does not exist is a
 /// 404, not the console's page (which would then be cached as the asset).
 async fn cache_control(
-    axum::extract::State(dist): axum::extract::State<std::sync::Arc<Path>>,
+    axum::extract::State(built): axum::extract::State<BuiltAssets>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let hashed = content_hashed_name(request.uri().path()).map(|name| dist.join(name).is_file());
+    let hashed = content_hashed_name(request.uri().path()).map(|name| built.0.contains(name));
     let mut response = match hashed {
         Some(false) => ApiError::NotFound.into_response(),
         _ => next.run(request).await,

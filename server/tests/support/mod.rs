@@ -251,6 +251,35 @@ pub async fn post(
     json_of(response).await
 }
 
+/// The helper (`helper` cookie) asks for `mode` and the sharer allows it;
+/// both answer 200. Returns the session view after the consent.
+pub async fn consented(
+    app: &App,
+    helper: &str,
+    sharer: &str,
+    id: &str,
+    mode: &str,
+) -> serde_json::Value {
+    let request = serde_json::json!({ "mode": mode });
+    post(
+        app,
+        helper,
+        tandem_protocol::routes::SESSION_REQUEST,
+        id,
+        Some(request),
+    )
+    .await;
+    let allow = serde_json::json!({ "allow": true });
+    post(
+        app,
+        sharer,
+        tandem_protocol::routes::SESSION_CONSENT,
+        id,
+        Some(allow),
+    )
+    .await
+}
+
 /// Enrolls a device with a fresh agent key (seed `seed`) and pairs it with
 /// the sharer `sharer_cookie` through a one-time link; returns the device
 /// id, to redeem codes with (`redeem_on`), so the agent is the media end.
