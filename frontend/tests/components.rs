@@ -163,3 +163,121 @@ fn an_export_over_the_bound_is_not_offered_and_says_why() {
         text_of(&over, "#export-csv-too-large")
     );
 }
+
+/// A PNG of one colour, made by the browser.
+fn png_of(width: u32, height: u32, colour: &str) -> Vec<u8> {
+    let canvas: web_sys::HtmlCanvasElement = document()
+        .create_element("canvas")
+        .unwrap()
+        .unchecked_into();
+    canvas.set_width(width);
+    canvas.set_height(height);
+    let context: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    context.set_fill_style_str(colour);
+    context.fill_rect(0.0, 0.0, f64::from(width), f64::from(height));
+    let url = canvas.to_data_url().unwrap();
+    let binary = window()
+        .atob(url.trim_start_matches("data:image/png;base64,"))
+        .unwrap();
+    binary.chars().map(|c| c as u32 as u8).collect()
+}
+
+fn pixel(canvas: &web_sys::HtmlCanvasElement, x: f64, y: f64) -> Vec<u8> {
+    let context: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    context
+        .get_image_data(x, y, 1.0, 1.0)
+        .unwrap()
+        .data()
+        .to_vec()
+}
+
+/// Waits (at most 5 s) until the layer has drawn `count` tiles.
+async fn drawn(canvas: &web_sys::HtmlCanvasElement, count: u64) {
+    for _ in 0..500 {
+        if canvas
+            .get_attribute("data-tiles")
+            .and_then(|n| n.parse().ok())
+            == Some(count)
+        {
+            return;
+        }
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+    panic!(
+        "the layer never drew {count} tiles: {:?}",
+        canvas.get_attribute("data-tiles")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_older_tile_never_stays_over_newer_video() {
+    use tandem_frontend::rtc::tiles::TileLayer;
+    use tandem_protocol::tiles::{TileMessage, TileRect};
+    let canvas: web_sys::HtmlCanvasElement = document()
+        .create_element("canvas")
+        .unwrap()
+        .unchecked_into();
+    let video: web_sys::HtmlVideoElement =
+        document().create_element("video").unwrap().unchecked_into();
+    let layer = TileLayer::default();
+    layer.attach(canvas.clone(), &video);
+    let rect = |x, y, width, height| TileRect {
+        x,
+        y,
+        width,
+        height,
+    };
+    let screen = (4, 4);
+    let red = [255, 0, 0, 255];
+    let blue = [0, 0, 255, 255];
+    let none = [0, 0, 0, 0];
+    layer.receive(
+        &TileMessage::Tile {
+            screen,
+            rect: rect(0, 0, 2, 2),
+            png: png_of(2, 2, "#f00"),
+        }
+        .encode(),
+    );
+    drawn(&canvas, 1).await;
+    assert_eq!((canvas.width(), canvas.height()), (4, 4));
+    assert_eq!(pixel(&canvas, 0.0, 0.0), red);
+    // The video frame at RTP 100 changed the red tile's region; a newer
+    // blue tile inside it came after.
+    layer.receive(
+        &TileMessage::Video {
+            screen,
+            rtp_timestamp: 100,
+            rects: vec![rect(0, 0, 2, 2)],
+        }
+        .encode(),
+    );
+    layer.receive(
+        &TileMessage::Tile {
+            screen,
+            rect: rect(1, 1, 1, 1),
+            png: png_of(1, 1, "#00f"),
+        }
+        .encode(),
+    );
+    drawn(&canvas, 2).await;
+    // Until that frame is on screen the red tile stays: the video under
+    // it is older.
+    layer.frame_shown(99);
+    assert_eq!(pixel(&canvas, 0.0, 0.0), red);
+    assert_eq!(pixel(&canvas, 1.0, 1.0), blue);
+    // Once it is, the region shows the video, except the newer tile.
+    layer.frame_shown(100);
+    assert_eq!(pixel(&canvas, 0.0, 0.0), none);
+    assert_eq!(pixel(&canvas, 1.0, 0.0), none);
+    assert_eq!(pixel(&canvas, 1.0, 1.0), blue);
+    assert_eq!(canvas.get_attribute("data-cleared").as_deref(), Some("1"));
+    // A malformed message changes nothing.
+    layer.receive(&[1, 0, 4, 0, 4, 0, 0, 0, 9, 0, 9, 0, 0]);
+    assert_eq!(pixel(&canvas, 1.0, 1.0), blue);
+}

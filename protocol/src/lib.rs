@@ -20,6 +20,7 @@ pub mod session;
 pub mod settings;
 pub mod signal;
 pub mod text;
+pub mod tiles;
 pub mod time;
 
 pub use ids::{AssignmentId, DeviceId, GroupId, RoleId, SessionId, TenantId, UserId};

@@ -30,6 +30,7 @@ use tandem_protocol::grant::{DOMAIN, Grant, GrantError, GrantKey, SignedGrant, k
 use tandem_protocol::input::{Control, Input, MAX_CONTROL_BYTES, MAX_INPUT_BYTES};
 use tandem_protocol::signal::{ClientMessage, MAX_MESSAGE_BYTES, ServerMessage};
 use tandem_protocol::text::check_text;
+use tandem_protocol::tiles::{MAX_TILE_MESSAGE_BYTES, MAX_VIDEO_RECTS, TileMessage};
 use tandem_protocol::{SessionId, UnixMillis};
 
 /// A fuzz entry point: outside bytes in, a panic if a property breaks.
@@ -93,7 +94,8 @@ pub fn signal_frames(data: &[u8]) {
     }
 }
 
-/// The data channels: input (helper → agent) and control (both ways).
+/// The data channels: input (helper → agent), control (both ways) and
+/// tiles (agent → console).
 pub fn data_channel(data: &[u8]) {
     if let Ok(input) = Input::parse(data) {
         assert!(data.len() <= MAX_INPUT_BYTES, "oversized input passed");
@@ -113,6 +115,17 @@ pub fn data_channel(data: &[u8]) {
             panic!("control does not encode: {control:?}");
         };
         assert_eq!(Control::parse(&json), Ok(control));
+    }
+    // The tiles channel's binary messages (agent → console).
+    if let Ok(tile) = TileMessage::parse(data) {
+        assert!(
+            data.len() <= MAX_TILE_MESSAGE_BYTES,
+            "oversized tile passed"
+        );
+        if let TileMessage::Video { rects, .. } = &tile {
+            assert!(rects.len() <= MAX_VIDEO_RECTS);
+        }
+        assert_eq!(TileMessage::parse(&tile.encode()), Ok(tile));
     }
 }
 

@@ -26,11 +26,12 @@ use tandem_protocol::grant::GrantKey;
 use tandem_protocol::input::{AgentStats, CONTROL_CHANNEL, Control, CursorShape, Display};
 use tandem_protocol::routes::AGENT_SIGNAL;
 use tandem_protocol::signal::{ClientMessage, IceServer, ServerMessage};
+use tandem_protocol::tiles::TILES_CHANNEL;
 use tokio::sync::{mpsc, watch};
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 mod input;
+mod media_out;
 
 /// A connection that could not be set up is tried again this much later.
 const PEER_RETRY_AFTER: Duration = Duration::from_secs(2);
@@ -67,6 +68,8 @@ struct Live {
     peer: AgentPeer,
     events: mpsc::Receiver<PeerEvent>,
     packetizer: Option<Packetizer>,
+    /// The tiles channel is open.
+    tiles_open: bool,
 }
 
 /// Counters for the stats overlay, reset every second.
@@ -322,6 +325,8 @@ impl Session {
 
     /// Replaces the connection with a new one; returns its offer.
     async fn start_peer(&mut self) -> Option<ClientMessage> {
+        // No tiles until the new connection's channel is open.
+        self.switches.tiles.store(false, Ordering::Release);
         if let Some(old) = self.live.take() {
             old.peer.close().await;
         }
@@ -345,6 +350,7 @@ impl Session {
             peer,
             events,
             packetizer: None,
+            tiles_open: false,
         });
         Some(ClientMessage::Offer { sdp })
     }
@@ -375,6 +381,7 @@ impl Session {
             }
             PeerEvent::Connection(RTCPeerConnectionState::Failed) => {
                 tracing::info!("the connection to the helper failed");
+                self.switches.tiles.store(false, Ordering::Release);
                 if let Some(live) = self.live.take() {
                     live.peer.close().await;
                 }
@@ -398,6 +405,14 @@ impl Session {
                     self.control(&Control::CursorShape { shape }).await;
                 }
             }
+            PeerEvent::Open(TILES_CHANNEL) => {
+                if let Some(live) = &mut self.live {
+                    live.tiles_open = true;
+                }
+                self.switches
+                    .tiles
+                    .store(crate::media::tiles::enabled_from_env(), Ordering::Release);
+            }
             PeerEvent::Open(_) => {}
             PeerEvent::Message { channel, bytes } => self.on_channel(channel, &bytes).await,
             PeerEvent::Keyframe => self.switches.keyframe.store(true, Ordering::Release),
@@ -412,32 +427,16 @@ impl Session {
                 access_unit,
                 captured_at,
                 encode_ms,
+                changed,
             } => {
-                let Some(live) = &mut self.live else { return };
-                let Some(packetizer) = &mut live.packetizer else {
-                    return;
-                };
-                // Checked again here: a frame encoded just before a pause
-                // or revoke of media never leaves.
-                if !allowed {
-                    self.counters.dropped += 1;
-                    return;
-                }
-                self.counters.frames += 1;
-                self.counters.encode_ms += encode_ms;
-                self.counters.bytes += access_unit.len() as u64;
-                match packetizer.packetize(&access_unit, captured_at) {
-                    Ok(packets) => {
-                        for packet in packets {
-                            if let Err(error) = live.peer.track().write_rtp(packet).await {
-                                tracing::debug!(%error, "an RTP packet was not sent");
-                                break;
-                            }
-                        }
-                    }
-                    Err(error) => tracing::warn!(%error, "a frame was not sent"),
-                }
+                self.on_frame(allowed, access_unit, captured_at, encode_ms, changed)
+                    .await;
             }
+            StreamEvent::Tiles {
+                messages,
+                encode_ms,
+                resend,
+            } => self.on_tiles(allowed, messages, encode_ms, resend).await,
             StreamEvent::Cursor { x, y, visible } if allowed => {
                 self.control(&Control::Cursor { x, y, visible }).await;
             }

@@ -8,6 +8,7 @@
 //! border and the sharing bar, read from X's pixels and window tree), and
 //! the bar's Pause and Stop, clicked on X, do what the sharer page's do.
 
+use crate::picture::wait_for_exact_text;
 use crate::session::{as_user, assist, click_mid_picture, frames, wait_for_picture};
 use std::path::Path;
 use std::time::Duration;
@@ -276,6 +277,10 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             "the typed command ran; agent said:\n{}",
             agent.output()
         );
+        // The typed line came as lossless tiles, and the rest of the text
+        // was sent again exactly once it settled: the helper's picture
+        // equals X to the pixel where the xterm has ink.
+        wait_for_exact_text(helper, &xvfb, 200).await;
         // A Linux device: no Ctrl+Alt+Del or Windows key to press.
         let special = helper.texts(".special-keys").await.unwrap().join(" ");
         assert!(special.contains("Alt+Tab") && !special.contains("Ctrl+Alt+Del"), "{special}");

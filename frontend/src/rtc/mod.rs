@@ -1,7 +1,9 @@
-//! Real-time parts of a session in the browser: the signaling socket and
-//! the WebRTC peer connection.
+//! Real-time parts of a session in the browser: the signaling socket, the
+//! WebRTC peer connection, the agent's data channels and the tile layer
+//! drawn over its video.
 
 pub mod peer;
 pub mod remote;
 pub mod signal;
 pub mod stats;
+pub mod tiles;

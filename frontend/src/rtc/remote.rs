@@ -3,6 +3,7 @@
 //! `pointer` channel) and the agent's control messages in (what it
 //! enforces, its cursor, its statistics).
 
+use super::tiles::TileLayer;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -10,9 +11,10 @@ use tandem_protocol::input::{
     AgentStats, CONTROL_CHANNEL, Control, INPUT_CHANNEL, Input, POINTER_CHANNEL,
 };
 use tandem_protocol::session::Mode;
+use tandem_protocol::tiles::TILES_CHANNEL;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{MessageEvent, RtcDataChannel, RtcDataChannelState};
+use web_sys::{MessageEvent, RtcDataChannel, RtcDataChannelState, RtcDataChannelType};
 
 /// What the agent last said about itself.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -69,6 +71,7 @@ type MessageCallback = Closure<dyn FnMut(MessageEvent)>;
 pub struct Remote {
     channels: Rc<RefCell<HashMap<String, RtcDataChannel>>>,
     callbacks: Rc<RefCell<Vec<MessageCallback>>>,
+    tiles: TileLayer,
 }
 
 impl Remote {
@@ -78,6 +81,12 @@ impl Remote {
             channel.1.set_onmessage(None);
         }
         self.callbacks.borrow_mut().clear();
+        self.tiles.reset();
+    }
+
+    /// The canvas layer that shows the agent's tiles over the video.
+    pub fn tiles(&self) -> &TileLayer {
+        &self.tiles
     }
 
     /// Takes a channel the agent opened; control messages go to `on_control`.
@@ -92,6 +101,15 @@ impl Remote {
                     Ok(control) => on_control(control),
                     Err(error) => leptos::logging::warn!("control message dropped: {error}"),
                 }
+            });
+            channel.set_onmessage(Some(callback.as_ref().unchecked_ref()));
+            self.callbacks.borrow_mut().push(callback);
+        } else if label == TILES_CHANNEL {
+            channel.set_binary_type(RtcDataChannelType::Arraybuffer);
+            let tiles = self.tiles.clone();
+            let callback = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let bytes = js_sys::Uint8Array::new(&event.data()).to_vec();
+                tiles.receive(&bytes);
             });
             channel.set_onmessage(Some(callback.as_ref().unchecked_ref()));
             self.callbacks.borrow_mut().push(callback);

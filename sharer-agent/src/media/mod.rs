@@ -1,5 +1,6 @@
 //! Media for one session: the WebRTC connection to the helper (`peer`),
-//! the keyframe-request interceptor (`keyframes`), RTP packetizing on the
+//! the keyframe-request interceptor (`keyframes`), small changes as lossless
+//! tiles (`tiles`), RTP packetizing on the
 //! capture clock (`rtp`), the WebRTC runtime with its UDP fallback
 //! (`runtime`), and the capture → encode loop (`stream`).
 
@@ -8,6 +9,7 @@ pub mod peer;
 pub mod rtp;
 pub mod runtime;
 pub mod stream;
+pub mod tiles;
 
 pub use peer::{AgentPeer, MediaError, PeerEvent};
 pub use rtp::Packetizer;

@@ -1,6 +1,6 @@
 //! The agent's side of one WebRTC connection to the helper's browser: an
-//! H.264 video track and the three data channels (`input`, `pointer`,
-//! `control`). The agent always offers. Everything the connection reports
+//! H.264 video track and the four data channels (`input`, `pointer`,
+//! `control`, and `tiles` for small changes sent losslessly). The agent always offers. Everything the connection reports
 //! comes out as [`PeerEvent`]s on one channel, so the session task stays a
 //! single loop.
 
@@ -18,6 +18,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use std::sync::Arc;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
 use tandem_protocol::signal::{IceCandidate, IceServer};
+use tandem_protocol::tiles::TILES_CHANNEL;
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -134,6 +135,20 @@ pub struct AgentPeer {
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
     control: Arc<dyn DataChannel>,
+    tiles: Arc<dyn DataChannel>,
+}
+
+/// Tile bytes waiting to leave, past which tiles stop (the video carries
+/// every change until the channel has caught up): about 80 ms of a
+/// 100 Mbit/s link, or a few seconds of a slow one.
+pub const TILES_BACKLOG_MAX: usize = 1024 * 1024;
+
+/// What became of a tile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileSent {
+    Sent,
+    /// Not sent: the channel is closed or too far behind.
+    Dropped,
 }
 
 impl AgentPeer {
@@ -235,6 +250,18 @@ impl AgentPeer {
                 }),
             )
             .await?;
+        // Tiles: ordered and reliable, so a tile is never overtaken by an
+        // older one nor lost (see `tandem_protocol::tiles`).
+        let tiles = pc
+            .create_data_channel(
+                TILES_CHANNEL,
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        spawn_channel_watch(TILES_CHANNEL, tiles.clone(), events.clone());
         spawn_channel_watch(INPUT_CHANNEL, input, events.clone());
         spawn_channel_watch(POINTER_CHANNEL, pointer, events.clone());
         spawn_channel_watch(CONTROL_CHANNEL, control.clone(), events);
@@ -244,6 +271,7 @@ impl AgentPeer {
             sender,
             ssrc,
             control,
+            tiles,
         })
     }
 
@@ -311,6 +339,30 @@ impl AgentPeer {
         if let Err(error) = self.control.send_text(&text).await {
             tracing::debug!(%error, "control message not sent");
         }
+    }
+
+    /// Sends one tile message, unless the channel is more than
+    /// [`TILES_BACKLOG_MAX`] behind.
+    pub async fn send_tile(&self, message: &[u8]) -> TileSent {
+        match self.tiles.outstanding_bytes().await {
+            Ok(backlog) if backlog + message.len() <= TILES_BACKLOG_MAX => {}
+            _ => return TileSent::Dropped,
+        }
+        match self.tiles.send(BytesMut::from(message)).await {
+            Ok(()) => TileSent::Sent,
+            Err(error) => {
+                tracing::debug!(%error, "a tile was not sent");
+                TileSent::Dropped
+            }
+        }
+    }
+
+    /// Whether the tiles channel has room again (half the backlog bound).
+    pub async fn tiles_keep_up(&self) -> bool {
+        self.tiles
+            .outstanding_bytes()
+            .await
+            .is_ok_and(|backlog| backlog <= TILES_BACKLOG_MAX / 2)
     }
 
     pub async fn close(&self) {

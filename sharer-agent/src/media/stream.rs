@@ -5,13 +5,15 @@
 //! frames to the session task. It never queues stale frames: each pass
 //! captures the screen as it is now.
 
-use crate::capture::{Capturer, Desktop, Frame};
+use super::tiles::{self, Route, TilePlanner};
+use crate::capture::{Capturer, Desktop, Frame, Rect};
 use crate::encode::{Encoder, Quality};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tandem_protocol::input::{CursorShape, Display};
+use tandem_protocol::tiles::TileRect;
 use tokio::sync::mpsc;
 
 /// Frames per second at most (a 60 Hz screen); `TANDEM_AGENT_MAX_FPS`
@@ -99,6 +101,12 @@ pub struct StreamSwitches {
     pub secure_desktop: AtomicBool,
     /// Frames per second at most (1 to [`MAX_FPS`]).
     pub max_fps: AtomicU32,
+    /// Small changes may go as tiles: the tiles channel is open and keeps
+    /// up (see [`super::tiles`]).
+    pub tiles: AtomicBool,
+    /// A tile was not delivered: the next video frame repaints (and names)
+    /// the whole screen, so no stale tile stays on the helper's side.
+    pub repaint: AtomicBool,
 }
 
 /// [`StreamSwitches::display`] before the helper picks one.
@@ -124,6 +132,16 @@ pub enum StreamEvent {
         access_unit: Bytes,
         captured_at: Instant,
         encode_ms: f32,
+        /// With tiles on: the screen's size and the regions this frame
+        /// changed, for the tiles channel's [`tandem_protocol::tiles::TileMessage::Video`].
+        changed: Option<((u16, u16), Vec<TileRect>)>,
+    },
+    /// Tile messages, ready for the tiles channel: a pass's changes, or
+    /// (`resend`) a settled region sent again losslessly.
+    Tiles {
+        messages: Vec<Vec<u8>>,
+        encode_ms: f32,
+        resend: bool,
     },
     Cursor {
         x: i32,
@@ -193,9 +211,45 @@ pub fn spawn(
     switches: Arc<StreamSwitches>,
     events: mpsc::Sender<StreamEvent>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let tiles = tiles::enabled_from_env();
     std::thread::Builder::new()
         .name("tandem-capture".into())
-        .spawn(move || run(capturer.as_mut(), encoder.as_mut(), &switches, &events))
+        .spawn(move || {
+            run(
+                capturer.as_mut(),
+                encoder.as_mut(),
+                &switches,
+                &events,
+                tiles,
+            )
+        })
+}
+
+/// The whole frame as one rectangle.
+fn whole(frame: &Frame) -> Rect {
+    Rect {
+        x: 0,
+        y: 0,
+        width: frame.width,
+        height: frame.height,
+    }
+}
+
+/// Encodes `rects` of `frame` as tile messages; `None` when one is left
+/// out as a photograph (with `photo_limit`) or cannot be encoded.
+fn tile_messages(frame: &Frame, rects: &[Rect], photo_limit: bool) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for rect in rects {
+        match tiles::encode_tiles(frame, rect, photo_limit) {
+            Ok(Some(messages)) => out.extend(messages),
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::debug!(%error, "no tile");
+                return None;
+            }
+        }
+    }
+    Some(out)
 }
 
 fn run(
@@ -203,9 +257,11 @@ fn run(
     encoder: &mut dyn Encoder,
     switches: &StreamSwitches,
     events: &mpsc::Sender<StreamEvent>,
+    tiles_enabled: bool,
 ) {
     let mut frame = Frame::new(0, 0);
     let mut pacer = Pacer::default();
+    let mut planner = TilePlanner::default();
     let mut cursor_at = None;
     let mut displays: Option<(Vec<Display>, u32)> = None;
     let mut displays_at: Option<Instant> = None;
@@ -283,21 +339,69 @@ fn run(
             }
         }
         let keyframe = switches.keyframe.swap(false, Ordering::AcqRel);
+        let repaint = switches.repaint.swap(false, Ordering::AcqRel);
         if keyframe {
             encoder.request_keyframe();
         }
-        if let Some(quality) = pacer.decide(!damage.is_empty(), keyframe, started) {
+        let screen = (frame.width, frame.height);
+        let tiles_now = tiles_enabled && switches.tiles.load(Ordering::Acquire);
+        planner.changed(&damage, started);
+        let mut route = if tiles_now && !keyframe && !repaint {
+            planner.route(&damage, screen)
+        } else {
+            Route::Video
+        };
+        if route == Route::Tiles {
+            let tiled_at = Instant::now();
+            match tile_messages(&frame, &tiles::merge_to(damage.clone(), 16), false) {
+                Some(messages) => {
+                    encoded_at = Some(tiled_at);
+                    let took = tiled_at.elapsed();
+                    encode_time =
+                        Some(encode_time.map_or(took, |t| t.mul_f64(0.7) + took.mul_f64(0.3)));
+                    let sent = events.blocking_send(StreamEvent::Tiles {
+                        messages,
+                        encode_ms: took.as_secs_f32() * 1000.0,
+                        resend: false,
+                    });
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+                None => route = Route::Video,
+            }
+        }
+        let video_changed = route == Route::Video && !damage.is_empty();
+        if let Some(quality) = pacer.decide(video_changed || repaint, keyframe, started) {
             let encode_started = Instant::now();
             encoded_at = Some(encode_started);
             let encoded = encoder.encode(&frame, quality);
             let took = encode_started.elapsed();
             encode_time = Some(encode_time.map_or(took, |t| t.mul_f64(0.7) + took.mul_f64(0.3)));
+            let changed = tiles_enabled.then(|| {
+                let rects = if keyframe || repaint {
+                    planner.all_lossy(screen, started);
+                    vec![whole(&frame)]
+                } else if video_changed {
+                    planner.sent_as_video(&damage, started)
+                } else {
+                    Vec::new()
+                };
+                (
+                    (
+                        u16::try_from(screen.0).unwrap_or(u16::MAX),
+                        u16::try_from(screen.1).unwrap_or(u16::MAX),
+                    ),
+                    rects.iter().filter_map(tiles::wire_rect).collect(),
+                )
+            });
             match encoded {
                 Ok(bytes) if !bytes.is_empty() => {
                     let sent = events.blocking_send(StreamEvent::Frame {
                         access_unit: Bytes::from(bytes),
                         captured_at: started,
                         encode_ms: took.as_secs_f32() * 1000.0,
+                        changed,
                     });
                     if sent.is_err() {
                         return;
@@ -306,6 +410,23 @@ fn run(
                 Ok(_) => {}
                 Err(error) => {
                     let _ = events.blocking_send(StreamEvent::Failed(error.to_string()));
+                    return;
+                }
+            }
+        }
+        // Regions the video left lossy, quiet now: re-sent exactly.
+        if tiles_now && planner.has_lossy() {
+            let settled = planner.settled(screen, Instant::now());
+            for rect in settled {
+                if let Some(messages) = tile_messages(&frame, &[rect], true)
+                    && events
+                        .blocking_send(StreamEvent::Tiles {
+                            messages,
+                            encode_ms: 0.0,
+                            resend: true,
+                        })
+                        .is_err()
+                {
                     return;
                 }
             }

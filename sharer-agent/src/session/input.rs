@@ -10,6 +10,7 @@ use crate::inject::InjectError;
 use std::sync::atomic::Ordering;
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
 use tandem_protocol::input::{Control, Display, INPUT_CHANNEL, Input, POINTER_CHANNEL};
+use tandem_protocol::tiles::TILES_CHANNEL;
 use tokio::sync::mpsc;
 
 impl Session {
@@ -76,6 +77,11 @@ impl Session {
                     tracing::debug!(%error, "input message dropped");
                 }
             },
+            // Agent → helper only.
+            TILES_CHANNEL => {
+                self.malformed += 1;
+                tracing::debug!("a message on the tiles channel dropped");
+            }
             _ => match Control::parse(bytes) {
                 Ok(Control::SelectDisplay { id }) if self.displays.iter().any(|d| d.id == id) => {
                     tracing::info!(id, "the helper picked a display");

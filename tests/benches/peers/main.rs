@@ -116,7 +116,13 @@ async fn run_once(
     for _ in 0..100 {
         let ok = running
             .browser
-            .eval(page::INSTALL, vec![serde_json::json!(running.picture)])
+            .eval(
+                page::INSTALL,
+                vec![
+                    serde_json::json!(running.picture),
+                    serde_json::json!(running.overlay),
+                ],
+            )
             .await
             .map_err(|e| e.to_string())?;
         if ok.as_bool() == Some(true) {
@@ -251,6 +257,7 @@ async fn run_once(
                         y.into(),
                         w.into(),
                         h.into(),
+                        serde_json::json!(running.overlay),
                     ],
                 )
                 .await

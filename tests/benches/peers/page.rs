@@ -3,12 +3,16 @@
 //! `<video>`, noVNC's and xpra's `<canvas>`), each time a new frame can be
 //! shown, and notes the wall clock when a new clock value appears.
 
-/// Installs the sampler on `arguments[0]` (a CSS selector); answers
-/// whether the element was found. Samples go to `window.__bench`.
+/// Installs the sampler on `arguments[0]` (a CSS selector) with, if
+/// `arguments[1]` names one, a canvas drawn over it (Tandem's tiles);
+/// answers whether the elements were found. Samples go to
+/// `window.__bench`.
 pub const INSTALL: &str = r#"
-    const [selector] = arguments;
+    const [selector, overlaySelector] = arguments;
     const el = document.querySelector(selector);
     if (!el) return false;
+    const overlay = overlaySelector ? document.querySelector(overlaySelector) : null;
+    if (overlaySelector && !overlay) return false;
     const CELL = 24, CELLS = 26;
     const c = document.createElement('canvas');
     c.width = CELL * CELLS; c.height = CELL;
@@ -19,7 +23,13 @@ pub const INSTALL: &str = r#"
     const read = (shownAt) => {
         const w = el.videoWidth || el.width, h = el.videoHeight || el.height;
         if (!w || !h) return;
-        try { g.drawImage(el, 0, 0, CELL * CELLS, CELL, 0, 0, CELL * CELLS, CELL); }
+        try {
+            g.clearRect(0, 0, CELL * CELLS, CELL);
+            g.drawImage(el, 0, 0, CELL * CELLS, CELL, 0, 0, CELL * CELLS, CELL);
+            // The overlay has the picture's own size: same coordinates.
+            if (overlay && overlay.width === w && overlay.height === h)
+                g.drawImage(overlay, 0, 0, CELL * CELLS, CELL, 0, 0, CELL * CELLS, CELL);
+        }
         catch (e) { bench.errors++; return; }
         const px = g.getImageData(0, 0, CELL * CELLS, CELL).data;
         const lum = i => { const o = ((CELL >> 1) * CELL * CELLS + i * CELL + (CELL >> 1)) * 4;
@@ -40,6 +50,12 @@ pub const INSTALL: &str = r#"
     // metadata names (`presentationTime`); the callback's own time would
     // add up to a frame that the canvas clients are not charged.
     bench.video = {frames: 0, receiveToPresent: 0, processing: 0, lateCallback: 0};
+    if (overlay) {
+        // Tiles are drawn on the overlay outside video frames: looked at
+        // each rendering step, as the canvas clients are.
+        const onStep = () => { read(epoch + performance.now()); requestAnimationFrame(onStep); };
+        requestAnimationFrame(onStep);
+    }
     if (el.requestVideoFrameCallback) {
         const onFrame = (now, meta) => {
             const v = bench.video;
@@ -71,15 +87,18 @@ pub const COLLECT: &str = r#"
     return out;
 "#;
 
-/// Answers the text region `[x, y, w, h]` of the client's picture as 8-bit
-/// grey, base64 (the same weights as the workload's source).
+/// Answers the text region `[x, y, w, h]` of the client's picture (with
+/// its overlay, `arguments[5]`, if any) as 8-bit grey, base64 (the same
+/// weights as the workload's source).
 pub const TEXT_REGION: &str = r#"
-    const [selector, x, y, w, h] = arguments;
+    const [selector, x, y, w, h, overlaySelector] = arguments;
     const el = document.querySelector(selector);
+    const overlay = overlaySelector ? document.querySelector(overlaySelector) : null;
     const c = document.createElement('canvas');
     c.width = w; c.height = h;
     const g = c.getContext('2d');
     g.drawImage(el, x, y, w, h, 0, 0, w, h);
+    if (overlay && overlay.width === (el.videoWidth || el.width)) g.drawImage(overlay, x, y, w, h, 0, 0, w, h);
     const px = g.getImageData(0, 0, w, h).data;
     const grey = new Uint8Array(w * h);
     for (let i = 0; i < w * h; i++) {

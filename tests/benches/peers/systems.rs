@@ -10,6 +10,9 @@ use tandem_tests::{Browser, GroupChild, TestServer, free_port};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum System {
     Tandem,
+    /// Tandem without tiles (`TANDEM_AGENT_TILES=0`): every change through
+    /// H.264, as before the tiles lever.
+    TandemVideo,
     /// Tandem as before adaptive frame rates: at most 30 fps (the same
     /// build, `TANDEM_AGENT_MAX_FPS=30`), so a lever's before and after
     /// are measured in the same run.
@@ -24,8 +27,9 @@ pub enum System {
 }
 
 impl System {
-    pub const ALL: [System; 5] = [
+    pub const ALL: [System; 6] = [
         System::Tandem,
+        System::TandemVideo,
         System::Tandem30,
         System::TandemPlayout50,
         System::NoVnc,
@@ -34,7 +38,7 @@ impl System {
     /// What a run without `TANDEM_PEER_SYSTEMS` compares.
     pub const DEFAULT: [System; 4] = [
         System::Tandem,
-        System::Tandem30,
+        System::TandemVideo,
         System::NoVnc,
         System::Xpra,
     ];
@@ -43,6 +47,7 @@ impl System {
     pub fn key(self) -> &'static str {
         match self {
             System::Tandem => "tandem",
+            System::TandemVideo => "tandem-video",
             System::Tandem30 => "tandem30",
             System::TandemPlayout50 => "playout50",
             System::NoVnc => "novnc",
@@ -53,6 +58,7 @@ impl System {
     pub fn name(self) -> &'static str {
         match self {
             System::Tandem => "Tandem",
+            System::TandemVideo => "Tandem, video only (before tiles)",
             System::Tandem30 => "Tandem at 30 fps (before)",
             System::TandemPlayout50 => "Tandem, playout delay max 50 ms",
             System::NoVnc => "x11vnc + noVNC",
@@ -75,6 +81,8 @@ pub struct Running {
     pub browser: Browser,
     /// What the client draws into.
     pub picture: &'static str,
+    /// A canvas the client draws over the picture (Tandem's tiles).
+    pub overlay: Option<&'static str>,
     /// Where keys are sent.
     pub keys_to: &'static str,
     /// Process groups of the sending side.
@@ -124,6 +132,7 @@ fn installed(program: &str) -> bool {
 pub async fn start(system: System, display: &str) -> Result<Running, String> {
     match system {
         System::Tandem => tandem(display, &[]).await,
+        System::TandemVideo => tandem(display, &[("TANDEM_AGENT_TILES", "0")]).await,
         System::Tandem30 => tandem(display, &[("TANDEM_AGENT_MAX_FPS", "30")]).await,
         System::TandemPlayout50 => tandem(display, &[("TANDEM_AGENT_PLAYOUT_MAX_MS", "50")]).await,
         System::NoVnc => novnc(display).await,
@@ -164,6 +173,7 @@ async fn tandem(display: &str, agent_env: &[(&str, &str)]) -> Result<Running, St
     Ok(Running {
         browser: helper,
         picture: "#remote-screen",
+        overlay: Some("#remote-tiles"),
         keys_to: "#remote-surface",
         sender_groups: vec![agent_group],
         wire: Wire::Udp,
@@ -251,6 +261,7 @@ async fn novnc(display: &str) -> Result<Running, String> {
     Ok(Running {
         browser,
         picture: "#noVNC_container canvas",
+        overlay: None,
         keys_to: "#noVNC_container canvas",
         sender_groups: groups,
         wire: Wire::TcpPort(web_port),
@@ -321,6 +332,7 @@ async fn xpra(display: &str) -> Result<Running, String> {
     Ok(Running {
         browser,
         picture: ".window canvas",
+        overlay: None,
         keys_to: "body",
         sender_groups: vec![pid_of(&server)],
         wire: Wire::TcpPort(port),

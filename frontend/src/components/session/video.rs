@@ -1,5 +1,5 @@
 use crate::rtc::remote::{AgentView, Remote};
-use leptos::html::{Div, Video};
+use leptos::html::{Canvas, Div, Video};
 use leptos::prelude::*;
 use tandem_protocol::input::{Button, Control, Display, Input, SpecialKeys};
 use web_sys::{KeyboardEvent, MediaStream, MouseEvent, WheelEvent};
@@ -143,6 +143,15 @@ pub fn VideoView(
     });
     on_cleanup(move || fs_listener.remove());
     let video = NodeRef::<Video>::new();
+    // The agent's lossless tiles, drawn over the video (see `rtc::tiles`).
+    let tile_canvas = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        if let (Some(remote), Some(canvas), Some(element)) =
+            (remote, tile_canvas.get(), video.get())
+        {
+            remote.with_value(|r| r.tiles().attach(canvas, &element));
+        }
+    });
     let surface = NodeRef::<Div>::new();
     let scale = RwSignal::new(Scale::Fit);
     let resize = window_event_listener(leptos::ev::resize, move |_| layout.update(|n| *n += 1));
@@ -445,6 +454,7 @@ pub fn VideoView(
                         on:resize=move |_| layout.update(|n| *n += 1)
                         on:loadedmetadata=move |_| layout.update(|n| *n += 1)
                     ></video>
+                    <canvas node_ref=tile_canvas id="remote-tiles" class="remote-tiles" aria-hidden="true"></canvas>
                     {cursor}
                 </div>
             </div>

@@ -1,0 +1,317 @@
+//! The `tiles` data channel, agent → console: small screen changes as
+//! lossless PNG tiles, drawn on a canvas over the video.
+//!
+//! H.264 carries the screen, but a 1080p encoder pass for a few changed
+//! characters costs ~10 ms, and a real-time frame blurs text. So the agent
+//! sends a small change (a typed character, a ticking clock) as a tile:
+//! lossless, encoded in well under a millisecond, shown without a video
+//! round trip. Regions that came through the video are re-sent as tiles
+//! once they have been quiet for a moment, so settled text is exact
+//! whatever else keeps moving (KasmVNC's "video mode" does the same).
+//!
+//! The console must never show an old tile over newer video. The channel
+//! is ordered and reliable, and the agent tells it, for every video frame,
+//! which regions that frame changed ([`TileMessage::Video`], keyed by the
+//! frame's RTP timestamp). Once the console shows that frame, it removes
+//! the tiles that arrived before that message from those regions; tiles
+//! that arrived after it are newer than the frame and stay.
+//!
+//! Binary, big-endian, one message per data-channel message:
+//! - `1`, screen width and height (u16 each), x, y, width, height (u16
+//!   each), then a PNG (8-bit RGB) of exactly that size: a [`TileMessage::Tile`];
+//! - `2`, screen width and height, the RTP timestamp (u32), a count (u8,
+//!   at most [`MAX_VIDEO_RECTS`]) and that many rectangles (x, y, width,
+//!   height): a [`TileMessage::Video`].
+
+use crate::input::MessageError;
+
+pub const TILES_CHANNEL: &str = "tiles";
+/// The largest tile message, PNG included: well inside the 64 KiB that
+/// every SCTP stack accepts in one message.
+pub const MAX_TILE_MESSAGE_BYTES: usize = 60 * 1024;
+/// The most regions one video frame names; the agent merges beyond that.
+pub const MAX_VIDEO_RECTS: usize = 32;
+
+const TILE: u8 = 1;
+const VIDEO: u8 = 2;
+const TILE_HEADER: usize = 13;
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+
+/// A rectangle of the shared screen, in its pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TileRect {
+    pub x: u16,
+    pub y: u16,
+    pub width: u16,
+    pub height: u16,
+}
+
+impl TileRect {
+    pub fn area(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    /// Whether the two share a pixel.
+    pub fn intersects(&self, other: &TileRect) -> bool {
+        let (ax, ay) = (u32::from(self.x), u32::from(self.y));
+        let (bx, by) = (u32::from(other.x), u32::from(other.y));
+        ax < bx + u32::from(other.width)
+            && bx < ax + u32::from(self.width)
+            && ay < by + u32::from(other.height)
+            && by < ay + u32::from(self.height)
+    }
+
+    /// Non-empty and inside a `screen` of (width, height).
+    fn fits(&self, screen: (u16, u16)) -> bool {
+        self.width > 0
+            && self.height > 0
+            && u32::from(self.x) + u32::from(self.width) <= u32::from(screen.0)
+            && u32::from(self.y) + u32::from(self.height) <= u32::from(screen.1)
+    }
+}
+
+/// One message on [`TILES_CHANNEL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TileMessage {
+    /// The pixels of `rect` as they are now: newer than every video frame
+    /// named before this message.
+    Tile {
+        screen: (u16, u16),
+        rect: TileRect,
+        png: Vec<u8>,
+    },
+    /// The video frame with RTP timestamp `rtp_timestamp` changed `rects`:
+    /// tiles received before this message are stale there once that frame
+    /// is shown.
+    Video {
+        screen: (u16, u16),
+        rtp_timestamp: u32,
+        rects: Vec<TileRect>,
+    },
+}
+
+fn be16(bytes: &[u8], at: usize) -> Result<u16, MessageError> {
+    bytes
+        .get(at..at + 2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .ok_or_else(|| MessageError::Malformed("tile message cut short".into()))
+}
+
+fn rect_at(bytes: &[u8], at: usize) -> Result<TileRect, MessageError> {
+    Ok(TileRect {
+        x: be16(bytes, at)?,
+        y: be16(bytes, at + 2)?,
+        width: be16(bytes, at + 4)?,
+        height: be16(bytes, at + 6)?,
+    })
+}
+
+fn push_rect(out: &mut Vec<u8>, rect: &TileRect) {
+    for v in [rect.x, rect.y, rect.width, rect.height] {
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+}
+
+impl TileMessage {
+    /// The size of a tile message around a PNG of `png_bytes`.
+    pub const fn tile_bytes(png_bytes: usize) -> usize {
+        TILE_HEADER + png_bytes
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            TileMessage::Tile { screen, rect, png } => {
+                let mut out = Vec::with_capacity(TILE_HEADER + png.len());
+                out.push(TILE);
+                out.extend_from_slice(&screen.0.to_be_bytes());
+                out.extend_from_slice(&screen.1.to_be_bytes());
+                push_rect(&mut out, rect);
+                out.extend_from_slice(png);
+                out
+            }
+            TileMessage::Video {
+                screen,
+                rtp_timestamp,
+                rects,
+            } => {
+                let mut out = Vec::with_capacity(10 + rects.len() * 8);
+                out.push(VIDEO);
+                out.extend_from_slice(&screen.0.to_be_bytes());
+                out.extend_from_slice(&screen.1.to_be_bytes());
+                out.extend_from_slice(&rtp_timestamp.to_be_bytes());
+                out.push(u8::try_from(rects.len()).unwrap_or(u8::MAX));
+                for rect in rects {
+                    push_rect(&mut out, rect);
+                }
+                out
+            }
+        }
+    }
+
+    /// Parses one message, refusing oversized, malformed or out-of-range
+    /// ones (a rectangle outside the screen, a tile that is not a PNG).
+    pub fn parse(bytes: &[u8]) -> Result<Self, MessageError> {
+        if bytes.len() > MAX_TILE_MESSAGE_BYTES {
+            return Err(MessageError::TooLarge { bytes: bytes.len() });
+        }
+        let screen = (be16(bytes, 1)?, be16(bytes, 3)?);
+        if screen.0 == 0 || screen.1 == 0 {
+            return Err(MessageError::OutOfRange("screen size"));
+        }
+        match bytes.first() {
+            Some(&TILE) => {
+                let rect = rect_at(bytes, 5)?;
+                if !rect.fits(screen) {
+                    return Err(MessageError::OutOfRange("tile rectangle"));
+                }
+                let png = bytes.get(TILE_HEADER..).unwrap_or_default();
+                if !png.starts_with(&PNG_SIGNATURE) {
+                    return Err(MessageError::Malformed("a tile is not a PNG".into()));
+                }
+                Ok(TileMessage::Tile {
+                    screen,
+                    rect,
+                    png: png.to_vec(),
+                })
+            }
+            Some(&VIDEO) => {
+                let rtp = bytes
+                    .get(5..9)
+                    .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+                    .ok_or_else(|| MessageError::Malformed("tile message cut short".into()))?;
+                let count = usize::from(*bytes.get(9).unwrap_or(&0));
+                if count > MAX_VIDEO_RECTS {
+                    return Err(MessageError::OutOfRange("video rectangles"));
+                }
+                if bytes.len() != 10 + count * 8 {
+                    return Err(MessageError::Malformed("video message length".into()));
+                }
+                let rects = (0..count)
+                    .map(|i| rect_at(bytes, 10 + i * 8))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if !rects.iter().all(|r| r.fits(screen)) {
+                    return Err(MessageError::OutOfRange("video rectangle"));
+                }
+                Ok(TileMessage::Video {
+                    screen,
+                    rtp_timestamp: rtp,
+                    rects,
+                })
+            }
+            _ => Err(MessageError::Malformed("unknown tile message".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png() -> Vec<u8> {
+        let mut p = PNG_SIGNATURE.to_vec();
+        p.extend_from_slice(b"rest");
+        p
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let tile = TileMessage::Tile {
+            screen: (1920, 1080),
+            rect: TileRect {
+                x: 1900,
+                y: 0,
+                width: 20,
+                height: 1080,
+            },
+            png: png(),
+        };
+        assert_eq!(TileMessage::parse(&tile.encode()), Ok(tile));
+        let video = TileMessage::Video {
+            screen: (1920, 1080),
+            rtp_timestamp: u32::MAX,
+            rects: vec![
+                TileRect {
+                    x: 0,
+                    y: 0,
+                    width: 1920,
+                    height: 1080,
+                };
+                MAX_VIDEO_RECTS
+            ],
+        };
+        assert_eq!(TileMessage::parse(&video.encode()), Ok(video));
+    }
+
+    #[test]
+    fn bad_messages_are_refused_with_a_reason() {
+        let rect = TileRect {
+            x: 10,
+            y: 10,
+            width: 10,
+            height: 10,
+        };
+        let tile = |screen, rect, png| TileMessage::Tile { screen, rect, png }.encode();
+        assert_eq!(
+            TileMessage::parse(&tile((15, 100), rect, png())),
+            Err(MessageError::OutOfRange("tile rectangle"))
+        );
+        let empty = TileRect { width: 0, ..rect };
+        assert_eq!(
+            TileMessage::parse(&tile((100, 100), empty, png())),
+            Err(MessageError::OutOfRange("tile rectangle"))
+        );
+        assert!(matches!(
+            TileMessage::parse(&tile((100, 100), rect, b"GIF89a".to_vec())),
+            Err(MessageError::Malformed(_))
+        ));
+        assert_eq!(
+            TileMessage::parse(&tile((0, 100), rect, png())),
+            Err(MessageError::OutOfRange("screen size"))
+        );
+        let mut big = png();
+        big.resize(MAX_TILE_MESSAGE_BYTES, 0);
+        assert!(matches!(
+            TileMessage::parse(&tile((100, 100), rect, big)),
+            Err(MessageError::TooLarge { .. })
+        ));
+        let mut video = TileMessage::Video {
+            screen: (100, 100),
+            rtp_timestamp: 7,
+            rects: vec![rect],
+        }
+        .encode();
+        video.push(0);
+        assert!(matches!(
+            TileMessage::parse(&video),
+            Err(MessageError::Malformed(_))
+        ));
+        let mut many = vec![VIDEO, 0, 100, 0, 100, 0, 0, 0, 7, 33];
+        many.extend(std::iter::repeat_n(0, 33 * 8));
+        assert_eq!(
+            TileMessage::parse(&many),
+            Err(MessageError::OutOfRange("video rectangles"))
+        );
+        for cut in [
+            &[][..],
+            &[TILE],
+            &[TILE, 0, 100, 0, 100, 0],
+            &[9, 0, 1, 0, 1],
+        ] {
+            assert!(TileMessage::parse(cut).is_err(), "{cut:?}");
+        }
+    }
+
+    #[test]
+    fn rectangles_intersect_only_when_they_share_a_pixel() {
+        let a = TileRect {
+            x: 0,
+            y: 0,
+            width: 10,
+            height: 10,
+        };
+        let touching = TileRect { x: 10, ..a };
+        let overlapping = TileRect { x: 9, y: 9, ..a };
+        assert!(!a.intersects(&touching));
+        assert!(a.intersects(&overlapping) && overlapping.intersects(&a));
+    }
+}

@@ -1,0 +1,211 @@
+use super::*;
+use proptest::prelude::*;
+
+const SCREEN: (u32, u32) = (1920, 1080);
+
+fn rect(x: u32, y: u32, width: u32, height: u32) -> Rect {
+    Rect {
+        x,
+        y,
+        width,
+        height,
+    }
+}
+
+#[test]
+fn small_changes_go_as_tiles_and_large_ones_as_video() {
+    let planner = TilePlanner::default();
+    // The bench's clock strip, a typed character: tiles.
+    assert_eq!(planner.route(&[rect(0, 0, 624, 24)], SCREEN), Route::Tiles);
+    assert_eq!(
+        planner.route(&[rect(100, 300, 9, 17), rect(0, 0, 624, 24)], SCREEN),
+        Route::Tiles
+    );
+    // A 640×360 video, a scrolled page, nothing at all: video.
+    assert_eq!(planner.route(&[rect(0, 0, 640, 360)], SCREEN), Route::Video);
+    assert_eq!(
+        planner.route(&[rect(0, 0, 1920, 900)], SCREEN),
+        Route::Video
+    );
+    assert_eq!(planner.route(&[], SCREEN), Route::Video);
+    // Exactly 1/16 of the screen still goes as tiles; many small
+    // rectangles do not.
+    assert_eq!(planner.route(&[rect(0, 0, 480, 270)], SCREEN), Route::Tiles);
+    let many: Vec<Rect> = (0..65).map(|i| rect(i * 4, 0, 2, 2)).collect();
+    assert_eq!(planner.route(&many, SCREEN), Route::Video);
+}
+
+#[test]
+fn video_regions_are_re_sent_once_quiet_and_spread_over_passes() {
+    let t0 = Instant::now();
+    let ms = |n: u64| t0 + Duration::from_millis(n);
+    let mut planner = TilePlanner::default();
+    let named = planner.sent_as_video(&[rect(0, 100, 1920, 900)], ms(0));
+    assert_eq!(named, vec![rect(0, 100, 1920, 900)]);
+    // Not yet quiet.
+    assert!(planner.settled(SCREEN, ms(50)).is_empty());
+    // It changed again at 60 ms: quiet only from 160 ms.
+    planner.changed(&[rect(10, 500, 5, 5)], ms(60));
+    assert!(planner.settled(SCREEN, ms(120)).is_empty());
+    // A quarter of the screen per pass: 270 rows of 1920, then the rest.
+    assert_eq!(
+        planner.settled(SCREEN, ms(160)),
+        vec![rect(0, 100, 1920, 270)]
+    );
+    assert_eq!(
+        planner.settled(SCREEN, ms(176)),
+        vec![rect(0, 370, 1920, 270)]
+    );
+    assert_eq!(
+        planner.settled(SCREEN, ms(192)),
+        vec![rect(0, 640, 1920, 270)]
+    );
+    assert_eq!(
+        planner.settled(SCREEN, ms(208)),
+        vec![rect(0, 910, 1920, 90)]
+    );
+    assert!(!planner.has_lossy());
+    assert!(planner.settled(SCREEN, ms(400)).is_empty());
+}
+
+#[test]
+fn tiles_decode_to_the_exact_pixels_and_large_ones_are_split() {
+    let (w, h) = (320u32, 240u32);
+    let mut frame = Frame::new(w, h);
+    // Noise: incompressible, so a large tile must be split.
+    let mut seed = 0x1234_5678u32;
+    for px in frame.bgrx.chunks_exact_mut(4) {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        px.copy_from_slice(&seed.to_le_bytes());
+    }
+    let whole = rect(3, 5, 301, 201);
+    let Ok(Some(messages)) = encode_tiles(&frame, &whole, false) else {
+        panic!("no tiles");
+    };
+    assert!(
+        messages.len() > 1,
+        "noise of 301×201 does not fit one message"
+    );
+    let mut covered = vec![0u8; (w * h) as usize];
+    for message in &messages {
+        assert!(message.len() <= MAX_TILE_MESSAGE_BYTES);
+        let Ok(TileMessage::Tile { screen, rect, png }) = TileMessage::parse(message) else {
+            panic!("not a tile message");
+        };
+        assert_eq!(screen, (320, 240));
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let Ok(mut reader) = decoder.read_info() else {
+            panic!("not a PNG");
+        };
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap_or(0)];
+        assert!(reader.next_frame(&mut pixels).is_ok());
+        for dy in 0..u32::from(rect.height) {
+            for dx in 0..u32::from(rect.width) {
+                let (x, y) = (u32::from(rect.x) + dx, u32::from(rect.y) + dy);
+                let at = ((dy * u32::from(rect.width) + dx) * 3) as usize;
+                let got = (pixels[at], pixels[at + 1], pixels[at + 2]);
+                assert_eq!(Some(got), frame.rgb(x, y), "({x}, {y})");
+                covered[(y * w + x) as usize] += 1;
+            }
+        }
+    }
+    // Every pixel of the region exactly once, nothing outside it.
+    for y in 0..h {
+        for x in 0..w {
+            let inside = (3..304).contains(&x) && (5..206).contains(&y);
+            assert_eq!(covered[(y * w + x) as usize], u8::from(inside));
+        }
+    }
+    // A photograph is left to the video when asked.
+    assert!(matches!(encode_tiles(&frame, &whole, true), Ok(None)));
+    // Outside the screen: an error, not a panic.
+    assert!(encode_tiles(&frame, &rect(300, 0, 21, 1), false).is_err());
+}
+
+#[test]
+fn text_like_regions_are_kept_for_a_lossless_re_send() {
+    let mut frame = Frame::new(640, 480);
+    for (i, px) in frame.bgrx.chunks_exact_mut(4).enumerate() {
+        let on = (i % 640) % 7 == 0 || (i / 640) % 11 == 0;
+        px.copy_from_slice(if on {
+            &[0, 0, 0, 0]
+        } else {
+            &[255, 255, 255, 0]
+        });
+    }
+    let region = rect(0, 0, 640, 480);
+    let Ok(Some(messages)) = encode_tiles(&frame, &region, true) else {
+        panic!("text was taken for a photograph");
+    };
+    // A grid of lines every 7 and 11 pixels: well under a quarter of its
+    // 3 bytes a pixel.
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    assert!(bytes < 640 * 480 * 3 / 4, "{bytes} bytes");
+}
+
+fn arb_rect() -> impl Strategy<Value = Rect> {
+    (0u32..60, 0u32..44).prop_flat_map(|(x, y)| {
+        (Just(x), Just(y), 1..=64 - x, 1..=48 - y).prop_map(|(x, y, w, h)| rect(x, y, w, h))
+    })
+}
+
+proptest! {
+    /// Whatever the video carried is re-sent, every pixel of it, once
+    /// quiet; and no pass re-sends more than its share of the screen.
+    #[test]
+    fn every_lossy_pixel_is_re_sent_within_the_budget(
+        frames in proptest::collection::vec(proptest::collection::vec(arb_rect(), 0..6), 1..30),
+    ) {
+        let screen = (64u32, 48u32);
+        let t0 = Instant::now();
+        let mut planner = TilePlanner::default();
+        let mut lossy = vec![false; 64 * 48];
+        let mut resent = vec![false; 64 * 48];
+        for (i, damage) in frames.iter().enumerate() {
+            let named = planner.sent_as_video(damage, t0 + Duration::from_millis(i as u64));
+            prop_assert!(named.len() <= MAX_VIDEO_RECTS);
+            for d in damage {
+                // Every changed pixel is named for the frame.
+                for y in d.y..d.y + d.height {
+                    for x in d.x..d.x + d.width {
+                        lossy[(y * 64 + x) as usize] = true;
+                        prop_assert!(named.iter().any(|n| intersects(n, &rect(x, y, 1, 1))));
+                    }
+                }
+            }
+        }
+        let mut later = t0 + Duration::from_secs(1);
+        for _ in 0..64 {
+            let out = planner.settled(screen, later);
+            let sent: u64 = out.iter().map(area).sum();
+            prop_assert!(sent <= 64 * 48 / SETTLE_SHARE);
+            for r in out {
+                for y in r.y..r.y + r.height {
+                    for x in r.x..r.x + r.width {
+                        resent[(y * 64 + x) as usize] = true;
+                    }
+                }
+            }
+            later += Duration::from_millis(16);
+        }
+        prop_assert!(!planner.has_lossy());
+        for i in 0..64 * 48 {
+            prop_assert!(!lossy[i] || resent[i], "pixel {} never re-sent", i);
+        }
+    }
+
+    #[test]
+    fn merging_keeps_every_pixel_and_the_bound(
+        rects in proptest::collection::vec(arb_rect(), 0..40),
+        max in 1usize..8,
+    ) {
+        let merged = merge_to(rects.clone(), max);
+        prop_assert!(merged.len() <= max);
+        for r in &rects {
+            prop_assert!(merged.iter().any(|m| m.x <= r.x && m.y <= r.y
+                && m.x + m.width >= r.x + r.width && m.y + m.height >= r.y + r.height));
+        }
+    }
+}
