@@ -164,23 +164,9 @@ fn an_export_over_the_bound_is_not_offered_and_says_why() {
     );
 }
 
-/// A PNG of one colour, made by the browser.
-fn png_of(width: u32, height: u32, colour: &str) -> Vec<u8> {
-    let canvas: web_sys::HtmlCanvasElement = document()
-        .create_element("canvas")
-        .unwrap()
-        .unchecked_into();
-    canvas.set_width(width);
-    canvas.set_height(height);
-    let context: web_sys::CanvasRenderingContext2d =
-        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
-    context.set_fill_style_str(colour);
-    context.fill_rect(0.0, 0.0, f64::from(width), f64::from(height));
-    let url = canvas.to_data_url().unwrap();
-    let binary = window()
-        .atob(url.trim_start_matches("data:image/png;base64,"))
-        .unwrap();
-    binary.chars().map(|c| c as u32 as u8).collect()
+/// The RGB rows of a tile of one colour.
+fn solid(width: usize, height: usize, rgb: [u8; 3]) -> Vec<u8> {
+    rgb.repeat(width * height)
 }
 
 fn pixel(canvas: &web_sys::HtmlCanvasElement, x: f64, y: f64) -> Vec<u8> {
@@ -193,29 +179,12 @@ fn pixel(canvas: &web_sys::HtmlCanvasElement, x: f64, y: f64) -> Vec<u8> {
         .to_vec()
 }
 
-/// Waits (at most 5 s) until the layer has drawn `count` tiles.
-async fn drawn(canvas: &web_sys::HtmlCanvasElement, count: u64) {
-    for _ in 0..500 {
-        if canvas
-            .get_attribute("data-tiles")
-            .and_then(|n| n.parse().ok())
-            == Some(count)
-        {
-            return;
-        }
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10);
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-    }
-    panic!(
-        "the layer never drew {count} tiles: {:?}",
-        canvas.get_attribute("data-tiles")
-    );
+fn drawn(canvas: &web_sys::HtmlCanvasElement) -> Option<String> {
+    canvas.get_attribute("data-tiles")
 }
 
 #[wasm_bindgen_test]
-async fn an_older_tile_never_stays_over_newer_video() {
+fn an_older_tile_never_stays_over_newer_video() {
     use tandem_frontend::rtc::tiles::TileLayer;
     use tandem_protocol::tiles::{TileMessage, TileRect};
     let canvas: web_sys::HtmlCanvasElement = document()
@@ -236,15 +205,8 @@ async fn an_older_tile_never_stays_over_newer_video() {
     let red = [255, 0, 0, 255];
     let blue = [0, 0, 255, 255];
     let none = [0, 0, 0, 0];
-    layer.receive(
-        &TileMessage::Tile {
-            screen,
-            rect: rect(0, 0, 2, 2),
-            png: png_of(2, 2, "#f00"),
-        }
-        .encode(),
-    );
-    drawn(&canvas, 1).await;
+    layer.receive(&TileMessage::tile(screen, rect(0, 0, 2, 2), &solid(2, 2, [255, 0, 0])).encode());
+    assert_eq!(drawn(&canvas).as_deref(), Some("1"));
     assert_eq!((canvas.width(), canvas.height()), (4, 4));
     assert_eq!(pixel(&canvas, 0.0, 0.0), red);
     // The video frame at RTP 100 changed the red tile's region; a newer
@@ -257,15 +219,8 @@ async fn an_older_tile_never_stays_over_newer_video() {
         }
         .encode(),
     );
-    layer.receive(
-        &TileMessage::Tile {
-            screen,
-            rect: rect(1, 1, 1, 1),
-            png: png_of(1, 1, "#00f"),
-        }
-        .encode(),
-    );
-    drawn(&canvas, 2).await;
+    layer.receive(&TileMessage::tile(screen, rect(1, 1, 1, 1), &solid(1, 1, [0, 0, 255])).encode());
+    assert_eq!(drawn(&canvas).as_deref(), Some("2"));
     // Until that frame is on screen the red tile stays: the video under
     // it is older.
     layer.frame_shown(99);
@@ -277,7 +232,15 @@ async fn an_older_tile_never_stays_over_newer_video() {
     assert_eq!(pixel(&canvas, 1.0, 0.0), none);
     assert_eq!(pixel(&canvas, 1.0, 1.0), blue);
     assert_eq!(canvas.get_attribute("data-cleared").as_deref(), Some("1"));
-    // A malformed message changes nothing.
+    // Malformed messages change nothing: a rectangle off the screen, and
+    // pixels that do not fill their tile.
     layer.receive(&[1, 0, 4, 0, 4, 0, 0, 0, 9, 0, 9, 0, 0]);
+    let short = TileMessage::Tile {
+        screen,
+        rect: rect(0, 0, 2, 2),
+        pixels: vec![0xfe, 1, 2, 3],
+    };
+    layer.receive(&short.encode());
     assert_eq!(pixel(&canvas, 1.0, 1.0), blue);
+    assert_eq!(drawn(&canvas).as_deref(), Some("2"));
 }

@@ -228,6 +228,18 @@ pub struct AgentStats {
     /// Malformed, oversized or out-of-range messages dropped so far.
     #[serde(default)]
     pub malformed_messages: u64,
+    /// Of the updates, how many went as lossless tiles (the rest as video).
+    #[serde(default)]
+    pub tile_updates: f32,
+    /// Where an update's time goes on the device, means in ms: from the
+    /// change being noticed to the capture starting, reading the screen,
+    /// and handing the result to WebRTC (packetizing and sending).
+    #[serde(default)]
+    pub wait_ms: f32,
+    #[serde(default)]
+    pub capture_ms: f32,
+    #[serde(default)]
+    pub send_ms: f32,
 }
 
 /// Control-channel messages, both ways.
@@ -277,9 +289,17 @@ impl Control {
             // console would show and which encodes as `null` (found by the
             // data_channel fuzz target).
             Control::Stats { stats }
-                if ![stats.captured_fps, stats.encode_ms, stats.sent_kbps]
-                    .iter()
-                    .all(|v| v.is_finite()) =>
+                if ![
+                    stats.captured_fps,
+                    stats.encode_ms,
+                    stats.sent_kbps,
+                    stats.tile_updates,
+                    stats.wait_ms,
+                    stats.capture_ms,
+                    stats.send_ms,
+                ]
+                .iter()
+                .all(|v| v.is_finite()) =>
             {
                 Err(MessageError::OutOfRange("stats"))
             }

@@ -13,6 +13,7 @@ pub mod grant;
 pub mod ids;
 pub mod input;
 pub mod problem;
+pub mod qoi;
 pub mod rbac;
 pub mod reports;
 pub mod routes;

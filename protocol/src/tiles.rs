@@ -1,10 +1,11 @@
 //! The `tiles` data channel, agent → console: small screen changes as
-//! lossless PNG tiles, drawn on a canvas over the video.
+//! lossless tiles, drawn on a canvas over the video.
 //!
 //! H.264 carries the screen, but a 1080p encoder pass for a few changed
 //! characters costs ~10 ms, and a real-time frame blurs text. So the agent
 //! sends a small change (a typed character, a ticking clock) as a tile:
-//! lossless, encoded in well under a millisecond, shown without a video
+//! lossless (coded with [`crate::qoi`]), encoded in well under a
+//! millisecond, decoded and drawn by the console at once, without a video
 //! round trip. Regions that came through the video are re-sent as tiles
 //! once they have been quiet for a moment, so settled text is exact
 //! whatever else keeps moving (KasmVNC's "video mode" does the same).
@@ -18,24 +19,28 @@
 //!
 //! Binary, big-endian, one message per data-channel message:
 //! - `1`, screen width and height (u16 each), x, y, width, height (u16
-//!   each), then a PNG (8-bit RGB) of exactly that size: a [`TileMessage::Tile`];
+//!   each), then the tile's pixels coded with [`crate::qoi`]: a
+//!   [`TileMessage::Tile`] of at most [`MAX_TILE_PIXELS`];
 //! - `2`, screen width and height, the RTP timestamp (u32), a count (u8,
 //!   at most [`MAX_VIDEO_RECTS`]) and that many rectangles (x, y, width,
 //!   height): a [`TileMessage::Video`].
 
 use crate::input::MessageError;
+use crate::qoi;
 
 pub const TILES_CHANNEL: &str = "tiles";
-/// The largest tile message, PNG included: well inside the 64 KiB that
+/// The largest tile message, pixels included: well inside the 64 KiB that
 /// every SCTP stack accepts in one message.
 pub const MAX_TILE_MESSAGE_BYTES: usize = 60 * 1024;
 /// The most regions one video frame names; the agent merges beyond that.
 pub const MAX_VIDEO_RECTS: usize = 32;
+/// The largest tile (a run-length coded region can be large in few
+/// bytes): 1 MiB of RGBA once decoded.
+pub const MAX_TILE_PIXELS: u64 = 256 * 1024;
 
 const TILE: u8 = 1;
 const VIDEO: u8 = 2;
 const TILE_HEADER: usize = 13;
-const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
 
 /// A rectangle of the shared screen, in its pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,7 +83,8 @@ pub enum TileMessage {
     Tile {
         screen: (u16, u16),
         rect: TileRect,
-        png: Vec<u8>,
+        /// The pixels, coded with [`crate::qoi`].
+        pixels: Vec<u8>,
     },
     /// The video frame with RTP timestamp `rtp_timestamp` changed `rects`:
     /// tiles received before this message are stale there once that frame
@@ -113,20 +119,44 @@ fn push_rect(out: &mut Vec<u8>, rect: &TileRect) {
 }
 
 impl TileMessage {
-    /// The size of a tile message around a PNG of `png_bytes`.
-    pub const fn tile_bytes(png_bytes: usize) -> usize {
-        TILE_HEADER + png_bytes
+    /// The size of a tile message around `coded` bytes of pixels.
+    pub const fn tile_bytes(coded: usize) -> usize {
+        TILE_HEADER + coded
+    }
+
+    /// A tile of `rect` from RGB rows (`rgb`: width × height × 3 bytes).
+    pub fn tile(screen: (u16, u16), rect: TileRect, rgb: &[u8]) -> Self {
+        TileMessage::Tile {
+            screen,
+            rect,
+            pixels: qoi::encode(rgb),
+        }
+    }
+
+    /// A tile's pixels as RGBA rows; `None` for a video message or pixels
+    /// that do not decode to exactly its size.
+    pub fn rgba(&self) -> Option<Vec<u8>> {
+        match self {
+            TileMessage::Tile { rect, pixels, .. } => {
+                qoi::decode_rgba(pixels, usize::try_from(rect.area()).ok()?)
+            }
+            TileMessage::Video { .. } => None,
+        }
     }
 
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            TileMessage::Tile { screen, rect, png } => {
-                let mut out = Vec::with_capacity(TILE_HEADER + png.len());
+            TileMessage::Tile {
+                screen,
+                rect,
+                pixels,
+            } => {
+                let mut out = Vec::with_capacity(TILE_HEADER + pixels.len());
                 out.push(TILE);
                 out.extend_from_slice(&screen.0.to_be_bytes());
                 out.extend_from_slice(&screen.1.to_be_bytes());
                 push_rect(&mut out, rect);
-                out.extend_from_slice(png);
+                out.extend_from_slice(pixels);
                 out
             }
             TileMessage::Video {
@@ -149,7 +179,8 @@ impl TileMessage {
     }
 
     /// Parses one message, refusing oversized, malformed or out-of-range
-    /// ones (a rectangle outside the screen, a tile that is not a PNG).
+    /// ones (a rectangle outside the screen or too large, a tile without
+    /// pixels). A tile's pixels are checked when decoded ([`Self::rgba`]).
     pub fn parse(bytes: &[u8]) -> Result<Self, MessageError> {
         if bytes.len() > MAX_TILE_MESSAGE_BYTES {
             return Err(MessageError::TooLarge { bytes: bytes.len() });
@@ -161,17 +192,17 @@ impl TileMessage {
         match bytes.first() {
             Some(&TILE) => {
                 let rect = rect_at(bytes, 5)?;
-                if !rect.fits(screen) {
+                if !rect.fits(screen) || rect.area() > MAX_TILE_PIXELS {
                     return Err(MessageError::OutOfRange("tile rectangle"));
                 }
-                let png = bytes.get(TILE_HEADER..).unwrap_or_default();
-                if !png.starts_with(&PNG_SIGNATURE) {
-                    return Err(MessageError::Malformed("a tile is not a PNG".into()));
+                let pixels = bytes.get(TILE_HEADER..).unwrap_or_default();
+                if pixels.is_empty() {
+                    return Err(MessageError::Malformed("a tile without pixels".into()));
                 }
                 Ok(TileMessage::Tile {
                     screen,
                     rect,
-                    png: png.to_vec(),
+                    pixels: pixels.to_vec(),
                 })
             }
             Some(&VIDEO) => {
@@ -207,10 +238,8 @@ impl TileMessage {
 mod tests {
     use super::*;
 
-    fn png() -> Vec<u8> {
-        let mut p = PNG_SIGNATURE.to_vec();
-        p.extend_from_slice(b"rest");
-        p
+    fn coded() -> Vec<u8> {
+        qoi::encode(&[9, 9, 9])
     }
 
     #[test]
@@ -223,9 +252,10 @@ mod tests {
                 width: 20,
                 height: 1080,
             },
-            png: png(),
+            pixels: qoi::encode(&vec![3; 20 * 1080 * 3]),
         };
-        assert_eq!(TileMessage::parse(&tile.encode()), Ok(tile));
+        assert_eq!(TileMessage::parse(&tile.encode()), Ok(tile.clone()));
+        assert_eq!(tile.rgba().map(|p| p.len()), Some(20 * 1080 * 4));
         let video = TileMessage::Video {
             screen: (1920, 1080),
             rtp_timestamp: u32::MAX,
@@ -250,25 +280,47 @@ mod tests {
             width: 10,
             height: 10,
         };
-        let tile = |screen, rect, png| TileMessage::Tile { screen, rect, png }.encode();
+        let tile = |screen, rect, pixels| {
+            TileMessage::Tile {
+                screen,
+                rect,
+                pixels,
+            }
+            .encode()
+        };
         assert_eq!(
-            TileMessage::parse(&tile((15, 100), rect, png())),
+            TileMessage::parse(&tile((15, 100), rect, coded())),
             Err(MessageError::OutOfRange("tile rectangle"))
         );
         let empty = TileRect { width: 0, ..rect };
         assert_eq!(
-            TileMessage::parse(&tile((100, 100), empty, png())),
+            TileMessage::parse(&tile((100, 100), empty, coded())),
             Err(MessageError::OutOfRange("tile rectangle"))
         );
         assert!(matches!(
-            TileMessage::parse(&tile((100, 100), rect, b"GIF89a".to_vec())),
+            TileMessage::parse(&tile((100, 100), rect, Vec::new())),
             Err(MessageError::Malformed(_))
         ));
+        // Pixels that do not fill the tile are refused when decoded.
+        let Ok(short) = TileMessage::parse(&tile((100, 100), rect, coded())) else {
+            panic!("a tile with pixels parses");
+        };
+        assert_eq!(short.rgba(), None);
+        let huge = TileRect {
+            x: 0,
+            y: 0,
+            width: 1024,
+            height: 257,
+        };
         assert_eq!(
-            TileMessage::parse(&tile((0, 100), rect, png())),
+            TileMessage::parse(&tile((2000, 2000), huge, coded())),
+            Err(MessageError::OutOfRange("tile rectangle"))
+        );
+        assert_eq!(
+            TileMessage::parse(&tile((0, 100), rect, coded())),
             Err(MessageError::OutOfRange("screen size"))
         );
-        let mut big = png();
+        let mut big = coded();
         big.resize(MAX_TILE_MESSAGE_BYTES, 0);
         assert!(matches!(
             TileMessage::parse(&tile((100, 100), rect, big)),

@@ -122,8 +122,14 @@ pub fn data_channel(data: &[u8]) {
             data.len() <= MAX_TILE_MESSAGE_BYTES,
             "oversized tile passed"
         );
-        if let TileMessage::Video { rects, .. } = &tile {
-            assert!(rects.len() <= MAX_VIDEO_RECTS);
+        match &tile {
+            TileMessage::Video { rects, .. } => assert!(rects.len() <= MAX_VIDEO_RECTS),
+            // Decoding is bounded by the tile's size, and fills it exactly.
+            TileMessage::Tile { rect, .. } => {
+                if let Some(rgba) = tile.rgba() {
+                    assert_eq!(rgba.len() as u64, rect.area() * 4);
+                }
+            }
         }
         assert_eq!(TileMessage::parse(&tile.encode()), Ok(tile));
     }

@@ -76,8 +76,12 @@ struct Live {
 #[derive(Default)]
 struct Counters {
     frames: u32,
+    tiles: u32,
     bytes: u64,
     encode_ms: f32,
+    wait_ms: f32,
+    capture_ms: f32,
+    send_ms: f32,
     dropped: u64,
 }
 
@@ -427,16 +431,22 @@ impl Session {
                 access_unit,
                 captured_at,
                 encode_ms,
+                timing,
                 changed,
             } => {
-                self.on_frame(allowed, access_unit, captured_at, encode_ms, changed)
+                let pass = (encode_ms, timing);
+                self.on_frame(allowed, access_unit, captured_at, pass, changed)
                     .await;
             }
             StreamEvent::Tiles {
                 messages,
                 encode_ms,
+                timing,
                 resend,
-            } => self.on_tiles(allowed, messages, encode_ms, resend).await,
+            } => {
+                let pass = (!resend).then_some((encode_ms, timing));
+                self.on_tiles(allowed, messages, pass).await;
+            }
             StreamEvent::Cursor { x, y, visible } if allowed => {
                 self.control(&Control::Cursor { x, y, visible }).await;
             }
@@ -505,13 +515,20 @@ impl Session {
             injector.check(&self.gate, client::now());
         }
         let counters = std::mem::take(&mut self.counters);
-        let stats = AgentStats {
-            captured_fps: counters.frames as f32,
-            encode_ms: if counters.frames > 0 {
-                counters.encode_ms / counters.frames as f32
+        let mean = |sum: f32| {
+            if counters.frames > 0 {
+                sum / counters.frames as f32
             } else {
                 0.0
-            },
+            }
+        };
+        let stats = AgentStats {
+            captured_fps: counters.frames as f32,
+            encode_ms: mean(counters.encode_ms),
+            tile_updates: counters.tiles as f32,
+            wait_ms: mean(counters.wait_ms),
+            capture_ms: mean(counters.capture_ms),
+            send_ms: mean(counters.send_ms),
             sent_kbps: (counters.bytes * 8) as f32 / 1000.0,
             dropped_frames: counters.dropped,
             refused_input: self.injector.as_ref().map_or(0, |i| i.counts().refused),

@@ -425,8 +425,9 @@ fn AssistSession(id: String) -> impl IntoView {
                 .map(|m| format!("{}×{} · {:.0} fps · {:.0} kbit/s", m.width, m.height, m.fps, m.kbps));
             let device = agent.get().stats.map(|s| {
                 format!(
-                    "Device: sends {:.0} updates a second, {:.1} ms to encode each, {:.0} kbit/s",
-                    s.captured_fps, s.encode_ms, s.sent_kbps
+                    "Device: sends {:.0} updates a second ({:.0} as lossless tiles), {:.1} ms to encode each, {:.0} kbit/s; \
+                     per update {:.1} ms waiting for capture, {:.1} ms capturing, {:.1} ms handing over to WebRTC",
+                    s.captured_fps, s.tile_updates, s.encode_ms, s.sent_kbps, s.wait_ms, s.capture_ms, s.send_ms
                 )
             });
             view! {

@@ -2,12 +2,12 @@
 //! lossless tiles drawn on a canvas over the video, and removed from a
 //! region once a newer video frame that changed it is on screen.
 //!
-//! Messages are handled strictly in arrival order. A tile is drawn as soon
-//! as it and every tile before it are decoded. A video message is "armed"
-//! once everything before it is drawn, and applied when the video shows
-//! its frame (`requestVideoFrameCallback` names the frame's RTP timestamp)
-//! or, if the video stalls, after [`STALE_CLEAR_MS`]. Applying it clears
-//! its regions and draws again, inside them, the tiles that came after it:
+//! Messages are handled strictly in arrival order. A tile is decoded
+//! (QOI, synchronously) and drawn as it arrives. A video message is
+//! "armed", and applied when the video shows its frame
+//! (`requestVideoFrameCallback` names the frame's RTP timestamp) or, if
+//! the video stalls, after [`STALE_CLEAR_MS`]. Applying it clears its
+//! regions and draws again, inside them, the tiles that came after it:
 //! those are newer than the frame.
 
 use std::cell::RefCell;
@@ -16,27 +16,16 @@ use std::rc::Rc;
 use tandem_protocol::tiles::{TileMessage, TileRect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, ImageBitmap};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, ImageData};
 
 /// A video message whose frame has not been shown after this long is
 /// applied anyway (the frame was dropped, or the tab is hidden).
 pub const STALE_CLEAR_MS: f64 = 1000.0;
-/// Messages waiting for their tiles to decode; past that the layer starts
-/// over (clear, and the video shows through).
-const MAX_QUEUED: usize = 2048;
+/// Video messages waiting for their frame; past that the oldest is
+/// applied at once.
+const MAX_ARMED: usize = 256;
 /// Tiles kept to draw again after a clear.
 const MAX_RETAINED: usize = 1024;
-
-enum Queued {
-    Tile {
-        seq: u64,
-        rect: TileRect,
-        /// `None` while decoding; `Some(None)` if it could not be decoded.
-        bitmap: Option<Option<ImageBitmap>>,
-    },
-    Video(Armed),
-}
 
 struct Armed {
     seq: u64,
@@ -50,15 +39,13 @@ struct State {
     canvas: Option<(HtmlCanvasElement, CanvasRenderingContext2d)>,
     screen: (u16, u16),
     seq: u64,
-    queue: VecDeque<Queued>,
     armed: VecDeque<Armed>,
-    retained: VecDeque<(u64, TileRect, ImageBitmap)>,
+    retained: VecDeque<(u64, TileRect, ImageData)>,
     shown_rtp: Option<u32>,
     drawn: u64,
     cleared: u64,
-    /// Bumped by [`TileLayer::reset`]: decodes of an older connection
-    /// finish into nothing.
-    generation: u64,
+    /// Milliseconds spent decoding and drawing, summed over the tiles.
+    draw_ms: f64,
 }
 
 fn now_ms() -> f64 {
@@ -72,33 +59,31 @@ pub fn shown_at_or_after(shown: u32, rtp: u32) -> bool {
     (shown.wrapping_sub(rtp) as i32) >= 0
 }
 
-fn draw(context: &CanvasRenderingContext2d, rect: &TileRect, bitmap: &ImageBitmap) {
-    let _ = context.draw_image_with_image_bitmap(bitmap, f64::from(rect.x), f64::from(rect.y));
-}
-
-fn clear(context: &CanvasRenderingContext2d, rect: &TileRect) {
-    context.clear_rect(
+/// Puts the part of `tile` (an image of `rect`) inside `within` on the
+/// canvas.
+fn put(context: &CanvasRenderingContext2d, rect: &TileRect, tile: &ImageData, within: &TileRect) {
+    let (x0, y0) = (rect.x.max(within.x), rect.y.max(within.y));
+    let x1 = (u32::from(rect.x) + u32::from(rect.width))
+        .min(u32::from(within.x) + u32::from(within.width));
+    let y1 = (u32::from(rect.y) + u32::from(rect.height))
+        .min(u32::from(within.y) + u32::from(within.height));
+    if x1 <= u32::from(x0) || y1 <= u32::from(y0) {
+        return;
+    }
+    let _ = context.put_image_data_with_dirty_x_and_dirty_y_and_dirty_width_and_dirty_height(
+        tile,
         f64::from(rect.x),
         f64::from(rect.y),
-        f64::from(rect.width),
-        f64::from(rect.height),
+        f64::from(x0 - rect.x),
+        f64::from(y0 - rect.y),
+        f64::from(x1 - u32::from(x0)),
+        f64::from(y1 - u32::from(y0)),
     );
 }
 
 impl State {
     fn forget(&mut self) {
-        for (_, _, bitmap) in self.retained.drain(..) {
-            bitmap.close();
-        }
-        for queued in self.queue.drain(..) {
-            if let Queued::Tile {
-                bitmap: Some(Some(bitmap)),
-                ..
-            } = queued
-            {
-                bitmap.close();
-            }
-        }
+        self.retained.clear();
         self.armed.clear();
     }
 
@@ -117,83 +102,72 @@ impl State {
         if let Some((canvas, _)) = &self.canvas {
             let _ = canvas.set_attribute("data-tiles", &self.drawn.to_string());
             let _ = canvas.set_attribute("data-cleared", &self.cleared.to_string());
+            if self.drawn > 0 {
+                let mean = self.draw_ms / self.drawn as f64;
+                let _ = canvas.set_attribute("data-draw-ms", &format!("{mean:.2}"));
+            }
         }
     }
 
-    /// Draws what is ready, in order, and applies the video messages
-    /// whose frames are on screen.
+    fn draw(&mut self, seq: u64, rect: TileRect, rgba: &[u8]) {
+        let Some((_, context)) = &self.canvas else {
+            return;
+        };
+        // A copy in JavaScript's memory: an ImageData made from a slice
+        // would view the wasm memory, which is reused once `rgba` is gone,
+        // and a retained tile would be drawn again as garbage.
+        let Ok(image) = ImageData::new_with_js_u8_clamped_array_and_sh(
+            &js_sys::Uint8ClampedArray::from(rgba),
+            u32::from(rect.width),
+            u32::from(rect.height),
+        ) else {
+            return;
+        };
+        let _ = context.put_image_data(&image, f64::from(rect.x), f64::from(rect.y));
+        self.drawn += 1;
+        if !self.armed.is_empty() {
+            self.retained.push_back((seq, rect, image));
+            if self.retained.len() > MAX_RETAINED {
+                self.retained.pop_front();
+            }
+        }
+    }
+
+    /// Applies the video messages whose frames are on screen (or overdue).
     fn pump(&mut self) {
         let Some((_, context)) = self.canvas.clone() else {
             return;
         };
-        while let Some(front) = self.queue.front() {
-            match front {
-                Queued::Tile { bitmap: None, .. } => break,
-                Queued::Tile { .. } => {
-                    let Some(Queued::Tile {
-                        seq, rect, bitmap, ..
-                    }) = self.queue.pop_front()
-                    else {
-                        break;
-                    };
-                    if let Some(Some(bitmap)) = bitmap {
-                        draw(&context, &rect, &bitmap);
-                        self.drawn += 1;
-                        if self.armed.is_empty() {
-                            bitmap.close();
-                        } else {
-                            self.retained.push_back((seq, rect, bitmap));
-                            if self.retained.len() > MAX_RETAINED
-                                && let Some((_, _, old)) = self.retained.pop_front()
-                            {
-                                old.close();
-                            }
-                        }
-                    }
-                }
-                Queued::Video(_) => {
-                    if let Some(Queued::Video(armed)) = self.queue.pop_front() {
-                        self.armed.push_back(armed);
-                    }
-                }
-            }
-        }
         let now = now_ms();
         while let Some(armed) = self.armed.front() {
             let shown = self
                 .shown_rtp
                 .is_some_and(|rtp| shown_at_or_after(rtp, armed.rtp));
-            if !shown && now - armed.at < STALE_CLEAR_MS {
+            let overdue = now - armed.at >= STALE_CLEAR_MS || self.armed.len() > MAX_ARMED;
+            if !shown && !overdue {
                 break;
             }
             let Some(armed) = self.armed.pop_front() else {
                 break;
             };
             for rect in &armed.rects {
-                clear(&context, rect);
+                context.clear_rect(
+                    f64::from(rect.x),
+                    f64::from(rect.y),
+                    f64::from(rect.width),
+                    f64::from(rect.height),
+                );
                 self.cleared += 1;
-                for (_, tile, bitmap) in self.retained.iter().filter(|t| t.0 > armed.seq) {
+                for (_, tile, image) in self.retained.iter().filter(|t| t.0 > armed.seq) {
                     if tile.intersects(rect) {
-                        context.save();
-                        context.begin_path();
-                        context.rect(
-                            f64::from(rect.x),
-                            f64::from(rect.y),
-                            f64::from(rect.width),
-                            f64::from(rect.height),
-                        );
-                        context.clip();
-                        draw(&context, tile, bitmap);
-                        context.restore();
+                        put(&context, tile, image, rect);
                     }
                 }
             }
             // Tiles older than every armed message are never drawn again.
             let oldest = self.armed.front().map_or(u64::MAX, |a| a.seq);
             while self.retained.front().is_some_and(|t| t.0 < oldest) {
-                if let Some((_, _, bitmap)) = self.retained.pop_front() {
-                    bitmap.close();
-                }
+                self.retained.pop_front();
             }
         }
         self.note_counts();
@@ -236,7 +210,6 @@ impl TileLayer {
     /// Forgets a replaced connection's tiles.
     pub fn reset(&self) {
         let mut state = self.state.borrow_mut();
-        state.generation += 1;
         state.forget();
         state.shown_rtp = None;
         if let Some((canvas, context)) = &state.canvas {
@@ -249,8 +222,10 @@ impl TileLayer {
         }
     }
 
-    /// Takes one message from the channel; a malformed one is dropped.
+    /// Takes one message from the channel: a tile is decoded and drawn at
+    /// once; a malformed one is dropped.
     pub fn receive(&self, bytes: &[u8]) {
+        let started = now_ms();
         let message = match TileMessage::parse(bytes) {
             Ok(message) => message,
             Err(error) => {
@@ -265,84 +240,33 @@ impl TileLayer {
         if screen != state.screen {
             state.resize(screen);
         }
-        if state.queue.len() >= MAX_QUEUED {
-            leptos::logging::warn!("tiles fall behind: starting over");
-            self.drop_state(&mut state);
-        }
         state.seq += 1;
         let seq = state.seq;
         match message {
-            TileMessage::Tile { rect, png, .. } => {
-                state.queue.push_back(Queued::Tile {
-                    seq,
-                    rect,
-                    bitmap: None,
-                });
-                let generation = state.generation;
-                drop(state);
-                self.decode(seq, generation, png);
+            TileMessage::Tile { rect, .. } => {
+                let Some(rgba) = message.rgba() else {
+                    leptos::logging::warn!("tile dropped: its pixels do not decode");
+                    return;
+                };
+                state.draw(seq, rect, &rgba);
+                state.draw_ms += now_ms() - started;
+                state.note_counts();
             }
             TileMessage::Video {
                 rtp_timestamp,
                 rects,
                 ..
             } => {
-                state.queue.push_back(Queued::Video(Armed {
+                state.armed.push_back(Armed {
                     seq,
                     rtp: rtp_timestamp,
                     rects,
-                    at: now_ms(),
-                }));
+                    at: started,
+                });
                 state.pump();
             }
         }
     }
-
-    fn drop_state(&self, state: &mut State) {
-        state.generation += 1;
-        let screen = state.screen;
-        state.resize(screen);
-    }
-
-    fn decode(&self, seq: u64, generation: u64, png: Vec<u8>) {
-        let weak = Rc::downgrade(&self.state);
-        wasm_bindgen_futures::spawn_local(async move {
-            let bitmap = decode_png(&png).await;
-            let Some(state) = weak.upgrade() else {
-                if let Some(bitmap) = bitmap {
-                    bitmap.close();
-                }
-                return;
-            };
-            let mut state = state.borrow_mut();
-            if state.generation != generation {
-                if let Some(bitmap) = bitmap {
-                    bitmap.close();
-                }
-                return;
-            }
-            let slot = state.queue.iter_mut().find_map(|q| match q {
-                Queued::Tile {
-                    seq: s, bitmap: b, ..
-                } if *s == seq => Some(b),
-                _ => None,
-            });
-            if let Some(slot) = slot {
-                *slot = Some(bitmap);
-            }
-            state.pump();
-        });
-    }
-}
-
-async fn decode_png(png: &[u8]) -> Option<ImageBitmap> {
-    let window = web_sys::window()?;
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(png));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("image/png");
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()?;
-    let promise = window.create_image_bitmap_with_blob(&blob).ok()?;
-    JsFuture::from(promise).await.ok()?.dyn_into().ok()
 }
 
 /// Notes the RTP timestamp of every frame the video shows, for as long as

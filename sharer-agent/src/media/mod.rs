@@ -2,8 +2,10 @@
 //! the keyframe-request interceptor (`keyframes`), small changes as lossless
 //! tiles (`tiles`), RTP packetizing on the
 //! capture clock (`rtp`), the WebRTC runtime with its UDP fallback
-//! (`runtime`), and the capture → encode loop (`stream`).
+//! (`runtime`), the capture → encode loop (`stream`) and what really
+//! changed in a capture (`changes`).
 
+pub mod changes;
 pub mod keyframes;
 pub mod peer;
 pub mod rtp;

@@ -139,9 +139,10 @@ pub struct AgentPeer {
 }
 
 /// Tile bytes waiting to leave, past which tiles stop (the video carries
-/// every change until the channel has caught up): about 80 ms of a
-/// 100 Mbit/s link, or a few seconds of a slow one.
-pub const TILES_BACKLOG_MAX: usize = 1024 * 1024;
+/// every change until the channel has caught up, and repaints what a
+/// dropped tile would have shown). The agent itself stops routing to
+/// tiles well before (`tiles::ROUTE_BACKLOG`).
+pub const TILES_BACKLOG_MAX: usize = 4 * 1024 * 1024;
 
 /// What became of a tile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,6 +356,14 @@ impl AgentPeer {
                 TileSent::Dropped
             }
         }
+    }
+
+    /// Tile bytes waiting to leave (the bound, if the channel is gone).
+    pub async fn tiles_backlog(&self) -> usize {
+        self.tiles
+            .outstanding_bytes()
+            .await
+            .unwrap_or(TILES_BACKLOG_MAX)
     }
 
     /// Whether the tiles channel has room again (half the backlog bound).

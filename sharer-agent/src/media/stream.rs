@@ -5,12 +5,13 @@
 //! frames to the session task. It never queues stale frames: each pass
 //! captures the screen as it is now.
 
+use super::changes::ChangeFinder;
 use super::tiles::{self, Route, TilePlanner};
 use crate::capture::{Capturer, Desktop, Frame, Rect};
 use crate::encode::{Encoder, Quality};
 use bytes::Bytes;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tandem_protocol::input::{CursorShape, Display};
 use tandem_protocol::tiles::TileRect;
@@ -23,6 +24,10 @@ pub const MAX_FPS: u32 = 60;
 /// frames are spaced out so that it stays at this share (a small change
 /// goes at 60 fps; full motion slows down instead of queueing).
 pub const ENCODER_SHARE: f64 = 0.8;
+/// The shortest gap after a pass that went as tiles: they cost well under
+/// a millisecond, so a change is taken as soon as it is noticed instead of
+/// waiting out a 60 Hz frame (which added half a frame on average).
+pub const TILE_GAP: Duration = Duration::from_millis(4);
 /// The screen is looked at at least this often (the pointer, keep-alives,
 /// top-offs), and on this tick when the capturer cannot tell of changes.
 pub const TICK: Duration = Duration::from_micros(33_333);
@@ -107,6 +112,8 @@ pub struct StreamSwitches {
     /// A tile was not delivered: the next video frame repaints (and names)
     /// the whole screen, so no stale tile stays on the helper's side.
     pub repaint: AtomicBool,
+    /// Tile bytes waiting to leave, as the session last saw it.
+    pub tiles_backlog: AtomicUsize,
 }
 
 /// [`StreamSwitches::display`] before the helper picks one.
@@ -125,6 +132,16 @@ impl StreamSwitches {
 /// How often the display list is looked at again.
 const DISPLAYS_EVERY: Duration = Duration::from_secs(1);
 
+/// Where one pass's time went before encoding.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PassTiming {
+    /// From the change being noticed to the capture starting (zero when
+    /// the capturer cannot tell of changes and is read on the tick).
+    pub wait: Duration,
+    /// Reading the changed pixels.
+    pub capture: Duration,
+}
+
 /// What the loop reports.
 #[derive(Debug)]
 pub enum StreamEvent {
@@ -132,6 +149,7 @@ pub enum StreamEvent {
         access_unit: Bytes,
         captured_at: Instant,
         encode_ms: f32,
+        timing: PassTiming,
         /// With tiles on: the screen's size and the regions this frame
         /// changed, for the tiles channel's [`tandem_protocol::tiles::TileMessage::Video`].
         changed: Option<((u16, u16), Vec<TileRect>)>,
@@ -141,6 +159,7 @@ pub enum StreamEvent {
     Tiles {
         messages: Vec<Vec<u8>>,
         encode_ms: f32,
+        timing: PassTiming,
         resend: bool,
     },
     Cursor {
@@ -167,9 +186,17 @@ pub struct Pacer {
     last_change: Option<Instant>,
     /// Changes were sent in real-time quality since the last top-off.
     soft: bool,
+    /// Lossless tiles re-send settled regions: no sharp video frame needed.
+    tiles_sharpen: bool,
 }
 
 impl Pacer {
+    /// Whether settled regions are re-sent as lossless tiles (then the
+    /// sharp top-off frame, a whole-screen keyframe, would be wasted).
+    pub fn tiles_sharpen(&mut self, on: bool) {
+        self.tiles_sharpen = on;
+    }
+
     pub fn decide(&mut self, changed: bool, keyframe: bool, now: Instant) -> Option<Quality> {
         if changed {
             self.last_change = Some(now);
@@ -178,6 +205,7 @@ impl Pacer {
             self.soft = true;
             Some(Quality::Realtime)
         } else if self.soft
+            && !self.tiles_sharpen
             && self
                 .last_change
                 .is_none_or(|t| now.duration_since(t) >= TOP_OFF_AFTER)
@@ -262,6 +290,11 @@ fn run(
     let mut frame = Frame::new(0, 0);
     let mut pacer = Pacer::default();
     let mut planner = TilePlanner::default();
+    let mut finder = ChangeFinder::default();
+    // A settled region was left to the video as a photograph.
+    let mut photo_lossy = false;
+    // When the capturer last told of a change not yet captured.
+    let mut noticed: Option<Instant> = None;
     let mut cursor_at = None;
     let mut displays: Option<(Vec<Display>, u32)> = None;
     let mut displays_at: Option<Instant> = None;
@@ -295,13 +328,19 @@ fn run(
                 displays_at = None;
             }
         }
+        let capture_started = Instant::now();
         let damage = match capturer.capture(&mut frame) {
-            Ok(damage) => damage,
+            Ok(damage) => finder.changed(&frame, &damage),
             Err(error) => {
                 let _ = events.blocking_send(StreamEvent::Failed(error.to_string()));
                 return;
             }
         };
+        let timing = PassTiming {
+            wait: noticed.map_or(Duration::ZERO, |t| started.saturating_duration_since(t)),
+            capture: capture_started.elapsed(),
+        };
+        noticed = None;
         if displays_at.is_none_or(|t| started.duration_since(t) >= DISPLAYS_EVERY) {
             displays_at = Some(started);
             let now = (capturer.displays(), capturer.current_display());
@@ -344,8 +383,11 @@ fn run(
             encoder.request_keyframe();
         }
         let screen = (frame.width, frame.height);
-        let tiles_now = tiles_enabled && switches.tiles.load(Ordering::Acquire);
-        planner.changed(&damage, started);
+        let backlog = switches.tiles_backlog.load(Ordering::Acquire);
+        let tiles_now = tiles_enabled
+            && switches.tiles.load(Ordering::Acquire)
+            && backlog < tiles::ROUTE_BACKLOG;
+        planner.changed(&damage, screen, started);
         let mut route = if tiles_now && !keyframe && !repaint {
             planner.route(&damage, screen)
         } else {
@@ -356,12 +398,12 @@ fn run(
             match tile_messages(&frame, &tiles::merge_to(damage.clone(), 16), false) {
                 Some(messages) => {
                     encoded_at = Some(tiled_at);
+                    // Not in `encode_time`: that spaces video frames.
                     let took = tiled_at.elapsed();
-                    encode_time =
-                        Some(encode_time.map_or(took, |t| t.mul_f64(0.7) + took.mul_f64(0.3)));
                     let sent = events.blocking_send(StreamEvent::Tiles {
                         messages,
                         encode_ms: took.as_secs_f32() * 1000.0,
+                        timing,
                         resend: false,
                     });
                     if sent.is_err() {
@@ -372,7 +414,13 @@ fn run(
             }
         }
         let video_changed = route == Route::Video && !damage.is_empty();
+        // Tiles re-send settled regions exactly, except photographs, which
+        // the video's sharp top-off frame takes care of.
+        pacer.tiles_sharpen(tiles_now && !photo_lossy);
         if let Some(quality) = pacer.decide(video_changed || repaint, keyframe, started) {
+            if quality == Quality::TopOff {
+                photo_lossy = false;
+            }
             let encode_started = Instant::now();
             encoded_at = Some(encode_started);
             let encoded = encoder.encode(&frame, quality);
@@ -383,7 +431,7 @@ fn run(
                     planner.all_lossy(screen, started);
                     vec![whole(&frame)]
                 } else if video_changed {
-                    planner.sent_as_video(&damage, started)
+                    planner.sent_as_video(&damage, screen, started)
                 } else {
                     Vec::new()
                 };
@@ -401,6 +449,7 @@ fn run(
                         access_unit: Bytes::from(bytes),
                         captured_at: started,
                         encode_ms: took.as_secs_f32() * 1000.0,
+                        timing,
                         changed,
                     });
                     if sent.is_err() {
@@ -415,49 +464,58 @@ fn run(
             }
         }
         // Regions the video left lossy, quiet now: re-sent exactly.
-        if tiles_now && planner.has_lossy() {
+        if tiles_now && backlog < tiles::SETTLE_BACKLOG && planner.has_lossy() {
             let settled = planner.settled(screen, Instant::now());
             for rect in settled {
-                if let Some(messages) = tile_messages(&frame, &[rect], true)
-                    && events
-                        .blocking_send(StreamEvent::Tiles {
-                            messages,
-                            encode_ms: 0.0,
-                            resend: true,
-                        })
-                        .is_err()
+                let Some(messages) = tile_messages(&frame, &[rect], true) else {
+                    photo_lossy = true;
+                    continue;
+                };
+                if events
+                    .blocking_send(StreamEvent::Tiles {
+                        messages,
+                        encode_ms: 0.0,
+                        timing: PassTiming::default(),
+                        resend: true,
+                    })
+                    .is_err()
                 {
                     return;
                 }
             }
         }
-        let gap = frame_gap(switches.max_fps.load(Ordering::Acquire), encode_time);
-        wait_for_change(capturer, started, encoded_at, gap, &switches.stop);
+        let gap = if route == Route::Tiles && !damage.is_empty() {
+            TILE_GAP
+        } else {
+            frame_gap(switches.max_fps.load(Ordering::Acquire), encode_time)
+        };
+        noticed = wait_for_change(capturer, started, encoded_at, gap, &switches.stop);
     }
 }
 
 /// Waits until the next pass is due: a change (at most one per `gap`), or
 /// the tick. A change read now is captured within a few milliseconds,
-/// instead of waiting up to a whole tick.
+/// instead of waiting up to a whole tick. Answers when a change was first
+/// noticed, if one was.
 fn wait_for_change(
     capturer: &mut dyn Capturer,
     started: Instant,
     encoded: Option<Instant>,
     gap: Duration,
     stop: &AtomicBool,
-) {
+) -> Option<Instant> {
+    let mut noticed = None;
     loop {
         if stop.load(Ordering::Acquire) {
-            return;
+            return noticed;
         }
         let since_encoded = encoded.map(|t| t.elapsed());
-        match next_pass(
-            started.elapsed(),
-            since_encoded,
-            capturer.change_pending(),
-            gap,
-        ) {
-            Next::Go => return,
+        let change = capturer.change_pending();
+        if change == Some(true) && noticed.is_none() {
+            noticed = Some(Instant::now());
+        }
+        match next_pass(started.elapsed(), since_encoded, change, gap) {
+            Next::Go => return noticed,
             Next::Wait(rest) => std::thread::sleep(rest),
         }
     }
@@ -533,6 +591,14 @@ mod tests {
         }
         assert_eq!(pacer.decide(false, false, at(1340)), Some(Quality::TopOff));
         assert_eq!(pacer.decide(false, true, at(1373)), Some(Quality::Realtime));
+        // With tiles re-sending settled regions, no sharp frame follows;
+        // keep-alives stay on the real-time encoder.
+        pacer.tiles_sharpen(true);
+        assert_eq!(pacer.decide(false, false, at(1800)), None);
+        assert_eq!(
+            pacer.decide(false, false, at(2400)),
+            Some(Quality::Realtime)
+        );
     }
 
     #[test]

@@ -7,11 +7,14 @@
 //! a video playing) into the H.264 stream. It remembers which regions the
 //! video left lossy, and hands them back for a lossless re-send once they
 //! have been quiet for [`SETTLE`]. [`encode_tiles`] turns a region into
-//! PNG tile messages within the channel's message limit.
+//! tile messages (QOI-coded, see `tandem_protocol::qoi`) within the
+//! channel's message and tile size limits.
 
 use crate::capture::{Frame, Rect};
 use std::time::{Duration, Instant};
-use tandem_protocol::tiles::{MAX_TILE_MESSAGE_BYTES, MAX_VIDEO_RECTS, TileMessage, TileRect};
+use tandem_protocol::tiles::{
+    MAX_TILE_MESSAGE_BYTES, MAX_TILE_PIXELS, MAX_VIDEO_RECTS, TileMessage, TileRect,
+};
 
 /// A pass whose changes cover at most 1/`TILE_SHARE` of the screen goes as
 /// tiles (at 1080p: 129 600 pixels, e.g. a 640×200 area).
@@ -23,9 +26,13 @@ pub const MAX_TILE_RECTS: usize = 64;
 pub const SETTLE: Duration = Duration::from_millis(100);
 /// At most 1/`SETTLE_SHARE` of the screen is re-sent in one pass, so a
 /// large re-send spreads over a few frames instead of stalling one.
-pub const SETTLE_SHARE: u64 = 4;
-/// Lossy regions remembered; beyond that the nearest ones merge.
-const MAX_LOSSY: usize = 16;
+pub const SETTLE_SHARE: u64 = 8;
+/// Settled regions are re-sent only while less than this waits to leave
+/// on the tiles channel: a re-send never crowds out a live change.
+pub const SETTLE_BACKLOG: usize = 256 * 1024;
+/// Small changes go as tiles only while less than this waits to leave;
+/// past it the video carries them (it adapts to the link).
+pub const ROUTE_BACKLOG: usize = 1024 * 1024;
 /// A re-send band that compresses worse than this many bytes per pixel is
 /// a photograph, not text: it stays with the video (and its sharp
 /// top-off) instead of costing megabytes.
@@ -48,6 +55,7 @@ fn area(rect: &Rect) -> u64 {
     u64::from(rect.width) * u64::from(rect.height)
 }
 
+#[cfg(test)]
 fn intersects(a: &Rect, b: &Rect) -> bool {
     a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
 }
@@ -94,12 +102,22 @@ pub fn wire_rect(rect: &Rect) -> Option<TileRect> {
     })
 }
 
+/// The side of the blocks whose lossiness and last change are tracked.
+pub const SETTLE_BLOCK: u32 = 32;
+
 /// Decides where changes go, and what to re-send losslessly. Pure: times
-/// are passed in.
+/// are passed in. Lossiness and quiet are tracked per
+/// [`SETTLE_BLOCK`]-pixel block, so a ticking clock keeps only its own
+/// blocks unsettled, not the page around it.
 #[derive(Debug, Default)]
 pub struct TilePlanner {
-    /// Regions last sent through the video, and when they last changed.
-    lossy: Vec<(Rect, Instant)>,
+    /// The grid's size in blocks.
+    columns: u32,
+    rows: u32,
+    /// Per block: sent only through the video since it last changed.
+    lossy: Vec<bool>,
+    /// Per block: when it last changed.
+    changed_at: Vec<Option<Instant>>,
 }
 
 impl TilePlanner {
@@ -117,88 +135,112 @@ impl TilePlanner {
         }
     }
 
-    /// Notes a pass's changes, whatever their route: a lossy region that
-    /// keeps changing is not settled yet.
-    pub fn changed(&mut self, damage: &[Rect], now: Instant) {
-        for (region, changed_at) in &mut self.lossy {
-            if damage.iter().any(|d| intersects(d, region)) {
-                *changed_at = now;
+    /// Sizes the grid for `screen`; a new size forgets everything.
+    fn fit(&mut self, screen: (u32, u32)) {
+        let columns = screen.0.div_ceil(SETTLE_BLOCK);
+        let rows = screen.1.div_ceil(SETTLE_BLOCK);
+        if (columns, rows) != (self.columns, self.rows) {
+            let blocks = columns as usize * rows as usize;
+            *self = Self {
+                columns,
+                rows,
+                lossy: vec![false; blocks],
+                changed_at: vec![None; blocks],
+            };
+        }
+    }
+
+    /// The indices of the blocks `rect` touches.
+    fn blocks(&self, rect: &Rect) -> impl Iterator<Item = usize> + '_ {
+        let x0 = (rect.x / SETTLE_BLOCK).min(self.columns);
+        let y0 = (rect.y / SETTLE_BLOCK).min(self.rows);
+        let x1 = (rect.x + rect.width)
+            .div_ceil(SETTLE_BLOCK)
+            .min(self.columns);
+        let y1 = (rect.y + rect.height).div_ceil(SETTLE_BLOCK).min(self.rows);
+        let columns = self.columns as usize;
+        (y0..y1).flat_map(move |y| (x0..x1).map(move |x| y as usize * columns + x as usize))
+    }
+
+    /// Notes a pass's changes, whatever their route: a block that keeps
+    /// changing is not settled yet.
+    pub fn changed(&mut self, damage: &[Rect], screen: (u32, u32), now: Instant) {
+        self.fit(screen);
+        for rect in damage {
+            let touched: Vec<usize> = self.blocks(rect).collect();
+            for i in touched {
+                self.changed_at[i] = Some(now);
             }
         }
     }
 
     /// Notes changes the video carried: lossy until re-sent. Answers the
     /// regions to name for that frame (at most [`MAX_VIDEO_RECTS`]).
-    pub fn sent_as_video(&mut self, damage: &[Rect], now: Instant) -> Vec<Rect> {
-        self.changed(damage, now);
-        self.lossy
-            .extend(damage.iter().filter(|r| area(r) > 0).map(|r| (*r, now)));
-        if self.lossy.len() > MAX_LOSSY {
-            let newest = self.lossy.iter().map(|l| l.1).max().unwrap_or(now);
-            let merged = merge_to(self.lossy.iter().map(|l| l.0).collect(), MAX_LOSSY);
-            // A merged region is as unsettled as its newest part.
-            self.lossy = merged.into_iter().map(|r| (r, newest)).collect();
+    pub fn sent_as_video(
+        &mut self,
+        damage: &[Rect],
+        screen: (u32, u32),
+        now: Instant,
+    ) -> Vec<Rect> {
+        self.changed(damage, screen, now);
+        for rect in damage {
+            let touched: Vec<usize> = self.blocks(rect).collect();
+            for i in touched {
+                self.lossy[i] = true;
+            }
         }
         merge_to(damage.to_vec(), MAX_VIDEO_RECTS)
     }
 
     /// The whole screen became lossy (a keyframe, a new display).
     pub fn all_lossy(&mut self, screen: (u32, u32), now: Instant) {
-        self.lossy = vec![(
-            Rect {
-                x: 0,
-                y: 0,
-                width: screen.0,
-                height: screen.1,
-            },
-            now,
-        )];
+        self.fit(screen);
+        self.lossy.fill(true);
+        self.changed_at.fill(Some(now));
     }
 
-    /// Regions quiet for [`SETTLE`], to re-send now: at most
-    /// 1/[`SETTLE_SHARE`] of the screen; the rows of a larger region past
-    /// that wait for the next pass.
+    /// Lossy blocks quiet for [`SETTLE`], to re-send now, joined into
+    /// rectangles along each block row and clipped to the `screen`: at most
+    /// 1/[`SETTLE_SHARE`] of the screen (but always one block); the rest
+    /// wait for the next pass.
     pub fn settled(&mut self, screen: (u32, u32), now: Instant) -> Vec<Rect> {
-        let mut budget = (u64::from(screen.0) * u64::from(screen.1) / SETTLE_SHARE).max(1);
-        let mut out = Vec::new();
-        let mut kept = Vec::new();
-        for (region, changed_at) in std::mem::take(&mut self.lossy) {
-            let quiet = now.saturating_duration_since(changed_at) >= SETTLE;
-            if !quiet || budget == 0 {
-                kept.push((region, changed_at));
-                continue;
+        self.fit(screen);
+        let budget = u64::from(screen.0) * u64::from(screen.1) / SETTLE_SHARE;
+        let mut spent = 0u64;
+        let mut out: Vec<Rect> = Vec::new();
+        for row in 0..self.rows {
+            let mut run: Option<Rect> = None;
+            for column in 0..self.columns {
+                let i = (row * self.columns + column) as usize;
+                let due = self.lossy[i]
+                    && self.changed_at[i]
+                        .is_none_or(|t| now.saturating_duration_since(t) >= SETTLE);
+                let block = Rect {
+                    x: column * SETTLE_BLOCK,
+                    y: row * SETTLE_BLOCK,
+                    width: SETTLE_BLOCK.min(screen.0 - column * SETTLE_BLOCK),
+                    height: SETTLE_BLOCK.min(screen.1 - row * SETTLE_BLOCK),
+                };
+                let affordable = spent == 0 || spent + area(&block) <= budget;
+                if due && affordable {
+                    self.lossy[i] = false;
+                    spent += area(&block);
+                    run = Some(match run {
+                        Some(r) => union(&r, &block),
+                        None => block,
+                    });
+                } else if let Some(r) = run.take() {
+                    out.push(r);
+                }
             }
-            let rows = u32::try_from(budget / u64::from(region.width.max(1)))
-                .unwrap_or(u32::MAX)
-                .min(region.height);
-            if rows == 0 {
-                kept.push((region, changed_at));
-                budget = 0;
-                continue;
-            }
-            out.push(Rect {
-                height: rows,
-                ..region
-            });
-            budget = budget.saturating_sub(u64::from(rows) * u64::from(region.width));
-            if rows < region.height {
-                kept.push((
-                    Rect {
-                        y: region.y + rows,
-                        height: region.height - rows,
-                        ..region
-                    },
-                    changed_at,
-                ));
-            }
+            out.extend(run);
         }
-        self.lossy = kept;
         out
     }
 
-    /// Whether some region still waits for its lossless re-send.
+    /// Whether some block still waits for its lossless re-send.
     pub fn has_lossy(&self) -> bool {
-        !self.lossy.is_empty()
+        self.lossy.contains(&true)
     }
 }
 
@@ -220,30 +262,13 @@ fn rgb_rows(frame: &Frame, rect: &Rect) -> Vec<u8> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TileError {
-    #[error("PNG encoding failed: {0}")]
-    Png(#[from] png::EncodingError),
     #[error("a tile lies outside the screen")]
     Outside,
 }
 
-fn png_of(frame: &Frame, rect: &Rect) -> Result<Vec<u8>, TileError> {
-    let mut out = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut out, rect.width, rect.height);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Fast);
-        encoder.set_filter(png::Filter::Sub);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(&rgb_rows(frame, rect))?;
-        writer.finish()?;
-    }
-    Ok(out)
-}
-
-/// Tile messages for `rect` of `frame`, each within the channel's limit: a
-/// region whose PNG is too large is split into row bands (and a band
-/// narrower than one row into columns). With `photo_limit`, a region
+/// Tile messages for `rect` of `frame`, each within the channel's limits: a
+/// region too large, or whose coded pixels are, is split into row bands
+/// (and a band of one row into columns). With `photo_limit`, a region
 /// that compresses like a photograph is left out (`Ok(None)`).
 pub fn encode_tiles(
     frame: &Frame,
@@ -264,8 +289,11 @@ pub fn encode_tiles(
         if area(&part) == 0 {
             continue;
         }
-        let png = png_of(frame, &part)?;
-        if TileMessage::tile_bytes(png.len()) > MAX_TILE_MESSAGE_BYTES {
+        let wire = wire_rect(&part).ok_or(TileError::Outside)?;
+        let message = (area(&part) <= MAX_TILE_PIXELS)
+            .then(|| TileMessage::tile(screen, wire, &rgb_rows(frame, &part)).encode())
+            .filter(|m| m.len() <= MAX_TILE_MESSAGE_BYTES);
+        let Some(message) = message else {
             // Split along the longer side; the halves go back on the stack
             // (second half first, so the first is sent first).
             let (a, b) = if part.height > 1 {
@@ -298,17 +326,9 @@ pub fn encode_tiles(
             todo.push(b);
             todo.push(a);
             continue;
-        }
-        bytes += png.len();
-        let wire = wire_rect(&part).ok_or(TileError::Outside)?;
-        messages.push(
-            TileMessage::Tile {
-                screen,
-                rect: wire,
-                png,
-            }
-            .encode(),
-        );
+        };
+        bytes += message.len();
+        messages.push(message);
     }
     if photo_limit && bytes as f64 > area(rect) as f64 * MAX_SETTLE_BYTES_PER_PIXEL {
         return Ok(None);

@@ -6,6 +6,7 @@
 
 use super::Session;
 use crate::media::peer::TileSent;
+use crate::media::stream::PassTiming;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -13,25 +14,36 @@ use tandem_protocol::tiles::{TileMessage, TileRect};
 use webrtc::media_stream::track_local::TrackLocal;
 
 impl Session {
+    /// Counts one update (a video frame or a pass's tiles) for the stats.
+    fn count_pass(&mut self, (encode_ms, timing): (f32, PassTiming)) {
+        self.counters.frames += 1;
+        self.counters.encode_ms += encode_ms;
+        self.counters.wait_ms += timing.wait.as_secs_f32() * 1000.0;
+        self.counters.capture_ms += timing.capture.as_secs_f32() * 1000.0;
+    }
+
     pub(super) async fn on_frame(
         &mut self,
         allowed: bool,
         access_unit: Bytes,
         captured_at: Instant,
-        encode_ms: f32,
+        pass: (f32, PassTiming),
         changed: Option<((u16, u16), Vec<TileRect>)>,
     ) {
-        let Some(live) = &mut self.live else { return };
-        let Some(packetizer) = &mut live.packetizer else {
+        if self.live.as_ref().is_none_or(|l| l.packetizer.is_none()) {
             return;
-        };
+        }
         if !allowed {
             self.counters.dropped += 1;
             return;
         }
-        self.counters.frames += 1;
-        self.counters.encode_ms += encode_ms;
+        let sending = Instant::now();
+        self.count_pass(pass);
         self.counters.bytes += access_unit.len() as u64;
+        let Some(live) = &mut self.live else { return };
+        let Some(packetizer) = &mut live.packetizer else {
+            return;
+        };
         if let Some((screen, rects)) = changed {
             // Named before the frame leaves: the console removes older
             // tiles from these regions once it shows this frame.
@@ -58,6 +70,13 @@ impl Session {
             }
             Err(error) => tracing::warn!(%error, "a frame was not sent"),
         }
+        self.counters.send_ms += sending.elapsed().as_secs_f32() * 1000.0;
+        if live.tiles_open {
+            let backlog = live.peer.tiles_backlog().await;
+            self.switches
+                .tiles_backlog
+                .store(backlog, Ordering::Release);
+        }
         if !self.switches.tiles.load(Ordering::Acquire)
             && live.tiles_open
             && live.peer.tiles_keep_up().await
@@ -68,24 +87,26 @@ impl Session {
         }
     }
 
-    /// Sends tiles: a pass's small changes (`resend` false, counted as a
-    /// frame), or a lossless re-send of a settled region.
+    /// Sends tiles: a pass's small changes (`pass`: its encode time and
+    /// timing, counted as an update), or a lossless re-send of a settled
+    /// region (`None`).
     pub(super) async fn on_tiles(
         &mut self,
         allowed: bool,
         messages: Vec<Vec<u8>>,
-        encode_ms: f32,
-        resend: bool,
+        pass: Option<(f32, PassTiming)>,
     ) {
         let Some(live) = &self.live else { return };
         if !allowed || live.packetizer.is_none() {
             self.counters.dropped += 1;
             return;
         }
-        if !resend {
-            self.counters.frames += 1;
-            self.counters.encode_ms += encode_ms;
+        let sending = Instant::now();
+        if let Some(pass) = pass {
+            self.count_pass(pass);
+            self.counters.tiles += 1;
         }
+        let Some(live) = &self.live else { return };
         for message in &messages {
             self.counters.bytes += message.len() as u64;
             if live.peer.send_tile(message).await == TileSent::Dropped {
@@ -95,5 +116,12 @@ impl Session {
                 break;
             }
         }
+        if pass.is_some() {
+            self.counters.send_ms += sending.elapsed().as_secs_f32() * 1000.0;
+        }
+        let backlog = live.peer.tiles_backlog().await;
+        self.switches
+            .tiles_backlog
+            .store(backlog, Ordering::Release);
     }
 }

@@ -134,6 +134,15 @@ async fn run_once(
     if !installed {
         return Err(format!("{} never showed a picture", system.name()));
     }
+    // With TANDEM_PEER_DEBUG, Tandem's connection details (the agent's
+    // per-stage figures) are opened, to be printed at each phase.
+    if std::env::var_os("TANDEM_PEER_DEBUG").is_some() && running.overlay.is_some() {
+        running
+            .browser
+            .click("#quality-button")
+            .await
+            .map_err(|e| format!("no connection details in the console: {e}"))?;
+    }
     // Focus the client's input: a real click 300 px into the picture,
     // inside the text page and clear of any toolbar over its middle.
     running
@@ -211,9 +220,18 @@ async fn run_once(
                             vec![serde_json::json!(running.picture)]).await;
                         println!("phase {name}: {state:?}");
                         println!(
-                            "  agent: {:?} media: {:?}",
+                            "  agent: {:?} media: {:?} tiles: {:?}",
                             running.browser.texts("#agent-stats").await.ok(),
-                            running.browser.texts("#media-stats").await.ok()
+                            running.browser.texts("#media-stats").await.ok(),
+                            running
+                                .browser
+                                .eval(
+                                    "const t = document.querySelector('#remote-tiles');
+                                     return t ? [t.dataset.tiles, t.dataset.cleared, t.dataset.drawMs] : null;",
+                                    vec![]
+                                )
+                                .await
+                                .ok()
                         );
                     }
                     typing_since = (name == "typing").then(Instant::now);
@@ -267,6 +285,24 @@ async fn run_once(
                 .map(probes::base64_decode)
                 .ok_or_else(|| format!("{} gave no text region", system.name()))?;
             shown_text = Some(Some(grey));
+            // What the helper sees while the clock keeps ticking, for
+            // BENCHMARKS.md beside the chart.
+            if system == System::Tandem {
+                let png = running
+                    .browser
+                    .client()
+                    .screenshot()
+                    .await
+                    .map_err(|e| format!("no screenshot of {}: {e}", system.name()))?;
+                let name = match workload_kind {
+                    Workload::X11 => "peers-tandem-still.png",
+                    Workload::Browser => "peers-browser-tandem-still.png",
+                };
+                let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../benchmarks")
+                    .join(name);
+                std::fs::write(&path, png).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
         }
         // In `typing`, a key every 300 ms, as a person types.
         if typing_since.is_some() && Instant::now() >= next_key {
