@@ -8,7 +8,7 @@
 
 use crate::capture::{Capturer, Desktop};
 use crate::client;
-use crate::encode::{H264Encoder, H264Settings};
+use crate::encode::{H264Encoder, H264Settings, RealtimeUsage};
 use crate::gate::{Gate, Status};
 use crate::identity::Identity;
 use crate::indicator::{CLICK_QUEUE, OnScreen};
@@ -586,6 +586,7 @@ impl Session {
         self.switches.max_fps.store(max_fps, Ordering::Release);
         let encoder = Box::new(H264Encoder::new(H264Settings {
             max_fps: max_fps as f32,
+            realtime_usage: RealtimeUsage::from_env(RealtimeUsage::Screen),
             ..H264Settings::default()
         }));
         stream::spawn(

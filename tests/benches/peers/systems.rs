@@ -22,16 +22,21 @@ pub enum System {
     /// pacing treats max > 0 differently (issue 19 asks to measure it).
     /// Not in the default run; `TANDEM_PEER_SYSTEMS=tandem,playout50`.
     TandemPlayout50,
+    /// Tandem with the real-time encoder tuned for camera video
+    /// (`TANDEM_AGENT_REALTIME_USAGE=camera`): the video carries mostly
+    /// motion once small changes go as tiles.
+    TandemCamera,
     NoVnc,
     Xpra,
 }
 
 impl System {
-    pub const ALL: [System; 6] = [
+    pub const ALL: [System; 7] = [
         System::Tandem,
         System::TandemVideo,
         System::Tandem30,
         System::TandemPlayout50,
+        System::TandemCamera,
         System::NoVnc,
         System::Xpra,
     ];
@@ -50,6 +55,7 @@ impl System {
             System::TandemVideo => "tandem-video",
             System::Tandem30 => "tandem30",
             System::TandemPlayout50 => "playout50",
+            System::TandemCamera => "tandem-camera",
             System::NoVnc => "novnc",
             System::Xpra => "xpra",
         }
@@ -61,6 +67,7 @@ impl System {
             System::TandemVideo => "Tandem, video only (before tiles)",
             System::Tandem30 => "Tandem at 30 fps (before)",
             System::TandemPlayout50 => "Tandem, playout delay max 50 ms",
+            System::TandemCamera => "Tandem, real-time encoder tuned for camera video",
             System::NoVnc => "x11vnc + noVNC",
             System::Xpra => "xpra HTML5",
         }
@@ -135,6 +142,7 @@ pub async fn start(system: System, display: &str) -> Result<Running, String> {
         System::TandemVideo => tandem(display, &[("TANDEM_AGENT_TILES", "0")]).await,
         System::Tandem30 => tandem(display, &[("TANDEM_AGENT_MAX_FPS", "30")]).await,
         System::TandemPlayout50 => tandem(display, &[("TANDEM_AGENT_PLAYOUT_MAX_MS", "50")]).await,
+        System::TandemCamera => tandem(display, &[("TANDEM_AGENT_REALTIME_USAGE", "camera")]).await,
         System::NoVnc => novnc(display).await,
         System::Xpra => xpra(display).await,
     }
