@@ -12,7 +12,7 @@ use openh264::formats::{BgraSliceU8, YUVBuffer, YUVSource};
 use std::time::{Duration, Instant};
 use tandem_agent::capture::Frame;
 use tandem_agent::encode::{Encoder, H264Encoder, H264Settings};
-use tandem_agent::media::stream::Pacer;
+use tandem_agent::media::pacer::Pacer;
 
 /// The simulated capture rate (the agent's tick).
 const MAX_FPS: u32 = 30;

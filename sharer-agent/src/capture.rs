@@ -31,6 +31,16 @@ impl Frame {
         }
     }
 
+    /// The whole frame as one rectangle.
+    pub fn bounds(&self) -> Rect {
+        Rect {
+            x: 0,
+            y: 0,
+            width: self.width,
+            height: self.height,
+        }
+    }
+
     /// The pixel at (x, y) as (r, g, b).
     pub fn rgb(&self, x: u32, y: u32) -> Option<(u8, u8, u8)> {
         let at = (y as usize * self.width as usize + x as usize) * 4;

@@ -35,12 +35,7 @@ impl ChangeFinder {
         if self.previous.width != frame.width || self.previous.height != frame.height {
             self.previous = frame.clone();
             return if frame.width > 0 && frame.height > 0 {
-                vec![Rect {
-                    x: 0,
-                    y: 0,
-                    width: frame.width,
-                    height: frame.height,
-                }]
+                vec![frame.bounds()]
             } else {
                 Vec::new()
             };
@@ -128,22 +123,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn whole(frame: &Frame) -> Rect {
-        Rect {
-            x: 0,
-            y: 0,
-            width: frame.width,
-            height: frame.height,
-        }
-    }
-
     #[test]
     fn a_repaint_with_the_same_pixels_is_no_change() {
         let mut finder = ChangeFinder::default();
         let mut frame = Frame::new(200, 100);
-        assert_eq!(finder.changed(&frame, &[]), vec![whole(&frame)]);
+        assert_eq!(finder.changed(&frame, &[]), vec![frame.bounds()]);
         // Damage over everything, nothing different: nothing changed.
-        assert!(finder.changed(&frame, &[whole(&frame)]).is_empty());
+        assert!(finder.changed(&frame, &[frame.bounds()]).is_empty());
         // One pixel: its block, clipped to the damage.
         frame.bgrx[(50 * 200 + 70) * 4] = 9;
         let damage = Rect {

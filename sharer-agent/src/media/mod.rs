@@ -2,11 +2,12 @@
 //! the keyframe-request interceptor (`keyframes`), small changes as lossless
 //! tiles (`tiles`), RTP packetizing on the
 //! capture clock (`rtp`), the WebRTC runtime with its UDP fallback
-//! (`runtime`), the capture → encode loop (`stream`) and what really
-//! changed in a capture (`changes`).
+//! (`runtime`), the capture → encode loop (`stream`) with its pacing
+//! (`pacer`), and what really changed in a capture (`changes`).
 
 pub mod changes;
 pub mod keyframes;
+pub mod pacer;
 pub mod peer;
 pub mod rtp;
 pub mod runtime;

@@ -6,6 +6,7 @@
 //! captures the screen as it is now.
 
 use super::changes::ChangeFinder;
+use super::pacer::Pacer;
 use super::tiles::{self, Route, TilePlanner};
 use crate::capture::{Capturer, Desktop, Frame, Rect};
 use crate::encode::{Encoder, Quality};
@@ -86,10 +87,6 @@ pub fn next_pass(
         Some(rest) => Next::Wait(rest),
     }
 }
-/// A still screen is re-sent this often, so the browser knows it is alive.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
-/// A screen still for this long gets one sharp frame.
-pub const TOP_OFF_AFTER: Duration = Duration::from_millis(300);
 
 /// Switches shared between the session task and the loop.
 #[derive(Debug, Default)]
@@ -178,60 +175,6 @@ pub enum StreamEvent {
     Failed(String),
 }
 
-/// Decides, pass by pass, whether and how to encode. Pure: time is passed
-/// in.
-#[derive(Debug, Default)]
-pub struct Pacer {
-    last_sent: Option<Instant>,
-    last_change: Option<Instant>,
-    /// Changes were sent in real-time quality since the last top-off.
-    soft: bool,
-    /// Lossless tiles re-send settled regions: no sharp video frame needed.
-    tiles_sharpen: bool,
-}
-
-impl Pacer {
-    /// Whether settled regions are re-sent as lossless tiles (then the
-    /// sharp top-off frame, a whole-screen keyframe, would be wasted).
-    pub fn tiles_sharpen(&mut self, on: bool) {
-        self.tiles_sharpen = on;
-    }
-
-    pub fn decide(&mut self, changed: bool, keyframe: bool, now: Instant) -> Option<Quality> {
-        if changed {
-            self.last_change = Some(now);
-        }
-        let quality = if changed || keyframe || self.last_sent.is_none() {
-            self.soft = true;
-            Some(Quality::Realtime)
-        } else if self.soft
-            && !self.tiles_sharpen
-            && self
-                .last_change
-                .is_none_or(|t| now.duration_since(t) >= TOP_OFF_AFTER)
-        {
-            self.soft = false;
-            Some(Quality::TopOff)
-        } else if self
-            .last_sent
-            .is_some_and(|t| now.duration_since(t) >= KEEP_ALIVE)
-        {
-            // Same encoder as the last frame: a tiny all-skip frame.
-            Some(if self.soft {
-                Quality::Realtime
-            } else {
-                Quality::TopOff
-            })
-        } else {
-            None
-        };
-        if quality.is_some() {
-            self.last_sent = Some(now);
-        }
-        quality
-    }
-}
-
 /// Starts the loop. It ends when `stop` is set or the receiver is gone.
 pub fn spawn(
     mut capturer: Box<dyn Capturer>,
@@ -251,16 +194,6 @@ pub fn spawn(
                 tiles,
             )
         })
-}
-
-/// The whole frame as one rectangle.
-fn whole(frame: &Frame) -> Rect {
-    Rect {
-        x: 0,
-        y: 0,
-        width: frame.width,
-        height: frame.height,
-    }
 }
 
 /// Encodes `rects` of `frame` as tile messages; `None` when one is left
@@ -429,7 +362,7 @@ fn run(
             let changed = tiles_enabled.then(|| {
                 let rects = if keyframe || repaint {
                     planner.all_lossy(screen, started);
-                    vec![whole(&frame)]
+                    vec![frame.bounds()]
                 } else if video_changed {
                     planner.sent_as_video(&damage, screen, started)
                 } else {
@@ -574,31 +507,6 @@ mod tests {
         assert_eq!(frame_gap(30, Some(ms(1))), Duration::from_secs(1) / 30);
         assert_eq!(frame_gap(500, None), at_60);
         assert_eq!(frame_gap(0, None), Duration::from_secs(1));
-    }
-
-    #[test]
-    fn the_pacer_sends_changes_then_one_sharp_frame_then_rare_keep_alives() {
-        let t0 = Instant::now();
-        let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let mut pacer = Pacer::default();
-        assert_eq!(pacer.decide(false, false, at(0)), Some(Quality::Realtime));
-        assert_eq!(pacer.decide(true, false, at(33)), Some(Quality::Realtime));
-        assert_eq!(pacer.decide(false, false, at(66)), None);
-        assert_eq!(pacer.decide(false, false, at(300)), None);
-        assert_eq!(pacer.decide(false, false, at(333)), Some(Quality::TopOff));
-        for ms in (366..1333).step_by(33) {
-            assert_eq!(pacer.decide(false, false, at(ms)), None, "{ms} ms");
-        }
-        assert_eq!(pacer.decide(false, false, at(1340)), Some(Quality::TopOff));
-        assert_eq!(pacer.decide(false, true, at(1373)), Some(Quality::Realtime));
-        // With tiles re-sending settled regions, no sharp frame follows;
-        // keep-alives stay on the real-time encoder.
-        pacer.tiles_sharpen(true);
-        assert_eq!(pacer.decide(false, false, at(1800)), None);
-        assert_eq!(
-            pacer.decide(false, false, at(2400)),
-            Some(Quality::Realtime)
-        );
     }
 
     #[test]
