@@ -44,7 +44,10 @@ impl Session {
         let Some(packetizer) = &mut live.packetizer else {
             return;
         };
-        if let Some((screen, rects)) = changed {
+        // Before the tiles channel is open the console holds no tile, so
+        // there is nothing to name (and a failed send must not make every
+        // frame a repaint).
+        if let Some((screen, rects)) = changed.filter(|_| live.tiles_open) {
             // Named before the frame leaves: the console removes older
             // tiles from these regions once it shows this frame.
             let named = TileMessage::Video {
