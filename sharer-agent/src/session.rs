@@ -14,7 +14,7 @@ use crate::identity::Identity;
 use crate::indicator::{CLICK_QUEUE, OnScreen};
 use crate::inject::GatedInjector;
 use crate::journal::{DeviceLog, Journal};
-use crate::media::stream::{self, NO_DISPLAY, StreamEvent, StreamSwitches};
+use crate::media::stream::{self, StreamEvent, StreamSwitches};
 use crate::media::{AgentPeer, Packetizer, PeerEvent};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tandem_protocol::SessionId;
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
 use tandem_protocol::grant::GrantKey;
-use tandem_protocol::input::{AgentStats, CONTROL_CHANNEL, Control, CursorShape, Display};
+use tandem_protocol::input::{CONTROL_CHANNEL, Control, CursorShape, Display};
 use tandem_protocol::routes::AGENT_SIGNAL;
 use tandem_protocol::signal::{ClientMessage, IceServer, ServerMessage};
 use tandem_protocol::tiles::TILES_CHANNEL;
@@ -72,19 +72,6 @@ struct Live {
     tiles_open: bool,
 }
 
-/// Counters for the stats overlay, reset every second.
-#[derive(Default)]
-struct Counters {
-    frames: u32,
-    tiles: u32,
-    bytes: u64,
-    encode_ms: f32,
-    wait_ms: f32,
-    capture_ms: f32,
-    send_ms: f32,
-    dropped: u64,
-}
-
 struct Session {
     gate: Gate,
     switches: Arc<StreamSwitches>,
@@ -99,7 +86,10 @@ struct Session {
     current_display: u32,
     desktop: Desktop,
     cursor_shape: Option<CursorShape>,
-    counters: Counters,
+    counters: media_out::Counters,
+    /// Small changes may go as lossless tiles (`TANDEM_AGENT_TILES`, read
+    /// once).
+    tiles_enabled: bool,
     /// Malformed channel messages so far (dropped, never a panic).
     malformed: u64,
     sent_status: Option<Control>,
@@ -188,7 +178,8 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         current_display: 0,
         desktop: Desktop::Normal,
         cursor_shape: None,
-        counters: Counters::default(),
+        counters: media_out::Counters::default(),
+        tiles_enabled: crate::media::tiles::enabled_from_env(),
         malformed: 0,
         sent_status: None,
         peer_failed_at: None,
@@ -415,87 +406,13 @@ impl Session {
                 }
                 self.switches
                     .tiles
-                    .store(crate::media::tiles::enabled_from_env(), Ordering::Release);
+                    .store(self.tiles_enabled, Ordering::Release);
             }
             PeerEvent::Open(_) => {}
             PeerEvent::Message { channel, bytes } => self.on_channel(channel, &bytes).await,
             PeerEvent::Keyframe => self.switches.keyframe.store(true, Ordering::Release),
         }
         None
-    }
-
-    async fn on_stream(&mut self, event: StreamEvent) {
-        let allowed = self.gate.media_allowed(client::now());
-        match event {
-            StreamEvent::Frame {
-                access_unit,
-                captured_at,
-                encode_ms,
-                timing,
-                changed,
-            } => {
-                let pass = (encode_ms, timing);
-                self.on_frame(allowed, access_unit, captured_at, pass, changed)
-                    .await;
-            }
-            StreamEvent::Tiles {
-                messages,
-                encode_ms,
-                timing,
-                resend,
-            } => {
-                let pass = (!resend).then_some((encode_ms, timing));
-                self.on_tiles(allowed, messages, pass).await;
-            }
-            StreamEvent::Cursor { x, y, visible } if allowed => {
-                self.control(&Control::Cursor { x, y, visible }).await;
-            }
-            StreamEvent::Cursor { .. } => {}
-            StreamEvent::CursorShape(shape) => {
-                self.cursor_shape = Some(shape.clone());
-                if allowed {
-                    self.control(&Control::CursorShape { shape }).await;
-                }
-            }
-            StreamEvent::Displays { displays, current } => {
-                if let (Some(injector), Some(shown)) = (
-                    &mut self.injector,
-                    displays.iter().find(|d| d.id == current),
-                ) {
-                    injector.set_display(shown);
-                }
-                if self.switches.display.load(Ordering::Acquire) == NO_DISPLAY {
-                    self.switches.display.store(current, Ordering::Release);
-                }
-                self.displays = displays.clone();
-                self.current_display = current;
-                self.control(&Control::Displays { displays, current }).await;
-            }
-            StreamEvent::Desktop(desktop) => {
-                self.desktop = desktop;
-                let (active, visible) = match desktop {
-                    Desktop::Normal => (false, true),
-                    Desktop::Secure { followed } => (true, followed),
-                };
-                if active {
-                    println!(
-                        "tandem-agent: a secure desktop (UAC prompt) is up{}",
-                        if visible {
-                            "; the helper sees it"
-                        } else {
-                            "; the helper waits for you to answer it"
-                        }
-                    );
-                }
-                self.control(&Control::SecureDesktop { active, visible })
-                    .await;
-            }
-            StreamEvent::Failed(why) => {
-                println!("tandem-agent: screen sharing failed: {why}");
-                tracing::warn!(%why, "the capture loop stopped");
-                self.capture = None;
-            }
-        }
     }
 
     /// The helper may act on a secure desktop now (never on platforms
@@ -507,35 +424,6 @@ impl Session {
     async fn control(&self, message: &Control) {
         if let Some(live) = &self.live {
             live.peer.send_control(message).await;
-        }
-    }
-
-    async fn every_second(&mut self) {
-        if let Some(injector) = &mut self.injector {
-            injector.check(&self.gate, client::now());
-        }
-        let counters = std::mem::take(&mut self.counters);
-        let mean = |sum: f32| {
-            if counters.frames > 0 {
-                sum / counters.frames as f32
-            } else {
-                0.0
-            }
-        };
-        let stats = AgentStats {
-            captured_fps: counters.frames as f32,
-            encode_ms: mean(counters.encode_ms),
-            tile_updates: counters.tiles as f32,
-            wait_ms: mean(counters.wait_ms),
-            capture_ms: mean(counters.capture_ms),
-            send_ms: mean(counters.send_ms),
-            sent_kbps: (counters.bytes * 8) as f32 / 1000.0,
-            dropped_frames: counters.dropped,
-            refused_input: self.injector.as_ref().map_or(0, |i| i.counts().refused),
-            malformed_messages: self.malformed,
-        };
-        if self.gate.media_allowed(client::now()) {
-            self.control(&Control::Stats { stats }).await;
         }
     }
 
@@ -594,6 +482,7 @@ impl Session {
             encoder,
             self.switches.clone(),
             self.frames_tx.clone(),
+            self.tiles_enabled,
         )
         .map_err(|error| tracing::warn!(%error, "cannot start the capture thread"))
         .ok()

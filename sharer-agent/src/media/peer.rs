@@ -366,14 +366,6 @@ impl AgentPeer {
             .unwrap_or(TILES_BACKLOG_MAX)
     }
 
-    /// Whether the tiles channel has room again (half the backlog bound).
-    pub async fn tiles_keep_up(&self) -> bool {
-        self.tiles
-            .outstanding_bytes()
-            .await
-            .is_ok_and(|backlog| backlog <= TILES_BACKLOG_MAX / 2)
-    }
-
     pub async fn close(&self) {
         if let Err(error) = self.pc.close().await {
             tracing::debug!(%error, "closing the peer connection");

@@ -176,13 +176,14 @@ pub enum StreamEvent {
 }
 
 /// Starts the loop. It ends when `stop` is set or the receiver is gone.
+/// With `tiles`, small changes may go as tiles (see [`super::tiles`]).
 pub fn spawn(
     mut capturer: Box<dyn Capturer>,
     mut encoder: Box<dyn Encoder>,
     switches: Arc<StreamSwitches>,
     events: mpsc::Sender<StreamEvent>,
+    tiles: bool,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let tiles = tiles::enabled_from_env();
     std::thread::Builder::new()
         .name("tandem-capture".into())
         .spawn(move || {
@@ -518,6 +519,7 @@ mod tests {
             Box::new(H264Encoder::new(H264Settings::default())),
             switches.clone(),
             tx,
+            true,
         );
         assert!(handle.is_ok());
         std::thread::sleep(Duration::from_millis(150));

@@ -1,19 +1,141 @@
 //! What leaves for the helper's console from the capture loop: encoded
 //! frames as RTP on the video track, each named on the tiles channel with
-//! the regions it changed, and tiles. Both are checked against the gate
-//! once more here, so nothing encoded just before a pause or revoke of
-//! media leaves.
+//! the regions it changed, tiles, the cursor, displays and desktop, and
+//! once a second the figures for the stats overlay. Frames and tiles are
+//! checked against the gate once more here, so nothing encoded just
+//! before a pause or revoke of media leaves.
 
 use super::Session;
-use crate::media::peer::TileSent;
-use crate::media::stream::PassTiming;
+use crate::capture::Desktop;
+use crate::client;
+use crate::media::peer::{TILES_BACKLOG_MAX, TileSent};
+use crate::media::stream::{NO_DISPLAY, PassTiming, StreamEvent};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
+use tandem_protocol::input::{AgentStats, Control};
 use tandem_protocol::tiles::{TileMessage, TileRect};
 use webrtc::media_stream::track_local::TrackLocal;
 
+/// Counters for the stats overlay, reset every second.
+#[derive(Default)]
+pub(super) struct Counters {
+    frames: u32,
+    tiles: u32,
+    bytes: u64,
+    encode_ms: f32,
+    wait_ms: f32,
+    capture_ms: f32,
+    send_ms: f32,
+    dropped: u64,
+}
+
 impl Session {
+    /// Handles what the capture loop reports.
+    pub(super) async fn on_stream(&mut self, event: StreamEvent) {
+        let allowed = self.gate.media_allowed(client::now());
+        match event {
+            StreamEvent::Frame {
+                access_unit,
+                captured_at,
+                encode_ms,
+                timing,
+                changed,
+            } => {
+                let pass = (encode_ms, timing);
+                self.on_frame(allowed, access_unit, captured_at, pass, changed)
+                    .await;
+            }
+            StreamEvent::Tiles {
+                messages,
+                encode_ms,
+                timing,
+                resend,
+            } => {
+                let pass = (!resend).then_some((encode_ms, timing));
+                self.on_tiles(allowed, messages, pass).await;
+            }
+            StreamEvent::Cursor { x, y, visible } if allowed => {
+                self.control(&Control::Cursor { x, y, visible }).await;
+            }
+            StreamEvent::Cursor { .. } => {}
+            StreamEvent::CursorShape(shape) => {
+                self.cursor_shape = Some(shape.clone());
+                if allowed {
+                    self.control(&Control::CursorShape { shape }).await;
+                }
+            }
+            StreamEvent::Displays { displays, current } => {
+                if let (Some(injector), Some(shown)) = (
+                    &mut self.injector,
+                    displays.iter().find(|d| d.id == current),
+                ) {
+                    injector.set_display(shown);
+                }
+                if self.switches.display.load(Ordering::Acquire) == NO_DISPLAY {
+                    self.switches.display.store(current, Ordering::Release);
+                }
+                self.displays = displays.clone();
+                self.current_display = current;
+                self.control(&Control::Displays { displays, current }).await;
+            }
+            StreamEvent::Desktop(desktop) => {
+                self.desktop = desktop;
+                let (active, visible) = match desktop {
+                    Desktop::Normal => (false, true),
+                    Desktop::Secure { followed } => (true, followed),
+                };
+                if active {
+                    println!(
+                        "tandem-agent: a secure desktop (UAC prompt) is up{}",
+                        if visible {
+                            "; the helper sees it"
+                        } else {
+                            "; the helper waits for you to answer it"
+                        }
+                    );
+                }
+                self.control(&Control::SecureDesktop { active, visible })
+                    .await;
+            }
+            StreamEvent::Failed(why) => {
+                println!("tandem-agent: screen sharing failed: {why}");
+                tracing::warn!(%why, "the capture loop stopped");
+                self.capture = None;
+            }
+        }
+    }
+
+    /// Checks the injector and sends the stats overlay its figures.
+    pub(super) async fn every_second(&mut self) {
+        if let Some(injector) = &mut self.injector {
+            injector.check(&self.gate, client::now());
+        }
+        let counters = std::mem::take(&mut self.counters);
+        let mean = |sum: f32| {
+            if counters.frames > 0 {
+                sum / counters.frames as f32
+            } else {
+                0.0
+            }
+        };
+        let stats = AgentStats {
+            captured_fps: counters.frames as f32,
+            encode_ms: mean(counters.encode_ms),
+            tile_updates: counters.tiles as f32,
+            wait_ms: mean(counters.wait_ms),
+            capture_ms: mean(counters.capture_ms),
+            send_ms: mean(counters.send_ms),
+            sent_kbps: (counters.bytes * 8) as f32 / 1000.0,
+            dropped_frames: counters.dropped,
+            refused_input: self.injector.as_ref().map_or(0, |i| i.counts().refused),
+            malformed_messages: self.malformed,
+        };
+        if self.gate.media_allowed(client::now()) {
+            self.control(&Control::Stats { stats }).await;
+        }
+    }
+
     /// Counts one update (a video frame or a pass's tiles) for the stats.
     fn count_pass(&mut self, (encode_ms, timing): (f32, PassTiming)) {
         self.counters.frames += 1;
@@ -79,14 +201,12 @@ impl Session {
             self.switches
                 .tiles_backlog
                 .store(backlog, Ordering::Release);
-        }
-        if !self.switches.tiles.load(Ordering::Acquire)
-            && live.tiles_open
-            && live.peer.tiles_keep_up().await
-        {
-            self.switches
-                .tiles
-                .store(crate::media::tiles::enabled_from_env(), Ordering::Release);
+            // Tiles stopped for a backlog come back once half of it left.
+            if backlog <= TILES_BACKLOG_MAX / 2 && !self.switches.tiles.load(Ordering::Acquire) {
+                self.switches
+                    .tiles
+                    .store(self.tiles_enabled, Ordering::Release);
+            }
         }
     }
 

@@ -282,7 +282,10 @@ async fn run_once(
                 .map_err(|e| format!("cannot read {}'s text region: {e}", system.name()))?;
             let grey = grey
                 .as_str()
-                .map(probes::base64_decode)
+                .and_then(|text| {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.decode(text).ok()
+                })
                 .ok_or_else(|| format!("{} gave no text region", system.name()))?;
             shown_text = Some(Some(grey));
             // What the helper sees while the clock keeps ticking, for
