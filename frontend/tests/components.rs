@@ -243,4 +243,29 @@ fn an_older_tile_never_stays_over_newer_video() {
     layer.receive(&short.encode());
     assert_eq!(pixel(&canvas, 1.0, 1.0), blue);
     assert_eq!(drawn(&canvas).as_deref(), Some("2"));
+    // A frame over the whole screen removes the blue tile; the next one
+    // finds no tile there and leaves the canvas alone; a new tile makes
+    // the one after clear again.
+    let whole_screen = |rtp| {
+        TileMessage::Video {
+            screen,
+            rtp_timestamp: rtp,
+            rects: vec![rect(0, 0, 4, 4)],
+        }
+        .encode()
+    };
+    let cleared = || canvas.get_attribute("data-cleared");
+    layer.receive(&whole_screen(200));
+    layer.frame_shown(200);
+    assert_eq!(pixel(&canvas, 1.0, 1.0), none);
+    assert_eq!(cleared().as_deref(), Some("2"));
+    layer.receive(&whole_screen(300));
+    layer.frame_shown(300);
+    assert_eq!(cleared().as_deref(), Some("2"));
+    layer.receive(&TileMessage::tile(screen, rect(3, 3, 1, 1), &solid(1, 1, [255, 0, 0])).encode());
+    assert_eq!(pixel(&canvas, 3.0, 3.0), red);
+    layer.receive(&whole_screen(400));
+    layer.frame_shown(400);
+    assert_eq!(cleared().as_deref(), Some("3"));
+    assert_eq!(pixel(&canvas, 3.0, 3.0), none);
 }

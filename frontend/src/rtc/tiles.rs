@@ -26,6 +26,10 @@ pub const STALE_CLEAR_MS: f64 = 1000.0;
 const MAX_ARMED: usize = 256;
 /// Tiles kept to draw again after a clear.
 const MAX_RETAINED: usize = 1024;
+/// The side of the blocks whose tile coverage is tracked: a region with
+/// no tile in it is not cleared, so the canvas stays untouched while only
+/// the video changes (each touch makes the browser composite it again).
+const COVER_BLOCK: u16 = 32;
 
 struct Armed {
     seq: u64,
@@ -41,6 +45,8 @@ struct State {
     seq: u64,
     armed: VecDeque<Armed>,
     retained: VecDeque<(u64, TileRect, ImageData)>,
+    /// Per [`COVER_BLOCK`] block: a tile may be drawn there.
+    covered: Vec<bool>,
     shown_rtp: Option<u32>,
     drawn: u64,
     cleared: u64,
@@ -92,9 +98,53 @@ impl State {
     fn resize(&mut self, screen: (u16, u16)) {
         self.forget();
         self.screen = screen;
+        let (columns, rows) = self.grid();
+        self.covered = vec![false; columns * rows];
         if let Some((canvas, _)) = &self.canvas {
             canvas.set_width(u32::from(screen.0));
             canvas.set_height(u32::from(screen.1));
+        }
+    }
+
+    /// The coverage grid's columns and rows.
+    fn grid(&self) -> (usize, usize) {
+        (
+            usize::from(self.screen.0.div_ceil(COVER_BLOCK)),
+            usize::from(self.screen.1.div_ceil(COVER_BLOCK)),
+        )
+    }
+
+    /// The blocks `rect` touches (`whole`: only those it covers entirely).
+    fn blocks(&self, rect: &TileRect, whole: bool) -> Vec<usize> {
+        let (columns, rows) = self.grid();
+        let end = |start: u16, len: u16| u32::from(start) + u32::from(len);
+        let block = u32::from(COVER_BLOCK);
+        let (x1, y1) = (end(rect.x, rect.width), end(rect.y, rect.height));
+        let span = |from: u32, to: u32, limit: usize, edge: u32| {
+            let (first, last) = if whole {
+                // A block at the screen's edge is whole up to the edge.
+                let to = if to >= edge {
+                    to.next_multiple_of(block)
+                } else {
+                    to
+                };
+                (from.div_ceil(block), to / block)
+            } else {
+                (from / block, to.div_ceil(block))
+            };
+            first as usize..(last as usize).min(limit)
+        };
+        let xs = span(u32::from(rect.x), x1, columns, u32::from(self.screen.0));
+        let ys = span(u32::from(rect.y), y1, rows, u32::from(self.screen.1));
+        ys.flat_map(|y| xs.clone().map(move |x| y * columns + x))
+            .collect()
+    }
+
+    fn cover(&mut self, rect: &TileRect) {
+        for i in self.blocks(rect, false) {
+            if let Some(c) = self.covered.get_mut(i) {
+                *c = true;
+            }
         }
     }
 
@@ -125,6 +175,7 @@ impl State {
         };
         let _ = context.put_image_data(&image, f64::from(rect.x), f64::from(rect.y));
         self.drawn += 1;
+        self.cover(&rect);
         if !self.armed.is_empty() {
             self.retained.push_back((seq, rect, image));
             if self.retained.len() > MAX_RETAINED {
@@ -151,6 +202,12 @@ impl State {
                 break;
             };
             for rect in &armed.rects {
+                // Every tile drawn marked its blocks: none there, nothing
+                // to clear or draw again.
+                let touched = self.blocks(rect, false);
+                if !touched.iter().any(|&i| self.covered.get(i) == Some(&true)) {
+                    continue;
+                }
                 context.clear_rect(
                     f64::from(rect.x),
                     f64::from(rect.y),
@@ -158,10 +215,20 @@ impl State {
                     f64::from(rect.height),
                 );
                 self.cleared += 1;
+                for i in self.blocks(rect, true) {
+                    if let Some(c) = self.covered.get_mut(i) {
+                        *c = false;
+                    }
+                }
+                let mut again = Vec::new();
                 for (_, tile, image) in self.retained.iter().filter(|t| t.0 > armed.seq) {
                     if tile.intersects(rect) {
                         put(&context, tile, image, rect);
+                        again.push(*tile);
                     }
+                }
+                for tile in &again {
+                    self.cover(tile);
                 }
             }
             // Tiles older than every armed message are never drawn again.

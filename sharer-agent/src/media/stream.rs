@@ -7,7 +7,7 @@
 
 use super::changes::ChangeFinder;
 use super::pacer::Pacer;
-use super::tiles::{self, Route, TilePlanner};
+use super::tiles::{self, Split, TilePlanner};
 use crate::capture::{Capturer, Desktop, Frame, Rect};
 use crate::encode::{Encoder, Quality};
 use bytes::Bytes;
@@ -139,6 +139,17 @@ pub struct PassTiming {
     pub capture: Duration,
 }
 
+/// Why tiles leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileCause {
+    /// A pass whose changes all went as tiles (an update of its own).
+    Change,
+    /// The small areas of a pass whose large ones went into the video.
+    BesideVideo,
+    /// A settled region, sent again losslessly.
+    Settled,
+}
+
 /// What the loop reports.
 #[derive(Debug)]
 pub enum StreamEvent {
@@ -151,13 +162,12 @@ pub enum StreamEvent {
         /// changed, for the tiles channel's [`tandem_protocol::tiles::TileMessage::Video`].
         changed: Option<((u16, u16), Vec<TileRect>)>,
     },
-    /// Tile messages, ready for the tiles channel: a pass's changes, or
-    /// (`resend`) a settled region sent again losslessly.
+    /// Tile messages, ready for the tiles channel.
     Tiles {
         messages: Vec<Vec<u8>>,
         encode_ms: f32,
         timing: PassTiming,
-        resend: bool,
+        cause: TileCause,
     },
     Cursor {
         x: i32,
@@ -322,32 +332,45 @@ fn run(
             && switches.tiles.load(Ordering::Acquire)
             && backlog < tiles::ROUTE_BACKLOG;
         planner.changed(&damage, screen, started);
-        let mut route = if tiles_now && !keyframe && !repaint {
-            planner.route(&damage, screen)
+        let mut split = if tiles_now && !keyframe && !repaint {
+            tiles::split(&damage, screen)
         } else {
-            Route::Video
+            Split::all_video(&damage)
         };
-        if route == Route::Tiles {
-            let tiled_at = Instant::now();
-            match tile_messages(&frame, &tiles::merge_to(damage.clone(), 16), false) {
-                Some(messages) => {
-                    encoded_at = Some(tiled_at);
-                    // Not in `encode_time`: that spaces video frames.
-                    let took = tiled_at.elapsed();
-                    let sent = events.blocking_send(StreamEvent::Tiles {
-                        messages,
-                        encode_ms: took.as_secs_f32() * 1000.0,
-                        timing,
-                        resend: false,
-                    });
-                    if sent.is_err() {
-                        return;
-                    }
+        // The small areas first: they do not wait for the video encoder.
+        // Beside the video, an area that codes like a photograph joins it.
+        let beside_video = !split.video.is_empty();
+        let mut tiled = Vec::new();
+        let mut messages = Vec::new();
+        let tiled_at = Instant::now();
+        for area in std::mem::take(&mut split.tiles) {
+            match tile_messages(&frame, &tiles::merge_to(area.clone(), 4), beside_video) {
+                Some(more) => {
+                    messages.extend(more);
+                    tiled.extend(area);
                 }
-                None => route = Route::Video,
+                None => split.video.extend(area),
             }
         }
-        let video_changed = route == Route::Video && !damage.is_empty();
+        if !messages.is_empty() {
+            encoded_at = Some(tiled_at);
+            // Not in `encode_time`: that spaces video frames.
+            let took = tiled_at.elapsed();
+            let sent = events.blocking_send(StreamEvent::Tiles {
+                messages,
+                encode_ms: took.as_secs_f32() * 1000.0,
+                timing,
+                cause: if split.video.is_empty() {
+                    TileCause::Change
+                } else {
+                    TileCause::BesideVideo
+                },
+            });
+            if sent.is_err() {
+                return;
+            }
+        }
+        let video_changed = !split.video.is_empty();
         // Tiles re-send settled regions exactly, except photographs, which
         // the video's sharp top-off frame takes care of.
         pacer.tiles_sharpen(tiles_now && !photo_lossy);
@@ -365,7 +388,7 @@ fn run(
                     planner.all_lossy(screen, started);
                     vec![frame.bounds()]
                 } else if video_changed {
-                    planner.sent_as_video(&damage, screen, started)
+                    planner.sent_as_video(&split.video, &tiled, screen, started)
                 } else {
                     Vec::new()
                 };
@@ -410,7 +433,7 @@ fn run(
                         messages,
                         encode_ms: 0.0,
                         timing: PassTiming::default(),
-                        resend: true,
+                        cause: TileCause::Settled,
                     })
                     .is_err()
                 {
@@ -418,7 +441,7 @@ fn run(
                 }
             }
         }
-        let gap = if route == Route::Tiles && !damage.is_empty() {
+        let gap = if !tiled.is_empty() && !video_changed {
             TILE_GAP
         } else {
             frame_gap(switches.max_fps.load(Ordering::Acquire), encode_time)

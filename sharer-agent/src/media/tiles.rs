@@ -1,12 +1,12 @@
 //! Small changes as lossless tiles, beside the video (see
 //! `tandem_protocol::tiles` for the wire and the console's side).
 //!
-//! [`TilePlanner`] decides, pass by pass and without I/O, where a change
-//! goes: a small one as PNG tiles (a typed character, a ticking clock:
+//! [`split`] decides, pass by pass and without I/O, where each changed
+//! area goes: a small one as tiles (a typed character, a ticking clock:
 //! exact, and encoded in well under a millisecond), a large one (scrolling,
-//! a video playing) into the H.264 stream. It remembers which regions the
-//! video left lossy, and hands them back for a lossless re-send once they
-//! have been quiet for [`SETTLE`]. [`encode_tiles`] turns a region into
+//! a video playing) into the H.264 stream. [`TilePlanner`] remembers
+//! which regions the video left lossy, and hands them back for a lossless
+//! re-send once they have been quiet for [`SETTLE`]. [`encode_tiles`] turns a region into
 //! tile messages (QOI-coded, see `tandem_protocol::qoi`) within the
 //! channel's message and tile size limits.
 
@@ -16,10 +16,10 @@ use tandem_protocol::tiles::{
     MAX_TILE_MESSAGE_BYTES, MAX_TILE_PIXELS, MAX_VIDEO_RECTS, TileMessage, TileRect,
 };
 
-/// A pass whose changes cover at most 1/`TILE_SHARE` of the screen goes as
-/// tiles (at 1080p: 129 600 pixels, e.g. a 640×200 area).
+/// The tiles of one pass cover at most 1/`TILE_SHARE` of the screen (at
+/// 1080p: 129 600 pixels, e.g. a 640×200 area).
 pub const TILE_SHARE: u64 = 16;
-/// A pass with more changed rectangles than this goes to the video.
+/// The tiles of one pass come from at most this many changed rectangles.
 pub const MAX_TILE_RECTS: usize = 64;
 /// A region the video left lossy is re-sent as tiles after this long
 /// without a change (KasmVNC waits about 80 ms plus two frames).
@@ -44,18 +44,10 @@ pub fn enabled_from_env() -> bool {
     std::env::var("TANDEM_AGENT_TILES").map_or(true, |v| v != "0")
 }
 
-/// Where one pass's changes go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Tiles,
-    Video,
-}
-
-fn area(rect: &Rect) -> u64 {
+pub(crate) fn area(rect: &Rect) -> u64 {
     u64::from(rect.width) * u64::from(rect.height)
 }
 
-#[cfg(test)]
 fn intersects(a: &Rect, b: &Rect) -> bool {
     a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
 }
@@ -73,14 +65,23 @@ pub fn union(a: &Rect, b: &Rect) -> Rect {
 
 /// Merges `rects` until at most `max` remain, always joining the pair
 /// whose union adds the least area.
-pub fn merge_to(mut rects: Vec<Rect>, max: usize) -> Vec<Rect> {
+pub fn merge_to(rects: Vec<Rect>, max: usize) -> Vec<Rect> {
+    merge_avoiding(rects, max, &[])
+}
+
+/// [`merge_to`], joining a pair whose union reaches into `avoid` only when
+/// no other pair is left.
+pub fn merge_avoiding(mut rects: Vec<Rect>, max: usize, avoid: &[Rect]) -> Vec<Rect> {
     rects.retain(|r| r.width > 0 && r.height > 0);
     while rects.len() > max.max(1) {
         let mut best = (0, 1, u64::MAX);
         for i in 0..rects.len() {
             for j in i + 1..rects.len() {
                 let joined = union(&rects[i], &rects[j]);
-                let cost = area(&joined).saturating_sub(area(&rects[i]) + area(&rects[j]));
+                let mut cost = area(&joined).saturating_sub(area(&rects[i]) + area(&rects[j]));
+                if avoid.iter().any(|a| intersects(a, &joined)) {
+                    cost = cost.saturating_add(u64::MAX / 2);
+                }
                 if cost < best.2 {
                     best = (i, j, cost);
                 }
@@ -90,6 +91,22 @@ pub fn merge_to(mut rects: Vec<Rect>, max: usize) -> Vec<Rect> {
         rects[best.0] = union(&rects[best.0], &second);
     }
     rects
+}
+
+/// `rects` as they are, or when there are so many that merging them pair
+/// by pair would take long (a checkerboard of changes), one rectangle per
+/// [`SETTLE_BLOCK`] row around that row's rectangles.
+fn rows_if_many(rects: &[Rect]) -> Vec<Rect> {
+    if rects.len() <= 4 * MAX_VIDEO_RECTS {
+        return rects.to_vec();
+    }
+    let mut rows: std::collections::BTreeMap<u32, Rect> = std::collections::BTreeMap::new();
+    for rect in rects.iter().filter(|r| r.width > 0 && r.height > 0) {
+        rows.entry(rect.y / SETTLE_BLOCK)
+            .and_modify(|r| *r = union(r, rect))
+            .or_insert(*rect);
+    }
+    rows.into_values().collect()
 }
 
 /// The rectangle on the wire; `None` past 65 535 pixels.
@@ -121,20 +138,6 @@ pub struct TilePlanner {
 }
 
 impl TilePlanner {
-    /// Where a pass that changed `damage` on a `screen` goes.
-    pub fn route(&self, damage: &[Rect], screen: (u32, u32)) -> Route {
-        let total: u64 = damage.iter().map(area).sum();
-        let screen_area = u64::from(screen.0) * u64::from(screen.1);
-        if damage.is_empty()
-            || damage.len() > MAX_TILE_RECTS
-            || total.saturating_mul(TILE_SHARE) > screen_area
-        {
-            Route::Video
-        } else {
-            Route::Tiles
-        }
-    }
-
     /// Sizes the grid for `screen`; a new size forgets everything.
     fn fit(&mut self, screen: (u32, u32)) {
         let columns = screen.0.div_ceil(SETTLE_BLOCK);
@@ -175,21 +178,25 @@ impl TilePlanner {
     }
 
     /// Notes changes the video carried: lossy until re-sent. Answers the
-    /// regions to name for that frame (at most [`MAX_VIDEO_RECTS`]).
+    /// regions to name for that frame (at most [`MAX_VIDEO_RECTS`]), which
+    /// reach into the same pass's `tiles` only when they must. Everything
+    /// named is lossy afterwards: the console removes the tiles there.
     pub fn sent_as_video(
         &mut self,
         damage: &[Rect],
+        tiles: &[Rect],
         screen: (u32, u32),
         now: Instant,
     ) -> Vec<Rect> {
         self.changed(damage, screen, now);
-        for rect in damage {
+        let named = merge_avoiding(rows_if_many(damage), MAX_VIDEO_RECTS, tiles);
+        for rect in &named {
             let touched: Vec<usize> = self.blocks(rect).collect();
             for i in touched {
                 self.lossy[i] = true;
             }
         }
-        merge_to(damage.to_vec(), MAX_VIDEO_RECTS)
+        named
     }
 
     /// The whole screen became lossy (a keyframe, a new display).
@@ -336,5 +343,8 @@ pub fn encode_tiles(
     Ok(Some(messages))
 }
 
+mod split;
 #[cfg(test)]
 mod tests;
+
+pub use split::{Split, split};

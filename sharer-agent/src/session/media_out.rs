@@ -9,7 +9,7 @@ use super::Session;
 use crate::capture::Desktop;
 use crate::client;
 use crate::media::peer::{TILES_BACKLOG_MAX, TileSent};
-use crate::media::stream::{NO_DISPLAY, PassTiming, StreamEvent};
+use crate::media::stream::{NO_DISPLAY, PassTiming, StreamEvent, TileCause};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -50,9 +50,9 @@ impl Session {
                 messages,
                 encode_ms,
                 timing,
-                resend,
+                cause,
             } => {
-                let pass = (!resend).then_some((encode_ms, timing));
+                let pass = (cause == TileCause::Change).then_some((encode_ms, timing));
                 self.on_tiles(allowed, messages, pass).await;
             }
             StreamEvent::Cursor { x, y, visible } if allowed => {
@@ -210,9 +210,9 @@ impl Session {
         }
     }
 
-    /// Sends tiles: a pass's small changes (`pass`: its encode time and
-    /// timing, counted as an update), or a lossless re-send of a settled
-    /// region (`None`).
+    /// Sends tiles: a pass's changes (`pass`: its encode time and timing,
+    /// counted as an update), or (`None`) the small areas beside a video
+    /// frame or a lossless re-send of a settled region.
     pub(super) async fn on_tiles(
         &mut self,
         allowed: bool,

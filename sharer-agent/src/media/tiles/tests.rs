@@ -13,26 +13,53 @@ fn rect(x: u32, y: u32, width: u32, height: u32) -> Rect {
 }
 
 #[test]
-fn small_changes_go_as_tiles_and_large_ones_as_video() {
-    let planner = TilePlanner::default();
-    // The bench's clock strip, a typed character: tiles.
-    assert_eq!(planner.route(&[rect(0, 0, 624, 24)], SCREEN), Route::Tiles);
-    assert_eq!(
-        planner.route(&[rect(100, 300, 9, 17), rect(0, 0, 624, 24)], SCREEN),
-        Route::Tiles
-    );
-    // A 640×360 video, a scrolled page, nothing at all: video.
-    assert_eq!(planner.route(&[rect(0, 0, 640, 360)], SCREEN), Route::Video);
-    assert_eq!(
-        planner.route(&[rect(0, 0, 1920, 900)], SCREEN),
-        Route::Video
-    );
-    assert_eq!(planner.route(&[], SCREEN), Route::Video);
-    // Exactly 1/16 of the screen still goes as tiles; many small
-    // rectangles do not.
-    assert_eq!(planner.route(&[rect(0, 0, 480, 270)], SCREEN), Route::Tiles);
-    let many: Vec<Rect> = (0..65).map(|i| rect(i * 4, 0, 2, 2)).collect();
-    assert_eq!(planner.route(&many, SCREEN), Route::Video);
+fn named_regions_keep_clear_of_the_same_pass_tiles() {
+    let (a, b) = (rect(0, 0, 32, 32), rect(64, 0, 32, 32));
+    let (far, farther) = (rect(0, 512, 32, 32), rect(640, 512, 32, 32));
+    let tile = rect(32, 0, 32, 32);
+    // Cheapest is to join the two around the tile, which would remove it.
+    let plain = merge_to(vec![a, b, far, farther], 3);
+    assert!(plain.iter().any(|r| intersects(r, &tile)));
+    let named = merge_avoiding(vec![a, b, far, farther], 3, &[tile]);
+    assert_eq!(named.len(), 3);
+    assert!(!named.iter().any(|r| intersects(r, &tile)));
+    // Only when nothing else is left.
+    let forced = merge_avoiding(vec![a, b], 1, &[tile]);
+    assert_eq!(forced, vec![rect(0, 0, 96, 32)]);
+    // Whatever is named is lossy afterwards, tiles or not: the console
+    // removes the tiles there.
+    let mut planner = TilePlanner::default();
+    let t0 = Instant::now();
+    let named = planner.sent_as_video(&[a, b], &[], SCREEN, t0);
+    assert_eq!(named.len(), 2);
+    // Many scattered changes (joined by rows first, to bound the work).
+    let damage: Vec<Rect> = (0..200)
+        .map(|i| rect(i % 40 * 48, 640 + i / 40 * 64, 16, 16))
+        .collect();
+    let named = planner.sent_as_video(&damage, &[], SCREEN, t0);
+    assert!(named.len() <= MAX_VIDEO_RECTS);
+    for d in &damage {
+        assert!(named.iter().any(|n| n.x <= d.x
+            && n.y <= d.y
+            && n.x + n.width >= d.x + d.width
+            && n.y + n.height >= d.y + d.height));
+    }
+    let mut mask = vec![false; 1920 * 1080];
+    for pass in 0..16 {
+        let resent = planner.settled(SCREEN, t0 + SETTLE + Duration::from_millis(pass));
+        paint(&mut mask, SCREEN, &resent);
+    }
+    assert!(!planner.has_lossy());
+    for n in &named {
+        for y in n.y..n.y + n.height {
+            for x in n.x..n.x + n.width {
+                assert!(
+                    mask[(y * 1920 + x) as usize],
+                    "({x}, {y}) named but never re-sent"
+                );
+            }
+        }
+    }
 }
 
 /// Marks the pixels of `rects` in a `screen`-sized mask.
@@ -52,7 +79,7 @@ fn video_regions_are_re_sent_once_quiet_and_spread_over_passes() {
     let ms = |n: u64| t0 + Duration::from_millis(n);
     let mut planner = TilePlanner::default();
     let page = rect(0, 100, 1920, 900);
-    let named = planner.sent_as_video(&[page], SCREEN, ms(0));
+    let named = planner.sent_as_video(&[page], &[], SCREEN, ms(0));
     assert_eq!(named, vec![page]);
     // Not yet quiet.
     assert!(planner.settled(SCREEN, ms(50)).is_empty());
@@ -198,7 +225,7 @@ proptest! {
         let mut lossy = vec![false; 64 * 48];
         let mut resent = vec![false; 64 * 48];
         for (i, damage) in frames.iter().enumerate() {
-            let named = planner.sent_as_video(damage, screen, t0 + Duration::from_millis(i as u64));
+            let named = planner.sent_as_video(damage, &[], screen, t0 + Duration::from_millis(i as u64));
             prop_assert!(named.len() <= MAX_VIDEO_RECTS);
             for d in damage {
                 // Every changed pixel is named for the frame.
