@@ -115,6 +115,11 @@ pub struct PhaseFigures {
     /// The part of `latency` the system adds: shown − when the value first
     /// reached the X framebuffer.
     pub added: Vec<f64>,
+    /// Glass-to-glass of the clock drawn inside the moving region
+    /// (`scroll` and `motion` only): how late the moving content is,
+    /// where the clock cells alone may go a faster way.
+    pub moving: Vec<f64>,
+    pub moving_per_second: f64,
     pub frames_per_second: f64,
     pub kbit_per_second: f64,
     pub sender_cpu_s: f64,
@@ -211,6 +216,28 @@ pub fn table(systems: &[SystemFigures], phases: &[&str]) -> String {
             ));
         }
     }
+    out.push_str("\n| system | phase | moving region g2g p50 ms | p95 | p99 | values/s | p50 ÷ Tandem | p95 ÷ Tandem |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    for s in systems.iter().filter(|s| s.failed.is_none()) {
+        for phase in phases.iter().filter(|p| matches!(**p, "scroll" | "motion")) {
+            let q = |s: &SystemFigures, q: f64| s.phase_median(phase, |f| quantile(&f.moving, q));
+            let ratio = |q_: f64| match (q(s, q_), base.and_then(|b| q(b, q_))) {
+                (Some(m), Some(t)) if t > 0.0 => format!("{:.2}", m / t),
+                _ => "–".into(),
+            };
+            let rate = s.phase_median(phase, |f| Some(f.moving_per_second));
+            out.push_str(&format!(
+                "| {} | {phase} | {} | {} | {} | {} | {} | {} |\n",
+                s.name,
+                fmt(q(s, 0.5), 1),
+                fmt(q(s, 0.95), 1),
+                fmt(q(s, 0.99), 1),
+                fmt(rate, 1),
+                ratio(0.5),
+                ratio(0.95),
+            ));
+        }
+    }
     out.push_str("\n| system | key → X p50 ms | p95 | sender RSS MiB | browser RSS MiB | text PSNR dB | text SSIM |\n");
     out.push_str("|---|---|---|---|---|---|---|\n");
     for s in systems.iter().filter(|s| s.failed.is_none()) {
@@ -300,4 +327,40 @@ pub fn chart(systems: &[SystemFigures], phases: &[&str]) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// Glass-to-glass of a clock value (`stamp`, ms mod 2²⁴) shown at `t`
+/// (ms since the epoch); `None` past 5 s (a misread).
+pub fn glass_to_glass(t: f64, stamp: f64) -> Option<f64> {
+    let now = (t as u64) & 0xFF_FFFF;
+    let d = (now + 0x100_0000 - (stamp as u64)) & 0xFF_FFFF;
+    (d < 5_000).then_some(d as f64)
+}
+
+/// With `TANDEM_PEER_DEBUG`: one phase's samples as a timeline (ms into
+/// the phase, glass-to-glass ms, gap since the previous sample) in
+/// `/tmp/peer-timeline-<system>-<workload>-<phase>.tsv`, and the gaps
+/// that show a stall.
+pub fn write_timeline(key: &str, name: &str, phase: &str, from: f64, in_phase: &[&(f64, f64)]) {
+    let mut out = String::from("at_ms\tg2g_ms\tgap_ms\n");
+    let mut stalls = Vec::new();
+    let mut previous = from;
+    for (t, stamp) in in_phase {
+        // Raw, misreads and values shown early (clock skew) included.
+        let now = (*t as u64) & 0xFF_FFFF;
+        let g2g = (now + 0x100_0000 - (*stamp as u64)) & 0xFF_FFFF;
+        let gap = t - previous;
+        previous = *t;
+        out.push_str(&format!("{:.1}\t{g2g}\t{gap:.1}\n", t - from));
+        if gap > 50.0 {
+            stalls.push(format!("{:.0}ms@{:.0}", gap, t - from));
+        }
+    }
+    let path = format!("/tmp/peer-timeline-{key}-{phase}.tsv");
+    let _ = std::fs::write(&path, out);
+    println!(
+        "  {name} {phase}: {} gaps over 50 ms: {}",
+        stalls.len(),
+        stalls.join(" ")
+    );
 }

@@ -337,6 +337,15 @@ async fn run_once(
         .iter()
         .filter_map(|s| Some((s[0].as_f64()?, s[1].as_f64()?)))
         .collect();
+    // The moving-region clock: `[shown at, stamp, 0 in the page | 1 in the field]`.
+    let moving: Vec<(f64, f64, u64)> = collected[4]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(|s| Some((s[0].as_f64()?, s[1].as_f64()?, s[2].as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
     let keydowns: Vec<f64> = keydowns
         .iter()
         .filter_map(serde_json::Value::as_f64)
@@ -371,12 +380,25 @@ async fn run_once(
             .collect();
         let latency: Vec<f64> = in_phase
             .iter()
-            .filter_map(|(t, stamp)| {
-                let now = (*t as u64) & 0xFF_FFFF;
-                let d = (now + 0x100_0000 - (*stamp as u64)) & 0xFF_FFFF;
-                (d < 5_000).then_some(d as f64)
-            })
+            .filter_map(|(t, stamp)| figures::glass_to_glass(*t, *stamp))
             .collect();
+        // Where the moving-region clock is drawn in this phase.
+        let moving_at = match name.as_str() {
+            "scroll" => Some(0),
+            "motion" => Some(1),
+            _ => None,
+        };
+        let moving: Vec<f64> = moving
+            .iter()
+            .filter(|(t, _, at)| *t >= *from && *t < *to && Some(*at) == moving_at)
+            .filter_map(|(t, stamp, _)| figures::glass_to_glass(*t, *stamp))
+            .collect();
+        if moving_at.is_some() && moving.is_empty() {
+            return Err(format!(
+                "no moving-region clock value was read from {}'s picture in {name}",
+                system.name()
+            ));
+        }
         // Above the source's own rendering: shown − first in the framebuffer.
         let added: Vec<f64> = in_phase
             .iter()
@@ -386,12 +408,23 @@ async fn run_once(
                 (-5.0..5_000.0).contains(&d).then_some(d.max(0.0))
             })
             .collect();
+        if std::env::var_os("TANDEM_PEER_DEBUG").is_some() {
+            figures::write_timeline(
+                &format!("{}-{}", system.key(), workload_kind.key()),
+                system.name(),
+                name,
+                *from,
+                &in_phase,
+            );
+        }
         figures.phases.push((
             name.clone(),
             PhaseFigures {
                 frames_per_second: latency.len() as f64 / seconds,
                 latency,
                 added,
+                moving_per_second: moving.len() as f64 / seconds,
+                moving,
                 kbit_per_second: (c1.bytes - c0.bytes) as f64 * 8.0 / 1000.0 / seconds,
                 sender_cpu_s: c1.sender_cpu_s - c0.sender_cpu_s,
                 browser_cpu_s: c1.browser_cpu_s - c0.browser_cpu_s,

@@ -14,35 +14,53 @@ pub const INSTALL: &str = r#"
     const overlay = overlaySelector ? document.querySelector(overlaySelector) : null;
     if (overlaySelector && !overlay) return false;
     const CELL = 24, CELLS = 26;
+    // The moving-region clock (see the workload): smaller cells, inside
+    // the scrolled page in `scroll` and the moving field in `motion`.
+    const MOVING_CELL = 16, MOVING_AT = [[240, 280], [1208, 608]];
     const c = document.createElement('canvas');
     c.width = CELL * CELLS; c.height = CELL;
     const g = c.getContext('2d', {willReadFrequently: true});
     const epoch = performance.timeOrigin;
-    const bench = window.__bench = {samples: [], keys: [], last: -1, errors: 0};
+    const bench = window.__bench = {samples: [], moving: [], keys: [], last: -1, movingLast: [-1, -1], errors: 0};
     window.addEventListener('keydown', e => bench.keys.push(epoch + e.timeStamp), true);
-    const read = (shownAt) => {
-        const w = el.videoWidth || el.width, h = el.videoHeight || el.height;
-        if (!w || !h) return;
-        try {
-            g.clearRect(0, 0, CELL * CELLS, CELL);
-            g.drawImage(el, 0, 0, CELL * CELLS, CELL, 0, 0, CELL * CELLS, CELL);
-            // The overlay has the picture's own size: same coordinates.
-            if (overlay && overlay.width === w && overlay.height === h)
-                g.drawImage(overlay, 0, 0, CELL * CELLS, CELL, 0, 0, CELL * CELLS, CELL);
-        }
-        catch (e) { bench.errors++; return; }
-        const px = g.getImageData(0, 0, CELL * CELLS, CELL).data;
-        const lum = i => { const o = ((CELL >> 1) * CELL * CELLS + i * CELL + (CELL >> 1)) * 4;
+    const w = () => el.videoWidth || el.width, h = () => el.videoHeight || el.height;
+    // The stamp of the strip of `cell`-sized cells at (x, y) of the
+    // picture (with its overlay), or -1 without its white and black
+    // reference cells.
+    const stamp = (x, y, cell) => {
+        const width = cell * CELLS;
+        g.clearRect(0, 0, width, cell);
+        g.drawImage(el, x, y, width, cell, 0, 0, width, cell);
+        // The overlay has the picture's own size: same coordinates.
+        if (overlay && overlay.width === w() && overlay.height === h())
+            g.drawImage(overlay, x, y, width, cell, 0, 0, width, cell);
+        const px = g.getImageData(0, 0, width, cell).data;
+        const lum = i => { const o = ((cell >> 1) * width + i * cell + (cell >> 1)) * 4;
                            return px[o] + px[o + 1] + px[o + 2]; };
         const white = lum(0), black = lum(1);
-        if (white - black < 200) return;
+        if (white - black < 200) return -1;
         const mid = (white + black) / 2;
-        let stamp = 0;
-        for (let i = 2; i < CELLS; i++) stamp = stamp * 2 + (lum(i) > mid ? 1 : 0);
-        if (stamp !== bench.last) {
-            bench.last = stamp;
-            bench.samples.push([shownAt, stamp]);
+        let value = 0;
+        for (let i = 2; i < CELLS; i++) value = value * 2 + (lum(i) > mid ? 1 : 0);
+        return value;
+    };
+    const read = (shownAt) => {
+        if (!w() || !h()) return;
+        try {
+            const value = stamp(0, 0, CELL);
+            if (value >= 0 && value !== bench.last) {
+                bench.last = value;
+                bench.samples.push([shownAt, value]);
+            }
+            MOVING_AT.forEach(([x, y], at) => {
+                const moving = stamp(x, y, MOVING_CELL);
+                if (moving >= 0 && moving !== bench.movingLast[at]) {
+                    bench.movingLast[at] = moving;
+                    bench.moving.push([shownAt, moving, at]);
+                }
+            });
         }
+        catch (e) { bench.errors++; }
     };
     // A canvas drawn before this rendering step is composited in it, so
     // the step's start is when it is handed to the compositor. A video
@@ -74,15 +92,15 @@ pub const INSTALL: &str = r#"
     return true;
 "#;
 
-/// Answers `[samples, keydown times, read errors, video frame timing]`
-/// and clears them. The timing (a `<video>` only) sums, over the frames
+/// Answers `[samples, keydown times, read errors, video frame timing,
+/// moving-region samples]` and clears them. The timing (a `<video>` only) sums, over the frames
 /// shown, receive → presentation (jitter buffer, decode, compositing) and
 /// the decoder's processing time, from `requestVideoFrameCallback`.
 pub const COLLECT: &str = r#"
     const b = window.__bench;
     if (!b) return null;
-    const out = [b.samples, b.keys, b.errors, b.video];
-    b.samples = []; b.keys = [];
+    const out = [b.samples, b.keys, b.errors, b.video, b.moving];
+    b.samples = []; b.keys = []; b.moving = [];
     b.video = {frames: 0, receiveToPresent: 0, processing: 0, lateCallback: 0};
     return out;
 "#;

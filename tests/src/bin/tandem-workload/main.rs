@@ -13,6 +13,9 @@
 //! - `scroll`: the page scrolls up 2 px per frame;
 //! - `motion`: a 480×270 region shows full-motion content.
 //!
+//! In `scroll` and `motion` a second clock of 16 px cells is drawn inside
+//! the moving content ([`MOVING_CLOCK`]).
+//!
 //! Each key press it receives is printed as `key WALL_MS KEYCODE`; at the
 //! end of `still` the text region it drew is written as 8-bit grey to
 //! `--source FILE` (for the fidelity figures). Then it prints `done`.
@@ -43,6 +46,12 @@ pub const CELL: u16 = 24;
 /// The text region whose fidelity is measured: x, y, width, height.
 pub const TEXT_REGION: (i16, i16, u16, u16) = (40, 80, 960, 480);
 const MOTION: (i16, i16, u16, u16) = (1200, 600, 480, 270);
+/// The moving-region clock: the same cells, 16 px, drawn inside the
+/// scrolled page in `scroll` and inside the moving field in `motion`. It
+/// is part of the moving content, so it shows how late that content is
+/// even where the clock top left goes a faster way (Tandem's tiles).
+pub const MOVING_CLOCK: [(i16, i16); 2] = [(240, 280), (1208, 608)];
+pub const MOVING_CELL: u16 = 16;
 const PHASES: [&str; 5] = ["idle", "still", "typing", "scroll", "motion"];
 const LINE: i16 = 16;
 
@@ -166,7 +175,7 @@ fn main() {
                 .unwrap();
         }
     };
-    let draw_clock = |ms: u64| {
+    let draw_clock_at = |ms: u64, (x, y): (i16, i16), cell: u16| {
         let mut on = Vec::new();
         let mut off = Vec::new();
         let cells = (0..26u16).map(|i| match i {
@@ -176,16 +185,17 @@ fn main() {
         });
         for (i, bit) in cells.enumerate() {
             let r = Rectangle {
-                x: (i as u16 * CELL) as i16,
-                y: 0,
-                width: CELL,
-                height: CELL,
+                x: x + (i as u16 * cell) as i16,
+                y,
+                width: cell,
+                height: cell,
             };
             if bit { on.push(r) } else { off.push(r) }
         }
         fill(white, &on);
         fill(black, &off);
     };
+    let draw_clock = |ms: u64| draw_clock_at(ms, (0, 0), CELL);
     draw_page(0);
     draw_clock(wall_ms());
     conn.flush().unwrap();
@@ -277,7 +287,13 @@ fn main() {
                 _ => {}
             }
             if *phase != "idle" {
-                draw_clock(wall_ms());
+                let ms = wall_ms();
+                draw_clock(ms);
+                match *phase {
+                    "scroll" => draw_clock_at(ms, MOVING_CLOCK[0], MOVING_CELL),
+                    "motion" => draw_clock_at(ms, MOVING_CLOCK[1], MOVING_CELL),
+                    _ => {}
+                }
             }
             // Stay on top: a system under test may open windows of its own
             // (xpra's session script shows an error box); raising a window
