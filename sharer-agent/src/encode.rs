@@ -63,7 +63,8 @@ pub enum RealtimeUsage {
 }
 
 impl RealtimeUsage {
-    /// `TANDEM_AGENT_REALTIME_USAGE=screen|camera`, else `default`.
+    /// `TANDEM_AGENT_REALTIME_USAGE=screen|camera` (for measuring), else
+    /// `default`.
     pub fn from_env(default: RealtimeUsage) -> RealtimeUsage {
         match std::env::var("TANDEM_AGENT_REALTIME_USAGE").as_deref() {
             Ok("screen") => RealtimeUsage::Screen,
@@ -112,6 +113,18 @@ impl std::fmt::Debug for H264Encoder {
     }
 }
 
+/// The real-time encoder's coarsest quantizer. Without frame skipping
+/// openh264's rate control holds the bitrate through the quantizer alone.
+/// Tuned for camera video and capped at 40, a 640×360 noise field took
+/// 19 Mbit/s against a 4 Mbit/s target; at 51 it took 3.3 (BENCHMARKS.md).
+/// Screen content keeps 40: it stays within the target there, and sharper.
+fn max_qp(usage: RealtimeUsage) -> u8 {
+    match usage {
+        RealtimeUsage::Screen => 40,
+        RealtimeUsage::Camera => 51,
+    }
+}
+
 fn config(settings: &H264Settings, quality: Quality) -> EncoderConfig {
     let usage = match (quality, settings.realtime_usage) {
         (Quality::Realtime, RealtimeUsage::Camera) => UsageType::CameraVideoRealTime,
@@ -130,7 +143,7 @@ fn config(settings: &H264Settings, quality: Quality) -> EncoderConfig {
         Quality::Realtime => base
             .rate_control_mode(RateControlMode::Bitrate)
             .bitrate(BitRate::from_bps(settings.bitrate_bps))
-            .qp(QpRange::new(18, 40)),
+            .qp(QpRange::new(18, max_qp(settings.realtime_usage))),
         // openh264 ignores the QP range with rate control off (it uses a
         // fixed QP of 26: 38 dB on 1080p text in `cargo xtask bench`). A
         // one-value range under quality control pins QP 14: 57 dB.

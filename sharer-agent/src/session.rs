@@ -472,9 +472,16 @@ impl Session {
         };
         let max_fps = stream::max_fps_from_env();
         self.switches.max_fps.store(max_fps, Ordering::Release);
+        // With tiles, small changes leave the video: it carries mostly
+        // motion, which the camera tuning encodes in about half the time.
+        let usage = if self.tiles_enabled {
+            RealtimeUsage::Camera
+        } else {
+            RealtimeUsage::Screen
+        };
         let encoder = Box::new(H264Encoder::new(H264Settings {
             max_fps: max_fps as f32,
-            realtime_usage: RealtimeUsage::from_env(RealtimeUsage::Screen),
+            realtime_usage: RealtimeUsage::from_env(usage),
             ..H264Settings::default()
         }));
         stream::spawn(

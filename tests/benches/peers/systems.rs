@@ -22,10 +22,10 @@ pub enum System {
     /// pacing treats max > 0 differently (issue 19 asks to measure it).
     /// Not in the default run; `TANDEM_PEER_SYSTEMS=tandem,playout50`.
     TandemPlayout50,
-    /// Tandem with the real-time encoder tuned for camera video
-    /// (`TANDEM_AGENT_REALTIME_USAGE=camera`): the video carries mostly
-    /// motion once small changes go as tiles.
-    TandemCamera,
+    /// Tandem with the real-time encoder tuned for screen content
+    /// (`TANDEM_AGENT_REALTIME_USAGE=screen`), as before the video was
+    /// tuned for camera video once tiles took the small changes.
+    TandemScreen,
     NoVnc,
     Xpra,
 }
@@ -36,14 +36,15 @@ impl System {
         System::TandemVideo,
         System::Tandem30,
         System::TandemPlayout50,
-        System::TandemCamera,
+        System::TandemScreen,
         System::NoVnc,
         System::Xpra,
     ];
     /// What a run without `TANDEM_PEER_SYSTEMS` compares.
-    pub const DEFAULT: [System; 4] = [
+    pub const DEFAULT: [System; 5] = [
         System::Tandem,
         System::TandemVideo,
+        System::TandemScreen,
         System::NoVnc,
         System::Xpra,
     ];
@@ -55,7 +56,7 @@ impl System {
             System::TandemVideo => "tandem-video",
             System::Tandem30 => "tandem30",
             System::TandemPlayout50 => "playout50",
-            System::TandemCamera => "tandem-camera",
+            System::TandemScreen => "tandem-screen",
             System::NoVnc => "novnc",
             System::Xpra => "xpra",
         }
@@ -67,7 +68,7 @@ impl System {
             System::TandemVideo => "Tandem, video only (before tiles)",
             System::Tandem30 => "Tandem at 30 fps (before)",
             System::TandemPlayout50 => "Tandem, playout delay max 50 ms",
-            System::TandemCamera => "Tandem, real-time encoder tuned for camera video",
+            System::TandemScreen => "Tandem, video tuned for screen content (before)",
             System::NoVnc => "x11vnc + noVNC",
             System::Xpra => "xpra HTML5",
         }
@@ -142,7 +143,7 @@ pub async fn start(system: System, display: &str) -> Result<Running, String> {
         System::TandemVideo => tandem(display, &[("TANDEM_AGENT_TILES", "0")]).await,
         System::Tandem30 => tandem(display, &[("TANDEM_AGENT_MAX_FPS", "30")]).await,
         System::TandemPlayout50 => tandem(display, &[("TANDEM_AGENT_PLAYOUT_MAX_MS", "50")]).await,
-        System::TandemCamera => tandem(display, &[("TANDEM_AGENT_REALTIME_USAGE", "camera")]).await,
+        System::TandemScreen => tandem(display, &[("TANDEM_AGENT_REALTIME_USAGE", "screen")]).await,
         System::NoVnc => novnc(display).await,
         System::Xpra => xpra(display).await,
     }
