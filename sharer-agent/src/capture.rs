@@ -2,6 +2,7 @@
 //! deterministic synthetic backend for tests. The OS backends live under
 //! `platform/`.
 
+use std::time::Duration;
 use tandem_protocol::input::Display;
 
 /// A rectangle in display pixels.
@@ -118,7 +119,18 @@ pub trait Capturer: Send {
     fn change_pending(&mut self) -> Option<bool> {
         None
     }
+    /// Waits at most `timeout` for a change, then answers as
+    /// [`Capturer::change_pending`]. A capturer that can be woken by a change
+    /// returns as soon as one arrives; by default this waits at most
+    /// [`CHANGE_POLL`] and asks.
+    fn wait_for_change(&mut self, timeout: Duration) -> Option<bool> {
+        std::thread::sleep(timeout.min(CHANGE_POLL));
+        self.change_pending()
+    }
 }
+
+/// How long [`Capturer::wait_for_change`] waits at most by default.
+pub const CHANGE_POLL: Duration = Duration::from_millis(2);
 
 /// A deterministic screen for tests: a fixed background with a moving
 /// square; it changes only when told to.

@@ -32,8 +32,6 @@ pub const TILE_GAP: Duration = Duration::from_millis(4);
 /// The screen is looked at at least this often (the pointer, keep-alives,
 /// top-offs), and on this tick when the capturer cannot tell of changes.
 pub const TICK: Duration = Duration::from_micros(33_333);
-/// How often a capturer that reports changes is asked while waiting.
-const POLL: Duration = Duration::from_millis(2);
 
 /// What the loop does after a pass that started `elapsed` ago.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +81,6 @@ pub fn next_pass(
     match due.checked_sub(elapsed) {
         None => Next::Go,
         Some(rest) if rest.is_zero() => Next::Go,
-        Some(rest) if change.is_some() => Next::Wait(rest.min(POLL)),
         Some(rest) => Next::Wait(rest),
     }
 }
@@ -473,6 +470,11 @@ fn wait_for_change(
         }
         match next_pass(started.elapsed(), since_encoded, change, gap) {
             Next::Go => return noticed,
+            // Nothing changed yet: the capturer wakes on the first change
+            // (or, unable to, asks again within a few milliseconds).
+            Next::Wait(rest) if change == Some(false) => {
+                capturer.wait_for_change(rest);
+            }
             Next::Wait(rest) => std::thread::sleep(rest),
         }
     }
@@ -500,13 +502,14 @@ mod tests {
         // Right after an encoded frame it waits for the gap.
         assert_eq!(
             next_pass(ms(3), Some(ms(3)), Some(true), gap),
-            Next::Wait(POLL)
+            Next::Wait(gap - ms(3))
         );
         assert_eq!(next_pass(gap, Some(gap), Some(true), gap), Next::Go);
-        // Nothing changed: ask again soon, and pass on the tick anyway.
+        // Nothing changed: wait for a change until the tick, and pass on
+        // the tick anyway.
         assert_eq!(
             next_pass(ms(20), Some(ms(500)), Some(false), gap),
-            Next::Wait(POLL)
+            Next::Wait(TICK - ms(20))
         );
         assert_eq!(next_pass(TICK, Some(ms(500)), Some(false), gap), Next::Go);
         // A capturer that cannot tell is read on the tick.

@@ -5,6 +5,8 @@ use super::shm::ShmSegment;
 use crate::capture::{CaptureError, Capturer, Cursor, Frame, Rect};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use rustix::event::{PollFd, PollFlags, Timespec};
+use std::time::Duration;
 use tandem_protocol::input::{CursorShape, Display, MAX_CURSOR_SIDE};
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::Event;
@@ -307,6 +309,21 @@ impl Capturer for X11Capturer {
 
     fn change_pending(&mut self) -> Option<bool> {
         self.drain_events().ok()?;
+        Some(self.damage_pending)
+    }
+
+    /// Sleeps in `poll` on the X connection: the damage notice wakes it,
+    /// instead of asking every few milliseconds. Every event already read
+    /// is drained first, so none waits in x11rb's buffer unseen.
+    fn wait_for_change(&mut self, timeout: Duration) -> Option<bool> {
+        self.drain_events().ok()?;
+        if !self.damage_pending {
+            let timeout = Timespec::try_from(timeout).ok()?;
+            let mut fds = [PollFd::new(self.conn.stream(), PollFlags::IN)];
+            // Interrupted or failed: the caller asks again.
+            let _ = rustix::event::poll(&mut fds, Some(&timeout));
+            self.drain_events().ok()?;
+        }
         Some(self.damage_pending)
     }
 

@@ -160,6 +160,66 @@ fn a_damage_notice_drained_by_the_cursor_read_is_not_lost() {
     }
 }
 
+/// Waiting for a change sleeps in `poll` on the X connection and wakes on
+/// the damage notice, long before its timeout; with nothing drawn it
+/// answers "no change" once the timeout is out.
+#[test]
+fn a_wait_for_change_wakes_on_the_damage_notice() {
+    let xvfb = Xvfb::start();
+    let mut capturer = X11Capturer::connect(Some(&xvfb.display)).unwrap();
+    let mut frame = Frame::new(0, 0);
+    capturer.capture(&mut frame).unwrap();
+    assert_eq!(
+        capturer.wait_for_change(Duration::from_millis(30)),
+        Some(false)
+    );
+    let display = xvfb.display.clone();
+    let painter = std::thread::spawn(move || {
+        let (conn, screen) = x11rb::connect(Some(&display)).unwrap();
+        let root = conn.setup().roots[screen].root;
+        std::thread::sleep(Duration::from_millis(100));
+        let window = conn.generate_id().unwrap();
+        conn.create_window(
+            x11rb::COPY_DEPTH_FROM_PARENT,
+            window,
+            root,
+            20,
+            20,
+            16,
+            16,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            0,
+            &CreateWindowAux::new().background_pixel(0xff0000),
+        )
+        .unwrap();
+        conn.map_window(window).unwrap();
+        conn.sync_ok();
+        // Stay connected until the capturer has looked.
+        std::thread::sleep(Duration::from_secs(1));
+    });
+    let timeout = Duration::from_secs(20);
+    let started = Instant::now();
+    let mut answer = Some(false);
+    let mut calls = 0;
+    while answer == Some(false) && started.elapsed() < timeout {
+        calls += 1;
+        answer = capturer.wait_for_change(timeout - started.elapsed());
+    }
+    assert_eq!(answer, Some(true), "the change was noticed");
+    assert!(
+        started.elapsed() < timeout,
+        "woken by the notice, not the timeout"
+    );
+    // Asking every 2 ms would take about 50 calls over the 100 ms.
+    assert!(
+        calls <= 5,
+        "{calls} calls: it did not sleep until the notice"
+    );
+    assert!(!capturer.capture(&mut frame).unwrap().is_empty());
+    painter.join().unwrap();
+}
+
 /// The colour of the root window's pixel at (`x`, `y`), 0xRRGGBB.
 fn pixel(conn: &impl Connection, root: Window, x: i16, y: i16) -> u32 {
     let image = conn
