@@ -78,24 +78,14 @@ fn captures_what_changed_and_injects_the_pointer() {
     // Another client paints a red window: only its area is damaged.
     let (conn, screen) = x11rb::connect(Some(&xvfb.display)).unwrap();
     let root = conn.setup().roots[screen].root;
-    let window = conn.generate_id().unwrap();
-    conn.create_window(
-        x11rb::COPY_DEPTH_FROM_PARENT,
-        window,
+    show_window(
+        &conn,
         root,
-        100,
-        50,
-        64,
-        32,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        0,
+        (100, 50, 64, 32),
         &CreateWindowAux::new()
             .background_pixel(0xff0000)
             .event_mask(EventMask::EXPOSURE),
-    )
-    .unwrap();
-    conn.map_window(window).unwrap();
+    );
     conn.sync_ok();
     let mut damaged = Vec::new();
     for _ in 0..50 {
@@ -122,27 +112,15 @@ fn captures_what_changed_and_injects_the_pointer() {
 #[test]
 fn a_damage_notice_drained_by_the_cursor_read_is_not_lost() {
     let xvfb = Xvfb::start();
-    let mut capturer = X11Capturer::connect(Some(&xvfb.display)).unwrap();
-    let mut frame = Frame::new(0, 0);
-    capturer.capture(&mut frame).unwrap();
+    let (mut capturer, mut frame) = captured_once(&xvfb);
     let (conn, screen) = x11rb::connect(Some(&xvfb.display)).unwrap();
     let root = conn.setup().roots[screen].root;
-    let window = conn.generate_id().unwrap();
-    conn.create_window(
-        x11rb::COPY_DEPTH_FROM_PARENT,
-        window,
+    let window = show_window(
+        &conn,
         root,
-        10,
-        10,
-        32,
-        32,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        0,
+        (10, 10, 32, 32),
         &CreateWindowAux::new().background_pixel(0x0000ff),
-    )
-    .unwrap();
-    conn.map_window(window).unwrap();
+    );
     for round in 0..5u32 {
         // Repaint, let the notice arrive, and read the pointer first.
         conn.change_window_attributes(
@@ -166,9 +144,7 @@ fn a_damage_notice_drained_by_the_cursor_read_is_not_lost() {
 #[test]
 fn a_wait_for_change_wakes_on_the_damage_notice() {
     let xvfb = Xvfb::start();
-    let mut capturer = X11Capturer::connect(Some(&xvfb.display)).unwrap();
-    let mut frame = Frame::new(0, 0);
-    capturer.capture(&mut frame).unwrap();
+    let (mut capturer, mut frame) = captured_once(&xvfb);
     assert_eq!(
         capturer.wait_for_change(Duration::from_millis(30)),
         Some(false)
@@ -178,22 +154,12 @@ fn a_wait_for_change_wakes_on_the_damage_notice() {
         let (conn, screen) = x11rb::connect(Some(&display)).unwrap();
         let root = conn.setup().roots[screen].root;
         std::thread::sleep(Duration::from_millis(100));
-        let window = conn.generate_id().unwrap();
-        conn.create_window(
-            x11rb::COPY_DEPTH_FROM_PARENT,
-            window,
+        show_window(
+            &conn,
             root,
-            20,
-            20,
-            16,
-            16,
-            0,
-            WindowClass::INPUT_OUTPUT,
-            0,
+            (20, 20, 16, 16),
             &CreateWindowAux::new().background_pixel(0xff0000),
-        )
-        .unwrap();
-        conn.map_window(window).unwrap();
+        );
         conn.sync_ok();
         // Stay connected until the capturer has looked.
         std::thread::sleep(Duration::from_secs(1));
@@ -218,6 +184,40 @@ fn a_wait_for_change_wakes_on_the_damage_notice() {
     );
     assert!(!capturer.capture(&mut frame).unwrap().is_empty());
     painter.join().unwrap();
+}
+
+/// A capturer on `xvfb` that has read the whole screen once, and its frame.
+fn captured_once(xvfb: &Xvfb) -> (X11Capturer, Frame) {
+    let mut capturer = X11Capturer::connect(Some(&xvfb.display)).unwrap();
+    let mut frame = Frame::new(0, 0);
+    capturer.capture(&mut frame).unwrap();
+    (capturer, frame)
+}
+
+/// Creates and maps a child of `root` at `(x, y, width, height)`.
+fn show_window(
+    conn: &impl Connection,
+    root: Window,
+    (x, y, width, height): (i16, i16, u16, u16),
+    aux: &CreateWindowAux,
+) -> Window {
+    let window = conn.generate_id().unwrap();
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        window,
+        root,
+        x,
+        y,
+        width,
+        height,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        aux,
+    )
+    .unwrap();
+    conn.map_window(window).unwrap();
+    window
 }
 
 /// The colour of the root window's pixel at (`x`, `y`), 0xRRGGBB.
@@ -283,24 +283,14 @@ fn the_indicator_shows_a_border_and_a_bar_whose_buttons_answer() {
     let (conn, screen) = x11rb::connect(Some(&xvfb.display)).unwrap();
     let root = conn.setup().roots[screen].root;
     // A blue desktop window that wants clicks, under the indicator.
-    let desktop = conn.generate_id().unwrap();
-    conn.create_window(
-        x11rb::COPY_DEPTH_FROM_PARENT,
-        desktop,
+    let desktop = show_window(
+        &conn,
         root,
-        0,
-        0,
-        640,
-        480,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        0,
+        (0, 0, 640, 480),
         &CreateWindowAux::new()
             .background_pixel(0x0000ff)
             .event_mask(EventMask::BUTTON_PRESS),
-    )
-    .unwrap();
-    conn.map_window(desktop).unwrap();
+    );
     conn.sync_ok();
 
     let (clicks_tx, mut clicks) = tokio::sync::mpsc::channel(8);
@@ -329,24 +319,14 @@ fn the_indicator_shows_a_border_and_a_bar_whose_buttons_answer() {
     );
 
     // A window that comes over the bar is overtaken again.
-    let cover = conn.generate_id().unwrap();
-    conn.create_window(
-        x11rb::COPY_DEPTH_FROM_PARENT,
-        cover,
+    let cover = show_window(
+        &conn,
         root,
-        200,
-        0,
-        240,
-        40,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        0,
+        (200, 0, 240, 40),
         &CreateWindowAux::new()
             .background_pixel(0x00ff00)
             .override_redirect(1),
-    )
-    .unwrap();
-    conn.map_window(cover).unwrap();
+    );
     conn.sync_ok();
     eventually("the bar is on top again", || {
         pixel(&conn, root, 320, 10) != 0x00ff00
