@@ -336,31 +336,3 @@ pub fn glass_to_glass(t: f64, stamp: f64) -> Option<f64> {
     let d = (now + 0x100_0000 - (stamp as u64)) & 0xFF_FFFF;
     (d < 5_000).then_some(d as f64)
 }
-
-/// With `TANDEM_PEER_DEBUG`: one phase's samples as a timeline (ms into
-/// the phase, glass-to-glass ms, gap since the previous sample) in
-/// `/tmp/peer-timeline-<system>-<workload>-<phase>.tsv`, and the gaps
-/// that show a stall.
-pub fn write_timeline(key: &str, name: &str, phase: &str, from: f64, in_phase: &[&(f64, f64)]) {
-    let mut out = String::from("at_ms\tg2g_ms\tgap_ms\n");
-    let mut stalls = Vec::new();
-    let mut previous = from;
-    for (t, stamp) in in_phase {
-        // Raw, misreads and values shown early (clock skew) included.
-        let now = (*t as u64) & 0xFF_FFFF;
-        let g2g = (now + 0x100_0000 - (*stamp as u64)) & 0xFF_FFFF;
-        let gap = t - previous;
-        previous = *t;
-        out.push_str(&format!("{:.1}\t{g2g}\t{gap:.1}\n", t - from));
-        if gap > 50.0 {
-            stalls.push(format!("{:.0}ms@{:.0}", gap, t - from));
-        }
-    }
-    let path = format!("/tmp/peer-timeline-{key}-{phase}.tsv");
-    let _ = std::fs::write(&path, out);
-    println!(
-        "  {name} {phase}: {} gaps over 50 ms: {}",
-        stalls.len(),
-        stalls.join(" ")
-    );
-}

@@ -13,6 +13,7 @@
 //! the client shows with what the workload drew (PSNR, SSIM).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is a report
 
+mod debug;
 mod figures;
 mod page;
 mod probes;
@@ -36,6 +37,18 @@ fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Writes `bytes` to `benchmarks/<file>` in the repository (a chart, a
+/// screenshot for BENCHMARKS.md).
+fn write_artifact(file: &str, bytes: &[u8]) -> Result<(), String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../benchmarks")
+        .join(file);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn workload_binary() -> std::path::PathBuf {
@@ -136,7 +149,7 @@ async fn run_once(
     }
     // With TANDEM_PEER_DEBUG, Tandem's connection details (the agent's
     // per-stage figures) are opened, to be printed at each phase.
-    if std::env::var_os("TANDEM_PEER_DEBUG").is_some() && running.overlay.is_some() {
+    if debug::on() && running.overlay.is_some() {
         running
             .browser
             .click("#quality-button")
@@ -210,29 +223,8 @@ async fn run_once(
                     let at: f64 = at.parse().unwrap_or(0.0);
                     let counters = Counters::read(&nft, &running.sender_groups, browser_group);
                     marks.push((name.to_owned(), at, counters));
-                    if std::env::var_os("TANDEM_PEER_DEBUG").is_some() {
-                        let state = running.browser.eval(
-                            "const v = document.querySelector(arguments[0]); if (!v) return null;
-                             const r = v.getBoundingClientRect();
-                             return [v.paused, v.readyState, v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : -1,
-                                     r.x, r.y, r.width, r.height, document.visibilityState, (window.__bench||{}).samples.length, JSON.stringify((window.__bench||{}).video),
-                                     document.activeElement && document.activeElement.id];",
-                            vec![serde_json::json!(running.picture)]).await;
-                        println!("phase {name}: {state:?}");
-                        println!(
-                            "  agent: {:?} media: {:?} tiles: {:?}",
-                            running.browser.texts("#agent-stats").await.ok(),
-                            running.browser.texts("#media-stats").await.ok(),
-                            running
-                                .browser
-                                .eval(
-                                    "const t = document.querySelector('#remote-tiles');
-                                     return t ? [t.dataset.tiles, t.dataset.cleared, t.dataset.drawMs] : null;",
-                                    vec![]
-                                )
-                                .await
-                                .ok()
-                        );
+                    if debug::on() {
+                        debug::phase_began(&running, name).await;
                     }
                     typing_since = (name == "typing").then(Instant::now);
                     still_started = (name == "still").then(Instant::now).or(still_started);
@@ -301,10 +293,7 @@ async fn run_once(
                     Workload::X11 => "peers-tandem-still.png",
                     Workload::Browser => "peers-browser-tandem-still.png",
                 };
-                let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../benchmarks")
-                    .join(name);
-                std::fs::write(&path, png).map_err(|e| format!("{}: {e}", path.display()))?;
+                write_artifact(name, &png)?;
             }
         }
         // In `typing`, a key every 300 ms, as a person types.
@@ -408,8 +397,8 @@ async fn run_once(
                 (-5.0..5_000.0).contains(&d).then_some(d.max(0.0))
             })
             .collect();
-        if std::env::var_os("TANDEM_PEER_DEBUG").is_some() {
-            figures::write_timeline(
+        if debug::on() {
+            debug::write_timeline(
                 &format!("{}-{}", system.key(), workload_kind.key()),
                 system.name(),
                 name,
@@ -444,7 +433,6 @@ async fn run_once(
             figures.key_to_x.push(keys_x[i] - k);
         }
     }
-    let shown_debug = shown_text.clone();
     let Some(Some(shown)) = shown_text else {
         return Err(format!("{}'s settled text was never read", system.name()));
     };
@@ -465,43 +453,8 @@ async fn run_once(
     let _ = workload.kill();
     let _ = workload.wait();
     drop(nft);
-    if std::env::var_os("TANDEM_PEER_DEBUG").is_some() {
-        for css in ["#media-stats", "#agent-stats", "#session-status"] {
-            if let Ok(t) = running.browser.texts(css).await {
-                println!("{css}: {t:?}");
-            }
-        }
-        for kept in &running.keep {
-            if let Some(agent) = kept.downcast_ref::<tandem_tests::desktop::Agent>() {
-                let out = agent.output();
-                let tail: Vec<&str> = out.lines().rev().take(40).collect();
-                println!(
-                    "--- agent ---\n{}",
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                );
-            }
-        }
-        if let Ok(original) = std::fs::read(&source) {
-            let _ = std::fs::write(
-                "/tmp/peer-source.pgm",
-                [
-                    format!("P5 {} {} 255\n", TEXT.2, TEXT.3).into_bytes(),
-                    original,
-                ]
-                .concat(),
-            );
-        }
-        if let Some(Some(shown)) = &shown_debug {
-            let _ = std::fs::write(
-                format!("/tmp/peer-{}.pgm", system.name().replace(' ', "_")),
-                [
-                    format!("P5 {} {} 255\n", TEXT.2 + 2 * MARGIN, TEXT.3 + 2 * MARGIN)
-                        .into_bytes(),
-                    shown.clone(),
-                ]
-                .concat(),
-            );
-        }
+    if debug::on() {
+        debug::after_run(&running, system, &original, &shown).await;
     }
     let Running { browser, .. } = running;
     browser.close().await;
@@ -584,13 +537,7 @@ async fn main() {
             Workload::X11 => "peers.svg",
             Workload::Browser => "peers-browser.svg",
         };
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../benchmarks")
-            .join(file);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        std::fs::write(&path, chart).unwrap();
+        write_artifact(file, chart.as_bytes()).unwrap();
         println!("chart: benchmarks/{file}");
     }
     // A system that could not run is a harness failure, not a figure.
