@@ -40,10 +40,10 @@ pub struct Config {
     /// Organization identity providers (file only: `[[oidc]]` tables).
     pub oidc: Vec<OidcProviderConfig>,
     /// STUN/TURN servers handed to both browsers (file only: `[[ice_servers]]`).
-    pub ice_servers: Vec<crate::sessions::ice::StaticIceServer>,
+    pub ice_servers: Vec<crate::domain::ice::StaticIceServer>,
     /// A TURN server with ephemeral credentials in the TURN REST style
     /// (coturn `use-auth-secret`), file only: `[turn_rest]`.
-    pub turn_rest: Option<crate::sessions::ice::TurnRest>,
+    pub turn_rest: Option<crate::domain::ice::TurnRest>,
     /// How long a dropped participant may take to come back without a new
     /// approval, in seconds.
     pub reconnect_seconds: u32,

@@ -2,24 +2,22 @@
 //! behind one axum router. `main.rs` only parses the command line and calls
 //! [`serve`].
 
-pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod connections;
-pub mod error;
+pub mod domain;
 pub mod fuzzing;
 pub mod http;
-pub mod rbac;
 pub mod reports;
 pub mod seed;
 pub mod sessions;
 pub mod store;
 
-use crate::app::AppState;
 use crate::auth::SessionPolicy;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::http::AppState;
 use crate::store::{Store, WebSessionStore};
 use std::io::Write;
 use std::sync::Arc;
@@ -81,7 +79,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let sessions = sessions::Sessions::start(
         store.clone(),
         clock.clone(),
-        sessions::ice::IceConfig {
+        domain::ice::IceConfig {
             servers: config.ice_servers.clone(),
             turn_rest: config.turn_rest.clone(),
         },

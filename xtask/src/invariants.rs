@@ -61,6 +61,118 @@ fn os_cfgs_outside_platform(dir: &Path, offenders: &mut Vec<String>) {
     }
 }
 
+/// The code of a Rust file without its `//` comments (line and doc), so
+/// that prose naming a module is not taken for an import.
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter_map(|(n, line)| {
+        let code = line.split("//").next().unwrap_or_default();
+        (!code.trim().is_empty()).then_some((n + 1, code))
+    })
+}
+
+fn rust_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// Places in the files under `src` that `forbidden` says name a module
+/// they must not: `forbidden(relative path, code)` is true for a line that
+/// breaks the rule.
+fn import_offenders(src: &Path, forbidden: impl Fn(&str, &str) -> bool) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.sort();
+    let mut offenders = Vec::new();
+    for path in files {
+        let rel = path
+            .strip_prefix(src)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for (n, code) in code_lines(&text) {
+            if forbidden(&rel, code) {
+                offenders.push(format!("{rel}:{n}: {}", code.trim()));
+            }
+        }
+    }
+    offenders
+}
+
+/// The server's web layer is `http/` alone: nothing else names it (the
+/// crate root wires it up).
+fn names_http_outside_http(rel: &str, code: &str) -> bool {
+    let exempt = rel.starts_with("http/") || rel == "lib.rs" || rel == "main.rs";
+    !exempt && (code.contains("crate::http") || code.contains("super::http"))
+}
+
+/// Every `crate::…` path in `code` that does not start with one of
+/// `allowed`.
+fn crate_paths_outside<'a>(code: &'a str, allowed: &[&str]) -> Vec<&'a str> {
+    code.match_indices("crate::")
+        .map(|(i, _)| {
+            let rest = &code[i + "crate::".len()..];
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|module| !allowed.contains(module))
+        .collect()
+}
+
+/// The pure floor, `domain/`, and the proof types in `auth/proof.rs` name
+/// nothing of the crate above them (`super::` out of `domain/` included).
+fn names_above_the_floor(rel: &str, code: &str) -> bool {
+    if rel == "auth/proof.rs" {
+        return code.contains("crate::") || code.contains("super::");
+    }
+    if !rel.starts_with("domain/") {
+        return false;
+    }
+    let leaves_domain = if rel == "domain/mod.rs" {
+        code.contains("super::")
+    } else {
+        // A file right under domain/ may use `super::` (domain itself),
+        // but not `super::super::`; deeper files one more level.
+        let depth = rel.matches('/').count();
+        code.contains(&"super::".repeat(depth + usize::from(!rel.ends_with("mod.rs"))))
+    };
+    leaves_domain || !crate_paths_outside(code, &["domain"]).is_empty()
+}
+
+fn server_imports() -> Result {
+    let src = root().join("server/src");
+    let http = import_offenders(&src, names_http_outside_http);
+    if !http.is_empty() {
+        return Err(format!(
+            "invariant broken: only server/src/http/ (and lib.rs, main.rs) may name crate::http; \
+             the web layer sits on top of the domain:\n  {}",
+            http.join("\n  ")
+        ));
+    }
+    println!("    ok: only server/src/http/ names the web layer");
+    let floor = import_offenders(&src, names_above_the_floor);
+    if !floor.is_empty() {
+        return Err(format!(
+            "invariant broken: server/src/domain/ and auth/proof.rs must name nothing of the crate \
+             above them, so the pure rules stand alone:\n  {}",
+            floor.join("\n  ")
+        ));
+    }
+    println!("    ok: server/src/domain/ and auth/proof.rs name nothing above them");
+    Ok(())
+}
+
 pub fn check() -> Result {
     println!("\n==> architecture invariants");
     forbid(
@@ -75,6 +187,7 @@ pub fn check() -> Result {
         &[RUNTIME_CRATES, &["tandem-server"]].concat(),
         "the console runs in the browser and never sees server or store types",
     )?;
+    server_imports()?;
     let mut offenders = Vec::new();
     os_cfgs_outside_platform(&root().join("sharer-agent/src"), &mut offenders);
     if offenders.is_empty() {
@@ -90,6 +203,68 @@ pub fn check() -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_web_layer_is_named_only_inside_it() {
+        assert!(names_http_outside_http(
+            "store/mod.rs",
+            "use crate::http::ApiError;"
+        ));
+        assert!(names_http_outside_http(
+            "config.rs",
+            "    super::http::router(x)"
+        ));
+        assert!(!names_http_outside_http(
+            "http/sign_in.rs",
+            "use crate::http::ApiError;"
+        ));
+        assert!(!names_http_outside_http(
+            "lib.rs",
+            "use crate::http::AppState;"
+        ));
+        // Prose is not an import.
+        let text = "//! mapped by `crate::http::error`\nfn f() {}\n";
+        assert!(code_lines(text).all(|(_, c)| !names_http_outside_http("auth/mod.rs", c)));
+    }
+
+    #[test]
+    fn the_floor_names_nothing_above_it() {
+        assert!(!names_above_the_floor("domain/machine.rs", "use super::*;"));
+        assert!(!names_above_the_floor(
+            "domain/rbac/resolve.rs",
+            "use super::super::ice;"
+        ));
+        assert!(!names_above_the_floor(
+            "domain/ice.rs",
+            "use crate::domain::machine::State;"
+        ));
+        assert!(names_above_the_floor(
+            "domain/ice.rs",
+            "use crate::store::Store;"
+        ));
+        assert!(names_above_the_floor(
+            "domain/ice.rs",
+            "use super::super::store;"
+        ));
+        assert!(names_above_the_floor("domain/mod.rs", "use super::config;"));
+        assert!(names_above_the_floor(
+            "domain/rbac/resolve.rs",
+            "use super::super::super::auth;"
+        ));
+        assert!(names_above_the_floor(
+            "auth/proof.rs",
+            "use crate::store::Store;"
+        ));
+        assert!(!names_above_the_floor(
+            "store/mod.rs",
+            "use crate::auth::TenantScope;"
+        ));
+    }
+
+    #[test]
+    fn the_real_server_keeps_both_rules() {
+        server_imports().unwrap();
+    }
 
     #[test]
     fn os_cfgs_are_found_outside_platform_only() {

@@ -1,52 +1,46 @@
-//! Who is calling, and what that lets them reach.
+//! Who is calling, and what that lets them reach: the domain of sign-in,
+//! as plain functions with no web types. The HTTP layer (`http/`) wraps
+//! them in extractors and handlers.
 //!
-//! Handlers get privileged store operations only through values minted
-//! here: a [`CurrentUser`] (an authenticated web session) yields a
-//! [`TenantScope`], the only key to tenant-scoped store queries.
+//! Privileged store operations take values minted only here: a
+//! [`Principal`] (an authenticated user) yields a [`TenantScope`], the only
+//! key to tenant-scoped store queries, and [`authorize`] an
+//! [`Authorized`] proof of a permission.
 
-mod authorized;
+mod authorize;
 pub mod oidc;
 mod password;
-mod report_reader;
+mod principal;
+mod proof;
 pub mod throttle;
-mod web_session;
 
-pub use authorized::{
-    Actor, Authorized, Capability, ManageDevices, ManageRoles, ManageSettings, ReadSessionReports,
-    authorize,
-};
+pub use authorize::{authorize, report_reader};
 pub use password::{
     HashLimits, MAX_CONCURRENT_HASHES, PasswordError, PasswordHasher, hash_password,
     verify_password,
 };
-pub use report_reader::ReportReader;
-pub use web_session::{CurrentUser, SessionPolicy, login, logout, me};
+pub use principal::{Principal, SessionPolicy, resume, sign_in_with_password};
+pub use proof::{
+    Actor, Authorized, Capability, ManageDevices, ManageRoles, ManageSettings, ReadSessionReports,
+    ReportReader, TenantScope,
+};
 
-use tandem_protocol::TenantId;
+use tandem_protocol::rbac::Permission;
 
-/// Proof that the caller may read its own tenant's directory. Only this
-/// module can mint one, from an authenticated principal.
-#[derive(Debug, Clone)]
-pub struct TenantScope {
-    tenant_id: TenantId,
-}
-
-impl TenantScope {
-    pub fn tenant_id(&self) -> &TenantId {
-        &self.tenant_id
-    }
-
-    /// The scope of a record the server already holds (a session's own
-    /// tenant), for its housekeeping: expiry, reconnect windows, views.
-    pub(crate) fn of_record(tenant_id: &TenantId) -> Self {
-        Self {
-            tenant_id: tenant_id.clone(),
-        }
-    }
-
-    /// A scope for store unit tests, which have no HTTP caller.
-    #[cfg(test)]
-    pub(crate) fn for_tests(tenant_id: TenantId) -> Self {
-        Self { tenant_id }
-    }
+/// Every way authentication or authorization can refuse or fail.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("wrong e-mail or password")]
+    BadCredentials,
+    #[error("too many sign-in attempts; retry in {0} s")]
+    TooManyAttempts(u64),
+    /// Too many password checks waited; retry in this many seconds.
+    #[error("password checks busy; retry in {0} s")]
+    Busy(u64),
+    #[error("forbidden: needs {0:?}")]
+    Forbidden(Permission),
+    #[error("password check: {0}")]
+    Password(PasswordError),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
 }

@@ -5,17 +5,13 @@
 //! `openidconnect`; the user's organization must be on the provider's
 //! allow-list.
 //!
-//! Failures never show a problem document in the middle of a browser
-//! navigation: they redirect to `/signin?error=CODE`, which the console
-//! explains.
+//! This is the domain half: discovery, the authorization URL, and the
+//! callback's checks up to a [`Principal`]. The handlers, which keep
+//! [`Pending`] in the web session and redirect, are `http/oidc.rs`.
 
-use super::web_session::start_session;
-use crate::app::AppState;
+use super::Principal;
 use crate::config::OidcProviderConfig;
-use crate::http::ApiPath;
-use crate::store::{IdpProfile, IdpUserError};
-use axum::extract::{Query, State};
-use axum::response::Redirect;
+use crate::store::{IdpProfile, IdpUserError, Store};
 use base64::Engine;
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
 use openidconnect::{
@@ -28,9 +24,7 @@ use std::sync::Arc;
 use tandem_protocol::auth::{OidcError, ProviderInfo};
 use tandem_protocol::{TenantId, UnixMillis};
 use tokio::sync::RwLock;
-use tower_sessions::Session;
 
-const PENDING_KEY: &str = "oidc_pending";
 /// How long a user may take at the IdP.
 const PENDING_MAX_MILLIS: i64 = 10 * 60_000;
 /// The path the IdP sends users back to.
@@ -74,7 +68,7 @@ impl std::fmt::Debug for OidcProviders {
 
 /// What the web session remembers between start and callback.
 #[derive(Debug, Serialize, Deserialize)]
-struct Pending {
+pub struct Pending {
     provider: String,
     state: String,
     nonce: String,
@@ -98,8 +92,9 @@ pub(crate) struct ExtraClaims {
     rest: BTreeMap<String, serde_json::Value>,
 }
 
+/// Why a callback did not sign anyone in.
 #[derive(Debug, thiserror::Error)]
-enum Failure {
+pub enum Failure {
     #[error("{0:?}")]
     Refused(OidcError),
     #[error("{context}: {detail}")]
@@ -196,10 +191,6 @@ impl OidcProviders {
     }
 }
 
-fn to_signin(error: OidcError) -> Redirect {
-    Redirect::to(&format!("/signin?error={}", error.as_str()))
-}
-
 /// Compares secrets without leaking where they first differ.
 fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -209,52 +200,55 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-#[derive(Debug, Deserialize)]
-pub struct StartQuery {
-    next: Option<String>,
+impl Pending {
+    /// The provider the sign-in started with.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Where the user wanted to go, as given (not yet checked).
+    pub fn next(&self) -> Option<&str> {
+        self.next.as_deref()
+    }
 }
 
-/// `GET /auth/oidc/{provider}/start?next=`: off to the IdP.
-pub async fn start(
-    State(state): State<AppState>,
-    session: Session,
-    ApiPath(provider_id): ApiPath<String>,
-    Query(query): Query<StartQuery>,
-) -> Redirect {
-    let Some(provider) = state.oidc.provider(&provider_id) else {
-        return to_signin(OidcError::UnknownProvider);
-    };
-    let (client, _) = match state.oidc.client(provider).await {
-        Ok(client) => client,
-        Err(error) => {
+impl OidcProviders {
+    /// Starts a sign-in with `provider_id`: the IdP's authorization URL,
+    /// and what to keep until the callback.
+    pub async fn begin(
+        &self,
+        provider_id: &str,
+        next: Option<String>,
+        now: UnixMillis,
+    ) -> Result<(String, Pending), OidcError> {
+        let Some(provider) = self.provider(provider_id) else {
+            return Err(OidcError::UnknownProvider);
+        };
+        let (client, _) = self.client(provider).await.map_err(|error| {
             tracing::error!(provider = %provider_id, %error, "cannot start OIDC sign-in");
-            return to_signin(OidcError::Failed);
-        }
-    };
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf, nonce) = client
-        .authorize_url(
-            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("email".into()))
-        .add_scope(Scope::new("profile".into()))
-        .set_pkce_challenge(challenge)
-        .url();
-    let pending = Pending {
-        provider: provider_id,
-        state: csrf.secret().clone(),
-        nonce: nonce.secret().clone(),
-        pkce_verifier: verifier.secret().clone(),
-        next: query.next,
-        started_at: state.clock.now(),
-    };
-    if let Err(error) = session.insert(PENDING_KEY, &pending).await {
-        tracing::error!(%error, "cannot keep the OIDC state");
-        return to_signin(OidcError::Failed);
+            OidcError::Failed
+        })?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, csrf, nonce) = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("email".into()))
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let pending = Pending {
+            provider: provider_id.to_owned(),
+            state: csrf.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            next,
+            started_at: now,
+        };
+        Ok((url.to_string(), pending))
     }
-    Redirect::to(url.as_str())
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,50 +300,24 @@ pub(crate) fn check_callback_code<'q>(
     }
 }
 
-/// `GET /auth/oidc/callback`: back from the IdP.
-pub async fn callback(
-    State(state): State<AppState>,
-    session: Session,
-    Query(query): Query<CallbackQuery>,
-) -> Redirect {
-    // The pending state is single-use: a replayed callback finds none.
-    let pending = match session.remove::<Pending>(PENDING_KEY).await {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return to_signin(OidcError::State),
-        Err(error) => {
-            tracing::error!(%error, "cannot read the OIDC state");
-            return to_signin(OidcError::Failed);
-        }
-    };
-    match finish(&state, &session, &pending, &query).await {
-        Ok(()) => Redirect::to(&crate::http::safe_next(pending.next.as_deref())),
-        Err(Failure::Refused(reason)) => {
-            tracing::info!(provider = %pending.provider, ?reason, "OIDC sign-in refused");
-            to_signin(reason)
-        }
-        Err(error) => {
-            tracing::error!(provider = %pending.provider, %error, "OIDC sign-in failed");
-            to_signin(OidcError::Failed)
-        }
-    }
-}
-
-async fn finish(
-    state: &AppState,
-    session: &Session,
+/// Completes a sign-in from the IdP's callback: checks the state, the
+/// issuer and the ID token, and finds or makes the user.
+pub async fn complete(
+    providers: &OidcProviders,
+    store: &Store,
+    now: UnixMillis,
     pending: &Pending,
     query: &CallbackQuery,
-) -> Result<(), Failure> {
+) -> Result<Principal, Failure> {
     let refused = |e| Err(Failure::Refused(e));
-    if state.clock.now().millis_since(pending.started_at) > PENDING_MAX_MILLIS {
+    if now.millis_since(pending.started_at) > PENDING_MAX_MILLIS {
         return refused(OidcError::State);
     }
     check_callback_state(query, &pending.state).map_err(Failure::Refused)?;
-    let provider = state
-        .oidc
+    let provider = providers
         .provider(&pending.provider)
         .ok_or(Failure::Refused(OidcError::UnknownProvider))?;
-    let (client, iss_supported) = state.oidc.client(provider).await?;
+    let (client, iss_supported) = providers.client(provider).await?;
     let code = check_callback_code(query, &provider.issuer, iss_supported)
         .map_err(Failure::Refused)?
         .to_owned();
@@ -357,7 +325,7 @@ async fn finish(
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| internal("token endpoint")(e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
-        .request_async(&state.oidc.http)
+        .request_async(&providers.http)
         .await
         .map_err(|e| internal("code exchange")(e.to_string()))?;
     let id_token = token.id_token().ok_or(Failure::Refused(OidcError::Token))?;
@@ -427,20 +395,16 @@ async fn finish(
             .map(|p| p.as_str().to_owned()),
         groups: extra.groups,
     };
-    let user = match state
-        .store
-        .sign_in_idp_user(&TenantId(tenant.clone()), &profile, state.clock.now())
+    let user = match store
+        .sign_in_idp_user(&TenantId(tenant.clone()), &profile, now)
         .await
     {
         Ok(user) => user,
         Err(IdpUserError::EmailOfAnotherTenant(_)) => return refused(OidcError::Account),
         Err(IdpUserError::Store(e)) => return Err(internal("store")(e.to_string())),
     };
-    start_session(state, session, &user)
-        .await
-        .map_err(|e| internal("session")(e.to_string()))?;
     tracing::info!(user = %user.id, tenant = %user.tenant_id, provider = %provider.id, "signed in with OIDC");
-    Ok(())
+    Ok(Principal::new(user))
 }
 
 /// The non-standard claims of a (verified) compact JWT.
@@ -454,11 +418,6 @@ pub(crate) fn extra_claims(jwt: &str) -> ExtraClaims {
         })
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default()
-}
-
-/// `GET /api/auth/providers`: the sign-in buttons.
-pub async fn providers(State(state): State<AppState>) -> axum::Json<Vec<ProviderInfo>> {
-    axum::Json(state.oidc.list())
 }
 
 #[cfg(test)]

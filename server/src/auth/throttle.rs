@@ -10,11 +10,8 @@
 //! same lock as the check; the caller gives it back with `succeeded`.
 
 use crate::clock::Clock;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use tandem_protocol::UnixMillis;
 
@@ -149,29 +146,6 @@ pub fn client_address(
         .find(|hop| !trusted.contains(hop))
         .unwrap_or(peer)
         .to_string()
-}
-
-impl FromRequestParts<crate::app::AppState> for ClientAddress {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &crate::app::AppState,
-    ) -> Result<Self, Infallible> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        Ok(ClientAddress(client_address(
-            peer,
-            forwarded,
-            &state.trusted_proxies,
-        )))
-    }
 }
 
 impl LoginThrottle {

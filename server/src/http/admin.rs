@@ -2,9 +2,9 @@
 //! the audit log, revoking enrollment tokens.
 //! Every handler takes an `Authorized<…>` for the permission it needs.
 
-use crate::app::AppState;
 use crate::auth::{Authorized, ManageDevices, ManageRoles, ManageSettings};
-use crate::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::http::{ApiError, ApiResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery};
 use crate::store::RbacChangeError;
 use axum::Json;
@@ -41,7 +41,7 @@ pub async fn put_settings(
     ApiJson(settings): ApiJson<TenantSettings>,
 ) -> ApiResult<Json<TenantSettings>> {
     settings.validate().map_err(ApiError::BadRequest)?;
-    if !crate::reports::local::known_zone(&settings.timezone) {
+    if !crate::domain::local_time::known_zone(&settings.timezone) {
         return Err(ApiError::BadRequest(format!(
             "{} is not a time zone this server knows (IANA names, such as Europe/Berlin).",
             settings.timezone
@@ -209,7 +209,7 @@ pub async fn access_review(
     auth: Authorized<ManageRoles>,
     ApiQuery(filter): ApiQuery<ReviewFilter>,
 ) -> ApiResult<Json<Vec<AccessReviewRow>>> {
-    let rows = crate::rbac::review::access_review(&state.store, auth.scope()).await?;
+    let rows = crate::reports::access_review::access_review(&state.store, auth.scope()).await?;
     let matches = |needle: &Option<String>, id: &str, name: &str| {
         needle.as_deref().is_none_or(|n| {
             let n = n.trim().to_lowercase();

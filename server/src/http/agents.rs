@@ -4,10 +4,11 @@
 
 use super::ApiJson;
 use super::ApiPath;
-use crate::app::AppState;
+use super::CurrentUser;
 use crate::auth::throttle::ClientAddress;
-use crate::auth::{Authorized, CurrentUser, ManageDevices, TenantScope};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::{Authorized, ManageDevices, TenantScope};
+use crate::http::AppState;
+use crate::http::{ApiError, ApiResult};
 use crate::sessions::signaling::{Caller, Heartbeat, serve_connection};
 use crate::sessions::{SessionError, serve_agent};
 use crate::store::DeviceKeyRecord;
@@ -160,7 +161,7 @@ pub async fn pair(
     Ok(Json(
         state
             .sessions
-            .pair(&current.user, &request.nonce, request.confirm)
+            .pair(current.user(), &request.nonce, request.confirm)
             .await?,
     ))
 }
@@ -174,7 +175,7 @@ pub async fn pair_preview(
     Ok(Json(
         state
             .sessions
-            .pairing_preview(&current.user, &request.nonce)
+            .pairing_preview(current.user(), &request.nonce)
             .await?,
     ))
 }
@@ -187,7 +188,7 @@ pub async fn start_for_device(
 ) -> ApiResult<(StatusCode, Json<IssuedCode>)> {
     let issued = state
         .sessions
-        .start_for_device(&current.user, &current.tenant_scope(), &DeviceId(id))
+        .start_for_device(current.user(), &current.tenant_scope(), &DeviceId(id))
         .await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }

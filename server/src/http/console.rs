@@ -4,7 +4,7 @@
 //! origin plus Trunk's inline bootstrap (allowed by its hash), and
 //! `wasm-unsafe-eval` for the wasm module; nothing else.
 
-use crate::error::ApiError;
+use crate::http::ApiError;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, any, any_service};

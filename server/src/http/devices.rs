@@ -3,11 +3,12 @@
 //! exactly like a device that does not exist.
 
 use super::ApiPath;
-use crate::app::AppState;
-use crate::auth::{CurrentUser, TenantScope};
-use crate::error::{ApiError, ApiResult};
-use crate::rbac::review::visible_devices;
-use crate::rbac::{Membership, Policy, Target};
+use super::CurrentUser;
+use crate::auth::TenantScope;
+use crate::domain::rbac::{Membership, Policy, Target};
+use crate::http::AppState;
+use crate::http::{ApiError, ApiResult};
+use crate::reports::access_review::visible_devices;
 use crate::store::DirectoryGraph;
 use axum::Json;
 use axum::extract::State;
@@ -61,7 +62,7 @@ async fn visible(state: &AppState, current: &CurrentUser) -> ApiResult<Vec<Devic
     let graph = state.store.directory_graph(&scope).await?;
     let helper = state
         .store
-        .user_membership(&scope, &current.user.id)
+        .user_membership(&scope, &current.user().id)
         .await?;
     let allowed: BTreeSet<DeviceId> = visible_devices(&scope, &policy, &graph, &helper)
         .into_iter()

@@ -2,10 +2,11 @@
 //! `/api/admin/devices` and `/api/admin/import/{kind}`: the directory in
 //! the admin console.
 
+use super::CurrentUser;
 use super::{ApiJson, ApiPath, ApiQuery, ApiText};
-use crate::app::AppState;
-use crate::auth::{Authorized, CurrentUser, ManageDevices, ManageRoles, authorize};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::{Authorized, ManageDevices, ManageRoles, authorize};
+use crate::http::AppState;
+use crate::http::{ApiError, ApiResult};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -141,11 +142,11 @@ pub async fn import(
     };
     let (scope, actor) = match kind {
         ImportKind::Users | ImportKind::Groups => {
-            let auth = authorize::<ManageRoles>(&state, &current).await?;
+            let auth = authorize::<ManageRoles>(&state.store, &current).await?;
             (auth.scope().clone(), auth.actor().clone())
         }
         ImportKind::Devices => {
-            let auth = authorize::<ManageDevices>(&state, &current).await?;
+            let auth = authorize::<ManageDevices>(&state.store, &current).await?;
             (auth.scope().clone(), auth.actor().clone())
         }
     };

@@ -3,8 +3,8 @@
 //! browser marks as coming from another origin is refused, whatever it
 //! carries. Non-browser clients (no `Origin`, no `Sec-Fetch-Site`) pass.
 
-use crate::app::AppState;
-use crate::error::ApiError;
+use crate::http::ApiError;
+use crate::http::AppState;
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;

@@ -6,15 +6,18 @@ mod agents;
 mod console;
 mod devices;
 mod directory;
+pub mod error;
+mod extract;
 mod guard;
 mod openapi;
 mod reports;
 mod route;
 mod sessions;
+mod sign_in;
+mod state;
 mod table;
+mod web_session;
 
-use crate::app::AppState;
-use crate::error::ApiError;
 use crate::store::WebSessionStore;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
 use axum::http::{HeaderName, HeaderValue, Method, header};
@@ -27,7 +30,10 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+pub use error::{ApiError, ApiResult};
+pub use extract::CurrentUser;
 pub use guard::warn_if_origin_trusts_host;
+pub use state::AppState;
 
 /// Largest JSON body the API accepts.
 pub const MAX_API_BODY_BYTES: usize = 64 * 1024;
@@ -137,11 +143,6 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
             HeaderValue::from_static("DENY"),
         ))
         .layer(TraceLayer::new_for_http())
-}
-
-/// Where to send a user after sign-in (`next` only if local).
-pub fn safe_next(next: Option<&str>) -> String {
-    routes::after_sign_in(next)
 }
 
 /// The (method, path) of every API route, for tests.

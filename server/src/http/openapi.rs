@@ -2,10 +2,7 @@
 //! route table so that no route goes undocumented.
 
 use super::route::{Access, ApiRoute, Input, Output, SchemaDoc};
-use super::table::api_routes;
-use axum::Json;
 use axum::http::Method;
-use std::sync::OnceLock;
 use tandem_protocol::Problem;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -214,10 +211,12 @@ fn register_protocol(schemas: &mut Schemas) {
 }
 
 /// Builds the document.
-pub fn document() -> OpenApi {
+/// The OpenAPI document of `routes` (the route table, this document's
+/// own route included).
+pub fn document(routes: Vec<ApiRoute>) -> OpenApi {
     let mut schemas = Vec::new();
     let mut paths = Paths::new();
-    for route in api_routes() {
+    for route in routes {
         let op = operation(&route, &mut schemas);
         paths.add_path_operation(route.path, vec![http_method(&route.method)], op);
     }
@@ -245,19 +244,14 @@ pub fn document() -> OpenApi {
         .build()
 }
 
-/// `GET /api/openapi.json`.
-pub async fn serve() -> Json<&'static OpenApi> {
-    static DOC: OnceLock<OpenApi> = OnceLock::new();
-    Json(DOC.get_or_init(document))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::table::api_routes;
 
     #[test]
     fn every_route_is_in_the_document_with_its_method() {
-        let doc = serde_json::to_value(document()).unwrap();
+        let doc = serde_json::to_value(document(api_routes())).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         for route in api_routes() {
             let method = route.method.as_str().to_lowercase();

@@ -5,11 +5,13 @@
 //! server-sent events.
 
 use super::ApiPath;
+use super::CurrentUser;
 use super::{ApiJson, ApiQuery};
-use crate::app::AppState;
-use crate::auth::{Authorized, CurrentUser, ReadSessionReports, ReportReader};
-use crate::error::{ApiError, ApiResult};
-use crate::reports::{csv, live, local, monitor, steps};
+use crate::auth::{Authorized, ReadSessionReports, ReportReader};
+use crate::domain::local_time as local;
+use crate::http::AppState;
+use crate::http::{ApiError, ApiResult};
+use crate::reports::{csv, live, monitor, steps};
 use crate::store::ReportContext;
 use axum::Json;
 use axum::extract::State;
@@ -195,7 +197,7 @@ pub async fn ticket(
     let view = state
         .sessions
         .set_ticket(
-            &current.user,
+            current.user(),
             &current.tenant_scope(),
             &SessionId(id),
             &body,

@@ -1,7 +1,7 @@
 //! One entry of the route table: who may call it, what it takes and
 //! returns (for the OpenAPI document), and its handler.
 
-use crate::app::AppState;
+use crate::http::AppState;
 use axum::http::Method;
 use axum::routing::MethodRouter;
 use tandem_protocol::rbac::Permission;

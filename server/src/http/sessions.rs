@@ -3,11 +3,11 @@
 
 use super::ApiJson;
 use super::ApiPath;
+use super::CurrentUser;
 use super::guard::headers_cross_site;
-use crate::app::AppState;
-use crate::auth::CurrentUser;
 use crate::auth::throttle::ClientAddress;
-use crate::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::http::{ApiError, ApiResult};
 use crate::sessions::signaling::{Caller, Heartbeat, serve_connection};
 use crate::sessions::{Action, Sessions};
 use axum::Json;
@@ -29,7 +29,7 @@ pub async fn issue(
 ) -> ApiResult<(StatusCode, Json<IssuedCode>)> {
     let issued = state
         .sessions
-        .issue(&current.user, &current.tenant_scope())
+        .issue(current.user(), &current.tenant_scope())
         .await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
@@ -44,7 +44,7 @@ pub async fn as_sharer(
             .store
             .sessions_as_sharer(
                 &current.tenant_scope(),
-                &current.user.id,
+                &current.user().id,
                 state.clock.now(),
                 20,
             )
@@ -65,14 +65,14 @@ pub async fn redeem(
     let view = state
         .sessions
         .redeem(
-            &current.user,
+            current.user(),
             &request.code,
             request.device.as_ref(),
             &address,
         )
         .await
         .inspect_err(|error| {
-            tracing::info!(user = %current.user.id, address = %address.0, %error, "code refused");
+            tracing::info!(user = %current.user().id, address = %address.0, %error, "code refused");
         })?;
     Ok(Json(view))
 }
@@ -85,7 +85,7 @@ pub async fn get(
 ) -> ApiResult<Json<SessionView>> {
     let view = state
         .sessions
-        .view(&current.user, &current.tenant_scope(), &SessionId(id))
+        .view(current.user(), &current.tenant_scope(), &SessionId(id))
         .await?;
     Ok(Json(view))
 }
@@ -99,7 +99,7 @@ async fn act(
     let view = state
         .sessions
         .act(
-            &current.user,
+            current.user(),
             &current.tenant_scope(),
             &SessionId(id),
             action,
@@ -176,7 +176,7 @@ async fn run_socket(sessions: Sessions, current: CurrentUser, socket: WebSocket)
     let scope = current.tenant_scope();
     serve_connection(
         sessions,
-        Caller::User(current.user),
+        Caller::User(current.user().clone()),
         scope,
         sink,
         stream,

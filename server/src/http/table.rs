@@ -4,8 +4,8 @@
 //! built from this one list.
 
 use super::route::{Access, ApiRoute, route};
-use super::{admin, agents, devices, directory, openapi, reports, sessions};
-use crate::auth;
+use super::{admin, agents, devices, directory, openapi, reports, sessions, sign_in};
+
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{delete, get, post, put};
@@ -44,7 +44,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             OPENAPI,
             "This document",
             Anyone,
-            get(openapi::serve),
+            get(openapi_document),
         )
         .text(),
         route(
@@ -52,7 +52,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             AUTH_LOGIN,
             "Sign in with a built-in account",
             Anyone,
-            post(auth::login),
+            post(sign_in::login),
         )
         .takes::<LoginRequest>()
         .returns::<Me>(200),
@@ -61,14 +61,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
             AUTH_LOGOUT,
             "Sign out",
             Anyone,
-            post(auth::logout),
+            post(sign_in::logout),
         ),
         route(
             g.clone(),
             AUTH_ME,
             "Who is signed in",
             SignedIn,
-            get(auth::me),
+            get(sign_in::me),
         )
         .returns::<Me>(200),
         route(
@@ -76,7 +76,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             AUTH_PROVIDERS,
             "Organization sign-in options",
             Anyone,
-            get(auth::oidc::providers),
+            get(sign_in::oidc_providers),
         )
         .returns::<Vec<ProviderInfo>>(200),
         route(
@@ -84,7 +84,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             OIDC_START,
             "Go to the identity provider (browser navigation)",
             Anyone,
-            get(auth::oidc::start),
+            get(sign_in::oidc_start),
         )
         .redirects(),
         route(
@@ -92,7 +92,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             OIDC_CALLBACK,
             "Back from the identity provider (browser navigation)",
             Anyone,
-            get(auth::oidc::callback),
+            get(sign_in::oidc_callback),
         )
         .redirects(),
         route(
@@ -552,4 +552,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
         )
         .returns::<ImportReport>(200),
     ]
+}
+
+/// `GET /api/openapi.json`: the document of this table, made once.
+async fn openapi_document() -> axum::Json<&'static utoipa::openapi::OpenApi> {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    axum::Json(DOC.get_or_init(|| openapi::document(api_routes())))
 }

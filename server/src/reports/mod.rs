@@ -4,9 +4,9 @@
 //! (`live`). The records themselves are written by the store in the same
 //! transaction as each session change.
 
+pub mod access_review;
 pub mod csv;
 pub mod live;
-pub mod local;
 pub mod monitor;
 pub mod retention;
 pub mod steps;

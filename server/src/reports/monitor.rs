@@ -1,8 +1,8 @@
 //! The monitor page: what is live now, and the last 30 days.
 
-use super::local::{last_days, zone};
 use crate::auth::{Authorized, ReadSessionReports};
-use crate::sessions::machine::State;
+use crate::domain::local_time::{last_days, zone};
+use crate::domain::machine::State;
 use crate::store::{PersonDay, ReportContext, Store, StoreResult};
 use tandem_protocol::UnixMillis;
 use tandem_protocol::reports::{

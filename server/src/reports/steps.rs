@@ -1,6 +1,6 @@
 //! A session's log in words, for the report's detail view.
 
-use crate::sessions::machine::Event;
+use crate::domain::machine::Event;
 use tandem_protocol::reports::SessionStep;
 use tandem_protocol::session::{Mode, Party, StopCause};
 

@@ -9,10 +9,10 @@
 use super::agents::AGENT_OUTBOX_DEPTH;
 use super::error::{SessionError, SessionResult};
 use super::frame_rate::{FrameBudget, FrameRate, Verdict};
-use super::machine::Event;
 use super::service::Sessions;
 use super::signaling::{Heartbeat, millis_since};
 use crate::auth::TenantScope;
+use crate::domain::machine::Event;
 use crate::store::DeviceKeyRecord;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tandem_protocol::agent::{AgentClientMessage, AgentServerMessage, SharerAction};
@@ -200,7 +200,7 @@ mod tests {
     use crate::auth::Authorized;
     use crate::auth::throttle::ClientAddress;
     use crate::clock::{Clock, ManualClock};
-    use crate::sessions::machine::State;
+    use crate::domain::machine::State;
     use crate::sessions::{Action, Timing};
     use crate::store::{Store, UserRecord};
     use futures_util::{sink, stream};

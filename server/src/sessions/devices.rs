@@ -4,10 +4,10 @@
 
 use super::agents::{NonceUse, Pairing};
 use super::error::{SessionError, SessionResult};
-use super::machine::Event;
 use super::service::Sessions;
 use crate::auth::throttle::ClientAddress;
 use crate::auth::{Authorized, ManageDevices, TenantScope};
+use crate::domain::machine::Event;
 use crate::store::{AgentDevice, DeviceKeyRecord, PairRefusal, SessionRecord, UserRecord, to_hex};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
@@ -335,7 +335,7 @@ impl Sessions {
             sharer_id: signed_in.clone(),
             device_id: Some(device.clone()),
             via_agent: true,
-            state: super::machine::State::Created,
+            state: crate::domain::machine::State::Created,
             code_hash: None,
             code_expires_at: None,
             reconnects: 0,

@@ -1,8 +1,8 @@
 //! Why a session operation was refused. The HTTP layer maps each variant to
-//! one status and problem type (`crate::error`); the texts are what both
+//! one status and problem type (the HTTP layer's `ApiError`); the texts are what both
 //! participants read.
 
-use super::machine::TransitionError;
+use crate::domain::machine::TransitionError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@
 //! when each was last seen, and the session's last known state so that
 //! relaying SDP does not touch the database.
 
-use super::machine::State;
+use crate::domain::machine::State;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -4,7 +4,7 @@
 use super::error::SessionResult;
 use super::service::Sessions;
 use crate::auth::TenantScope;
-use crate::rbac::Target;
+use crate::domain::rbac::Target;
 use crate::store::{SessionRecord, UserRecord};
 use tandem_protocol::rbac::{Permission, PermissionSet};
 

@@ -13,11 +13,11 @@ impl Sessions {
     pub(super) async fn local_now(
         &self,
         scope: &TenantScope,
-    ) -> SessionResult<(UnixMillis, crate::reports::local::LocalStart)> {
+    ) -> SessionResult<(UnixMillis, crate::domain::local_time::LocalStart)> {
         let settings = self.store().settings(scope).await?;
         let now = self.now();
-        let zone = crate::reports::local::zone(&settings.timezone);
-        Ok((now, crate::reports::local::local_start(&zone, now)))
+        let zone = crate::domain::local_time::zone(&settings.timezone);
+        Ok((now, crate::domain::local_time::local_start(&zone, now)))
     }
 
     /// The helper sets (or clears) the session's ticket reference; it is

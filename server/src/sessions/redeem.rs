@@ -4,10 +4,10 @@
 
 use super::code;
 use super::error::{SessionError, SessionResult};
-use super::machine::{Event, State};
 use super::service::Sessions;
 use crate::auth::TenantScope;
 use crate::auth::throttle::ClientAddress;
+use crate::domain::machine::{Event, State};
 use crate::store::{CodeFailure, UserRecord, from_hex, to_hex};
 use tandem_protocol::DeviceId;
 use tandem_protocol::agent::AgentServerMessage;

@@ -7,13 +7,13 @@ use super::agents::Agents;
 use super::code;
 use super::error::{SessionError, SessionResult};
 use super::hub::Hub;
-use super::ice::IceConfig;
 use super::keys::SessionKeys;
-use super::machine::{Event, MediaEnd, State, transition};
 use crate::auth::TenantScope;
 use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
-use crate::rbac::Membership;
+use crate::domain::ice::IceConfig;
+use crate::domain::machine::{Event, MediaEnd, State, transition};
+use crate::domain::rbac::Membership;
 use crate::store::{Change, SessionRecord, Store, StoreError, UserRecord, to_hex};
 use std::sync::Arc;
 use tandem_protocol::rbac::Permission;
@@ -203,8 +203,8 @@ impl Sessions {
             return Err(SessionError::NoViewScreen);
         }
         let now = self.now();
-        let local = crate::reports::local::local_start(
-            &crate::reports::local::zone(&settings.timezone),
+        let local = crate::domain::local_time::local_start(
+            &crate::domain::local_time::zone(&settings.timezone),
             now,
         );
         let minutes = settings

@@ -8,9 +8,9 @@
 
 use super::frame_rate::{FrameBudget, FrameRate, Verdict};
 use super::hub::OUTBOX_DEPTH;
-use super::machine::Event;
 use super::service::Sessions;
 use crate::auth::TenantScope;
+use crate::domain::machine::Event;
 use crate::store::{DeviceKeyRecord, UserRecord};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Duration;

@@ -404,8 +404,9 @@ async fn a_helper_who_drops_comes_back_without_a_new_approval() {
     let (_, scope) = w.user("megan@contoso.test").await;
     let log = w.store.session_events(&scope, &id).await.unwrap();
     assert!(
-        log.iter()
-            .any(|e| e.event == super::machine::Event::Reconnect && e.actor == Party::Helper)
+        log.iter().any(
+            |e| e.event == crate::domain::machine::Event::Reconnect && e.actor == Party::Helper
+        )
     );
 }
 

@@ -9,9 +9,9 @@
 //!   prompt: only then is "elevation used" recorded.
 
 use super::error::{SessionError, SessionResult};
-use super::machine::{Event, State};
 use super::service::Sessions;
 use crate::auth::{Authorized, ManageSettings, TenantScope};
+use crate::domain::machine::{Event, State};
 use tandem_protocol::SessionId;
 use tandem_protocol::rbac::Permission;
 use tandem_protocol::session::{Mode, Party, StopCause};

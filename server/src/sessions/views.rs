@@ -134,7 +134,7 @@ impl Sessions {
             agent_connected: self.hub().connected(&record.id, Party::Agent),
             reconnects: record.reconnects,
             ended: match &record.state {
-                super::machine::State::Ended { reason } => Some(reason.clone()),
+                crate::domain::machine::State::Ended { reason } => Some(reason.clone()),
                 _ => None,
             },
             created_at: record.created_at,

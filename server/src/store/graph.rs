@@ -3,7 +3,7 @@
 
 use super::{Store, StoreResult};
 use crate::auth::TenantScope;
-use crate::rbac::Membership;
+use crate::domain::rbac::Membership;
 use std::collections::BTreeMap;
 use tandem_protocol::{DeviceId, GroupId, UserId};
 

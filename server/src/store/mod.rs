@@ -15,6 +15,7 @@ mod graph;
 mod groups;
 mod idp_users;
 mod import;
+mod party_column;
 mod rbac;
 mod remote_sessions;
 mod report_monitor;

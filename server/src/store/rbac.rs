@@ -4,7 +4,7 @@
 use super::audit::{AuditEntry, ROLE_DELETION, delete_audited, record};
 use super::{Store, StoreError, StoreResult, flag, unique_violation};
 use crate::auth::{Authorized, ManageRoles, TenantScope};
-use crate::rbac::{Assignment, BUILTIN_ROLES, Membership, Policy, Scope, builtin};
+use crate::domain::rbac::{Assignment, BUILTIN_ROLES, Membership, Policy, Scope, builtin};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
 use tandem_protocol::rbac::{

@@ -4,9 +4,10 @@
 //! the row (so two racing transitions cannot both win) and an event row
 //! with the actor and the time is appended.
 
+use super::party_column::{party_from, party_name};
 use super::{Store, StoreError, StoreResult};
 use crate::auth::TenantScope;
-use crate::sessions::machine::{Event, State};
+use crate::domain::machine::{Event, State};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tandem_protocol::session::Party;
@@ -78,25 +79,6 @@ fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(corrupt)
 }
 
-pub(super) fn party_name(party: Party) -> &'static str {
-    match party {
-        Party::Helper => "helper",
-        Party::Sharer => "sharer",
-        Party::Agent => "agent",
-        Party::System => "system",
-    }
-}
-
-fn party_from(name: &str) -> StoreResult<Party> {
-    match name {
-        "helper" => Ok(Party::Helper),
-        "sharer" => Ok(Party::Sharer),
-        "agent" => Ok(Party::Agent),
-        "system" => Ok(Party::System),
-        other => Err(corrupt(format!("actor {other:?}"))),
-    }
-}
-
 fn record_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
     let state: String = row.try_get("state")?;
     let reconnects: i64 = row.try_get("reconnects")?;
@@ -130,7 +112,7 @@ impl Store {
         (code_hash, code_expires_at): (&str, UnixMillis),
         device: Option<&DeviceId>,
         now: UnixMillis,
-        local: &crate::reports::local::LocalStart,
+        local: &crate::domain::local_time::LocalStart,
     ) -> StoreResult<SessionRecord> {
         let id = SessionId(uuid::Uuid::new_v4().to_string());
         let state = State::CodeIssued;
@@ -356,7 +338,7 @@ impl Store {
                 Ok(SessionEventRecord {
                     seq: row.try_get("seq")?,
                     at: UnixMillis(row.try_get("at")?),
-                    actor: party_from(&actor)?,
+                    actor: party_from(&actor).ok_or_else(|| corrupt(format!("actor {actor:?}")))?,
                     actor_id: row.try_get::<Option<String>, _>("actor_id")?.map(UserId),
                     event: serde_json::from_str(&event).map_err(corrupt)?,
                     state: serde_json::from_str(&state).map_err(corrupt)?,
@@ -435,8 +417,8 @@ mod tests {
     use super::*;
     use tandem_protocol::session::Mode;
 
-    fn local() -> crate::reports::local::LocalStart {
-        crate::reports::local::LocalStart {
+    fn local() -> crate::domain::local_time::LocalStart {
+        crate::domain::local_time::LocalStart {
             day: "2026-11-23".into(),
             weekday: 0,
             minute: 600,

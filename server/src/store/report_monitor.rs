@@ -5,7 +5,7 @@
 use super::report_queries::{Bind, Filter, REPORT_COLUMNS, REPORT_FROM, ReportContext};
 use super::{Store, StoreResult};
 use crate::auth::{Authorized, ReadSessionReports};
-use crate::sessions::machine::State;
+use crate::domain::machine::State;
 use sqlx::Row;
 use tandem_protocol::UserId;
 use tandem_protocol::reports::{HelperCount, Outcome, OutcomeCount, SessionReport};
@@ -279,7 +279,7 @@ fn person_day(row: &sqlx::any::AnyRow) -> StoreResult<PersonDay> {
 mod tests {
     use super::*;
     use crate::auth::TenantScope;
-    use crate::reports::local::LocalStart;
+    use crate::domain::local_time::LocalStart;
     use tandem_protocol::UnixMillis;
 
     #[tokio::test]

@@ -3,17 +3,17 @@
 //! tenant and, for a helper without Read session reports, by their own
 //! sessions.
 
+use super::party_column::party_from;
 use super::{Store, StoreError, StoreResult, flag};
 use crate::auth::{ReportReader, TenantScope};
-use crate::reports::local::outside_hours;
-use crate::sessions::machine::Event;
+use crate::domain::local_time::outside_hours;
+use crate::domain::machine::Event;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tandem_protocol::directory::{MAX_PAGE_SIZE, Page};
 use tandem_protocol::reports::{
     Outcome, ReportFlag, ReportQuery, ReportSort, SessionReport, SessionStep, SharerSession,
 };
-use tandem_protocol::session::Party;
 use tandem_protocol::settings::TenantSettings;
 use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
 
@@ -37,16 +37,6 @@ fn corrupt(reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         table: "session_reports",
         reason: reason.to_string(),
-    }
-}
-
-pub(super) fn party_from(text: &str) -> Option<Party> {
-    match text {
-        "helper" => Some(Party::Helper),
-        "sharer" => Some(Party::Sharer),
-        "agent" => Some(Party::Agent),
-        "system" => Some(Party::System),
-        _ => None,
     }
 }
 

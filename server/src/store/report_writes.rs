@@ -5,8 +5,8 @@
 
 use super::{Store, StoreResult};
 use crate::auth::TenantScope;
-use crate::reports::local::LocalStart;
-use crate::sessions::machine::State;
+use crate::domain::local_time::LocalStart;
+use crate::domain::machine::State;
 use sqlx::Any;
 use tandem_protocol::reports::Outcome;
 use tandem_protocol::session::{EndReason, Mode, Party, StopCause};
@@ -142,7 +142,7 @@ pub(super) async fn apply(
     .bind(i64::from(ended))
     .bind(outcome.as_str())
     .bind(detail)
-    .bind(ended.then(|| super::remote_sessions::party_name(change.actor)))
+    .bind(ended.then(|| super::party_column::party_name(change.actor)))
     .bind(change.actor_id.map(|u| u.0.clone()))
     .bind(change.sharer.map(|u| u.0.clone()))
     .bind(change.device.map(|d| d.0.clone()))

@@ -11,9 +11,9 @@ use http_body_util::BodyExt;
 use std::path::Path;
 use std::sync::Arc;
 use tandem_protocol::{Problem, UnixMillis, routes};
-use tandem_server::app::AppState;
 use tandem_server::auth::{HashLimits, PasswordHasher, SessionPolicy};
 use tandem_server::clock::{Clock, ManualClock, SystemClock};
+use tandem_server::http::AppState;
 use tandem_server::http::{CookiePolicy, SESSION_COOKIE, router};
 use tandem_server::seed::{DEMO_PASSWORD, seed_demo};
 use tandem_server::store::Store;
@@ -69,7 +69,7 @@ pub async fn app_configured(dist: &Path, options: Options) -> App {
     let sessions = tandem_server::sessions::Sessions::start(
         store.clone(),
         clock.clone(),
-        tandem_server::sessions::ice::IceConfig::default(),
+        tandem_server::domain::ice::IceConfig::default(),
         tandem_server::sessions::Timing::default(),
     )
     .await

@@ -7,7 +7,6 @@
 
 mod builtin;
 mod resolve;
-pub mod review;
 
 pub use builtin::{BUILTIN_ROLES, BuiltinRole, builtin};
 pub use resolve::{Assignment, Membership, Policy, Scope, Target};

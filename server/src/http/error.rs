@@ -50,6 +50,20 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(error: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match error {
+            AuthError::BadCredentials => ApiError::BadCredentials,
+            AuthError::TooManyAttempts(wait) => ApiError::TooManyRequests(wait),
+            AuthError::Busy(wait) => ApiError::Busy(wait),
+            AuthError::Forbidden(permission) => ApiError::Forbidden(permission),
+            AuthError::Password(e) => ApiError::Internal(e.to_string()),
+            AuthError::Store(e) => ApiError::Store(e),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection.status() {

@@ -2,8 +2,8 @@
 //! with what") and the devices a helper may see. Both call the same
 //! [`Policy::resolve`] that guards every single decision.
 
-use super::{Membership, Policy, Target};
 use crate::auth::TenantScope;
+use crate::domain::rbac::{Membership, Policy, Target};
 use crate::store::{DeviceNode, DirectoryGraph, Store, StoreResult, UserNode};
 use tandem_protocol::DeviceId;
 use tandem_protocol::rbac::{AccessReviewRow, PermissionSet, ReviewTarget};
