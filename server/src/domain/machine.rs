@@ -95,6 +95,51 @@ pub enum Event {
     },
 }
 
+/// Who answers the helper's requests in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// The sharer, on their screen or on the agent's indicator.
+    Sharer,
+    /// Nobody is signed in on the device: the tenant's unattended-access
+    /// setting answers in the sharer's place.
+    Unattended,
+}
+
+/// What kind of session a transition happens in: what sends the screen,
+/// and who consents. (An unattended session is always shared by an
+/// agent: nobody could share a browser tab there.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionKind {
+    media: MediaEnd,
+    consent: Consent,
+}
+
+impl SessionKind {
+    /// A session whose sharer answers for themselves.
+    pub fn attended(media: MediaEnd) -> Self {
+        Self {
+            media,
+            consent: Consent::Sharer,
+        }
+    }
+
+    /// A session on a device nobody is signed in to: shared by its agent.
+    pub fn unattended() -> Self {
+        Self {
+            media: MediaEnd::Agent,
+            consent: Consent::Unattended,
+        }
+    }
+
+    pub fn media(&self) -> MediaEnd {
+        self.media
+    }
+
+    pub fn consent(&self) -> Consent {
+        self.consent
+    }
+}
+
 /// Why an event was refused; the state stays as it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
@@ -106,6 +151,8 @@ pub enum TransitionError {
     NotNow { state: &'static str },
     #[error("full control needs the agent on the sharer's device")]
     ControlNeedsAgent,
+    #[error("the sharer answers for this session")]
+    SharerConsents,
 }
 
 impl State {
@@ -173,11 +220,11 @@ fn actor_of(event: &Event) -> Option<Party> {
     }
 }
 
-/// The next state after `event` by `actor` in `state`, in a session whose
-/// screen comes from `media`.
+/// The next state after `event` by `actor` in `state`, in a session of
+/// `kind`.
 pub fn transition(
     state: &State,
-    media: MediaEnd,
+    kind: SessionKind,
     actor: Party,
     event: &Event,
 ) -> Result<State, TransitionError> {
@@ -186,7 +233,12 @@ pub fn transition(
     if state.is_ended() {
         return Err(TransitionError::Ended);
     }
-    if media == MediaEnd::Browser
+    // Only a session nobody attends starts or is consented to without a
+    // sharer: where a sharer answers, the setting never answers for them.
+    if kind.consent == Consent::Sharer && matches!(event, StartUnattended | GrantUnattended) {
+        return Err(TransitionError::SharerConsents);
+    }
+    if kind.media == MediaEnd::Browser
         && (matches!(
             event,
             Request {

@@ -34,8 +34,12 @@ fn event() -> impl Strategy<Value = Event> {
     ]
 }
 
-fn media() -> impl Strategy<Value = MediaEnd> {
-    prop_oneof![Just(MediaEnd::Browser), Just(MediaEnd::Agent)]
+fn kind() -> impl Strategy<Value = SessionKind> {
+    prop_oneof![
+        Just(SessionKind::attended(MediaEnd::Browser)),
+        Just(SessionKind::attended(MediaEnd::Agent)),
+        Just(SessionKind::unattended()),
+    ]
 }
 
 fn party() -> impl Strategy<Value = Party> {
@@ -49,20 +53,21 @@ fn party() -> impl Strategy<Value = Party> {
 
 proptest! {
     /// Full control is entered only by the sharer (Allow on a control
-    /// request, or Resume of a paused control session), or by the
-    /// system's unattended consent on a control request.
+    /// request, or Resume of a paused control session), or, in a session
+    /// nobody attends, by the system's unattended consent on a control
+    /// request.
     #[test]
-    fn only_the_sharer_grants_control(media in media(), steps in proptest::collection::vec((party(), event()), 0..40)) {
+    fn only_the_sharer_grants_control(kind in kind(), steps in proptest::collection::vec((party(), event()), 0..40)) {
         let mut state = State::Created;
         for (actor, event) in steps {
-            let Ok(next) = transition(&state, media, actor, &event) else { continue };
+            let Ok(next) = transition(&state, kind, actor, &event) else { continue };
             if next == (State::Active { mode: Mode::Control }) && state != next {
                 let by_sharer = actor == Party::Sharer && matches!(
                     (&state, &event),
                     (State::ConsentPending { requested: Mode::Control, .. }, Event::Allow)
                         | (State::Paused { mode: Mode::Control }, Event::Resume)
                 );
-                let unattended = actor == Party::System && matches!(
+                let unattended = kind.consent() == Consent::Unattended && actor == Party::System && matches!(
                     (&state, &event),
                     (State::ConsentPending { requested: Mode::Control, .. }, Event::GrantUnattended)
                 );
@@ -79,7 +84,7 @@ proptest! {
     fn a_browser_session_never_reaches_control(steps in proptest::collection::vec((party(), event()), 0..40)) {
         let mut state = State::Created;
         for (actor, event) in steps {
-            let Ok(next) = transition(&state, MediaEnd::Browser, actor, &event) else { continue };
+            let Ok(next) = transition(&state, SessionKind::attended(MediaEnd::Browser), actor, &event) else { continue };
             prop_assert!(!matches!(event, Event::ElevationUsed));
             let (_, mode, requested) = next.summary();
             prop_assert_ne!(mode, Some(Mode::Control));
@@ -96,7 +101,7 @@ proptest! {
     fn elevation_is_used_only_in_full_control(steps in proptest::collection::vec((party(), event()), 0..40)) {
         let mut state = State::Created;
         for (actor, event) in steps {
-            let Ok(next) = transition(&state, MediaEnd::Agent, actor, &event) else { continue };
+            let Ok(next) = transition(&state, SessionKind::attended(MediaEnd::Agent), actor, &event) else { continue };
             if event == Event::ElevationUsed {
                 prop_assert_eq!(&state, &State::Active { mode: Mode::Control });
                 prop_assert_eq!(&next, &state);
@@ -107,10 +112,10 @@ proptest! {
 
     /// An ended session stays ended, and refused events change nothing.
     #[test]
-    fn ended_is_final_and_errors_are_pure(media in media(), steps in proptest::collection::vec((party(), event()), 0..40)) {
+    fn ended_is_final_and_errors_are_pure(kind in kind(), steps in proptest::collection::vec((party(), event()), 0..40)) {
         let mut state = State::Created;
         for (actor, event) in steps {
-            match transition(&state, media, actor, &event) {
+            match transition(&state, kind, actor, &event) {
                 Ok(next) => {
                     prop_assert!(!state.is_ended());
                     state = next;
@@ -123,10 +128,10 @@ proptest! {
 
     /// Every accepted event came from the party allowed to cause it.
     #[test]
-    fn actors_are_enforced(media in media(), state_steps in proptest::collection::vec((party(), event()), 0..30)) {
+    fn actors_are_enforced(kind in kind(), state_steps in proptest::collection::vec((party(), event()), 0..30)) {
         let mut state = State::Created;
         for (actor, event) in state_steps {
-            if let Ok(next) = transition(&state, media, actor, &event) {
+            if let Ok(next) = transition(&state, kind, actor, &event) {
                 match actor_of(&event) {
                     Some(expected) => prop_assert_eq!(actor, expected),
                     None => prop_assert_ne!(actor, Party::System),
@@ -142,9 +147,13 @@ fn run(events: &[(Party, Event)]) -> Result<State, TransitionError> {
 }
 
 fn run_with(media: MediaEnd, events: &[(Party, Event)]) -> Result<State, TransitionError> {
+    run_in(SessionKind::attended(media), events)
+}
+
+fn run_in(kind: SessionKind, events: &[(Party, Event)]) -> Result<State, TransitionError> {
     events
         .iter()
-        .try_fold(State::Created, |s, (a, e)| transition(&s, media, *a, e))
+        .try_fold(State::Created, |s, (a, e)| transition(&s, kind, *a, e))
 }
 
 #[test]
@@ -213,6 +222,7 @@ fn a_stop_from_outside_ends_any_live_session_with_its_cause() {
 fn an_unattended_session_needs_no_sharer_but_only_the_system_consents() {
     use Event::*;
     use Party::*;
+    let unattended = SessionKind::unattended();
     let start = [
         (Helper, IssueCode),
         (System, StartUnattended),
@@ -226,7 +236,7 @@ fn an_unattended_session_needs_no_sharer_but_only_the_system_consents() {
     let mut granted = start.to_vec();
     granted.push((System, GrantUnattended));
     assert_eq!(
-        run(&granted),
+        run_in(unattended, &granted),
         Ok(State::Active {
             mode: Mode::Control
         })
@@ -234,13 +244,54 @@ fn an_unattended_session_needs_no_sharer_but_only_the_system_consents() {
     let mut by_helper = start.to_vec();
     by_helper.push((Helper, GrantUnattended));
     assert_eq!(
-        run(&by_helper),
+        run_in(unattended, &by_helper),
         Err(TransitionError::WrongActor { expected: System })
     );
-    assert!(run(&[(Helper, IssueCode), (Helper, StartUnattended)]).is_err());
     assert!(
-        run(&[(System, StartUnattended)]).is_err(),
+        run_in(
+            unattended,
+            &[(Helper, IssueCode), (Helper, StartUnattended)]
+        )
+        .is_err()
+    );
+    assert!(
+        run_in(unattended, &[(System, StartUnattended)]).is_err(),
         "only from an issued code"
+    );
+}
+
+/// The setting never answers for a sharer who is there. Before the
+/// session kind was known, `GrantUnattended` put any consent-pending
+/// session into full control.
+#[test]
+fn where_a_sharer_consents_the_system_never_does() {
+    use Event::*;
+    use Party::*;
+    let asked = [
+        (Helper, IssueCode),
+        (Sharer, Redeem),
+        (
+            Helper,
+            Request {
+                mode: Mode::Control,
+            },
+        ),
+    ];
+    let mut granted = asked.to_vec();
+    granted.push((System, GrantUnattended));
+    assert_eq!(run(&granted), Err(TransitionError::SharerConsents));
+    assert_eq!(
+        run(&[(Helper, IssueCode), (System, StartUnattended)]),
+        Err(TransitionError::SharerConsents)
+    );
+    // The sharer's own Allow still does.
+    let mut allowed = asked.to_vec();
+    allowed.push((Sharer, Allow));
+    assert_eq!(
+        run(&allowed),
+        Ok(State::Active {
+            mode: Mode::Control
+        })
     );
 }
 

@@ -12,7 +12,7 @@ use crate::auth::TenantScope;
 use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::domain::ice::IceConfig;
-use crate::domain::machine::{Event, MediaEnd, State, transition};
+use crate::domain::machine::{Event, MediaEnd, SessionKind, State, transition};
 use crate::domain::rbac::Membership;
 use crate::store::{Change, SessionRecord, Store, StoreError, UserRecord, to_hex};
 use std::sync::Arc;
@@ -358,7 +358,18 @@ impl Sessions {
         let mut current = record.clone();
         for _ in 0..2 {
             let media = MediaEnd::of(current.via_agent || device.is_some());
-            let next = transition(&current.state, media, actor, &event)?;
+            // Nobody redeemed it and nobody is named as its sharer: a
+            // device's session that only the tenant's setting can consent to.
+            let unattended = media == MediaEnd::Agent
+                && current.sharer_id.is_none()
+                && sharer.is_none()
+                && (current.device_id.is_some() || device.is_some());
+            let kind = if unattended {
+                SessionKind::unattended()
+            } else {
+                SessionKind::attended(media)
+            };
+            let next = transition(&current.state, kind, actor, &event)?;
             // Full control through the agent by a helper holding Elevation:
             // the grant lets them act on elevation prompts. Holding it is
             // not using it; the agent says when it was used.
