@@ -31,6 +31,8 @@ use tokio::sync::{mpsc, watch};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 mod input;
+#[cfg(test)]
+mod loop_tests;
 mod media_out;
 
 /// A connection that could not be set up is tried again this much later.
@@ -134,13 +136,11 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         tracing::warn!("the server's grant key is malformed");
         return Finish::Ended;
     };
-    let opened = client::open::<ClientMessage, ServerMessage>(
-        &context.server,
-        AGENT_SIGNAL,
-        &context.identity,
-    )
-    .await;
-    let (mut sink, mut signals) = match opened {
+    // Owned here: the connection borrows them while `run` owns the context.
+    let (server, identity) = (context.server.clone(), context.identity.clone());
+    let opened =
+        client::open::<ClientMessage, ServerMessage>(&server, AGENT_SIGNAL, &identity).await;
+    let (mut sink, signals) = match opened {
         Ok(pair) => pair,
         Err(error) => {
             tracing::warn!(%error, %session, "cannot join the session");
@@ -156,6 +156,23 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
     {
         return Finish::Ended;
     }
+    run(context, verifying, session, sink, signals).await
+}
+
+/// The session's loop, over a joined signaling connection (a WebSocket,
+/// or channels in tests). Any failed send to the server ends it: a session
+/// whose server can no longer hear it must not go on sharing.
+async fn run<Tx, Rx>(
+    context: SessionContext,
+    verifying: ed25519_dalek::VerifyingKey,
+    session: SessionId,
+    mut sink: Tx,
+    mut signals: Rx,
+) -> Finish
+where
+    Tx: futures_util::Sink<ClientMessage> + Unpin,
+    Rx: futures_util::Stream<Item = ServerMessage> + Unpin,
+{
     let (frames_tx, mut frames) = mpsc::channel(4);
     let (clicks_tx, mut clicks) = mpsc::channel(CLICK_QUEUE);
     let mut this = Session {
@@ -193,12 +210,15 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
     let mut elevation_held = false;
     let mut shown = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
+    'session: loop {
         tokio::select! {
             message = signals.next() => {
                 let Some(message) = message else { break };
                 for reply in this.on_signal(message).await {
-                    if sink.send(reply).await.is_err() { break }
+                    if sink.send(reply).await.is_err() {
+                        tracing::warn!("the server no longer takes this session's messages");
+                        break 'session;
+                    }
                 }
             }
             event = next_peer_event(&mut this.live) => {
@@ -207,7 +227,7 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
                         if let Some(reply) = this.on_peer(event).await
                             && sink.send(reply).await.is_err()
                         {
-                            break;
+                            break 'session;
                         }
                     }
                     None => this.live = None,
