@@ -53,6 +53,8 @@ pub struct GatedInjector {
     inner: Box<dyn Injector>,
     counts: InputCounts,
     was_allowed: bool,
+    /// Control ended and releasing what is held has not succeeded yet.
+    release_pending: bool,
     /// Elevation was used and not yet reported.
     elevation_unreported: bool,
 }
@@ -71,6 +73,7 @@ impl GatedInjector {
             inner,
             counts: InputCounts::default(),
             was_allowed: false,
+            release_pending: false,
             elevation_unreported: false,
         }
     }
@@ -112,11 +115,22 @@ impl GatedInjector {
 
     /// Releases held input if control is gone, and tells the backend
     /// whether a secure desktop may be reached (called on every state
-    /// change).
+    /// change, every event and every second). A release that fails is
+    /// tried again at the next call: a key left down on the sharer's
+    /// machine must not stay down.
     pub fn check(&mut self, gate: &Gate, now: UnixMillis) {
         if self.was_allowed && !gate.input_allowed(now) {
-            let _ = self.inner.release_all();
+            self.release_pending = true;
             self.was_allowed = false;
+        }
+        if self.release_pending {
+            match self.inner.release_all() {
+                Ok(()) => self.release_pending = false,
+                Err(error) => {
+                    self.counts.failed += 1;
+                    tracing::warn!(%error, "releasing held keys and buttons failed; trying again");
+                }
+            }
         }
         self.inner.allow_secure_desktop(gate.elevated_control(now));
     }
@@ -206,6 +220,59 @@ mod tests {
         ));
         assert!(!injector.take_elevation_used());
         assert_eq!(injector.counts().elevated, 0);
+    }
+
+    /// A backend whose release fails the first `failures` times.
+    #[derive(Default, Clone)]
+    struct StickyRelease {
+        failures: Arc<Mutex<u32>>,
+        releases: Arc<Mutex<u32>>,
+    }
+
+    impl Injector for StickyRelease {
+        fn inject(&mut self, _input: &Input) -> Result<(), InjectError> {
+            Ok(())
+        }
+        fn release_all(&mut self) -> Result<(), InjectError> {
+            let mut failures = self.failures.lock().map_err(|_| InjectError::UnknownKey)?;
+            if *failures > 0 {
+                *failures -= 1;
+                return Err(InjectError::UnknownKey);
+            }
+            *self.releases.lock().map_err(|_| InjectError::UnknownKey)? += 1;
+            Ok(())
+        }
+    }
+
+    /// Before, a failed release was ignored and never tried again.
+    #[test]
+    fn a_failed_release_is_tried_again_until_it_succeeds() {
+        let backend = StickyRelease::default();
+        *backend.failures.lock().unwrap() = 2;
+        let mut injector = GatedInjector::new(Box::new(backend.clone()));
+        let controlled = crate::gate::testing::controlled(false);
+        let click = Input::Move { x: 1, y: 1 };
+        assert!(matches!(
+            injector.offer(&controlled, UnixMillis(2), &click),
+            Ok(true)
+        ));
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
+        let ended = Gate::new(key, tandem_protocol::SessionId("s".into()));
+        injector.check(&ended, UnixMillis(3));
+        // An event after control ended is refused, and the release retried.
+        assert!(matches!(
+            injector.offer(&ended, UnixMillis(4), &click),
+            Ok(false)
+        ));
+        injector.check(&ended, UnixMillis(5));
+        injector.check(&ended, UnixMillis(6));
+        assert_eq!(
+            *backend.releases.lock().unwrap(),
+            1,
+            "released once it could"
+        );
+        assert_eq!(injector.counts().failed, 2);
+        assert_eq!(injector.counts().refused, 1);
     }
 
     #[test]

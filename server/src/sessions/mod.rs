@@ -42,6 +42,8 @@ mod views;
 
 #[cfg(test)]
 mod signaling_tests;
+#[cfg(test)]
+mod store_failure_tests;
 
 pub use agent_socket::serve_agent;
 pub use agents::Agents;

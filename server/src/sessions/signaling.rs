@@ -6,6 +6,7 @@
 //! relays SDP and ICE to the other participant only, and only once a mode
 //! was consented; it pings, and gives a silent peer up.
 
+use super::SessionError;
 use super::frame_rate::{FrameBudget, FrameRate, Verdict};
 use super::hub::OUTBOX_DEPTH;
 use super::service::Sessions;
@@ -42,6 +43,7 @@ fn problem(status: u16, kind: &str, detail: impl Into<String>) -> ServerMessage 
             kind: format!("/problems/{kind}"),
             title: match status {
                 404 => "Not found".into(),
+                500 => "Internal error".into(),
                 409 => "Not possible now".into(),
                 429 => "Too many messages".into(),
                 _ => "Bad message".into(),
@@ -227,7 +229,18 @@ async fn join(
         Caller::User(user) => sessions.participant(user, scope, session).await,
         Caller::Agent(key) => sessions.agent_participant(key, scope, session).await,
     };
-    let (mut record, party) = found.map_err(|_| not_found())?;
+    let (mut record, party) = found.map_err(|error| match error {
+        // The caller is not to blame, and "no such session" would be a lie.
+        SessionError::Store(error) => {
+            tracing::error!(%error, %session, "joining a session failed in the store");
+            problem(
+                500,
+                "internal",
+                "Something went wrong on the server. It has been logged.",
+            )
+        }
+        _ => not_found(),
+    })?;
     let outbox = outbox.ok_or_else(not_found)?;
     let now = sessions.now();
     let attached = sessions
@@ -439,14 +452,21 @@ async fn leave(sessions: &Sessions, joined: &Joined) {
                 },
             );
         }
-        if let Ok(Some(record)) = sessions
+        match sessions
             .store()
             .session(&joined.scope, &joined.session)
             .await
         {
-            sessions.publish(&record).await;
-            if record.state.is_ended() {
-                hub.forget_if_idle(&record.id);
+            Ok(Some(record)) => {
+                sessions.publish(&record).await;
+                if record.state.is_ended() {
+                    hub.forget_if_idle(&record.id);
+                }
+            }
+            Ok(None) => {}
+            // The other side was told above; only the fresh view is missing.
+            Err(error) => {
+                tracing::error!(%error, session = %joined.session, "reading a session after a leave failed");
             }
         }
     }

@@ -17,13 +17,13 @@ use tandem_protocol::{SessionId, UnixMillis};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
-struct World {
-    store: Store,
+pub(super) struct World {
+    pub(super) store: Store,
     clock: Arc<ManualClock>,
     sessions: Sessions,
 }
 
-async fn world() -> World {
+pub(super) async fn world() -> World {
     let store = Store::open_in_memory().await.unwrap();
     let clock = Arc::new(ManualClock::new(UnixMillis(1_000_000)));
     crate::seed::seed_demo(&store, clock.now()).await.unwrap();
@@ -46,7 +46,7 @@ async fn start(store: &Store, clock: &Arc<ManualClock>) -> Sessions {
 }
 
 impl World {
-    async fn user(&self, email: &str) -> (UserRecord, TenantScope) {
+    pub(super) async fn user(&self, email: &str) -> (UserRecord, TenantScope) {
         let user = self
             .store
             .user_by_email_for_sign_in(email)
@@ -58,7 +58,7 @@ impl World {
     }
 
     /// Megan's code, redeemed by Lynne.
-    async fn redeemed(&self) -> SessionId {
+    pub(super) async fn redeemed(&self) -> SessionId {
         let (megan, scope) = self.user("megan@contoso.test").await;
         let issued = self.sessions.issue(&megan, &scope).await.unwrap();
         let (lynne, _) = self.user("lynne@contoso.test").await;
@@ -76,7 +76,7 @@ impl World {
     }
 
     /// A connection for `email` driven by channels.
-    async fn connect(&self, email: &str, heartbeat: Heartbeat) -> Client {
+    pub(super) async fn connect(&self, email: &str, heartbeat: Heartbeat) -> Client {
         let (user, scope) = self.user(email).await;
         let (to_server, from_client) = mpsc::channel::<Result<String, FrameError>>(16);
         let (to_client, from_server) = mpsc::channel::<ServerMessage>(64);
@@ -106,14 +106,14 @@ impl World {
     }
 }
 
-struct Client {
+pub(super) struct Client {
     tx: Option<mpsc::Sender<Result<String, FrameError>>>,
     rx: mpsc::Receiver<ServerMessage>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Client {
-    async fn send(&self, message: &ClientMessage) {
+    pub(super) async fn send(&self, message: &ClientMessage) {
         let text = serde_json::to_string(message).unwrap();
         self.send_text(text).await;
     }
@@ -125,7 +125,11 @@ impl Client {
     }
 
     /// The next message that `pick` accepts, skipping others (pings, states).
-    async fn expect<T>(&mut self, what: &str, pick: impl Fn(&ServerMessage) -> Option<T>) -> T {
+    pub(super) async fn expect<T>(
+        &mut self,
+        what: &str,
+        pick: impl Fn(&ServerMessage) -> Option<T>,
+    ) -> T {
         let wait = async {
             while let Some(message) = self.rx.recv().await {
                 if let Some(found) = pick(&message) {
@@ -147,7 +151,7 @@ impl Client {
         }
     }
 
-    async fn closed(mut self) {
+    pub(super) async fn closed(mut self) {
         self.tx = None;
         timeout(Duration::from_secs(5), self.task)
             .await
@@ -156,14 +160,14 @@ impl Client {
     }
 }
 
-fn slow() -> Heartbeat {
+pub(super) fn slow() -> Heartbeat {
     Heartbeat {
         ping_every: Duration::from_secs(60),
         dead_after: Duration::from_secs(120),
     }
 }
 
-fn error_kind(message: &ServerMessage) -> Option<String> {
+pub(super) fn error_kind(message: &ServerMessage) -> Option<String> {
     match message {
         ServerMessage::Error { problem } => Some(problem.kind.clone()),
         _ => None,

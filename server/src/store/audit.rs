@@ -2,7 +2,7 @@
 //! Entries are written in the same transaction as the change.
 
 use super::directory_pages::{contains_pattern, count, offset};
-use super::{Store, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::auth::{Actor, Authorized, TenantScope};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
@@ -20,8 +20,16 @@ pub struct AuditEntry<'a, B: Serialize, A: Serialize> {
     pub after: Option<&'a A>,
 }
 
-fn to_json<T: Serialize>(value: Option<&T>) -> Option<String> {
-    value.and_then(|v| serde_json::to_string(v).ok())
+/// The JSON of a recorded object. A value that cannot be written refuses
+/// the whole change: an audit entry never silently loses its object.
+fn to_json<T: Serialize>(value: Option<&T>) -> StoreResult<Option<String>> {
+    value
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|error| StoreError::Corrupt {
+            table: "audit_log",
+            reason: format!("an object that cannot be recorded: {error}"),
+        })
 }
 
 /// Appends `entry` inside `tx`.
@@ -32,6 +40,7 @@ pub async fn record<B: Serialize, A: Serialize>(
     now: UnixMillis,
     entry: AuditEntry<'_, B, A>,
 ) -> StoreResult<()> {
+    let (before, after) = (to_json(entry.before)?, to_json(entry.after)?);
     sqlx::query(
         "INSERT INTO audit_log (id, tenant_id, actor_id, actor_name, action, object_type, \
          object_id, before_json, after_json, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -43,8 +52,8 @@ pub async fn record<B: Serialize, A: Serialize>(
     .bind(entry.action)
     .bind(entry.object_type)
     .bind(entry.object_id)
-    .bind(to_json(entry.before))
-    .bind(to_json(entry.after))
+    .bind(before)
+    .bind(after)
     .bind(now.0)
     .execute(&mut **tx)
     .await?;
@@ -234,6 +243,59 @@ fn name_in(json: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value serde_json refuses (a map keyed by something that is not a
+    /// string).
+    struct Unwritable;
+
+    impl Serialize for Unwritable {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry(&[1u8, 2], "v")?;
+            map.end()
+        }
+    }
+
+    /// Before, such an object became NULL in a committed audit entry.
+    #[tokio::test]
+    async fn an_object_that_cannot_be_written_refuses_the_entry() {
+        let store = crate::store::Store::open_in_memory().await.unwrap();
+        crate::seed::seed_demo(&store, UnixMillis(1)).await.unwrap();
+        let scope = crate::auth::TenantScope::for_tests("contoso".into());
+        let count = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        };
+        let before = count().await;
+        let actor = Actor {
+            id: UserId::from("u"),
+            name: "U".into(),
+        };
+        let mut tx = store.pool().begin().await.unwrap();
+        let entry = AuditEntry::<(), Unwritable> {
+            action: "test.write",
+            object_type: "test",
+            object_id: "x",
+            before: None,
+            after: Some(&Unwritable),
+        };
+        let result = record(&mut tx, &scope, &actor, UnixMillis(2), entry).await;
+        assert!(
+            matches!(
+                result,
+                Err(StoreError::Corrupt {
+                    table: "audit_log",
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(count().await, before, "no entry without its object");
+    }
 
     #[test]
     fn names_come_from_the_recorded_object() {
