@@ -29,4 +29,5 @@ pub mod journal;
 pub mod media;
 pub mod platform;
 pub mod run;
+pub mod service;
 pub mod session;

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     if let Some(cli::Command::Service { action }) = cli.command {
-        return match tandem_agent::platform::service(action, &cli) {
+        return match tandem_agent::service::service(action, &cli) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("tandem-agent: {message}");

@@ -150,6 +150,36 @@ fn names_above_the_floor(rel: &str, code: &str) -> bool {
     leaves_domain || !crate_paths_outside(code, &["domain"]).is_empty()
 }
 
+/// The agent's capability traits and the pure consent gate: what
+/// `platform/` implements and may name.
+const AGENT_FLOOR: &[&str] = &["capture", "inject", "indicator", "journal", "gate"];
+
+/// The agent's `platform/` is a leaf: it names only itself and the
+/// capability modules it implements, and those name nothing above them.
+fn names_above_the_platform(rel: &str, code: &str) -> bool {
+    if rel.starts_with("platform/") {
+        let allowed = [AGENT_FLOOR, &["platform"]].concat();
+        return !crate_paths_outside(code, &allowed).is_empty();
+    }
+    let floor_file = AGENT_FLOOR
+        .iter()
+        .any(|module| rel == format!("{module}.rs") || rel.starts_with(&format!("{module}/")));
+    floor_file && !crate_paths_outside(code, AGENT_FLOOR).is_empty()
+}
+
+fn agent_imports() -> Result {
+    let offenders = import_offenders(&root().join("sharer-agent/src"), names_above_the_platform);
+    if !offenders.is_empty() {
+        return Err(format!(
+            "invariant broken: sharer-agent/src/platform/ may name only {AGENT_FLOOR:?}, and those \
+             nothing above them, so the OS backends stay a leaf:\n  {}",
+            offenders.join("\n  ")
+        ));
+    }
+    println!("    ok: the agent's platform/ names only the capability modules");
+    Ok(())
+}
+
 fn server_imports() -> Result {
     let src = root().join("server/src");
     let http = import_offenders(&src, names_http_outside_http);
@@ -188,6 +218,7 @@ pub fn check() -> Result {
         "the console runs in the browser and never sees server or store types",
     )?;
     server_imports()?;
+    agent_imports()?;
     let mut offenders = Vec::new();
     os_cfgs_outside_platform(&root().join("sharer-agent/src"), &mut offenders);
     if offenders.is_empty() {
@@ -262,8 +293,27 @@ mod tests {
     }
 
     #[test]
-    fn the_real_server_keeps_both_rules() {
+    fn the_platform_names_only_what_it_implements() {
+        let above = names_above_the_platform;
+        assert!(!above(
+            "platform/x11/inject.rs",
+            "use crate::inject::{InjectError, Injector};"
+        ));
+        assert!(!above("platform/mod.rs", "use crate::platform::keymap;"));
+        assert!(above(
+            "platform/windows/mod.rs",
+            "crate::run::register_device(x)"
+        ));
+        assert!(above("platform/linux.rs", "fn f(c: &crate::cli::Cli) {}"));
+        assert!(!above("inject.rs", "use crate::gate::Gate;"));
+        assert!(above("indicator.rs", "use crate::session::Finish;"));
+        assert!(!above("session.rs", "use crate::run::x;"));
+    }
+
+    #[test]
+    fn the_real_tree_keeps_the_import_rules() {
         server_imports().unwrap();
+        agent_imports().unwrap();
     }
 
     #[test]

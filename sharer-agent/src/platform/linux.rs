@@ -76,12 +76,33 @@ pub fn sign_out() -> Result<(), String> {
     }
 }
 
-pub fn service(_action: crate::cli::ServiceAction, _cli: &crate::cli::Cli) -> Result<(), String> {
-    Err(
-        "the service is for Windows; on Linux run the agent in the user's \
-         graphical session (for example from a systemd user unit)"
-            .into(),
-    )
+/// The service is for Windows; on Linux the agent runs in the user's
+/// graphical session (for example from a systemd user unit).
+pub const HAS_SERVICE: bool = false;
+pub const SERVICE_NAME: &str = "";
+
+fn no_service() -> Result<(), String> {
+    Err("the service is for Windows".into())
+}
+
+pub fn service_state_dir() -> PathBuf {
+    default_state_dir()
+}
+
+pub fn protect_state_dir(_dir: &std::path::Path) -> Result<(), String> {
+    no_service()
+}
+
+pub fn install_service(_agent_args: &[String]) -> Result<(), String> {
+    no_service()
+}
+
+pub fn uninstall_service() -> Result<(), String> {
+    no_service()
+}
+
+pub fn run_service() -> Result<(), String> {
+    no_service()
 }
 
 pub fn open_link(command_line: &str) -> Result<(), String> {

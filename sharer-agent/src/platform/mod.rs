@@ -76,9 +76,33 @@ pub async fn sign_out(warning: Duration, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// `tandem-agent service …`: Windows only.
-pub fn service(action: crate::cli::ServiceAction, cli: &crate::cli::Cli) -> Result<(), String> {
-    os::service(action, cli)
+/// Whether this OS has the agent's service (Windows).
+pub const HAS_SERVICE: bool = os::HAS_SERVICE;
+/// The service's name in the OS.
+pub const SERVICE_NAME: &str = os::SERVICE_NAME;
+
+/// Where the service keeps the device key, wherever it is installed from.
+pub fn service_state_dir() -> PathBuf {
+    os::service_state_dir()
+}
+
+/// Lets only the system and administrators into the service's state.
+pub fn protect_state_dir(dir: &std::path::Path) -> Result<(), String> {
+    os::protect_state_dir(dir)
+}
+
+/// Installs and starts the service, which runs the agent with `agent_args`.
+pub fn install_service(agent_args: &[String]) -> Result<(), String> {
+    os::install_service(agent_args)
+}
+
+pub fn uninstall_service() -> Result<(), String> {
+    os::uninstall_service()
+}
+
+/// Runs as the service (called by the service manager).
+pub fn run_service() -> Result<(), String> {
+    os::run_service()
 }
 
 /// The program that opens a link in the sharer's browser.

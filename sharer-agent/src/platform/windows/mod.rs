@@ -29,7 +29,7 @@ use crate::capture::{CaptureError, Capturer};
 use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::DeviceLog;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tandem_protocol::agent::SharerAction;
@@ -68,39 +68,25 @@ pub fn sign_out() -> Result<(), String> {
     account::sign_out()
 }
 
-pub fn service(action: crate::cli::ServiceAction, cli: &crate::cli::Cli) -> Result<(), String> {
-    use crate::cli::ServiceAction;
-    match action {
-        ServiceAction::Install => {
-            let server = cli.server()?;
-            let state_dir = cli.state_dir.clone().unwrap_or_else(service_state_dir);
-            state_dir::protect(&state_dir)?;
-            // Enroll now, as the administrator installing it, so that the
-            // token never sits in the service's command line.
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(crate::run::register_device(
-                server,
-                &state_dir,
-                cli.enroll.clone(),
-            ))?;
-            // Again for the key just written: Windows has it inherit the
-            // folder's rules, but not every file system does (Wine's Unix
-            // drive).
-            state_dir::protect(&state_dir)?;
-            service::install(&cli.service_args(&state_dir))?;
-            println!(
-                "tandem-agent: the {} service is installed and running",
-                service::NAME
-            );
-            Ok(())
-        }
-        ServiceAction::Uninstall => service::uninstall(),
-        ServiceAction::Run => service::run(),
-    }
+pub const HAS_SERVICE: bool = true;
+
+pub fn protect_state_dir(dir: &Path) -> Result<(), String> {
+    state_dir::protect(dir)
 }
+
+pub fn install_service(agent_args: &[String]) -> Result<(), String> {
+    service::install(agent_args)
+}
+
+pub fn uninstall_service() -> Result<(), String> {
+    service::uninstall()
+}
+
+pub fn run_service() -> Result<(), String> {
+    service::run()
+}
+
+pub const SERVICE_NAME: &str = service::NAME;
 
 /// Opens a link: as the console user when this agent runs as SYSTEM (a
 /// browser must never run as SYSTEM), else directly.
@@ -125,7 +111,7 @@ pub fn default_state_dir() -> PathBuf {
 
 /// `%ProgramData%\Tandem`: the service's state, wherever it is installed
 /// from.
-fn service_state_dir() -> PathBuf {
+pub fn service_state_dir() -> PathBuf {
     std::env::var_os("ProgramData")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
