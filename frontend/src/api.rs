@@ -372,8 +372,10 @@ pub async fn pairing_preview(
 }
 
 /// A session the caller takes part in.
-pub async fn session(id: &str) -> Result<tandem_protocol::session::SessionView, ApiError> {
-    get_json(&routes::with_id(routes::SESSION, id)).await
+pub async fn session(
+    id: &tandem_protocol::SessionId,
+) -> Result<tandem_protocol::session::SessionView, ApiError> {
+    get_json(&routes::with_id(routes::SESSION, &id.0)).await
 }
 
 /// What a participant does to a session.
@@ -389,11 +391,11 @@ pub enum SessionAction {
 
 /// Sends `action` for session `id`; answers the new view.
 pub async fn session_action(
-    id: &str,
+    id: &tandem_protocol::SessionId,
     action: SessionAction,
 ) -> Result<tandem_protocol::session::SessionView, ApiError> {
     use tandem_protocol::session::{ConsentAnswer, ModeRequest};
-    let path = |route| routes::with_id(route, id);
+    let path = |route| routes::with_id(route, &id.0);
     match action {
         SessionAction::Request(mode) => {
             send_json(
@@ -420,7 +422,7 @@ pub async fn session_action(
 
 /// Sets (or, blank, clears) the ticket reference of session `id` (helper).
 pub async fn set_ticket(
-    id: &str,
+    id: &tandem_protocol::SessionId,
     ticket: &str,
 ) -> Result<tandem_protocol::session::SessionView, ApiError> {
     let body = tandem_protocol::reports::TicketUpdate {
@@ -428,7 +430,7 @@ pub async fn set_ticket(
     };
     send_json(
         Write::Put,
-        &routes::with_id(routes::SESSION_TICKET, id),
+        &routes::with_id(routes::SESSION_TICKET, &id.0),
         &body,
     )
     .await
@@ -460,9 +462,9 @@ fn with_query(route: &str, query: &tandem_protocol::reports::ReportQuery) -> Str
 
 /// One session record with its steps.
 pub async fn report_detail(
-    id: &str,
+    id: &tandem_protocol::SessionId,
 ) -> Result<tandem_protocol::reports::SessionReportDetail, ApiError> {
-    get_json(&routes::with_id(routes::REPORT_SESSION, id)).await
+    get_json(&routes::with_id(routes::REPORT_SESSION, &id.0)).await
 }
 
 /// The monitor page's figures.
@@ -498,8 +500,10 @@ pub async fn create_enrollment_token(
 }
 
 /// Revokes an enrollment token.
-pub async fn revoke_enrollment_token(id: &str) -> Result<EnrollmentTokenRow, ApiError> {
-    let path = routes::with_id(routes::ADMIN_ENROLLMENT_TOKEN_REVOKE, id);
+pub async fn revoke_enrollment_token(
+    id: &tandem_protocol::EnrollmentTokenId,
+) -> Result<EnrollmentTokenRow, ApiError> {
+    let path = routes::with_id(routes::ADMIN_ENROLLMENT_TOKEN_REVOKE, &id.0);
     send_json(Write::Post, &path, &()).await
 }
 

@@ -1,5 +1,6 @@
 //! The console's routes as a typed enum. Paths are written here and only here.
 
+use tandem_protocol::SessionId;
 use tandem_protocol::admin::AuditQuery;
 use tandem_protocol::reports::{Outcome, ReportFlag, ReportQuery, ReportSort};
 
@@ -30,15 +31,15 @@ pub enum AppRoute {
         target: Option<String>,
     },
     /// `/sessions/:id`: the helper's view of a session.
-    Session { id: String },
+    Session { id: SessionId },
     /// `/share`: the sharer enters a code.
     Share,
     /// `/share/:id`: the sharer's view of a session.
-    ShareSession { id: String },
+    ShareSession { id: SessionId },
     /// `/reports?…`: session records, filters, sort and page in the query.
     Reports(ReportQuery),
     /// `/reports/:id`: one session record with its steps.
-    ReportDetail { id: String },
+    ReportDetail { id: SessionId },
     /// `/monitor`: live sessions and the last 30 days.
     Monitor,
     /// `/admin/audit?q=&kind=&page=`: the audit log, searched and paged.
@@ -136,14 +137,14 @@ impl AppRoute {
                     format!("{}?{}", kind.path(), query.join("&"))
                 }
             }
-            AppRoute::Session { id } => format!("{SESSIONS}/{}", percent_encode(id)),
+            AppRoute::Session { id } => format!("{SESSIONS}/{}", percent_encode(&id.0)),
             AppRoute::Share => SHARE.to_owned(),
-            AppRoute::ShareSession { id } => format!("{SHARE}/{}", percent_encode(id)),
+            AppRoute::ShareSession { id } => format!("{SHARE}/{}", percent_encode(&id.0)),
             AppRoute::Reports(query) => match query.to_query_string() {
                 text if text.is_empty() => REPORTS.to_owned(),
                 text => format!("{REPORTS}?{text}"),
             },
-            AppRoute::ReportDetail { id } => format!("{REPORTS}/{}", percent_encode(id)),
+            AppRoute::ReportDetail { id } => format!("{REPORTS}/{}", percent_encode(&id.0)),
             AppRoute::Monitor => MONITOR.to_owned(),
             AppRoute::AdminAudit(query) => match query.to_query_string() {
                 text if text.is_empty() => ADMIN_AUDIT.to_owned(),
@@ -208,7 +209,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn session_pages() {
-        let id = "0b5e-4c".to_owned();
+        let id = SessionId::from("0b5e-4c");
         assert_eq!(
             AppRoute::Session { id: id.clone() }.href(),
             "/sessions/0b5e-4c"

@@ -17,7 +17,7 @@
 
 use crate::grant::GrantKey;
 use crate::session::IdentityCard;
-use crate::{DeviceId, SessionId, UnixMillis};
+use crate::{DeviceId, EnrollmentTokenId, SessionId, UnixMillis};
 use serde::{Deserialize, Serialize};
 
 /// The `Authorization` scheme of device-authenticated requests.
@@ -127,7 +127,7 @@ pub struct Registration {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrollmentToken {
-    pub id: String,
+    pub id: EnrollmentTokenId,
     pub token: String,
     pub label: String,
     pub expires_at: UnixMillis,
@@ -137,7 +137,7 @@ pub struct EnrollmentToken {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrollmentTokenRow {
-    pub id: String,
+    pub id: EnrollmentTokenId,
     pub label: String,
     pub created_at: UnixMillis,
     pub expires_at: UnixMillis,

@@ -54,3 +54,7 @@ id_type!(
     /// A remote-help session.
     SessionId
 );
+id_type!(
+    /// An enrollment token (its id, never the secret).
+    EnrollmentTokenId
+);

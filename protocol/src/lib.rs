@@ -15,6 +15,7 @@ pub mod input;
 pub mod problem;
 pub mod qoi;
 pub mod rbac;
+pub mod refusal;
 pub mod reports;
 pub mod routes;
 pub mod session;
@@ -24,6 +25,8 @@ pub mod text;
 pub mod tiles;
 pub mod time;
 
-pub use ids::{AssignmentId, DeviceId, GroupId, RoleId, SessionId, TenantId, UserId};
+pub use ids::{
+    AssignmentId, DeviceId, EnrollmentTokenId, GroupId, RoleId, SessionId, TenantId, UserId,
+};
 pub use problem::Problem;
 pub use time::UnixMillis;

@@ -1,5 +1,6 @@
 //! Remote-help sessions: modes, who acts, and how a session ends.
 
+pub use crate::refusal::Refusal;
 use serde::{Deserialize, Serialize};
 
 /// What the helper may do in a session.
@@ -36,7 +37,7 @@ pub enum EndReason {
     /// The sharer declined the helper's first request.
     Declined,
     /// A policy check refused it (the reason is shown to both sides).
-    Refused { reason: String },
+    Refused { reason: Refusal },
     /// The code expired before it was used.
     Expired,
     /// A participant dropped and did not come back in time.
@@ -259,7 +260,7 @@ mod tests {
             EndReason::Completed { by: Party::Sharer },
             EndReason::Declined,
             EndReason::Refused {
-                reason: "remote help is turned off".into(),
+                reason: Refusal::RemoteHelpOff,
             },
             EndReason::Expired,
             EndReason::Disconnected,

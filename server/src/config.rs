@@ -47,6 +47,10 @@ pub struct Config {
     /// How long a dropped participant may take to come back without a new
     /// approval, in seconds.
     pub reconnect_seconds: u32,
+    /// A server-wide bound on how long a security code lives, in seconds,
+    /// below every tenant's own setting (in minutes). Unset: the tenant's
+    /// setting alone.
+    pub code_lifetime_max_seconds: Option<u32>,
     /// Agents older than this version are told to update (e.g. "0.2.0").
     pub min_agent_version: Option<String>,
     /// Close a connection that has not sent a whole request head within
@@ -111,6 +115,7 @@ impl Default for Config {
             ice_servers: Vec::new(),
             turn_rest: None,
             reconnect_seconds: 120,
+            code_lifetime_max_seconds: None,
             min_agent_version: None,
             header_read_timeout_seconds: 10,
             max_connections_per_address: 64,

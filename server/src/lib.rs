@@ -85,6 +85,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         },
         sessions::Timing {
             reconnect_millis: i64::from(config.reconnect_seconds) * 1000,
+            code_lifetime_max_millis: config
+                .code_lifetime_max_seconds
+                .map(|seconds| i64::from(seconds) * 1000),
             ..sessions::Timing::default()
         },
     )

@@ -53,6 +53,7 @@ async fn two_hundred_concurrent_failed_sign_ins_stay_within_the_hashing_bound() 
                     attempts_overall: loose,
                 },
                 hasher: hasher.clone(),
+                ..Options::default()
             },
         )
         .await,

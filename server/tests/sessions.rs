@@ -172,6 +172,25 @@ async fn codes_expire_by_housekeeping_too_and_follow_the_lifetime_setting() {
     assert_eq!(view["ended"]["outcome"], "expired");
 }
 
+#[tokio::test]
+async fn the_servers_bound_shortens_every_codes_life() {
+    let options = support::Options {
+        timing: tandem_server::sessions::Timing {
+            code_lifetime_max_millis: Some(3_000),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = support::app_configured(std::path::Path::new("/nonexistent-dist"), options).await;
+    let (megan, code, id) = issue(&app, "megan@contoso.test").await;
+    let view = app.get_json(&with_id(SESSION, &id), &megan).await;
+    let lifetime = view["code_expires_at"].as_i64().unwrap() - view["created_at"].as_i64().unwrap();
+    assert_eq!(lifetime, 3_000, "3 s, not the organization's minutes");
+    app.clock.advance_millis(3_000);
+    let lynne = app.sign_in("lynne@contoso.test").await;
+    assert_eq!(redeem(&app, &lynne, &code).await.status(), 410);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_thousand_guesses_find_nothing_and_the_lockout_engages() {
     let app = std::sync::Arc::new(app().await);
@@ -238,7 +257,9 @@ async fn refused(app: &App, helper: &str, sharer: &str, needle: &str) {
     // The helper sees the same reason, and the session is recorded refused.
     let view = app.get_json(&with_id(SESSION, &id), &helper_cookie).await;
     assert_eq!(view["ended"]["outcome"], "refused");
-    assert!(view["ended"]["reason"].as_str().unwrap().contains(needle));
+    let reason: tandem_protocol::session::Refusal =
+        serde_json::from_value(view["ended"]["reason"].clone()).unwrap();
+    assert!(reason.text().contains(needle), "{reason:?}");
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ async fn start_session(
     match api::assist().await {
         Ok(issued) => {
             let href = AppRoute::Session {
-                id: issued.session.id.0.clone(),
+                id: issued.session.id.clone(),
             }
             .href();
             codes.0.set(Some(issued));
@@ -94,7 +94,7 @@ pub fn AssistButton() -> impl IntoView {
 pub fn AssistPage() -> impl IntoView {
     use_full_bleed();
     let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let id = Memo::new(move |_| SessionId(params.with(|p| p.get("id").unwrap_or_default())));
     move || {
         let id = id.get();
         view! { <AssistSession id=id /> }
@@ -102,12 +102,12 @@ pub fn AssistPage() -> impl IntoView {
 }
 
 #[component]
-fn AssistSession(id: String) -> impl IntoView {
+fn AssistSession(id: SessionId) -> impl IntoView {
     let codes = expect_context::<IssuedCodes>();
     let code = codes
         .0
         .get_untracked()
-        .filter(|c| c.session.id.0 == id)
+        .filter(|c| c.session.id == id)
         .map(|c| c.code);
     let session = RwSignal::new(None::<SessionView>);
     let error = RwSignal::new(None::<String>);
@@ -147,7 +147,7 @@ fn AssistSession(id: String) -> impl IntoView {
         let signal_slot: Rc<RefCell<Option<Signal>>> = Rc::default();
         let slot = signal_slot.clone();
         let signal = Signal::connect(
-            SessionId(id.clone()),
+            id.clone(),
             move |message| {
                 let Some(signal) = slot.borrow().clone() else {
                     return;
@@ -353,7 +353,7 @@ fn AssistSession(id: String) -> impl IntoView {
         Some(q)
     });
     // The ticket field appears once, with the ticket the server knows.
-    let ticket_for = Memo::new(move |_| session.get().map(|v| v.id.0));
+    let ticket_for = Memo::new(move |_| session.get().map(|v| v.id));
     let leave = {
         let act = act.clone();
         move |_| {

@@ -114,7 +114,7 @@ fn active_table(list: Vec<ActiveSession>, now: i64) -> impl IntoView {
                         let who = format!("{} and {}", s.helper_name, s.sharer_name.clone().unwrap_or_else(|| "nobody yet".into()));
                         view! {
                         <tr data-session=s.id.0.clone()>
-                            <th scope="row"><a href=AppRoute::ReportDetail { id: s.id.0.clone() }.href()>{s.helper_name.clone()}</a></th>
+                            <th scope="row"><a href=AppRoute::ReportDetail { id: s.id.clone() }.href()>{s.helper_name.clone()}</a></th>
                             <td>{s.sharer_name.unwrap_or_else(|| "–".into())}</td>
                             <td>{s.device_name.unwrap_or_else(|| "–".into())}</td>
                             <td>{s.status}</td>

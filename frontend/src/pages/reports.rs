@@ -124,7 +124,7 @@ fn table(query: &ReportQuery, page: Page<SessionReport>) -> AnyView {
                 .device_id
                 .clone()
                 .map(|id| filter_link(query, |q| q.device = Some(id)));
-            let detail = AppRoute::ReportDetail { id: r.id.0.clone() }.href();
+            let detail = AppRoute::ReportDetail { id: r.id.clone() }.href();
             view! {
                 <tr data-session=r.id.0.clone()>
                     <th scope="row"><a href=detail>
@@ -280,7 +280,7 @@ fn ended_by(r: &SessionReport) -> String {
 #[component]
 pub fn ReportDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
+    let id = tandem_protocol::SessionId(params.with_untracked(|p| p.get("id").unwrap_or_default()));
     let data = LocalResource::new(move || {
         let id = id.clone();
         async move { api::report_detail(&id).await }

@@ -149,7 +149,7 @@ pub fn SharePage() -> impl IntoView {
         spawn_local(async move {
             match api::redeem(&code.get_untracked(), device).await {
                 Ok(view) => {
-                    let href = AppRoute::ShareSession { id: view.id.0 }.href();
+                    let href = AppRoute::ShareSession { id: view.id }.href();
                     navigate(&href, NavigateOptions::default());
                 }
                 Err(e) => error.set(Some(e.message())),
@@ -348,7 +348,7 @@ impl Sharing {
 #[component]
 pub fn ShareSessionPage() -> impl IntoView {
     let params = use_params_map();
-    let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
+    let id = SessionId(params.with_untracked(|p| p.get("id").unwrap_or_default()));
     let sharing = Sharing {
         signal: Rc::default(),
         servers: Rc::default(),
@@ -365,7 +365,7 @@ pub fn ShareSessionPage() -> impl IntoView {
     {
         let handler = sharing.clone();
         let signal = Signal::connect(
-            SessionId(id.clone()),
+            id.clone(),
             move |message| handler.on_message(message),
             move |state| link.set(state),
         );

@@ -7,7 +7,7 @@
 //! full control, and only where an agent can carry it out.
 
 use serde::{Deserialize, Serialize};
-use tandem_protocol::session::{EndReason, Mode, Party, Phase, StopCause};
+use tandem_protocol::session::{EndReason, Mode, Party, Phase, Refusal, StopCause};
 
 /// What sends the sharer's screen, which decides what the session can do:
 /// a browser tab shares its screen but cannot take keyboard and mouse.
@@ -69,7 +69,7 @@ pub enum Event {
     Resume,
     Leave,
     Refuse {
-        reason: String,
+        reason: Refusal,
     },
     Expire,
     Disconnect,
@@ -277,9 +277,7 @@ pub fn transition(
         (CodeIssued, StartUnattended) => Ok(Redeemed),
         (ConsentPending { requested, .. }, GrantUnattended) => Ok(Active { mode: *requested }),
         (CodeIssued, Expire) => ended(EndReason::Expired),
-        (CodeIssued | Redeemed, Refuse { reason }) => ended(EndReason::Refused {
-            reason: reason.clone(),
-        }),
+        (CodeIssued | Redeemed, Refuse { reason }) => ended(EndReason::Refused { reason: *reason }),
         (Redeemed, Request { mode }) => Ok(ConsentPending {
             requested: *mode,
             current: None,

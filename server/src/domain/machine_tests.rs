@@ -18,7 +18,7 @@ fn event() -> impl Strategy<Value = Event> {
         Just(Event::Resume),
         Just(Event::Leave),
         Just(Event::Refuse {
-            reason: "policy".into()
+            reason: Refusal::OutOfScope
         }),
         Just(Event::Expire),
         Just(Event::Disconnect),

@@ -62,12 +62,9 @@ pub async fn put_settings(
 pub async fn end_session(
     State(state): State<AppState>,
     auth: Authorized<ManageSettings>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<tandem_protocol::SessionId>,
 ) -> ApiResult<axum::http::StatusCode> {
-    state
-        .sessions
-        .stop(&auth, &tandem_protocol::SessionId(id))
-        .await?;
+    state.sessions.stop(&auth, &id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -92,7 +89,7 @@ pub async fn audit_log(
 pub async fn revoke_enrollment_token(
     State(state): State<AppState>,
     auth: Authorized<ManageDevices>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<tandem_protocol::EnrollmentTokenId>,
 ) -> ApiResult<Json<tandem_protocol::agent::EnrollmentTokenRow>> {
     let row = state
         .store
@@ -123,12 +120,12 @@ pub async fn create_role(
 pub async fn update_role(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<RoleId>,
     ApiJson(draft): ApiJson<RoleDraft>,
 ) -> ApiResult<Json<RoleView>> {
     let role = state
         .store
-        .update_role(&auth, &RoleId(id), &draft, state.clock.now())
+        .update_role(&auth, &id, &draft, state.clock.now())
         .await?;
     Ok(Json(role))
 }
@@ -136,11 +133,11 @@ pub async fn update_role(
 pub async fn delete_role(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<RoleId>,
 ) -> ApiResult<StatusCode> {
     state
         .store
-        .delete_role(&auth, &RoleId(id), state.clock.now())
+        .delete_role(&auth, &id, state.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -167,12 +164,12 @@ pub async fn create_assignment(
 pub async fn update_assignment(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<AssignmentId>,
     ApiJson(draft): ApiJson<AssignmentDraft>,
 ) -> ApiResult<Json<AssignmentView>> {
     let view = state
         .store
-        .update_assignment(&auth, &AssignmentId(id), &draft, state.clock.now())
+        .update_assignment(&auth, &id, &draft, state.clock.now())
         .await?;
     Ok(Json(view))
 }
@@ -180,11 +177,11 @@ pub async fn update_assignment(
 pub async fn delete_assignment(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<AssignmentId>,
 ) -> ApiResult<StatusCode> {
     state
         .store
-        .delete_assignment(&auth, &AssignmentId(id), state.clock.now())
+        .delete_assignment(&auth, &id, state.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -245,11 +242,11 @@ pub async fn create_group(
 pub async fn delete_group(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<tandem_protocol::GroupId>,
 ) -> ApiResult<StatusCode> {
     state
         .store
-        .delete_group(&auth, &tandem_protocol::GroupId(id), state.clock.now())
+        .delete_group(&auth, &id, state.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -257,19 +254,16 @@ pub async fn delete_group(
 pub async fn group_members(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<tandem_protocol::GroupId>,
 ) -> ApiResult<Json<Vec<tandem_protocol::directory::MemberView>>> {
-    let members = state
-        .store
-        .group_members(&auth, &tandem_protocol::GroupId(id))
-        .await?;
+    let members = state.store.group_members(&auth, &id).await?;
     Ok(Json(members))
 }
 
 pub async fn set_group_members(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<tandem_protocol::GroupId>,
     ApiJson(draft): ApiJson<tandem_protocol::directory::MembersDraft>,
 ) -> ApiResult<Json<Vec<tandem_protocol::directory::MemberView>>> {
     if draft.emails.len() > 10_000 {
@@ -279,12 +273,7 @@ pub async fn set_group_members(
     }
     let members = state
         .store
-        .set_group_members(
-            &auth,
-            &tandem_protocol::GroupId(id),
-            &draft.emails,
-            state.clock.now(),
-        )
+        .set_group_members(&auth, &id, &draft.emails, state.clock.now())
         .await?;
     Ok(Json(members))
 }

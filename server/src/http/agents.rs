@@ -184,11 +184,11 @@ pub async fn pair_preview(
 pub async fn start_for_device(
     State(state): State<AppState>,
     current: CurrentUser,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<DeviceId>,
 ) -> ApiResult<(StatusCode, Json<IssuedCode>)> {
     let issued = state
         .sessions
-        .start_for_device(current.user(), &current.tenant_scope(), &DeviceId(id))
+        .start_for_device(current.user(), &current.tenant_scope(), &id)
         .await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }

@@ -85,12 +85,12 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     current: CurrentUser,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<DeviceId>,
 ) -> ApiResult<Json<DeviceSummary>> {
     visible(&state, &current)
         .await?
         .into_iter()
-        .find(|d| d.id.0 == id)
+        .find(|d| d.id == id)
         .map(Json)
         .ok_or(ApiError::NotFound)
 }

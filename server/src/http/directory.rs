@@ -58,28 +58,17 @@ pub async fn create_user(
 pub async fn update_user(
     State(state): State<AppState>,
     auth: Authorized<ManageRoles>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(draft): ApiJson<UserDraft>,
 ) -> ApiResult<Json<UserRow>> {
     // A foreign or unknown id is a 404 before anything else is said.
-    if state
-        .store
-        .user_row(auth.scope(), &UserId(id.clone()))
-        .await?
-        .is_none()
-    {
+    if state.store.user_row(auth.scope(), &id).await?.is_none() {
         return Err(ApiError::NotFound);
     }
     let hash = checked(&draft).await?;
     let user = state
         .store
-        .update_user(
-            &auth,
-            &UserId(id),
-            &draft,
-            hash.as_deref(),
-            state.clock.now(),
-        )
+        .update_user(&auth, &id, &draft, hash.as_deref(), state.clock.now())
         .await?;
     Ok(Json(user))
 }

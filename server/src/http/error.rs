@@ -7,7 +7,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tandem_protocol::Problem;
-use tandem_protocol::problem::PROBLEM_JSON;
+use tandem_protocol::problem::{PROBLEM_JSON, ProblemKind};
 
 /// Every way an API request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -87,190 +87,110 @@ impl From<tower_sessions::session::Error> for ApiError {
 }
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<String>) {
+    /// The problem kind, and what the user should read (never internals).
+    fn parts(&self) -> (ProblemKind, Option<String>) {
         use ApiError::*;
         match self {
             Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "Sign-in required",
+                ProblemKind::Unauthenticated,
                 Some("Sign in to continue.".into()),
             ),
             SessionExpired => (
-                StatusCode::UNAUTHORIZED,
-                "session-expired",
-                "Session expired",
+                ProblemKind::SessionExpired,
                 Some("Your session has expired. Sign in again.".into()),
             ),
             BadCredentials => (
-                StatusCode::UNAUTHORIZED,
-                "bad-credentials",
-                "Sign-in failed",
+                ProblemKind::BadCredentials,
                 Some("Wrong e-mail address or password.".into()),
             ),
-            BadRequest(detail) => (
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "Bad request",
-                Some(detail.clone()),
-            ),
+            BadRequest(detail) => (ProblemKind::BadRequest, Some(detail.clone())),
             PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Request too large",
+                ProblemKind::PayloadTooLarge,
                 Some(format!(
                     "The request body is larger than {} KiB.",
-                    crate::http::MAX_API_BODY_BYTES / 1024
+                    super::MAX_API_BODY_BYTES / 1024
                 )),
             ),
             UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
+                ProblemKind::UnsupportedMediaType,
                 Some("Send the body as application/json.".into()),
             ),
             Forbidden(permission) => (
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Not allowed",
+                ProblemKind::Forbidden,
                 Some(format!(
                     "You need the \u{201c}{}\u{201d} permission for this.",
                     permission.label()
                 )),
             ),
             CrossSite => (
-                StatusCode::FORBIDDEN,
-                "cross-site",
-                "Cross-site request refused",
+                ProblemKind::CrossSite,
                 Some("This request came from another site and was refused.".into()),
             ),
             TooManyRequests(seconds) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-attempts",
-                "Too many attempts",
+                ProblemKind::TooManyAttempts,
                 Some(format!(
                     "Too many sign-in attempts. Try again in {} minute{}.",
                     seconds.div_ceil(60),
                     if seconds.div_ceil(60) == 1 { "" } else { "s" }
                 )),
             ),
-            Conflict(detail) => (
-                StatusCode::CONFLICT,
-                "conflict",
-                "Conflict",
-                Some(detail.clone()),
-            ),
-            NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found", None),
-            MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "Method not allowed",
-                None,
-            ),
+            Conflict(detail) => (ProblemKind::Conflict, Some(detail.clone())),
+            NotFound => (ProblemKind::NotFound, None),
+            MethodNotAllowed => (ProblemKind::MethodNotAllowed, None),
             ConsoleMissing => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "console-missing",
-                "Console not built",
+                ProblemKind::ConsoleMissing,
                 Some("The console has not been built. Run `cargo xtask run`.".into()),
             ),
             Busy(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "Server busy",
+                ProblemKind::Busy,
                 Some("The server is busy. Try again in a few seconds.".into()),
             ),
             Session(error) => session_parts(error),
-            Store(_) | Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                Some("Something went wrong on the server. It has been logged.".into()),
-            ),
+            Store(_) | Internal(_) => (ProblemKind::Internal, Some(INTERNAL_DETAIL.into())),
         }
     }
 }
 
-/// The status and problem type of each session refusal.
-fn session_parts(
-    error: &crate::sessions::SessionError,
-) -> (StatusCode, &'static str, &'static str, Option<String>) {
+/// What a user reads about a failure on the server.
+const INTERNAL_DETAIL: &str = "Something went wrong on the server. It has been logged.";
+
+/// The problem kind of each session refusal.
+fn session_parts(error: &crate::sessions::SessionError) -> (ProblemKind, Option<String>) {
     use crate::sessions::SessionError::*;
-    let (status, kind, title) = match error {
-        WrongCode => (StatusCode::BAD_REQUEST, "wrong-code", "Wrong code"),
-        CodeExpired => (StatusCode::GONE, "code-expired", "Code expired"),
-        CodeUsed => (StatusCode::CONFLICT, "code-used", "Code already used"),
-        CodeWithdrawn => (StatusCode::GONE, "code-withdrawn", "Code withdrawn"),
-        OwnCode => (StatusCode::BAD_REQUEST, "own-code", "Your own code"),
-        CodeLocked(_) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-codes",
-            "Too many wrong codes",
-        ),
-        RegistrationLocked(_) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-registrations",
-            "Too many device registrations",
-        ),
-        DeviceBusy(_) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-device-requests",
-            "Too many requests from this device",
-        ),
-        RemoteHelpDisabled => (
-            StatusCode::FORBIDDEN,
-            "remote-help-disabled",
-            "Remote help is off",
-        ),
-        NoViewScreen | NoFullControl | HelperOnly => {
-            (StatusCode::FORBIDDEN, "forbidden", "Not allowed")
-        }
-        Invalid(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-        Refused(_) => (StatusCode::FORBIDDEN, "session-refused", "Session refused"),
-        NotNow(_) | Raced => (StatusCode::CONFLICT, "conflict", "Not possible now"),
-        NotFound => return (StatusCode::NOT_FOUND, "not-found", "Not found", None),
-        DeviceAuth(_) => (
-            StatusCode::UNAUTHORIZED,
-            "device-unauthenticated",
-            "Device not authenticated",
-        ),
-        BadEnrollmentToken => (
-            StatusCode::FORBIDDEN,
-            "bad-enrollment-token",
-            "Enrollment token refused",
-        ),
-        BadAgentRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-        PairingExpired => (StatusCode::GONE, "pairing-expired", "Pairing link expired"),
-        ForeignDevice => (
-            StatusCode::FORBIDDEN,
-            "foreign-device",
-            "Another organization's device",
-        ),
-        AgentOffline => (StatusCode::CONFLICT, "agent-offline", "Agent offline"),
-        NoOfferAssistance => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
-        Store(_) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                Some("Something went wrong on the server. It has been logged.".into()),
-            );
-        }
+    let kind = match error {
+        WrongCode => ProblemKind::WrongCode,
+        CodeExpired => ProblemKind::CodeExpired,
+        CodeUsed => ProblemKind::CodeUsed,
+        CodeWithdrawn => ProblemKind::CodeWithdrawn,
+        OwnCode => ProblemKind::OwnCode,
+        CodeLocked(_) => ProblemKind::TooManyCodes,
+        RegistrationLocked(_) => ProblemKind::TooManyRegistrations,
+        DeviceBusy(_) => ProblemKind::TooManyDeviceRequests,
+        RemoteHelpDisabled => ProblemKind::RemoteHelpDisabled,
+        NoViewScreen | NoFullControl | HelperOnly | NoOfferAssistance => ProblemKind::Forbidden,
+        Invalid(_) | BadAgentRequest(_) => ProblemKind::BadRequest,
+        Refused(_) => ProblemKind::SessionRefused,
+        NotNow(_) | Raced => ProblemKind::Conflict,
+        NotFound => return (ProblemKind::NotFound, None),
+        DeviceAuth(_) => ProblemKind::DeviceUnauthenticated,
+        BadEnrollmentToken => ProblemKind::BadEnrollmentToken,
+        PairingExpired => ProblemKind::PairingExpired,
+        ForeignDevice => ProblemKind::ForeignDevice,
+        AgentOffline => ProblemKind::AgentOffline,
+        Store(_) => return (ProblemKind::Internal, Some(INTERNAL_DETAIL.into())),
     };
-    (status, kind, title, Some(error.to_string()))
+    (kind, Some(error.to_string()))
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, kind, title, detail) = self.parts();
+        let (kind, detail) = self.parts();
+        let status =
+            StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let problem = Problem {
-            kind: format!("/problems/{kind}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
-            detail,
-        };
+        let problem = Problem::new(kind, detail);
         let retry_after = match self {
             ApiError::TooManyRequests(seconds)
             | ApiError::Busy(seconds)

@@ -104,7 +104,7 @@ fn whole_export<T>(rows: Vec<T>, max: u32) -> ApiResult<Vec<T>> {
 pub async fn session(
     State(state): State<AppState>,
     reader: ReportReader,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<SessionId>,
 ) -> ApiResult<Json<SessionReportDetail>> {
     let settings = state.store.settings(reader.scope()).await?;
     let ctx = ReportContext {
@@ -113,7 +113,7 @@ pub async fn session(
     };
     let (report, logged) = state
         .store
-        .report_detail(&reader, &SessionId(id), ctx)
+        .report_detail(&reader, &id, ctx)
         .await?
         .ok_or(ApiError::NotFound)?;
     let steps = logged
@@ -191,17 +191,12 @@ pub async fn live(
 pub async fn ticket(
     State(state): State<AppState>,
     current: CurrentUser,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<SessionId>,
     ApiJson(body): ApiJson<TicketUpdate>,
 ) -> ApiResult<Json<SessionView>> {
     let view = state
         .sessions
-        .set_ticket(
-            current.user(),
-            &current.tenant_scope(),
-            &SessionId(id),
-            &body,
-        )
+        .set_ticket(current.user(), &current.tenant_scope(), &id, &body)
         .await?;
     Ok(Json(view))
 }

@@ -81,11 +81,11 @@ pub async fn redeem(
 pub async fn get(
     State(state): State<AppState>,
     current: CurrentUser,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<SessionId>,
 ) -> ApiResult<Json<SessionView>> {
     let view = state
         .sessions
-        .view(current.user(), &current.tenant_scope(), &SessionId(id))
+        .view(current.user(), &current.tenant_scope(), &id)
         .await?;
     Ok(Json(view))
 }
@@ -93,17 +93,12 @@ pub async fn get(
 async fn act(
     state: &AppState,
     current: &CurrentUser,
-    id: String,
+    id: SessionId,
     action: Action,
 ) -> ApiResult<Json<SessionView>> {
     let view = state
         .sessions
-        .act(
-            current.user(),
-            &current.tenant_scope(),
-            &SessionId(id),
-            action,
-        )
+        .act(current.user(), &current.tenant_scope(), &id, action)
         .await?;
     Ok(Json(view))
 }
@@ -112,7 +107,7 @@ async fn act(
 pub async fn request(
     State(state): State<AppState>,
     current: CurrentUser,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<SessionId>,
     ApiJson(body): ApiJson<ModeRequest>,
 ) -> ApiResult<Json<SessionView>> {
     act(&state, &current, id, Action::Request(body.mode)).await
@@ -122,7 +117,7 @@ pub async fn request(
 pub async fn consent(
     State(state): State<AppState>,
     current: CurrentUser,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<SessionId>,
     ApiJson(body): ApiJson<ConsentAnswer>,
 ) -> ApiResult<Json<SessionView>> {
     act(&state, &current, id, Action::Consent { allow: body.allow }).await
@@ -134,7 +129,7 @@ macro_rules! plain_action {
         pub async fn $name(
             State(state): State<AppState>,
             current: CurrentUser,
-            ApiPath(id): ApiPath<String>,
+            ApiPath(id): ApiPath<SessionId>,
         ) -> ApiResult<Json<SessionView>> {
             act(&state, &current, id, $action).await
         }

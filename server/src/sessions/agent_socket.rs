@@ -17,6 +17,7 @@ use crate::store::DeviceKeyRecord;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tandem_protocol::agent::{AgentClientMessage, AgentServerMessage, SharerAction};
 use tandem_protocol::session::Party;
+use tandem_protocol::session::Refusal;
 use tandem_protocol::signal::FrameError;
 use tandem_protocol::{DeviceId, SessionId};
 use tokio::sync::mpsc;
@@ -162,9 +163,12 @@ async fn act(
     // Nobody consented at an unattended device: no one there may resume
     // (or pause) in a sharer's name. Stopping is always allowed.
     let sharer = match actor {
-        Party::Sharer => Some(record.sharer_id.clone().ok_or_else(|| {
-            SessionError::Refused("this session has no sharer to pause or resume it".into())
-        })?),
+        Party::Sharer => Some(
+            record
+                .sharer_id
+                .clone()
+                .ok_or_else(|| SessionError::Refused(Refusal::NoSharer))?,
+        ),
         _ => None,
     };
     sessions

@@ -20,6 +20,7 @@ use tandem_protocol::agent::{
     RegisterRequest, Registration,
 };
 use tandem_protocol::rbac::Permission;
+use tandem_protocol::session::Refusal;
 use tandem_protocol::session::{IssuedCode, Party};
 use tandem_protocol::settings::HelperNameDisplay;
 use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
@@ -348,21 +349,14 @@ impl Sessions {
             return Err(SessionError::NoOfferAssistance);
         }
         if !summary.enrolled {
-            return Err(SessionError::Refused(
-                "only enrolled devices can be helped from the device page; use a security code"
-                    .into(),
-            ));
+            return Err(SessionError::Refused(Refusal::DevicePageNeedsEnrollment));
         }
         if key.is_none() || !self.agents().is_online(device) {
             return Err(SessionError::AgentOffline);
         }
         let unattended = signed_in.is_none();
         if unattended && !settings.allow_unattended {
-            return Err(SessionError::Refused(
-                "nobody is signed in to Tandem on this device, and unattended access is off \
-                 for this organization"
-                    .into(),
-            ));
+            return Err(SessionError::Refused(Refusal::NobodySignedIn));
         }
         let issued = self.issue_for(helper, scope, Some(device)).await?;
         if unattended {
@@ -447,11 +441,7 @@ impl Sessions {
         let key = self.store().device_key(&device).await?;
         match key {
             Some(key) if key.signed_in_user_id.as_ref() == Some(&sharer.id) => Ok(Some(device)),
-            _ => Err(SessionError::Refused(
-                "this browser is not paired with the device; open the link the Tandem agent \
-                 shows"
-                    .into(),
-            )),
+            _ => Err(SessionError::Refused(Refusal::NotPaired)),
         }
     }
 

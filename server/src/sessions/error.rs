@@ -29,7 +29,7 @@ pub enum SessionError {
     NoFullControl,
     /// A redemption check refused the session; it is recorded as refused.
     #[error("{0}")]
-    Refused(String),
+    Refused(tandem_protocol::session::Refusal),
     #[error("{0}")]
     NotNow(#[from] TransitionError),
     #[error("someone else changed the session at the same time; try again")]

@@ -7,6 +7,7 @@ use crate::auth::TenantScope;
 use crate::domain::rbac::Target;
 use crate::store::{SessionRecord, UserRecord};
 use tandem_protocol::rbac::{Permission, PermissionSet};
+use tandem_protocol::session::Refusal;
 
 impl Sessions {
     /// The helper's remote-help permissions on the session's sharer (and
@@ -40,18 +41,16 @@ impl Sessions {
         &self,
         record: &SessionRecord,
         sharer: &UserRecord,
-    ) -> SessionResult<Option<String>> {
+    ) -> SessionResult<Option<Refusal>> {
         // Redemption turns another tenant's code into a wrong code before
         // it gets here; this stays as a second wall, and says nothing more.
         if sharer.tenant_id != record.tenant_id {
-            return Ok(Some("this session is not available".into()));
+            return Ok(Some(Refusal::NotAvailable));
         }
         let scope = TenantScope::of_record(&record.tenant_id);
         let settings = self.store().settings(&scope).await?;
         if !settings.remote_help_enabled {
-            return Ok(Some(
-                "remote help is turned off for this organization".into(),
-            ));
+            return Ok(Some(Refusal::RemoteHelpOff));
         }
         let mut candidate = record.clone();
         candidate.sharer_id = Some(sharer.id.clone());
@@ -60,9 +59,7 @@ impl Sessions {
             .await?
             .contains(Permission::ViewScreen)
         {
-            return Ok(Some(
-                "the helper's roles do not cover this sharer (out of scope)".into(),
-            ));
+            return Ok(Some(Refusal::OutOfScope));
         }
         if let Some(device) = &record.device_id {
             let enrolled = self
@@ -71,9 +68,7 @@ impl Sessions {
                 .await?
                 .is_some_and(|d| d.enrolled);
             if !enrolled && !settings.allow_unenrolled {
-                return Ok(Some(
-                    "help to unenrolled devices is turned off for this organization".into(),
-                ));
+                return Ok(Some(Refusal::UnenrolledDevicesOff));
             }
         }
         Ok(None)

@@ -131,9 +131,7 @@ impl Sessions {
         if let Some(reason) = self.refusal(&candidate, sharer).await? {
             // A sharer of another tenant is not named in this tenant's record.
             let named = (sharer.tenant_id == record.tenant_id).then_some(&sharer.id);
-            let event = Event::Refuse {
-                reason: reason.clone(),
-            };
+            let event = Event::Refuse { reason };
             self.apply(&record, Party::System, None, event, named)
                 .await?;
             return Err(SessionError::Refused(reason));

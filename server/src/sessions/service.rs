@@ -17,6 +17,7 @@ use crate::domain::rbac::Membership;
 use crate::store::{Change, SessionRecord, Store, StoreError, UserRecord, to_hex};
 use std::sync::Arc;
 use tandem_protocol::rbac::Permission;
+use tandem_protocol::session::Refusal;
 use tandem_protocol::session::{IssuedCode, Mode, Party, SessionView};
 use tandem_protocol::settings::MAX_CODE_LIFETIME_MINUTES;
 use tandem_protocol::signal::ServerMessage;
@@ -29,6 +30,8 @@ pub struct Timing {
     pub reconnect_millis: i64,
     /// How long a grant is valid; it is renewed at a third of that.
     pub grant_millis: i64,
+    /// The server's bound on a code's life, below the tenant's setting.
+    pub code_lifetime_max_millis: Option<i64>,
 }
 
 impl Default for Timing {
@@ -36,6 +39,7 @@ impl Default for Timing {
         Self {
             reconnect_millis: 120_000,
             grant_millis: 60_000,
+            code_lifetime_max_millis: None,
         }
     }
 }
@@ -210,7 +214,13 @@ impl Sessions {
         let minutes = settings
             .code_lifetime_minutes
             .clamp(1, MAX_CODE_LIFETIME_MINUTES);
-        let expires = UnixMillis(now.0 + i64::from(minutes) * 60_000);
+        let lifetime = i64::from(minutes) * 60_000;
+        let lifetime = self
+            .inner
+            .timing
+            .code_lifetime_max_millis
+            .map_or(lifetime, |max| lifetime.min(max));
+        let expires = UnixMillis(now.0 + lifetime);
         // A collision among live codes is astronomically rare; try again.
         let mut last = None;
         for _ in 0..3 {
@@ -294,9 +304,7 @@ impl Sessions {
                     };
                     if !self.permissions_on(&record).await?.contains(needed) {
                         return Err(match mode {
-                            Mode::View => SessionError::Refused(
-                                "the helper no longer holds View screen for this sharer".into(),
-                            ),
+                            Mode::View => SessionError::Refused(Refusal::ViewScreenLost),
                             Mode::Control => SessionError::NoFullControl,
                         });
                     }
@@ -314,9 +322,7 @@ impl Sessions {
         if unattended && matches!(event, Event::Request { .. }) {
             let settings = self.store().settings(scope).await?;
             if !settings.allow_unattended {
-                return Err(SessionError::Refused(
-                    "unattended access has been turned off for this organization".into(),
-                ));
+                return Err(SessionError::Refused(Refusal::UnattendedOff));
             }
         }
         let mut record = self

@@ -15,6 +15,7 @@ use crate::domain::machine::Event;
 use crate::store::{DeviceKeyRecord, UserRecord};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Duration;
+use tandem_protocol::problem::ProblemKind;
 use tandem_protocol::session::Party;
 use tandem_protocol::signal::{ClientMessage, FrameError, ServerMessage};
 use tandem_protocol::{Problem, SessionId, UserId};
@@ -37,20 +38,9 @@ impl Default for Heartbeat {
     }
 }
 
-fn problem(status: u16, kind: &str, detail: impl Into<String>) -> ServerMessage {
+fn problem(kind: ProblemKind, detail: impl Into<String>) -> ServerMessage {
     ServerMessage::Error {
-        problem: Problem {
-            kind: format!("/problems/{kind}"),
-            title: match status {
-                404 => "Not found".into(),
-                500 => "Internal error".into(),
-                409 => "Not possible now".into(),
-                429 => "Too many messages".into(),
-                _ => "Bad message".into(),
-            },
-            status,
-            detail: Some(detail.into()),
-        },
+        problem: Problem::new(kind, Some(detail.into())),
     }
 }
 
@@ -134,13 +124,13 @@ pub async fn serve_connection<S, R>(
                     Verdict::Admit => {}
                     Verdict::Drop => continue,
                     Verdict::DropAndWarn => {
-                        let warning = problem(429, "too-fast", "Messages are arriving too fast; some were dropped.");
+                        let warning = problem(ProblemKind::TooFast, "Messages are arriving too fast; some were dropped.");
                         if sink.send(warning).await.is_err() { break }
                         continue;
                     }
                     Verdict::Close => {
                         tracing::info!(caller = caller.label(), "closing a signaling connection that sends too fast");
-                        let _ = sink.send(problem(429, "too-fast", "Messages kept arriving too fast; the connection is closed.")).await;
+                        let _ = sink.send(problem(ProblemKind::TooFast, "Messages kept arriving too fast; the connection is closed.")).await;
                         break;
                     }
                 }
@@ -164,24 +154,24 @@ pub async fn serve_connection<S, R>(
                             }
                         }
                     }
-                    Ok(ClientMessage::Join { .. }) => Some(problem(409, "already-joined", "This connection has already joined a session.")),
+                    Ok(ClientMessage::Join { .. }) => Some(problem(ProblemKind::AlreadyJoined, "This connection has already joined a session.")),
                     Ok(ClientMessage::Pong { .. }) => None,
                     Ok(ClientMessage::Chat { text }) => match &joined {
                         Some(j) => chat(&sessions, j, text).await,
-                        None => Some(problem(409, "not-joined", "Join a session first.")),
+                        None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
                     },
                     Ok(ClientMessage::ElevationUsed) => match &joined {
                         Some(j) => elevation_used(&sessions, j).await,
-                        None => Some(problem(409, "not-joined", "Join a session first.")),
+                        None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
                     },
                     Ok(message) => match &joined {
                         Some(j) => relay(&sessions, j, message),
-                        None => Some(problem(409, "not-joined", "Join a session first.")),
+                        None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
                     },
                     Err(why) => {
                         refused += 1;
                         tracing::debug!(caller = caller.label(), refused, %why, "refused a signaling frame");
-                        Some(problem(400, "bad-message", why))
+                        Some(problem(ProblemKind::BadMessage, why))
                     }
                 };
                 if let Some(reply) = reply
@@ -220,8 +210,7 @@ async fn join(
 ) -> Result<(Joined, Vec<ServerMessage>), ServerMessage> {
     let not_found = || {
         problem(
-            404,
-            "not-found",
+            ProblemKind::NotFound,
             "No such session, or you do not take part in it.",
         )
     };
@@ -234,8 +223,7 @@ async fn join(
         SessionError::Store(error) => {
             tracing::error!(%error, %session, "joining a session failed in the store");
             problem(
-                500,
-                "internal",
+                ProblemKind::Internal,
                 "Something went wrong on the server. It has been logged.",
             )
         }
@@ -327,8 +315,7 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
         }
         (party, message) => {
             return Some(problem(
-                409,
-                "wrong-party",
+                ProblemKind::WrongParty,
                 format!("The {party:?} cannot send a {} message.", kind_of(&message)),
             ));
         }
@@ -338,15 +325,13 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
         .is_some_and(|s| !s.is_ended() && s.summary().1.is_some());
     if !media {
         return Some(problem(
-            409,
-            "no-consent",
+            ProblemKind::NoConsent,
             "Media can flow only after the sharer allowed a mode.",
         ));
     }
     if hub.send(&joined.session, to, &forward) == 0 {
         return Some(problem(
-            409,
-            "peer-absent",
+            ProblemKind::PeerAbsent,
             "The other participant is not connected right now.",
         ));
     }
@@ -360,8 +345,7 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
 async fn elevation_used(sessions: &Sessions, joined: &Joined) -> Option<ServerMessage> {
     if joined.party != Party::Agent {
         return Some(problem(
-            409,
-            "wrong-party",
+            ProblemKind::WrongParty,
             "Only the device's agent reports elevation.",
         ));
     }
@@ -371,13 +355,15 @@ async fn elevation_used(sessions: &Sessions, joined: &Joined) -> Option<ServerMe
     {
         Ok(true) => None,
         Ok(false) => Some(problem(
-            409,
-            "not-now",
+            ProblemKind::NotNow,
             "Elevation is recorded only in full control by a helper who holds Elevation.",
         )),
         Err(error) => {
             tracing::warn!(%error, session = %joined.session, "recording elevation failed");
-            Some(problem(500, "internal", "Elevation could not be recorded."))
+            Some(problem(
+                ProblemKind::Internal,
+                "Elevation could not be recorded.",
+            ))
         }
     }
 }
@@ -388,8 +374,7 @@ async fn chat(sessions: &Sessions, joined: &Joined, text: String) -> Option<Serv
         Party::Sharer => Party::Helper,
         Party::Agent | Party::System => {
             return Some(problem(
-                409,
-                "wrong-party",
+                ProblemKind::WrongParty,
                 "Only the helper and the sharer chat.",
             ));
         }
@@ -400,8 +385,7 @@ async fn chat(sessions: &Sessions, joined: &Joined, text: String) -> Option<Serv
         .is_some_and(|s| s.has_participants())
     {
         return Some(problem(
-            409,
-            "not-now",
+            ProblemKind::NotNow,
             "Chat is open while both of you take part in the session.",
         ));
     }
@@ -409,14 +393,16 @@ async fn chat(sessions: &Sessions, joined: &Joined, text: String) -> Option<Serv
         Ok(settings) if settings.chat_enabled => {}
         Ok(_) => {
             return Some(problem(
-                403,
-                "chat-disabled",
+                ProblemKind::ChatDisabled,
                 "Chat is turned off for your organization.",
             ));
         }
         Err(error) => {
             tracing::warn!(%error, "reading the chat setting failed");
-            return Some(problem(500, "internal", "Chat is not available right now."));
+            return Some(problem(
+                ProblemKind::Internal,
+                "Chat is not available right now.",
+            ));
         }
     }
     let line = ServerMessage::Chat {
@@ -426,8 +412,7 @@ async fn chat(sessions: &Sessions, joined: &Joined, text: String) -> Option<Serv
     };
     if hub.send(&joined.session, to, &line) == 0 {
         return Some(problem(
-            409,
-            "peer-absent",
+            ProblemKind::ChatUndelivered,
             "The other person is not connected right now; the message was not delivered.",
         ));
     }

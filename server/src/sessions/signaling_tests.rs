@@ -39,6 +39,7 @@ async fn start(store: &Store, clock: &Arc<ManualClock>) -> Sessions {
     let timing = Timing {
         reconnect_millis: 120_000,
         grant_millis: 60_000,
+        code_lifetime_max_millis: None,
     };
     Sessions::start(store.clone(), clock.clone(), Default::default(), timing)
         .await

@@ -13,7 +13,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tandem_protocol::agent::EnrollmentTokenRow;
 use tandem_protocol::devices::Compliance;
-use tandem_protocol::{DeviceId, TenantId, UnixMillis, UserId};
+use tandem_protocol::{DeviceId, EnrollmentTokenId, TenantId, UnixMillis, UserId};
 
 /// A registered agent key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ const TOKEN_SELECT: &str = "SELECT t.id, t.label, t.created_at, t.expires_at, t.
 
 fn token_from_row(row: &AnyRow) -> StoreResult<EnrollmentTokenRow> {
     Ok(EnrollmentTokenRow {
-        id: row.try_get("id")?,
+        id: EnrollmentTokenId(row.try_get("id")?),
         label: row.try_get("label")?,
         created_at: UnixMillis(row.try_get("created_at")?),
         expires_at: UnixMillis(row.try_get("expires_at")?),
@@ -99,7 +99,7 @@ impl Store {
         token_hash: &str,
         expires_at: UnixMillis,
         now: UnixMillis,
-    ) -> StoreResult<String> {
+    ) -> StoreResult<EnrollmentTokenId> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool().begin().await?;
         sqlx::query(
@@ -135,7 +135,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(EnrollmentTokenId(id))
     }
 
     /// The tenant's enrollment tokens, newest first.
@@ -158,9 +158,10 @@ impl Store {
     pub async fn revoke_enrollment_token(
         &self,
         auth: &Authorized<ManageDevices>,
-        id: &str,
+        id: &EnrollmentTokenId,
         now: UnixMillis,
     ) -> Result<EnrollmentTokenRow, RbacChangeError> {
+        let id = id.0.as_str();
         let tenant = auth.scope().tenant_id().0.as_str();
         let mut tx = self.pool().begin().await?;
         let before = sqlx::query(&format!(

@@ -37,7 +37,7 @@ pub fn outcome_of(state: &State) -> (Outcome, Option<String>) {
         State::Ended { reason } => match reason {
             EndReason::Completed { .. } => (Outcome::Completed, None),
             EndReason::Declined => (Outcome::Declined, None),
-            EndReason::Refused { reason } => (Outcome::Refused, Some(reason.clone())),
+            EndReason::Refused { reason } => (Outcome::Refused, Some(reason.text().to_owned())),
             EndReason::Failed { error } => (Outcome::Failed, Some(error.clone())),
             EndReason::Disconnected => (Outcome::Disconnected, None),
             EndReason::Expired => (Outcome::Expired, None),

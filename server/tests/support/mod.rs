@@ -38,6 +38,7 @@ pub async fn app_with(dist: &Path) -> App {
 pub struct Options {
     pub login_limits: tandem_server::auth::throttle::Limits,
     pub hasher: Arc<PasswordHasher>,
+    pub timing: tandem_server::sessions::Timing,
 }
 
 impl Default for Options {
@@ -45,6 +46,7 @@ impl Default for Options {
         Self {
             login_limits: tandem_server::auth::throttle::Limits::default(),
             hasher: Arc::new(PasswordHasher::new(HashLimits::default()).unwrap()),
+            timing: tandem_server::sessions::Timing::default(),
         }
     }
 }
@@ -70,7 +72,7 @@ pub async fn app_configured(dist: &Path, options: Options) -> App {
         store.clone(),
         clock.clone(),
         tandem_server::domain::ice::IceConfig::default(),
-        tandem_server::sessions::Timing::default(),
+        options.timing,
     )
     .await
     .unwrap();

@@ -163,7 +163,7 @@ fn OfferButton(device: DeviceId) -> impl IntoView {
             match api::offer_assistance(&device).await {
                 Ok(issued) => {
                     let href = AppRoute::Session {
-                        id: issued.session.id.0.clone(),
+                        id: issued.session.id.clone(),
                     }
                     .href();
                     if let Some(codes) = codes {

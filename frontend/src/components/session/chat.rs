@@ -5,6 +5,7 @@
 use crate::format::now_ms;
 use leptos::prelude::*;
 use tandem_protocol::Problem;
+use tandem_protocol::problem::ProblemKind;
 use tandem_protocol::signal::MAX_CHAT_CHARS;
 
 /// One line of the conversation.
@@ -81,9 +82,9 @@ impl ChatState {
     /// Shows a signaling refusal that is about chat; true if it was.
     pub fn refused(&self, problem: &Problem) -> bool {
         let about_chat = matches!(
-            problem.kind.as_str(),
-            "/problems/chat-disabled" | "/problems/not-now"
-        ) || problem.message().contains("message was not delivered");
+            problem.known_kind(),
+            Some(ProblemKind::ChatDisabled | ProblemKind::ChatUndelivered | ProblemKind::NotNow)
+        );
         if about_chat {
             self.error.set(Some(problem.message().to_owned()));
         }

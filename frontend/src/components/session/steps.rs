@@ -27,7 +27,7 @@ fn spelled(code: &str) -> String {
 /// is in.
 #[component]
 pub fn CodePanel(
-    id: String,
+    id: tandem_protocol::SessionId,
     session: RwSignal<Option<SessionView>>,
     code: Option<String>,
     now: RwSignal<u32>,

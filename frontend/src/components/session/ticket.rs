@@ -7,7 +7,7 @@ use tandem_protocol::reports::MAX_TICKET_CHARS;
 
 /// A one-line field that saves the ticket reference of session `id`.
 #[component]
-pub fn TicketField(id: String, initial: Option<String>) -> impl IntoView {
+pub fn TicketField(id: tandem_protocol::SessionId, initial: Option<String>) -> impl IntoView {
     let value = RwSignal::new(initial.unwrap_or_default());
     let status = RwSignal::new(None::<Result<String, String>>);
     let save = move |e: leptos::ev::SubmitEvent| {

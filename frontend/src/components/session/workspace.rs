@@ -169,9 +169,9 @@ pub fn stalled_after(step: Step) -> u32 {
 /// The code of a session, kept in this tab while it is valid, so a reload
 /// shows it again. Never sent anywhere; gone with the tab.
 pub mod code_memory {
-    use tandem_protocol::UnixMillis;
+    use tandem_protocol::{SessionId, UnixMillis};
 
-    fn key(session: &str) -> String {
+    fn key(session: &SessionId) -> String {
         format!("tandem.code.{session}")
     }
 
@@ -179,7 +179,7 @@ pub mod code_memory {
         web_sys::window()?.session_storage().ok()?
     }
 
-    pub fn remember(session: &str, code: &str, expires_at: Option<UnixMillis>) {
+    pub fn remember(session: &SessionId, code: &str, expires_at: Option<UnixMillis>) {
         if let Some(storage) = storage() {
             let value = format!("{}|{code}", expires_at.map_or(0, |t| t.0));
             let _ = storage.set_item(&key(session), &value);
@@ -187,14 +187,14 @@ pub mod code_memory {
     }
 
     /// The code, unless it expired.
-    pub fn recall(session: &str, now_ms: i64) -> Option<String> {
+    pub fn recall(session: &SessionId, now_ms: i64) -> Option<String> {
         let value = storage()?.get_item(&key(session)).ok()??;
         let (expires, code) = value.split_once('|')?;
         let expires: i64 = expires.parse().ok()?;
         (now_ms < expires).then(|| code.to_owned())
     }
 
-    pub fn forget(session: &str) {
+    pub fn forget(session: &SessionId) {
         if let Some(storage) = storage() {
             let _ = storage.remove_item(&key(session));
         }

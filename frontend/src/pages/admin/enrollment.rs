@@ -101,7 +101,7 @@ fn TokenRow(
     let revocable = state == "Active";
     let for_revoke = token.clone();
     view! {
-        <tr data-token-id=token.id.clone()>
+        <tr data-token-id=token.id.0.clone()>
             <th scope="row">{token.label.clone()}</th>
             <td>
                 <Time ms=token.created_at.0 date_only=true />
