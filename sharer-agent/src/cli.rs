@@ -64,10 +64,8 @@ impl Cli {
     }
 
     /// The server, which every mode but `service uninstall` needs.
-    pub fn server(&self) -> Result<&str, String> {
-        self.server
-            .as_deref()
-            .ok_or_else(|| "--server URL is required".to_owned())
+    pub fn server(&self) -> Result<&str, CliError> {
+        self.server.as_deref().ok_or(CliError::NoServer)
     }
 
     /// The options the service passes on to the agent it starts, with the
@@ -89,14 +87,23 @@ impl Cli {
     }
 }
 
-fn parse_server_url(text: &str) -> Result<String, String> {
+/// What is wrong with the command line beyond what clap checks.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("--server URL is required")]
+    NoServer,
+    #[error("{0:?} is not an http(s) URL")]
+    NotHttp(String),
+}
+
+fn parse_server_url(text: &str) -> Result<String, CliError> {
     let trimmed = text.trim_end_matches('/');
     let ok = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
         && trimmed.len() > "https://".len();
     if ok {
         Ok(trimmed.to_owned())
     } else {
-        Err(format!("{text:?} is not an http(s) URL"))
+        Err(CliError::NotHttp(text.to_owned()))
     }
 }
 
@@ -107,7 +114,7 @@ mod tests {
     #[test]
     fn parses_server_and_optional_token() {
         let cli = Cli::try_parse_from(["tandem-agent", "--server", "https://h.test/"]).unwrap();
-        assert_eq!(cli.server(), Ok("https://h.test"));
+        assert_eq!(cli.server().ok(), Some("https://h.test"));
         assert_eq!(cli.sign_out_after, 60);
         assert_eq!(cli.enroll, None);
         let cli = Cli::try_parse_from([

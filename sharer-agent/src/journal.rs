@@ -88,7 +88,16 @@ impl Entry {
 
 /// Where entries go: one backend per OS, picked in `platform`.
 pub trait DeviceLog: Send + Sync {
-    fn write(&self, entry: &Entry) -> Result<(), String>;
+    fn write(&self, entry: &Entry) -> Result<(), LogError>;
+}
+
+/// Why the device's log refused an entry.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("the device log is not open")]
+    NotOpen,
+    #[error("{call}: {detail}")]
+    Call { call: &'static str, detail: String },
 }
 
 /// Follows one session's status and says what to log.

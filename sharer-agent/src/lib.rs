@@ -21,6 +21,7 @@ pub mod capture;
 pub mod cli;
 pub mod client;
 pub mod encode;
+pub mod error;
 pub mod gate;
 pub mod identity;
 pub mod indicator;

@@ -7,6 +7,7 @@
 
 use crate::cli::Cli;
 use crate::client::{self, ClientError};
+use crate::error::AgentError;
 use crate::gate::Status;
 use crate::identity::Identity;
 use crate::journal::DeviceLog;
@@ -56,11 +57,9 @@ pub async fn register_device(
     server: &str,
     state_dir: &Path,
     token: Option<String>,
-) -> Result<Identity, String> {
-    let mut identity = Identity::load_or_create(state_dir).map_err(|e| e.to_string())?;
-    let registration = client::register(server, &mut identity, token)
-        .await
-        .map_err(|e| format!("registration failed: {e}"))?;
+) -> Result<Identity, AgentError> {
+    let mut identity = Identity::load_or_create(state_dir)?;
+    let registration = client::register(server, &mut identity, token).await?;
     println!(
         "tandem-agent: registered as {} ({})",
         registration.device,
@@ -74,7 +73,7 @@ pub async fn register_device(
 }
 
 /// Runs until Ctrl+C (or until the service is stopped).
-pub async fn run(cli: Cli) -> Result<(), String> {
+pub async fn run(cli: Cli) -> Result<(), AgentError> {
     let server = cli.server()?.to_owned();
     let identity = register_device(&server, &cli.state_dir(), cli.enroll.clone()).await?;
     let (stop_tx, stop) = watch::channel(false);

@@ -4,24 +4,25 @@
 //! offers the OS steps (protect the state folder, install, uninstall, run).
 
 use crate::cli::{Cli, ServiceAction};
-use crate::platform;
+use crate::error::AgentError;
+use crate::platform::{self, PlatformError};
 
-pub fn service(action: ServiceAction, cli: &Cli) -> Result<(), String> {
+pub fn service(action: ServiceAction, cli: &Cli) -> Result<(), AgentError> {
     if !platform::HAS_SERVICE {
-        return Err(
-            "the service is for Windows; on Linux run the agent in the user's \
-                    graphical session (for example from a systemd user unit)"
-                .into(),
-        );
+        return Err(PlatformError::Unsupported(
+            "the service is for Windows; on Linux run the agent in the user's graphical \
+             session (for example from a systemd user unit)",
+        )
+        .into());
     }
     match action {
         ServiceAction::Install => install(cli),
-        ServiceAction::Uninstall => platform::uninstall_service(),
-        ServiceAction::Run => platform::run_service(),
+        ServiceAction::Uninstall => Ok(platform::uninstall_service()?),
+        ServiceAction::Run => Ok(platform::run_service()?),
     }
 }
 
-fn install(cli: &Cli) -> Result<(), String> {
+fn install(cli: &Cli) -> Result<(), AgentError> {
     let server = cli.server()?;
     let state_dir = cli
         .state_dir
@@ -33,7 +34,7 @@ fn install(cli: &Cli) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(AgentError::Runtime)?;
     runtime.block_on(crate::run::register_device(
         server,
         &state_dir,

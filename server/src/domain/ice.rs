@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 use tandem_protocol::signal::IceServer;
-use tandem_protocol::{UnixMillis, UserId};
+use tandem_protocol::{DeviceId, UnixMillis, UserId};
 
 /// One `[[ice_servers]]` entry.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,9 +64,28 @@ pub struct IceConfig {
     pub turn_rest: Option<TurnRest>,
 }
 
+/// Whom TURN credentials are made for: the name in the credential's
+/// username, which the TURN server logs.
+#[derive(Debug, Clone, Copy)]
+pub enum TurnUser<'a> {
+    /// A signed-in person: their user id.
+    Person(&'a UserId),
+    /// A device's agent: `device:` and its device id.
+    Device(&'a DeviceId),
+}
+
+impl std::fmt::Display for TurnUser<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TurnUser::Person(user) => write!(f, "{user}"),
+            TurnUser::Device(device) => write!(f, "device:{device}"),
+        }
+    }
+}
+
 impl IceConfig {
     /// The ICE servers for `user` at `now`.
-    pub fn servers_for(&self, user: &UserId, now: UnixMillis) -> Vec<IceServer> {
+    pub fn servers_for(&self, who: TurnUser<'_>, now: UnixMillis) -> Vec<IceServer> {
         let mut servers: Vec<IceServer> = self
             .servers
             .iter()
@@ -78,7 +97,7 @@ impl IceConfig {
             .collect();
         if let Some(turn) = &self.turn_rest {
             let expiry = now.0 / 1000 + i64::from(turn.ttl_seconds);
-            let username = format!("{expiry}:{user}");
+            let username = format!("{expiry}:{who}");
             if let Ok(mut mac) = <Hmac<Sha1> as Mac>::new_from_slice(turn.secret.as_bytes()) {
                 mac.update(username.as_bytes());
                 servers.push(IceServer {
@@ -110,7 +129,8 @@ mod tests {
                 ttl_seconds: 600,
             }),
         };
-        let servers = config.servers_for(&UserId::from("u1"), UnixMillis(1_000_000));
+        let servers =
+            config.servers_for(TurnUser::Person(&UserId::from("u1")), UnixMillis(1_000_000));
         assert_eq!(servers.len(), 2);
         assert_eq!(servers[0].username, None);
         let turn = &servers[1];
@@ -121,5 +141,9 @@ mod tests {
             turn.credential.as_deref(),
             Some("yX/BlutjArjb16buE6eHUIFQF2I=")
         );
+        // A device's agent is named as a device, never as a person.
+        let device = DeviceId::from("d1");
+        let servers = config.servers_for(TurnUser::Device(&device), UnixMillis(1_000_000));
+        assert_eq!(servers[1].username.as_deref(), Some("1600:device:d1"));
     }
 }

@@ -11,6 +11,7 @@ use super::frame_rate::{FrameBudget, FrameRate, Verdict};
 use super::hub::OUTBOX_DEPTH;
 use super::service::Sessions;
 use crate::auth::TenantScope;
+use crate::domain::ice::TurnUser;
 use crate::domain::machine::Event;
 use crate::store::{DeviceKeyRecord, UserRecord};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -70,6 +71,14 @@ impl Caller {
         match self {
             Caller::User(user) => &user.id.0,
             Caller::Agent(key) => &key.device_id.0,
+        }
+    }
+
+    /// Whom the caller's TURN credentials name.
+    fn turn_user(&self) -> TurnUser<'_> {
+        match self {
+            Caller::User(user) => TurnUser::Person(&user.id),
+            Caller::Agent(key) => TurnUser::Device(&key.device_id),
         }
     }
 
@@ -267,9 +276,7 @@ async fn join(
     }
     let first = vec![ServerMessage::Joined {
         you: party,
-        ice_servers: sessions
-            .ice()
-            .servers_for(&UserId(caller.label().to_owned()), now),
+        ice_servers: sessions.ice().servers_for(caller.turn_user(), now),
     }];
     Ok((
         Joined {

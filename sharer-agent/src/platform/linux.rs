@@ -1,9 +1,10 @@
 //! Linux: the X11 backends, syslog, and the rest of the OS glue.
 
+use super::error::{PlatformError, failed};
 use crate::capture::{CaptureError, Capturer};
 use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
-use crate::journal::{DeviceLog, Entry};
+use crate::journal::{DeviceLog, Entry, LogError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,16 +42,22 @@ fn syslog_socket() -> PathBuf {
 }
 
 impl DeviceLog for Syslog {
-    fn write(&self, entry: &Entry) -> Result<(), String> {
+    fn write(&self, entry: &Entry) -> Result<(), LogError> {
         tracing::info!(event = entry.event_id(), "{}", entry.text());
-        let socket = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
+        let socket = std::os::unix::net::UnixDatagram::unbound().map_err(|e| LogError::Call {
+            call: "syslog socket",
+            detail: e.to_string(),
+        })?;
         // <PRI> = facility auth (4) * 8 + severity notice (5).
         let line = format!("<37>tandem-agent[{}]: {}", std::process::id(), entry.text());
         match socket.send_to(line.as_bytes(), syslog_socket()) {
             Ok(_) => Ok(()),
             // No syslog daemon (a container): the terminal line above stays.
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(format!("syslog: {error}")),
+            Err(error) => Err(LogError::Call {
+                call: "syslog",
+                detail: error.to_string(),
+            }),
         }
     }
 }
@@ -62,17 +69,20 @@ pub fn device_log() -> Arc<dyn DeviceLog> {
 /// X11 has no secure desktop, so no session can use elevation here.
 pub fn warn_sharer(_title: &str, _message: &str, _wait: Duration) {}
 
-pub fn sign_out() -> Result<(), String> {
+pub fn sign_out() -> Result<(), PlatformError> {
     let session = std::env::var("XDG_SESSION_ID")
-        .map_err(|_| "no login session (XDG_SESSION_ID is unset)".to_owned())?;
+        .map_err(|_| PlatformError::Unsupported("no login session (XDG_SESSION_ID is unset)"))?;
     let status = std::process::Command::new("loginctl")
         .args(["terminate-session", &session])
         .status()
-        .map_err(|e| format!("loginctl: {e}"))?;
+        .map_err(failed("loginctl"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("loginctl terminate-session {session}: {status}"))
+        Err(PlatformError::call(
+            format!("loginctl terminate-session {session}"),
+            status,
+        ))
     }
 }
 
@@ -81,31 +91,31 @@ pub fn sign_out() -> Result<(), String> {
 pub const HAS_SERVICE: bool = false;
 pub const SERVICE_NAME: &str = "";
 
-fn no_service() -> Result<(), String> {
-    Err("the service is for Windows".into())
+fn no_service() -> Result<(), PlatformError> {
+    Err(PlatformError::Unsupported("the service is for Windows"))
 }
 
 pub fn service_state_dir() -> PathBuf {
     default_state_dir()
 }
 
-pub fn protect_state_dir(_dir: &std::path::Path) -> Result<(), String> {
+pub fn protect_state_dir(_dir: &std::path::Path) -> Result<(), PlatformError> {
     no_service()
 }
 
-pub fn install_service(_agent_args: &[String]) -> Result<(), String> {
+pub fn install_service(_agent_args: &[String]) -> Result<(), PlatformError> {
     no_service()
 }
 
-pub fn uninstall_service() -> Result<(), String> {
+pub fn uninstall_service() -> Result<(), PlatformError> {
     no_service()
 }
 
-pub fn run_service() -> Result<(), String> {
+pub fn run_service() -> Result<(), PlatformError> {
     no_service()
 }
 
-pub fn open_link(command_line: &str) -> Result<(), String> {
+pub fn open_link(command_line: &str) -> Result<(), PlatformError> {
     super::spawn_command_line(command_line)
 }
 

@@ -5,12 +5,14 @@ use crate::capture::{CaptureError, Capturer};
 use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::DeviceLog;
+pub use error::{PlatformError, failed};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tandem_protocol::agent::SharerAction;
 use tokio::sync::{mpsc, watch};
 
+mod error;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
@@ -87,21 +89,21 @@ pub fn service_state_dir() -> PathBuf {
 }
 
 /// Lets only the system and administrators into the service's state.
-pub fn protect_state_dir(dir: &std::path::Path) -> Result<(), String> {
+pub fn protect_state_dir(dir: &std::path::Path) -> Result<(), PlatformError> {
     os::protect_state_dir(dir)
 }
 
 /// Installs and starts the service, which runs the agent with `agent_args`.
-pub fn install_service(agent_args: &[String]) -> Result<(), String> {
+pub fn install_service(agent_args: &[String]) -> Result<(), PlatformError> {
     os::install_service(agent_args)
 }
 
-pub fn uninstall_service() -> Result<(), String> {
+pub fn uninstall_service() -> Result<(), PlatformError> {
     os::uninstall_service()
 }
 
 /// Runs as the service (called by the service manager).
-pub fn run_service() -> Result<(), String> {
+pub fn run_service() -> Result<(), PlatformError> {
     os::run_service()
 }
 
@@ -109,20 +111,22 @@ pub fn run_service() -> Result<(), String> {
 pub const BROWSER: &str = os::BROWSER;
 
 /// Runs `command_line` (the browser and the link) for the signed-in user.
-pub fn open_link(command_line: &str) -> Result<(), String> {
+pub fn open_link(command_line: &str) -> Result<(), PlatformError> {
     os::open_link(command_line)
 }
 
 /// Runs a command line split at whitespace, without waiting.
-fn spawn_command_line(command_line: &str) -> Result<(), String> {
+fn spawn_command_line(command_line: &str) -> Result<(), PlatformError> {
     let mut parts = command_line.split_whitespace();
-    let program = parts.next().ok_or("an empty command")?;
+    let program = parts
+        .next()
+        .ok_or_else(|| PlatformError::call("run a command", "the command is empty"))?;
     std::process::Command::new(program)
         .args(parts)
         .stdin(std::process::Stdio::null())
         .spawn()
         .map(drop)
-        .map_err(|e| format!("{program}: {e}"))
+        .map_err(failed(program))
 }
 
 /// Where the device key is kept unless `--state-dir` says otherwise.

@@ -8,7 +8,7 @@ use futures_util::stream;
 struct NoLog;
 
 impl DeviceLog for NoLog {
-    fn write(&self, _entry: &Entry) -> Result<(), String> {
+    fn write(&self, _entry: &Entry) -> Result<(), crate::journal::LogError> {
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! as the signed-in user (the browser, from the service's agent).
 
 use super::wide;
+use crate::platform::{PlatformError, failed};
 use windows::Win32::Foundation::{CloseHandle, HANDLE};
 use windows::Win32::Security::{
     GetTokenInformation, IsWellKnownSid, TOKEN_QUERY, TOKEN_USER, TokenUser, WinLocalSystemSid,
@@ -80,12 +81,12 @@ pub fn warn(title: &str, message: &str, wait: std::time::Duration) {
 
 /// Signs the console user out: WTSLogoffSession from the service's
 /// agent (SYSTEM), ExitWindowsEx from the user's own agent.
-pub fn sign_out() -> Result<(), String> {
+pub fn sign_out() -> Result<(), PlatformError> {
     if running_as_system() {
         // SAFETY: plain calls.
         let session = unsafe { WTSGetActiveConsoleSessionId() };
         unsafe { WTSLogoffSession(None, session, false) }
-            .map_err(|e| format!("WTSLogoffSession({session}): {e}"))
+            .map_err(failed(format!("WTSLogoffSession({session})")))
     } else {
         // SAFETY: a plain call.
         unsafe {
@@ -94,7 +95,7 @@ pub fn sign_out() -> Result<(), String> {
                 SHTDN_REASON_MAJOR_OTHER | SHTDN_REASON_FLAG_PLANNED,
             )
         }
-        .map_err(|e| format!("ExitWindowsEx: {e}"))
+        .map_err(failed("ExitWindowsEx"))
     }
 }
 
@@ -106,7 +107,7 @@ pub(super) fn start_with_token(
     command_line: &str,
     desktop: Option<&str>,
     flags: PROCESS_CREATION_FLAGS,
-) -> Result<HANDLE, String> {
+) -> Result<HANDLE, PlatformError> {
     let mut desktop = desktop.map(wide);
     let startup = STARTUPINFOW {
         cb: std::mem::size_of::<STARTUPINFOW>() as u32,
@@ -133,7 +134,7 @@ pub(super) fn start_with_token(
             &startup,
             &mut process,
         )
-        .map_err(|e| format!("CreateProcessAsUserW: {e}"))?;
+        .map_err(failed("CreateProcessAsUserW"))?;
         let _ = CloseHandle(process.hThread);
     }
     Ok(process.hProcess)
@@ -141,11 +142,11 @@ pub(super) fn start_with_token(
 
 /// Runs `command_line` as the console's signed-in user (from the
 /// service's SYSTEM agent: the browser must not run as SYSTEM).
-pub fn run_as_console_user(command_line: &str) -> Result<(), String> {
+pub fn run_as_console_user(command_line: &str) -> Result<(), PlatformError> {
     let mut token = HANDLE::default();
     // SAFETY: out-pointer to a local; the token is closed below.
     unsafe { WTSQueryUserToken(WTSGetActiveConsoleSessionId(), &mut token) }
-        .map_err(|e| format!("WTSQueryUserToken: {e}"))?;
+        .map_err(failed("WTSQueryUserToken"))?;
     let started = start_with_token(token, command_line, None, CREATE_UNICODE_ENVIRONMENT);
     // SAFETY: handles this function owns, closed once.
     unsafe {

@@ -3,6 +3,7 @@
 //! process running as SYSTEM in the user's session (the agent started by
 //! its service) may open it, capture it and send input to it.
 
+use crate::platform::{PlatformError, failed};
 use windows::Win32::Foundation::HANDLE;
 use windows::Win32::System::StationsAndDesktops::{
     CloseDesktop, DESKTOP_ACCESS_FLAGS, DESKTOP_CONTROL_FLAGS, DESKTOP_CREATEMENU,
@@ -83,17 +84,17 @@ pub fn thread_desktop() -> Option<String> {
 
 /// Moves the calling thread onto the input desktop (it must own no
 /// windows or hooks). Returns the desktop's name.
-pub fn follow_input() -> Result<String, String> {
+pub fn follow_input() -> Result<String, PlatformError> {
     // SAFETY: on success the handle stays open as the thread's desktop
     // (closing it would pull the desktop from under the thread); a
     // process keeps a handful at most, one per switch.
     unsafe {
         let desktop = OpenInputDesktop(DESKTOP_CONTROL_FLAGS(0), false, access())
-            .map_err(|e| format!("OpenInputDesktop: {e}"))?;
+            .map_err(failed("OpenInputDesktop"))?;
         let name = name_of(desktop).unwrap_or_default();
         if let Err(error) = SetThreadDesktop(desktop) {
             let _ = CloseDesktop(desktop);
-            return Err(format!("SetThreadDesktop: {error}"));
+            return Err(PlatformError::call("SetThreadDesktop", error));
         }
         Ok(name)
     }

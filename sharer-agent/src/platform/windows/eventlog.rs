@@ -4,7 +4,8 @@
 //! Event Viewer's "description not found" preamble.
 
 use super::wide;
-use crate::journal::{DeviceLog, Entry};
+use crate::journal::{DeviceLog, Entry, LogError};
+use crate::platform::PlatformError;
 use windows::Win32::Foundation::HANDLE;
 use windows::Win32::System::EventLog::{
     DeregisterEventSource, EVENTLOG_INFORMATION_TYPE, RegisterEventSourceW, ReportEventW,
@@ -41,10 +42,10 @@ impl EventLog {
 }
 
 impl DeviceLog for EventLog {
-    fn write(&self, entry: &Entry) -> Result<(), String> {
+    fn write(&self, entry: &Entry) -> Result<(), LogError> {
         tracing::info!(event = entry.event_id(), "{}", entry.text());
         let Some(handle) = self.handle else {
-            return Err("the Event Log is not open".into());
+            return Err(LogError::NotOpen);
         };
         let text = wide(&entry.text());
         let strings = [PCWSTR(text.as_ptr())];
@@ -62,7 +63,10 @@ impl DeviceLog for EventLog {
                 None,
             )
         }
-        .map_err(|e| format!("ReportEventW: {e}"))
+        .map_err(|e| LogError::Call {
+            call: "ReportEventW",
+            detail: e.to_string(),
+        })
     }
 }
 
@@ -77,7 +81,7 @@ impl Drop for EventLog {
 
 /// Registers the source, with `exe` as its message file (administrators
 /// only).
-pub fn register_source(exe: &str) -> Result<(), String> {
+pub fn register_source(exe: &str) -> Result<(), PlatformError> {
     let key_name = wide(SOURCE_KEY);
     let mut key = HKEY::default();
     // SAFETY: out-pointer to a local; the key is closed below.
@@ -95,7 +99,10 @@ pub fn register_source(exe: &str) -> Result<(), String> {
         )
     };
     if status.is_err() {
-        return Err(format!("cannot create {SOURCE_KEY}: {status:?}"));
+        return Err(PlatformError::call(
+            format!("cannot create {SOURCE_KEY}"),
+            format!("{status:?}"),
+        ));
     }
     let file: Vec<u8> = wide(exe).iter().flat_map(|u| u.to_le_bytes()).collect();
     let types = 7u32.to_le_bytes(); // error, warning, information
@@ -121,17 +128,23 @@ pub fn register_source(exe: &str) -> Result<(), String> {
         (a, b)
     };
     if result.0.is_err() || result.1.is_err() {
-        return Err(format!("cannot write {SOURCE_KEY}: {result:?}"));
+        return Err(PlatformError::call(
+            format!("cannot write {SOURCE_KEY}"),
+            format!("{result:?}"),
+        ));
     }
     Ok(())
 }
 
-pub fn unregister_source() -> Result<(), String> {
+pub fn unregister_source() -> Result<(), PlatformError> {
     let key_name = wide(SOURCE_KEY);
     // SAFETY: a NUL-terminated key name.
     let status = unsafe { RegDeleteKeyW(HKEY_LOCAL_MACHINE, PCWSTR(key_name.as_ptr())) };
     if status.is_err() {
-        return Err(format!("cannot delete {SOURCE_KEY}: {status:?}"));
+        return Err(PlatformError::call(
+            format!("cannot delete {SOURCE_KEY}"),
+            format!("{status:?}"),
+        ));
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ use crate::capture::{CaptureError, Capturer};
 use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::DeviceLog;
+use crate::platform::PlatformError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,25 +65,25 @@ pub fn warn_sharer(title: &str, message: &str, wait: Duration) {
     account::warn(title, message, wait);
 }
 
-pub fn sign_out() -> Result<(), String> {
+pub fn sign_out() -> Result<(), PlatformError> {
     account::sign_out()
 }
 
 pub const HAS_SERVICE: bool = true;
 
-pub fn protect_state_dir(dir: &Path) -> Result<(), String> {
+pub fn protect_state_dir(dir: &Path) -> Result<(), PlatformError> {
     state_dir::protect(dir)
 }
 
-pub fn install_service(agent_args: &[String]) -> Result<(), String> {
+pub fn install_service(agent_args: &[String]) -> Result<(), PlatformError> {
     service::install(agent_args)
 }
 
-pub fn uninstall_service() -> Result<(), String> {
+pub fn uninstall_service() -> Result<(), PlatformError> {
     service::uninstall()
 }
 
-pub fn run_service() -> Result<(), String> {
+pub fn run_service() -> Result<(), PlatformError> {
     service::run()
 }
 
@@ -90,7 +91,7 @@ pub const SERVICE_NAME: &str = service::NAME;
 
 /// Opens a link: as the console user when this agent runs as SYSTEM (a
 /// browser must never run as SYSTEM), else directly.
-pub fn open_link(command_line: &str) -> Result<(), String> {
+pub fn open_link(command_line: &str) -> Result<(), PlatformError> {
     if running_as_system() {
         return account::run_as_console_user(command_line);
     }

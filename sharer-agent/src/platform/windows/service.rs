@@ -4,6 +4,7 @@
 //! agent can open the secure desktop, so a helper with Elevation and full
 //! control sees and answers UAC prompts, and Ctrl+Alt+Del works (SendSAS).
 
+use crate::platform::{PlatformError, failed};
 use std::ffi::OsString;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -32,13 +33,15 @@ const NO_SESSION: u32 = 0xFFFF_FFFF;
 
 /// Registers the service (auto-start, LocalSystem) with the agent's
 /// arguments, and the Event Log source.
-pub fn install(agent_args: &[String]) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+pub fn install(agent_args: &[String]) -> Result<(), PlatformError> {
+    let exe = std::env::current_exe().map_err(failed("the agent's own path"))?;
     let manager = ServiceManager::local_computer(
         None::<&str>,
         ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE,
     )
-    .map_err(|e| format!("cannot open the service manager (run as administrator): {e}"))?;
+    .map_err(failed(
+        "cannot open the service manager (run as administrator)",
+    ))?;
     let mut launch: Vec<OsString> = vec!["service".into(), "run".into()];
     launch.extend(agent_args.iter().map(OsString::from));
     let info = ServiceInfo {
@@ -55,7 +58,7 @@ pub fn install(agent_args: &[String]) -> Result<(), String> {
     };
     let service = manager
         .create_service(&info, ServiceAccess::CHANGE_CONFIG | ServiceAccess::START)
-        .map_err(|e| format!("cannot create the service: {e}"))?;
+        .map_err(failed("cannot create the service"))?;
     let _ = service
         .set_description("Lets your help desk see and, with your consent, control this device.");
     if let Err(error) = super::eventlog::register_source(&exe.to_string_lossy()) {
@@ -63,17 +66,21 @@ pub fn install(agent_args: &[String]) -> Result<(), String> {
     }
     service
         .start::<&str>(&[])
-        .map_err(|e| format!("the service was installed but did not start: {e}"))
+        .map_err(failed("the service was installed but did not start"))
 }
 
-pub fn uninstall() -> Result<(), String> {
+pub fn uninstall() -> Result<(), PlatformError> {
     let manager = ServiceManager::local_computer(None::<&str>, ServiceManagerAccess::CONNECT)
-        .map_err(|e| format!("cannot open the service manager (run as administrator): {e}"))?;
+        .map_err(failed(
+            "cannot open the service manager (run as administrator)",
+        ))?;
     let service = manager
         .open_service(NAME, ServiceAccess::STOP | ServiceAccess::DELETE)
-        .map_err(|e| format!("the service is not installed: {e}"))?;
+        .map_err(failed("the service is not installed"))?;
     let _ = service.stop();
-    service.delete().map_err(|e| e.to_string())?;
+    service
+        .delete()
+        .map_err(failed("cannot delete the service"))?;
     if let Err(error) = super::eventlog::unregister_source() {
         println!("tandem-agent: {error}");
     }
@@ -83,9 +90,9 @@ pub fn uninstall() -> Result<(), String> {
 define_windows_service!(ffi_service_main, service_main);
 
 /// Called by the service control manager (`service run`).
-pub fn run() -> Result<(), String> {
+pub fn run() -> Result<(), PlatformError> {
     service_dispatcher::start(NAME, ffi_service_main)
-        .map_err(|e| format!("not started by the service manager: {e}"))
+        .map_err(failed("not started by the service manager"))
 }
 
 fn service_main(_arguments: Vec<OsString>) {
@@ -96,8 +103,8 @@ fn service_main(_arguments: Vec<OsString>) {
 
 /// The arguments the agent inside the user's session gets: the service's
 /// own, minus `service run`.
-fn agent_command_line() -> Result<String, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+fn agent_command_line() -> Result<String, PlatformError> {
+    let exe = std::env::current_exe().map_err(failed("the agent's own path"))?;
     let mut line = format!("\"{}\"", exe.display());
     for arg in std::env::args()
         .skip(1)
@@ -108,7 +115,7 @@ fn agent_command_line() -> Result<String, String> {
     Ok(line)
 }
 
-fn serve() -> Result<(), String> {
+fn serve() -> Result<(), PlatformError> {
     let (stop_tx, stop) = mpsc::channel();
     let handler = move |control| match control {
         ServiceControl::Stop | ServiceControl::Shutdown => {
@@ -118,7 +125,8 @@ fn serve() -> Result<(), String> {
         ServiceControl::Interrogate => ServiceControlHandlerResult::NoError,
         _ => ServiceControlHandlerResult::NotImplemented,
     };
-    let status = service_control_handler::register(NAME, handler).map_err(|e| e.to_string())?;
+    let status = service_control_handler::register(NAME, handler)
+        .map_err(failed("cannot register the service control handler"))?;
     let report = |state, accept| {
         let _ = status.set_service_status(ServiceStatus {
             service_type: ServiceType::OWN_PROCESS,
@@ -173,13 +181,13 @@ fn serve() -> Result<(), String> {
 
 /// Starts `command_line` as SYSTEM in `session`, on its interactive
 /// desktop.
-fn spawn_in_session(command_line: &str, session: u32) -> Result<HANDLE, String> {
+fn spawn_in_session(command_line: &str, session: u32) -> Result<HANDLE, PlatformError> {
     // SAFETY: tokens and thread handles are closed here; the process
     // handle is returned to the caller, which closes it.
     unsafe {
         let mut own = HANDLE::default();
         OpenProcessToken(GetCurrentProcess(), TOKEN_ALL_ACCESS, &mut own)
-            .map_err(|e| format!("OpenProcessToken: {e}"))?;
+            .map_err(failed("OpenProcessToken"))?;
         let mut token = HANDLE::default();
         let duplicated = DuplicateTokenEx(
             own,
@@ -190,7 +198,7 @@ fn spawn_in_session(command_line: &str, session: u32) -> Result<HANDLE, String> 
             &mut token,
         );
         let _ = CloseHandle(own);
-        duplicated.map_err(|e| format!("DuplicateTokenEx: {e}"))?;
+        duplicated.map_err(failed("DuplicateTokenEx"))?;
         let set = SetTokenInformation(
             token,
             TokenSessionId,
@@ -199,7 +207,7 @@ fn spawn_in_session(command_line: &str, session: u32) -> Result<HANDLE, String> 
         );
         if let Err(error) = set {
             let _ = CloseHandle(token);
-            return Err(format!("SetTokenInformation(session): {error}"));
+            return Err(PlatformError::call("SetTokenInformation(session)", error));
         }
         let started = super::account::start_with_token(
             token,

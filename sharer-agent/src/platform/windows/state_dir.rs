@@ -4,6 +4,7 @@
 //! can read) before the key is written.
 
 use super::wide;
+use crate::platform::{PlatformError, failed};
 use std::path::Path;
 use windows::Win32::Foundation::{HLOCAL, LocalFree};
 use windows::Win32::Security::Authorization::{
@@ -21,8 +22,8 @@ use windows::core::{PCWSTR, PWSTR};
 pub const PROTECTED: &str = "D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
 
 /// Creates `dir` if needed and restricts it (and anything already in it).
-pub fn protect(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+pub fn protect(dir: &Path) -> Result<(), PlatformError> {
+    std::fs::create_dir_all(dir).map_err(failed(format!("cannot create {}", dir.display())))?;
     let sddl = wide(PROTECTED);
     let mut descriptor = PSECURITY_DESCRIPTOR::default();
     // SAFETY: a NUL-terminated string; the descriptor is freed below.
@@ -34,7 +35,7 @@ pub fn protect(dir: &Path) -> Result<(), String> {
             None,
         )
     }
-    .map_err(|e| format!("the state folder's access rules: {e}"))?;
+    .map_err(failed("the state folder's access rules"))?;
     let mut paths = vec![dir.to_path_buf()];
     if let Ok(entries) = std::fs::read_dir(dir) {
         paths.extend(entries.filter_map(Result::ok).map(|e| e.path()));
@@ -51,10 +52,9 @@ pub fn protect(dir: &Path) -> Result<(), String> {
             )
         };
         if !set.as_bool() {
-            result = Err(format!(
-                "cannot restrict {}: {}",
-                path.display(),
-                windows::core::Error::from_thread()
+            result = Err(PlatformError::call(
+                format!("cannot restrict {}", path.display()),
+                windows::core::Error::from_thread(),
             ));
             break;
         }
@@ -65,7 +65,7 @@ pub fn protect(dir: &Path) -> Result<(), String> {
 }
 
 /// The DACL of `path` in SDDL.
-pub fn dacl(path: &Path) -> Result<String, String> {
+pub fn dacl(path: &Path) -> Result<String, PlatformError> {
     let name = wide(&path.to_string_lossy());
     let mut needed = 0u32;
     // SAFETY: a size query (no buffer), then a read into a buffer of
@@ -92,10 +92,9 @@ pub fn dacl(path: &Path) -> Result<String, String> {
         )
     };
     if !read.as_bool() {
-        return Err(format!(
-            "cannot read the access rules of {}: {}",
-            path.display(),
-            windows::core::Error::from_thread()
+        return Err(PlatformError::call(
+            format!("cannot read the access rules of {}", path.display()),
+            windows::core::Error::from_thread(),
         ));
     }
     let mut text = PWSTR::null();
@@ -109,9 +108,11 @@ pub fn dacl(path: &Path) -> Result<String, String> {
             None,
         )
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(failed(
+        "ConvertSecurityDescriptorToStringSecurityDescriptorW",
+    ))?;
     // SAFETY: NUL-terminated, allocated by the call above, freed once.
-    let sddl = unsafe { text.to_string() }.map_err(|e| e.to_string());
+    let sddl = unsafe { text.to_string() }.map_err(failed("the access rules' text"));
     unsafe { LocalFree(Some(HLOCAL(text.0.cast()))) };
     sddl
 }
