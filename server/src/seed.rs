@@ -3,7 +3,7 @@
 //! Its passwords are public, printed at start: `Config` refuses demo seeding
 //! on a non-loopback address unless explicitly forced.
 
-use crate::auth::{Authorized, ManageRoles, hash_password};
+use crate::auth::{Authorized, ManageDevices, ManageRoles, hash_password};
 use crate::store::{NewDevice, NewUser, Store};
 use tandem_protocol::devices::Compliance;
 use tandem_protocol::rbac::Permission::{OfferRemoteAssistance, TakeFullControl, ViewScreen};
@@ -105,7 +105,11 @@ impl Seeder<'_> {
                 photo_url: None,
                 password_hash: Some(self.hash.clone()),
             };
-            ids.push(self.store.create_user(&tenant, &user, self.now).await?);
+            ids.push(
+                self.store
+                    .create_user(&roles_in(&tenant), &user, self.now)
+                    .await?,
+            );
         }
         Ok((tenant, ids))
     }
@@ -129,7 +133,11 @@ impl Seeder<'_> {
             last_seen: seen_minutes_ago.map(|m| UnixMillis(self.now.0 - m * 60_000)),
             agent_version: seen_minutes_ago.map(|_| env!("CARGO_PKG_VERSION").to_owned()),
         };
-        Ok(self.store.create_device(tenant, &device, self.now).await?)
+        let devices = Authorized::<ManageDevices>::system(tenant.clone(), "demo seed");
+        Ok(self
+            .store
+            .create_device(&devices, &device, self.now)
+            .await?)
     }
 }
 
@@ -143,6 +151,11 @@ fn user(
         .position(|a| a.email == email)
         .and_then(|i| ids.get(i).cloned())
         .ok_or(SeedError::UnknownAccount(email))
+}
+
+/// The server's own authority over `tenant`'s directory while seeding.
+fn roles_in(tenant: &TenantId) -> Authorized<ManageRoles> {
+    Authorized::system(tenant.clone(), "demo seed")
 }
 
 /// An assignment over all users and all devices.
@@ -174,7 +187,11 @@ pub async fn seed_demo(store: &Store, now: UnixMillis) -> Result<bool, SeedError
     let who = |email| user(&ids, CONTOSO, email);
     let group = |name: &'static str, members: Vec<UserId>| {
         let contoso = contoso.clone();
-        async move { store.create_group(&contoso, name, &members).await }
+        async move {
+            store
+                .create_group(&roles_in(&contoso), name, &members)
+                .await
+        }
     };
     let it_admins = group("IT Admins", vec![who("admin@contoso.test")?]).await?;
     let help_desk = group("Help Desk", vec![who("megan@contoso.test")?]).await?;
@@ -267,7 +284,11 @@ pub async fn seed_demo(store: &Store, now: UnixMillis) -> Result<bool, SeedError
         .await?;
     let fab_admin = user(&fab_ids, FABRIKAM, "admin@fabrikam.test")?;
     let fab_admins = store
-        .create_group(&fabrikam, "IT Admins", std::slice::from_ref(&fab_admin))
+        .create_group(
+            &roles_in(&fabrikam),
+            "IT Admins",
+            std::slice::from_ref(&fab_admin),
+        )
         .await?;
     seeder
         .device(

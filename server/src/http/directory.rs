@@ -7,6 +7,7 @@ use super::{ApiJson, ApiPath, ApiQuery, ApiText};
 use crate::auth::{Authorized, ManageDevices, ManageRoles, authorize};
 use crate::http::AppState;
 use crate::http::{ApiError, ApiResult};
+use crate::store::ImportOf;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -129,20 +130,25 @@ pub async fn import(
         "devices" => ImportKind::Devices,
         _ => return Err(ApiError::NotFound),
     };
-    let (scope, actor) = match kind {
+    let now = state.clock.now();
+    let store = &state.store;
+    let report = match kind {
         ImportKind::Users | ImportKind::Groups => {
-            let auth = authorize::<ManageRoles>(&state.store, &current).await?;
-            (auth.scope().clone(), auth.actor().clone())
+            let auth = authorize::<ManageRoles>(store, &current).await?;
+            let import = if kind == ImportKind::Users {
+                ImportOf::Users(&auth)
+            } else {
+                ImportOf::Groups(&auth)
+            };
+            store.import_csv(import, options, &body, now).await?
         }
         ImportKind::Devices => {
-            let auth = authorize::<ManageDevices>(&state.store, &current).await?;
-            (auth.scope().clone(), auth.actor().clone())
+            let auth = authorize::<ManageDevices>(store, &current).await?;
+            store
+                .import_csv(ImportOf::Devices(&auth), options, &body, now)
+                .await?
         }
     };
-    let report = state
-        .store
-        .import_csv(&scope, &actor, kind, options, &body, state.clock.now())
-        .await?;
     let status = if report.problems.is_empty() {
         axum::http::StatusCode::OK
     } else {

@@ -33,6 +33,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 pub use error::{ApiError, ApiResult};
 pub use extract::CurrentUser;
 pub use guard::warn_if_origin_trusts_host;
+pub use route::Access;
 pub use state::AppState;
 
 /// Largest JSON body the API accepts.
@@ -150,6 +151,15 @@ pub fn api_route_list() -> Vec<(Method, &'static str)> {
     table::api_routes()
         .into_iter()
         .map(|r| (r.method, r.path))
+        .collect()
+}
+
+/// Who the route table says may call each API route, for the
+/// authorization matrix to check its expectations against.
+pub fn api_route_access() -> Vec<(Method, &'static str, Access)> {
+    table::api_routes()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.access))
         .collect()
 }
 

@@ -1,12 +1,12 @@
 //! Devices registered by agents (or imported by admins).
 
 use super::{Store, StoreError, StoreResult, flag};
-use crate::auth::TenantScope;
+use crate::auth::{Authorized, ManageDevices, TenantScope};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 use tandem_protocol::devices::{Compliance, DeviceSummary};
-use tandem_protocol::{DeviceId, TenantId, UnixMillis, UserId};
+use tandem_protocol::{DeviceId, UnixMillis, UserId};
 
 /// What it takes to create a device.
 #[derive(Debug, Clone)]
@@ -47,12 +47,13 @@ fn device_from_row(row: &AnyRow) -> StoreResult<DeviceSummary> {
 impl Store {
     /// Creates a device. An unenrolled device is stored as non-compliant,
     /// whatever `compliance` says.
-    pub async fn create_device(
+    pub(crate) async fn create_device(
         &self,
-        tenant: &TenantId,
+        auth: &Authorized<ManageDevices>,
         device: &NewDevice,
         now: UnixMillis,
     ) -> StoreResult<DeviceId> {
+        let tenant = auth.scope().tenant_id();
         let id = DeviceId(uuid::Uuid::new_v4().to_string());
         let compliance = if device.enrolled {
             device.compliance
@@ -137,6 +138,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::NewUser;
+    use tandem_protocol::TenantId;
 
     fn device(name: &str, enrolled: bool, compliance: Compliance) -> NewDevice {
         NewDevice {
@@ -162,14 +164,20 @@ mod tests {
             display_name: "Ann A".into(),
             ..NewUser::default()
         };
-        let ann = store.create_user(&a, &ann, UnixMillis(0)).await.unwrap();
+        let ann = store
+            .create_user(&Authorized::system(a.clone(), "test"), &ann, UnixMillis(0))
+            .await
+            .unwrap();
         let mut zed = device("zed", true, Compliance::Compliant);
         zed.primary_user = Some(ann);
         zed.last_seen = Some(UnixMillis(42));
-        store.create_device(&a, &zed, UnixMillis(0)).await.unwrap();
+        store
+            .create_device(&Authorized::system(a.clone(), "test"), &zed, UnixMillis(0))
+            .await
+            .unwrap();
         store
             .create_device(
-                &a,
+                &Authorized::system(a.clone(), "test"),
                 &device("alpha", true, Compliance::Unknown),
                 UnixMillis(0),
             )
@@ -177,7 +185,7 @@ mod tests {
             .unwrap();
         store
             .create_device(
-                &b,
+                &Authorized::system(b.clone(), "test"),
                 &device("foreign", true, Compliance::Compliant),
                 UnixMillis(0),
             )
@@ -202,7 +210,7 @@ mod tests {
         store.create_tenant(&t, "T", UnixMillis(0)).await.unwrap();
         store
             .create_device(
-                &t,
+                &Authorized::system(t.clone(), "test"),
                 &device("kiosk", false, Compliance::Compliant),
                 UnixMillis(0),
             )

@@ -66,14 +66,16 @@ fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
 }
 
 impl Store {
-    /// Creates a user in `tenant`. E-mail addresses are unique and compared
-    /// case-insensitively.
-    pub async fn create_user(
+    /// Creates a user in the authorized tenant, for the server's own
+    /// seeding and tests (administrators go through `create_user_as`, which
+    /// audits). E-mail addresses are unique and compared case-insensitively.
+    pub(crate) async fn create_user(
         &self,
-        tenant: &TenantId,
+        auth: &Authorized<ManageRoles>,
         user: &NewUser,
         now: UnixMillis,
     ) -> StoreResult<UserId> {
+        let tenant = auth.scope().tenant_id();
         let id = UserId(uuid::Uuid::new_v4().to_string());
         sqlx::query(
             "INSERT INTO users (id, tenant_id, email, display_name, given_name, family_name, \
@@ -142,13 +144,16 @@ impl Store {
         })
     }
 
-    /// Creates a group in `tenant` with the given members.
-    pub async fn create_group(
+    /// Creates a group in the authorized tenant with the given members, for
+    /// the server's own seeding and tests (administrators go through
+    /// `create_group_as`).
+    pub(crate) async fn create_group(
         &self,
-        tenant: &TenantId,
+        auth: &Authorized<ManageRoles>,
         name: &str,
         members: &[UserId],
     ) -> StoreResult<GroupId> {
+        let tenant = auth.scope().tenant_id();
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool().begin().await?;
         sqlx::query("INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, $3)")
@@ -345,7 +350,10 @@ mod tests {
             display_name: "Ann".into(),
             ..NewUser::default()
         };
-        let id = store.create_user(&t, &user, UnixMillis(0)).await.unwrap();
+        let id = store
+            .create_user(&Authorized::system(t.clone(), "test"), &user, UnixMillis(0))
+            .await
+            .unwrap();
         let found = store
             .user_by_email_for_sign_in(" ann@example.TEST ")
             .await
@@ -353,7 +361,9 @@ mod tests {
             .unwrap();
         assert_eq!(found.id, id);
         assert_eq!(found.card.email, "ann@example.test");
-        let dup = store.create_user(&t, &user, UnixMillis(0)).await;
+        let dup = store
+            .create_user(&Authorized::system(t.clone(), "test"), &user, UnixMillis(0))
+            .await;
         assert!(matches!(dup, Err(StoreError::Duplicate { .. })));
     }
 
@@ -368,7 +378,10 @@ mod tests {
             display_name: "X".into(),
             ..NewUser::default()
         };
-        let id = store.create_user(&a, &user, UnixMillis(0)).await.unwrap();
+        let id = store
+            .create_user(&Authorized::system(a.clone(), "test"), &user, UnixMillis(0))
+            .await
+            .unwrap();
         assert!(store.user_for_session(&id, &a).await.unwrap().is_some());
         assert!(store.user_for_session(&id, &b).await.unwrap().is_none());
     }
@@ -378,9 +391,20 @@ mod tests {
         let store = Store::open_in_memory().await.unwrap();
         let t = TenantId::from("t");
         store.create_tenant(&t, "T", UnixMillis(0)).await.unwrap();
-        let bad = store.create_group(&t, "G", &[UserId::from("nobody")]).await;
+        let bad = store
+            .create_group(
+                &Authorized::system(t.clone(), "test"),
+                "G",
+                &[UserId::from("nobody")],
+            )
+            .await;
         assert!(bad.is_err(), "foreign key on members is enforced");
         // The failed transaction left no half-made group behind.
-        assert!(store.create_group(&t, "G", &[]).await.is_ok());
+        assert!(
+            store
+                .create_group(&Authorized::system(t.clone(), "test"), "G", &[])
+                .await
+                .is_ok()
+        );
     }
 }

@@ -148,6 +148,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Authorized;
     use crate::auth::TenantScope;
     use crate::store::NewUser;
 
@@ -168,8 +169,14 @@ mod tests {
         let store = Store::open_in_memory().await.unwrap();
         let t = TenantId::from("t");
         store.create_tenant(&t, "T", UnixMillis(0)).await.unwrap();
-        store.create_group(&t, "Help Desk", &[]).await.unwrap();
-        store.create_group(&t, "Finance", &[]).await.unwrap();
+        store
+            .create_group(&Authorized::system(t.clone(), "test"), "Help Desk", &[])
+            .await
+            .unwrap();
+        store
+            .create_group(&Authorized::system(t.clone(), "test"), "Finance", &[])
+            .await
+            .unwrap();
 
         let first = store
             .sign_in_idp_user(
@@ -220,7 +227,14 @@ mod tests {
             display_name: "Ann".into(),
             ..NewUser::default()
         };
-        let id = store.create_user(&a, &local, UnixMillis(0)).await.unwrap();
+        let id = store
+            .create_user(
+                &Authorized::system(a.clone(), "test"),
+                &local,
+                UnixMillis(0),
+            )
+            .await
+            .unwrap();
 
         let linked = store
             .sign_in_idp_user(&a, &profile("s1", "ANN@a.test", &[]), UnixMillis(1))

@@ -13,7 +13,7 @@
 
 use super::audit::{AuditEntry, record};
 use super::{Store, StoreError};
-use crate::auth::{Actor, TenantScope};
+use crate::auth::{Actor, Authorized, ManageDevices, ManageRoles, TenantScope};
 use std::collections::{BTreeMap, BTreeSet};
 use tandem_protocol::admin::UserDraft;
 use tandem_protocol::agent::MAX_DEVICE_FIELD_CHARS;
@@ -251,18 +251,34 @@ pub(crate) fn check(
     }
 }
 
+/// A CSV import with the authority its kind needs: users and groups need
+/// Manage roles, devices Manage devices. Only these can start one.
+pub enum ImportOf<'a> {
+    Users(&'a Authorized<ManageRoles>),
+    Groups(&'a Authorized<ManageRoles>),
+    Devices(&'a Authorized<ManageDevices>),
+}
+
+impl ImportOf<'_> {
+    fn parts(&self) -> (ImportKind, &TenantScope, &Actor) {
+        match self {
+            ImportOf::Users(auth) => (ImportKind::Users, auth.scope(), auth.actor()),
+            ImportOf::Groups(auth) => (ImportKind::Groups, auth.scope(), auth.actor()),
+            ImportOf::Devices(auth) => (ImportKind::Devices, auth.scope(), auth.actor()),
+        }
+    }
+}
+
 impl Store {
-    /// Imports `csv_text` into the tenant. The caller has checked the
-    /// permission the kind needs (Manage roles, or Manage devices).
+    /// Imports `csv_text` into the authorized tenant.
     pub(crate) async fn import_csv(
         &self,
-        scope: &TenantScope,
-        actor: &Actor,
-        kind: ImportKind,
+        import: ImportOf<'_>,
         options: ImportOptions,
         csv_text: &str,
         now: UnixMillis,
     ) -> Result<ImportReport, StoreError> {
+        let (kind, scope, actor) = import.parts();
         let tenant: &TenantId = scope.tenant_id();
         let mine: BTreeMap<String, String> = sqlx::query_as::<_, (String, String)>(
             "SELECT email, id FROM users WHERE tenant_id = $1",

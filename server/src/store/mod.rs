@@ -29,6 +29,7 @@ pub use devices::NewDevice;
 pub use directory::{NewUser, UserRecord};
 pub use graph::{DeviceNode, DirectoryGraph, UserNode};
 pub use idp_users::{IdpProfile, IdpUserError};
+pub use import::ImportOf;
 pub(crate) use import::{Line as ImportLine, MAX_IMPORT_LINES, check as check_import};
 pub use rbac::RbacChangeError;
 pub use remote_sessions::{Change, SessionEventRecord, SessionRecord, from_hex, to_hex};
