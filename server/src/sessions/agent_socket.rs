@@ -53,7 +53,7 @@ pub async fn serve_agent<S, R>(
     match sessions.store().live_sessions_of_device(&device).await {
         Ok(records) => {
             for record in records {
-                let bound = AgentServerMessage::SessionBound { session: record.id };
+                let bound = super::devices::session_bound(&record.id);
                 if sink.send(bound).await.is_err() {
                     sessions.agents().detach(&device, conn);
                     return;

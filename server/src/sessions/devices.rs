@@ -25,6 +25,13 @@ use tandem_protocol::session::{IssuedCode, Party};
 use tandem_protocol::settings::HelperNameDisplay;
 use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
 
+/// The message that has an agent follow `session`.
+pub(super) fn session_bound(session: &SessionId) -> AgentServerMessage {
+    AgentServerMessage::SessionBound {
+        session: session.clone(),
+    }
+}
+
 /// A random token, base64url, and the hex SHA-256 it is stored as.
 fn random_token() -> (String, String) {
     let mut bytes = [0u8; 24];
@@ -375,12 +382,7 @@ impl Sessions {
                 path,
             },
         );
-        self.agents().send(
-            device,
-            &AgentServerMessage::SessionBound {
-                session: issued.session.id.clone(),
-            },
-        );
+        self.bind_agent(device, &issued.session.id);
         Ok(issued)
     }
 
@@ -401,17 +403,19 @@ impl Sessions {
         let record = self
             .apply(&record, Party::System, None, Event::StartUnattended, None)
             .await?;
-        self.agents().send(
-            device,
-            &AgentServerMessage::SessionBound {
-                session: record.id.clone(),
-            },
-        );
+        self.bind_agent(device, &record.id);
         let session = self.view_for(&record, Party::Helper).await?;
         Ok(IssuedCode {
             code: issued.code,
             session,
         })
+    }
+
+    /// Tells the device's agent to follow `session`: the one sender of
+    /// `SessionBound` while the agent is online (a returning agent gets the
+    /// same message for each live session, [`session_bound`]).
+    pub(super) fn bind_agent(&self, device: &DeviceId, session: &SessionId) {
+        self.agents().send(device, &session_bound(session));
     }
 
     /// A session started on a device nobody was signed in to: bound to the

@@ -44,6 +44,8 @@ mod views;
 mod signaling_tests;
 #[cfg(test)]
 mod store_failure_tests;
+#[cfg(test)]
+mod transition_tests;
 
 pub use agent_socket::serve_agent;
 pub use agents::Agents;

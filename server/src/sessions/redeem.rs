@@ -4,13 +4,13 @@
 
 use super::code;
 use super::error::{SessionError, SessionResult};
+use super::policy::Resolved;
 use super::service::Sessions;
 use crate::auth::TenantScope;
 use crate::auth::throttle::ClientAddress;
 use crate::domain::machine::{Event, State};
 use crate::store::{CodeFailure, UserRecord, from_hex, to_hex};
 use tandem_protocol::DeviceId;
-use tandem_protocol::agent::AgentServerMessage;
 use tandem_protocol::session::{Party, SessionView};
 
 impl Sessions {
@@ -136,6 +136,7 @@ impl Sessions {
                 .await?;
             return Err(SessionError::Refused(reason));
         }
+        let resolved = Resolved::default();
         let record = self
             .apply_bound(
                 &record,
@@ -143,19 +144,15 @@ impl Sessions {
                 Event::Redeem,
                 Some(&sharer.id),
                 device.as_ref(),
+                &resolved,
             )
             .await?;
         // A device-page session told its agent when it was made; a code
         // session is bound to the device only now.
         if let (false, Some(device)) = (was_bound, &record.device_id) {
-            self.agents().send(
-                device,
-                &AgentServerMessage::SessionBound {
-                    session: record.id.clone(),
-                },
-            );
+            self.bind_agent(device, &record.id);
         }
-        self.view_for(&record, Party::Sharer).await
+        self.view_with(&record, Party::Sharer, &resolved).await
     }
 
     /// Keeps, for the tenant that owns `record`, the fact that someone of

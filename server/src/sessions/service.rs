@@ -8,6 +8,7 @@ use super::code;
 use super::error::{SessionError, SessionResult};
 use super::hub::Hub;
 use super::keys::SessionKeys;
+use super::policy::Resolved;
 use crate::auth::TenantScope;
 use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
@@ -68,6 +69,8 @@ struct Inner {
     ice: IceConfig,
     timing: Timing,
     live: crate::reports::live::LiveFeed,
+    /// How often the helper's permissions were resolved (for tests).
+    resolutions: std::sync::atomic::AtomicU64,
 }
 
 /// Handle to the session service. Cheap to clone.
@@ -119,8 +122,23 @@ impl Sessions {
                 ice,
                 timing,
                 live: crate::reports::live::LiveFeed::default(),
+                resolutions: std::sync::atomic::AtomicU64::new(0),
             }),
         })
+    }
+
+    pub(super) fn count_resolution(&self) {
+        self.inner
+            .resolutions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many times the helper's permissions on a session were resolved
+    /// since the start: one transition resolves them at most once.
+    pub fn permission_resolutions(&self) -> u64 {
+        self.inner
+            .resolutions
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(super) fn store(&self) -> &Store {
@@ -295,6 +313,7 @@ impl Sessions {
         action: Action,
     ) -> SessionResult<SessionView> {
         let (record, party) = self.participant(user, scope, id).await?;
+        let resolved = Resolved::default();
         let event = match action {
             Action::Request(mode) => {
                 if party == Party::Helper {
@@ -302,7 +321,11 @@ impl Sessions {
                         Mode::View => Permission::ViewScreen,
                         Mode::Control => Permission::TakeFullControl,
                     };
-                    if !self.permissions_on(&record).await?.contains(needed) {
+                    if !self
+                        .permissions_once(&record, &resolved)
+                        .await?
+                        .contains(needed)
+                    {
                         return Err(match mode {
                             Mode::View => SessionError::Refused(Refusal::ViewScreenLost),
                             Mode::Control => SessionError::NoFullControl,
@@ -326,16 +349,24 @@ impl Sessions {
             }
         }
         let mut record = self
-            .apply(&record, party, Some(&user.id), event, None)
+            .apply_bound(
+                &record,
+                (party, Some(&user.id)),
+                event,
+                None,
+                None,
+                &resolved,
+            )
             .await?;
         // Nobody sits at an unattended device: the tenant's setting, checked
         // just above, consents in the sharer's place.
         if unattended && matches!(record.state, State::ConsentPending { .. }) {
+            let event = Event::GrantUnattended;
             record = self
-                .apply(&record, Party::System, None, Event::GrantUnattended, None)
+                .apply_bound(&record, (Party::System, None), event, None, None, &resolved)
                 .await?;
         }
-        self.view_for(&record, party).await
+        self.view_with(&record, party, &resolved).await
     }
 
     /// Checks `event` with the state machine, writes it, and tells both
@@ -348,7 +379,8 @@ impl Sessions {
         event: Event,
         sharer: Option<&UserId>,
     ) -> SessionResult<SessionRecord> {
-        self.apply_bound(record, (actor, actor_id), event, sharer, None)
+        let resolved = Resolved::default();
+        self.apply_bound(record, (actor, actor_id), event, sharer, None, &resolved)
             .await
     }
 
@@ -360,6 +392,7 @@ impl Sessions {
         event: Event,
         sharer: Option<&UserId>,
         device: Option<&DeviceId>,
+        resolved: &Resolved,
     ) -> SessionResult<SessionRecord> {
         let mut current = record.clone();
         for _ in 0..2 {
@@ -385,7 +418,7 @@ impl Sessions {
                         mode: Mode::Control,
                     })
                 && self
-                    .permissions_on(&current)
+                    .permissions_once(&current, resolved)
                     .await
                     .is_ok_and(|p| p.contains(Permission::Elevation));
             let change = Change {
@@ -402,7 +435,7 @@ impl Sessions {
             if let Some(updated) = self.store().apply_session_change(&current, &change).await? {
                 tracing::info!(session = %updated.id, ?actor, event = ?event, state = updated.state.name(), "session transition");
                 self.live_feed().notify(&updated.tenant_id);
-                self.after_change(&current.state, &updated).await;
+                self.after_change(&current.state, &updated, resolved).await;
                 return Ok(updated);
             }
             let scope = TenantScope::of_record(&current.tenant_id);
@@ -417,7 +450,7 @@ impl Sessions {
 
     /// Pushes the new state to both participants, and a fresh grant to the
     /// sharer when the consented mode changed.
-    async fn after_change(&self, before: &State, record: &SessionRecord) {
+    async fn after_change(&self, before: &State, record: &SessionRecord, resolved: &Resolved) {
         let now = self.now();
         self.hub().track(&record.id, &record.state, now, false);
         if record.via_agent {
@@ -426,8 +459,8 @@ impl Sessions {
         if before.summary().1 != record.state.summary().1 {
             self.hub().reset_grant(&record.id);
         }
-        self.publish(record).await;
-        self.send_grant_if_due(record, now).await;
+        self.publish_with(record, resolved).await;
+        self.send_grant_with(record, now, resolved).await;
         if record.state.is_ended() {
             self.hub().forget_if_idle(&record.id);
         }
@@ -435,11 +468,15 @@ impl Sessions {
 
     /// Sends each connected participant its view of the session.
     pub(super) async fn publish(&self, record: &SessionRecord) {
+        self.publish_with(record, &Resolved::default()).await;
+    }
+
+    async fn publish_with(&self, record: &SessionRecord, resolved: &Resolved) {
         for party in [Party::Helper, Party::Sharer, Party::Agent] {
             if !self.hub().connected(&record.id, party) {
                 continue;
             }
-            match self.view_for(record, party).await {
+            match self.view_with(record, party, resolved).await {
                 Ok(view) => {
                     let message = ServerMessage::State {
                         session: Box::new(view),
@@ -457,6 +494,11 @@ impl Sessions {
     /// grant for the mode in force, if one is due. Paused or ended sessions
     /// get none, so the agent's last one simply runs out.
     pub(super) async fn send_grant_if_due(&self, record: &SessionRecord, now: UnixMillis) {
+        self.send_grant_with(record, now, &Resolved::default())
+            .await;
+    }
+
+    async fn send_grant_with(&self, record: &SessionRecord, now: UnixMillis, resolved: &Resolved) {
         let State::Active { mode } = record.state else {
             return;
         };
@@ -468,7 +510,7 @@ impl Sessions {
         }
         let elevation = mode == Mode::Control
             && self
-                .permissions_on(record)
+                .permissions_once(record, resolved)
                 .await
                 .is_ok_and(|p| p.contains(Permission::Elevation));
         if let Some(grant) = self.keys().sign(

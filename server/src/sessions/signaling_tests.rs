@@ -20,7 +20,7 @@ use tokio::time::timeout;
 pub(super) struct World {
     pub(super) store: Store,
     clock: Arc<ManualClock>,
-    sessions: Sessions,
+    pub(super) sessions: Sessions,
 }
 
 pub(super) async fn world() -> World {
@@ -71,7 +71,7 @@ impl World {
         issued.session.id
     }
 
-    async fn act(&self, email: &str, id: &SessionId, action: Action) {
+    pub(super) async fn act(&self, email: &str, id: &SessionId, action: Action) {
         let (user, scope) = self.user(email).await;
         self.sessions.act(&user, &scope, id, action).await.unwrap();
     }

@@ -3,6 +3,7 @@
 //! compliance, who is connected, and what the helper may ask for.
 
 use super::error::SessionResult;
+use super::policy::Resolved;
 use super::service::Sessions;
 use crate::auth::TenantScope;
 use crate::store::SessionRecord;
@@ -75,6 +76,16 @@ impl Sessions {
         record: &SessionRecord,
         party: Party,
     ) -> SessionResult<SessionView> {
+        self.view_with(record, party, &Resolved::default()).await
+    }
+
+    /// [`Self::view_for`] with the permissions this transition resolved.
+    pub(super) async fn view_with(
+        &self,
+        record: &SessionRecord,
+        party: Party,
+        resolved: &Resolved,
+    ) -> SessionResult<SessionView> {
         let scope = TenantScope::of_record(&record.tenant_id);
         let settings = self.store().settings(&scope).await?;
         let abbreviated = matches!(party, Party::Sharer | Party::Agent)
@@ -96,7 +107,7 @@ impl Sessions {
         let control_unavailable =
             if party == Party::Helper && record.sharer_id.is_some() && phase != Phase::Ended {
                 if !self
-                    .permissions_on(record)
+                    .permissions_once(record, resolved)
                     .await?
                     .contains(Permission::TakeFullControl)
                 {
