@@ -9,7 +9,7 @@
 
 use ed25519_dalek::VerifyingKey;
 use tandem_protocol::grant::{Grant, GrantError, SignedGrant};
-use tandem_protocol::session::{Mode, Phase, SessionView};
+use tandem_protocol::session::{Mode, Phase};
 use tandem_protocol::text::printable;
 use tandem_protocol::{SessionId, UnixMillis};
 
@@ -60,6 +60,21 @@ pub fn mode_text(mode: Mode) -> &'static str {
     }
 }
 
+/// What the gate takes from the server's state of the session, and
+/// nothing more: the session layer turns each state message into one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentState {
+    pub phase: Phase,
+    /// The mode in force, if any.
+    pub mode: Option<Mode>,
+    /// The helper's name, as the sharer is shown it.
+    pub helper: String,
+    /// Why the session ended, in words, once it has.
+    pub ended: Option<String>,
+    /// The tenant signs the sharer out after elevation was used.
+    pub sign_out_after_elevation: bool,
+}
+
 /// The gate of one session.
 #[derive(Debug, Clone)]
 pub struct Gate {
@@ -103,14 +118,14 @@ impl Gate {
         Ok(())
     }
 
-    /// Takes in the server's view of the session.
-    pub fn on_state(&mut self, view: &SessionView) {
-        self.phase = view.phase;
-        self.mode = view.mode;
-        self.helper = view.helper.display_name.clone();
-        self.sign_out_after_elevation = view.sign_out_after_elevation;
-        if let Some(reason) = &view.ended {
-            self.ended = Some(reason.message());
+    /// Takes in the server's state of the session.
+    pub fn on_state(&mut self, state: ConsentState) {
+        self.phase = state.phase;
+        self.mode = state.mode;
+        self.helper = state.helper;
+        self.sign_out_after_elevation = state.sign_out_after_elevation;
+        if let Some(why) = state.ended {
+            self.ended = Some(why);
             self.grant = None;
         }
     }
@@ -226,7 +241,6 @@ pub(crate) mod testing {
 mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
-    use tandem_protocol::session::{EndReason, IdentityCard, Party};
 
     const SESSION: &str = "s-1";
 
@@ -246,36 +260,12 @@ mod tests {
         SignedGrant::sign(&grant, &key()).unwrap_or_else(|_| unreachable!())
     }
 
-    fn view(phase: Phase, mode: Option<Mode>) -> SessionView {
-        SessionView {
-            id: SessionId(SESSION.into()),
-            you: Party::Agent,
+    fn view(phase: Phase, mode: Option<Mode>) -> ConsentState {
+        ConsentState {
             phase,
             mode,
-            requested: None,
-            helper: IdentityCard {
-                display_name: "Megan Bowen".into(),
-                email: None,
-                job_title: None,
-                company: None,
-                verified_domain: Some("contoso.test".into()),
-                photo_url: None,
-                abbreviated: false,
-            },
-            sharer: None,
-            device: None,
-            code_expires_at: None,
-            may_request_control: false,
-            control_unavailable: None,
-            helper_connected: true,
-            sharer_connected: true,
-            via_agent: true,
-            agent_connected: true,
-            reconnects: 0,
+            helper: "Megan Bowen".into(),
             ended: None,
-            created_at: UnixMillis(0),
-            chat_enabled: false,
-            ticket: None,
             sign_out_after_elevation: true,
         }
     }
@@ -287,7 +277,7 @@ mod tests {
     #[test]
     fn nothing_flows_without_a_grant() {
         let mut g = gate();
-        g.on_state(&view(Phase::Active, Some(Mode::Control)));
+        g.on_state(view(Phase::Active, Some(Mode::Control)));
         assert!(!g.media_allowed(UnixMillis(1)));
         assert!(!g.input_allowed(UnixMillis(1)));
         assert_eq!(g.status(UnixMillis(1)), Status::Waiting);
@@ -296,7 +286,7 @@ mod tests {
     #[test]
     fn a_view_grant_allows_pixels_but_no_input() {
         let mut g = gate();
-        g.on_state(&view(Phase::Active, Some(Mode::View)));
+        g.on_state(view(Phase::Active, Some(Mode::View)));
         assert!(
             g.accept_grant(&grant(Mode::View, 100, SESSION), UnixMillis(1))
                 .is_ok()
@@ -313,17 +303,17 @@ mod tests {
     #[test]
     fn control_needs_both_the_grant_and_the_state() {
         let mut g = gate();
-        g.on_state(&view(Phase::Active, Some(Mode::Control)));
+        g.on_state(view(Phase::Active, Some(Mode::Control)));
         g.accept_grant(&grant(Mode::Control, 100, SESSION), UnixMillis(1))
             .unwrap_or_else(|_| unreachable!());
         assert!(g.input_allowed(UnixMillis(2)));
         // Paused: nothing at all, even with a live grant.
-        g.on_state(&view(Phase::Paused, Some(Mode::Control)));
+        g.on_state(view(Phase::Paused, Some(Mode::Control)));
         assert!(!g.media_allowed(UnixMillis(3)));
         assert!(!g.input_allowed(UnixMillis(3)));
         assert!(matches!(g.status(UnixMillis(3)), Status::Paused { .. }));
         // Revoked to view: input stops at once, before the grant expires.
-        g.on_state(&view(Phase::Active, Some(Mode::View)));
+        g.on_state(view(Phase::Active, Some(Mode::View)));
         assert!(!g.input_allowed(UnixMillis(4)));
     }
 
@@ -352,16 +342,16 @@ mod tests {
     #[test]
     fn an_ended_session_stops_everything() {
         let mut g = gate();
-        g.on_state(&view(Phase::Active, Some(Mode::Control)));
+        g.on_state(view(Phase::Active, Some(Mode::Control)));
         g.accept_grant(&grant(Mode::Control, 100, SESSION), UnixMillis(1))
             .unwrap_or_else(|_| unreachable!());
         let mut ended = view(Phase::Ended, None);
-        ended.ended = Some(EndReason::Completed { by: Party::Helper });
-        g.on_state(&ended);
+        ended.ended = Some("The helper left the session.".into());
+        g.on_state(ended);
         assert!(!g.media_allowed(UnixMillis(2)));
         assert!(g.is_ended());
         let mut g = gate();
-        g.on_state(&view(Phase::Active, Some(Mode::View)));
+        g.on_state(view(Phase::Active, Some(Mode::View)));
         g.accept_grant(&grant(Mode::View, 100, SESSION), UnixMillis(1))
             .unwrap_or_else(|_| unreachable!());
         g.end("stopped on the device");

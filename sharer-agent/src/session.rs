@@ -9,7 +9,7 @@
 use crate::capture::{Capturer, Desktop};
 use crate::client;
 use crate::encode::{H264Encoder, H264Settings, RealtimeUsage};
-use crate::gate::{Gate, Status};
+use crate::gate::{ConsentState, Gate, Status};
 use crate::identity::Identity;
 use crate::indicator::{CLICK_QUEUE, OnScreen};
 use crate::inject::GatedInjector;
@@ -25,6 +25,7 @@ use tandem_protocol::agent::{AgentClientMessage, SharerAction};
 use tandem_protocol::grant::GrantKey;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, CursorShape, Display};
 use tandem_protocol::routes::AGENT_SIGNAL;
+use tandem_protocol::session::SessionView;
 use tandem_protocol::signal::{ClientMessage, IceServer, ServerMessage};
 use tandem_protocol::tiles::TILES_CHANNEL;
 use tokio::sync::{mpsc, watch};
@@ -292,6 +293,17 @@ where
     }
 }
 
+/// What the consent gate takes from the server's view of the session.
+fn consent_state(view: &SessionView) -> ConsentState {
+    ConsentState {
+        phase: view.phase,
+        mode: view.mode,
+        helper: view.helper.display_name.clone(),
+        ended: view.ended.as_ref().map(|reason| reason.message()),
+        sign_out_after_elevation: view.sign_out_after_elevation,
+    }
+}
+
 /// Writes what the journal says to the device's log.
 fn record(context: &SessionContext, journal: &mut Journal, status: &Status) {
     if let Some(entry) = journal.observe(status)
@@ -305,7 +317,7 @@ impl Session {
     async fn on_signal(&mut self, message: ServerMessage) -> Vec<ClientMessage> {
         match message {
             ServerMessage::Joined { ice_servers, .. } => self.servers = ice_servers,
-            ServerMessage::State { session: view } => self.gate.on_state(&view),
+            ServerMessage::State { session: view } => self.gate.on_state(consent_state(&view)),
             ServerMessage::Grant { grant } => {
                 if let Err(error) = self.gate.accept_grant(&grant, client::now()) {
                     tracing::warn!(%error, "a grant was refused");

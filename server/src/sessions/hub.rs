@@ -7,12 +7,13 @@
 //! relaying SDP does not touch the database.
 
 use crate::domain::machine::State;
+use crate::store::SessionRecord;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tandem_protocol::session::Party;
 use tandem_protocol::signal::ServerMessage;
-use tandem_protocol::{SessionId, UnixMillis};
+use tandem_protocol::{SessionId, TenantId, UnixMillis};
 use tokio::sync::mpsc;
 
 /// Messages queued per connection before it counts as stuck and is dropped.
@@ -38,6 +39,20 @@ struct Room {
     via_agent: bool,
     state: State,
     granted_at: Option<UnixMillis>,
+    /// Whose session it is, to load it when housekeeping is due.
+    tenant: Option<TenantId>,
+    code_expires_at: Option<UnixMillis>,
+}
+
+/// What housekeeping must do for a session now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Its code ran out unused.
+    Expire,
+    /// A participant did not come back within the reconnect window.
+    Disconnect,
+    /// Its media end needs a fresh grant.
+    Grant,
 }
 
 impl Room {
@@ -98,8 +113,66 @@ impl Hub {
             via_agent: false,
             state: state.clone(),
             granted_at: None,
+            tenant: None,
+            code_expires_at: None,
         });
         room.state = state.clone();
+    }
+
+    /// [`Self::track`] for a session record: also what housekeeping needs
+    /// to find it due without reading the store (its tenant, its code's
+    /// expiry, whether its agent shares the screen).
+    pub fn track_record(&self, record: &SessionRecord, now: UnixMillis, seen: bool) {
+        self.track(&record.id, &record.state, now, seen);
+        if let Some(room) = self.rooms().get_mut(&record.id) {
+            room.tenant = Some(record.tenant_id.clone());
+            room.code_expires_at = record.code_expires_at;
+            room.via_agent |= record.via_agent;
+        }
+    }
+
+    /// The sessions housekeeping must act on at `now`, from memory alone:
+    /// codes past their expiry, participants gone longer than
+    /// `window_millis`, and grants older than `grant_every_millis` where
+    /// the media end is connected. Nothing else is read from the store.
+    pub fn due(
+        &self,
+        now: UnixMillis,
+        window_millis: i64,
+        grant_every_millis: i64,
+    ) -> Vec<(SessionId, TenantId, Due)> {
+        let gone: std::collections::HashSet<SessionId> = self
+            .absent_longer_than(window_millis, now)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let rooms = self.rooms();
+        let mut due = Vec::new();
+        for (id, room) in rooms.iter() {
+            let Some(tenant) = &room.tenant else { continue };
+            let what = match &room.state {
+                State::CodeIssued if room.code_expires_at.is_none_or(|at| now >= at) => {
+                    Some(Due::Expire)
+                }
+                _ if gone.contains(id) => Some(Due::Disconnect),
+                State::Active { .. } => {
+                    let media = if room.via_agent {
+                        &room.agent
+                    } else {
+                        &room.sharer
+                    };
+                    let stale = room
+                        .granted_at
+                        .is_none_or(|at| now.millis_since(at) >= grant_every_millis);
+                    (stale && !media.conns.is_empty()).then_some(Due::Grant)
+                }
+                _ => None,
+            };
+            if let Some(what) = what {
+                due.push((id.clone(), tenant.clone(), what));
+            }
+        }
+        due
     }
 
     /// Marks a session as shared by its device's agent: the agent is then

@@ -71,6 +71,8 @@ struct Inner {
     live: crate::reports::live::LiveFeed,
     /// How often the helper's permissions were resolved (for tests).
     resolutions: std::sync::atomic::AtomicU64,
+    /// Session records housekeeping read from the store (for tests).
+    housekeeping_reads: std::sync::atomic::AtomicU64,
 }
 
 /// Handle to the session service. Cheap to clone.
@@ -101,10 +103,7 @@ impl Sessions {
         let keys = SessionKeys::load(&store, now).await?;
         let hub = Hub::default();
         for record in store.live_sessions().await? {
-            hub.track(&record.id, &record.state, now, true);
-            if record.via_agent {
-                hub.set_via_agent(&record.id);
-            }
+            hub.track_record(&record, now, true);
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -123,6 +122,7 @@ impl Sessions {
                 timing,
                 live: crate::reports::live::LiveFeed::default(),
                 resolutions: std::sync::atomic::AtomicU64::new(0),
+                housekeeping_reads: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -138,6 +138,14 @@ impl Sessions {
     pub fn permission_resolutions(&self) -> u64 {
         self.inner
             .resolutions
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many session records housekeeping read from the store: only
+    /// sessions it found due in memory.
+    pub fn housekeeping_reads(&self) -> u64 {
+        self.inner
+            .housekeeping_reads
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -255,10 +263,7 @@ impl Sessions {
             {
                 Ok(record) => {
                     self.live_feed().notify(&record.tenant_id);
-                    self.hub().track(&record.id, &record.state, now, false);
-                    if record.via_agent {
-                        self.hub().set_via_agent(&record.id);
-                    }
+                    self.hub().track_record(&record, now, false);
                     let session = self.view_for(&record, Party::Helper).await?;
                     return Ok(IssuedCode { code, session });
                 }
@@ -452,10 +457,7 @@ impl Sessions {
     /// sharer when the consented mode changed.
     async fn after_change(&self, before: &State, record: &SessionRecord, resolved: &Resolved) {
         let now = self.now();
-        self.hub().track(&record.id, &record.state, now, false);
-        if record.via_agent {
-            self.hub().set_via_agent(&record.id);
-        }
+        self.hub().track_record(record, now, false);
         if before.summary().1 != record.state.summary().1 {
             self.hub().reset_grant(&record.id);
         }
@@ -527,15 +529,30 @@ impl Sessions {
 
     /// Housekeeping, run every second by the server (and by tests with a
     /// manual clock): expires codes, ends sessions whose participant did
-    /// not come back in time, renews grants.
+    /// not come back in time, renews grants. Which sessions are due comes
+    /// from memory (the hub); only those are read from the store, where
+    /// the record decides.
     pub async fn sweep(&self) -> SessionResult<()> {
         let now = self.now();
-        let window = self.inner.timing.reconnect_millis;
-        let gone = self.hub().absent_longer_than(window, now);
-        for record in self.store().live_sessions().await? {
+        let timing = &self.inner.timing;
+        let due = self
+            .hub()
+            .due(now, timing.reconnect_millis, timing.grant_millis / 3);
+        for (id, tenant, _) in due {
+            let scope = TenantScope::of_record(&tenant);
+            let Some(record) = self.store().session(&scope, &id).await? else {
+                continue;
+            };
+            self.inner
+                .housekeeping_reads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let expired = record.state == State::CodeIssued
                 && record.code_expires_at.is_none_or(|at| now >= at);
-            let dropped = gone.iter().any(|(id, _)| id == &record.id);
+            let dropped = self
+                .hub()
+                .absent_longer_than(timing.reconnect_millis, now)
+                .iter()
+                .any(|(gone, _)| gone == &record.id);
             let event = if expired {
                 Some(Event::Expire)
             } else if dropped && record.state.has_participants() {

@@ -19,7 +19,7 @@ use tokio::time::timeout;
 
 pub(super) struct World {
     pub(super) store: Store,
-    clock: Arc<ManualClock>,
+    pub(super) clock: Arc<ManualClock>,
     pub(super) sessions: Sessions,
 }
 

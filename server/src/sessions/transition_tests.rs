@@ -1,8 +1,10 @@
-//! One transition resolves the helper's permissions once, however many
-//! views and grants it sends.
+//! A transition resolves the helper's permissions once, however many
+//! views and grants it sends; housekeeping reads only the sessions due.
 
 use super::Action;
 use super::signaling_tests::{slow, world};
+use crate::domain::machine::State;
+use tandem_protocol::session::EndReason;
 use tandem_protocol::session::{Mode, Phase};
 use tandem_protocol::signal::{ClientMessage, ServerMessage};
 
@@ -41,4 +43,39 @@ async fn a_transition_resolves_the_helpers_permissions_once() {
             .await;
     }
     assert_eq!(w.sessions.permission_resolutions() - before, 1);
+}
+
+/// Housekeeping reads from the store only the sessions that are due
+/// (before, it read every live session every second).
+#[tokio::test]
+async fn housekeeping_reads_only_the_sessions_that_are_due() {
+    let w = world().await;
+    let (megan, scope) = w.user("megan@contoso.test").await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(w.sessions.issue(&megan, &scope).await.unwrap().session.id);
+    }
+    let redeemed = w.redeemed().await;
+    for _ in 0..5 {
+        w.sessions.sweep().await.unwrap();
+    }
+    assert_eq!(w.sessions.housekeeping_reads(), 0, "nothing was due");
+    // Past every code's life, and past the reconnect window of the
+    // redeemed session, whose participants never connected.
+    w.clock.advance_millis(11 * 60_000);
+    w.sessions.sweep().await.unwrap();
+    assert_eq!(w.sessions.housekeeping_reads(), 4);
+    let ended = |reason| State::Ended { reason };
+    for id in &ids {
+        let record = w.store.session(&scope, id).await.unwrap().unwrap();
+        assert_eq!(record.state, ended(EndReason::Expired));
+    }
+    let record = w.store.session(&scope, &redeemed).await.unwrap().unwrap();
+    assert_eq!(record.state, ended(EndReason::Disconnected));
+    w.sessions.sweep().await.unwrap();
+    assert_eq!(
+        w.sessions.housekeeping_reads(),
+        4,
+        "ended sessions are not read again"
+    );
 }
