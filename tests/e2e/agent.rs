@@ -41,18 +41,63 @@ const ROGUE_INPUT: &str = "
     send(input, {type: 'text', text: 'x'});
     return sent;";
 
-/// A rogue peer sends input; none of it may reach X.
+/// The agent's next report after the `after`-th: (its number, its
+/// figures). Reports come about once a second (`KEEP_CHANNELS`).
+async fn next_report(helper: &Browser, after: u64) -> (u64, serde_json::Value) {
+    for _ in 0..100 {
+        let report = helper
+            .eval(
+                "return [window.__agentReports || 0, window.__agentStats || null];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let seen = report[0].as_u64().unwrap_or(0);
+        if seen > after {
+            return (seen, report[1].clone());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the agent sent no report after the {after}th");
+}
+
+/// The agent's count of refused input once two reports in a row agree
+/// (nothing sent earlier is still on its way), and the last report's number.
+async fn settled_refusals(helper: &Browser) -> (u64, u64) {
+    let (mut seen, first) = next_report(helper, 0).await;
+    let mut last = first["refused_input"].as_u64().unwrap();
+    loop {
+        let (next, stats) = next_report(helper, seen).await;
+        let refused = stats["refused_input"].as_u64().unwrap();
+        if refused == last {
+            return (next, refused);
+        }
+        (seen, last) = (next, refused);
+    }
+}
+
+/// A rogue peer sends input; the agent counts every message refused by
+/// its gate, and none of it reaches X.
 async fn rogue_input_is_refused(helper: &Browser, xvfb: &Xvfb, work: &Path, name: &str) {
     let before = xvfb.pointer();
+    let (mut seen, refused_before) = settled_refusals(helper).await;
     let sent = helper
         .eval(ROGUE_INPUT, vec![serde_json::json!(name)])
         .await
+        .unwrap()
+        .as_u64()
         .unwrap();
-    assert!(
-        sent.as_u64() > Some(20),
-        "the rogue messages went out: {sent}"
+    assert!(sent > 20, "the rogue messages went out: {sent}");
+    let mut refused = refused_before;
+    while refused < refused_before + sent {
+        let (next, stats) = next_report(helper, seen).await;
+        (seen, refused) = (next, stats["refused_input"].as_u64().unwrap());
+    }
+    assert_eq!(
+        refused,
+        refused_before + sent,
+        "{name}: each message refused once"
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(xvfb.pointer(), before, "{name}: the pointer did not move");
     assert!(!work.join(name).exists(), "{name}: no keys reached X");
 }
@@ -334,7 +379,10 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .await
             .unwrap();
         assert_eq!(pressed, serde_json::json!(true));
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        helper
+            .wait_for_text_containing("#agent-refused", "sharing bar")
+            .await
+            .unwrap();
         assert!(
             !agent.output().contains("pressed Stop"),
             "the helper pressed the sharer's Stop:\n{}",
@@ -355,8 +403,6 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .unwrap();
         agent.wait_for_line("paused", AGENT_TIMEOUT).await.unwrap();
         wait_for_indicator(&xvfb, Some(("Resume", false))).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let paused_at = frames(helper).await;
         // The helper's page shows the pause, not a stale picture it could
         // type into; the channel itself is refused below.
         helper
@@ -364,7 +410,16 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .await
             .unwrap();
         assert!(helper.is_hidden("#remote-surface").await.unwrap());
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // The agent reports, second by second, that it captured nothing:
+        // after a whole second of that, the helper's picture stands still
+        // for the next one too.
+        let (mut seen, mut stats) = next_report(helper, 0).await;
+        while stats["captured_fps"].as_f64() != Some(0.0) {
+            (seen, stats) = next_report(helper, seen).await;
+        }
+        let paused_at = frames(helper).await;
+        let (_, stats) = next_report(helper, seen).await;
+        assert_eq!(stats["captured_fps"].as_f64(), Some(0.0), "paused: {stats}");
         assert!(frames(helper).await <= paused_at + 1, "paused: no frames");
         rogue_input_is_refused(helper, &xvfb, work.path(), "roguepaused").await;
         sharer.click_button("Resume").await.unwrap();
@@ -380,9 +435,12 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .wait_for_text_containing("#session-status", "Connected (view only)")
             .await
             .unwrap();
-        surface.send_keys("touch revoked\u{E007}").await.unwrap();
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert!(!work.path().join("revoked").exists(), "view only: no input");
+        // The console stops offering control (it sends keys only while it
+        // does), and the agent refuses what a rogue page sends anyway.
+        helper
+            .wait_for("#remote-surface:not(.controlling)")
+            .await
+            .unwrap();
         rogue_input_is_refused(helper, &xvfb, work.path(), "roguerevoked").await;
 
         // Leave: the agent stops sharing, and the device shows nothing more.

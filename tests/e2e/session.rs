@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
+use tandem_tests::desktop::KEEP_PEERS;
 use tandem_tests::{Browser, Env, ServerOptions, TestServer, e2e};
 
 /// Reads the helper's video: size, a background pixel and frames shown.
@@ -49,6 +50,42 @@ async fn wait_for_pixels(helper: &Browser) -> Value {
 
 pub(crate) async fn frames(helper: &Browser) -> u64 {
     probe(helper).await["frames"].as_u64().unwrap_or(0)
+}
+
+/// Waits until the helper has shown more than `count` frames.
+async fn frames_beyond(helper: &Browser, count: u64, what: &str) {
+    for _ in 0..200 {
+        if frames(helper).await > count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: no more than {count} frames");
+}
+
+/// The frames shown once the helper's receiver has reported the same
+/// count of decoded frames twice in a row, a report apart.
+async fn settled_frames(helper: &Browser) -> u64 {
+    let decoded = "return new Promise(done => { const pcs = window.__pcs || []; \
+        Promise.all(pcs.map(pc => pc.getStats())).then(all => { let n = 0, t = 0; \
+        for (const stats of all) stats.forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'video') \
+        { n += s.framesDecoded || 0; t = Math.max(t, s.timestamp); } }); done([n, t]); }); });";
+    let mut last: Option<(u64, f64)> = None;
+    for _ in 0..100 {
+        let now = helper.eval(decoded, vec![]).await.unwrap();
+        let (n, t) = (now[0].as_u64().unwrap_or(0), now[1].as_f64().unwrap_or(0.0));
+        if let Some((m, s)) = last
+            && m == n
+            && t - s >= 500.0
+        {
+            return frames(helper).await;
+        }
+        if last.is_none_or(|(m, _)| m != n) {
+            last = Some((n, t));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the helper's receiver kept decoding frames: {last:?}");
 }
 
 /// Waits until the helper's video shows a `size` picture with frames, and
@@ -157,6 +194,7 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
         as_user(&sharer, "lynne@contoso.test").await;
         let code = assist(helper).await;
         let id = session_id(helper).await;
+        helper.eval(KEEP_PEERS, vec![]).await.unwrap();
         // Before anything is live: the steps say where it stands, and
         // there is no empty picture box.
         helper
@@ -174,6 +212,8 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .wait_for_text_containing(".identity-card", "Megan Bowen")
             .await
             .unwrap();
+        // On the session page, before the sharer's connection is built.
+        sharer.eval(KEEP_PEERS, vec![]).await.unwrap();
         sharer
             .wait_for_text_containing(".identity-card", "Verified: contoso.test")
             .await
@@ -215,8 +255,7 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             "{first}"
         );
         let before = frames(helper).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert!(frames(helper).await > before + 5, "live video keeps coming");
+        frames_beyond(helper, before + 5, "live video keeps coming").await;
 
         // The workspace: the picture takes the window, and the toolbar,
         // Leave and the chat stay in view, at a laptop's and a desktop's size.
@@ -250,9 +289,17 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .wait_for_text_containing("#share-indicator", "Paused")
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        let paused_at = frames(helper).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // The sharer's page sends no track any more (a positive state, not
+        // a wait for nothing); what was under way has arrived within the
+        // helper's next two received-stats reports, and nothing follows.
+        sharer
+            .wait_for_script_true(
+                "return (window.__pcs || []).length > 0 && window.__pcs.every(pc => \
+                 pc.getSenders().every(s => s.track === null));",
+            )
+            .await
+            .unwrap();
+        let paused_at = settled_frames(helper).await;
         assert!(
             frames(helper).await <= paused_at + 1,
             "paused: no new frames"
@@ -262,8 +309,7 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
             .wait_for_text_containing("#session-status", "Connected")
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert!(frames(helper).await > paused_at + 5, "resumed");
+        frames_beyond(helper, paused_at + 5, "resumed").await;
 
         // Asked through the API anyway, control is refused and nothing
         // changes on either side.

@@ -465,6 +465,23 @@ impl Browser {
         })
     }
 
+    /// Waits until `script` (a function body) returns `true` in the page.
+    pub async fn wait_for_script_true(&self, script: &str) -> Result<(), HarnessError> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let mut last = serde_json::Value::Null;
+        while Instant::now() < deadline {
+            last = self.eval(script, vec![]).await?;
+            if last == serde_json::Value::Bool(true) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(HarnessError::Timeout {
+            what: format!("the page to say true to {script:?} (last: {last})"),
+            seconds: UI_TIMEOUT.as_secs(),
+        })
+    }
+
     /// Runs `script` (a function body; `arguments` as usual) in the page.
     pub async fn eval(
         &self,

@@ -12,15 +12,44 @@ use std::time::{Duration, Instant};
 
 /// Makes a helper's page keep every data channel the agent opens (as
 /// `window.__channels`), so a test can send input the console itself would
-/// not (a rogue peer), or time its own. Run it on the session page before
-/// the agent's offer arrives: the page builds its connection with the
-/// patched class.
+/// not (a rogue peer), or time its own; and keep the agent's latest
+/// once-a-second report (`window.__agentStats`, counted in
+/// `window.__agentReports`), so a test can see what the agent counted.
+/// Run it on the session page before the agent's offer arrives: the page
+/// builds its connection with the patched class.
 pub const KEEP_CHANNELS: &str = "
     const Original = window.RTCPeerConnection;
     window.__channels = [];
+    window.__agentReports = 0;
+    const keep = channel => {
+        window.__channels.push(channel);
+        if (channel.label !== 'control') return;
+        channel.addEventListener('message', m => {
+            try {
+                const message = JSON.parse(m.data);
+                if (message.type === 'stats') {
+                    window.__agentStats = message.stats;
+                    window.__agentReports += 1;
+                }
+            } catch (_) {}
+        });
+    };
     window.RTCPeerConnection = function (...args) {
         const pc = new Original(...args);
-        pc.addEventListener('datachannel', e => window.__channels.push(e.channel));
+        pc.addEventListener('datachannel', e => keep(e.channel));
+        return pc;
+    };
+    window.RTCPeerConnection.prototype = Original.prototype;";
+
+/// Makes a page keep every peer connection it builds (as `window.__pcs`),
+/// so a test can read what its senders carry and what its receivers
+/// decoded. Run it before the page builds its connection.
+pub const KEEP_PEERS: &str = "
+    const Original = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = function (...args) {
+        const pc = new Original(...args);
+        window.__pcs.push(pc);
         return pc;
     };
     window.RTCPeerConnection.prototype = Original.prototype;";

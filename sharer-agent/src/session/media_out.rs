@@ -131,7 +131,9 @@ impl Session {
             refused_input: self.injector.as_ref().map_or(0, |i| i.counts().refused),
             malformed_messages: self.malformed,
         };
-        if self.gate.media_allowed(client::now()) {
+        // Also while paused: the helper sees that nothing is captured and
+        // what was refused (figures only, never screen content).
+        if !self.gate.is_ended() {
             self.control(&Control::Stats { stats }).await;
         }
     }
