@@ -2,14 +2,8 @@
 //! the benchmarks, which print figures (see BENCHMARKS.md). Nothing here
 //! passes or fails on speed; compare figures within one run.
 
-use crate::cmd::{Result, command, run};
+use crate::cmd::{Result, cargo, command, run};
 use crate::tools;
-
-fn cargo(args: &[&str]) -> std::process::Command {
-    let mut c = command("cargo");
-    c.args(args);
-    c
-}
 
 pub fn bench(args: &[String]) -> Result {
     let peers = args.iter().any(|a| a == "--peers");
@@ -20,15 +14,7 @@ pub fn bench(args: &[String]) -> Result {
     let mut trunk = command("trunk");
     trunk.args(["build", "--release"]);
     run(trunk)?;
-    run(cargo(&[
-        "build",
-        "--locked",
-        "--release",
-        "-p",
-        "tandem-server",
-        "-p",
-        "tandem-agent",
-    ]))?;
+    run(cargo(crate::run::RELEASE_BUILD))?;
     if peers {
         // Tandem, x11vnc + noVNC and xpra side by side on one display.
         run(cargo(&[

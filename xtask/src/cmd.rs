@@ -57,6 +57,21 @@ pub fn command(program: &str) -> Command {
     command
 }
 
+/// `cargo ARGS`, from the workspace root.
+pub fn cargo(args: &[&str]) -> Command {
+    let mut c = command("cargo");
+    c.args(args);
+    c
+}
+
+/// Where cargo puts what it builds for these commands.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(ci_target_dir)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 pub fn describe(command: &Command) -> String {
     let mut text = command.get_program().to_string_lossy().into_owned();
     for arg in command.get_args() {

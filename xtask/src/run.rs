@@ -1,7 +1,21 @@
 //! `cargo xtask run`: the product on its embedded default.
 
-use crate::cmd::{Result, command, root, run as run_command};
+use crate::cmd::{Result, cargo, command, root, run as run_command, target_dir};
 use crate::tools;
+
+/// The one release build of the binaries, shared by `run`, `bench` and the
+/// README: the server and the agent together. Cargo unifies the features
+/// of shared dependencies per build, so building the server alone after
+/// both (or the other way round) would compile those dependencies again.
+pub const RELEASE_BUILD: &[&str] = &[
+    "build",
+    "--locked",
+    "--release",
+    "-p",
+    "tandem-server",
+    "-p",
+    "tandem-agent",
+];
 
 /// Builds the console (release) and runs the server in the foreground with
 /// the demo tenant, on 127.0.0.1:8080 unless `TANDEM_BIND` or `--bind` says
@@ -12,9 +26,10 @@ pub fn run(server_args: &[String]) -> Result {
     trunk.args(["build", "--release"]);
     run_command(trunk)?;
 
-    let mut server = command("cargo");
+    run_command(cargo(RELEASE_BUILD))?;
+    let binary = target_dir().join("release/tandem-server");
+    let mut server = command(&binary.to_string_lossy());
     server
-        .args(["run", "--release", "--locked", "-p", "tandem-server", "--"])
         .args(server_args.iter().filter(|a| *a != "--"))
         .env("TANDEM_DIST_DIR", root().join("dist"));
     for (key, default) in [

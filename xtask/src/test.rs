@@ -1,6 +1,6 @@
 //! `cargo xtask test`: everything CI checks, in order, then one summary.
 
-use crate::cmd::{Result, command, describe, run};
+use crate::cmd::{Result, cargo, command, describe, run};
 use crate::summary::{Counts, parse_result_line};
 use crate::{fuzz, invariants, tools};
 use std::io::{BufRead, BufReader};
@@ -63,12 +63,6 @@ fn loopback_only(argv: &[&str]) -> Result<Command> {
         .arg("sh")
         .args(argv);
     Ok(c)
-}
-
-fn cargo(args: &[&str]) -> Command {
-    let mut c = command("cargo");
-    c.args(args);
-    c
 }
 
 /// `cargo ARGS --target x86_64-pc-windows-gnu`, linking the C++ runtime
