@@ -11,9 +11,10 @@
 //!
 //! These are test oracles: a panic here is the point, not a defect.
 
+use crate::auth::device::check_device_signature;
 use crate::auth::oidc::{CallbackQuery, check_callback_code, check_callback_state, extra_claims};
 use crate::config::Config;
-use crate::sessions::{check_device_signature, code};
+use crate::sessions::code;
 use crate::store::{ImportLine, MAX_IMPORT_LINES, check_import};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

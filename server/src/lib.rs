@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod domain;
+pub mod enrollment;
 pub mod fuzzing;
 pub mod http;
 pub mod reports;
@@ -93,7 +94,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     )
     .await?;
     if let Some(version) = &config.min_agent_version {
-        sessions.set_min_agent_version(version.clone());
+        sessions.devices().set_min_agent_version(version.clone());
     }
     let state = AppState {
         sessions: sessions.clone(),

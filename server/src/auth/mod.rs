@@ -8,6 +8,8 @@
 //! [`Authorized`] proof of a permission.
 
 mod authorize;
+pub mod device;
+mod nonces;
 pub mod oidc;
 mod password;
 mod principal;

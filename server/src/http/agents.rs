@@ -35,7 +35,11 @@ pub async fn register(
     address: ClientAddress,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<Registration>)> {
-    let registration = state.sessions.register_agent(&request, &address).await?;
+    let registration = state
+        .sessions
+        .devices()
+        .register(&request, &address)
+        .await?;
     Ok((StatusCode::CREATED, Json(registration)))
 }
 
@@ -45,7 +49,8 @@ async fn device(state: &AppState, headers: &HeaderMap, path: &str) -> ApiResult<
         .and_then(|v| v.to_str().ok());
     state
         .sessions
-        .authenticate_device(header, "GET", path)
+        .devices()
+        .authenticate(header, "GET", path)
         .await
         .inspect_err(|error| tracing::info!(%error, "device authentication refused"))
         .map_err(ApiError::from)
@@ -199,7 +204,8 @@ pub async fn new_enrollment_token(
     auth: Authorized<ManageDevices>,
     ApiJson(request): ApiJson<NewEnrollmentToken>,
 ) -> ApiResult<(StatusCode, Json<EnrollmentToken>)> {
-    let token = state.sessions.new_enrollment_token(&auth, &request).await?;
+    let now = state.clock.now();
+    let token = crate::enrollment::new_token(&state.store, &auth, &request, now).await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
 

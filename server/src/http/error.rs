@@ -44,6 +44,8 @@ pub enum ApiError {
     ConsoleMissing,
     #[error("{0}")]
     Session(#[from] crate::sessions::SessionError),
+    #[error("{0}")]
+    Device(#[from] crate::auth::device::DeviceError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -146,6 +148,7 @@ impl ApiError {
                 Some("The server is busy. Try again in a few seconds.".into()),
             ),
             Session(error) => session_parts(error),
+            Device(error) => device_parts(error),
             Store(_) | Internal(_) => (ProblemKind::Internal, Some(INTERNAL_DETAIL.into())),
         }
     }
@@ -153,6 +156,20 @@ impl ApiError {
 
 /// What a user reads about a failure on the server.
 const INTERNAL_DETAIL: &str = "Something went wrong on the server. It has been logged.";
+
+/// The problem kind of each refusal of a device.
+fn device_parts(error: &crate::auth::device::DeviceError) -> (ProblemKind, Option<String>) {
+    use crate::auth::device::DeviceError::*;
+    let kind = match error {
+        Unauthenticated(_) => ProblemKind::DeviceUnauthenticated,
+        Busy(_) => ProblemKind::TooManyDeviceRequests,
+        RegistrationLocked(_) => ProblemKind::TooManyRegistrations,
+        BadEnrollmentToken => ProblemKind::BadEnrollmentToken,
+        BadRequest(_) => ProblemKind::BadRequest,
+        Store(_) => return (ProblemKind::Internal, Some(INTERNAL_DETAIL.into())),
+    };
+    (kind, Some(error.to_string()))
+}
 
 /// The problem kind of each session refusal.
 fn session_parts(error: &crate::sessions::SessionError) -> (ProblemKind, Option<String>) {
@@ -164,16 +181,13 @@ fn session_parts(error: &crate::sessions::SessionError) -> (ProblemKind, Option<
         CodeWithdrawn => ProblemKind::CodeWithdrawn,
         OwnCode => ProblemKind::OwnCode,
         CodeLocked(_) => ProblemKind::TooManyCodes,
-        RegistrationLocked(_) => ProblemKind::TooManyRegistrations,
-        DeviceBusy(_) => ProblemKind::TooManyDeviceRequests,
+
         RemoteHelpDisabled => ProblemKind::RemoteHelpDisabled,
         NoViewScreen | NoFullControl | HelperOnly | NoOfferAssistance => ProblemKind::Forbidden,
-        Invalid(_) | BadAgentRequest(_) => ProblemKind::BadRequest,
+        Invalid(_) => ProblemKind::BadRequest,
         Refused(_) => ProblemKind::SessionRefused,
         NotNow(_) | Raced => ProblemKind::Conflict,
         NotFound => return (ProblemKind::NotFound, None),
-        DeviceAuth(_) => ProblemKind::DeviceUnauthenticated,
-        BadEnrollmentToken => ProblemKind::BadEnrollmentToken,
         PairingExpired => ProblemKind::PairingExpired,
         ForeignDevice => ProblemKind::ForeignDevice,
         AgentOffline => ProblemKind::AgentOffline,
@@ -194,10 +208,10 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             ApiError::TooManyRequests(seconds)
             | ApiError::Busy(seconds)
-            | ApiError::Session(
-                crate::sessions::SessionError::CodeLocked(seconds)
-                | crate::sessions::SessionError::RegistrationLocked(seconds)
-                | crate::sessions::SessionError::DeviceBusy(seconds),
+            | ApiError::Session(crate::sessions::SessionError::CodeLocked(seconds))
+            | ApiError::Device(
+                crate::auth::device::DeviceError::RegistrationLocked(seconds)
+                | crate::auth::device::DeviceError::Busy(seconds),
             ) => Some(seconds),
             _ => None,
         };

@@ -39,7 +39,9 @@ pub async fn serve_agent<S, R>(
         device: device.clone(),
         device_name: key.name.clone(),
         enrolled: key.enrolled,
-        required_version: sessions.required_agent_version(&key.agent_version),
+        required_version: sessions
+            .devices()
+            .required_agent_version(&key.agent_version),
         grant_key: sessions.keys().public(),
     };
     if sink.send(welcome).await.is_err() {
@@ -47,7 +49,7 @@ pub async fn serve_agent<S, R>(
     }
     let (outbox, mut inbox) = mpsc::channel(AGENT_OUTBOX_DEPTH);
     let conn = sessions.agents().attach(&device, outbox);
-    sessions.agent_seen(&key).await;
+    sessions.devices().seen(&key).await;
     tracing::info!(%device, "agent online");
     // Back after a drop or a restart: the sessions it shares, again.
     match sessions.store().live_sessions_of_device(&device).await {
@@ -93,7 +95,7 @@ pub async fn serve_agent<S, R>(
                         Some(AgentServerMessage::Pairing { path, expires_at })
                     }
                     Ok(AgentClientMessage::Pong { .. }) => {
-                        sessions.agent_seen(&key).await;
+                        sessions.devices().seen(&key).await;
                         None
                     }
                     Ok(AgentClientMessage::Act { session, action }) => {
@@ -248,15 +250,12 @@ mod tests {
         async fn device(&self, seed: u8) -> DeviceKeyRecord {
             let (lynne, _) = self.user("lynne@contoso.test").await;
             let auth = Authorized::system(lynne.tenant_id.clone(), "test");
-            let token = self
-                .sessions
-                .new_enrollment_token(
-                    &auth,
-                    &NewEnrollmentToken {
-                        label: "kiosks".into(),
-                        valid_days: 1,
-                    },
-                )
+            let request = NewEnrollmentToken {
+                label: "kiosks".into(),
+                valid_days: 1,
+            };
+            let now = self.sessions.now();
+            let token = crate::enrollment::new_token(&self.store, &auth, &request, now)
                 .await
                 .unwrap();
             let public_key = base64::Engine::encode(
@@ -276,7 +275,8 @@ mod tests {
             let address = ClientAddress("127.0.0.1".into());
             let registered = self
                 .sessions
-                .register_agent(&request, &address)
+                .devices()
+                .register(&request, &address)
                 .await
                 .unwrap();
             let (path, _) = self.sessions.pairing_link(&registered.device, None);

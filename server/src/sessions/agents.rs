@@ -1,11 +1,11 @@
-//! Connected agents, pairing links and device-authentication nonces. In
+//! Connected agents and pairing links. In
 //! memory only: an agent reconnects after a restart, and a pairing link is
 //! short-lived by design.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tandem_protocol::agent::{AgentServerMessage, DEVICE_AUTH_SKEW_MILLIS};
+use tandem_protocol::agent::AgentServerMessage;
 use tandem_protocol::{DeviceId, SessionId, UnixMillis};
 use tokio::sync::mpsc;
 
@@ -17,21 +17,6 @@ const MAX_PAIRINGS: usize = 10_000;
 /// Live pairing links one device may hold: a new one replaces its oldest,
 /// so one device asking over and over cannot push out anyone else's.
 pub const MAX_PAIRINGS_PER_DEVICE: usize = 3;
-/// Device-authenticated requests one device may make within the replay
-/// horizon (two clock skews, 2 minutes): 5 a second, far above what an
-/// agent needs (it connects, reconnects and asks for a pairing link).
-pub const MAX_NONCES_PER_DEVICE: usize = 600;
-
-/// What [`Agents::first_use_of_nonce`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NonceUse {
-    First,
-    Replayed,
-    /// The device made too many requests within the horizon; it may try
-    /// again after this many seconds.
-    TooMany(u64),
-}
-
 pub type AgentOutbox = mpsc::Sender<AgentServerMessage>;
 
 /// What a pairing link leads to.
@@ -47,11 +32,6 @@ struct Inner {
     online: HashMap<DeviceId, Vec<(u64, AgentOutbox)>>,
     /// Keyed by the SHA-256 (hex) of the nonce.
     pairings: HashMap<String, Pairing>,
-    /// Device-auth nonces seen, until they could no longer pass the clock
-    /// check anyway.
-    /// Per device, the nonces seen within the horizon, oldest first.
-    seen_nonces: HashMap<DeviceId, VecDeque<(UnixMillis, String)>>,
-    nonces_swept_at: Option<UnixMillis>,
 }
 
 /// The agents' in-memory registry. Cheap to clone.
@@ -157,41 +137,6 @@ impl Agents {
             .filter(|p| p.expires_at > now)
     }
 
-    /// Accepts a device-auth nonce once; false if it was seen before.
-    pub fn first_use_of_nonce(&self, device: &DeviceId, nonce: &str, now: UnixMillis) -> NonceUse {
-        let horizon = 2 * DEVICE_AUTH_SKEW_MILLIS;
-        let mut inner = self.lock();
-        // Devices quiet for a whole horizon are forgotten, in a sweep at
-        // most every 10 s, so the map holds only recently active devices.
-        if inner
-            .nonces_swept_at
-            .is_none_or(|at| now.millis_since(at) > 10_000)
-        {
-            inner.nonces_swept_at = Some(now);
-            inner.seen_nonces.retain(|_, seen| {
-                seen.back()
-                    .is_some_and(|(at, _)| now.millis_since(*at) <= horizon)
-            });
-        }
-        let seen = inner.seen_nonces.entry(device.clone()).or_default();
-        while seen
-            .front()
-            .is_some_and(|(at, _)| now.millis_since(*at) > horizon)
-        {
-            seen.pop_front();
-        }
-        if seen.iter().any(|(_, n)| n == nonce) {
-            return NonceUse::Replayed;
-        }
-        if seen.len() >= MAX_NONCES_PER_DEVICE {
-            let oldest = seen.front().map_or(now, |(at, _)| *at);
-            let wait = horizon - now.millis_since(oldest);
-            return NonceUse::TooMany(u64::try_from(wait.max(0) / 1000 + 1).unwrap_or(1));
-        }
-        seen.push_back((now, nonce.to_owned()));
-        NonceUse::First
-    }
-
     pub fn close_all(&self) {
         self.lock().online.clear();
     }
@@ -216,24 +161,6 @@ mod tests {
         assert_eq!(agents.take_pairing("h2", UnixMillis(100)), None, "expired");
     }
 
-    #[test]
-    fn a_nonce_passes_once() {
-        let agents = Agents::default();
-        let d = DeviceId("d".into());
-        assert_eq!(
-            agents.first_use_of_nonce(&d, "n", UnixMillis(0)),
-            NonceUse::First
-        );
-        assert_eq!(
-            agents.first_use_of_nonce(&d, "n", UnixMillis(1)),
-            NonceUse::Replayed
-        );
-        assert_eq!(
-            agents.first_use_of_nonce(&DeviceId("e".into()), "n", UnixMillis(1)),
-            NonceUse::First
-        );
-    }
-
     #[tokio::test]
     async fn online_while_a_connection_is_attached() {
         let agents = Agents::default();
@@ -249,35 +176,9 @@ mod tests {
     }
 
     #[test]
-    fn one_device_holds_a_bounded_number_of_nonces_and_pairings() {
+    fn one_device_holds_a_bounded_number_of_pairings() {
         let agents = Agents::default();
         let (d, other) = (DeviceId("d".into()), DeviceId("e".into()));
-        for i in 0..MAX_NONCES_PER_DEVICE {
-            let at = UnixMillis(i64::try_from(i).unwrap());
-            assert_eq!(
-                agents.first_use_of_nonce(&d, &format!("n{i}"), at),
-                NonceUse::First
-            );
-        }
-        // The next request of the same device waits for the oldest nonce
-        // to leave the 2-minute horizon; other devices are not affected.
-        assert_eq!(
-            agents.first_use_of_nonce(&d, "one-more", UnixMillis(1_000)),
-            NonceUse::TooMany(120)
-        );
-        assert_eq!(
-            agents.first_use_of_nonce(&other, "x", UnixMillis(1_000)),
-            NonceUse::First
-        );
-        assert_eq!(
-            agents.first_use_of_nonce(&d, "one-more", UnixMillis(120_001)),
-            NonceUse::First
-        );
-        // Memory: only the horizon's nonces stay, and quiet devices go.
-        assert!(agents.lock().seen_nonces[&d].len() <= MAX_NONCES_PER_DEVICE);
-        agents.first_use_of_nonce(&DeviceId("f".into()), "y", UnixMillis(400_000));
-        assert_eq!(agents.lock().seen_nonces.len(), 1);
-
         // Pairing links: a device asking again and again replaces its own
         // oldest link and never pushes out another device's.
         let link = |device: &DeviceId| Pairing {

@@ -1,24 +1,16 @@
-//! Agents and their devices: registration, device authentication,
-//! pairing a sharer's browser with a device, and sessions started from the
-//! device page.
+//! Sessions on devices: pairing a sharer's browser with a device, the
+//! sessions started from the device page (attended or unattended), and
+//! who takes part in a device's session. Registering and authenticating
+//! devices is `auth::device`; enrollment tokens are `enrollment`.
 
-use super::agents::{NonceUse, Pairing};
+use super::agents::Pairing;
 use super::error::{SessionError, SessionResult};
 use super::service::Sessions;
-use crate::auth::throttle::ClientAddress;
-use crate::auth::{Authorized, ManageDevices, TenantScope};
+use crate::auth::TenantScope;
+use crate::auth::device::{hash_token, random_token};
 use crate::domain::machine::Event;
-use crate::store::{AgentDevice, DeviceKeyRecord, PairRefusal, SessionRecord, UserRecord, to_hex};
-use argon2::password_hash::rand_core::{OsRng, RngCore};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signature, VerifyingKey};
-use sha2::{Digest, Sha256};
-use tandem_protocol::agent::{
-    AgentServerMessage, DEVICE_AUTH_SKEW_MILLIS, DeviceCredentials, EnrollmentToken,
-    MAX_DEVICE_FIELD_CHARS, NewEnrollmentToken, PAIRING_LIFETIME_MILLIS, Paired, PairingPreview,
-    RegisterRequest, Registration,
-};
+use crate::store::{DeviceKeyRecord, PairRefusal, SessionRecord, UserRecord};
+use tandem_protocol::agent::{AgentServerMessage, PAIRING_LIFETIME_MILLIS, Paired, PairingPreview};
 use tandem_protocol::rbac::Permission;
 use tandem_protocol::session::Refusal;
 use tandem_protocol::session::{IssuedCode, Party};
@@ -32,201 +24,7 @@ pub(super) fn session_bound(session: &SessionId) -> AgentServerMessage {
     }
 }
 
-/// A random token, base64url, and the hex SHA-256 it is stored as.
-fn random_token() -> (String, String) {
-    let mut bytes = [0u8; 24];
-    OsRng.fill_bytes(&mut bytes);
-    // The first character comes from the top six bits of the first byte;
-    // with the top bit clear it is a letter (A–Z, a–f), never `-` or `_`,
-    // so `tandem-agent --enroll TOKEN` never reads a token as an option.
-    bytes[0] &= 0x7f;
-    let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = hash_token(&token);
-    (token, hash)
-}
-
-fn hash_token(token: &str) -> String {
-    to_hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn check_field(name: &str, value: &str) -> SessionResult<()> {
-    if value.trim().is_empty()
-        || value.chars().count() > MAX_DEVICE_FIELD_CHARS
-        || value.chars().any(tandem_protocol::text::is_hidden)
-    {
-        return Err(SessionError::BadAgentRequest(format!(
-            "{name} must be 1 to {MAX_DEVICE_FIELD_CHARS} printable characters"
-        )));
-    }
-    Ok(())
-}
-
-fn public_key(text: &str) -> Option<VerifyingKey> {
-    let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(text).ok()?.try_into().ok()?;
-    VerifyingKey::from_bytes(&bytes).ok()
-}
-
-/// Whether `credentials` are a current signature by the device key
-/// `public_key` (base64url) over `method path`. Pure: the caller looks the
-/// key up and checks the nonce.
-pub fn check_device_signature(
-    credentials: &DeviceCredentials,
-    public_key_text: &str,
-    now: UnixMillis,
-    method: &str,
-    path: &str,
-) -> SessionResult<()> {
-    // `at` is whatever the device sent: i64::MIN must not overflow.
-    if now.0.abs_diff(credentials.at.0) > DEVICE_AUTH_SKEW_MILLIS.unsigned_abs() {
-        return Err(SessionError::DeviceAuth(
-            "the device's clock is too far from the server's",
-        ));
-    }
-    let verifying = public_key(public_key_text).ok_or(SessionError::DeviceAuth("bad key"))?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(&credentials.signature)
-        .ok()
-        .and_then(|b| Signature::from_slice(&b).ok())
-        .ok_or(SessionError::DeviceAuth("malformed signature"))?;
-    let message = credentials.message(method, path);
-    // Strict: no small-order keys, no malleable signatures.
-    verifying
-        .verify_strict(message.as_bytes(), &signature)
-        .map_err(|_| SessionError::DeviceAuth("the signature does not verify"))
-}
-
 impl Sessions {
-    /// Agents older than `version` are told to update (once, at start).
-    pub fn set_min_agent_version(&self, version: String) {
-        let _ = self.min_agent_version().set(version);
-    }
-
-    /// The version an agent at `version` must update to, if it must.
-    pub fn required_agent_version(&self, version: &str) -> Option<String> {
-        let minimum = self.min_agent_version().get()?;
-        (version_key(version) < version_key(minimum)).then(|| minimum.clone())
-    }
-
-    /// Registers an agent's device key (again: the same device back).
-    /// Limited per client address and overall; wrong enrollment tokens
-    /// also count against the token tried, like wrong codes.
-    pub async fn register_agent(
-        &self,
-        request: &RegisterRequest,
-        address: &ClientAddress,
-    ) -> SessionResult<Registration> {
-        let token = format!(
-            "token:{}",
-            request.enrollment_token.as_deref().map_or_else(
-                || "none".to_owned(),
-                |t| hash_token(t.get(..128).unwrap_or(t))
-            )
-        );
-        self.registrations()
-            .attempt(&token, address)
-            .map_err(SessionError::RegistrationLocked)?;
-        let result = self.register_checked(request).await;
-        if !matches!(result, Err(SessionError::BadEnrollmentToken)) {
-            self.registrations().succeeded(&token);
-        }
-        result
-    }
-
-    async fn register_checked(&self, request: &RegisterRequest) -> SessionResult<Registration> {
-        if public_key(&request.public_key).is_none() {
-            return Err(SessionError::BadAgentRequest(
-                "public_key must be a 32-byte Ed25519 key, base64url".into(),
-            ));
-        }
-        check_field("name", &request.name)?;
-        check_field("os", &request.os)?;
-        check_field("os_version", &request.os_version)?;
-        check_field("agent_version", &request.agent_version)?;
-        let now = self.now();
-        let tenant = match &request.enrollment_token {
-            Some(token) if token.len() <= 128 => Some(
-                self.store()
-                    .tenant_of_enrollment_token(&hash_token(token), now)
-                    .await?
-                    .ok_or(SessionError::BadEnrollmentToken)?,
-            ),
-            Some(_) => return Err(SessionError::BadEnrollmentToken),
-            None => None,
-        };
-        let device = AgentDevice {
-            public_key: &request.public_key,
-            name: request.name.trim(),
-            os: request.os.trim(),
-            os_version: request.os_version.trim(),
-            agent_version: request.agent_version.trim(),
-        };
-        let known = self
-            .store()
-            .device_key_by_public_key(&request.public_key)
-            .await?
-            .is_some();
-        let key = self
-            .store()
-            .register_agent(&device, tenant.as_ref(), now)
-            .await?;
-        if let (false, Some(token)) = (known, &request.enrollment_token)
-            && tenant.is_some()
-        {
-            self.store()
-                .count_enrollment_use(&hash_token(token), now)
-                .await?;
-        }
-        tracing::info!(device = %key.device_id, enrolled = key.enrolled, "agent registered");
-        Ok(Registration {
-            device: key.device_id,
-            enrolled: key.enrolled,
-        })
-    }
-
-    /// Checks a device `Authorization` header for `method path`: a known
-    /// key, a signature over this request, a current time and a nonce not
-    /// seen before.
-    pub async fn authenticate_device(
-        &self,
-        header: Option<&str>,
-        method: &str,
-        path: &str,
-    ) -> SessionResult<DeviceKeyRecord> {
-        let credentials = header
-            .and_then(DeviceCredentials::parse)
-            .ok_or(SessionError::DeviceAuth("missing or malformed credentials"))?;
-        let now = self.now();
-        let key = self
-            .store()
-            .device_key(&credentials.device)
-            .await?
-            .ok_or(SessionError::DeviceAuth("unknown device"))?;
-        check_device_signature(&credentials, &key.public_key, now, method, path)?;
-        match self
-            .agents()
-            .first_use_of_nonce(&key.device_id, &credentials.nonce, now)
-        {
-            NonceUse::First => {}
-            NonceUse::Replayed => return Err(SessionError::DeviceAuth("the request was replayed")),
-            NonceUse::TooMany(seconds) => return Err(SessionError::DeviceBusy(seconds)),
-        }
-        Ok(key)
-    }
-
-    /// Marks the device as seen now (an agent connected or answered).
-    pub async fn agent_seen(&self, key: &DeviceKeyRecord) {
-        if let Some(tenant) = &key.tenant_id {
-            let scope = TenantScope::of_record(tenant);
-            if let Err(error) = self
-                .store()
-                .touch_device(&key.device_id, &scope, &key.agent_version, self.now())
-                .await
-            {
-                tracing::warn!(%error, device = %key.device_id, "cannot record last seen");
-            }
-        }
-    }
-
     /// A one-time pairing link for the device, optionally leading to a
     /// session.
     pub fn pairing_link(
@@ -481,55 +279,5 @@ impl Sessions {
             .filter(|r| r.via_agent && r.device_id.as_ref() == Some(&key.device_id))
             .ok_or(SessionError::NotFound)?;
         Ok((record, tandem_protocol::session::Party::Agent))
-    }
-
-    /// A new enrollment token, shown once.
-    pub async fn new_enrollment_token(
-        &self,
-        auth: &Authorized<ManageDevices>,
-        request: &NewEnrollmentToken,
-    ) -> SessionResult<EnrollmentToken> {
-        check_field("label", &request.label)?;
-        if !(1..=365).contains(&request.valid_days) {
-            return Err(SessionError::BadAgentRequest(
-                "valid_days must be 1 to 365".into(),
-            ));
-        }
-        let now = self.now();
-        let expires_at = UnixMillis(now.0 + i64::from(request.valid_days) * 86_400_000);
-        let (token, hash) = random_token();
-        let id = self
-            .store()
-            .create_enrollment_token(auth, request.label.trim(), &hash, expires_at, now)
-            .await?;
-        Ok(EnrollmentToken {
-            id,
-            token,
-            label: request.label.trim().to_owned(),
-            expires_at,
-        })
-    }
-}
-
-/// A dotted version as numbers, for ordering ("0.10.1" > "0.9").
-fn version_key(version: &str) -> Vec<u64> {
-    version
-        .split(['.', '-', '+'])
-        .map_while(|part| part.parse().ok())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_never_start_like_an_option() {
-        for _ in 0..2000 {
-            let (token, _) = random_token();
-            let first = token.chars().next().unwrap_or('-');
-            assert!(first.is_ascii_alphabetic(), "{token}");
-            assert_eq!(token.len(), 32);
-        }
     }
 }

@@ -19,8 +19,6 @@ pub enum SessionError {
     OwnCode,
     #[error("Too many wrong codes. Try again in {} minute(s).", .0.div_ceil(60))]
     CodeLocked(u64),
-    #[error("Too many device registrations from here. Try again in {} minute(s).", .0.div_ceil(60))]
-    RegistrationLocked(u64),
     #[error("Remote help is turned off for your organization. An administrator can turn it on.")]
     RemoteHelpDisabled,
     #[error("You do not hold View screen for anyone, so you cannot start a session.")]
@@ -40,16 +38,6 @@ pub enum SessionError {
     HelperOnly,
     #[error("{0}")]
     Invalid(String),
-    #[error("The device could not be authenticated: {0}.")]
-    DeviceAuth(&'static str),
-    #[error("This device made too many requests. Try again in {0} s.")]
-    DeviceBusy(u64),
-    #[error(
-        "That enrollment token is not valid or has expired. Ask an administrator for a new one."
-    )]
-    BadEnrollmentToken,
-    #[error("{0}")]
-    BadAgentRequest(String),
     #[error("This pairing link is not valid any more. Restart the agent to get a new one.")]
     PairingExpired,
     #[error("This device belongs to another organization.")]

@@ -21,25 +21,3 @@ pub fn code_limits() -> Limits {
         },
     }
 }
-
-/// Agent registrations: wrong enrollment tokens per token tried, attempts
-/// per client address, attempts overall. A fleet rollout behind one NAT
-/// address stays well under the per-address limit (its agents register
-/// once and then only reconnect).
-pub fn registration_limits() -> Limits {
-    const FIFTEEN_MINUTES: i64 = 15 * 60_000;
-    Limits {
-        failures_per_account: Limit {
-            max: 5,
-            window_millis: FIFTEEN_MINUTES,
-        },
-        attempts_per_address: Limit {
-            max: 120,
-            window_millis: FIFTEEN_MINUTES,
-        },
-        attempts_overall: Limit {
-            max: 600,
-            window_millis: 60_000,
-        },
-    }
-}

@@ -35,6 +35,7 @@ mod limits;
 mod policy;
 mod records;
 mod redeem;
+mod resolved;
 mod service;
 pub mod signaling;
 mod stop;
@@ -49,8 +50,7 @@ mod transition_tests;
 
 pub use agent_socket::serve_agent;
 pub use agents::Agents;
-pub use devices::check_device_signature;
 pub use error::{SessionError, SessionResult};
-pub use limits::{code_limits, registration_limits};
+pub use limits::code_limits;
 pub use service::{Action, Sessions, Timing, media_party, party_of};
 pub use views::abbreviate;

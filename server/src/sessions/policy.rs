@@ -2,47 +2,13 @@
 //! and device, and why a redemption must be refused.
 
 use super::error::SessionResult;
+use super::resolved::Resolved;
 use super::service::Sessions;
 use crate::auth::TenantScope;
 use crate::domain::rbac::Target;
 use crate::store::{SessionRecord, UserRecord};
 use tandem_protocol::rbac::{Permission, PermissionSet};
 use tandem_protocol::session::Refusal;
-use tandem_protocol::{DeviceId, UserId};
-
-/// Who a session's permissions are about: the helper, the sharer and the
-/// device. The state does not matter to them.
-type Parties = (UserId, Option<UserId>, Option<DeviceId>);
-
-fn parties(record: &SessionRecord) -> Parties {
-    (
-        record.helper_id.clone(),
-        record.sharer_id.clone(),
-        record.device_id.clone(),
-    )
-}
-
-/// The helper's permissions on a session, resolved at most once for the
-/// same parties: one transition checks the request, records elevation,
-/// builds every participant's view and signs the grant with one answer.
-#[derive(Default)]
-pub(crate) struct Resolved {
-    cached: std::sync::Mutex<Option<(Parties, PermissionSet)>>,
-}
-
-impl Resolved {
-    fn get(&self, record: &SessionRecord) -> Option<PermissionSet> {
-        let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        cached
-            .as_ref()
-            .filter(|(who, _)| *who == parties(record))
-            .map(|(_, set)| *set)
-    }
-
-    fn keep(&self, record: &SessionRecord, set: PermissionSet) {
-        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((parties(record), set));
-    }
-}
 
 impl Sessions {
     /// [`Self::permissions_on`], unless `resolved` already holds the answer

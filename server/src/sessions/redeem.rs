@@ -4,7 +4,7 @@
 
 use super::code;
 use super::error::{SessionError, SessionResult};
-use super::policy::Resolved;
+use super::resolved::Resolved;
 use super::service::Sessions;
 use crate::auth::TenantScope;
 use crate::auth::throttle::ClientAddress;

@@ -8,7 +8,7 @@ use super::code;
 use super::error::{SessionError, SessionResult};
 use super::hub::Hub;
 use super::keys::SessionKeys;
-use super::policy::Resolved;
+use super::resolved::Resolved;
 use crate::auth::TenantScope;
 use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
@@ -62,10 +62,9 @@ struct Inner {
     keys: SessionKeys,
     hub: Hub,
     agents: Agents,
-    min_agent_version: std::sync::OnceLock<String>,
     throttle: LoginThrottle,
-    /// Agent registrations (see `limits::registration_limits`).
-    registrations: LoginThrottle,
+    /// Device registration and authentication.
+    devices: crate::auth::device::DeviceAuth,
     ice: IceConfig,
     timing: Timing,
     live: crate::reports::live::LiveFeed,
@@ -108,16 +107,12 @@ impl Sessions {
         Ok(Self {
             inner: Arc::new(Inner {
                 throttle: LoginThrottle::new(super::limits::code_limits(), clock.clone()),
-                registrations: LoginThrottle::new(
-                    super::limits::registration_limits(),
-                    clock.clone(),
-                ),
+                devices: crate::auth::device::DeviceAuth::new(store.clone(), clock.clone()),
                 store,
                 clock,
                 keys,
                 hub,
                 agents: Agents::default(),
-                min_agent_version: std::sync::OnceLock::new(),
                 ice,
                 timing,
                 live: crate::reports::live::LiveFeed::default(),
@@ -171,12 +166,9 @@ impl Sessions {
         &self.inner.throttle
     }
 
-    pub(super) fn registrations(&self) -> &LoginThrottle {
-        &self.inner.registrations
-    }
-
-    pub(super) fn min_agent_version(&self) -> &std::sync::OnceLock<String> {
-        &self.inner.min_agent_version
+    /// Device registration and authentication (`auth::device`).
+    pub fn devices(&self) -> &crate::auth::device::DeviceAuth {
+        &self.inner.devices
     }
 
     pub(super) fn now(&self) -> UnixMillis {

@@ -3,7 +3,7 @@
 //! compliance, who is connected, and what the helper may ask for.
 
 use super::error::SessionResult;
-use super::policy::Resolved;
+use super::resolved::Resolved;
 use super::service::Sessions;
 use crate::auth::TenantScope;
 use crate::store::SessionRecord;
