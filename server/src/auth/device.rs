@@ -7,7 +7,7 @@
 
 use super::TenantScope;
 use super::nonces::{NonceLog, NonceUse};
-use super::throttle::{ClientAddress, Limit, Limits, LoginThrottle};
+use super::throttle::{ClientAddress, Limits, LoginThrottle};
 use crate::clock::Clock;
 use crate::store::{AgentDevice, DeviceKeyRecord, Store, StoreError, to_hex};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -46,21 +46,7 @@ pub enum DeviceError {
 /// address stays well under the per-address limit (its agents register
 /// once and then only reconnect).
 pub fn registration_limits() -> Limits {
-    const FIFTEEN_MINUTES: i64 = 15 * 60_000;
-    Limits {
-        failures_per_account: Limit {
-            max: 5,
-            window_millis: FIFTEEN_MINUTES,
-        },
-        attempts_per_address: Limit {
-            max: 120,
-            window_millis: FIFTEEN_MINUTES,
-        },
-        attempts_overall: Limit {
-            max: 600,
-            window_millis: 60_000,
-        },
-    }
+    Limits::per_quarter_hour(5, 120, 600)
 }
 
 /// A random token, base64url, and the hex SHA-256 it is stored as.

@@ -30,23 +30,34 @@ pub struct Limits {
     pub attempts_overall: Limit,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// The usual shape: `failures` wrong answers per account and
+    /// `per_address` attempts per address in 15 minutes, and `overall`
+    /// attempts a minute per bucket.
+    pub fn per_quarter_hour(failures: u32, per_address: u32, overall: u32) -> Self {
         const FIFTEEN_MINUTES: i64 = 15 * 60_000;
         Self {
             failures_per_account: Limit {
-                max: 5,
+                max: failures,
                 window_millis: FIFTEEN_MINUTES,
             },
             attempts_per_address: Limit {
-                max: 30,
+                max: per_address,
                 window_millis: FIFTEEN_MINUTES,
             },
             attempts_overall: Limit {
-                max: 600,
+                max: overall,
                 window_millis: 60_000,
             },
         }
+    }
+}
+
+impl Default for Limits {
+    /// Sign-in: 5 failures per account, 30 attempts per address, 600 a
+    /// minute per tenant.
+    fn default() -> Self {
+        Self::per_quarter_hour(5, 30, 600)
     }
 }
 

@@ -175,14 +175,6 @@ impl Hub {
         due
     }
 
-    /// Marks a session as shared by its device's agent: the agent is then
-    /// the helper's media peer, and its absence counts like a participant's.
-    pub fn set_via_agent(&self, id: &SessionId) {
-        if let Some(room) = self.rooms().get_mut(id) {
-            room.via_agent = true;
-        }
-    }
-
     /// Whether the agent is the media end of this session.
     pub fn via_agent(&self, id: &SessionId) -> bool {
         self.rooms().get(id).is_some_and(|r| r.via_agent)
