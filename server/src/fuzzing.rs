@@ -311,7 +311,9 @@ fn import_line_is_clean(line: &ImportLine, known: &BTreeSet<String>, set_passwor
         } => {
             assert_eq!(email, &email.to_lowercase());
             assert!(!name.trim().is_empty());
-            for text in [Some(email), Some(name), job.as_ref(), company.as_ref()]
+            // An e-mail address may be longer than a name: up to 254 bytes.
+            clean(email, tandem_protocol::auth::MAX_EMAIL_LEN);
+            for text in [Some(name), job.as_ref(), company.as_ref()]
                 .into_iter()
                 .flatten()
             {
