@@ -95,12 +95,24 @@ fn rustup_components() -> Result {
     run(add)
 }
 
+/// `cargo` for installing a tool: its release profile without fat LTO and
+/// a single codegen unit (Trunk asks for both), which halves a cold
+/// install on two cores; the tools run for seconds, so the last percent of
+/// their speed does not matter.
+fn fast_install() -> std::process::Command {
+    let mut cargo = command("cargo");
+    cargo
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+    cargo
+}
+
 fn trunk() -> Result {
     if version_of("trunk").is_some_and(|v| v.trim() == format!("trunk {TRUNK_VERSION}")) {
         return Ok(());
     }
     // No TLS, no update check: Trunk must never download anything here.
-    let mut install = command("cargo");
+    let mut install = fast_install();
     install.args([
         "install",
         "trunk",
@@ -119,7 +131,7 @@ fn wasm_bindgen_cli() -> Result {
         return Ok(());
     }
     // Not --locked: its own lockfile names a webpki-roots the registry lacks.
-    let mut install = command("cargo");
+    let mut install = fast_install();
     install.args([
         "install",
         "wasm-bindgen-cli",
