@@ -6,7 +6,7 @@
 use super::agents::Agents;
 use super::code;
 use super::error::{SessionError, SessionResult};
-use super::hub::Hub;
+use super::hub::{Due, Hub};
 use super::keys::SessionKeys;
 use super::resolved::Resolved;
 use crate::auth::TenantScope;
@@ -530,7 +530,7 @@ impl Sessions {
         let due = self
             .hub()
             .due(now, timing.reconnect_millis, timing.grant_millis / 3);
-        for (id, tenant, _) in due {
+        for (id, tenant, what) in due {
             let scope = TenantScope::of_record(&tenant);
             let Some(record) = self.store().session(&scope, &id).await? else {
                 continue;
@@ -540,11 +540,8 @@ impl Sessions {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let expired = record.state == State::CodeIssued
                 && record.code_expires_at.is_none_or(|at| now >= at);
-            let dropped = self
-                .hub()
-                .absent_longer_than(timing.reconnect_millis, now)
-                .iter()
-                .any(|(gone, _)| gone == &record.id);
+            // The hub already found who is gone: no second scan per record.
+            let dropped = what == Due::Disconnect;
             let event = if expired {
                 Some(Event::Expire)
             } else if dropped && record.state.has_participants() {
