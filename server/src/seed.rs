@@ -335,7 +335,7 @@ mod tests {
 
     #[tokio::test]
     async fn seeds_once_and_only_into_an_empty_database() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         assert!(seed_demo(&store, UnixMillis(1_000_000_000)).await.unwrap());
         assert!(!seed_demo(&store, UnixMillis(1_000_000_000)).await.unwrap());
         let megan = store

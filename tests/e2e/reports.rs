@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tandem_tests::desktop::KEEP_CHANNELS;
 use tandem_tests::flows::{Ask, grant, join_with_code, pair_browser};
-use tandem_tests::{Browser, DEMO_PASSWORD, Env, e2e};
+use tandem_tests::{Browser, DEMO_PASSWORD, Database, Env, e2e_on};
 use tandem_tests::{ServerOptions, TestServer};
 
 /// A person talking to the API directly (no browser), with their cookie.
@@ -87,7 +87,21 @@ fn steps(detail: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_kill_9_never_loses_an_acknowledged_transition() {
-    let mut server = TestServer::start().await.unwrap();
+    a_kill_9_never_loses_an_acknowledged_transition_on(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_kill_9_on_postgres_never_loses_an_acknowledged_transition() {
+    a_kill_9_never_loses_an_acknowledged_transition_on(Database::Postgres).await;
+}
+
+async fn a_kill_9_never_loses_an_acknowledged_transition_on(database: Database) {
+    let mut server = TestServer::start_with(ServerOptions {
+        database,
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
     let megan = Person::sign_in(&server, "megan@contoso.test").await;
     let lynne = Person::sign_in(&server, "lynne@contoso.test").await;
     let id = redeemed(&megan, &lynne).await;
@@ -221,7 +235,20 @@ async fn a_day_of_sessions(server: &TestServer) -> (String, String) {
 
 #[tokio::test]
 async fn the_monitor_and_the_report_show_the_sessions_live_and_the_csv_matches() {
-    e2e(async |env| {
+    the_monitor_and_the_report_show_the_sessions_live_and_the_csv_matches_on(Database::Sqlite)
+        .await;
+}
+
+#[tokio::test]
+async fn the_monitor_and_the_report_on_postgres_show_the_sessions_live() {
+    the_monitor_and_the_report_show_the_sessions_live_and_the_csv_matches_on(Database::Postgres)
+        .await;
+}
+
+async fn the_monitor_and_the_report_show_the_sessions_live_and_the_csv_matches_on(
+    database: Database,
+) {
+    e2e_on(database, async |env| {
         let (completed, _declined) = a_day_of_sessions(&env.server).await;
         let admin = &env.browser;
         as_user(admin, "admin@contoso.test").await;

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use std::time::Duration;
 use tandem_tests::desktop::KEEP_PEERS;
-use tandem_tests::{Browser, Env, ServerOptions, TestServer, e2e};
+use tandem_tests::{Browser, Database, Env, ServerOptions, TestServer, e2e, e2e_on};
 
 /// Reads the helper's video: size, a background pixel and frames shown.
 const VIDEO_PROBE: &str = "
@@ -187,7 +187,16 @@ async fn two_browsers(env: &Env) -> Browser {
 
 #[tokio::test]
 async fn a_view_session_with_pixels_pause_control_reconnect_and_leave() {
-    e2e(async |env| {
+    a_view_session_with_pixels_pause_control_reconnect_and_leave_on(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_view_session_on_postgres_with_pixels_pause_control_reconnect_and_leave() {
+    a_view_session_with_pixels_pause_control_reconnect_and_leave_on(Database::Postgres).await;
+}
+
+async fn a_view_session_with_pixels_pause_control_reconnect_and_leave_on(database: Database) {
+    e2e_on(database, async |env| {
         let helper = &env.browser;
         let sharer = two_browsers(env).await;
         as_user(helper, "megan@contoso.test").await;

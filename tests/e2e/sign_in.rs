@@ -1,6 +1,6 @@
 //! Signing in with built-in accounts, the devices page, deep links, sign-out.
 
-use tandem_tests::{DEMO_PASSWORD, e2e};
+use tandem_tests::{DEMO_PASSWORD, Database, e2e, e2e_on};
 
 const CONTOSO_DEVICES: [&str; 4] = [
     "DT-DIEGO-02",
@@ -11,7 +11,16 @@ const CONTOSO_DEVICES: [&str; 4] = [
 
 #[tokio::test]
 async fn signing_in_shows_the_seeded_devices_of_the_users_tenant() {
-    e2e(async |env| {
+    signing_in_shows_the_seeded_devices_of_the_users_tenant_on(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn signing_in_on_postgres_shows_the_seeded_devices() {
+    signing_in_shows_the_seeded_devices_of_the_users_tenant_on(Database::Postgres).await;
+}
+
+async fn signing_in_shows_the_seeded_devices_of_the_users_tenant_on(database: Database) {
+    e2e_on(database, async |env| {
         let browser = &env.browser;
         browser.sign_in_as("megan@contoso.test").await.unwrap();
 

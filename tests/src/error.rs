@@ -24,6 +24,8 @@ pub enum HarnessError {
     Command(#[from] fantoccini::error::CmdError),
     #[error("timed out after {seconds} s waiting for {what}")]
     Timeout { what: String, seconds: u64 },
+    #[error("no PostgreSQL test cluster: {0}")]
+    NoCluster(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -22,7 +22,7 @@ pub use browser::{Browser, CHROMIUM_REQUIRED_ARGS};
 pub use error::HarnessError;
 pub use paths::{dist_dir, free_port};
 pub use process::GroupChild;
-pub use server::{ServerOptions, TestServer};
+pub use server::{Database, ServerOptions, TestServer};
 
 /// Password of every seeded demo account.
 pub const DEMO_PASSWORD: &str = "tandem-demo";
@@ -33,7 +33,12 @@ pub const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180
 /// Runs `test` against a fresh [`Env`], failing it if it takes longer than
 /// [`TEST_TIMEOUT`]. The processes are stopped however the test ends.
 pub async fn e2e(test: impl AsyncFnOnce(&Env)) {
-    let env = Env::start()
+    e2e_on(Database::Sqlite, test).await;
+}
+
+/// [`e2e`] with the server on `database`.
+pub async fn e2e_on(database: Database, test: impl AsyncFnOnce(&Env)) {
+    let env = Env::start_on(database)
         .await
         .expect("start the server and the browser");
     let outcome = tokio::time::timeout(TEST_TIMEOUT, test(&env)).await;
@@ -54,7 +59,16 @@ pub struct Env {
 impl Env {
     /// Starts a fresh server with the demo tenant and a fresh browser.
     pub async fn start() -> Result<Self, HarnessError> {
-        let server = TestServer::start().await?;
+        Self::start_on(Database::Sqlite).await
+    }
+
+    /// [`Env::start`] with the server on `database`.
+    pub async fn start_on(database: Database) -> Result<Self, HarnessError> {
+        let server = TestServer::start_with(ServerOptions {
+            database,
+            ..ServerOptions::default()
+        })
+        .await?;
         let browser = Browser::start(server.base_url()).await?;
         Ok(Self { server, browser })
     }

@@ -4,6 +4,7 @@ use crate::HarnessError;
 use crate::paths::{dist_dir, server_binary};
 use crate::process::GroupChild;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tempfile::TempDir;
 
@@ -14,7 +15,20 @@ pub struct TestServer {
     process: GroupChild,
     base_url: String,
     log_filter: String,
+    /// Set for PostgreSQL; SQLite's file is in `data_dir`.
+    database_url: Option<String>,
     data_dir: TempDir,
+}
+
+/// Which database a [`TestServer`] runs on.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded default, a file in the server's data directory.
+    #[default]
+    Sqlite,
+    /// A new database on the run's throwaway PostgreSQL cluster, which
+    /// `cargo xtask test` starts and names in `TANDEM_TEST_PG_CLUSTER`.
+    Postgres,
 }
 
 /// How to start a [`TestServer`] beyond the defaults.
@@ -26,6 +40,8 @@ pub struct ServerOptions {
     pub config_toml: Option<String>,
     /// `RUST_LOG` of the server; [`DEFAULT_LOG_FILTER`] when `None`.
     pub log_filter: Option<String>,
+    /// The database to run on.
+    pub database: Database,
 }
 
 /// What the server logs in tests unless told otherwise.
@@ -46,12 +62,22 @@ impl TestServer {
         let log_filter = options
             .log_filter
             .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
-        let (process, base_url) =
-            spawn(data_dir.path(), options.port.unwrap_or(0), &log_filter).await?;
+        let database_url = match options.database {
+            Database::Sqlite => None,
+            Database::Postgres => Some(postgres_database()?),
+        };
+        let (process, base_url) = spawn(
+            data_dir.path(),
+            options.port.unwrap_or(0),
+            &log_filter,
+            database_url.as_deref(),
+        )
+        .await?;
         Ok(Self {
             process,
             base_url,
             log_filter,
+            database_url,
             data_dir,
         })
     }
@@ -66,7 +92,13 @@ impl TestServer {
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or(0);
-        let (process, base_url) = spawn(self.data_dir.path(), port, &self.log_filter).await?;
+        let (process, base_url) = spawn(
+            self.data_dir.path(),
+            port,
+            &self.log_filter,
+            self.database_url.as_deref(),
+        )
+        .await?;
         self.process = process;
         self.base_url = base_url;
         Ok(())
@@ -78,11 +110,47 @@ impl TestServer {
     }
 }
 
-/// Starts the server binary over `data_dir` and waits for its address.
+/// A new, empty database on the run's PostgreSQL cluster; its URL.
+fn postgres_database() -> Result<String, HarnessError> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let cluster = std::env::var("TANDEM_TEST_PG_CLUSTER").map_err(|_| {
+        HarnessError::NoCluster("TANDEM_TEST_PG_CLUSTER is not set; run cargo xtask test".into())
+    })?;
+    let name = format!(
+        "e2e_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let created = Command::new("psql")
+        .args([&cluster, "-v", "ON_ERROR_STOP=1", "-q", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| HarnessError::Spawn {
+            what: "psql",
+            source,
+        })?;
+    if !created.status.success() {
+        return Err(HarnessError::NoCluster(
+            String::from_utf8_lossy(&created.stderr).into_owned(),
+        ));
+    }
+    // The maintenance database `postgres` in the URL becomes ours.
+    let (base, query) = cluster.split_once('?').unwrap_or((&cluster, ""));
+    let server = base
+        .rsplit_once('/')
+        .map(|(server, _)| server)
+        .ok_or_else(|| HarnessError::NoCluster(format!("not a database URL: {cluster}")))?;
+    Ok(format!("{server}/{name}?{query}"))
+}
+
+/// Starts the server binary over `data_dir` (and `database_url`, when
+/// set) and waits for its address.
 async fn spawn(
     data_dir: &std::path::Path,
     port: u16,
     log_filter: &str,
+    database_url: Option<&str>,
 ) -> Result<(GroupChild, String), HarnessError> {
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -101,6 +169,13 @@ async fn spawn(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log);
+    // The test run's own variables are not the server's configuration.
+    command
+        .env_remove("TANDEM_TEST_PG_CLUSTER")
+        .env_remove("TANDEM_TEST_BACKEND");
+    if let Some(url) = database_url {
+        command.env("TANDEM_DATABASE_URL", url);
+    }
     let mut process = GroupChild::spawn("tandem-server", command)?;
     let base_url = match process.stdout_line("listening on ", READY_TIMEOUT).await {
         Some(url) => url,

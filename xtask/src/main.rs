@@ -16,6 +16,7 @@ mod bench;
 mod cmd;
 mod fuzz;
 mod invariants;
+mod postgres;
 mod run;
 mod summary;
 mod test;

@@ -2,7 +2,7 @@
 
 use crate::cmd::{Result, cargo, command, describe, run};
 use crate::summary::{Counts, parse_result_line};
-use crate::{fuzz, invariants, tools};
+use crate::{fuzz, invariants, postgres, tools};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -147,6 +147,9 @@ pub fn test() -> Result {
         "tandem-agent",
     ])?)?;
 
+    // One throwaway PostgreSQL cluster for the run; dropped (stopped and
+    // deleted) on every way out of this function.
+    let cluster = postgres::Cluster::start()?;
     let mut total = Counts::default();
     let mut failures = Vec::new();
     for args in [
@@ -160,9 +163,20 @@ pub fn test() -> Result {
             "wasm32-unknown-unknown",
         ][..],
     ] {
-        if let Err(error) = run_tests(cargo(args), &mut total) {
+        let mut tests = cargo(args);
+        tests.env(postgres::CLUSTER_VARIABLE, cluster.url());
+        if let Err(error) = run_tests(tests, &mut total) {
             failures.push(error);
         }
+    }
+    // The store, router and session suites again, on PostgreSQL: the same
+    // test binaries, each test on a new database of the cluster.
+    let mut on_postgres = cargo(&["test", "--locked", "-p", "tandem-server", "--no-fail-fast"]);
+    on_postgres
+        .env(postgres::CLUSTER_VARIABLE, cluster.url())
+        .env(postgres::BACKEND_VARIABLE, "postgres");
+    if let Err(error) = run_tests(on_postgres, &mut total) {
+        failures.push(format!("on PostgreSQL: {error}"));
     }
     // The agent suite again where the only interface is loopback: WebRTC
     // must not need mDNS or any other network (a locked-down device).

@@ -244,6 +244,13 @@ pub fn ensure_for_build() -> Result {
 /// What `cargo xtask test` needs on top: lints, browsers and test tools.
 pub fn ensure_for_test() -> Result {
     apt_install_missing(TEST_PACKAGES)?;
+    // The throwaway test cluster (not on PATH: Debian keeps it per version).
+    if !std::path::Path::new(crate::postgres::BIN_DIR)
+        .join("initdb")
+        .is_file()
+    {
+        apt_install(&["postgresql-15"])?;
+    }
     rustup_components()?;
     rustup_target(WINDOWS_TARGET)?;
     test_idp()?;

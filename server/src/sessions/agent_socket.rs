@@ -225,7 +225,7 @@ mod tests {
 
     impl World {
         async fn new() -> Self {
-            let store = Store::open_in_memory().await.unwrap();
+            let store = Store::open_scratch().await.unwrap();
             let clock = Arc::new(ManualClock::new(UnixMillis(1_000_000)));
             crate::seed::seed_demo(&store, clock.now()).await.unwrap();
             let sessions =

@@ -84,7 +84,7 @@ mod tests {
 
     #[tokio::test]
     async fn keys_survive_a_reload_and_grants_verify_with_the_public_key() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let keys = SessionKeys::load(&store, UnixMillis(1)).await.unwrap();
         let again = SessionKeys::load(&store, UnixMillis(2)).await.unwrap();
         assert_eq!(keys.public(), again.public());

@@ -24,7 +24,7 @@ pub(super) struct World {
 }
 
 pub(super) async fn world() -> World {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = Store::open_scratch().await.unwrap();
     let clock = Arc::new(ManualClock::new(UnixMillis(1_000_000)));
     crate::seed::seed_demo(&store, clock.now()).await.unwrap();
     let sessions = start(&store, &clock).await;
@@ -320,9 +320,19 @@ async fn a_silent_peer_is_given_up_and_the_other_side_is_told() {
             session: id.clone(),
         })
         .await;
+    // The sharer joins after the helper is in the room, so that the helper
+    // is told of it (on a database server the join takes a while).
+    helper
+        .expect("joined", |m| {
+            matches!(m, ServerMessage::Joined { .. }).then_some(())
+        })
+        .await;
+    // Long enough for the join's transactions on a database server (a
+    // first connection there takes tens of milliseconds), short enough for
+    // the test.
     let quick = Heartbeat {
-        ping_every: Duration::from_millis(20),
-        dead_after: Duration::from_millis(100),
+        ping_every: Duration::from_millis(100),
+        dead_after: Duration::from_millis(1000),
     };
     let sharer = w.connect("lynne@contoso.test", quick).await;
     sharer

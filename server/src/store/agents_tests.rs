@@ -12,7 +12,7 @@ fn info(key: &str) -> AgentDevice<'_> {
 }
 
 async fn demo() -> Store {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = Store::open_scratch().await.unwrap();
     crate::seed::seed_demo(&store, UnixMillis(1)).await.unwrap();
     store
 }

@@ -260,7 +260,7 @@ mod tests {
     /// Before, such an object became NULL in a committed audit entry.
     #[tokio::test]
     async fn an_object_that_cannot_be_written_refuses_the_entry() {
-        let store = crate::store::Store::open_in_memory().await.unwrap();
+        let store = crate::store::Store::open_scratch().await.unwrap();
         crate::seed::seed_demo(&store, UnixMillis(1)).await.unwrap();
         let scope = crate::auth::TenantScope::for_tests("contoso".into());
         let count = || async {

@@ -155,7 +155,7 @@ mod tests {
 
     #[tokio::test]
     async fn listing_is_per_tenant_sorted_and_joins_the_primary_user() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let (a, b) = (TenantId::from("a"), TenantId::from("b"));
         store.create_tenant(&a, "A", UnixMillis(0)).await.unwrap();
         store.create_tenant(&b, "B", UnixMillis(0)).await.unwrap();
@@ -205,7 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn unenrolled_devices_are_always_non_compliant() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let t = TenantId::from("t");
         store.create_tenant(&t, "T", UnixMillis(0)).await.unwrap();
         store

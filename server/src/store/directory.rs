@@ -342,7 +342,7 @@ mod tests {
 
     #[tokio::test]
     async fn emails_are_unique_case_insensitively() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let t = TenantId::from("t1");
         store.create_tenant(&t, "One", UnixMillis(0)).await.unwrap();
         let user = NewUser {
@@ -369,7 +369,7 @@ mod tests {
 
     #[tokio::test]
     async fn session_lookup_is_bound_to_the_tenant() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let (a, b) = (TenantId::from("a"), TenantId::from("b"));
         store.create_tenant(&a, "A", UnixMillis(0)).await.unwrap();
         store.create_tenant(&b, "B", UnixMillis(0)).await.unwrap();
@@ -388,7 +388,7 @@ mod tests {
 
     #[tokio::test]
     async fn group_members_must_exist() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let t = TenantId::from("t");
         store.create_tenant(&t, "T", UnixMillis(0)).await.unwrap();
         let bad = store

@@ -166,7 +166,7 @@ mod tests {
 
     #[tokio::test]
     async fn creates_then_finds_then_syncs_groups() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let t = TenantId::from("t");
         store.create_tenant(&t, "T", UnixMillis(0)).await.unwrap();
         store
@@ -218,7 +218,7 @@ mod tests {
 
     #[tokio::test]
     async fn links_by_email_within_the_tenant_only() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let (a, b) = (TenantId::from("a"), TenantId::from("b"));
         store.create_tenant(&a, "A", UnixMillis(0)).await.unwrap();
         store.create_tenant(&b, "B", UnixMillis(0)).await.unwrap();

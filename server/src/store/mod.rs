@@ -2,12 +2,17 @@
 //!
 //! The store runs on `sqlx`'s `Any` driver with runtime-checked queries and
 //! `$N` placeholders, which SQLite and PostgreSQL both accept; each backend
-//! has its own migrations folder. Adding PostgreSQL means adding its driver
-//! feature and `migrations/postgres`, not rewriting callers.
+//! has its own migrations folder (`migrations/sqlite`, `migrations/postgres`).
+//! The SQL is written once in the subset both accept: integers and 0/1
+//! flags are BIGINT (decoded as `i64`), case-insensitive order is
+//! `lower(..)`, conflicts are `ON CONFLICT`. Where the two must differ,
+//! [`Backend`] says which one this is.
 
 mod agents;
 mod assignments;
 mod audit;
+#[cfg(test)]
+mod concurrency_tests;
 mod devices;
 mod directory;
 mod directory_pages;
@@ -21,6 +26,7 @@ mod remote_sessions;
 mod report_monitor;
 mod report_queries;
 mod report_writes;
+mod scratch;
 mod settings;
 mod web_sessions;
 
@@ -50,10 +56,14 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL scheme in {0:?}; use sqlite:")]
+    #[error("unsupported database URL scheme {0:?}; use sqlite: or postgres:")]
     UnsupportedUrl(String),
     #[error("corrupt row in {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
+    #[error(
+        "TANDEM_TEST_BACKEND=postgres needs TANDEM_TEST_PG_CLUSTER, as cargo xtask test sets it"
+    )]
+    NoTestCluster,
     #[error("duplicate {what}")]
     Duplicate { what: &'static str },
 }
@@ -61,21 +71,64 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file beside the server.
+    Sqlite,
+    /// A PostgreSQL server, which several replicas can share.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, by its scheme.
+    pub fn of_url(url: &str) -> StoreResult<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            // Only the scheme: the rest may hold a password.
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(StoreError::UnsupportedUrl(scheme.to_owned()))
+        }
+    }
+}
 
 /// Handle to the database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite://path?mode=rwc` or `sqlite::memory:`) and
-    /// applies pending migrations.
+    /// Connects to `url` (`sqlite://path?mode=rwc`, `sqlite::memory:` or
+    /// `postgres://user@host/db`) and applies pending migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
         install_default_drivers();
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        match Backend::of_url(url)? {
+            Backend::Sqlite => Self::open_sqlite(url).await,
+            Backend::Postgres => Self::open_postgres(url).await,
         }
+    }
+
+    async fn open_postgres(url: &str) -> StoreResult<Self> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
+        Ok(Self {
+            pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    async fn open_sqlite(url: &str) -> StoreResult<Self> {
         let in_memory = url.contains(":memory:");
         let options = if in_memory {
             // Every connection to :memory: is its own database: keep exactly one.
@@ -109,12 +162,36 @@ impl Store {
             pool.execute("PRAGMA journal_mode = WAL;").await?;
         }
         SQLITE_MIGRATIONS.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            backend: Backend::Sqlite,
+        })
     }
 
-    /// A fresh in-memory database, migrated. For tests.
+    /// A fresh in-memory database, migrated.
     pub async fn open_in_memory() -> StoreResult<Self> {
         Self::open("sqlite::memory:").await
+    }
+
+    /// A fresh, empty, migrated database for one test: in memory, or, when
+    /// `TANDEM_TEST_BACKEND=postgres`, a new database on the throwaway
+    /// cluster named by `TANDEM_TEST_PG_CLUSTER`. That is how `cargo xtask
+    /// test` runs the store, router and session suites a second time, on
+    /// PostgreSQL (see `xtask/src/postgres.rs`).
+    #[doc(hidden)]
+    pub async fn open_scratch() -> StoreResult<Self> {
+        if std::env::var("TANDEM_TEST_BACKEND").as_deref() != Ok("postgres") {
+            return Self::open_in_memory().await;
+        }
+        let cluster =
+            std::env::var("TANDEM_TEST_PG_CLUSTER").map_err(|_| StoreError::NoTestCluster)?;
+        install_default_drivers();
+        Self::open(&scratch::database(&cluster).await?).await
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
@@ -174,7 +251,7 @@ mod tests {
 
     #[tokio::test]
     async fn migrations_apply_and_tenants_are_unique() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         assert!(!store.has_tenants().await.unwrap());
         let id = TenantId::from("t1");
         store

@@ -309,7 +309,16 @@ impl Store {
         draft: &RoleDraft,
         now: UnixMillis,
     ) -> Result<RoleView, RbacChangeError> {
+        // The version first: a change after this read, even one that lands
+        // before `before` is read, makes the compare-and-set below fail.
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM custom_roles WHERE id = $1 AND tenant_id = $2")
+                .bind(id.0.as_str())
+                .bind(auth.scope().tenant_id().0.as_str())
+                .fetch_optional(self.pool())
+                .await?;
         let before = self.custom_role(auth.scope(), id).await?;
+        let version = version.ok_or(RbacChangeError::NotFound)?;
         draft.validate().map_err(RbacChangeError::Invalid)?;
         let after = RoleView {
             name: draft.name.trim().to_owned(),
@@ -318,9 +327,13 @@ impl Store {
             ..before.clone()
         };
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "UPDATE custom_roles SET name = $1, description = $2, permissions = $3, updated_at = $4 \
-             WHERE id = $5 AND tenant_id = $6",
+        // Compare-and-set on the version read with `before`: an edit that raced another
+        // admin's is refused rather than silently overwriting it, and the
+        // audit entry's "before" is the row it really replaced.
+        let done = sqlx::query(
+            "UPDATE custom_roles SET name = $1, description = $2, permissions = $3, \
+             updated_at = $4, version = version + 1 \
+             WHERE id = $5 AND tenant_id = $6 AND version = $7",
         )
         .bind(after.name.as_str())
         .bind(after.description.as_str())
@@ -328,9 +341,15 @@ impl Store {
         .bind(now.0)
         .bind(id.0.as_str())
         .bind(auth.scope().tenant_id().0.as_str())
+        .bind(version)
         .execute(&mut *tx)
         .await
         .map_err(|e| name_taken(e, "role", &after.name))?;
+        if done.rows_affected() != 1 {
+            return Err(RbacChangeError::Conflict(
+                "Someone else changed this role at the same time. Reload it and try again.".into(),
+            ));
+        }
         record(
             &mut tx,
             auth.scope(),

@@ -435,7 +435,7 @@ mod tests {
 
     #[tokio::test]
     async fn transitions_are_compare_and_set_and_logged() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let now = UnixMillis(1_000);
         crate::seed::seed_demo(&store, now).await.unwrap();
         let helper = store
@@ -547,7 +547,7 @@ mod tests {
 
     #[tokio::test]
     async fn secrets_are_made_once() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         let first = store
             .server_secret("k", || vec![1, 2, 3], UnixMillis(1))
             .await

@@ -284,7 +284,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_helper_reaching_more_devices_than_the_limit_is_found_per_day() {
-        let store = Store::open_in_memory().await.unwrap();
+        let store = Store::open_scratch().await.unwrap();
         crate::seed::seed_demo(&store, UnixMillis(1_000))
             .await
             .unwrap();

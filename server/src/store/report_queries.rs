@@ -163,7 +163,7 @@ impl Filter {
 /// The SQL test for "started outside working hours".
 pub(super) fn outside_hours_sql(filter: &mut Filter, settings: &TenantSettings) {
     filter.push(
-        "(((? >> r.local_weekday) & 1) = 0 OR r.local_minute < ? OR r.local_minute >= ?)",
+        "(((? >> CAST(r.local_weekday AS INTEGER)) & 1) = 0 OR r.local_minute < ? OR r.local_minute >= ?)",
         vec![
             Bind::Int(i64::from(settings.working_days)),
             Bind::Int(i64::from(settings.working_hours_start)),
@@ -209,15 +209,9 @@ fn order_by(query: &ReportQuery, now: UnixMillis) -> String {
             format!("(COALESCE(r.ended_at, {}) - r.started_at)", now.0),
             true,
         ),
-        ReportSort::Helper => ("r.helper_name COLLATE NOCASE".to_owned(), false),
-        ReportSort::Sharer => (
-            "COALESCE(r.sharer_name, '') COLLATE NOCASE".to_owned(),
-            false,
-        ),
-        ReportSort::Device => (
-            "COALESCE(r.device_name, '') COLLATE NOCASE".to_owned(),
-            false,
-        ),
+        ReportSort::Helper => ("lower(r.helper_name)".to_owned(), false),
+        ReportSort::Sharer => ("lower(COALESCE(r.sharer_name, ''))".to_owned(), false),
+        ReportSort::Device => ("lower(COALESCE(r.device_name, ''))".to_owned(), false),
         ReportSort::Outcome => ("r.outcome".to_owned(), false),
     };
     let direction = if query.desc.unwrap_or(natural_desc) {

@@ -131,9 +131,9 @@ pub(super) async fn apply(
          device_id = COALESCE($10, device_id), \
          device_name = COALESCE((SELECT name FROM devices WHERE id = $10), device_name), \
          reconnects = reconnects + $11, \
-         pause_used = MAX(pause_used, $12), \
-         elevation_held = MAX(elevation_held, $13), \
-         elevation_used = MAX(elevation_used, $14) \
+         pause_used = CASE WHEN $12 = 1 THEN 1 ELSE pause_used END, \
+         elevation_held = CASE WHEN $13 = 1 THEN 1 ELSE elevation_held END, \
+         elevation_used = CASE WHEN $14 = 1 THEN 1 ELSE elevation_used END \
          WHERE session_id = $1",
     )
     .bind(id.0.as_str())

@@ -140,7 +140,7 @@ mod tests {
     #[tokio::test]
     async fn records_round_trip_and_are_swept_by_the_clock() {
         let clock = Arc::new(ManualClock::new(UnixMillis(1_000_000)));
-        let store = WebSessionStore::new(Store::open_in_memory().await.unwrap(), clock.clone());
+        let store = WebSessionStore::new(Store::open_scratch().await.unwrap(), clock.clone());
         let mut rec = record(1_060);
         store.create(&mut rec).await.unwrap();
         let mut later = record(9_999);
@@ -159,7 +159,7 @@ mod tests {
     #[tokio::test]
     async fn delete_removes_and_save_updates() {
         let clock = Arc::new(ManualClock::new(UnixMillis(0)));
-        let store = WebSessionStore::new(Store::open_in_memory().await.unwrap(), clock);
+        let store = WebSessionStore::new(Store::open_scratch().await.unwrap(), clock);
         let mut rec = record(100);
         store.create(&mut rec).await.unwrap();
         rec.data.insert("k".into(), serde_json::json!("w"));

@@ -61,7 +61,7 @@ pub fn noon_today() -> UnixMillis {
 }
 
 pub async fn app_configured(dist: &Path, options: Options) -> App {
-    let store = Store::open_in_memory().await.unwrap();
+    let store = Store::open_scratch().await.unwrap();
     let clock = Arc::new(ManualClock::new(noon_today()));
     seed_demo(&store, clock.now()).await.unwrap();
     let throttle = Arc::new(tandem_server::auth::throttle::LoginThrottle::new(

@@ -1,0 +1,156 @@
+//! Races the store must settle the same way on SQLite and on PostgreSQL
+//! (`cargo xtask test` runs these on both): transitions racing on one
+//! session, and two admins editing one role. On PostgreSQL the racers run
+//! on separate pooled connections, so the database really interleaves them.
+
+use super::{RbacChangeError, Store};
+use crate::auth::{Authorized, ManageRoles, TenantScope};
+use crate::domain::local_time::LocalStart;
+use crate::domain::machine::{Event, State};
+use crate::store::Change;
+use futures_util::future::join_all;
+use tandem_protocol::UnixMillis;
+use tandem_protocol::rbac::{Permission, RoleDraft};
+use tandem_protocol::session::Party;
+
+const RACERS: usize = 8;
+
+async fn seeded() -> Store {
+    let store = Store::open_scratch().await.unwrap();
+    crate::seed::seed_demo(&store, UnixMillis(1_000))
+        .await
+        .unwrap();
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_transitions_on_one_session_let_exactly_one_win() {
+    let store = seeded().await;
+    let helper = store
+        .user_by_email_for_sign_in("megan@contoso.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let scope = TenantScope::for_tests(helper.tenant_id.clone());
+    let local = LocalStart {
+        day: "2026-11-23".into(),
+        weekday: 0,
+        minute: 600,
+    };
+    let record = store
+        .create_session(
+            &scope,
+            &helper.id,
+            ("race", UnixMillis(61_000)),
+            None,
+            UnixMillis(1_000),
+            &local,
+        )
+        .await
+        .unwrap();
+    let next = State::Redeemed;
+    let racers = (0..RACERS).map(|n| {
+        let (store, record, next) = (&store, &record, &next);
+        async move {
+            let change = Change {
+                actor: Party::Sharer,
+                actor_id: None,
+                event: &Event::Redeem,
+                next,
+                sharer: None,
+                device: None,
+                elevation_held: false,
+                elevation_used: false,
+                at: UnixMillis(2_000 + i64::try_from(n).unwrap()),
+            };
+            store.apply_session_change(record, &change).await.unwrap()
+        }
+    });
+    let outcomes = join_all(racers).await;
+    let winners: Vec<_> = outcomes.iter().flatten().collect();
+    assert_eq!(winners.len(), 1, "exactly one racer wins: {outcomes:?}");
+    let stored = store.session(&scope, &record.id).await.unwrap().unwrap();
+    assert_eq!(&stored, winners[0]);
+    // One event for the creation, one for the winner: no lost or doubled
+    // transition, and the sequence has no gap.
+    let log = store.session_events(&scope, &record.id).await.unwrap();
+    let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2]);
+    assert_eq!(log[1].at, winners[0].updated_at);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_editing_one_role_never_lose_an_edit() {
+    let store = seeded().await;
+    let contoso = store
+        .user_by_email_for_sign_in("admin@contoso.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id;
+    let auth = Authorized::<ManageRoles>::system(contoso.clone(), "test");
+    let draft = |name: String| RoleDraft {
+        name,
+        description: String::new(),
+        permissions: [Permission::ViewScreen].into_iter().collect(),
+    };
+    let role = store
+        .create_role(&auth, &draft("Racing".into()), UnixMillis(1_000))
+        .await
+        .unwrap();
+    let editors = (0..RACERS).map(|n| {
+        let (store, auth, role, draft) = (&store, &auth, &role, &draft);
+        async move {
+            store
+                .update_role(
+                    auth,
+                    &role.id,
+                    &draft(format!("Edit {n}")),
+                    UnixMillis(2_000),
+                )
+                .await
+        }
+    });
+    let outcomes = join_all(editors).await;
+    let mut saved = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok(view) => saved.push(view.name),
+            Err(RbacChangeError::Conflict(_)) => {}
+            Err(other) => panic!("an edit failed otherwise: {other:?}"),
+        }
+    }
+    assert!(!saved.is_empty(), "at least one edit is saved");
+    // Every saved edit has its audit entry, and the entries form one chain
+    // from the created role to the stored one: each "before" is the
+    // previous "after", so no edit overwrote another unseen.
+    let scope = TenantScope::for_tests(contoso);
+    let mut entries: Vec<_> = store
+        .audit_entries(&scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.object_id == role.id.0 && e.action == "role.update")
+        .collect();
+    assert_eq!(entries.len(), saved.len(), "one audit entry per saved edit");
+    let name_of = |json: &Option<String>| -> String {
+        let value: serde_json::Value = serde_json::from_str(json.as_deref().unwrap()).unwrap();
+        value["name"].as_str().unwrap().to_owned()
+    };
+    let mut current = "Racing".to_owned();
+    while !entries.is_empty() {
+        let next = entries
+            .iter()
+            .position(|e| name_of(&e.before) == current)
+            .unwrap_or_else(|| panic!("no edit starts from {current:?}: a lost update"));
+        current = name_of(&entries.remove(next).after);
+    }
+    let stored = store
+        .roles(&scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == role.id)
+        .unwrap();
+    assert_eq!(stored.name, current, "the stored role ends the chain");
+}
