@@ -75,11 +75,13 @@ pub enum ProblemKind {
     TooFast,
     Internal,
     Busy,
+    /// The database cannot be reached, or this replica is draining.
+    Unavailable,
     ConsoleMissing,
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 40] = [
+    pub const ALL: [ProblemKind; 41] = [
         ProblemKind::Unauthenticated,
         ProblemKind::SessionExpired,
         ProblemKind::BadCredentials,
@@ -119,6 +121,7 @@ impl ProblemKind {
         ProblemKind::TooFast,
         ProblemKind::Internal,
         ProblemKind::Busy,
+        ProblemKind::Unavailable,
         ProblemKind::ConsoleMissing,
     ];
 
@@ -164,6 +167,7 @@ impl ProblemKind {
             ProblemKind::TooFast => "too-fast",
             ProblemKind::Internal => "internal",
             ProblemKind::Busy => "busy",
+            ProblemKind::Unavailable => "unavailable",
             ProblemKind::ConsoleMissing => "console-missing",
         }
     }
@@ -209,7 +213,7 @@ impl ProblemKind {
             | ProblemKind::TooManyDeviceRequests
             | ProblemKind::TooFast => 429,
             ProblemKind::Internal => 500,
-            ProblemKind::Busy | ProblemKind::ConsoleMissing => 503,
+            ProblemKind::Busy | ProblemKind::Unavailable | ProblemKind::ConsoleMissing => 503,
         }
     }
 
@@ -255,6 +259,7 @@ impl ProblemKind {
             ProblemKind::TooFast => "Too many messages",
             ProblemKind::Internal => "Internal error",
             ProblemKind::Busy => "Server busy",
+            ProblemKind::Unavailable => "Service unavailable",
             ProblemKind::ConsoleMissing => "Console not built",
         }
     }

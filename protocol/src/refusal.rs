@@ -61,6 +61,22 @@ impl Refusal {
     ];
 
     /// The sentence both participants and the reports read.
+    /// The snake_case name the wire and the store carry.
+    pub fn name(self) -> &'static str {
+        match self {
+            Refusal::NotAvailable => "not_available",
+            Refusal::RemoteHelpOff => "remote_help_off",
+            Refusal::OutOfScope => "out_of_scope",
+            Refusal::UnenrolledDevicesOff => "unenrolled_devices_off",
+            Refusal::ViewScreenLost => "view_screen_lost",
+            Refusal::UnattendedOff => "unattended_off",
+            Refusal::DevicePageNeedsEnrollment => "device_page_needs_enrollment",
+            Refusal::NobodySignedIn => "nobody_signed_in",
+            Refusal::NotPaired => "not_paired",
+            Refusal::NoSharer => "no_sharer",
+        }
+    }
+
     pub fn text(self) -> &'static str {
         match self {
             Refusal::NotAvailable => "this session is not available",
@@ -105,6 +121,7 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c == '_' || c == '"')
             );
             assert_eq!(serde_json::from_str::<Refusal>(&json).unwrap(), refusal);
+            assert_eq!(json, format!("\"{}\"", refusal.name()));
             // A row written when the sentence itself was stored.
             let old = serde_json::to_string(refusal.text()).unwrap();
             assert_eq!(serde_json::from_str::<Refusal>(&old).unwrap(), refusal);

@@ -2,8 +2,15 @@
 
 /// `GET` → the OpenAPI 3.1 document of this API.
 pub const OPENAPI: &str = "/api/openapi.json";
-/// Liveness probe: 200 with `ok` while the process serves requests.
+/// Liveness probe: 200 with `ok` while the process serves requests and its
+/// database answers; 503 problem+json otherwise.
 pub const HEALTHZ: &str = "/healthz";
+/// Readiness probe: 200 with `ready` while this replica takes new sessions;
+/// 503 from the moment it drains (SIGTERM) or while its database is down.
+pub const READYZ: &str = "/readyz";
+/// Prometheus metrics (text format), behind `metrics_token` or on
+/// `metrics_bind`; 404 to anyone else.
+pub const METRICS: &str = "/metrics";
 /// `POST` [`crate::auth::LoginRequest`] → [`crate::auth::Me`].
 pub const AUTH_LOGIN: &str = "/api/auth/login";
 /// `POST` → 204; ends the session.

@@ -59,6 +59,27 @@ pub struct Config {
     /// Open connections allowed from one client address (trusted proxies
     /// are exempt); more are closed at once.
     pub max_connections_per_address: u32,
+    /// `/metrics` on an address of its own (no token asked there), e.g.
+    /// `127.0.0.1:9090` for a Prometheus on the same host or network.
+    pub metrics_bind: Option<SocketAddr>,
+    /// `/metrics` on the main address to a scraper that sends
+    /// `Authorization: Bearer <token>` (at least 32 characters). With
+    /// neither this nor `metrics_bind`, there is no `/metrics`.
+    pub metrics_token: Option<MetricsToken>,
+    /// On SIGTERM, how long the replica waits for its consoles and agents
+    /// to reconnect elsewhere (and its requests to finish) before it exits.
+    pub drain_seconds: u32,
+}
+
+/// The bearer token a scraper presents for `/metrics`; never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MetricsToken(pub String);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 fn default_tenant_claim() -> String {
@@ -119,6 +140,9 @@ impl Default for Config {
             min_agent_version: None,
             header_read_timeout_seconds: 10,
             max_connections_per_address: 64,
+            metrics_bind: None,
+            metrics_token: None,
+            drain_seconds: 10,
         }
     }
 }
@@ -224,6 +248,15 @@ impl Config {
                     provider.id
                 )));
             }
+        }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|token| token.0.chars().count() < 32)
+        {
+            return Err(ConfigError::Rejected(
+                "metrics_token must be at least 32 characters".into(),
+            ));
         }
         if self.session_idle_minutes == 0 || self.session_absolute_minutes == 0 {
             return Err(ConfigError::Rejected(

@@ -36,6 +36,8 @@ pub struct ConnectionLimits {
     pub per_address: usize,
     /// Peers without the per-address limit (the trusted proxies).
     pub exempt: Arc<[IpAddr]>,
+    /// At shutdown, how long open connections may take to finish.
+    pub drain: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -44,6 +46,7 @@ impl Default for ConnectionLimits {
             header_read_timeout: Duration::from_secs(10),
             per_address: 64,
             exempt: Arc::from([]),
+            drain: Duration::from_secs(10),
         }
     }
 }
@@ -203,7 +206,12 @@ pub async fn serve(
     drop(stop_rx);
     drop(done_rx);
     let _ = stop_tx.send(());
-    done_tx.closed().await;
+    if tokio::time::timeout(limits.drain, done_tx.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the drain time; exiting anyway");
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod enrollment;
 pub mod fuzzing;
 pub mod http;
+pub mod metrics;
 pub mod reports;
 pub mod seed;
 pub mod sessions;
@@ -116,31 +117,72 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let cookies = http::CookiePolicy {
         secure: config.secure_cookies(),
     };
-    let app = http::router(state, &config.dist_dir, cookies);
+    let metrics_access = match &config.metrics_token {
+        Some(token) => http::operations::MetricsAccess::token(&token.0),
+        None => http::operations::MetricsAccess::Off,
+    };
+    let metrics_listener = match config.metrics_bind {
+        Some(addr) => Some((
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Bind { addr, source })?,
+            http::metrics_router(state.clone()),
+        )),
+        None => None,
+    };
+    let app = http::router(state, &config.dist_dir, cookies, metrics_access);
 
     announce(&addr, config.seed_demo);
 
     let retention = tokio::spawn(reports::retention::run(store.clone(), clock.clone()));
     let sweeper = tokio::spawn(sweep_sessions(WebSessionStore::new(store, clock)));
     let housekeeping = tokio::spawn(session_housekeeping(sessions.clone()));
+    let metrics_server = metrics_listener.map(|(listener, router)| {
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        })
+    });
     let closing = sessions.clone();
+    let drain = Duration::from_secs(config.drain_seconds.into());
     let limits = connections::ConnectionLimits {
         header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1).into()),
         per_address: config.max_connections_per_address.max(1) as usize,
         exempt: config.trusted_proxies.clone().into(),
+        drain,
     };
     let result = connections::serve(listener, app, limits, async move {
         shutdown_signal().await;
-        // Open WebSockets would hold the graceful shutdown forever.
-        closing.close_all();
+        drain_sockets(&closing, drain).await;
     })
     .await;
+    if let Some(server) = metrics_server {
+        server.abort();
+    }
     sweeper.abort();
     retention.abort();
     housekeeping.abort();
     result?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Drains this replica: `/readyz` turns 503 and new sessions and sockets
+/// are refused at once; the open sockets are closed so that their consoles
+/// and agents reconnect (to another replica behind the load balancer);
+/// then waits, at most `within`, until none is left. Requests keep being
+/// answered meanwhile (the load balancer may still send some).
+async fn drain_sockets(sessions: &sessions::Sessions, within: Duration) {
+    sessions.drain();
+    let deadline = tokio::time::Instant::now() + within;
+    while sessions.open_sockets() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tracing::info!(
+        left = sessions.open_sockets(),
+        "drained; closing the listener"
+    );
 }
 
 /// Prints where the server listens (scripts read this line) and, for the

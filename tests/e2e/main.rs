@@ -6,6 +6,7 @@ mod admin;
 mod admin_directory;
 mod agent;
 mod oidc;
+mod operations;
 mod picture;
 mod reports;
 mod session;

@@ -212,6 +212,11 @@ impl TestServer {
         self.process.id()
     }
 
+    /// How the server process ended, once it has.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.process.exited()
+    }
+
     /// Whether the server process is still running.
     pub fn is_running(&mut self) -> bool {
         self.process.exited().is_none()

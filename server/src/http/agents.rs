@@ -9,6 +9,7 @@ use crate::auth::throttle::ClientAddress;
 use crate::auth::{Authorized, ManageDevices, TenantScope};
 use crate::http::AppState;
 use crate::http::{ApiError, ApiResult};
+use crate::metrics::SocketKind;
 use crate::sessions::signaling::{Caller, Heartbeat, serve_connection};
 use crate::sessions::{SessionError, serve_agent};
 use crate::store::DeviceKeyRecord;
@@ -117,9 +118,11 @@ pub async fn connect(
 ) -> ApiResult<Response> {
     let key = device(&state, &headers, AGENT_CONNECT).await?;
     let upgrade = upgrade_or_400(upgrade)?;
+    let hold = state.sessions.hold_socket(SocketKind::Agent)?;
     let sessions = state.sessions.clone();
     Ok(
         small_messages(upgrade, MAX_AGENT_FRAME_BYTES).on_upgrade(move |socket| async move {
+            let _hold = hold;
             let (sink, stream) = json_socket(socket);
             serve_agent(sessions, key, sink, stream, Heartbeat::default()).await;
         }),
@@ -138,9 +141,11 @@ pub async fn signal(
         return Err(SessionError::NotFound.into());
     };
     let upgrade = upgrade_or_400(upgrade)?;
+    let hold = state.sessions.hold_socket(SocketKind::Signaling)?;
     let sessions = state.sessions.clone();
     Ok(
         small_messages(upgrade, MAX_MESSAGE_BYTES).on_upgrade(move |socket| async move {
+            let _hold = hold;
             let (sink, stream) = json_socket(socket);
             let scope = TenantScope::of_record(&tenant);
             serve_connection(

@@ -147,11 +147,26 @@ impl ApiError {
                 ProblemKind::Busy,
                 Some("The server is busy. Try again in a few seconds.".into()),
             ),
+            Store(error) if error.is_unavailable() => unavailable(),
+            Session(crate::sessions::SessionError::Store(error))
+            | Device(crate::auth::device::DeviceError::Store(error))
+                if error.is_unavailable() =>
+            {
+                unavailable()
+            }
             Session(error) => session_parts(error),
             Device(error) => device_parts(error),
             Store(_) | Internal(_) => (ProblemKind::Internal, Some(INTERNAL_DETAIL.into())),
         }
     }
+}
+
+/// The database cannot be reached: a 503, never a hang or a 500.
+fn unavailable() -> (ProblemKind, Option<String>) {
+    (
+        ProblemKind::Unavailable,
+        Some("The database cannot be reached. Try again in a moment.".into()),
+    )
 }
 
 /// What a user reads about a failure on the server.
@@ -191,6 +206,7 @@ fn session_parts(error: &crate::sessions::SessionError) -> (ProblemKind, Option<
         PairingExpired => ProblemKind::PairingExpired,
         ForeignDevice => ProblemKind::ForeignDevice,
         AgentOffline => ProblemKind::AgentOffline,
+        Draining => ProblemKind::Unavailable,
         Store(_) => return (ProblemKind::Internal, Some(INTERNAL_DETAIL.into())),
     };
     (kind, Some(error.to_string()))
@@ -204,6 +220,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
+        self.count();
         let problem = Problem::new(kind, detail);
         let retry_after = match self {
             ApiError::TooManyRequests(seconds)
@@ -222,6 +239,37 @@ impl IntoResponse for ApiError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+impl ApiError {
+    /// Moves the refusal and lockout counters of `/metrics`.
+    fn count(&self) {
+        use crate::metrics::{Lockout, count_lockout, count_refusal};
+        use crate::sessions::SessionError;
+        match self {
+            ApiError::TooManyRequests(_) => count_lockout(Lockout::Login),
+            ApiError::Session(SessionError::CodeLocked(_)) => count_lockout(Lockout::Code),
+            ApiError::Device(crate::auth::device::DeviceError::RegistrationLocked(_)) => {
+                count_lockout(Lockout::Registration);
+            }
+            ApiError::Session(SessionError::Refused(reason)) => {
+                count_refusal(reason.name());
+            }
+            ApiError::Session(
+                error @ (SessionError::WrongCode
+                | SessionError::CodeExpired
+                | SessionError::CodeUsed
+                | SessionError::CodeWithdrawn
+                | SessionError::OwnCode
+                | SessionError::RemoteHelpDisabled
+                | SessionError::NoViewScreen
+                | SessionError::NoFullControl
+                | SessionError::NoOfferAssistance
+                | SessionError::ForeignDevice),
+            ) => count_refusal(session_parts(error).0.slug()),
+            _ => {}
+        }
     }
 }
 

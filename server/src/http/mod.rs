@@ -10,6 +10,7 @@ pub mod error;
 mod extract;
 mod guard;
 mod openapi;
+pub mod operations;
 mod reports;
 mod route;
 mod sessions;
@@ -93,8 +94,13 @@ pub struct CookiePolicy {
     pub secure: bool,
 }
 
-/// Builds the whole application.
-pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router {
+/// Builds the whole application; `metrics` says who may read `/metrics`.
+pub fn router(
+    state: AppState,
+    dist_dir: &Path,
+    cookies: CookiePolicy,
+    metrics: operations::MetricsAccess,
+) -> Router {
     let sessions = SessionManagerLayer::new(WebSessionStore::new(
         state.store.clone(),
         state.clock.clone(),
@@ -114,6 +120,8 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
+        // After the routes: counted by the template that matched.
+        .route_layer(axum::middleware::from_fn(operations::count_requests))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_API_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
@@ -125,10 +133,22 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        .with_state(state.clone());
+
+    let operations = Router::new()
+        .route(routes::HEALTHZ, get(operations::healthz))
+        .route(routes::READYZ, get(operations::readyz))
+        .route(routes::METRICS, get(operations::metrics))
+        .route_layer(axum::middleware::from_fn(operations::count_requests))
+        .layer(axum::Extension(metrics))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .with_state(state);
 
     Router::new()
-        .route(routes::HEALTHZ, get(|| async { "ok" }))
+        .merge(operations)
         .merge(api)
         .fallback_service(console::service(dist_dir))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -144,6 +164,15 @@ pub fn router(state: AppState, dist_dir: &Path, cookies: CookiePolicy) -> Router
             HeaderValue::from_static("DENY"),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The router of the metrics listener (`metrics_bind`): `/metrics` only,
+/// open to whoever reaches that address.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(routes::METRICS, get(operations::metrics))
+        .layer(axum::Extension(operations::MetricsAccess::Open))
+        .with_state(state)
 }
 
 /// The (method, path) of every API route, for tests.

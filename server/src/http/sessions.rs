@@ -161,12 +161,20 @@ pub async fn signal(
     let upgrade = upgrade.map_err(|rejection| {
         ApiError::BadRequest(format!("expected a WebSocket upgrade: {rejection}"))
     })?;
+    let hold = state
+        .sessions
+        .hold_socket(crate::metrics::SocketKind::Signaling)?;
     let sessions = state.sessions.clone();
     Ok(super::agents::small_messages(upgrade, MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run_socket(sessions, current, socket)))
+        .on_upgrade(move |socket| run_socket(sessions, current, socket, hold)))
 }
 
-async fn run_socket(sessions: Sessions, current: CurrentUser, socket: WebSocket) {
+async fn run_socket(
+    sessions: Sessions,
+    current: CurrentUser,
+    socket: WebSocket,
+    _hold: crate::sessions::SocketHold,
+) {
     let (sink, stream) = super::agents::json_socket(socket);
     let scope = current.tenant_scope();
     serve_connection(

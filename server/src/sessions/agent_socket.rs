@@ -121,6 +121,10 @@ pub async fn serve_agent<S, R>(
                 let Some(message) = message else { break };
                 if sink.send(message).await.is_err() { break }
             }
+            () = sessions.until_draining() => {
+                tracing::info!(%device, "draining: closing an agent connection");
+                break;
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() > heartbeat.dead_after {
                     tracing::info!(%device, "agent went silent");

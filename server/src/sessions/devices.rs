@@ -123,6 +123,9 @@ impl Sessions {
         scope: &TenantScope,
         device: &DeviceId,
     ) -> SessionResult<IssuedCode> {
+        if self.is_draining() {
+            return Err(SessionError::Draining);
+        }
         let store = self.store();
         let summary = store
             .device_summary(scope, device)

@@ -46,6 +46,9 @@ pub enum SessionError {
     AgentOffline,
     #[error("You do not hold Offer remote assistance for this device.")]
     NoOfferAssistance,
+    /// This replica is shutting down; the client retries (elsewhere).
+    #[error("This server is shutting down. Try again in a moment.")]
+    Draining,
     #[error("store: {0}")]
     Store(#[from] StoreError),
 }

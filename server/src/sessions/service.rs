@@ -72,6 +72,8 @@ struct Inner {
     resolutions: std::sync::atomic::AtomicU64,
     /// Session records housekeeping read from the store (for tests).
     housekeeping_reads: std::sync::atomic::AtomicU64,
+    /// Serving or draining, and the sockets still open.
+    lifecycle: super::lifecycle::Lifecycle,
 }
 
 /// Handle to the session service. Cheap to clone.
@@ -118,6 +120,7 @@ impl Sessions {
                 live: crate::reports::live::LiveFeed::default(),
                 resolutions: std::sync::atomic::AtomicU64::new(0),
                 housekeeping_reads: std::sync::atomic::AtomicU64::new(0),
+                lifecycle: super::lifecycle::Lifecycle::default(),
             }),
         })
     }
@@ -194,12 +197,52 @@ impl Sessions {
         self.inner.agents.close_all();
     }
 
+    /// Starts draining this replica: new sessions and sockets are refused
+    /// from now on, and the open sockets are closed, so that their consoles
+    /// and agents reconnect elsewhere (their sessions wait for them in the
+    /// database, within the reconnect window).
+    pub fn drain(&self) {
+        self.inner.lifecycle.drain();
+        self.close_all();
+    }
+
+    /// Resolves once [`Self::drain`] is called: each socket's loop ends on
+    /// it, joined to a session or not.
+    pub(crate) async fn until_draining(&self) {
+        self.inner.lifecycle.until_draining().await;
+    }
+
+    /// Whether [`Self::drain`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.inner.lifecycle.is_draining()
+    }
+
+    /// Signaling and agent sockets open on this replica.
+    pub fn open_sockets(&self) -> usize {
+        self.inner.lifecycle.open_sockets()
+    }
+
+    /// Counts a socket as open until the hold is dropped; refused while
+    /// draining.
+    pub fn hold_socket(
+        &self,
+        kind: crate::metrics::SocketKind,
+    ) -> SessionResult<super::lifecycle::SocketHold> {
+        if self.is_draining() {
+            return Err(SessionError::Draining);
+        }
+        Ok(self.inner.lifecycle.hold(kind))
+    }
+
     /// "Assist someone": a new session with a fresh security code.
     pub async fn issue(
         &self,
         helper: &UserRecord,
         scope: &TenantScope,
     ) -> SessionResult<IssuedCode> {
+        if self.is_draining() {
+            return Err(SessionError::Draining);
+        }
         self.issue_for(helper, scope, None).await
     }
 
@@ -449,6 +492,7 @@ impl Sessions {
     /// sharer when the consented mode changed.
     async fn after_change(&self, before: &State, record: &SessionRecord, resolved: &Resolved) {
         let now = self.now();
+        crate::metrics::count_transition(before, record, now.0);
         self.hub().track_record(record, now, false);
         if before.summary().1 != record.state.summary().1 {
             self.hub().reset_grant(&record.id);

@@ -193,6 +193,10 @@ pub async fn serve_connection<S, R>(
                 let Some(message) = message else { break };
                 if sink.send(message).await.is_err() { break }
             }
+            () = sessions.until_draining() => {
+                tracing::info!(caller = caller.label(), "draining: closing a signaling connection");
+                break;
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() > heartbeat.dead_after {
                     tracing::info!(caller = caller.label(), "signaling peer went silent");

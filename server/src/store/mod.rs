@@ -68,6 +68,29 @@ pub enum StoreError {
     Duplicate { what: &'static str },
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, the
+    /// pool exhausted past its wait), as opposed to a query that failed:
+    /// the caller answers 503 and the pool reconnects by itself.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(error) => match error {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_) => true,
+                // SQLSTATE class 08 (connection exception), 57P01-57P03
+                // (the server shutting down or starting).
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -192,6 +215,27 @@ impl Store {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether the database answers now, within `within`.
+    pub async fn ping(&self, within: Duration) -> StoreResult<()> {
+        let ping = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.pool);
+        match tokio::time::timeout(within, ping).await {
+            Ok(answer) => answer.map(|_| ()).map_err(StoreError::Database),
+            Err(_) => Err(StoreError::Database(sqlx::Error::PoolTimedOut)),
+        }
+    }
+
+    /// Closes the pool: every later call fails as unavailable (tests of
+    /// what a lost database looks like).
+    #[doc(hidden)]
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The pool's connections: (open, idle).
+    pub fn pool_use(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

@@ -14,6 +14,7 @@ use tandem_protocol::{Problem, UnixMillis, routes};
 use tandem_server::auth::{HashLimits, PasswordHasher, SessionPolicy};
 use tandem_server::clock::{Clock, ManualClock, SystemClock};
 use tandem_server::http::AppState;
+use tandem_server::http::operations::MetricsAccess;
 use tandem_server::http::{CookiePolicy, SESSION_COOKIE, router};
 use tandem_server::seed::{DEMO_PASSWORD, seed_demo};
 use tandem_server::store::Store;
@@ -89,12 +90,20 @@ pub async fn app_configured(dist: &Path, options: Options) -> App {
             .unwrap(),
     };
     App {
-        router: router(state, dist, CookiePolicy { secure: false }),
+        router: router(
+            state,
+            dist,
+            CookiePolicy { secure: false },
+            MetricsAccess::token(METRICS_TOKEN),
+        ),
         clock,
         sessions,
         store,
     }
 }
+
+/// The bearer token the test apps' `/metrics` asks for.
+pub const METRICS_TOKEN: &str = "metrics-token-for-the-router-tests-only";
 
 pub async fn app() -> App {
     app_with(Path::new("/nonexistent-dist")).await
