@@ -66,6 +66,10 @@ pub struct Config {
     /// `Authorization: Bearer <token>` (at least 32 characters). With
     /// neither this nor `metrics_bind`, there is no `/metrics`.
     pub metrics_token: Option<MetricsToken>,
+    /// TLS without a proxy: the certificate chain (PEM, leaf first) and its
+    /// private key (PEM). Both or neither; reloaded on SIGHUP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// On SIGTERM, how long the replica waits for its consoles and agents
     /// to reconnect elsewhere (and its requests to finish) before it exits.
     pub drain_seconds: u32,
@@ -142,6 +146,8 @@ impl Default for Config {
             max_connections_per_address: 64,
             metrics_bind: None,
             metrics_token: None,
+            tls_cert: None,
+            tls_key: None,
             drain_seconds: 10,
         }
     }
@@ -249,6 +255,11 @@ impl Config {
                 )));
             }
         }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Rejected(
+                "set both tls_cert and tls_key, or neither".into(),
+            ));
+        }
         if self
             .metrics_token
             .as_ref()
@@ -295,16 +306,27 @@ impl Config {
     pub fn base_url(&self) -> String {
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .unwrap_or_else(|| format!("{}://{}", self.scheme(), self.bind))
             .trim_end_matches('/')
             .to_owned()
     }
 
+    /// `https` when the server terminates TLS itself, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// Whether session cookies must be `Secure`.
     pub fn secure_cookies(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|url| url.starts_with("https://"))
+        self.tls_cert.is_some()
+            || self
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://"))
     }
 }
 

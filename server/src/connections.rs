@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
 /// The limits on connections.
@@ -138,6 +139,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let per_address = Arc::new(PerAddress {
@@ -182,22 +184,27 @@ pub async fn serve(
             io: stream,
             _slot: slot,
         };
-        let connection = http
-            .serve_connection(TokioIo::new(counted), service)
-            .with_upgrades();
-        let mut stop = stop_rx.clone();
+        let http = http.clone();
+        let stop = stop_rx.clone();
         let done = done_rx.clone();
+        let tls = tls.clone();
+        let handshake_within = limits.header_read_timeout;
         tokio::spawn(async move {
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = stop.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
+            match tls {
+                None => serve_one(&http, TokioIo::new(counted), service, stop, peer).await,
+                // The handshake counts against the header-read time: a peer
+                // that opens a socket and says nothing is closed as well.
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_within, acceptor.accept(counted)).await {
+                        Ok(Ok(tls)) => {
+                            serve_one(&http, TokioIo::new(tls), service, stop, peer).await;
+                        }
+                        Ok(Err(error)) => {
+                            tracing::debug!(%error, %peer, "TLS handshake failed");
+                        }
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
                 }
-            };
-            if let Err(error) = result {
-                tracing::debug!(%error, %peer, "connection closed with an error");
             }
             drop(done);
         });
@@ -213,6 +220,36 @@ pub async fn serve(
         tracing::warn!("connections still open after the drain time; exiting anyway");
     }
     Ok(())
+}
+
+/// Serves one connection (plain or TLS) until it ends, or gracefully
+/// once `stop` says the server is shutting down.
+async fn serve_one<IO, S>(
+    http: &hyper::server::conn::http1::Builder,
+    io: IO,
+    service: S,
+    mut stop: watch::Receiver<()>,
+    peer: std::net::SocketAddr,
+) where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming> + Send,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = http.serve_connection(io, service).with_upgrades();
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, %peer, "connection closed with an error");
+    }
 }
 
 /// A socket with its place in the per-address count: the place is given

@@ -15,6 +15,7 @@ pub mod reports;
 pub mod seed;
 pub mod sessions;
 pub mod store;
+pub mod tls;
 
 use crate::auth::SessionPolicy;
 use crate::clock::{Clock, SystemClock};
@@ -44,6 +45,8 @@ pub enum ServeError {
     },
     #[error("cannot set up OIDC: {0}")]
     Oidc(String),
+    #[error("{0}")]
+    Tls(#[from] tls::TlsError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -74,8 +77,13 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     // With port 0 the real port is known only now.
     let base_url = match &config.public_url {
         Some(_) => config.base_url(),
-        None => format!("http://{addr}"),
+        None => format!("{}://{addr}", config.scheme()),
     };
+    let certificate = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::ReloadingCert::load(cert, key)?),
+        _ => None,
+    };
+    let acceptor = certificate.clone().map(tls::acceptor).transpose()?;
     let oidc =
         auth::oidc::OidcProviders::new(config.oidc.clone(), &base_url).map_err(ServeError::Oidc)?;
     let sessions = sessions::Sessions::start(
@@ -132,7 +140,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     };
     let app = http::router(state, &config.dist_dir, cookies, metrics_access);
 
-    announce(&addr, config.seed_demo);
+    announce(config.scheme(), &addr, config.seed_demo);
+    let reloader = certificate.map(|cert| tokio::spawn(reload_on_sighup(cert)));
 
     let retention = tokio::spawn(reports::retention::run(store.clone(), clock.clone()));
     let sweeper = tokio::spawn(sweep_sessions(WebSessionStore::new(store, clock)));
@@ -152,13 +161,13 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         exempt: config.trusted_proxies.clone().into(),
         drain,
     };
-    let result = connections::serve(listener, app, limits, async move {
+    let result = connections::serve(listener, app, limits, acceptor, async move {
         shutdown_signal().await;
         drain_sockets(&closing, drain).await;
     })
     .await;
-    if let Some(server) = metrics_server {
-        server.abort();
+    for task in [metrics_server, reloader].into_iter().flatten() {
+        task.abort();
     }
     sweeper.abort();
     retention.abort();
@@ -187,13 +196,29 @@ async fn drain_sockets(sessions: &sessions::Sessions, within: Duration) {
 
 /// Prints where the server listens (scripts read this line) and, for the
 /// demo, how to sign in.
-fn announce(addr: &std::net::SocketAddr, demo: bool) {
+fn announce(scheme: &str, addr: &std::net::SocketAddr, demo: bool) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "listening on http://{addr}");
+    let _ = writeln!(out, "listening on {scheme}://{addr}");
     if demo {
         let _ = write!(out, "{}", seed::demo_banner());
     }
     let _ = out.flush();
+}
+
+/// Reads the TLS certificate and key again on every SIGHUP (a renewed
+/// certificate, no restart); open connections keep theirs.
+async fn reload_on_sighup(cert: std::sync::Arc<tls::ReloadingCert>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; the TLS certificate reloads only at restart");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match cert.reload() {
+            Ok(()) => tracing::info!("reloaded the TLS certificate"),
+            Err(error) => tracing::warn!(%error, "TLS reload failed; keeping the old certificate"),
+        }
+    }
 }
 
 async fn sweep_sessions(sessions: WebSessionStore) {

@@ -180,7 +180,7 @@ async fn start(
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, router, limits, async move {
+    let server = tokio::spawn(serve(listener, router, limits, None, async move {
         let _ = stopped.await;
     }));
     (addr, stop, server)

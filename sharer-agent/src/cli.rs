@@ -15,6 +15,11 @@ pub struct Cli {
     /// registers as unenrolled. `--enroll=TOKEN` works for any token.
     #[arg(long, value_name = "TOKEN", global = true)]
     pub enroll: Option<String>,
+    /// Trust only this CA (PEM) for an https:// server, e.g. an
+    /// organization's private CA; without it, the system's root
+    /// certificates.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ca: Option<PathBuf>,
     /// Where the device key and id are kept.
     #[arg(long, value_name = "DIR", env = "TANDEM_AGENT_STATE", global = true)]
     pub state_dir: Option<PathBuf>,
@@ -76,6 +81,9 @@ impl Cli {
         let mut args = Vec::new();
         if let Some(server) = &self.server {
             args.extend(["--server".to_owned(), server.clone()]);
+        }
+        if let Some(ca) = &self.ca {
+            args.extend(["--ca".to_owned(), ca.display().to_string()]);
         }
         args.extend([
             "--state-dir".to_owned(),

@@ -19,6 +19,8 @@ pub enum ClientError {
     Refused(String),
     #[error("the device is not registered")]
     NotRegistered,
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 /// The wall clock, for grants and device authentication.
@@ -46,12 +48,14 @@ pub async fn register(
         agent_version: env!("CARGO_PKG_VERSION").into(),
         enrollment_token,
     };
-    let response = reqwest::Client::new()
+    let response = crate::tls::http_client(server)?
         .post(format!("{server}{AGENT_REGISTER}"))
         .json(&request)
         .send()
         .await
-        .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        .map_err(|e| {
+            crate::tls::untrusted(&e).unwrap_or_else(|| ClientError::Unreachable(e.to_string()))
+        })?;
     if !response.status().is_success() {
         let status = response.status();
         let problem: Option<Problem> = response.json().await.ok();
@@ -104,14 +108,25 @@ where
             .parse()
             .map_err(|_| ClientError::Unreachable("bad header".into()))?,
     );
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| match e {
-            tokio_tungstenite::tungstenite::Error::Http(response) => {
-                ClientError::Refused(format!("HTTP {}", response.status()))
-            }
-            other => ClientError::Unreachable(other.to_string()),
-        })?;
+    // Only wss:// needs the configuration (and, without --ca, the system's
+    // roots); ws:// stays plain.
+    let connector = if ws.starts_with("wss://") {
+        Some(tokio_tungstenite::Connector::Rustls(
+            crate::tls::client_config()?,
+        ))
+    } else {
+        None
+    };
+    let (socket, _) =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
+            .await
+            .map_err(|e| match e {
+                tokio_tungstenite::tungstenite::Error::Http(response) => {
+                    ClientError::Refused(format!("HTTP {}", response.status()))
+                }
+                other => crate::tls::untrusted(&other)
+                    .unwrap_or_else(|| ClientError::Unreachable(other.to_string())),
+            })?;
     let (sink, stream) = socket.split();
     let sink = sink
         .sink_map_err(|e| ClientError::Unreachable(e.to_string()))

@@ -32,3 +32,4 @@ pub mod platform;
 pub mod run;
 pub mod service;
 pub mod session;
+pub mod tls;

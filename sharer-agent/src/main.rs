@@ -13,6 +13,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    if let Err(error) = tandem_agent::tls::configure(cli.ca.as_deref()) {
+        eprintln!("tandem-agent: {error}");
+        return ExitCode::FAILURE;
+    }
     if let Some(cli::Command::Service { action }) = cli.command {
         return match tandem_agent::service::service(action, &cli) {
             Ok(()) => ExitCode::SUCCESS,

@@ -11,4 +11,5 @@ mod picture;
 mod reports;
 mod session;
 mod sign_in;
+mod tls;
 mod windows;

@@ -20,7 +20,7 @@ pub mod wine;
 
 pub use browser::{Browser, CHROMIUM_REQUIRED_ARGS};
 pub use error::HarnessError;
-pub use paths::{dist_dir, free_port};
+pub use paths::{agent_binary, dist_dir, free_port};
 pub use process::GroupChild;
 pub use server::{Database, ServerOptions, TestServer};
 
