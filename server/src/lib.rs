@@ -56,6 +56,10 @@ const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
+    // One crypto provider for every rustls user (the TLS listener, the OIDC
+    // client), chosen here rather than by whichever feature set a build
+    // unifies.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.clone(),
         source,

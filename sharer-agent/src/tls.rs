@@ -45,6 +45,11 @@ static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
 /// (checked now, so a bad file is an error at start), or the system's
 /// roots (read at the first `https://` connection).
 pub fn configure(ca: Option<&Path>) -> Result<(), TlsError> {
+    // The process's provider too, for clients that pick their own (a
+    // plain-HTTP reqwest client still builds its TLS half): rustls cannot
+    // choose one by itself when the build enables more than one, as the
+    // Windows build does.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let trust = match ca {
         Some(path) => {
             let config = build(&Trust::Ca(path.to_owned()))?;
