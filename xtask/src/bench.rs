@@ -46,15 +46,13 @@ pub fn bench(args: &[String]) -> Result {
     ]))?;
     // A real session: Xvfb, the release agent, the server and Chromium.
     // Then the server under load, and the console's size and start-up.
+    // The server bench compares SQLite with PostgreSQL: a throwaway
+    // cluster for it, stopped and deleted when the benches end.
+    let cluster = crate::postgres::Cluster::start(crate::postgres::Flush::ToDisk)?;
     for bench in ["session", "server", "console"] {
-        run(cargo(&[
-            "bench",
-            "--locked",
-            "-p",
-            "tandem-tests",
-            "--bench",
-            bench,
-        ]))?;
+        let mut command = cargo(&["bench", "--locked", "-p", "tandem-tests", "--bench", bench]);
+        command.env(crate::postgres::CLUSTER_VARIABLE, cluster.url());
+        run(command)?;
     }
     Ok(())
 }

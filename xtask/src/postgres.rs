@@ -20,6 +20,16 @@ pub const BACKEND_VARIABLE: &str = "TANDEM_TEST_BACKEND";
 /// The cluster's superuser; the tests connect as it, trusted on the socket.
 const USER: &str = "tandem";
 
+/// Whether commits are flushed to disk (`fsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// As in production: the benchmarks compare it with SQLite's
+    /// `synchronous = FULL`.
+    ToDisk,
+    /// For the tests: faster, and as safe against a killed server.
+    Skipped,
+}
+
 /// A running cluster. Dropping it stops it (`-m immediate`) and deletes it.
 #[derive(Debug)]
 pub struct Cluster {
@@ -29,8 +39,9 @@ pub struct Cluster {
 
 impl Cluster {
     /// Creates and starts a cluster in a new directory under the system
-    /// temp directory.
-    pub fn start() -> Result<Self> {
+    /// temp directory. `flush` keeps `fsync` on, as in production (the
+    /// benchmarks); the tests turn it off.
+    pub fn start(flush: Flush) -> Result<Self> {
         let dir = std::env::temp_dir().join(format!(
             "tandem-pg-{}-{}",
             std::process::id(),
@@ -58,11 +69,15 @@ impl Cluster {
             .args(["-A", "trust", "-U", USER, "-E", "UTF8"])
             .args(["--locale=C.UTF-8", "--no-sync"]);
         run(initdb)?;
-        // Durability settings stay the defaults (synchronous commit on), so
-        // what the tests see committed is committed; only the flush to disk
-        // is skipped, which a killed *server* process never needs.
+        // Synchronous commit stays on, so what the tests see committed is
+        // committed; the tests skip only the flush to disk, which a killed
+        // *server* process never needs.
+        let fsync = match flush {
+            Flush::ToDisk => "on",
+            Flush::Skipped => "off",
+        };
         let options = format!(
-            "-k {} -p {PORT} -c listen_addresses='' -c fsync=off -c max_connections=300",
+            "-k {} -p {PORT} -c listen_addresses='' -c fsync={fsync} -c max_connections=300",
             cluster.dir.display()
         );
         let mut start = as_owner("pg_ctl");

@@ -149,7 +149,7 @@ pub fn test() -> Result {
 
     // One throwaway PostgreSQL cluster for the run; dropped (stopped and
     // deleted) on every way out of this function.
-    let cluster = postgres::Cluster::start()?;
+    let cluster = postgres::Cluster::start(postgres::Flush::Skipped)?;
     let mut total = Counts::default();
     let mut failures = Vec::new();
     for args in [
