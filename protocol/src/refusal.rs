@@ -60,7 +60,6 @@ impl Refusal {
         Refusal::NoSharer,
     ];
 
-    /// The sentence both participants and the reports read.
     /// The snake_case name the wire and the store carry.
     pub fn name(self) -> &'static str {
         match self {
@@ -77,6 +76,7 @@ impl Refusal {
         }
     }
 
+    /// The sentence both participants and the reports read.
     pub fn text(self) -> &'static str {
         match self {
             Refusal::NotAvailable => "this session is not available",

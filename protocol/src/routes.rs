@@ -5,7 +5,7 @@ pub const OPENAPI: &str = "/api/openapi.json";
 /// Liveness probe: 200 with `ok` while the process serves requests and its
 /// database answers; 503 problem+json otherwise.
 pub const HEALTHZ: &str = "/healthz";
-/// Readiness probe: 200 with `ready` while this replica takes new sessions;
+/// Readiness probe: 200 with `ready` while this server takes new sessions;
 /// 503 from the moment it drains (SIGTERM) or while its database is down.
 pub const READYZ: &str = "/readyz";
 /// Prometheus metrics (text format), behind `metrics_token` or on

@@ -19,7 +19,7 @@ pub struct Config {
     /// Directory for the embedded database and keys. Created if missing.
     pub data_dir: PathBuf,
     /// Database URL. Default: the SQLite file `tandem.db` in `data_dir`.
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// The Trunk-built console (`dist/`).
     pub dist_dir: PathBuf,
     /// The URL users reach the server at. Cookies are `Secure` when it is https.
@@ -70,9 +70,25 @@ pub struct Config {
     /// private key (PEM). Both or neither; reloaded on SIGHUP.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
-    /// On SIGTERM, how long the replica waits for its consoles and agents
-    /// to reconnect elsewhere (and its requests to finish) before it exits.
+    /// On SIGTERM, how long the server waits for its consoles' and agents'
+    /// sockets to close (and its requests to finish) before it exits.
     pub drain_seconds: u32,
+}
+
+/// A database URL; printed without its password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `scheme://user:password@host/…`: keep the scheme and what follows
+        // the last `@`.
+        match (self.0.split_once("://"), self.0.rsplit_once('@')) {
+            (Some((scheme, _)), Some((_, place))) => write!(f, "{scheme}://<redacted>@{place}"),
+            _ => f.write_str(&self.0),
+        }
+    }
 }
 
 /// The bearer token a scraper presents for `/metrics`; never printed.
@@ -294,12 +310,15 @@ impl Config {
 
     /// The database URL, defaulting to the SQLite file in the data directory.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("tandem.db").display()
-            )
-        })
+        self.database_url
+            .clone()
+            .map(|url| url.0)
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    self.data_dir.join("tandem.db").display()
+                )
+            })
     }
 
     /// The base URL users reach the server at (no trailing slash).
@@ -455,6 +474,25 @@ tenants = { "idp-tid" = "contoso" }
         assert_eq!(config.oidc[0].tenant_claim, "tid");
         assert_eq!(config.oidc[0].tenants["idp-tid"], "contoso");
         assert!(!format!("{config:?}").contains("s3cret"));
+        // Nor a database password, nor the metrics token.
+        let secret_config = Config {
+            database_url: Some(DatabaseUrl(
+                "postgres://tandem:pa55word@db.internal/tandem".into(),
+            )),
+            metrics_token: Some(MetricsToken(
+                "t0ken-of-at-least-thirty-two-characters".into(),
+            )),
+            ..config
+        };
+        let printed = format!("{secret_config:?}");
+        assert!(
+            !printed.contains("pa55word") && !printed.contains("t0ken"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("postgres://<redacted>@db.internal/tandem"),
+            "{printed}"
+        );
 
         let wildcard = [("TANDEM_BIND", "0.0.0.0:443")];
         let err =

@@ -37,8 +37,9 @@ pub struct ConnectionLimits {
     pub per_address: usize,
     /// Peers without the per-address limit (the trusted proxies).
     pub exempt: Arc<[IpAddr]>,
-    /// At shutdown, how long open connections may take to finish.
-    pub drain: Duration,
+    /// At shutdown, when open connections must have finished: set by the
+    /// shutdown (one deadline for the whole drain), else 10 s from then.
+    pub drain_deadline: Arc<std::sync::OnceLock<tokio::time::Instant>>,
 }
 
 impl Default for ConnectionLimits {
@@ -47,7 +48,7 @@ impl Default for ConnectionLimits {
             header_read_timeout: Duration::from_secs(10),
             per_address: 64,
             exempt: Arc::from([]),
-            drain: Duration::from_secs(10),
+            drain_deadline: Arc::default(),
         }
     }
 }
@@ -213,7 +214,12 @@ pub async fn serve(
     drop(stop_rx);
     drop(done_rx);
     let _ = stop_tx.send(());
-    if tokio::time::timeout(limits.drain, done_tx.closed())
+    let deadline = limits
+        .drain_deadline
+        .get()
+        .copied()
+        .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(10));
+    if tokio::time::timeout_at(deadline, done_tx.closed())
         .await
         .is_err()
     {

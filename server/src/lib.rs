@@ -150,24 +150,36 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let retention = tokio::spawn(reports::retention::run(store.clone(), clock.clone()));
     let sweeper = tokio::spawn(sweep_sessions(WebSessionStore::new(store, clock)));
     let housekeeping = tokio::spawn(session_housekeeping(sessions.clone()));
+    let header_read_timeout = Duration::from_secs(config.header_read_timeout_seconds.max(1).into());
+    // The metrics listener gets the same limits as the main one (it may be
+    // reachable by more than the scraper).
     let metrics_server = metrics_listener.map(|(listener, router)| {
+        let limits = connections::ConnectionLimits {
+            header_read_timeout,
+            ..connections::ConnectionLimits::default()
+        };
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
+            let forever = std::future::pending::<()>();
+            if let Err(error) = connections::serve(listener, router, limits, None, forever).await {
                 tracing::error!(%error, "the metrics listener failed");
             }
         })
     });
     let closing = sessions.clone();
     let drain = Duration::from_secs(config.drain_seconds.into());
+    let drain_deadline = Arc::new(std::sync::OnceLock::new());
     let limits = connections::ConnectionLimits {
-        header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1).into()),
+        header_read_timeout,
         per_address: config.max_connections_per_address.max(1) as usize,
         exempt: config.trusted_proxies.clone().into(),
-        drain,
+        drain_deadline: drain_deadline.clone(),
     };
     let result = connections::serve(listener, app, limits, acceptor, async move {
         shutdown_signal().await;
-        drain_sockets(&closing, drain).await;
+        // One deadline for the whole drain: sockets, then requests.
+        let deadline = tokio::time::Instant::now() + drain;
+        let _ = drain_deadline.set(deadline);
+        drain_sockets(&closing, deadline).await;
     })
     .await;
     for task in [metrics_server, reloader].into_iter().flatten() {
@@ -181,14 +193,14 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Drains this replica: `/readyz` turns 503 and new sessions and sockets
-/// are refused at once; the open sockets are closed so that their consoles
-/// and agents reconnect (to another replica behind the load balancer);
-/// then waits, at most `within`, until none is left. Requests keep being
-/// answered meanwhile (the load balancer may still send some).
-async fn drain_sockets(sessions: &sessions::Sessions, within: Duration) {
+/// Drains the server: `/readyz` turns 503 and new sessions and sockets are
+/// refused at once; the open sockets are closed, so that consoles and
+/// agents reconnect (to this server once it is back; their sessions wait
+/// in the database within the reconnect window); then waits, until
+/// `deadline` at most, until none is left. Requests keep being answered
+/// meanwhile (a load balancer may still send some).
+async fn drain_sockets(sessions: &sessions::Sessions, deadline: tokio::time::Instant) {
     sessions.drain();
-    let deadline = tokio::time::Instant::now() + within;
     while sessions.open_sockets() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

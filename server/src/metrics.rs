@@ -3,7 +3,7 @@
 //! Counters and socket gauges live in one process-wide registry, moved
 //! where things happen (`count_*` below); what the database knows (active
 //! sessions by mode, the pool's connections) is read at each scrape, so
-//! that it is true even across replicas and restarts. Every label has a
+//! that it is true across restarts. Every label has a
 //! closed set of values: a route template, a method, a status, a reason
 //! name. Nothing an outsider sends becomes a label.
 
@@ -23,8 +23,6 @@ pub enum MetricsError {
     Registry(#[from] prometheus::Error),
     #[error("the metrics registry could not be built")]
     Unavailable,
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
 }
 
 /// Which long-lived socket a gauge counts.
@@ -76,6 +74,7 @@ struct Metrics {
     lockouts: IntCounterVec,
     sessions_active: IntGaugeVec,
     db_connections: IntGaugeVec,
+    db_up: prometheus::IntGauge,
 }
 
 impl Metrics {
@@ -99,6 +98,11 @@ impl Metrics {
             .buckets(vec![1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0]),
         )?;
         registry.register(Box::new(setup_seconds.clone()))?;
+        let db_up = prometheus::IntGauge::new(
+            "db_up",
+            "1 when the database answered this scrape, 0 when it did not (the database figures are then the last ones read).",
+        )?;
+        registry.register(Box::new(db_up.clone()))?;
         Ok(Self {
             http_requests: counter(
                 "http_requests_total",
@@ -118,7 +122,7 @@ impl Metrics {
             )?,
             sockets: gauge(
                 "sockets",
-                "Open signaling and agent WebSockets on this replica.",
+                "Open signaling and agent WebSockets on this server.",
                 &["kind"],
             )?,
             lockouts: counter(
@@ -133,9 +137,10 @@ impl Metrics {
             )?,
             db_connections: gauge(
                 "db_pool_connections",
-                "This replica's database pool connections, by state.",
+                "This server's database pool connections, by state.",
                 &["state"],
             )?,
+            db_up,
             registry,
         })
     }
@@ -257,24 +262,35 @@ impl Drop for SocketGuard {
 /// now.
 pub async fn render(store: &Store) -> Result<String, MetricsError> {
     let metrics = METRICS.as_ref().ok_or(MetricsError::Unavailable)?;
-    let mut by_mode = [("pending", 0), ("view", 0), ("control", 0), ("paused", 0)];
-    for record in store.live_sessions().await? {
-        let index = match record.state {
-            State::Active { mode: Mode::View } => 1,
-            State::Active {
-                mode: Mode::Control,
-            } => 2,
-            State::Paused { .. } => 3,
-            State::Ended { .. } => continue,
-            _ => 0,
-        };
-        by_mode[index].1 += 1;
-    }
-    for (mode, count) in by_mode {
-        metrics
-            .sessions_active
-            .with_label_values(&[mode])
-            .set(count);
+    // The counters are worth reading while the database is down: its
+    // figures then keep their last values and `db_up` says 0.
+    match store.live_sessions().await {
+        Ok(live) => {
+            let mut by_mode = [("pending", 0), ("view", 0), ("control", 0), ("paused", 0)];
+            for record in live {
+                let index = match record.state {
+                    State::Active { mode: Mode::View } => 1,
+                    State::Active {
+                        mode: Mode::Control,
+                    } => 2,
+                    State::Paused { .. } => 3,
+                    State::Ended { .. } => continue,
+                    _ => 0,
+                };
+                by_mode[index].1 += 1;
+            }
+            for (mode, count) in by_mode {
+                metrics
+                    .sessions_active
+                    .with_label_values(&[mode])
+                    .set(count);
+            }
+            metrics.db_up.set(1);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "metrics: the database did not answer");
+            metrics.db_up.set(0);
+        }
     }
     let (size, idle) = store.pool_use();
     let idle = i64::try_from(idle).unwrap_or(i64::MAX);

@@ -8,6 +8,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use support::{METRICS_TOKEN, app, body_bytes, consented, issue, problem, redeem};
 use tandem_protocol::routes;
+use tandem_server::metrics::SocketKind;
+use tandem_server::sessions::SessionError;
 
 async fn metrics(app: &support::App) -> String {
     let request = Request::get(routes::METRICS)
@@ -44,8 +46,13 @@ async fn health_and_readiness_answer_while_the_database_does() {
     assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(body_bytes(ready).await, b"ready");
 
-    // The database goes away: both say so at once, as problem+json.
+    let admin = app.sign_in("admin@contoso.test").await;
+    // The database goes away: both say so at once, as problem+json, and
+    // so does a signed-in request (its web session is read from there).
     app.store.close().await;
+    let me = app.get(routes::AUTH_ME, Some(&admin)).await;
+    assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(problem(me).await.kind, "/problems/unavailable");
     for path in [routes::HEALTHZ, routes::READYZ] {
         let response = app.get(path, None).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
@@ -57,14 +64,24 @@ async fn health_and_readiness_answer_while_the_database_does() {
             problem.message()
         );
     }
+    // The metrics still answer, and say the database is down.
+    let text = metrics(&app).await;
+    assert_eq!(sample(&text, "tandem_db_up "), 0.0);
 }
 
 #[tokio::test]
-async fn a_draining_replica_is_unready_and_takes_no_new_session() {
+async fn a_draining_server_is_unready_and_takes_no_new_session() {
     let app = app().await;
     let helper = app.sign_in("megan@contoso.test").await;
     app.sessions.drain();
     assert!(app.sessions.is_draining());
+    // No new socket either: signaling and agent sockets are refused.
+    for kind in [SocketKind::Signaling, SocketKind::Agent] {
+        assert!(matches!(
+            app.sessions.hold_socket(kind),
+            Err(SessionError::Draining)
+        ));
+    }
     let ready = app.get(routes::READYZ, None).await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(problem(ready).await.kind, "/problems/unavailable");
@@ -142,6 +159,7 @@ async fn metrics_count_sessions_refusals_lockouts_and_requests() {
         0.0
     );
     assert!(sample(&after, "tandem_db_pool_connections{state=\"idle\"}") >= 0.0);
+    assert_eq!(sample(&after, "tandem_db_up "), 1.0);
     // Requests by route template, never by raw path.
     assert!(
         sample(

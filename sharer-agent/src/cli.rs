@@ -82,7 +82,9 @@ impl Cli {
         if let Some(server) = &self.server {
             args.extend(["--server".to_owned(), server.clone()]);
         }
-        if let Some(ca) = &self.ca {
+        if self.ca.is_some() {
+            // `service install` copies the CA there first.
+            let ca = state_dir.join(SERVICE_CA_FILE);
             args.extend(["--ca".to_owned(), ca.display().to_string()]);
         }
         args.extend([
@@ -94,6 +96,9 @@ impl Cli {
         args
     }
 }
+
+/// The service's copy of `--ca`, in its state folder.
+pub const SERVICE_CA_FILE: &str = "server-ca.pem";
 
 /// What is wrong with the command line beyond what clap checks.
 #[derive(Debug, thiserror::Error)]
@@ -185,5 +190,22 @@ mod tests {
             ]
         );
         assert!(!args.iter().any(|a| a.contains("tok")), "no token");
+        // A --ca as typed is replaced by the service's own copy.
+        let cli = Cli::try_parse_from([
+            "tandem-agent",
+            "service",
+            "install",
+            "--server",
+            "https://h.test",
+            "--ca",
+            "ca.pem",
+        ])
+        .unwrap();
+        let args = cli.service_args(std::path::Path::new("/state"));
+        let at = args.iter().position(|a| a == "--ca").unwrap();
+        assert_eq!(
+            std::path::Path::new(&args[at + 1]),
+            std::path::Path::new("/state").join(SERVICE_CA_FILE)
+        );
     }
 }

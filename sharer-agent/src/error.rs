@@ -19,4 +19,9 @@ pub enum AgentError {
     Platform(#[from] PlatformError),
     #[error("cannot start: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot copy the CA file {path} into the service's folder: {source}")]
+    CopyCa {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }

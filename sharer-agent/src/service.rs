@@ -42,6 +42,17 @@ fn install(cli: &Cli) -> Result<(), AgentError> {
     ))?;
     // Again for the key just written: Windows has it inherit the folder's
     // rules, but not every file system does (Wine's Unix drive).
+    // The service trusts a copy of --ca in its own protected folder: the
+    // path as typed may be relative (a service starts in System32) or one
+    // that any local user can replace.
+    if let Some(ca) = &cli.ca {
+        std::fs::copy(ca, state_dir.join(crate::cli::SERVICE_CA_FILE)).map_err(|source| {
+            AgentError::CopyCa {
+                path: ca.clone(),
+                source,
+            }
+        })?;
+    }
     platform::protect_state_dir(&state_dir)?;
     platform::install_service(&cli.service_args(&state_dir))?;
     println!(

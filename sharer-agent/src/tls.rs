@@ -130,11 +130,20 @@ pub fn untrusted(error: &(dyn std::error::Error + 'static)) -> Option<ClientErro
     while let Some(error) = current {
         let rustls_error = rustls_in(error);
         if let Some(rustls::Error::InvalidCertificate(why)) = rustls_error {
-            return Some(ClientError::Untrusted(format!(
-                "the server's certificate is not trusted ({why:?}): it is not issued by {}. \
-                 Ask your administrator for the organization's CA and pass it with --ca FILE",
-                trust().describe()
-            )));
+            use rustls::CertificateError::{BadSignature, UnknownIssuer};
+            return Some(ClientError::Untrusted(match why {
+                UnknownIssuer | BadSignature => format!(
+                    "the server's certificate is not trusted ({why:?}): it is not issued by {}. \
+                     Ask your administrator for the organization's CA and pass it with --ca FILE",
+                    trust().describe()
+                ),
+                // Expired, for another name, revoked: the CA is not the
+                // problem, the server's certificate is.
+                other => format!(
+                    "the server's certificate is not valid ({other:?}); the server's \
+                     administrator must renew or correct it"
+                ),
+            }));
         }
         current = error.source();
     }
@@ -166,6 +175,16 @@ mod tests {
             message
                 .as_deref()
                 .is_some_and(|m| m.contains("not trusted") && m.contains("--ca")),
+            "{message:?}"
+        );
+        let expired = std::io::Error::other(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Expired,
+        ));
+        let message = untrusted(&expired).map(|e| e.to_string());
+        assert!(
+            message
+                .as_deref()
+                .is_some_and(|m| m.contains("not valid (Expired)") && !m.contains("--ca")),
             "{message:?}"
         );
         let unrelated = std::io::Error::other("connection refused");

@@ -176,7 +176,11 @@ async fn the_agent_trusts_only_its_ca_and_sighup_renews_the_certificate() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    // The agent's socket, opened under the old certificate, is still up.
+    // The agent's socket, opened under the old certificate, is still the
+    // same one: counted, connected once, never dropped.
     assert!(text.contains("tandem_sockets{kind=\"agent\"} 1"), "{text}");
-    assert!(server.log().contains("reloaded the TLS certificate"));
+    let log = server.log();
+    assert!(log.contains("reloaded the TLS certificate"));
+    assert_eq!(log.matches("agent online").count(), 1, "{log}");
+    assert_eq!(log.matches("agent offline").count(), 0, "{log}");
 }

@@ -48,6 +48,9 @@ pub enum ApiError {
     Device(#[from] crate::auth::device::DeviceError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The database cannot be reached.
+    #[error("the database cannot be reached")]
+    Unavailable,
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -84,7 +87,16 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
 
 impl From<tower_sessions::session::Error> for ApiError {
     fn from(error: tower_sessions::session::Error) -> Self {
-        ApiError::Internal(format!("session: {error}"))
+        use tower_sessions::session::Error as SessionError;
+        use tower_sessions::session_store::Error as StoreError;
+        match &error {
+            SessionError::Store(StoreError::Backend(why))
+                if why == crate::store::web_sessions::DATABASE_UNAVAILABLE =>
+            {
+                ApiError::Unavailable
+            }
+            _ => ApiError::Internal(format!("session: {error}")),
+        }
     }
 }
 
@@ -147,6 +159,7 @@ impl ApiError {
                 ProblemKind::Busy,
                 Some("The server is busy. Try again in a few seconds.".into()),
             ),
+            Unavailable => unavailable(),
             Store(error) if error.is_unavailable() => unavailable(),
             Session(crate::sessions::SessionError::Store(error))
             | Device(crate::auth::device::DeviceError::Store(error))

@@ -58,7 +58,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiE
     Ok("ok")
 }
 
-/// `GET /readyz`: 200 while this replica takes new sessions; 503 from the
+/// `GET /readyz`: 200 while this server takes new sessions; 503 from the
 /// moment it starts draining, or while its database does not answer.
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     if state.sessions.is_draining() {
@@ -80,10 +80,7 @@ pub async fn metrics(
     }
     let text = crate::metrics::render(&state.store)
         .await
-        .map_err(|error| match error {
-            crate::metrics::MetricsError::Store(store) => ApiError::Store(store),
-            other => ApiError::Internal(other.to_string()),
-        })?;
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
     let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

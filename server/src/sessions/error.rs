@@ -46,7 +46,7 @@ pub enum SessionError {
     AgentOffline,
     #[error("You do not hold Offer remote assistance for this device.")]
     NoOfferAssistance,
-    /// This replica is shutting down; the client retries (elsewhere).
+    /// The server is shutting down; the client retries later.
     #[error("This server is shutting down. Try again in a moment.")]
     Draining,
     #[error("store: {0}")]

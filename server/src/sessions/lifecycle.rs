@@ -1,8 +1,9 @@
-//! A replica's life: serving, then draining. Draining (SIGTERM) refuses new
+//! A server's life: serving, then draining. Draining (SIGTERM) refuses new
 //! sessions and new sockets, closes the open ones so that consoles and
-//! agents reconnect (through the load balancer, to another replica), and
-//! lets `lib.rs` wait until they are gone, within a bound.
+//! agents reconnect (to the server once it is back, within the reconnect
+//! window), and lets `lib.rs` wait until they are gone, within a bound.
 
+use super::{SessionError, SessionResult, Sessions};
 use crate::metrics::{SocketGuard, SocketKind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -54,6 +55,42 @@ impl Lifecycle {
             open: self.open_sockets.clone(),
             _metric: SocketGuard::open(kind),
         }
+    }
+}
+
+impl Sessions {
+    /// Starts draining this server: new sessions and sockets are refused
+    /// from now on, and the open sockets are closed, so that their consoles
+    /// and agents reconnect when it is back (their sessions wait for them in the
+    /// database, within the reconnect window).
+    pub fn drain(&self) {
+        self.lifecycle().drain();
+        self.close_all();
+    }
+
+    /// Resolves once [`Self::drain`] is called: each socket's loop ends on
+    /// it, joined to a session or not.
+    pub(crate) async fn until_draining(&self) {
+        self.lifecycle().until_draining().await;
+    }
+
+    /// Whether [`Self::drain`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.lifecycle().is_draining()
+    }
+
+    /// Signaling and agent sockets open on this server.
+    pub fn open_sockets(&self) -> usize {
+        self.lifecycle().open_sockets()
+    }
+
+    /// Counts a socket as open until the hold is dropped; refused while
+    /// draining.
+    pub fn hold_socket(&self, kind: SocketKind) -> SessionResult<SocketHold> {
+        if self.is_draining() {
+            return Err(SessionError::Draining);
+        }
+        Ok(self.lifecycle().hold(kind))
     }
 }
 

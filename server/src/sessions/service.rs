@@ -197,41 +197,9 @@ impl Sessions {
         self.inner.agents.close_all();
     }
 
-    /// Starts draining this replica: new sessions and sockets are refused
-    /// from now on, and the open sockets are closed, so that their consoles
-    /// and agents reconnect elsewhere (their sessions wait for them in the
-    /// database, within the reconnect window).
-    pub fn drain(&self) {
-        self.inner.lifecycle.drain();
-        self.close_all();
-    }
-
-    /// Resolves once [`Self::drain`] is called: each socket's loop ends on
-    /// it, joined to a session or not.
-    pub(crate) async fn until_draining(&self) {
-        self.inner.lifecycle.until_draining().await;
-    }
-
-    /// Whether [`Self::drain`] was called.
-    pub fn is_draining(&self) -> bool {
-        self.inner.lifecycle.is_draining()
-    }
-
-    /// Signaling and agent sockets open on this replica.
-    pub fn open_sockets(&self) -> usize {
-        self.inner.lifecycle.open_sockets()
-    }
-
-    /// Counts a socket as open until the hold is dropped; refused while
-    /// draining.
-    pub fn hold_socket(
-        &self,
-        kind: crate::metrics::SocketKind,
-    ) -> SessionResult<super::lifecycle::SocketHold> {
-        if self.is_draining() {
-            return Err(SessionError::Draining);
-        }
-        Ok(self.inner.lifecycle.hold(kind))
+    /// Serving or draining (see `lifecycle.rs`).
+    pub(super) fn lifecycle(&self) -> &super::lifecycle::Lifecycle {
+        &self.inner.lifecycle
     }
 
     /// "Assist someone": a new session with a fresh security code.

@@ -28,7 +28,7 @@ mod report_queries;
 mod report_writes;
 mod scratch;
 mod settings;
-mod web_sessions;
+pub(crate) mod web_sessions;
 
 pub use agents::{AgentDevice, DeviceKeyRecord, PairRefusal};
 pub use devices::NewDevice;
@@ -101,7 +101,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub enum Backend {
     /// The embedded default: one file beside the server.
     Sqlite,
-    /// A PostgreSQL server, which several replicas can share.
+    /// A PostgreSQL server the organization already runs and backs up.
     Postgres,
 }
 

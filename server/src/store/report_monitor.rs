@@ -124,14 +124,19 @@ impl Store {
             "r.ended_at IS NOT NULL AND r.view_ms + r.control_ms > 0",
             Vec::new(),
         );
+        // The sum and the count, divided here: AVG is a float in SQLite
+        // and a numeric in PostgreSQL, and the casts round differently.
         let row = filter
             .apply(sqlx::query(&format!(
-                "SELECT CAST(AVG(r.ended_at - r.started_at) AS INTEGER) AS mean {REPORT_FROM} {}",
+                "SELECT CAST(SUM(r.ended_at - r.started_at) AS BIGINT) AS total, \
+                 COUNT(*) AS n {REPORT_FROM} {}",
                 filter.sql()
             )))
             .fetch_one(self.pool())
             .await?;
-        Ok(row.try_get::<Option<i64>, _>("mean")?)
+        let total = row.try_get::<Option<i64>, _>("total")?;
+        let n = row.try_get::<i64, _>("n")?;
+        Ok(total.filter(|_| n > 0).map(|total| total / n))
     }
 
     /// The helpers with the most sessions, at most `limit`.

@@ -25,8 +25,17 @@ impl std::fmt::Debug for WebSessionStore {
     }
 }
 
-fn backend(error: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(error.to_string())
+/// What a web-session read or write says when the database cannot be
+/// reached, so that the web layer answers 503 rather than 500.
+pub const DATABASE_UNAVAILABLE: &str = "database unavailable";
+
+fn backend(error: sqlx::Error) -> session_store::Error {
+    let error = super::StoreError::Database(error);
+    if error.is_unavailable() {
+        session_store::Error::Backend(DATABASE_UNAVAILABLE.to_owned())
+    } else {
+        session_store::Error::Backend(error.to_string())
+    }
 }
 
 impl WebSessionStore {
