@@ -233,7 +233,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        self.count();
+        self.count(kind);
         let problem = Problem::new(kind, detail);
         let retry_after = match self {
             ApiError::TooManyRequests(seconds)
@@ -256,9 +256,10 @@ impl IntoResponse for ApiError {
 }
 
 impl ApiError {
-    /// Moves the refusal and lockout counters of `/metrics`.
-    fn count(&self) {
-        use crate::metrics::{Lockout, count_lockout, count_refusal};
+    /// Moves the refusal and lockout counters of `/metrics`; `kind` is
+    /// this error's problem kind.
+    fn count(&self, kind: ProblemKind) {
+        use crate::metrics::{CODE_AND_PERMISSION_REFUSALS, Lockout, count_lockout, count_refusal};
         use crate::sessions::SessionError;
         match self {
             ApiError::TooManyRequests(_) => count_lockout(Lockout::Login),
@@ -266,21 +267,12 @@ impl ApiError {
             ApiError::Device(crate::auth::device::DeviceError::RegistrationLocked(_)) => {
                 count_lockout(Lockout::Registration);
             }
-            ApiError::Session(SessionError::Refused(reason)) => {
-                count_refusal(reason.name());
+            ApiError::Session(SessionError::Refused(reason)) => count_refusal(reason.name()),
+            // A session request's code or permission problem, by its kind
+            // (the closed list the registry starts with).
+            ApiError::Session(_) if CODE_AND_PERMISSION_REFUSALS.contains(&kind) => {
+                count_refusal(kind.slug());
             }
-            ApiError::Session(
-                error @ (SessionError::WrongCode
-                | SessionError::CodeExpired
-                | SessionError::CodeUsed
-                | SessionError::CodeWithdrawn
-                | SessionError::OwnCode
-                | SessionError::RemoteHelpDisabled
-                | SessionError::NoViewScreen
-                | SessionError::NoFullControl
-                | SessionError::NoOfferAssistance
-                | SessionError::ForeignDevice),
-            ) => count_refusal(session_parts(error).0.slug()),
             _ => {}
         }
     }

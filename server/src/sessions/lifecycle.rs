@@ -6,13 +6,12 @@
 use super::{SessionError, SessionResult, Sessions};
 use crate::metrics::{SocketGuard, SocketKind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::watch;
 
 #[derive(Debug)]
 pub(super) struct Lifecycle {
-    draining: AtomicBool,
-    /// Tells every open socket's loop to end (`true` once draining).
+    /// `true` once draining; every open socket's loop waits for it.
     drain_tx: watch::Sender<bool>,
     open_sockets: Arc<AtomicUsize>,
 }
@@ -20,7 +19,6 @@ pub(super) struct Lifecycle {
 impl Default for Lifecycle {
     fn default() -> Self {
         Self {
-            draining: AtomicBool::new(false),
             drain_tx: watch::channel(false).0,
             open_sockets: Arc::default(),
         }
@@ -29,7 +27,6 @@ impl Default for Lifecycle {
 
 impl Lifecycle {
     pub(super) fn drain(&self) {
-        self.draining.store(true, Ordering::SeqCst);
         self.drain_tx.send_replace(true);
     }
 
@@ -42,7 +39,7 @@ impl Lifecycle {
     }
 
     pub(super) fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
+        *self.drain_tx.borrow()
     }
 
     pub(super) fn open_sockets(&self) -> usize {

@@ -5,7 +5,7 @@
 
 use super::{RbacChangeError, Store};
 use crate::auth::{Authorized, ManageRoles, TenantScope};
-use crate::domain::local_time::LocalStart;
+use crate::domain::local_time::local_start;
 use crate::domain::machine::{Event, State};
 use crate::store::Change;
 use futures_util::future::join_all;
@@ -32,11 +32,7 @@ async fn racing_transitions_on_one_session_let_exactly_one_win() {
         .unwrap()
         .unwrap();
     let scope = TenantScope::for_tests(helper.tenant_id.clone());
-    let local = LocalStart {
-        day: "2026-11-23".into(),
-        weekday: 0,
-        minute: 600,
-    };
+    let local = local_start(&jiff::tz::TimeZone::UTC, UnixMillis(1_000));
     let record = store
         .create_session(
             &scope,
