@@ -165,6 +165,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             }
         })
     });
+    let leaving = sessions.cluster().clone();
     let closing = sessions.clone();
     let drain = Duration::from_secs(config.drain_seconds.into());
     let drain_deadline = Arc::new(std::sync::OnceLock::new());
@@ -188,6 +189,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     sweeper.abort();
     retention.abort();
     housekeeping.abort();
+    // After the drain: the other replicas see this one's participants gone
+    // at once, and one of them takes over the housekeeping.
+    leaving.leave().await;
     result?;
     tracing::info!("stopped");
     Ok(())

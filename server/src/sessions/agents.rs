@@ -1,8 +1,11 @@
-//! Connected agents and pairing links. In
-//! memory only: an agent reconnects after a restart, and a pairing link is
-//! short-lived by design.
+//! Connected agents and pairing links. In memory: an agent reconnects
+//! after a restart, and a pairing link is short-lived by design. With
+//! several replicas, the agents connected elsewhere are known from the bus
+//! (`cluster.rs`), and a message for one of them is published there.
 
-use std::collections::HashMap;
+use super::cluster::{BusMessage, Cluster};
+use super::hub::RemoteConn;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tandem_protocol::agent::AgentServerMessage;
@@ -30,6 +33,8 @@ pub struct Pairing {
 #[derive(Debug, Default)]
 struct Inner {
     online: HashMap<DeviceId, Vec<(u64, AgentOutbox)>>,
+    /// Control sockets other replicas hold.
+    elsewhere: HashMap<DeviceId, HashSet<RemoteConn>>,
     /// Keyed by the SHA-256 (hex) of the nonce.
     pairings: HashMap<String, Pairing>,
 }
@@ -39,9 +44,18 @@ struct Inner {
 pub struct Agents {
     inner: Arc<Mutex<Inner>>,
     next_conn: Arc<AtomicU64>,
+    cluster: Cluster,
 }
 
 impl Agents {
+    /// A registry that tells the other replicas of `cluster`.
+    pub fn new(cluster: Cluster) -> Self {
+        Self {
+            cluster,
+            ..Self::default()
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
@@ -56,6 +70,10 @@ impl Agents {
             .entry(device.clone())
             .or_default()
             .push((conn, outbox));
+        self.cluster.publish(BusMessage::AgentOnline {
+            device: device.clone(),
+            conn,
+        });
         conn
     }
 
@@ -67,16 +85,80 @@ impl Agents {
                 inner.online.remove(device);
             }
         }
+        self.cluster.publish(BusMessage::AgentOffline {
+            device: device.clone(),
+            conn,
+        });
     }
 
+    /// An agent's control socket opened on another replica.
+    pub fn remote_attach(&self, device: &DeviceId, conn: RemoteConn) {
+        self.lock()
+            .elsewhere
+            .entry(device.clone())
+            .or_default()
+            .insert(conn);
+    }
+
+    /// That socket closed.
+    pub fn remote_detach(&self, device: &DeviceId, conn: &RemoteConn) {
+        let mut inner = self.lock();
+        if let Some(conns) = inner.elsewhere.get_mut(device) {
+            conns.remove(conn);
+            if conns.is_empty() {
+                inner.elsewhere.remove(device);
+            }
+        }
+    }
+
+    /// Forgets the sockets of a replica that died, or of every other
+    /// replica (`None`, before reading them again).
+    pub fn drop_remote(&self, replica: Option<&str>) {
+        let mut inner = self.lock();
+        inner.elsewhere.retain(|_, conns| {
+            conns.retain(|(r, _)| replica.is_some_and(|gone| gone != r));
+            !conns.is_empty()
+        });
+    }
+
+    /// This replica's own control sockets.
+    pub fn local_sockets(&self) -> Vec<(DeviceId, u64)> {
+        self.lock()
+            .online
+            .iter()
+            .flat_map(|(device, conns)| conns.iter().map(|(c, _)| (device.clone(), *c)))
+            .collect()
+    }
+
+    /// Whether the agent of `device` is connected here or elsewhere.
     pub fn is_online(&self, device: &DeviceId) -> bool {
-        self.lock().online.contains_key(device)
+        let inner = self.lock();
+        inner.online.contains_key(device) || inner.elsewhere.contains_key(device)
     }
 
-    /// Queues a message for every control connection of `device`; returns
-    /// how many took it.
+    /// Queues a message for every control connection of `device`, and
+    /// publishes it for the replicas holding others; returns how many took
+    /// it (a socket elsewhere counts as taking it).
     pub fn send(&self, device: &DeviceId, message: &AgentServerMessage) -> usize {
         let mut inner = self.lock();
+        let here = Self::deliver(&mut inner, device, message);
+        let elsewhere = inner.elsewhere.get(device).map_or(0, HashSet::len);
+        if elsewhere > 0 {
+            self.cluster.publish(BusMessage::AgentDeliver {
+                device: device.clone(),
+                message: message.clone(),
+            });
+        }
+        here + elsewhere
+    }
+
+    /// Queues a message for this replica's control connections of
+    /// `device` only (another replica published it).
+    pub fn send_here(&self, device: &DeviceId, message: &AgentServerMessage) -> usize {
+        Self::deliver(&mut self.lock(), device, message)
+    }
+
+    fn deliver(inner: &mut Inner, device: &DeviceId, message: &AgentServerMessage) -> usize {
         let Some(conns) = inner.online.get_mut(device) else {
             return 0;
         };

@@ -1,14 +1,18 @@
-//! Who is connected to which session, right now. In memory only: after a
+//! Who is connected to which session, right now. In memory: after a
 //! restart the rooms are rebuilt from the store with everyone absent, and
 //! participants re-attach within the reconnect window.
 //!
 //! The hub never decides anything: it holds each participant's outboxes,
 //! when each was last seen, and the session's last known state so that
-//! relaying SDP does not touch the database.
+//! relaying SDP does not touch the database. With several replicas it also
+//! knows the sockets other replicas hold (told over the bus, see
+//! `cluster.rs`): they count as connected, and a message for a party with
+//! sockets elsewhere is published for those replicas to deliver.
 
+use super::cluster::{BusMessage, Cluster};
 use crate::domain::machine::State;
 use crate::store::SessionRecord;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tandem_protocol::session::Party;
@@ -21,9 +25,14 @@ pub const OUTBOX_DEPTH: usize = 64;
 
 pub type Outbox = mpsc::Sender<ServerMessage>;
 
+/// A socket another replica holds: its replica and its number there.
+pub type RemoteConn = (String, u64);
+
 #[derive(Debug, Default)]
 struct Slot {
     conns: Vec<(u64, Outbox)>,
+    /// Sockets of this party on other replicas.
+    remote: HashSet<RemoteConn>,
     /// Since when nobody of this party is connected (`None` while someone is).
     absent_since: Option<UnixMillis>,
     /// Whether this party was ever attached (so coming back is a reconnect).
@@ -55,6 +64,12 @@ pub enum Due {
     Grant,
 }
 
+impl Slot {
+    fn is_empty(&self) -> bool {
+        self.conns.is_empty() && self.remote.is_empty()
+    }
+}
+
 impl Room {
     fn slot(&mut self, party: Party) -> Option<&mut Slot> {
         match party {
@@ -71,6 +86,7 @@ impl Room {
 pub struct Hub {
     rooms: Arc<Mutex<HashMap<SessionId, Room>>>,
     next_conn: Arc<AtomicU64>,
+    cluster: Cluster,
 }
 
 /// What attaching found.
@@ -82,6 +98,14 @@ pub struct Attached {
 }
 
 impl Hub {
+    /// A hub that tells the other replicas of `cluster`.
+    pub fn new(cluster: Cluster) -> Self {
+        Self {
+            cluster,
+            ..Self::default()
+        }
+    }
+
     fn rooms(&self) -> MutexGuard<'_, HashMap<SessionId, Room>> {
         // Plain maps stay consistent even if a holder panicked.
         self.rooms
@@ -133,13 +157,15 @@ impl Hub {
 
     /// The sessions housekeeping must act on at `now`, from memory alone:
     /// codes past their expiry, participants gone longer than
-    /// `window_millis`, and grants older than `grant_every_millis` where
-    /// the media end is connected. Nothing else is read from the store.
+    /// `window_millis` (only on the replica that `leads`), and grants
+    /// older than `grant_every_millis` where the media end is connected to
+    /// this replica. Nothing else is read from the store.
     pub fn due(
         &self,
         now: UnixMillis,
         window_millis: i64,
         grant_every_millis: i64,
+        leads: bool,
     ) -> Vec<(SessionId, TenantId, Due)> {
         let gone: std::collections::HashSet<SessionId> = self
             .absent_longer_than(window_millis, now)
@@ -151,10 +177,10 @@ impl Hub {
         for (id, room) in rooms.iter() {
             let Some(tenant) = &room.tenant else { continue };
             let what = match &room.state {
-                State::CodeIssued if room.code_expires_at.is_none_or(|at| now >= at) => {
+                State::CodeIssued if leads && room.code_expires_at.is_none_or(|at| now >= at) => {
                     Some(Due::Expire)
                 }
-                _ if gone.contains(id) => Some(Due::Disconnect),
+                _ if leads && gone.contains(id) => Some(Due::Disconnect),
                 State::Active { .. } => {
                     let media = if room.via_agent {
                         &room.agent
@@ -207,7 +233,119 @@ impl Hub {
         slot.conns.push((conn, outbox));
         slot.absent_since = None;
         slot.seen = true;
+        if let Some(tenant) = rooms.get(id).and_then(|r| r.tenant.clone()) {
+            self.cluster.publish(BusMessage::Joined {
+                tenant,
+                session: id.clone(),
+                party,
+                conn,
+                at: now,
+            });
+        }
         Attached { conn, returning }
+    }
+
+    /// A socket of `party` joined `id` on another replica.
+    pub fn remote_attach(&self, id: &SessionId, party: Party, conn: RemoteConn) {
+        let mut rooms = self.rooms();
+        if let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) {
+            slot.remote.insert(conn);
+            slot.absent_since = None;
+            slot.seen = true;
+        }
+    }
+
+    /// A socket of another replica closed; true if its party has nobody
+    /// left anywhere.
+    pub fn remote_detach(
+        &self,
+        id: &SessionId,
+        party: Party,
+        conn: &RemoteConn,
+        now: UnixMillis,
+    ) -> bool {
+        let mut rooms = self.rooms();
+        let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) else {
+            return false;
+        };
+        if !slot.remote.remove(conn) {
+            return false;
+        }
+        if slot.is_empty() && slot.absent_since.is_none() {
+            slot.absent_since = Some(now);
+            return true;
+        }
+        false
+    }
+
+    /// Forgets every socket of a replica that died (last seen at `at`);
+    /// returns the parties that now have nobody left anywhere.
+    pub fn drop_replica(&self, replica: &str, at: UnixMillis) -> Vec<(SessionId, Party)> {
+        let mut rooms = self.rooms();
+        let mut gone = Vec::new();
+        for (id, room) in rooms.iter_mut() {
+            for party in [Party::Helper, Party::Sharer, Party::Agent] {
+                let Some(slot) = room.slot(party) else {
+                    continue;
+                };
+                let before = slot.remote.len();
+                slot.remote.retain(|(r, _)| r != replica);
+                if slot.remote.len() < before && slot.is_empty() && slot.absent_since.is_none() {
+                    slot.absent_since = Some(at);
+                    gone.push((id.clone(), party));
+                }
+            }
+        }
+        gone
+    }
+
+    /// Forgets every socket of other replicas (before reading them again).
+    pub fn clear_remote(&self, now: UnixMillis) {
+        for room in self.rooms().values_mut() {
+            for slot in [&mut room.helper, &mut room.sharer, &mut room.agent] {
+                slot.remote.clear();
+                if slot.conns.is_empty() && slot.absent_since.is_none() {
+                    slot.absent_since = Some(now);
+                }
+            }
+        }
+    }
+
+    /// The tenant of a tracked session.
+    pub fn tenant_of(&self, id: &SessionId) -> Option<TenantId> {
+        self.rooms().get(id).and_then(|r| r.tenant.clone())
+    }
+
+    /// Whether a room exists for `id`.
+    pub fn knows(&self, id: &SessionId) -> bool {
+        self.rooms().contains_key(id)
+    }
+
+    /// Whether some of `party`'s sockets in `id` are held elsewhere.
+    pub fn held_elsewhere(&self, id: &SessionId, party: Party) -> bool {
+        self.rooms()
+            .get_mut(id)
+            .and_then(|r| r.slot(party))
+            .is_some_and(|s| !s.remote.is_empty())
+    }
+
+    /// This replica's own sockets: (session, tenant, party, conn).
+    pub fn local_sockets(&self) -> Vec<(SessionId, TenantId, Party, u64)> {
+        let mut rooms = self.rooms();
+        let mut found = Vec::new();
+        for (id, room) in rooms.iter_mut() {
+            let Some(tenant) = room.tenant.clone() else {
+                continue;
+            };
+            for party in [Party::Helper, Party::Sharer, Party::Agent] {
+                if let Some(slot) = room.slot(party) {
+                    for (conn, _) in &slot.conns {
+                        found.push((id.clone(), tenant.clone(), party, *conn));
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// Detaches a connection; true if its party has nobody left.
@@ -217,31 +355,65 @@ impl Hub {
             return false;
         };
         slot.conns.retain(|(c, _)| *c != conn);
-        if slot.conns.is_empty() && slot.absent_since.is_none() {
+        // Published even when a stuck outbox was dropped already: this is
+        // the one call a closing socket makes.
+        self.cluster.publish(BusMessage::Left {
+            session: id.clone(),
+            party,
+            conn,
+            at: now,
+        });
+        if slot.is_empty() && slot.absent_since.is_none() {
             slot.absent_since = Some(now);
             return true;
         }
         false
     }
 
-    /// Whether someone of `party` is connected.
+    /// Whether someone of `party` is connected, here or elsewhere.
     pub fn connected(&self, id: &SessionId, party: Party) -> bool {
         self.rooms()
             .get_mut(id)
             .and_then(|r| r.slot(party))
-            .is_some_and(|s| !s.conns.is_empty())
+            .is_some_and(|s| !s.is_empty())
     }
 
-    /// Queues `message` for every connection of `party`; returns how many
-    /// took it. A connection whose outbox is full or closed is dropped.
+    /// Queues `message` for every connection of `party`, and publishes it
+    /// for the replicas holding others; returns how many took it (a
+    /// socket elsewhere counts as taking it). A connection here whose
+    /// outbox is full or closed is dropped.
     pub fn send(&self, id: &SessionId, party: Party, message: &ServerMessage) -> usize {
         let mut rooms = self.rooms();
         let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) else {
             return 0;
         };
+        Self::deliver(slot, message);
+        if !slot.remote.is_empty() {
+            self.cluster.publish(BusMessage::Deliver {
+                session: id.clone(),
+                party,
+                message: message.clone(),
+            });
+        }
+        slot.conns.len() + slot.remote.len()
+    }
+
+    /// Queues `message` for this replica's connections of `party` only (a
+    /// message another replica published); returns how many took it.
+    pub fn send_here(&self, id: &SessionId, party: Party, message: &ServerMessage) -> usize {
+        let mut rooms = self.rooms();
+        let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) else {
+            return 0;
+        };
+        Self::deliver(slot, message);
+        slot.conns.len()
+    }
+
+    /// Queues `message` on every local outbox; a stuck or closed one is
+    /// dropped (its socket task then ends and detaches).
+    fn deliver(slot: &mut Slot, message: &ServerMessage) {
         slot.conns
             .retain(|(_, outbox)| outbox.try_send(message.clone()).is_ok());
-        slot.conns.len()
     }
 
     /// Parties absent for longer than `window_millis` in sessions that have
@@ -303,9 +475,10 @@ impl Hub {
     /// Drops a room (its session ended and nobody is attached).
     pub fn forget_if_idle(&self, id: &SessionId) {
         let mut rooms = self.rooms();
-        if rooms.get(id).is_some_and(|r| {
-            r.helper.conns.is_empty() && r.sharer.conns.is_empty() && r.agent.conns.is_empty()
-        }) {
+        if rooms
+            .get(id)
+            .is_some_and(|r| r.helper.is_empty() && r.sharer.is_empty() && r.agent.is_empty())
+        {
             rooms.remove(id);
         }
     }

@@ -25,6 +25,8 @@
 
 mod agent_socket;
 mod agents;
+pub mod cluster;
+mod cluster_pg;
 pub mod code;
 mod devices;
 mod error;
@@ -42,6 +44,8 @@ pub mod signaling;
 mod stop;
 mod views;
 
+#[cfg(test)]
+mod replica_tests;
 #[cfg(test)]
 mod signaling_tests;
 #[cfg(test)]

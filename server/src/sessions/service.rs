@@ -56,7 +56,7 @@ pub enum Action {
     Leave,
 }
 
-struct Inner {
+pub(super) struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     keys: SessionKeys,
@@ -74,6 +74,8 @@ struct Inner {
     housekeeping_reads: std::sync::atomic::AtomicU64,
     /// Serving or draining, and the sockets still open.
     lifecycle: super::lifecycle::Lifecycle,
+    /// The other replicas on this database, if any.
+    cluster: super::cluster::Cluster,
 }
 
 /// Handle to the session service. Cheap to clone.
@@ -102,11 +104,19 @@ impl Sessions {
     ) -> Result<Self, StoreError> {
         let now = clock.now();
         let keys = SessionKeys::load(&store, now).await?;
-        let hub = Hub::default();
+        let joined = if store.shared_by_replicas() {
+            Some(super::cluster_pg::join(&store, now).await?)
+        } else {
+            None
+        };
+        let cluster = joined
+            .as_ref()
+            .map_or_else(super::cluster::Cluster::single, |j| j.cluster.clone());
+        let hub = Hub::new(cluster.clone());
         for record in store.live_sessions().await? {
             hub.track_record(&record, now, true);
         }
-        Ok(Self {
+        let sessions = Self {
             inner: Arc::new(Inner {
                 throttle: LoginThrottle::new(super::limits::code_limits(), clock.clone()),
                 devices: crate::auth::device::DeviceAuth::new(store.clone(), clock.clone()),
@@ -114,15 +124,54 @@ impl Sessions {
                 clock,
                 keys,
                 hub,
-                agents: Agents::default(),
+                agents: Agents::new(cluster.clone()),
                 ice,
                 timing,
                 live: crate::reports::live::LiveFeed::default(),
                 resolutions: std::sync::atomic::AtomicU64::new(0),
                 housekeeping_reads: std::sync::atomic::AtomicU64::new(0),
                 lifecycle: super::lifecycle::Lifecycle::default(),
+                cluster,
             }),
-        })
+        };
+        if let Some(joined) = joined {
+            super::cluster_pg::run(sessions.clone(), joined).await?;
+        }
+        Ok(sessions)
+    }
+
+    /// A handle that does not keep the service alive (its background
+    /// tasks end when the service is dropped).
+    pub(super) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(super) fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(|inner| Self { inner })
+    }
+
+    /// This replica's end of the bus between replicas.
+    pub fn cluster(&self) -> &super::cluster::Cluster {
+        &self.inner.cluster
+    }
+
+    /// Looks for replicas that died, and forgets their sockets.
+    pub(super) async fn settle_replicas(&self) {
+        if !self.cluster().is_shared() {
+            return;
+        }
+        if let Err(error) = super::cluster_pg::settle(self).await {
+            tracing::warn!(%error, "looking for dead replicas failed");
+        }
+    }
+
+    /// Tells the other replicas that a session was created or changed.
+    fn announce(&self, record: &SessionRecord) {
+        self.live_feed().notify(&record.tenant_id);
+        self.cluster().publish(super::cluster::BusMessage::Changed {
+            tenant: record.tenant_id.clone(),
+            session: record.id.clone(),
+        });
     }
 
     pub(super) fn count_resolution(&self) {
@@ -265,7 +314,7 @@ impl Sessions {
                 .await
             {
                 Ok(record) => {
-                    self.live_feed().notify(&record.tenant_id);
+                    self.announce(&record);
                     self.hub().track_record(&record, now, false);
                     let session = self.view_for(&record, Party::Helper).await?;
                     return Ok(IssuedCode { code, session });
@@ -442,7 +491,7 @@ impl Sessions {
             };
             if let Some(updated) = self.store().apply_session_change(&current, &change).await? {
                 tracing::info!(session = %updated.id, ?actor, event = ?event, state = updated.state.name(), "session transition");
-                self.live_feed().notify(&updated.tenant_id);
+                self.announce(&updated);
                 self.after_change(&current.state, &updated, resolved).await;
                 return Ok(updated);
             }
@@ -475,6 +524,36 @@ impl Sessions {
     /// Sends each connected participant its view of the session.
     pub(super) async fn publish(&self, record: &SessionRecord) {
         self.publish_with(record, &Resolved::default()).await;
+    }
+
+    /// Sends this replica's participants their view of the session (after
+    /// another replica died: each replica tells its own).
+    pub(super) async fn publish_here(&self, record: &SessionRecord) {
+        for party in [Party::Helper, Party::Sharer, Party::Agent] {
+            if let Some(message) = self
+                .state_message(record, party, &Resolved::default())
+                .await
+            {
+                self.hub().send_here(&record.id, party, &message);
+            }
+        }
+    }
+
+    async fn state_message(
+        &self,
+        record: &SessionRecord,
+        party: Party,
+        resolved: &Resolved,
+    ) -> Option<ServerMessage> {
+        match self.view_with(record, party, resolved).await {
+            Ok(view) => Some(ServerMessage::State {
+                session: Box::new(view),
+            }),
+            Err(error) => {
+                tracing::warn!(%error, session = %record.id, "cannot build a session view");
+                None
+            }
+        }
     }
 
     async fn publish_with(&self, record: &SessionRecord, resolved: &Resolved) {
@@ -539,9 +618,10 @@ impl Sessions {
     pub async fn sweep(&self) -> SessionResult<()> {
         let now = self.now();
         let timing = &self.inner.timing;
+        let leads = self.cluster().is_leader();
         let due = self
             .hub()
-            .due(now, timing.reconnect_millis, timing.grant_millis / 3);
+            .due(now, timing.reconnect_millis, timing.grant_millis / 3, leads);
         for (id, tenant, what) in due {
             let scope = TenantScope::of_record(&tenant);
             let Some(record) = self.store().session(&scope, &id).await? else {

@@ -51,7 +51,7 @@ pub(crate) fn millis_since(opened: Instant) -> u64 {
 }
 
 /// Who is on the other end of `party`'s connection.
-fn others(party: Party) -> &'static [Party] {
+pub(super) fn others(party: Party) -> &'static [Party] {
     match party {
         Party::Helper => &[Party::Sharer, Party::Agent],
         _ => &[Party::Helper],
@@ -243,7 +243,13 @@ async fn join(
         _ => not_found(),
     })?;
     let outbox = outbox.ok_or_else(not_found)?;
+    // Sockets of this party on a replica that died meanwhile are gone:
+    // coming back here is then a reconnect.
+    if sessions.hub().held_elsewhere(&record.id, party) {
+        sessions.settle_replicas().await;
+    }
     let now = sessions.now();
+    sessions.hub().track_record(&record, now, false);
     let attached = sessions
         .hub()
         .attach(&record.id, party, outbox, now, &record.state);

@@ -35,7 +35,7 @@ pub(super) async fn world() -> World {
     }
 }
 
-async fn start(store: &Store, clock: &Arc<ManualClock>) -> Sessions {
+pub(super) async fn start(store: &Store, clock: &Arc<ManualClock>) -> Sessions {
     let timing = Timing {
         reconnect_millis: 120_000,
         grant_millis: 60_000,
@@ -175,7 +175,7 @@ pub(super) fn error_kind(message: &ServerMessage) -> Option<String> {
     }
 }
 
-fn state_of(message: &ServerMessage) -> Option<(Phase, Option<Mode>, u32)> {
+pub(super) fn state_of(message: &ServerMessage) -> Option<(Phase, Option<Mode>, u32)> {
     match message {
         ServerMessage::State { session } => Some((session.phase, session.mode, session.reconnects)),
         _ => None,
@@ -434,6 +434,7 @@ async fn a_restart_keeps_the_session_and_participants_reattach() {
     w.act("lynne@contoso.test", &id, Action::Consent { allow: true })
         .await;
     w.sessions.close_all();
+    w.sessions.cluster().leave().await;
     // A new service over the same store: the server after a restart.
     let restarted = start(&w.store, &w.clock).await;
     let w = World {

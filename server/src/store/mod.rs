@@ -23,6 +23,7 @@ mod import;
 mod party_column;
 mod rbac;
 mod remote_sessions;
+pub mod replicas;
 mod report_monitor;
 mod report_queries;
 mod report_writes;
@@ -66,6 +67,8 @@ pub enum StoreError {
     NoTestCluster,
     #[error("duplicate {what}")]
     Duplicate { what: &'static str },
+    #[error("several replicas need PostgreSQL; this database is for one server")]
+    SingleServer,
 }
 
 impl StoreError {
@@ -125,6 +128,8 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL only: where the replicas' bus connects (see `replicas.rs`).
+    url: Option<replicas::SecretUrl>,
 }
 
 impl Store {
@@ -148,6 +153,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: Backend::Postgres,
+            url: Some(replicas::SecretUrl(url.into())),
         })
     }
 
@@ -188,6 +194,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: Backend::Sqlite,
+            url: None,
         })
     }
 

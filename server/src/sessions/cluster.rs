@@ -1,0 +1,228 @@
+//! This replica's end of the bus between replicas (see
+//! `store/replicas.rs` for the PostgreSQL side and `cluster_pg.rs` for the
+//! tasks). The hub and the agents' registry publish here what other
+//! replicas must know (a socket joined or left, a message for a socket
+//! held elsewhere, a session changed); with one server (SQLite) nothing is
+//! published and this replica always leads housekeeping.
+
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use tandem_protocol::agent::AgentServerMessage;
+use tandem_protocol::session::Party;
+use tandem_protocol::signal::ServerMessage;
+use tandem_protocol::{DeviceId, SessionId, TenantId, UnixMillis};
+use tokio::sync::{mpsc, oneshot};
+
+/// Bus messages queued for sending at most; past that they are dropped
+/// and counted, as a stuck socket's outbox is.
+pub const BUS_QUEUE_DEPTH: usize = 4_096;
+
+/// What one replica tells the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum BusMessage {
+    /// A signaling socket of `party` joined `session` here.
+    Joined {
+        tenant: TenantId,
+        session: SessionId,
+        party: Party,
+        conn: u64,
+        at: UnixMillis,
+    },
+    /// That socket closed.
+    Left {
+        session: SessionId,
+        party: Party,
+        conn: u64,
+        at: UnixMillis,
+    },
+    /// For the sockets of `party` in `session` held by other replicas.
+    Deliver {
+        session: SessionId,
+        party: Party,
+        message: ServerMessage,
+    },
+    /// A session was created or changed: track it (and wake monitors).
+    Changed {
+        tenant: TenantId,
+        session: SessionId,
+    },
+    /// An agent's control socket opened here.
+    AgentOnline { device: DeviceId, conn: u64 },
+    /// That socket closed.
+    AgentOffline { device: DeviceId, conn: u64 },
+    /// For the control sockets of `device` held by other replicas.
+    AgentDeliver {
+        device: DeviceId,
+        message: AgentServerMessage,
+    },
+}
+
+/// A bus message with the replica that sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub from: String,
+    pub body: BusMessage,
+}
+
+/// Asks the bus tasks to leave; they answer once they have.
+pub(super) type LeaveRequest = oneshot::Sender<oneshot::Sender<()>>;
+
+#[derive(Debug)]
+struct Shared {
+    replica: String,
+    outbox: Option<mpsc::Sender<BusMessage>>,
+    leader: AtomicBool,
+    dropped: AtomicU64,
+    leave: Mutex<Option<LeaveRequest>>,
+}
+
+/// This replica's end of the bus. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    shared: Arc<Shared>,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Self::single()
+    }
+}
+
+impl Cluster {
+    /// One server alone: nothing to tell anyone, and it leads.
+    pub fn single() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                replica: "single".into(),
+                outbox: None,
+                leader: AtomicBool::new(true),
+                dropped: AtomicU64::new(0),
+                leave: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// A replica among others; what it publishes arrives at `outbox`'s
+    /// receiver, which sends it over the database.
+    pub fn shared(replica: String, outbox: mpsc::Sender<BusMessage>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                replica,
+                outbox: Some(outbox),
+                leader: AtomicBool::new(false),
+                dropped: AtomicU64::new(0),
+                leave: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// This replica's id (unique per process start).
+    pub fn replica(&self) -> &str {
+        &self.shared.replica
+    }
+
+    /// Whether other replicas may hold sockets.
+    pub fn is_shared(&self) -> bool {
+        self.shared.outbox.is_some()
+    }
+
+    /// Tells the other replicas; never waits. A full queue drops the
+    /// message (counted, and logged once per thousand).
+    pub fn publish(&self, message: BusMessage) {
+        let Some(outbox) = &self.shared.outbox else {
+            return;
+        };
+        if outbox.try_send(message).is_err() {
+            let dropped = self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            if dropped.is_multiple_of(1_000) {
+                tracing::error!(
+                    dropped = dropped + 1,
+                    "the bus to other replicas is full; dropping messages"
+                );
+            }
+        }
+    }
+
+    /// Where [`Self::leave`] asks the running bus tasks.
+    pub(super) fn on_leave(&self, request: LeaveRequest) {
+        if let Ok(mut leave) = self.shared.leave.lock() {
+            *leave = Some(request);
+        }
+    }
+
+    /// Leaves the other replicas (shutdown): this replica's rows are
+    /// deleted, so its participants count as gone at once and may
+    /// reconnect elsewhere; the housekeeping lock goes with the lifeline.
+    /// Waits at most 2 s.
+    pub async fn leave(&self) {
+        let request = self.shared.leave.lock().ok().and_then(|mut l| l.take());
+        let Some(request) = request else { return };
+        let (done, left) = oneshot::channel();
+        if request.send(done).is_ok() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), left).await;
+        }
+        self.set_leader(false);
+    }
+
+    /// Messages dropped because the bus queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Whether this replica runs the housekeeping that must happen once
+    /// (expiring codes, ending sessions whose participant is gone).
+    pub fn is_leader(&self) -> bool {
+        self.shared.leader.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_leader(&self, leader: bool) {
+        let was = self.shared.leader.swap(leader, Ordering::Relaxed);
+        if was != leader {
+            tracing::info!(
+                replica = self.replica(),
+                leader,
+                "housekeeping leadership changed"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_as_json() {
+        let message = Envelope {
+            from: "r1".into(),
+            body: BusMessage::Deliver {
+                session: SessionId::from("s"),
+                party: Party::Agent,
+                message: ServerMessage::Ping { nonce: 7 },
+            },
+        };
+        let text = serde_json::to_string(&message).unwrap();
+        assert_eq!(serde_json::from_str::<Envelope>(&text).unwrap(), message);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let (tx, _rx) = mpsc::channel(1);
+        let cluster = Cluster::shared("r".into(), tx);
+        let changed = || BusMessage::Changed {
+            tenant: TenantId("t".into()),
+            session: SessionId::from("s"),
+        };
+        cluster.publish(changed());
+        cluster.publish(changed());
+        assert_eq!(cluster.dropped(), 1);
+        assert!(
+            !cluster.is_leader(),
+            "a replica leads only once it holds the lock"
+        );
+        assert!(Cluster::single().is_leader());
+    }
+}

@@ -1,0 +1,162 @@
+//! Two replicas of the session service on one PostgreSQL database, in one
+//! process: the helper on one, the sharer on the other. On SQLite, which is
+//! one server per file, a second replica is refused.
+
+use super::Action;
+use super::signaling_tests::{World, slow, start, state_of, world};
+use crate::store::StoreError;
+use std::time::Duration;
+use tandem_protocol::session::{Mode, Party, Phase};
+use tandem_protocol::signal::ClientMessage;
+use tandem_protocol::signal::ServerMessage;
+
+/// Waits until `done` holds (at most 5 s).
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Replica A is `world()`; B runs on a second handle on its database.
+async fn two_replicas() -> Option<(World, World)> {
+    let a = world().await;
+    let store = match a.store.open_again().await {
+        Ok(store) => store,
+        Err(StoreError::SingleServer) => return None,
+        Err(error) => panic!("opening the database again failed: {error}"),
+    };
+    let sessions = start(&store, &a.clock).await;
+    let b = World {
+        store,
+        clock: a.clock.clone(),
+        sessions,
+    };
+    Some((a, b))
+}
+
+#[tokio::test]
+async fn a_helper_on_one_replica_works_with_a_sharer_on_another() {
+    let Some((a, b)) = two_replicas().await else {
+        let w = world().await;
+        assert!(
+            matches!(w.store.open_again().await, Err(StoreError::SingleServer)),
+            "SQLite serves one server: a second replica is refused"
+        );
+        assert!(w.sessions.cluster().is_leader());
+        return;
+    };
+    assert!(
+        a.sessions.cluster().is_leader() != b.sessions.cluster().is_leader(),
+        "exactly one replica runs the housekeeping"
+    );
+    let id = a.redeemed().await;
+    let mut helper = a.connect("megan@contoso.test", slow()).await;
+    helper
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    helper
+        .expect("joined", |m| {
+            matches!(m, ServerMessage::Joined { .. }).then_some(())
+        })
+        .await;
+    until("B knows the helper is on A", || {
+        b.sessions.hub().connected(&id, Party::Helper)
+    })
+    .await;
+
+    let mut sharer = b.connect("lynne@contoso.test", slow()).await;
+    sharer
+        .send(&ClientMessage::Join {
+            session: id.clone(),
+        })
+        .await;
+    helper
+        .expect("the sharer's arrival, from B", |m| {
+            matches!(
+                m,
+                ServerMessage::Peer {
+                    party: Party::Sharer,
+                    connected: true
+                }
+            )
+            .then_some(())
+        })
+        .await;
+
+    // The request goes through A, the consent through B: each side sees
+    // the other's change.
+    a.act("megan@contoso.test", &id, Action::Request(Mode::View))
+        .await;
+    sharer
+        .expect("the request, published by A", |m| {
+            state_of(m).filter(|(phase, _, _)| *phase == Phase::WaitingForConsent)
+        })
+        .await;
+    b.act("lynne@contoso.test", &id, Action::Consent { allow: true })
+        .await;
+    helper
+        .expect("the consent, published by B", |m| {
+            state_of(m)
+                .filter(|(phase, mode, _)| *phase == Phase::Active && *mode == Some(Mode::View))
+        })
+        .await;
+
+    // SDP crosses the replicas both ways; a large one goes through the
+    // payload table.
+    until("A knows the session is active", || {
+        a.sessions
+            .hub()
+            .state(&id)
+            .is_some_and(|s| s.summary().1.is_some())
+    })
+    .await;
+    until("B knows the session is active", || {
+        b.sessions
+            .hub()
+            .state(&id)
+            .is_some_and(|s| s.summary().1.is_some())
+    })
+    .await;
+    let big = format!("v=0\r\n{}", "a=x-filler\r\n".repeat(2_000));
+    sharer
+        .send(&ClientMessage::Offer { sdp: big.clone() })
+        .await;
+    let offered = helper
+        .expect("the offer, relayed from B", |m| match m {
+            ServerMessage::Offer { sdp } => Some(sdp.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(offered, big);
+    helper
+        .send(&ClientMessage::Answer {
+            sdp: "v=0 answer".into(),
+        })
+        .await;
+    sharer
+        .expect("the answer, relayed from A", |m| {
+            matches!(m, ServerMessage::Answer { sdp } if sdp == "v=0 answer").then_some(())
+        })
+        .await;
+
+    // The sharer leaves B's socket: A sees them gone, and their return
+    // (on A this time) is one reconnect.
+    sharer.closed().await;
+    until("A knows the sharer left", || {
+        !a.sessions.hub().connected(&id, Party::Sharer)
+    })
+    .await;
+    let mut back = a.connect("lynne@contoso.test", slow()).await;
+    back.send(&ClientMessage::Join {
+        session: id.clone(),
+    })
+    .await;
+    back.expect("one reconnect recorded", |m| {
+        state_of(m).filter(|(_, _, reconnects)| *reconnects == 1)
+    })
+    .await;
+}
