@@ -121,6 +121,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         throttle: Arc::new(auth::throttle::LoginThrottle::new(
             auth::throttle::Limits::default(),
             clock.clone(),
+            store.clone(),
+            "login",
         )),
         hasher: Arc::new(auth::PasswordHasher::new(auth::HashLimits::default())?),
         public_origin: config.public_url.as_ref().map(|_| config.base_url().into()),

@@ -136,10 +136,15 @@ impl DeviceAuth {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Self {
             inner: Arc::new(Inner {
-                registrations: LoginThrottle::new(registration_limits(), clock.clone()),
+                registrations: LoginThrottle::new(
+                    registration_limits(),
+                    clock.clone(),
+                    store.clone(),
+                    "register",
+                ),
+                nonces: NonceLog::new(store.clone()),
                 store,
                 clock,
-                nonces: NonceLog::default(),
                 min_agent_version: OnceLock::new(),
             }),
         }
@@ -174,10 +179,11 @@ impl DeviceAuth {
         self.inner
             .registrations
             .attempt(&token, address)
+            .await?
             .map_err(DeviceError::RegistrationLocked)?;
         let result = self.register_checked(request).await;
         if !matches!(result, Err(DeviceError::BadEnrollmentToken)) {
-            self.inner.registrations.succeeded(&token);
+            self.inner.registrations.succeeded(&token).await;
         }
         result
     }
@@ -267,6 +273,7 @@ impl DeviceAuth {
             .inner
             .nonces
             .first_use(&key.device_id, &credentials.nonce, now)
+            .await?
         {
             NonceUse::First => {}
             NonceUse::Replayed => {

@@ -89,17 +89,19 @@ pub async fn sign_in_with_password(
     );
     let admission = throttle
         .attempt_in(email, address, &bucket)
+        .await?
         .map_err(AuthError::TooManyAttempts)?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = hasher.verify(password, stored).await.map_err(|e| match e {
-        PasswordError::Busy => {
+    let ok = match hasher.verify(password, stored).await {
+        Ok(ok) => ok,
+        Err(PasswordError::Busy) => {
             // Not a wrong guess: the server was too busy to check it, so
             // it does not count against the account.
-            throttle.succeeded(email);
-            AuthError::Busy(hasher.limits().wait.as_secs().max(1))
+            throttle.succeeded(email).await;
+            return Err(AuthError::Busy(hasher.limits().wait.as_secs().max(1)));
         }
-        e => AuthError::Password(e),
-    })?;
+        Err(e) => return Err(AuthError::Password(e)),
+    };
     let known = user.is_some();
     let Some(user) = user.filter(|_| ok) else {
         // A full tenant bucket refuses wrong passwords at once. Unknown
@@ -111,7 +113,7 @@ pub async fn sign_in_with_password(
         tracing::info!(email = %tandem_protocol::text::printable(email.trim()), address = %address.0, "sign-in refused");
         return Err(AuthError::BadCredentials);
     };
-    throttle.succeeded(email);
+    throttle.succeeded(email).await;
     Ok(Principal::new(user))
 }
 

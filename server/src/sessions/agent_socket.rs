@@ -90,10 +90,15 @@ pub async fn serve_agent<S, R>(
                     }
                 }
                 let reply = match frame.and_then(|text| AgentClientMessage::parse(&text)) {
-                    Ok(AgentClientMessage::Pair) => {
-                        let (path, expires_at) = sessions.pairing_link(&device, None);
-                        Some(AgentServerMessage::Pairing { path, expires_at })
-                    }
+                    Ok(AgentClientMessage::Pair) => match sessions.pairing_link(&device, None).await {
+                        Ok((path, expires_at)) => Some(AgentServerMessage::Pairing { path, expires_at }),
+                        Err(error) => {
+                            tracing::warn!(%error, %device, "making a pairing link failed");
+                            Some(AgentServerMessage::Error {
+                                message: "No pairing link could be made just now; try again.".into(),
+                            })
+                        }
+                    },
                     Ok(AgentClientMessage::Pong { .. }) => {
                         sessions.devices().seen(&key).await;
                         None
@@ -283,7 +288,11 @@ mod tests {
                 .register(&request, &address)
                 .await
                 .unwrap();
-            let (path, _) = self.sessions.pairing_link(&registered.device, None);
+            let (path, _) = self
+                .sessions
+                .pairing_link(&registered.device, None)
+                .await
+                .unwrap();
             let nonce = path.trim_start_matches("/share?pair=");
             self.sessions.pair(&lynne, nonce, true).await.unwrap();
             self.store
@@ -477,8 +486,8 @@ mod tests {
         // However many links it asked for, the device holds at most three.
         let now = w.sessions.now();
         assert_eq!(
-            w.sessions.agents().pairings_of(&device, now),
-            crate::sessions::agents::MAX_PAIRINGS_PER_DEVICE
+            w.store.pairings_of(&device, now).await.unwrap(),
+            crate::sessions::devices::PAIRING_BOUNDS.per_device as u64
         );
     }
 }

@@ -3,12 +3,12 @@
 //! who takes part in a device's session. Registering and authenticating
 //! devices is `auth::device`; enrollment tokens are `enrollment`.
 
-use super::agents::Pairing;
 use super::error::{SessionError, SessionResult};
 use super::service::Sessions;
 use crate::auth::TenantScope;
 use crate::auth::device::{hash_token, random_token};
 use crate::domain::machine::Event;
+use crate::store::live_limits::{Pairing, PairingBounds};
 use crate::store::{DeviceKeyRecord, PairRefusal, SessionRecord, UserRecord};
 use tandem_protocol::agent::{AgentServerMessage, PAIRING_LIFETIME_MILLIS, Paired, PairingPreview};
 use tandem_protocol::rbac::Permission;
@@ -24,27 +24,34 @@ pub(super) fn session_bound(session: &SessionId) -> AgentServerMessage {
     }
 }
 
+/// Live pairing links kept: a device asking over and over replaces its
+/// own oldest link and never pushes out anyone else's; past the overall
+/// bound the oldest of all goes.
+pub const PAIRING_BOUNDS: PairingBounds = PairingBounds {
+    per_device: 3,
+    overall: 10_000,
+};
+
 impl Sessions {
     /// A one-time pairing link for the device, optionally leading to a
-    /// session.
-    pub fn pairing_link(
+    /// session. Kept in the database, so any replica can redeem it.
+    pub async fn pairing_link(
         &self,
         device: &DeviceId,
         session: Option<SessionId>,
-    ) -> (String, UnixMillis) {
+    ) -> SessionResult<(String, UnixMillis)> {
         let (nonce, hash) = random_token();
         let now = self.now();
         let expires_at = UnixMillis(now.0 + PAIRING_LIFETIME_MILLIS);
-        self.agents().add_pairing(
-            hash,
-            Pairing {
-                device: device.clone(),
-                session,
-                expires_at,
-            },
-            now,
-        );
-        (format!("/share?pair={nonce}"), expires_at)
+        let pairing = Pairing {
+            device: device.clone(),
+            session,
+            expires_at,
+        };
+        self.store()
+            .add_pairing(&hash, &pairing, now, PAIRING_BOUNDS)
+            .await?;
+        Ok((format!("/share?pair={nonce}"), expires_at))
     }
 
     /// What a pairing link would pair `user`'s browser with, for them to
@@ -59,8 +66,9 @@ impl Sessions {
             return Err(SessionError::PairingExpired);
         }
         let pairing = self
-            .agents()
+            .store()
             .peek_pairing(&hash_token(nonce), self.now())
+            .await?
             .ok_or(SessionError::PairingExpired)?;
         let (preview, tenant) = self
             .store()
@@ -92,8 +100,9 @@ impl Sessions {
         }
         let now = self.now();
         let pairing = self
-            .agents()
+            .store()
             .take_pairing(&hash_token(nonce), now)
+            .await?
             .ok_or(SessionError::PairingExpired)?;
         let actor = crate::auth::Actor {
             id: user.id.clone(),
@@ -170,7 +179,9 @@ impl Sessions {
         if unattended {
             return self.start_unattended(scope, device, issued).await;
         }
-        let (path, _) = self.pairing_link(device, Some(issued.session.id.clone()));
+        let (path, _) = self
+            .pairing_link(device, Some(issued.session.id.clone()))
+            .await?;
         let abbreviated = settings.helper_name_display == HelperNameDisplay::Abbreviated;
         let helper_card = self
             .card(&helper.id, scope.tenant_id(), abbreviated)

@@ -33,11 +33,12 @@ impl Sessions {
                 address,
                 &format!("tenant:{}", sharer.tenant_id),
             )
+            .await?
             .map_err(SessionError::CodeLocked)?;
         let result = self.redeem_checked(sharer, input, device).await;
         // Only a wrong guess keeps counting against the sharer.
         if !matches!(result, Err(SessionError::WrongCode)) {
-            throttle.succeeded(&sharer.id.0);
+            throttle.succeeded(&sharer.id.0).await;
         }
         let failure = match &result {
             Err(SessionError::WrongCode) => Some(CodeFailure::Wrong),

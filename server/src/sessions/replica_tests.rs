@@ -3,7 +3,10 @@
 //! one server per file, a second replica is refused.
 
 use super::Action;
+use super::SessionError;
 use super::signaling_tests::{World, slow, start, state_of, world};
+use crate::auth::throttle::ClientAddress;
+use crate::clock::Clock;
 use crate::store::StoreError;
 use std::time::Duration;
 use tandem_protocol::session::{Mode, Party, Phase};
@@ -159,4 +162,52 @@ async fn a_helper_on_one_replica_works_with_a_sharer_on_another() {
         state_of(m).filter(|(_, _, reconnects)| *reconnects == 1)
     })
     .await;
+}
+
+#[tokio::test]
+async fn wrong_codes_and_pairing_links_count_across_replicas() {
+    let Some((a, b)) = two_replicas().await else {
+        // SQLite: one server; the limits themselves are tested in redeem.
+        let w = world().await;
+        assert!(!w.store.shared_by_replicas());
+        return;
+    };
+    let (lynne, _) = a.user("lynne@contoso.test").await;
+    let address = ClientAddress("127.0.0.1".into());
+    // Five wrong codes in total, spread over both replicas.
+    for (i, replica) in [&a, &b, &a, &b, &a].into_iter().enumerate() {
+        let refused = replica
+            .sessions
+            .redeem(&lynne, "WRONGCD1", None, &address)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, SessionError::WrongCode),
+            "{i}: {refused:?}"
+        );
+    }
+    for replica in [&a, &b] {
+        let refused = replica
+            .sessions
+            .redeem(&lynne, "WRONGCD1", None, &address)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, SessionError::CodeLocked(_)),
+            "{refused:?}"
+        );
+    }
+
+    // A pairing link made on one replica is seen and used once on the
+    // other.
+    let device = tandem_protocol::DeviceId("dev-1".into());
+    let (path, _) = a.sessions.pairing_link(&device, None).await.unwrap();
+    let nonce = path.trim_start_matches("/share?pair=");
+    let hash = crate::auth::device::hash_token(nonce);
+    let now = a.clock.now();
+    assert!(b.store.take_pairing(&hash, now).await.unwrap().is_some());
+    assert!(
+        a.store.take_pairing(&hash, now).await.unwrap().is_none(),
+        "used"
+    );
 }

@@ -118,7 +118,12 @@ impl Sessions {
         }
         let sessions = Self {
             inner: Arc::new(Inner {
-                throttle: LoginThrottle::new(super::limits::code_limits(), clock.clone()),
+                throttle: LoginThrottle::new(
+                    super::limits::code_limits(),
+                    clock.clone(),
+                    store.clone(),
+                    "code",
+                ),
                 devices: crate::auth::device::DeviceAuth::new(store.clone(), clock.clone()),
                 store,
                 clock,

@@ -20,6 +20,7 @@ mod graph;
 mod groups;
 mod idp_users;
 mod import;
+pub mod live_limits;
 mod party_column;
 mod rbac;
 mod remote_sessions;

@@ -68,6 +68,8 @@ pub async fn app_configured(dist: &Path, options: Options) -> App {
     let throttle = Arc::new(tandem_server::auth::throttle::LoginThrottle::new(
         options.login_limits,
         clock.clone(),
+        store.clone(),
+        "login",
     ));
     let sessions = tandem_server::sessions::Sessions::start(
         store.clone(),
@@ -324,7 +326,9 @@ pub async fn paired_device(app: &App, sharer_cookie: &str, seed: u8) -> String {
         .to_owned();
     let (path, _) = app
         .sessions
-        .pairing_link(&tandem_protocol::DeviceId(device.clone()), None);
+        .pairing_link(&tandem_protocol::DeviceId(device.clone()), None)
+        .await
+        .unwrap();
     let nonce = path.strip_prefix("/share?pair=").unwrap();
     let paired = app
         .call(
