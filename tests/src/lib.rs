@@ -8,6 +8,7 @@
 //! processes on the machine are never touched.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod balancer;
 mod browser;
 pub mod desktop;
 mod error;
@@ -18,6 +19,7 @@ mod process;
 mod server;
 pub mod wine;
 
+pub use balancer::Balancer;
 pub use browser::{Browser, CHROMIUM_REQUIRED_ARGS};
 pub use error::HarnessError;
 pub use paths::{agent_binary, dist_dir, free_port};

@@ -85,7 +85,44 @@ impl TestServer {
     /// `kill -9` of the server (no graceful shutdown, nothing flushed), then
     /// a new one on the same port over the same database and log.
     pub async fn kill_9_and_restart(&mut self) -> Result<(), HarnessError> {
+        self.kill_9();
+        self.restart().await
+    }
+
+    /// `kill -9` of the server: no graceful shutdown, nothing flushed.
+    pub fn kill_9(&mut self) {
         self.process.kill_now();
+    }
+
+    /// SIGTERM, then waits (at most `within`) for the drained server to
+    /// exit; its exit status.
+    pub async fn stop(
+        &mut self,
+        within: Duration,
+    ) -> Result<std::process::ExitStatus, HarnessError> {
+        let pid = i32::try_from(self.process.id()).unwrap_or_default();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.process.exited() {
+                return Ok(status);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(HarnessError::Timeout {
+                    what: "the server to exit after SIGTERM".into(),
+                    seconds: within.as_secs(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A new server process on the same port over the same database and
+    /// log (after [`Self::kill_9`] or [`Self::stop`]).
+    pub async fn restart(&mut self) -> Result<(), HarnessError> {
         let port = self
             .base_url
             .rsplit(':')
@@ -102,6 +139,30 @@ impl TestServer {
         self.process = process;
         self.base_url = base_url;
         Ok(())
+    }
+
+    /// Another replica over this server's PostgreSQL database, with its
+    /// own port, data directory and log, and the same configuration.
+    pub async fn start_replica(&self) -> Result<Self, HarnessError> {
+        let data_dir = tempfile::Builder::new().prefix("tandem-e2e-").tempdir()?;
+        std::fs::copy(
+            self.data_dir.path().join("tandem.toml"),
+            data_dir.path().join("tandem.toml"),
+        )?;
+        let Some(database_url) = self.database_url.clone() else {
+            return Err(HarnessError::NoCluster(
+                "replicas share a PostgreSQL database; this server runs on SQLite".into(),
+            ));
+        };
+        let (process, base_url) =
+            spawn(data_dir.path(), 0, &self.log_filter, Some(&database_url)).await?;
+        Ok(Self {
+            process,
+            base_url,
+            log_filter: self.log_filter.clone(),
+            database_url: Some(database_url),
+            data_dir,
+        })
     }
 
     /// Where the database and the log live.
