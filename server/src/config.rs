@@ -73,6 +73,10 @@ pub struct Config {
     /// On SIGTERM, how long the server waits for its consoles' and agents'
     /// sockets to close (and its requests to finish) before it exits.
     pub drain_seconds: u32,
+    /// Code redemptions a tenant's people may try per minute, together: a
+    /// brute-force bound (the codes' space is 32^8). Raise it only for a
+    /// benchmark.
+    pub code_redemptions_per_minute: u32,
 }
 
 /// A database URL; printed without its password.
@@ -165,6 +169,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             drain_seconds: 10,
+            code_redemptions_per_minute: crate::sessions::DEFAULT_CODE_REDEMPTIONS_PER_MINUTE,
         }
     }
 }

@@ -102,6 +102,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             code_lifetime_max_millis: config
                 .code_lifetime_max_seconds
                 .map(|seconds| i64::from(seconds) * 1000),
+            code_redemptions_per_minute: config.code_redemptions_per_minute,
             ..sessions::Timing::default()
         },
     )

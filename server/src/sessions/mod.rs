@@ -57,6 +57,6 @@ pub use agent_socket::serve_agent;
 pub use agents::Agents;
 pub use error::{SessionError, SessionResult};
 pub use lifecycle::SocketHold;
-pub use limits::code_limits;
+pub use limits::{DEFAULT_CODE_REDEMPTIONS_PER_MINUTE, code_limits};
 pub use service::{Action, Sessions, Timing, media_party, party_of};
 pub use views::abbreviate;

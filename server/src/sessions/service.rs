@@ -24,7 +24,7 @@ use tandem_protocol::settings::MAX_CODE_LIFETIME_MINUTES;
 use tandem_protocol::signal::ServerMessage;
 use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
 
-/// Durations of the session service, in milliseconds.
+/// Durations of the session service, in milliseconds, and its rate.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
     /// How long a dropped participant may take to come back.
@@ -33,6 +33,8 @@ pub struct Timing {
     pub grant_millis: i64,
     /// The server's bound on a code's life, below the tenant's setting.
     pub code_lifetime_max_millis: Option<i64>,
+    /// Code redemptions per tenant and minute (a brute-force bound).
+    pub code_redemptions_per_minute: u32,
 }
 
 impl Default for Timing {
@@ -41,6 +43,7 @@ impl Default for Timing {
             reconnect_millis: 120_000,
             grant_millis: 60_000,
             code_lifetime_max_millis: None,
+            code_redemptions_per_minute: super::limits::DEFAULT_CODE_REDEMPTIONS_PER_MINUTE,
         }
     }
 }
@@ -119,7 +122,7 @@ impl Sessions {
         let sessions = Self {
             inner: Arc::new(Inner {
                 throttle: LoginThrottle::new(
-                    super::limits::code_limits(),
+                    super::limits::code_limits(timing.code_redemptions_per_minute),
                     clock.clone(),
                     store.clone(),
                     "code",

@@ -40,6 +40,7 @@ pub(super) async fn start(store: &Store, clock: &Arc<ManualClock>) -> Sessions {
         reconnect_millis: 120_000,
         grant_millis: 60_000,
         code_lifetime_max_millis: None,
+        ..Timing::default()
     };
     Sessions::start(store.clone(), clock.clone(), Default::default(), timing)
         .await

@@ -124,6 +124,9 @@ impl Backend {
     }
 }
 
+/// The bound on one PostgreSQL statement.
+const STATEMENT_TIMEOUT: &str = "SET statement_timeout = 30000";
+
 /// Handle to the database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -148,6 +151,15 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // A statement that hangs (a lock held by a stuck client,
+                    // a server that stopped answering mid-query) fails
+                    // instead of holding a request and a connection forever.
+                    conn.execute(STATEMENT_TIMEOUT).await?;
+                    Ok(())
+                })
+            })
             .connect(url)
             .await?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
@@ -316,6 +328,24 @@ mod tests {
             again,
             Err(StoreError::Duplicate { what: "tenant" })
         ));
+    }
+
+    #[tokio::test]
+    async fn every_connection_bounds_how_long_it_waits() {
+        let store = Store::open_scratch().await.unwrap();
+        let (query, expected) = match store.backend() {
+            Backend::Postgres => ("SHOW statement_timeout", "30s"),
+            // SQLite's wait is for the file's lock.
+            Backend::Sqlite => (
+                "SELECT CAST(timeout AS TEXT) FROM pragma_busy_timeout",
+                "5000",
+            ),
+        };
+        let value: String = sqlx::query_scalar(query)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(value, expected);
     }
 
     #[tokio::test]
