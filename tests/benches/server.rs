@@ -14,7 +14,12 @@
 //!   stays under it.
 //! - **API under load**: `GET /api/auth/me`, `GET /api/devices` and the
 //!   sessions report, from many clients at once.
+//! - **Two replicas** (`server/replicas.rs`): setups across replicas,
+//!   sockets and RSS per replica, and the signaling relay between them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is a report
+
+#[path = "server/replicas.rs"]
+mod replicas;
 
 use futures_util::{SinkExt, StreamExt};
 use reqwest::cookie::{CookieStore, Jar};
@@ -30,7 +35,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 const SOCKET_STEPS: [usize; 4] = [1_000, 2_500, 5_000, 10_000];
 /// Session setups in the run: under the 300-a-minute redemption limit.
 const SETUPS: usize = 250;
-const SETUP_CLIENTS: usize = 8;
+pub(crate) const SETUP_CLIENTS: usize = 8;
 const API_REQUESTS: usize = 4_000;
 const API_CLIENTS: usize = 32;
 
@@ -59,6 +64,9 @@ async fn main() {
     let bench_sharers = make_sharers(&server, &admin).await;
     setups(&server, &megan, &bench_sharers).await;
     api(&server, &[&megan, &admin]).await;
+    drop(server);
+
+    replicas::run().await;
 }
 
 async fn start(database: Database) -> TestServer {

@@ -8,6 +8,7 @@ mod agent;
 mod oidc;
 mod operations;
 mod picture;
+mod proxy;
 mod replicas;
 mod reports;
 mod session;

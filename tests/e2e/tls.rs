@@ -13,7 +13,7 @@ use tandem_tests::{ServerOptions, TestServer, agent_binary};
 
 const METRICS_TOKEN: &str = "metrics-token-of-the-tls-test-0123456789";
 
-fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
+pub(crate) fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
     let mut params = CertificateParams::new(Vec::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params
@@ -25,7 +25,7 @@ fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
 }
 
 /// A server certificate for 127.0.0.1 and its key, both PEM.
-fn leaf(issuer: &Issuer<'static, KeyPair>) -> (String, String, Vec<u8>) {
+pub(crate) fn leaf(issuer: &Issuer<'static, KeyPair>) -> (String, String, Vec<u8>) {
     let params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
     let key = KeyPair::generate().unwrap();
     let certificate = params.signed_by(&key, issuer).unwrap();
@@ -37,7 +37,7 @@ fn leaf(issuer: &Issuer<'static, KeyPair>) -> (String, String, Vec<u8>) {
 }
 
 /// A client that trusts only `ca_pem`, on a fresh connection pool.
-fn client_trusting(ca_pem: &str) -> reqwest::Client {
+pub(crate) fn client_trusting(ca_pem: &str) -> reqwest::Client {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();

@@ -21,6 +21,8 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("nasm", "nasm"),
     ("pkg-config", "pkg-config"),
     ("ip", "iproute2"),
+    // The README's reverse-proxy configuration is tested as shipped.
+    ("nginx", "nginx-light"),
     // The Windows agent: cross-compiled with mingw, tested under Wine,
     // its screen capture compared with ImageMagick.
     ("x86_64-w64-mingw32-g++", "mingw-w64"),

@@ -20,6 +20,7 @@ CREATE INDEX device_nonces_by_time ON device_nonces (seen_at);
 CREATE TABLE rate_windows (
     key TEXT PRIMARY KEY,
     started_at BIGINT NOT NULL,
-    count BIGINT NOT NULL
+    count BIGINT NOT NULL,
+    window_millis BIGINT NOT NULL
 );
 CREATE INDEX rate_windows_by_start ON rate_windows (started_at);

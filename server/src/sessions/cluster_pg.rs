@@ -327,11 +327,13 @@ async fn resync(sessions: &Sessions) -> StoreResult<()> {
     for record in store.live_sessions().await? {
         sessions.hub().track_record(&record, now, true);
     }
-    sessions.hub().clear_remote(now);
-    sessions.agents().drop_remote(None);
     let rows = store
         .presence_elsewhere(&me, UnixMillis(now.0 - LEASE_MILLIS))
         .await?;
+    // Forgotten and read again with no wait between: nobody who is
+    // connected elsewhere looks absent to a join meanwhile.
+    sessions.hub().clear_remote(now);
+    sessions.agents().drop_remote(None);
     for row in rows {
         let conn = (row.replica, row.conn);
         match row.presence {

@@ -225,19 +225,15 @@ impl Store {
         now: UnixMillis,
         create: bool,
     ) -> StoreResult<Option<Counted>> {
+        if create {
+            let counted = self.count_in_windows(&[(key, window_millis)], now).await?;
+            return Ok(counted.into_iter().next());
+        }
         let over = now.0 - window_millis;
-        let sql = if create {
-            "INSERT INTO rate_windows (key, started_at, count) VALUES ($1, $2, 1) \
-             ON CONFLICT (key) DO UPDATE SET \
-             started_at = CASE WHEN rate_windows.started_at <= $3 THEN $2 ELSE rate_windows.started_at END, \
-             count = CASE WHEN rate_windows.started_at <= $3 THEN 1 ELSE rate_windows.count + 1 END \
-             RETURNING started_at, count"
-        } else {
-            "UPDATE rate_windows SET \
+        let sql = "UPDATE rate_windows SET \
              started_at = CASE WHEN started_at <= $3 THEN $2 ELSE started_at END, \
              count = CASE WHEN started_at <= $3 THEN 1 ELSE count + 1 END \
-             WHERE key = $1 RETURNING started_at, count"
-        };
+             WHERE key = $1 RETURNING started_at, count";
         let row = sqlx::query(sql)
             .bind(key)
             .bind(now.0)
@@ -252,6 +248,55 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Counts one event in each `(key, window_millis)` (distinct keys), in
+    /// one statement, opening windows as needed; the windows in the
+    /// order of `keys`.
+    pub async fn count_in_windows(
+        &self,
+        keys: &[(&str, i64)],
+        now: UnixMillis,
+    ) -> StoreResult<Vec<Counted>> {
+        let rows: Vec<String> = (0..keys.len())
+            .map(|i| format!("(${}, $1, 1, ${})", 2 * i + 2, 2 * i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO rate_windows (key, started_at, count, window_millis) VALUES {} \
+             ON CONFLICT (key) DO UPDATE SET \
+             started_at = CASE WHEN rate_windows.started_at <= excluded.started_at - excluded.window_millis \
+             THEN excluded.started_at ELSE rate_windows.started_at END, \
+             count = CASE WHEN rate_windows.started_at <= excluded.started_at - excluded.window_millis \
+             THEN 1 ELSE rate_windows.count + 1 END, \
+             window_millis = excluded.window_millis \
+             RETURNING key, started_at, count",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(now.0);
+        for (key, window) in keys {
+            query = query.bind(*key).bind(*window);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let key: String = row.try_get(0)?;
+            let count: i64 = row.try_get(2)?;
+            let counted = Counted {
+                started_at: UnixMillis(row.try_get(1)?),
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+            };
+            found.insert(key, counted);
+        }
+        keys.iter()
+            .map(|(key, _)| {
+                found
+                    .remove(*key)
+                    .ok_or_else(|| super::StoreError::Corrupt {
+                        table: "rate_windows",
+                        reason: "a counted window was not returned".into(),
+                    })
+            })
+            .collect()
     }
 
     /// Takes one event back from `key`'s window.

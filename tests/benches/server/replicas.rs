@@ -1,0 +1,259 @@
+//! The server bench's last part: two replicas on one PostgreSQL database.
+//!
+//! - **Session setup** across replicas: each setup's helper calls one
+//!   replica and its sharer the other, beside the same run on one replica.
+//!   The redemption cap is raised for this run only
+//!   (`code_redemptions_per_minute`), so the figure is the servers', not
+//!   the brute-force bound's.
+//! - **Sockets per replica** and each replica's RSS.
+//! - **Signaling relay latency**: the sharer's ICE candidate to the helper,
+//!   both on one replica, then on two (B → A over LISTEN/NOTIFY).
+
+use super::{User, idle_socket, in_parallel, make_sharers, percentiles, post, rss_kib, signed_in};
+use futures_util::{SinkExt, StreamExt};
+use std::time::{Duration, Instant};
+use tandem_protocol::routes::*;
+use tandem_protocol::signal::{ClientMessage, IceCandidate, ServerMessage};
+use tandem_tests::{Database, ServerOptions, TestServer};
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const FAST_SETUPS: usize = 1_000;
+const SOCKETS_PER_REPLICA: usize = 2_500;
+/// Relayed candidates per configuration, paced under the socket's budget
+/// (50 a second).
+const RELAYS: usize = 400;
+const RELAY_EVERY: Duration = Duration::from_millis(25);
+
+pub async fn run() {
+    let a = TestServer::start_with(ServerOptions {
+        config_toml: Some(
+            "trusted_proxies = [\"127.0.0.1\"]\ncode_redemptions_per_minute = 1000000\n".into(),
+        ),
+        log_filter: Some("warn".into()),
+        database: Database::Postgres,
+        ..ServerOptions::default()
+    })
+    .await
+    .expect("replica A starts");
+    let b = a.start_replica().await.expect("replica B starts");
+    println!(
+        "\nserver: two release replicas on one PostgreSQL 15 database (LISTEN/NOTIFY), \
+         the redemption cap raised for the bench"
+    );
+    let megan = signed_in(&a, "megan@contoso.test").await;
+    let admin = signed_in(&a, "admin@contoso.test").await;
+    let sharers = make_sharers(&a, &admin).await;
+
+    println!(
+        "\nsession setup, {FAST_SETUPS} setups, {} at once",
+        super::SETUP_CLIENTS
+    );
+    for (label, other) in [("one replica", &a), ("two replicas", &b)] {
+        let (mut times, rate) = in_parallel(super::SETUP_CLIENTS, FAST_SETUPS, |n| {
+            // Alternately: the helper on A and the sharer on B, and back.
+            let (helper_at, sharer_at) = if n % 2 == 0 { (&a, other) } else { (other, &a) };
+            setup(helper_at, sharer_at, &megan, &sharers[n % sharers.len()], n)
+        })
+        .await;
+        println!(
+            "{label:13} throughput {rate:>6.1} setups/s; setup time {}",
+            percentiles(&mut times)
+        );
+    }
+
+    sockets(&a, &b, &megan).await;
+    relay_latency(&a, &b, &megan).await;
+}
+
+/// One setup with the helper's calls on `helper_at` and the sharer's on
+/// `sharer_at` (cookies are per host, so either replica takes them).
+async fn setup(
+    helper_at: &TestServer,
+    sharer_at: &TestServer,
+    helper: &User,
+    sharer: &User,
+    n: usize,
+) -> Duration {
+    let from = format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255);
+    let started = Instant::now();
+    let issued = post(
+        helper,
+        helper_at.url(SESSIONS),
+        serde_json::json!({}),
+        &from,
+    )
+    .await;
+    let code = issued["code"].as_str().unwrap().to_owned();
+    let id = issued["session"]["id"].as_str().unwrap().to_owned();
+    let redeem = serde_json::json!({ "code": code });
+    post(sharer, sharer_at.url(SESSION_REDEEM), redeem, &from).await;
+    let view = serde_json::json!({"mode": "view"});
+    post(
+        helper,
+        helper_at.url(&with_id(SESSION_REQUEST, &id)),
+        view,
+        &from,
+    )
+    .await;
+    let allow = serde_json::json!({"allow": true});
+    post(
+        sharer,
+        sharer_at.url(&with_id(SESSION_CONSENT, &id)),
+        allow,
+        &from,
+    )
+    .await;
+    let took = started.elapsed();
+    let leave = sharer_at.url(&with_id(SESSION_LEAVE, &id));
+    post(sharer, leave, serde_json::json!({}), &from).await;
+    took
+}
+
+async fn sockets(a: &TestServer, b: &TestServer, user: &User) {
+    println!("\nidle signaling sockets, {SOCKETS_PER_REPLICA} per replica");
+    let mut tasks = JoinSet::new();
+    let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel(1024);
+    for (name, server) in [("A", a), ("B", b)] {
+        let before = rss_kib(server.pid());
+        let url = server.url(SIGNAL).replacen("http://", "ws://", 1);
+        let mut open = 0;
+        while open < SOCKETS_PER_REPLICA {
+            let batch = (SOCKETS_PER_REPLICA - open).min(200);
+            for _ in 0..batch {
+                tasks.spawn(idle_socket(
+                    url.clone(),
+                    user.cookie.clone(),
+                    opened_tx.clone(),
+                ));
+            }
+            for _ in 0..batch {
+                tokio::time::timeout(Duration::from_secs(30), opened_rx.recv())
+                    .await
+                    .expect("sockets open within 30 s");
+            }
+            open += batch;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = rss_kib(server.pid());
+        println!(
+            "replica {name}: {open} sockets, RSS {} MiB ({:.1} KiB per socket)",
+            after / 1024,
+            after.saturating_sub(before) as f64 / open as f64
+        );
+    }
+    tasks.abort_all();
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn joined(server: &TestServer, user: &User, session: &str) -> Socket {
+    let url = server.url(SIGNAL).replacen("http://", "ws://", 1);
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", user.cookie.parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let join = ClientMessage::Join {
+        session: session.into(),
+    };
+    let text = serde_json::to_string(&join).unwrap();
+    socket.send(Message::text(text)).await.unwrap();
+    socket
+}
+
+/// Waits for the first message `pick` takes.
+async fn next<T>(socket: &mut Socket, pick: impl Fn(ServerMessage) -> Option<T>) -> T {
+    let wait = async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if let Message::Text(text) = frame
+                && let Ok(message) = serde_json::from_str::<ServerMessage>(&text)
+                && let Some(found) = pick(message)
+            {
+                return found;
+            }
+        }
+        panic!("the socket closed");
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("a relayed message within 10 s")
+}
+
+/// A viewed session with the helper's socket on `helper_at` and the
+/// sharer's on `sharer_at`; then the sharer's candidates, one at a time.
+async fn relay_latency(a: &TestServer, b: &TestServer, helper: &User) {
+    println!("\nsignaling relay, sharer's ICE candidate → helper, {RELAYS} one at a time");
+    let sharer = signed_in(a, "lynne@contoso.test").await;
+    for (label, sharer_at) in [("one replica (A → A)", a), ("two replicas (B → A)", b)] {
+        let issued = post(helper, a.url(SESSIONS), serde_json::json!({}), "127.0.0.1").await;
+        let id = issued["session"]["id"].as_str().unwrap().to_owned();
+        let code = serde_json::json!({ "code": issued["code"] });
+        post(&sharer, sharer_at.url(SESSION_REDEEM), code, "127.0.0.1").await;
+        let view = serde_json::json!({"mode": "view"});
+        post(
+            helper,
+            a.url(&with_id(SESSION_REQUEST, &id)),
+            view,
+            "127.0.0.1",
+        )
+        .await;
+        let allow = serde_json::json!({"allow": true});
+        post(
+            &sharer,
+            sharer_at.url(&with_id(SESSION_CONSENT, &id)),
+            allow,
+            "127.0.0.1",
+        )
+        .await;
+        let mut to = joined(a, helper, &id).await;
+        // The helper's arrival reaches the other replica over the bus; the
+        // sharer joins after it, so that the sharer's arrival is relayed.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut from = joined(sharer_at, &sharer, &id).await;
+        // Both joined and known to each other's replica.
+        next(&mut to, |m| {
+            matches!(
+                m,
+                ServerMessage::Peer {
+                    connected: true,
+                    ..
+                }
+            )
+            .then_some(())
+        })
+        .await;
+        let mut times = Vec::with_capacity(RELAYS);
+        for n in 0..RELAYS {
+            let candidate = format!("candidate:{n} 1 udp 2122260223 192.0.2.1 5000 typ host");
+            let ice = ClientMessage::Ice {
+                candidate: IceCandidate {
+                    candidate: candidate.clone(),
+                    sdp_mid: Some("0".into()),
+                    sdp_m_line_index: Some(0),
+                },
+            };
+            let sent = Instant::now();
+            from.send(Message::text(serde_json::to_string(&ice).unwrap()))
+                .await
+                .unwrap();
+            next(&mut to, |m| match m {
+                ServerMessage::Ice { candidate: c } if c.candidate == candidate => Some(()),
+                _ => None,
+            })
+            .await;
+            times.push(sent.elapsed());
+            tokio::time::sleep(RELAY_EVERY).await;
+        }
+        println!("{label:22} {}", percentiles(&mut times));
+        post(
+            &sharer,
+            sharer_at.url(&with_id(SESSION_LEAVE, &id)),
+            serde_json::json!({}),
+            "127.0.0.1",
+        )
+        .await;
+    }
+}
