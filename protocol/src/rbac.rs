@@ -235,6 +235,10 @@ pub struct RoleView {
     pub permissions: PermissionSet,
     /// Built-in roles cannot be edited or deleted.
     pub built_in: bool,
+    /// How many times the role was saved (0 for built-in roles): an edit
+    /// names the version it started from.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// Body of creating or editing a custom role.
@@ -246,6 +250,11 @@ pub struct RoleDraft {
     #[serde(default)]
     pub description: String,
     pub permissions: PermissionSet,
+    /// On an edit, the version of the role the form was filled from: if
+    /// someone saved the role since, the edit is refused (409) rather
+    /// than replacing their change unseen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 /// Longest role or assignment name.

@@ -256,6 +256,7 @@ pub async fn seed_demo(store: &Store, now: UnixMillis) -> Result<bool, SeedError
                 permissions: [ViewScreen, TakeFullControl, OfferRemoteAssistance]
                     .into_iter()
                     .collect(),
+                version: None,
             },
             now,
         )

@@ -278,6 +278,50 @@ async fn custom_roles_are_edited_and_group_members_managed_in_the_console() {
         );
         assert!(!tier2.contains("Take full control"), "{tier2}");
 
+        // Two admins at once: the form is opened, then the role is saved
+        // elsewhere (another tab); saving the form is refused and says why,
+        // instead of replacing that change unseen.
+        browser
+            .click("button[aria-label='Edit role Tier 2 (no elevation)']")
+            .await
+            .unwrap();
+        browser.wait_for("#role-form-title").await.unwrap();
+        let roles = browser.fetch_json("/api/admin/roles").await.unwrap();
+        let role = roles
+            .as_array()
+            .and_then(|all| all.iter().find(|r| r["name"] == "Tier 2 (no elevation)"))
+            .unwrap()
+            .clone();
+        let elsewhere = serde_json::json!({
+            "name": role["name"],
+            "description": "Changed in another tab",
+            "permissions": role["permissions"],
+            "version": role["version"],
+        });
+        let status = browser
+            .eval_async(
+                "const [path, body, done] = arguments; \
+                 fetch(path, {method: 'PUT', headers: {'content-type': 'application/json'}, \
+                   body: JSON.stringify(body)}).then(r => done(r.status), () => done(0));",
+                vec![
+                    serde_json::json!(format!("/api/admin/roles/{}", role["id"].as_str().unwrap())),
+                    elsewhere,
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        browser.click_label("Take full control").await.unwrap();
+        browser.click("form button[type=submit]").await.unwrap();
+        browser
+            .wait_for_text_containing(
+                "p.form-status",
+                "Someone else saved this role since you opened it",
+            )
+            .await
+            .unwrap();
+        browser.click_button("Cancel editing").await.unwrap();
+
         browser.goto("/admin/groups?q=sales").await.unwrap();
         browser
             .click("button[aria-label='Manage members of Sales']")

@@ -89,6 +89,7 @@ async fn two_admins_editing_one_role_never_lose_an_edit() {
         name,
         description: String::new(),
         permissions: [Permission::ViewScreen].into_iter().collect(),
+        version: None,
     };
     let role = store
         .create_role(&auth, &draft("Racing".into()), UnixMillis(1_000))
@@ -149,4 +150,63 @@ async fn two_admins_editing_one_role_never_lose_an_edit() {
         .find(|r| r.id == role.id)
         .unwrap();
     assert_eq!(stored.name, current, "the stored role ends the chain");
+}
+
+/// An admin who opened the role before another saved it: their save names
+/// the version they saw and is refused, instead of replacing the other's
+/// change unseen; from the fresh version it goes through.
+#[tokio::test]
+async fn a_save_from_a_stale_form_is_refused() {
+    let store = Store::open_scratch().await.unwrap();
+    crate::seed::seed_demo(&store, UnixMillis(0)).await.unwrap();
+    let contoso = store
+        .user_by_email_for_sign_in("admin@contoso.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id;
+    let auth = Authorized::<ManageRoles>::system(contoso, "test");
+    let draft = |name: &str, version: Option<u64>| RoleDraft {
+        name: name.into(),
+        description: String::new(),
+        permissions: [Permission::ViewScreen].into_iter().collect(),
+        version,
+    };
+    let opened = store
+        .create_role(&auth, &draft("Opened", None), UnixMillis(1_000))
+        .await
+        .unwrap();
+    assert_eq!(opened.version, 0);
+    let theirs = store
+        .update_role(
+            &auth,
+            &opened.id,
+            &draft("Theirs", Some(0)),
+            UnixMillis(2_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(theirs.version, 1);
+    let stale = store
+        .update_role(
+            &auth,
+            &opened.id,
+            &draft("Mine", Some(0)),
+            UnixMillis(3_000),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(RbacChangeError::Conflict(_))),
+        "{stale:?}"
+    );
+    let fresh = store
+        .update_role(
+            &auth,
+            &opened.id,
+            &draft("Mine", Some(1)),
+            UnixMillis(4_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!((fresh.name.as_str(), fresh.version), ("Mine", 2));
 }

@@ -47,7 +47,7 @@ impl Store {
     pub async fn roles(&self, scope: &TenantScope) -> StoreResult<Vec<RoleView>> {
         let mut roles: Vec<RoleView> = BUILTIN_ROLES.iter().map(|r| r.view()).collect();
         let rows = sqlx::query(
-            "SELECT id, name, description, permissions FROM custom_roles \
+            "SELECT id, name, description, permissions, version FROM custom_roles \
              WHERE tenant_id = $1 ORDER BY name, id",
         )
         .bind(scope.tenant_id().0.as_str())
@@ -60,6 +60,7 @@ impl Store {
                 description: row.try_get("description")?,
                 permissions: permissions_from_json(&row.try_get::<String, _>("permissions")?)?,
                 built_in: false,
+                version: u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or_default(),
             });
         }
         Ok(roles)
@@ -242,6 +243,7 @@ impl Store {
             description: draft.description.trim().to_owned(),
             permissions: draft.permissions,
             built_in: false,
+            version: 0,
         };
         if BUILTIN_ROLES
             .iter()
@@ -320,10 +322,23 @@ impl Store {
         let before = self.custom_role(auth.scope(), id).await?;
         let version = version.ok_or(RbacChangeError::NotFound)?;
         draft.validate().map_err(RbacChangeError::Invalid)?;
+        // The form was filled from an older version: someone saved the
+        // role since, and this edit would replace their change unseen.
+        if draft
+            .version
+            .is_some_and(|expected| i64::try_from(expected).ok() != Some(version))
+        {
+            return Err(RbacChangeError::Conflict(
+                "Someone else saved this role since you opened it. Reload the page to see \
+                 their change, then make yours again."
+                    .into(),
+            ));
+        }
         let after = RoleView {
             name: draft.name.trim().to_owned(),
             description: draft.description.trim().to_owned(),
             permissions: draft.permissions,
+            version: u64::try_from(version + 1).unwrap_or_default(),
             ..before.clone()
         };
         let mut tx = self.pool().begin().await?;

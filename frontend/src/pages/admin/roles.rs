@@ -31,16 +31,17 @@ pub fn RolesPage() -> impl IntoView {
 
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let target = editing.get_untracked();
         let draft = RoleDraft {
             name: name.get_untracked(),
             description: description.get_untracked(),
             permissions: permissions.get_untracked(),
+            version: target.as_ref().map(|role| role.version),
         };
         if let Err(message) = draft.validate() {
             outcome.set(Outcome::Failed(message));
             return;
         }
-        let target = editing.get_untracked();
         spawn_local(async move {
             let result = match &target {
                 Some(role) => api::update_role(&role.id, &draft).await,

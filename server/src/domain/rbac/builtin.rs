@@ -51,6 +51,7 @@ impl BuiltinRole {
             description: self.description.to_owned(),
             permissions: self.permission_set(),
             built_in: true,
+            version: 0,
         }
     }
 }
