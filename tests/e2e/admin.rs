@@ -315,7 +315,7 @@ async fn custom_roles_are_edited_and_group_members_managed_in_the_console() {
         browser.click("form button[type=submit]").await.unwrap();
         browser
             .wait_for_text_containing(
-                "p.form-status",
+                "form.stack p.form-status.error",
                 "Someone else saved this role since you opened it",
             )
             .await

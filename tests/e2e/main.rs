@@ -7,6 +7,7 @@ mod admin_directory;
 mod agent;
 mod oidc;
 mod operations;
+mod outage;
 mod picture;
 mod proxy;
 mod replicas;

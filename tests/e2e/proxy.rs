@@ -87,18 +87,24 @@ fn the_readme_shows_the_tested_nginx_configuration() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let shipped = std::fs::read_to_string(root.join("deploy/nginx/tandem.conf")).unwrap();
-    let directives: Vec<&str> = shipped
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .collect();
-    assert!(directives.len() > 20);
-    for line in directives {
-        assert!(
-            readme.contains(line),
-            "the README's nginx example lacks {line:?}"
-        );
-    }
+    let directives = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|line| line.split('#').next().unwrap_or_default().trim().to_owned())
+            .filter(|line| !line.is_empty())
+            .collect()
+    };
+    let block = readme
+        .split("```nginx\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has an nginx block");
+    let shown = directives(block);
+    assert!(shown.len() > 20, "{shown:?}");
+    assert_eq!(
+        shown,
+        directives(&shipped),
+        "the README shows another configuration"
+    );
 }
 
 #[tokio::test]

@@ -24,11 +24,12 @@ async fn signing_in_shows_the_seeded_devices_of_the_users_tenant_on(database: Da
         let browser = &env.browser;
         browser.sign_in_as("megan@contoso.test").await.unwrap();
 
+        // The list loads after the page: read it once its caption is there.
+        browser.wait_for_text("caption", "4 devices").await.unwrap();
         assert_eq!(
             browser.texts("table.devices tbody th").await.unwrap(),
             CONTOSO_DEVICES
         );
-        browser.wait_for_text("caption", "4 devices").await.unwrap();
         let rows = browser.texts("table.devices tbody tr").await.unwrap();
         let row = |name: &str| {
             rows.iter()

@@ -1,8 +1,10 @@
 //! A TCP load balancer for tests of several replicas. Each connection goes
 //! to the first backend, in this balancer's order, that accepts it, so a
 //! stopped replica's new connections land on the next one, as behind a
-//! load balancer whose health check took it out. No stickiness: every
-//! connection chooses again. It counts the connections each backend got.
+//! load balancer whose health check took it out. There is no session
+//! affinity: every connection chooses again, so a console's requests and
+//! sockets move with the backends' availability, never with a cookie. It
+//! counts the connections each backend got.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -15,6 +15,7 @@ mod error;
 pub mod flows;
 pub mod idp;
 mod paths;
+pub mod postgres;
 mod process;
 mod server;
 pub mod wine;

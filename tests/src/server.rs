@@ -42,6 +42,9 @@ pub struct ServerOptions {
     pub log_filter: Option<String>,
     /// The database to run on.
     pub database: Database,
+    /// A database URL of the test's own (e.g. a cluster it stops and
+    /// starts); wins over `database`.
+    pub database_url: Option<String>,
 }
 
 /// What the server logs in tests unless told otherwise.
@@ -62,9 +65,10 @@ impl TestServer {
         let log_filter = options
             .log_filter
             .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
-        let database_url = match options.database {
-            Database::Sqlite => None,
-            Database::Postgres => Some(postgres_database()?),
+        let database_url = match (options.database_url, options.database) {
+            (Some(url), _) => Some(url),
+            (None, Database::Sqlite) => None,
+            (None, Database::Postgres) => Some(postgres_database()?),
         };
         let (process, base_url) = spawn(
             data_dir.path(),

@@ -7,8 +7,8 @@
 //! it only admits attempts that turn out right ([`Admission::ValidOnly`]),
 //! so one tenant's flood, or a flood of made-up e-mails, never stops
 //! another tenant's people, nor valid credentials in the same tenant.
-//! Every attempt counts as a failure of its account at once, under the
-//! same lock as the check; the caller gives it back with `succeeded`.
+//! Every attempt counts as a failure of its account at once, in the same
+//! statement as the check; the caller gives it back with `succeeded`.
 
 use crate::clock::Clock;
 use crate::store::live_limits::Counted;
@@ -269,15 +269,15 @@ impl LoginThrottle {
         let now = self.clock.now();
         self.prune_if_due(now).await?;
         let l = self.limits;
-        let addr = format!("{}:address:{}", self.name, address_key(&address.0));
-        let account = self.account_key(email);
-        let bucket = format!("{}:bucket:{bucket}", self.name);
+        let addr_key = format!("{}:address:{}", self.name, address_key(&address.0));
+        let account_key = self.account_key(email);
+        let bucket_key = format!("{}:bucket:{bucket}", self.name);
         let (addr, account, bucket) = if self.kept.load(Ordering::Relaxed) < self.max_windows {
             // The usual case: the three counts in one statement.
             let keys = [
-                (addr.as_str(), l.attempts_per_address.window_millis),
-                (account.as_str(), l.failures_per_account.window_millis),
-                (bucket.as_str(), l.attempts_overall.window_millis),
+                (addr_key.as_str(), l.attempts_per_address.window_millis),
+                (account_key.as_str(), l.failures_per_account.window_millis),
+                (bucket_key.as_str(), l.attempts_overall.window_millis),
             ];
             let counted = self.store.count_in_windows(&keys, now).await?;
             let opened = counted.iter().filter(|c| c.count == 1).count();
@@ -292,21 +292,24 @@ impl LoginThrottle {
             // Over the bound on windows: unknown accounts and addresses
             // get none; the bucket still counts them.
             (
-                self.count(&addr, l.attempts_per_address, now, false)
+                self.count(&addr_key, l.attempts_per_address, now, false)
                     .await?,
-                self.count(&account, l.failures_per_account, now, false)
+                self.count(&account_key, l.failures_per_account, now, false)
                     .await?,
-                self.count(&bucket, l.attempts_overall, now, true).await?,
+                self.count(&bucket_key, l.attempts_overall, now, true)
+                    .await?,
             )
         };
-        let wait = [
-            Self::over(addr, l.attempts_per_address, now),
-            Self::over(account, l.failures_per_account, now),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        if let Some(wait) = wait {
+        let address_wait = Self::over(addr, l.attempts_per_address, now);
+        let account_wait = Self::over(account, l.failures_per_account, now);
+        if let Some(wait) = address_wait.max(account_wait) {
+            // A refused attempt takes nothing from the bucket (a locked-out
+            // flood must not fill everyone's), nor, when its address is
+            // what refused it, from its account.
+            self.store.uncount(&bucket_key).await?;
+            if address_wait.is_some() {
+                self.store.uncount(&account_key).await?;
+            }
             return Ok(Err(wait));
         }
         Ok(Ok(match Self::over(bucket, l.attempts_overall, now) {
@@ -459,6 +462,35 @@ mod tests {
         );
     }
 
+    /// A locked-out address that keeps trying takes nothing from its
+    /// bucket: its flood cannot close the bucket to everyone else.
+    #[tokio::test]
+    async fn refused_attempts_leave_the_bucket_alone() {
+        let clock = Arc::new(ManualClock::new(UnixMillis(0)));
+        let limits = Limits {
+            attempts_overall: Limit {
+                max: 40,
+                window_millis: 60_000,
+            },
+            ..Limits::default()
+        };
+        let store = Store::open_scratch().await.unwrap();
+        let t = LoginThrottle::new(limits, clock, store, "register");
+        let flood = ClientAddress("10.0.9.9".into());
+        for i in 0..130 {
+            let _ = t.attempt(&format!("token{i}"), &flood).await.unwrap();
+        }
+        assert!(
+            !ok(&t, "token-x", &flood).await,
+            "the address is locked out"
+        );
+        let other = ClientAddress("10.0.9.10".into());
+        assert!(
+            ok(&t, "token-y", &other).await,
+            "30 attempts admitted, 100 refused: the bucket of 40 is not full"
+        );
+    }
+
     #[tokio::test]
     async fn an_address_is_limited_across_accounts() {
         let clock = Arc::new(ManualClock::new(UnixMillis(0)));
@@ -504,9 +536,9 @@ mod tests {
         }
         let kept = throttle.store.prune_windows(UnixMillis(-1)).await.unwrap();
         assert!((100..=102).contains(&kept), "{kept} windows");
-        // "late" failed twice above (a refused attempt counts too): three
-        // more, then locked.
-        for _ in 0..3 {
+        // "late" failed once above (the attempt its address refused took
+        // nothing): four more, then locked.
+        for _ in 0..4 {
             assert!(ok(&throttle, "late@x.test", &elsewhere).await);
         }
         assert!(

@@ -6,7 +6,6 @@
 use super::cluster::{BusMessage, Cluster};
 use super::hub::RemoteConn;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tandem_protocol::DeviceId;
 use tandem_protocol::agent::AgentServerMessage;
@@ -27,7 +26,6 @@ struct Inner {
 #[derive(Debug, Clone, Default)]
 pub struct Agents {
     inner: Arc<Mutex<Inner>>,
-    next_conn: Arc<AtomicU64>,
     cluster: Cluster,
 }
 
@@ -48,7 +46,7 @@ impl Agents {
 
     /// Registers a control connection of `device`; returns its number.
     pub fn attach(&self, device: &DeviceId, outbox: AgentOutbox) -> u64 {
-        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let conn = self.cluster.next_conn();
         self.lock()
             .online
             .entry(device.clone())

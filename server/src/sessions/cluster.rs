@@ -58,6 +58,10 @@ pub enum BusMessage {
         device: DeviceId,
         message: AgentServerMessage,
     },
+    /// Forget every socket the sender announced before: it is leaving
+    /// (drained), or it may have lost messages and announces its sockets
+    /// again right after. Its participants count as gone since `at`.
+    Reset { at: UnixMillis },
 }
 
 /// A bus message with the replica that sent it.
@@ -76,6 +80,11 @@ struct Shared {
     outbox: Option<mpsc::Sender<BusMessage>>,
     leader: AtomicBool,
     dropped: AtomicU64,
+    /// A message was lost: the sender must announce its sockets again.
+    dirty: AtomicBool,
+    /// Numbers of this replica's sockets, signaling and agent alike
+    /// (they share one key space in `live_presence`).
+    next_conn: AtomicU64,
     leave: Mutex<Option<LeaveRequest>>,
 }
 
@@ -100,6 +109,8 @@ impl Cluster {
                 outbox: None,
                 leader: AtomicBool::new(true),
                 dropped: AtomicU64::new(0),
+                dirty: AtomicBool::new(false),
+                next_conn: AtomicU64::new(0),
                 leave: Mutex::new(None),
             }),
         }
@@ -114,6 +125,8 @@ impl Cluster {
                 outbox: Some(outbox),
                 leader: AtomicBool::new(false),
                 dropped: AtomicU64::new(0),
+                dirty: AtomicBool::new(false),
+                next_conn: AtomicU64::new(0),
                 leave: Mutex::new(None),
             }),
         }
@@ -129,13 +142,20 @@ impl Cluster {
         self.shared.outbox.is_some()
     }
 
+    /// A number for a new socket of this replica.
+    pub fn next_conn(&self) -> u64 {
+        self.shared.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Tells the other replicas; never waits. A full queue drops the
-    /// message (counted, and logged once per thousand).
+    /// message (counted, and logged once per thousand) and marks the
+    /// replica dirty: its sockets are announced again from scratch.
     pub fn publish(&self, message: BusMessage) {
         let Some(outbox) = &self.shared.outbox else {
             return;
         };
         if outbox.try_send(message).is_err() {
+            self.mark_dirty();
             let dropped = self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             if dropped.is_multiple_of(1_000) {
                 tracing::error!(
@@ -165,6 +185,17 @@ impl Cluster {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), left).await;
         }
         self.set_leader(false);
+    }
+
+    /// A message to other replicas was lost (a full queue, or sent while
+    /// the lifeline was down).
+    pub(super) fn mark_dirty(&self) {
+        self.shared.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a message was lost since the last call (and clears it).
+    pub(super) fn take_dirty(&self) -> bool {
+        self.shared.dirty.swap(false, Ordering::Relaxed)
     }
 
     /// Messages dropped because the bus queue was full.
@@ -217,8 +248,14 @@ mod tests {
             session: SessionId::from("s"),
         };
         cluster.publish(changed());
+        assert!(!cluster.take_dirty());
         cluster.publish(changed());
         assert_eq!(cluster.dropped(), 1);
+        assert!(
+            cluster.take_dirty(),
+            "a lost message makes the replica announce again"
+        );
+        assert_ne!(cluster.next_conn(), cluster.next_conn());
         assert!(
             !cluster.is_leader(),
             "a replica leads only once it holds the lock"

@@ -4,13 +4,17 @@
 //!   replica's presence rows and sends what the hub and the agents'
 //!   registry publish, one after the other, so other replicas see them in
 //!   order. Every second it beats the heart, tries to take the
-//!   housekeeping lock, and looks for dead replicas.
+//!   housekeeping lock, and looks for dead replicas. When a message was
+//!   lost (a full queue, or the lifeline was down), it starts over: it
+//!   tells everyone to forget its sockets (`Reset`) and announces them
+//!   again.
 //! - The **listener** receives the other replicas' messages and applies
-//!   them to this replica's hub and registry. When its connection dropped
-//!   (messages may be lost), it reads the truth again from the tables.
+//!   them to this replica's hub and registry. When its connection drops
+//!   (messages may be lost), it listens again on a new one and then reads
+//!   the truth from the tables.
 
 use super::Sessions;
-use super::cluster::{BusMessage, Cluster, Envelope};
+use super::cluster::{BusMessage, Envelope};
 use super::service::Inner;
 use crate::auth::TenantScope;
 use crate::store::replicas::{DeadReplica, Lifeline, Presence};
@@ -18,23 +22,26 @@ use crate::store::{Store, StoreResult};
 use sqlx::postgres::PgListener;
 use std::sync::Weak;
 use std::time::Duration;
-use tandem_protocol::UnixMillis;
 use tandem_protocol::session::Party;
 use tandem_protocol::signal::ServerMessage;
+use tandem_protocol::{SessionId, TenantId, UnixMillis};
 use tokio::sync::{mpsc, oneshot};
 
 /// How often a replica says it is alive and looks for dead ones.
 const HEARTBEAT: Duration = Duration::from_secs(1);
-/// A replica not seen for this long is dead, even if its connection
-/// lingers (a frozen process). A killed one is found at once, by its
-/// lifeline process being gone.
+/// A replica not seen for this long (by the database's clock) is dead,
+/// even if its connection lingers (a frozen process, a vanished host). A
+/// killed one is found at once, by its lifeline's process being gone.
 pub const LEASE_MILLIS: i64 = 10_000;
 /// How long a large message stays readable in `bus_payloads`.
 const PAYLOAD_KEEP_MILLIS: i64 = 60_000;
+/// How often the leader reads every live session again (a `Changed`
+/// message lost on the way must not leave a session unwatched).
+const RETRACK_EVERY_BEATS: u32 = 30;
 
 /// A replica joined to the bus, before its tasks run.
 pub(super) struct Joined {
-    pub cluster: Cluster,
+    pub cluster: super::cluster::Cluster,
     lifeline: Lifeline,
     outgoing: mpsc::Receiver<BusMessage>,
     listener: PgListener,
@@ -49,7 +56,7 @@ pub(super) async fn join(store: &Store, now: UnixMillis) -> StoreResult<Joined> 
     lifeline.register(&replica, now).await?;
     let listener = store.bus_listener(lifeline.channel()).await?;
     let (tx, outgoing) = mpsc::channel(super::cluster::BUS_QUEUE_DEPTH);
-    let cluster = Cluster::shared(replica, tx);
+    let cluster = super::cluster::Cluster::shared(replica, tx);
     cluster.set_leader(lifeline.try_lead().await?);
     tracing::info!(
         replica = cluster.replica(),
@@ -64,21 +71,30 @@ pub(super) async fn join(store: &Store, now: UnixMillis) -> StoreResult<Joined> 
     })
 }
 
-/// Reads who is connected elsewhere, then runs the two tasks.
+/// Reads who is connected elsewhere, then runs the two tasks. They hold
+/// the service weakly: they end when it is dropped.
 pub(super) async fn run(sessions: Sessions, joined: Joined) -> StoreResult<()> {
     resync(&sessions).await?;
-    // The tasks hold the service weakly: they end when it is dropped.
     let weak = sessions.downgrade();
-    let listener = tokio::spawn(listen(weak.clone(), joined.listener));
+    let channel = joined.lifeline.channel().to_owned();
+    let listener = tokio::spawn(listen(weak.clone(), joined.listener, channel));
     let (leave, left) = oneshot::channel();
     sessions.cluster().on_leave(leave);
     let replica = sessions.cluster().replica().to_owned();
     drop(sessions);
     tokio::spawn(async move {
-        let lifeline = send(weak, Some(joined.lifeline), joined.outgoing, left).await;
+        let leaving = send(weak, Some(joined.lifeline), joined.outgoing, left).await;
         listener.abort();
-        if let Some((mut line, done)) = lifeline {
-            if let Err(error) = line.forget_replica(&replica).await {
+        if let Some((mut line, done)) = leaving {
+            // Others forget this replica's sockets at once (those still
+            // open at the drain's deadline too), then its rows go.
+            let reset = BusMessage::Reset {
+                at: UnixMillis(now_millis()),
+            };
+            if let Err(error) = notify(&mut line, &replica, &reset).await {
+                tracing::warn!(%error, "telling the other replicas of leaving failed");
+            }
+            if let Err(error) = line.unregister(&replica).await {
                 tracing::warn!(%error, "leaving the other replicas failed");
             }
             drop(line);
@@ -86,6 +102,13 @@ pub(super) async fn run(sessions: Sessions, joined: Joined) -> StoreResult<()> {
         }
     });
     Ok(())
+}
+
+/// The wall clock, for the one message sent when the service is gone.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Sends until asked to leave; returns the lifeline and whom to tell.
@@ -97,6 +120,7 @@ async fn send(
 ) -> Option<(Lifeline, oneshot::Sender<()>)> {
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut beats = 0u32;
     loop {
         // Queued messages go out before a leave is heard: a draining
         // replica's last "left" messages are not lost.
@@ -105,12 +129,17 @@ async fn send(
             message = outgoing.recv() => {
                 let message = message?;
                 let sessions = Sessions::upgrade(&weak)?;
-                if let Some(line) = lifeline.as_mut()
-                    && let Err(error) = deliver(&sessions, line, &message).await
-                {
-                    tracing::warn!(%error, "sending to the other replicas failed; reconnecting");
-                    lifeline = None;
-                    sessions.cluster().set_leader(false);
+                match lifeline.as_mut() {
+                    Some(line) => {
+                        if let Err(error) = deliver(&sessions, line, &message).await {
+                            tracing::warn!(%error, "sending to the other replicas failed; reconnecting");
+                            lifeline = None;
+                            sessions.cluster().set_leader(false);
+                            sessions.cluster().mark_dirty();
+                        }
+                    }
+                    // Lost: announced again once the lifeline is back.
+                    None => sessions.cluster().mark_dirty(),
                 }
             }
             request = &mut leave => {
@@ -121,19 +150,35 @@ async fn send(
             }
             _ = beat.tick() => {
                 let sessions = Sessions::upgrade(&weak)?;
+                beats = beats.wrapping_add(1);
                 if lifeline.is_none() {
                     lifeline = reconnect(&sessions).await;
                 }
                 if let Some(line) = lifeline.as_mut()
-                    && let Err(error) = heartbeat(&sessions, line).await
+                    && let Err(error) = heartbeat(&sessions, line, beats).await
                 {
                     tracing::warn!(%error, "the replica heartbeat failed; reconnecting");
                     lifeline = None;
                     sessions.cluster().set_leader(false);
+                    sessions.cluster().mark_dirty();
                 }
             }
         }
     }
+}
+
+/// Sends one message, as this replica, in order with the others.
+async fn notify(line: &mut Lifeline, me: &str, message: &BusMessage) -> StoreResult<()> {
+    let envelope = Envelope {
+        from: me.to_owned(),
+        body: message.clone(),
+    };
+    let text =
+        serde_json::to_string(&envelope).map_err(|error| crate::store::StoreError::Corrupt {
+            table: "bus",
+            reason: error.to_string(),
+        })?;
+    line.notify(&text, UnixMillis(now_millis())).await
 }
 
 /// Writes a presence change, then notifies everyone.
@@ -142,8 +187,7 @@ async fn deliver(
     line: &mut Lifeline,
     message: &BusMessage,
 ) -> StoreResult<()> {
-    let cluster = sessions.cluster();
-    let me = cluster.replica();
+    let me = sessions.cluster().replica().to_owned();
     match message {
         BusMessage::Joined {
             tenant,
@@ -157,64 +201,63 @@ async fn deliver(
                 session: session.clone(),
                 party: *party,
             };
-            line.add_presence(me, *conn, &presence, *at).await?;
+            line.add_presence(&me, *conn, &presence, *at).await?;
         }
         BusMessage::AgentOnline { device, conn } => {
             let presence = Presence::Agent {
                 device: device.clone(),
             };
-            line.add_presence(me, *conn, &presence, sessions.now())
+            line.add_presence(&me, *conn, &presence, sessions.now())
                 .await?;
         }
         BusMessage::Left { conn, .. } | BusMessage::AgentOffline { conn, .. } => {
-            line.remove_presence(me, *conn).await?;
+            line.remove_presence(&me, *conn).await?;
         }
         _ => {}
     }
-    let envelope = Envelope {
-        from: me.to_owned(),
-        body: message.clone(),
-    };
-    let text =
-        serde_json::to_string(&envelope).map_err(|error| crate::store::StoreError::Corrupt {
-            table: "bus",
-            reason: error.to_string(),
-        })?;
-    line.notify(&text, sessions.now()).await
+    notify(line, &me, message).await
 }
 
-/// A new lifeline after the old one broke: registered again, with this
-/// replica's sockets announced again (other replicas may have taken it
-/// for dead meanwhile).
-async fn reconnect(sessions: &Sessions) -> Option<Lifeline> {
-    let store = sessions.store();
+/// Starts over: registers again (which deletes this replica's presence
+/// rows), tells everyone to forget its sockets, and announces the ones
+/// open now. After a broken lifeline, a lost message, or when another
+/// replica took this one for dead.
+async fn announce_again(sessions: &Sessions, line: &mut Lifeline) -> StoreResult<()> {
     let me = sessions.cluster().replica().to_owned();
+    let now = sessions.now();
+    line.register(&me, now).await?;
+    notify(line, &me, &BusMessage::Reset { at: now }).await?;
+    for (session, tenant, party, conn) in sessions.hub().local_sockets() {
+        let message = BusMessage::Joined {
+            tenant,
+            session,
+            party,
+            conn,
+            at: now,
+        };
+        deliver(sessions, line, &message).await?;
+    }
+    for (device, conn) in sessions.agents().local_sockets() {
+        deliver(sessions, line, &BusMessage::AgentOnline { device, conn }).await?;
+    }
+    Ok(())
+}
+
+/// A new lifeline after the old one broke.
+async fn reconnect(sessions: &Sessions) -> Option<Lifeline> {
     let attempt = async {
-        let mut line = store.lifeline().await?;
-        line.register(&me, sessions.now()).await?;
-        for (session, tenant, party, conn) in sessions.hub().local_sockets() {
-            let message = BusMessage::Joined {
-                tenant,
-                session,
-                party,
-                conn,
-                at: sessions.now(),
-            };
-            deliver(sessions, &mut line, &message).await?;
-        }
-        for (device, conn) in sessions.agents().local_sockets() {
-            deliver(
-                sessions,
-                &mut line,
-                &BusMessage::AgentOnline { device, conn },
-            )
-            .await?;
-        }
+        let mut line = sessions.store().lifeline().await?;
+        announce_again(sessions, &mut line).await?;
+        // Messages queued meanwhile are covered by what was just announced.
+        let _ = sessions.cluster().take_dirty();
         StoreResult::Ok(line)
     };
     match attempt.await {
         Ok(line) => {
-            tracing::info!(replica = me, "reconnected to the other replicas");
+            tracing::info!(
+                replica = sessions.cluster().replica(),
+                "reconnected to the other replicas"
+            );
             Some(line)
         }
         Err(error) => {
@@ -224,61 +267,98 @@ async fn reconnect(sessions: &Sessions) -> Option<Lifeline> {
     }
 }
 
-async fn heartbeat(sessions: &Sessions, line: &mut Lifeline) -> StoreResult<()> {
+async fn heartbeat(sessions: &Sessions, line: &mut Lifeline, beats: u32) -> StoreResult<()> {
     let cluster = sessions.cluster();
-    let now = sessions.now();
-    line.heartbeat(cluster.replica(), now).await?;
+    let me = cluster.replica().to_owned();
+    // Taken for dead meanwhile (its rows are gone), or a message was lost:
+    // everyone forgets this replica's sockets and hears them again.
+    if !line.heartbeat(&me).await? || cluster.take_dirty() {
+        tracing::info!(replica = me, "announcing this replica's sockets again");
+        announce_again(sessions, line).await?;
+    }
     if !cluster.is_leader() {
         cluster.set_leader(line.try_lead().await?);
     }
-    for dead in settle(sessions).await? {
-        if cluster.is_leader() {
-            line.forget_replica(&dead.id).await?;
+    // Looking for the dead reads through the pool: its failure is not the
+    // lifeline's, and costs nothing but this beat's look.
+    let dead = match settle(sessions).await {
+        Ok(dead) => dead,
+        Err(error) => {
+            tracing::warn!(%error, "looking for dead replicas failed");
+            Vec::new()
+        }
+    };
+    if cluster.is_leader() {
+        for replica in &dead {
+            line.forget_dead(replica, LEASE_MILLIS).await?;
+        }
+        line.purge_payloads(UnixMillis(now_millis() - PAYLOAD_KEEP_MILLIS))
+            .await?;
+        if beats.is_multiple_of(RETRACK_EVERY_BEATS) {
+            let sessions = sessions.clone();
+            tokio::spawn(async move {
+                if let Err(error) = retrack(&sessions).await {
+                    tracing::warn!(%error, "reading the live sessions again failed");
+                }
+            });
         }
     }
-    if cluster.is_leader() {
-        line.purge_payloads(UnixMillis(now.0 - PAYLOAD_KEEP_MILLIS))
-            .await?;
+    Ok(())
+}
+
+/// Tracks every live session again (the leader, now and then).
+async fn retrack(sessions: &Sessions) -> StoreResult<()> {
+    let now = sessions.now();
+    for record in sessions.store().live_sessions().await? {
+        sessions.hub().track_record(&record, now, true);
     }
     Ok(())
 }
 
 /// Finds the replicas that died and forgets their sockets here; their
 /// participants count as gone since the replica was last seen, so the
-/// reconnect window runs and their return is a reconnect.
+/// reconnect window runs and their return is a reconnect. The people
+/// still here are told in a task of their own.
 pub(super) async fn settle(sessions: &Sessions) -> StoreResult<Vec<DeadReplica>> {
-    let now = sessions.now();
     let cluster = sessions.cluster();
     let dead = sessions
         .store()
-        .dead_replicas(cluster.replica(), UnixMillis(now.0 - LEASE_MILLIS))
+        .dead_replicas(cluster.replica(), LEASE_MILLIS)
         .await?;
     for replica in &dead {
-        let gone = sessions.hub().drop_replica(&replica.id, replica.seen_at);
-        sessions.agents().drop_remote(Some(&replica.id));
-        if !gone.is_empty() {
-            tracing::info!(
-                replica = replica.id,
-                sockets = gone.len(),
-                "a replica died; its participants may reconnect here"
-            );
-        }
-        for (session, party) in gone {
-            tell_gone(sessions, &session, party).await;
-        }
+        let at = UnixMillis(sessions.now().0 - replica.unseen_millis);
+        forget_sockets_of(sessions, &replica.id, at);
     }
     Ok(dead)
 }
 
-/// Tells this replica's participants of `session` that `party` is gone,
-/// with a fresh view (only here: every replica does it for its own).
-async fn tell_gone(sessions: &Sessions, session: &tandem_protocol::SessionId, party: Party) {
-    let gone = ServerMessage::Peer {
-        party,
-        connected: false,
-    };
+/// Forgets every socket `replica` held, and tells the participants here
+/// about the parties that left with them.
+fn forget_sockets_of(sessions: &Sessions, replica: &str, at: UnixMillis) {
+    let gone = sessions.hub().drop_replica(replica, at);
+    sessions.agents().drop_remote(Some(replica));
+    if gone.is_empty() {
+        return;
+    }
+    tracing::info!(
+        replica,
+        sockets = gone.len(),
+        "a replica's sockets are gone; their participants may reconnect here"
+    );
+    let sessions = sessions.clone();
+    tokio::spawn(async move {
+        for (session, party) in gone {
+            tell(&sessions, &session, party, false).await;
+        }
+    });
+}
+
+/// Tells this replica's participants of `session` that `party` arrived or
+/// left on another replica, with a fresh view. Each replica tells its own.
+async fn tell(sessions: &Sessions, session: &SessionId, party: Party, connected: bool) {
+    let peer = ServerMessage::Peer { party, connected };
     for other in super::signaling::others(party) {
-        sessions.hub().send_here(session, *other, &gone);
+        sessions.hub().send_here(session, *other, &peer);
     }
     let Some(tenant) = sessions.hub().tenant_of(session) else {
         return;
@@ -291,28 +371,54 @@ async fn tell_gone(sessions: &Sessions, session: &tandem_protocol::SessionId, pa
         Ok(Some(record)) => sessions.publish_here(&record).await,
         Ok(None) => {}
         Err(error) => {
-            tracing::warn!(%error, %session, "reading a session after a replica died failed")
+            tracing::warn!(%error, %session, "reading a session after a peer moved failed")
         }
     }
 }
 
-async fn listen(weak: Weak<Inner>, mut listener: PgListener) {
+/// Tells in a task of its own (the listener must not wait on it).
+fn tell_later(sessions: &Sessions, session: SessionId, party: Party, connected: bool) {
+    let sessions = sessions.clone();
+    tokio::spawn(async move { tell(&sessions, &session, party, connected).await });
+}
+
+async fn listen(weak: Weak<Inner>, listener: PgListener, channel: String) {
+    let mut listener = Some(listener);
     loop {
-        let received = listener.try_recv().await;
+        let Some(current) = listener.as_mut() else {
+            // Listening again first, then reading the truth: nothing sent
+            // after the read is missed.
+            tokio::time::sleep(HEARTBEAT).await;
+            let Some(sessions) = Sessions::upgrade(&weak) else {
+                return;
+            };
+            match sessions.store().bus_listener(&channel).await {
+                Ok(fresh) => match resync(&sessions).await {
+                    Ok(()) => {
+                        tracing::info!("the bus listener is back; live state read again");
+                        listener = Some(fresh);
+                    }
+                    Err(error) => tracing::warn!(%error, "reading live state again failed"),
+                },
+                Err(error) => tracing::warn!(%error, "the bus listener cannot reconnect yet"),
+            }
+            continue;
+        };
+        let received = current.try_recv().await;
         let Some(sessions) = Sessions::upgrade(&weak) else {
             return;
         };
         match received {
             Ok(Some(notification)) => receive(&sessions, notification.payload()).await,
+            // Lost its connection, or cannot reconnect: messages may be
+            // lost, so start over on a new one.
             Ok(None) => {
-                tracing::warn!("the bus listener lost its connection; reading live state again");
-                if let Err(error) = resync(&sessions).await {
-                    tracing::warn!(%error, "reading live state again failed");
-                }
+                tracing::warn!("the bus listener lost its connection");
+                listener = None;
             }
             Err(error) => {
-                tracing::warn!(%error, "the bus listener cannot reconnect yet");
-                tokio::time::sleep(HEARTBEAT).await;
+                tracing::warn!(%error, "the bus listener failed");
+                listener = None;
             }
         }
     }
@@ -327,9 +433,7 @@ async fn resync(sessions: &Sessions) -> StoreResult<()> {
     for record in store.live_sessions().await? {
         sessions.hub().track_record(&record, now, true);
     }
-    let rows = store
-        .presence_elsewhere(&me, UnixMillis(now.0 - LEASE_MILLIS))
-        .await?;
+    let rows = store.presence_elsewhere(&me, LEASE_MILLIS).await?;
     // Forgotten and read again with no wait between: nobody who is
     // connected elsewhere looks absent to a join meanwhile.
     sessions.hub().clear_remote(now);
@@ -346,21 +450,28 @@ async fn resync(sessions: &Sessions) -> StoreResult<()> {
     Ok(())
 }
 
+/// The text of a notification (a large one is read from its table).
+async fn payload_text(sessions: &Sessions, payload: &str) -> Option<String> {
+    let Some(Ok(id)) = payload.strip_prefix('@').map(str::parse::<i64>) else {
+        return Some(payload.to_owned());
+    };
+    match sessions.store().bus_payload(id).await {
+        Ok(Some(body)) => Some(body),
+        Ok(None) => {
+            tracing::warn!(id, "a large bus message was gone before it was read");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reading a large bus message failed");
+            None
+        }
+    }
+}
+
 /// Applies one message of another replica.
 async fn receive(sessions: &Sessions, payload: &str) {
-    let text = match payload.strip_prefix('@').map(str::parse::<i64>) {
-        Some(Ok(id)) => match sessions.store().bus_payload(id).await {
-            Ok(Some(body)) => body,
-            Ok(None) => {
-                tracing::warn!(id, "a large bus message was gone before it was read");
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "reading a large bus message failed");
-                return;
-            }
-        },
-        _ => payload.to_owned(),
+    let Some(text) = payload_text(sessions, payload).await else {
+        return;
     };
     let envelope = match serde_json::from_str::<Envelope>(&text) {
         Ok(envelope) => envelope,
@@ -385,7 +496,9 @@ async fn receive(sessions: &Sessions, payload: &str) {
             if !hub.knows(&session) {
                 track(sessions, &tenant, &session).await;
             }
-            hub.remote_attach(&session, party, (from, conn));
+            if hub.remote_attach(&session, party, (from, conn)) {
+                tell_later(sessions, session, party, true);
+            }
         }
         BusMessage::Left {
             session,
@@ -393,7 +506,9 @@ async fn receive(sessions: &Sessions, payload: &str) {
             conn,
             at,
         } => {
-            hub.remote_detach(&session, party, &(from, conn), at);
+            if hub.remote_detach(&session, party, &(from, conn), at) {
+                tell_later(sessions, session, party, false);
+            }
         }
         BusMessage::Deliver {
             session,
@@ -415,16 +530,13 @@ async fn receive(sessions: &Sessions, payload: &str) {
         BusMessage::AgentDeliver { device, message } => {
             sessions.agents().send_here(&device, &message);
         }
+        BusMessage::Reset { at } => forget_sockets_of(sessions, &from, at),
     }
 }
 
 /// Reads a session another replica changed, so housekeeping and relaying
 /// here know its state.
-async fn track(
-    sessions: &Sessions,
-    tenant: &tandem_protocol::TenantId,
-    session: &tandem_protocol::SessionId,
-) {
+async fn track(sessions: &Sessions, tenant: &TenantId, session: &SessionId) {
     let scope = TenantScope::of_record(tenant);
     match sessions.store().session(&scope, session).await {
         Ok(Some(record)) => {

@@ -13,7 +13,6 @@ use super::cluster::{BusMessage, Cluster};
 use crate::domain::machine::State;
 use crate::store::SessionRecord;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tandem_protocol::session::Party;
 use tandem_protocol::signal::ServerMessage;
@@ -85,7 +84,6 @@ impl Room {
 #[derive(Debug, Clone, Default)]
 pub struct Hub {
     rooms: Arc<Mutex<HashMap<SessionId, Room>>>,
-    next_conn: Arc<AtomicU64>,
     cluster: Cluster,
 }
 
@@ -221,7 +219,7 @@ impl Hub {
         state: &State,
     ) -> Attached {
         self.track(id, state, now, false);
-        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let conn = self.cluster.next_conn();
         let mut rooms = self.rooms();
         let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) else {
             return Attached {
@@ -245,14 +243,18 @@ impl Hub {
         Attached { conn, returning }
     }
 
-    /// A socket of `party` joined `id` on another replica.
-    pub fn remote_attach(&self, id: &SessionId, party: Party, conn: RemoteConn) {
+    /// A socket of `party` joined `id` on another replica; true if the
+    /// party had nobody connected anywhere before (it arrived).
+    pub fn remote_attach(&self, id: &SessionId, party: Party, conn: RemoteConn) -> bool {
         let mut rooms = self.rooms();
-        if let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) {
-            slot.remote.insert(conn);
-            slot.absent_since = None;
-            slot.seen = true;
-        }
+        let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) else {
+            return false;
+        };
+        let arrived = slot.is_empty();
+        slot.remote.insert(conn);
+        slot.absent_since = None;
+        slot.seen = true;
+        arrived
     }
 
     /// A socket of another replica closed; true if its party has nobody

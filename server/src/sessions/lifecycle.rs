@@ -61,8 +61,9 @@ impl Sessions {
     /// and agents reconnect when it is back (their sessions wait for them in the
     /// database, within the reconnect window).
     pub fn drain(&self) {
+        // Each socket's loop ends on the watch and detaches itself, so
+        // other replicas hear that it left.
         self.lifecycle().drain();
-        self.close_all();
     }
 
     /// Resolves once [`Self::drain`] is called: each socket's loop ends on

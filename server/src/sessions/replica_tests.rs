@@ -211,3 +211,68 @@ async fn wrong_codes_and_pairing_links_count_across_replicas() {
         "used"
     );
 }
+
+#[tokio::test]
+async fn joins_at_once_on_two_replicas_and_the_monitor_feed_reach_both() {
+    let Some((a, b)) = two_replicas().await else {
+        let w = world().await;
+        assert!(!w.store.shared_by_replicas());
+        return;
+    };
+    // The monitor on B wakes when a session changes on A.
+    let mut feed = b.sessions.live_feed().subscribe();
+    let id = a.redeemed().await;
+    let woken = tokio::time::timeout(Duration::from_secs(5), feed.recv())
+        .await
+        .expect("B's monitor feed wakes")
+        .unwrap();
+    assert_eq!(Some(woken), a.sessions.hub().tenant_of(&id));
+
+    // Both join at the same moment, each on its own replica, before
+    // either replica heard of the other's: each still learns the other
+    // arrived.
+    let mut helper = a.connect("megan@contoso.test", slow()).await;
+    let mut sharer = b.connect("lynne@contoso.test", slow()).await;
+    let join = ClientMessage::Join {
+        session: id.clone(),
+    };
+    tokio::join!(helper.send(&join), sharer.send(&join));
+    helper
+        .expect("the sharer's arrival", |m| {
+            matches!(
+                m,
+                ServerMessage::Peer {
+                    party: Party::Sharer,
+                    connected: true
+                }
+            )
+            .then_some(())
+        })
+        .await;
+    sharer
+        .expect("the helper's arrival", |m| {
+            matches!(
+                m,
+                ServerMessage::Peer {
+                    party: Party::Helper,
+                    connected: true
+                }
+            )
+            .then_some(())
+        })
+        .await;
+    // And each hears when the other leaves.
+    sharer.closed().await;
+    helper
+        .expect("the sharer's departure", |m| {
+            matches!(
+                m,
+                ServerMessage::Peer {
+                    party: Party::Sharer,
+                    connected: false
+                }
+            )
+            .then_some(())
+        })
+        .await;
+}

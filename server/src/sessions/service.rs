@@ -6,7 +6,7 @@
 use super::agents::Agents;
 use super::code;
 use super::error::{SessionError, SessionResult};
-use super::hub::{Due, Hub};
+use super::hub::Hub;
 use super::keys::SessionKeys;
 use super::resolved::Resolved;
 use crate::auth::TenantScope;
@@ -148,6 +148,16 @@ impl Sessions {
         Ok(sessions)
     }
 
+    pub(super) fn timing(&self) -> &Timing {
+        &self.inner.timing
+    }
+
+    pub(super) fn count_housekeeping_read(&self) {
+        self.inner
+            .housekeeping_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// A handle that does not keep the service alive (its background
     /// tasks end when the service is dropped).
     pub(super) fn downgrade(&self) -> std::sync::Weak<Inner> {
@@ -161,25 +171,6 @@ impl Sessions {
     /// This replica's end of the bus between replicas.
     pub fn cluster(&self) -> &super::cluster::Cluster {
         &self.inner.cluster
-    }
-
-    /// Looks for replicas that died, and forgets their sockets.
-    pub(super) async fn settle_replicas(&self) {
-        if !self.cluster().is_shared() {
-            return;
-        }
-        if let Err(error) = super::cluster_pg::settle(self).await {
-            tracing::warn!(%error, "looking for dead replicas failed");
-        }
-    }
-
-    /// Tells the other replicas that a session was created or changed.
-    fn announce(&self, record: &SessionRecord) {
-        self.live_feed().notify(&record.tenant_id);
-        self.cluster().publish(super::cluster::BusMessage::Changed {
-            tenant: record.tenant_id.clone(),
-            session: record.id.clone(),
-        });
     }
 
     pub(super) fn count_resolution(&self) {
@@ -534,20 +525,7 @@ impl Sessions {
         self.publish_with(record, &Resolved::default()).await;
     }
 
-    /// Sends this replica's participants their view of the session (after
-    /// another replica died: each replica tells its own).
-    pub(super) async fn publish_here(&self, record: &SessionRecord) {
-        for party in [Party::Helper, Party::Sharer, Party::Agent] {
-            if let Some(message) = self
-                .state_message(record, party, &Resolved::default())
-                .await
-            {
-                self.hub().send_here(&record.id, party, &message);
-            }
-        }
-    }
-
-    async fn state_message(
+    pub(super) async fn state_message(
         &self,
         record: &SessionRecord,
         party: Party,
@@ -566,19 +544,10 @@ impl Sessions {
 
     async fn publish_with(&self, record: &SessionRecord, resolved: &Resolved) {
         for party in [Party::Helper, Party::Sharer, Party::Agent] {
-            if !self.hub().connected(&record.id, party) {
-                continue;
-            }
-            match self.view_with(record, party, resolved).await {
-                Ok(view) => {
-                    let message = ServerMessage::State {
-                        session: Box::new(view),
-                    };
-                    self.hub().send(&record.id, party, &message);
-                }
-                Err(error) => {
-                    tracing::warn!(%error, session = %record.id, "cannot build a session view")
-                }
+            if self.hub().connected(&record.id, party)
+                && let Some(message) = self.state_message(record, party, resolved).await
+            {
+                self.hub().send(&record.id, party, &message);
             }
         }
     }
@@ -616,50 +585,6 @@ impl Sessions {
             self.hub()
                 .send(&record.id, media, &ServerMessage::Grant { grant });
         }
-    }
-
-    /// Housekeeping, run every second by the server (and by tests with a
-    /// manual clock): expires codes, ends sessions whose participant did
-    /// not come back in time, renews grants. Which sessions are due comes
-    /// from memory (the hub); only those are read from the store, where
-    /// the record decides.
-    pub async fn sweep(&self) -> SessionResult<()> {
-        let now = self.now();
-        let timing = &self.inner.timing;
-        let leads = self.cluster().is_leader();
-        let due = self
-            .hub()
-            .due(now, timing.reconnect_millis, timing.grant_millis / 3, leads);
-        for (id, tenant, what) in due {
-            let scope = TenantScope::of_record(&tenant);
-            let Some(record) = self.store().session(&scope, &id).await? else {
-                continue;
-            };
-            self.inner
-                .housekeeping_reads
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let expired = record.state == State::CodeIssued
-                && record.code_expires_at.is_none_or(|at| now >= at);
-            // The hub already found who is gone: no second scan per record.
-            let dropped = what == Due::Disconnect;
-            let event = if expired {
-                Some(Event::Expire)
-            } else if dropped && record.state.has_participants() {
-                Some(Event::Disconnect)
-            } else {
-                None
-            };
-            match event {
-                Some(event) => {
-                    if let Err(error) = self.apply(&record, Party::System, None, event, None).await
-                    {
-                        tracing::warn!(%error, session = %record.id, "housekeeping transition failed");
-                    }
-                }
-                None => self.send_grant_if_due(&record, now).await,
-            }
-        }
-        Ok(())
     }
 }
 

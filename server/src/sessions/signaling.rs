@@ -253,8 +253,10 @@ async fn join(
     let attached = sessions
         .hub()
         .attach(&record.id, party, outbox, now, &record.state);
+    // This replica tells its own participants; another replica tells
+    // its own when it hears of the join (`cluster_pg.rs`).
     for other in others(party) {
-        sessions.hub().send(
+        sessions.hub().send_here(
             &record.id,
             *other,
             &ServerMessage::Peer {
@@ -445,7 +447,7 @@ async fn leave(sessions: &Sessions, joined: &Joined) {
     let hub = sessions.hub();
     if hub.detach(&joined.session, joined.party, joined.conn, now) {
         for other in others(joined.party) {
-            hub.send(
+            hub.send_here(
                 &joined.session,
                 *other,
                 &ServerMessage::Peer {

@@ -53,12 +53,18 @@ pub struct PresenceRow {
     pub presence: Presence,
 }
 
-/// A replica found dead, and when it was last seen alive.
+/// A replica found dead: its lifeline's process, and how long ago (by
+/// the database's clock) it was last seen alive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadReplica {
     pub id: String,
-    pub seen_at: UnixMillis,
+    pub pid: i32,
+    pub unseen_millis: i64,
 }
+
+/// Now, by the database's clock: replicas compare their heartbeats on
+/// one clock, whatever their hosts' clocks say.
+const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 impl Store {
     fn url(&self) -> StoreResult<&str> {
@@ -106,15 +112,15 @@ impl Store {
     pub async fn presence_elsewhere(
         &self,
         me: &str,
-        seen_since: UnixMillis,
+        lease_millis: i64,
     ) -> StoreResult<Vec<PresenceRow>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT p.replica_id, p.conn, p.tenant_id, p.session_id, p.party, p.device_id \
              FROM live_presence p JOIN replicas r ON r.id = p.replica_id \
-             WHERE p.replica_id <> $1 AND r.seen_at >= $2 ORDER BY p.attached_at",
-        )
+             WHERE p.replica_id <> $1 AND r.seen_at >= {DB_NOW} - $2 ORDER BY p.attached_at"
+        ))
         .bind(me)
-        .bind(seen_since.0)
+        .bind(lease_millis)
         .fetch_all(self.pool())
         .await?;
         let mut found = Vec::with_capacity(rows.len());
@@ -155,25 +161,27 @@ impl Store {
     }
 
     /// Replicas but `me` whose lifeline process is gone, or that were not
-    /// seen since `seen_since`.
+    /// seen for `lease_millis`.
     pub async fn dead_replicas(
         &self,
         me: &str,
-        seen_since: UnixMillis,
+        lease_millis: i64,
     ) -> StoreResult<Vec<DeadReplica>> {
-        let rows = sqlx::query(
-            "SELECT id, seen_at FROM replicas r WHERE id <> $1 AND (seen_at < $2 OR NOT EXISTS \
-             (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.lifeline_pid))",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT id, lifeline_pid, {DB_NOW} - seen_at FROM replicas r WHERE id <> $1 \
+             AND (seen_at < {DB_NOW} - $2 OR NOT EXISTS \
+             (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.lifeline_pid))"
+        ))
         .bind(me)
-        .bind(seen_since.0)
+        .bind(lease_millis)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|row| {
                 Ok(DeadReplica {
                     id: row.try_get(0)?,
-                    seen_at: UnixMillis(row.try_get(1)?),
+                    pid: row.try_get(1)?,
+                    unseen_millis: row.try_get::<i64, _>(2)?.max(0),
                 })
             })
             .collect()
@@ -224,28 +232,39 @@ impl Lifeline {
         &self.channel
     }
 
-    /// Registers `replica` as running, with this connection's process.
+    /// Registers `replica` as running, with this connection's process,
+    /// and forgets any sockets it announced before (they are announced
+    /// again).
     pub async fn register(&mut self, replica: &str, now: UnixMillis) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO replicas (id, lifeline_pid, started_at, seen_at) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (id) DO UPDATE SET lifeline_pid = $2, seen_at = $3",
-        )
+        let mut tx = self.conn.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO replicas (id, lifeline_pid, started_at, seen_at) VALUES ($1, $2, $3, {DB_NOW}) \
+             ON CONFLICT (id) DO UPDATE SET lifeline_pid = $2, seen_at = {DB_NOW}"
+        ))
         .bind(replica)
         .bind(self.pid)
         .bind(now.0)
-        .execute(&mut self.conn)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM live_presence WHERE replica_id = $1")
+            .bind(replica)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Says `replica` is alive at `now`.
-    pub async fn heartbeat(&mut self, replica: &str, now: UnixMillis) -> StoreResult<()> {
-        sqlx::query("UPDATE replicas SET seen_at = $2 WHERE id = $1")
-            .bind(replica)
-            .bind(now.0)
-            .execute(&mut self.conn)
-            .await?;
-        Ok(())
+    /// Says `replica` is alive; false if its row is gone (another replica
+    /// took it for dead): it must register again.
+    pub async fn heartbeat(&mut self, replica: &str) -> StoreResult<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE replicas SET seen_at = {DB_NOW} WHERE id = $1 AND lifeline_pid = $2"
+        ))
+        .bind(replica)
+        .bind(self.pid)
+        .execute(&mut self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Takes the housekeeping lock if nobody holds it; true while this
@@ -259,15 +278,55 @@ impl Lifeline {
         )
     }
 
-    /// Deletes a dead replica and its presence rows.
-    pub async fn forget_replica(&mut self, replica: &str) -> StoreResult<()> {
+    /// Deletes a dead replica and its presence rows, if it is still dead
+    /// (the same process, still gone or unseen for `lease_millis`), and
+    /// ends its lifeline's backend if that lingers (a host that vanished
+    /// without closing its connection holds the housekeeping lock until
+    /// then). True if it was deleted.
+    pub async fn forget_dead(
+        &mut self,
+        dead: &DeadReplica,
+        lease_millis: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.conn.begin().await?;
+        let gone: Option<String> = sqlx::query_scalar(&format!(
+            "DELETE FROM replicas r WHERE id = $1 AND lifeline_pid = $2 \
+             AND (seen_at < {DB_NOW} - $3 OR NOT EXISTS \
+             (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.lifeline_pid)) RETURNING id"
+        ))
+        .bind(&dead.id)
+        .bind(dead.pid)
+        .bind(lease_millis)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if gone.is_some() {
+            sqlx::query("DELETE FROM live_presence WHERE replica_id = $1")
+                .bind(&dead.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        if gone.is_some() {
+            // Only a backend of the same role can be ended; a failure
+            // leaves it to TCP, as before.
+            let _ = sqlx::query("SELECT pg_terminate_backend($1)")
+                .bind(dead.pid)
+                .execute(&mut self.conn)
+                .await;
+        }
+        Ok(gone.is_some())
+    }
+
+    /// Deletes this replica's own rows (it is leaving).
+    pub async fn unregister(&mut self, replica: &str) -> StoreResult<()> {
         let mut tx = self.conn.begin().await?;
         sqlx::query("DELETE FROM live_presence WHERE replica_id = $1")
             .bind(replica)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM replicas WHERE id = $1")
+        sqlx::query("DELETE FROM replicas WHERE id = $1 AND lifeline_pid = $2")
             .bind(replica)
+            .bind(self.pid)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
