@@ -235,32 +235,36 @@ async fn post(user: &User, url: String, body: serde_json::Value, from: &str) -> 
 }
 
 /// One setup: issue → redeem → request view → allow; answers its time.
-async fn setup(server: &TestServer, helper: &User, sharer: &User, n: usize) -> Duration {
+/// The helper's calls go to `helper_at` and the sharer's to `sharer_at`
+/// (the same server, or two replicas: cookies are per host, so either
+/// replica takes them).
+async fn setup(
+    (helper_at, sharer_at): (&TestServer, &TestServer),
+    helper: &User,
+    sharer: &User,
+    n: usize,
+) -> Duration {
     let from = format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255);
     let started = Instant::now();
-    let issued = post(helper, server.url(SESSIONS), serde_json::json!({}), &from).await;
+    let issued = post(
+        helper,
+        helper_at.url(SESSIONS),
+        serde_json::json!({}),
+        &from,
+    )
+    .await;
     let code = issued["code"].as_str().unwrap().to_owned();
     let id = issued["session"]["id"].as_str().unwrap().to_owned();
     let redeem = serde_json::json!({ "code": code });
-    post(sharer, server.url(SESSION_REDEEM), redeem, &from).await;
+    post(sharer, sharer_at.url(SESSION_REDEEM), redeem, &from).await;
     let view = serde_json::json!({"mode": "view"});
-    post(
-        helper,
-        server.url(&with_id(SESSION_REQUEST, &id)),
-        view,
-        &from,
-    )
-    .await;
+    let request = helper_at.url(&with_id(SESSION_REQUEST, &id));
+    post(helper, request, view, &from).await;
     let allow = serde_json::json!({"allow": true});
-    post(
-        sharer,
-        server.url(&with_id(SESSION_CONSENT, &id)),
-        allow,
-        &from,
-    )
-    .await;
+    let consent = sharer_at.url(&with_id(SESSION_CONSENT, &id));
+    post(sharer, consent, allow, &from).await;
     let took = started.elapsed();
-    let leave = server.url(&with_id(SESSION_LEAVE, &id));
+    let leave = sharer_at.url(&with_id(SESSION_LEAVE, &id));
     post(sharer, leave, serde_json::json!({}), &from).await;
     took
 }
@@ -343,7 +347,7 @@ async fn make_sharers(server: &TestServer, admin: &User) -> Vec<User> {
 
 async fn setups(server: &TestServer, helper: &User, sharers: &[User]) {
     let (mut times, rate) = in_parallel(SETUP_CLIENTS, SETUPS, |n| {
-        setup(server, helper, &sharers[n % sharers.len()], n)
+        setup((server, server), helper, &sharers[n % sharers.len()], n)
     })
     .await;
     println!(

@@ -2,12 +2,11 @@
 //! draining the server's sockets before it exits.
 
 use futures_util::StreamExt;
-use serde_json::json;
 use std::time::{Duration, Instant};
 use tandem_protocol::routes;
-use tandem_tests::{DEMO_PASSWORD, ServerOptions, TestServer, free_port};
+use tandem_tests::flows::{session_cookie, signaling_socket};
+use tandem_tests::{ServerOptions, TestServer, free_port};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 async fn metrics_text(http: &reqwest::Client, url: &str) -> String {
     let response = http.get(url).send().await.unwrap();
@@ -26,28 +25,8 @@ async fn sigterm_closes_the_sockets_then_exits_and_metrics_have_their_own_addres
     };
     let mut server = TestServer::start_with(options).await.unwrap();
     let http = reqwest::Client::new();
-    let login = http
-        .post(server.url(routes::AUTH_LOGIN))
-        .json(&json!({ "email": "megan@contoso.test", "password": DEMO_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("tandem_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
-    let ws_url = server.url(routes::SIGNAL).replacen("http://", "ws://", 1);
-    let mut request = ws_url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("cookie", cookie.parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let cookie = session_cookie(&http, &server, "megan@contoso.test").await;
+    let mut socket = signaling_socket(&server, &cookie).await;
 
     // The metrics address needs no token; the main one has no /metrics.
     let metrics_url = format!("http://127.0.0.1:{metrics_port}{}", routes::METRICS);

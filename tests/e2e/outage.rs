@@ -5,14 +5,13 @@
 //! reconnects and registers again).
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
 use std::time::{Duration, Instant};
 use tandem_protocol::routes;
 use tandem_protocol::signal::{ClientMessage, ServerMessage};
+use tandem_tests::flows::{session_cookie, signaling_socket};
 use tandem_tests::postgres::OwnCluster;
-use tandem_tests::{DEMO_PASSWORD, ServerOptions, TestServer};
+use tandem_tests::{ServerOptions, TestServer};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// Polls `GET path` until it answers `status` (at most `within`); the
 /// last answer's body.
@@ -52,32 +51,14 @@ async fn the_server_rides_out_a_database_outage() {
     })
     .await
     .unwrap();
+    // A request that hangs fails the test instead of hanging it.
     let http = reqwest::Client::builder()
         .cookie_store(true)
+        .timeout(Duration::from_secs(15))
         .build()
         .unwrap();
-    let login = http
-        .post(server.url(routes::AUTH_LOGIN))
-        .json(&json!({ "email": "megan@contoso.test", "password": DEMO_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("tandem_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
-    let ws_url = server.url(routes::SIGNAL).replacen("http://", "ws://", 1);
-    let mut request = ws_url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("cookie", cookie.parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let cookie = session_cookie(&http, &server, "megan@contoso.test").await;
+    let mut socket = signaling_socket(&server, &cookie).await;
 
     // The database goes away: 503 problem+json, soon.
     cluster.stop().unwrap();
@@ -144,15 +125,21 @@ async fn the_server_rides_out_a_database_outage() {
     .unwrap();
     assert!(answer.ends_with("not-found"), "{answer}");
 
-    // The replica's bus came back too: its lifeline registered again.
+    // The replica's bus came back too: its lifeline registered again, and
+    // its listener listens again (and read the live state).
     let deadline = Instant::now() + Duration::from_secs(15);
-    while !server.log().contains("reconnected to the other replicas") {
-        assert!(
-            Instant::now() < deadline,
-            "the bus never reconnected:\n{}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    for line in [
+        "reconnected to the other replicas",
+        "the bus listener is back",
+    ] {
+        while !server.log().contains(line) {
+            assert!(
+                Instant::now() < deadline,
+                "never {line:?}:\n{}",
+                server.log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
     assert!(!server.log().contains("panicked"), "{}", server.log());
 }

@@ -4,10 +4,9 @@
 //! over TLS, an agent's registration and control socket (a WebSocket)
 //! through it, and requests still answered while one replica is stopped.
 
-use crate::tls::{ca, leaf};
+use crate::tls::{ca, leaf, trusting};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 use tandem_protocol::routes;
 use tandem_tests::desktop::Agent;
@@ -62,21 +61,8 @@ fn nginx_conf(dir: &Path, port: u16, a: &str, b: &str) -> String {
 
 /// A cookie-keeping client that trusts only `ca_pem`.
 fn browser_like(ca_pem: &str) -> reqwest::Client {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for der in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(der.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
     reqwest::Client::builder()
-        .use_preconfigured_tls(config)
+        .use_preconfigured_tls(trusting(ca_pem))
         .cookie_store(true)
         .build()
         .unwrap()

@@ -36,23 +36,25 @@ pub(crate) fn leaf(issuer: &Issuer<'static, KeyPair>) -> (String, String, Vec<u8
     )
 }
 
-/// A client that trusts only `ca_pem`, on a fresh connection pool.
-pub(crate) fn client_trusting(ca_pem: &str) -> reqwest::Client {
+/// A TLS client configuration that trusts only `ca_pem`.
+pub(crate) fn trusting(ca_pem: &str) -> rustls::ClientConfig {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for der in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(der.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// A client that trusts only `ca_pem`, on a fresh connection pool.
+fn client_trusting(ca_pem: &str) -> reqwest::Client {
     reqwest::Client::builder()
-        .use_preconfigured_tls(config)
+        .use_preconfigured_tls(trusting(ca_pem))
         .tls_info(true)
         .build()
         .unwrap()

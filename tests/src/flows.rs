@@ -2,7 +2,7 @@
 //! the same way in two browsers.
 
 use crate::desktop::{Agent, KEEP_CHANNELS, enrollment_token};
-use crate::{Browser, HarnessError};
+use crate::{Browser, HarnessError, TestServer};
 
 /// The sharer, on the sharer page already (paired with a device, or not),
 /// enters `code`; returns once the helper sees them join.
@@ -115,4 +115,41 @@ pub async fn controlled_agent_session_with(
     grant(helper, &sharer, Ask::FullControl).await?;
     helper.wait_for("#remote-surface.controlling").await?;
     Ok((sharer, agent))
+}
+
+/// Signs `email` in over `http` (the demo password) and answers the
+/// session cookie the server set (`tandem_session=…`).
+pub async fn session_cookie(http: &reqwest::Client, server: &TestServer, email: &str) -> String {
+    let login = http
+        .post(server.url(tandem_protocol::routes::AUTH_LOGIN))
+        .json(&serde_json::json!({ "email": email, "password": crate::DEMO_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "{email} signs in");
+    login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("tandem_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// A signaling WebSocket on `server`, signed in with `cookie`.
+pub async fn signaling_socket(
+    server: &TestServer,
+    cookie: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = server
+        .url(tandem_protocol::routes::SIGNAL)
+        .replacen("http://", "ws://", 1);
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
 }

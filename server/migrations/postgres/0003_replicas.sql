@@ -8,6 +8,9 @@ CREATE TABLE replicas (
     id TEXT PRIMARY KEY,
     lifeline_pid INTEGER NOT NULL,
     started_at BIGINT NOT NULL,
+    -- When the current lifeline registered, by the database's clock: a
+    -- backend that started later under the same pid is someone else's.
+    registered_at BIGINT NOT NULL,
     seen_at BIGINT NOT NULL
 );
 

@@ -64,6 +64,21 @@ pub enum BusMessage {
     Reset { at: UnixMillis },
 }
 
+impl BusMessage {
+    /// Whether it says who is connected (a loss that announcing again
+    /// repairs).
+    pub fn is_presence(&self) -> bool {
+        matches!(
+            self,
+            BusMessage::Joined { .. }
+                | BusMessage::Left { .. }
+                | BusMessage::AgentOnline { .. }
+                | BusMessage::AgentOffline { .. }
+                | BusMessage::Reset { .. }
+        )
+    }
+}
+
 /// A bus message with the replica that sent it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
@@ -154,8 +169,13 @@ impl Cluster {
         let Some(outbox) = &self.shared.outbox else {
             return;
         };
+        let presence = message.is_presence();
         if outbox.try_send(message).is_err() {
-            self.mark_dirty();
+            // Lost presence is repaired by announcing again; a lost relay
+            // is like a stuck socket's (the peers renegotiate).
+            if presence {
+                self.mark_dirty();
+            }
             let dropped = self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             if dropped.is_multiple_of(1_000) {
                 tracing::error!(
@@ -251,9 +271,16 @@ mod tests {
         assert!(!cluster.take_dirty());
         cluster.publish(changed());
         assert_eq!(cluster.dropped(), 1);
+        assert!(!cluster.take_dirty(), "a lost change is no lost presence");
+        cluster.publish(BusMessage::Left {
+            session: SessionId::from("s"),
+            party: Party::Helper,
+            conn: 1,
+            at: UnixMillis(0),
+        });
         assert!(
             cluster.take_dirty(),
-            "a lost message makes the replica announce again"
+            "a lost presence message makes the replica announce again"
         );
         assert_ne!(cluster.next_conn(), cluster.next_conn());
         assert!(

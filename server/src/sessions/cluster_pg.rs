@@ -85,12 +85,10 @@ pub(super) async fn run(sessions: Sessions, joined: Joined) -> StoreResult<()> {
     tokio::spawn(async move {
         let leaving = send(weak, Some(joined.lifeline), joined.outgoing, left).await;
         listener.abort();
-        if let Some((mut line, done)) = leaving {
+        if let Some((mut line, done, at)) = leaving {
             // Others forget this replica's sockets at once (those still
             // open at the drain's deadline too), then its rows go.
-            let reset = BusMessage::Reset {
-                at: UnixMillis(now_millis()),
-            };
+            let reset = BusMessage::Reset { at };
             if let Err(error) = notify(&mut line, &replica, &reset).await {
                 tracing::warn!(%error, "telling the other replicas of leaving failed");
             }
@@ -104,7 +102,8 @@ pub(super) async fn run(sessions: Sessions, joined: Joined) -> StoreResult<()> {
     Ok(())
 }
 
-/// The wall clock, for the one message sent when the service is gone.
+/// The wall clock, where the service's clock is out of reach (it is being
+/// dropped), and for a row's age in `bus_payloads`.
 fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -117,7 +116,7 @@ async fn send(
     mut lifeline: Option<Lifeline>,
     mut outgoing: mpsc::Receiver<BusMessage>,
     mut leave: oneshot::Receiver<oneshot::Sender<()>>,
-) -> Option<(Lifeline, oneshot::Sender<()>)> {
+) -> Option<(Lifeline, oneshot::Sender<()>, UnixMillis)> {
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut beats = 0u32;
@@ -129,22 +128,21 @@ async fn send(
             message = outgoing.recv() => {
                 let message = message?;
                 let sessions = Sessions::upgrade(&weak)?;
-                match lifeline.as_mut() {
-                    Some(line) => {
-                        if let Err(error) = deliver(&sessions, line, &message).await {
-                            tracing::warn!(%error, "sending to the other replicas failed; reconnecting");
-                            lifeline = None;
-                            sessions.cluster().set_leader(false);
-                            sessions.cluster().mark_dirty();
-                        }
-                    }
-                    // Lost: announced again once the lifeline is back.
-                    None => sessions.cluster().mark_dirty(),
+                // With the lifeline down the message is lost: its return
+                // announces everything anyway.
+                if let Some(line) = lifeline.as_mut()
+                    && let Err(error) = deliver(&sessions, line, &message).await
+                {
+                    tracing::warn!(%error, "sending to the other replicas failed; reconnecting");
+                    lifeline = None;
+                    sessions.cluster().set_leader(false);
+                    sessions.cluster().mark_dirty();
                 }
             }
             request = &mut leave => {
+                let at = Sessions::upgrade(&weak).map_or(UnixMillis(now_millis()), |s| s.now());
                 return match (lifeline, request) {
-                    (Some(line), Ok(done)) => Some((line, done)),
+                    (Some(line), Ok(done)) => Some((line, done, at)),
                     _ => None,
                 };
             }
@@ -223,6 +221,9 @@ async fn deliver(
 /// open now. After a broken lifeline, a lost message, or when another
 /// replica took this one for dead.
 async fn announce_again(sessions: &Sessions, line: &mut Lifeline) -> StoreResult<()> {
+    // Anything lost from here on is after the snapshot below, and marks
+    // the replica again.
+    let _ = sessions.cluster().take_dirty();
     let me = sessions.cluster().replica().to_owned();
     let now = sessions.now();
     line.register(&me, now).await?;
@@ -248,8 +249,6 @@ async fn reconnect(sessions: &Sessions) -> Option<Lifeline> {
     let attempt = async {
         let mut line = sessions.store().lifeline().await?;
         announce_again(sessions, &mut line).await?;
-        // Messages queued meanwhile are covered by what was just announced.
-        let _ = sessions.cluster().take_dirty();
         StoreResult::Ok(line)
     };
     match attempt.await {
@@ -270,9 +269,11 @@ async fn reconnect(sessions: &Sessions) -> Option<Lifeline> {
 async fn heartbeat(sessions: &Sessions, line: &mut Lifeline, beats: u32) -> StoreResult<()> {
     let cluster = sessions.cluster();
     let me = cluster.replica().to_owned();
-    // Taken for dead meanwhile (its rows are gone), or a message was lost:
-    // everyone forgets this replica's sockets and hears them again.
-    if !line.heartbeat(&me).await? || cluster.take_dirty() {
+    // Unseen past the lease (others may have forgotten its sockets), its
+    // row gone, or a presence message lost: everyone forgets this
+    // replica's sockets and hears them again.
+    let unseen = line.heartbeat(&me).await?;
+    if unseen.is_none_or(|millis| millis > LEASE_MILLIS) || cluster.take_dirty() {
         tracing::info!(replica = me, "announcing this replica's sockets again");
         announce_again(sessions, line).await?;
     }
@@ -288,10 +289,15 @@ async fn heartbeat(sessions: &Sessions, line: &mut Lifeline, beats: u32) -> Stor
             Vec::new()
         }
     };
-    if cluster.is_leader() {
-        for replica in &dead {
-            line.forget_dead(replica, LEASE_MILLIS).await?;
+    // Every replica forgets the dead (it is conditional, so safe twice):
+    // a vanished leader's lingering backend holds the lock, and only
+    // ending it lets another replica lead.
+    for replica in &dead {
+        if let Err(error) = line.forget_dead(replica, LEASE_MILLIS).await {
+            tracing::warn!(%error, replica = replica.id, "forgetting a dead replica failed");
         }
+    }
+    if cluster.is_leader() {
         line.purge_payloads(UnixMillis(now_millis() - PAYLOAD_KEEP_MILLIS))
             .await?;
         if beats.is_multiple_of(RETRACK_EVERY_BEATS) {
@@ -310,7 +316,11 @@ async fn heartbeat(sessions: &Sessions, line: &mut Lifeline, beats: u32) -> Stor
 async fn retrack(sessions: &Sessions) -> StoreResult<()> {
     let now = sessions.now();
     for record in sessions.store().live_sessions().await? {
-        sessions.hub().track_record(&record, now, true);
+        // A room the hub has is kept: its state may be newer than this
+        // read.
+        if !sessions.hub().knows(&record.id) {
+            sessions.hub().track_record(&record, now, true);
+        }
     }
     Ok(())
 }
@@ -345,41 +355,37 @@ fn forget_sockets_of(sessions: &Sessions, replica: &str, at: UnixMillis) {
         sockets = gone.len(),
         "a replica's sockets are gone; their participants may reconnect here"
     );
-    let sessions = sessions.clone();
-    tokio::spawn(async move {
-        for (session, party) in gone {
-            tell(&sessions, &session, party, false).await;
-        }
-    });
+    for (session, party) in gone {
+        tell(sessions, session, party, false);
+    }
 }
 
 /// Tells this replica's participants of `session` that `party` arrived or
-/// left on another replica, with a fresh view. Each replica tells its own.
-async fn tell(sessions: &Sessions, session: &SessionId, party: Party, connected: bool) {
+/// left on another replica, at once and in the order it happened; the
+/// fresh view (a read and the views) follows in a task of its own, so the
+/// listener never waits on it. Each replica tells its own.
+fn tell(sessions: &Sessions, session: SessionId, party: Party, connected: bool) {
     let peer = ServerMessage::Peer { party, connected };
     for other in super::signaling::others(party) {
-        sessions.hub().send_here(session, *other, &peer);
+        sessions.hub().send_here(&session, *other, &peer);
     }
-    let Some(tenant) = sessions.hub().tenant_of(session) else {
+    let Some(tenant) = sessions.hub().tenant_of(&session) else {
         return;
     };
-    match sessions
-        .store()
-        .session(&TenantScope::of_record(&tenant), session)
-        .await
-    {
-        Ok(Some(record)) => sessions.publish_here(&record).await,
-        Ok(None) => {}
-        Err(error) => {
-            tracing::warn!(%error, %session, "reading a session after a peer moved failed")
-        }
-    }
-}
-
-/// Tells in a task of its own (the listener must not wait on it).
-fn tell_later(sessions: &Sessions, session: SessionId, party: Party, connected: bool) {
     let sessions = sessions.clone();
-    tokio::spawn(async move { tell(&sessions, &session, party, connected).await });
+    tokio::spawn(async move {
+        match sessions
+            .store()
+            .session(&TenantScope::of_record(&tenant), &session)
+            .await
+        {
+            Ok(Some(record)) => sessions.publish_here(&record).await,
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, %session, "reading a session after a peer moved failed")
+            }
+        }
+    });
 }
 
 async fn listen(weak: Weak<Inner>, listener: PgListener, channel: String) {
@@ -497,7 +503,7 @@ async fn receive(sessions: &Sessions, payload: &str) {
                 track(sessions, &tenant, &session).await;
             }
             if hub.remote_attach(&session, party, (from, conn)) {
-                tell_later(sessions, session, party, true);
+                tell(sessions, session, party, true);
             }
         }
         BusMessage::Left {
@@ -507,7 +513,7 @@ async fn receive(sessions: &Sessions, payload: &str) {
             at,
         } => {
             if hub.remote_detach(&session, party, &(from, conn), at) {
-                tell_later(sessions, session, party, false);
+                tell(sessions, session, party, false);
             }
         }
         BusMessage::Deliver {

@@ -13,6 +13,14 @@ use tandem_protocol::session::{Mode, Party, Phase};
 use tandem_protocol::signal::ClientMessage;
 use tandem_protocol::signal::ServerMessage;
 
+/// Picks the message that `party` arrived (`connected`) or left.
+fn peer(party: Party, connected: bool) -> impl Fn(&ServerMessage) -> Option<()> {
+    move |m| {
+        matches!(m, ServerMessage::Peer { party: p, connected: c } if *p == party && *c == connected)
+            .then_some(())
+    }
+}
+
 /// Waits until `done` holds (at most 5 s).
 async fn until(what: &str, done: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -78,16 +86,7 @@ async fn a_helper_on_one_replica_works_with_a_sharer_on_another() {
         })
         .await;
     helper
-        .expect("the sharer's arrival, from B", |m| {
-            matches!(
-                m,
-                ServerMessage::Peer {
-                    party: Party::Sharer,
-                    connected: true
-                }
-            )
-            .then_some(())
-        })
+        .expect("the sharer's arrival, from B", peer(Party::Sharer, true))
         .await;
 
     // The request goes through A, the consent through B: each side sees
@@ -228,9 +227,10 @@ async fn joins_at_once_on_two_replicas_and_the_monitor_feed_reach_both() {
         .unwrap();
     assert_eq!(Some(woken), a.sessions.hub().tenant_of(&id));
 
-    // Both join at the same moment, each on its own replica, before
-    // either replica heard of the other's: each still learns the other
-    // arrived.
+    // Both join at the same moment, each on its own replica, maybe before
+    // either replica heard of the other's join: each still learns the
+    // other is there (from the view its replica sends on the join, or
+    // from the other replica's news of the other join).
     let mut helper = a.connect("megan@contoso.test", slow()).await;
     let mut sharer = b.connect("lynne@contoso.test", slow()).await;
     let join = ClientMessage::Join {
@@ -238,41 +238,20 @@ async fn joins_at_once_on_two_replicas_and_the_monitor_feed_reach_both() {
     };
     tokio::join!(helper.send(&join), sharer.send(&join));
     helper
-        .expect("the sharer's arrival", |m| {
-            matches!(
-                m,
-                ServerMessage::Peer {
-                    party: Party::Sharer,
-                    connected: true
-                }
-            )
-            .then_some(())
+        .expect("a view with the sharer there", |m| match m {
+            ServerMessage::State { session } if session.sharer_connected => Some(()),
+            _ => None,
         })
         .await;
     sharer
-        .expect("the helper's arrival", |m| {
-            matches!(
-                m,
-                ServerMessage::Peer {
-                    party: Party::Helper,
-                    connected: true
-                }
-            )
-            .then_some(())
+        .expect("a view with the helper there", |m| match m {
+            ServerMessage::State { session } if session.helper_connected => Some(()),
+            _ => None,
         })
         .await;
     // And each hears when the other leaves.
     sharer.closed().await;
     helper
-        .expect("the sharer's departure", |m| {
-            matches!(
-                m,
-                ServerMessage::Peer {
-                    party: Party::Sharer,
-                    connected: false
-                }
-            )
-            .then_some(())
-        })
+        .expect("the sharer's departure", peer(Party::Sharer, false))
         .await;
 }

@@ -238,8 +238,9 @@ impl Lifeline {
     pub async fn register(&mut self, replica: &str, now: UnixMillis) -> StoreResult<()> {
         let mut tx = self.conn.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO replicas (id, lifeline_pid, started_at, seen_at) VALUES ($1, $2, $3, {DB_NOW}) \
-             ON CONFLICT (id) DO UPDATE SET lifeline_pid = $2, seen_at = {DB_NOW}"
+            "INSERT INTO replicas (id, lifeline_pid, started_at, registered_at, seen_at) \
+             VALUES ($1, $2, $3, {DB_NOW}, {DB_NOW}) ON CONFLICT (id) DO UPDATE \
+             SET lifeline_pid = $2, registered_at = {DB_NOW}, seen_at = {DB_NOW}"
         ))
         .bind(replica)
         .bind(self.pid)
@@ -254,17 +255,20 @@ impl Lifeline {
         Ok(())
     }
 
-    /// Says `replica` is alive; false if its row is gone (another replica
-    /// took it for dead): it must register again.
-    pub async fn heartbeat(&mut self, replica: &str) -> StoreResult<bool> {
-        let done = sqlx::query(&format!(
-            "UPDATE replicas SET seen_at = {DB_NOW} WHERE id = $1 AND lifeline_pid = $2"
+    /// Says `replica` is alive; answers how long it had not been seen
+    /// (by the database's clock), or `None` if its row is gone (another
+    /// replica took it for dead). Past the lease, others may have
+    /// forgotten its sockets: it must announce them again.
+    pub async fn heartbeat(&mut self, replica: &str) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(&format!(
+            "WITH old AS (SELECT seen_at FROM replicas WHERE id = $1 AND lifeline_pid = $2 FOR UPDATE) \
+             UPDATE replicas r SET seen_at = {DB_NOW} FROM old \
+             WHERE r.id = $1 AND r.lifeline_pid = $2 RETURNING {DB_NOW} - old.seen_at"
         ))
         .bind(replica)
         .bind(self.pid)
-        .execute(&mut self.conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .fetch_optional(&mut self.conn)
+        .await?)
     }
 
     /// Takes the housekeeping lock if nobody holds it; true while this
@@ -289,10 +293,10 @@ impl Lifeline {
         lease_millis: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.conn.begin().await?;
-        let gone: Option<String> = sqlx::query_scalar(&format!(
+        let gone: Option<i64> = sqlx::query_scalar(&format!(
             "DELETE FROM replicas r WHERE id = $1 AND lifeline_pid = $2 \
              AND (seen_at < {DB_NOW} - $3 OR NOT EXISTS \
-             (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.lifeline_pid)) RETURNING id"
+             (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.lifeline_pid)) RETURNING registered_at"
         ))
         .bind(&dead.id)
         .bind(dead.pid)
@@ -306,13 +310,18 @@ impl Lifeline {
                 .await?;
         }
         tx.commit().await?;
-        if gone.is_some() {
-            // Only a backend of the same role can be ended; a failure
-            // leaves it to TCP, as before.
-            let _ = sqlx::query("SELECT pg_terminate_backend($1)")
-                .bind(dead.pid)
-                .execute(&mut self.conn)
-                .await;
+        if let Some(registered_at) = gone {
+            // Its own backend only: one that started after it registered
+            // reuses the pid and is someone else's. Only a backend of the
+            // same role can be ended; a failure leaves it to TCP.
+            let _ = sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 \
+                 AND (extract(epoch from backend_start) * 1000)::bigint <= $2",
+            )
+            .bind(dead.pid)
+            .bind(registered_at)
+            .execute(&mut self.conn)
+            .await;
         }
         Ok(gone.is_some())
     }

@@ -54,7 +54,12 @@ pub async fn run() {
         let (mut times, rate) = in_parallel(super::SETUP_CLIENTS, FAST_SETUPS, |n| {
             // Alternately: the helper on A and the sharer on B, and back.
             let (helper_at, sharer_at) = if n % 2 == 0 { (&a, other) } else { (other, &a) };
-            setup(helper_at, sharer_at, &megan, &sharers[n % sharers.len()], n)
+            super::setup(
+                (helper_at, sharer_at),
+                &megan,
+                &sharers[n % sharers.len()],
+                n,
+            )
         })
         .await;
         println!(
@@ -65,50 +70,6 @@ pub async fn run() {
 
     sockets(&a, &b, &megan).await;
     relay_latency(&a, &b, &megan).await;
-}
-
-/// One setup with the helper's calls on `helper_at` and the sharer's on
-/// `sharer_at` (cookies are per host, so either replica takes them).
-async fn setup(
-    helper_at: &TestServer,
-    sharer_at: &TestServer,
-    helper: &User,
-    sharer: &User,
-    n: usize,
-) -> Duration {
-    let from = format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255);
-    let started = Instant::now();
-    let issued = post(
-        helper,
-        helper_at.url(SESSIONS),
-        serde_json::json!({}),
-        &from,
-    )
-    .await;
-    let code = issued["code"].as_str().unwrap().to_owned();
-    let id = issued["session"]["id"].as_str().unwrap().to_owned();
-    let redeem = serde_json::json!({ "code": code });
-    post(sharer, sharer_at.url(SESSION_REDEEM), redeem, &from).await;
-    let view = serde_json::json!({"mode": "view"});
-    post(
-        helper,
-        helper_at.url(&with_id(SESSION_REQUEST, &id)),
-        view,
-        &from,
-    )
-    .await;
-    let allow = serde_json::json!({"allow": true});
-    post(
-        sharer,
-        sharer_at.url(&with_id(SESSION_CONSENT, &id)),
-        allow,
-        &from,
-    )
-    .await;
-    let took = started.elapsed();
-    let leave = sharer_at.url(&with_id(SESSION_LEAVE, &id));
-    post(sharer, leave, serde_json::json!({}), &from).await;
-    took
 }
 
 async fn sockets(a: &TestServer, b: &TestServer, user: &User) {
