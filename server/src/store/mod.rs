@@ -148,6 +148,14 @@ impl Store {
     }
 
     async fn open_postgres(url: &str) -> StoreResult<Self> {
+        // Migrations run without the statement timeout (one that rebuilds
+        // a large table may take longer), on a connection of their own.
+        let migrating = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
+        POSTGRES_MIGRATIONS.run(&migrating).await?;
+        migrating.close().await;
         let pool = AnyPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
@@ -162,7 +170,6 @@ impl Store {
             })
             .connect(url)
             .await?;
-        POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(Self {
             pool,
             backend: Backend::Postgres,

@@ -291,6 +291,13 @@ impl Store {
             )
         };
         let mut tx = self.pool().begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            // The hourly job may delete a large backlog at once: the
+            // statement timeout of requests does not apply to it.
+            sqlx::query("SET LOCAL statement_timeout = 0")
+                .execute(&mut *tx)
+                .await?;
+        }
         let records = sqlx::query(&format!(
             "DELETE FROM session_reports WHERE ended_at IS NOT NULL AND ended_at < {}",
             cutoff("session_reports")
