@@ -145,6 +145,29 @@ async fn idle_socket(url: String, cookie: String, opened: tokio::sync::mpsc::Sen
     }
 }
 
+/// Opens `count` more idle signaling sockets on `url` into `tasks`, at
+/// most 200 handshakes in flight; returns once all are open.
+async fn open_sockets(tasks: &mut JoinSet<()>, url: &str, cookie: &str, count: usize) {
+    let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel(1024);
+    let mut open = 0;
+    while open < count {
+        let batch = (count - open).min(200);
+        for _ in 0..batch {
+            tasks.spawn(idle_socket(
+                url.to_owned(),
+                cookie.to_owned(),
+                opened_tx.clone(),
+            ));
+        }
+        for _ in 0..batch {
+            tokio::time::timeout(Duration::from_secs(30), opened_rx.recv())
+                .await
+                .expect("sockets open within 30 s");
+        }
+        open += batch;
+    }
+}
+
 async fn sockets(server: &TestServer, user: &User) {
     let pid = server.pid();
     let url = server.url(SIGNAL).replacen("http://", "ws://", 1);
@@ -159,27 +182,11 @@ async fn sockets(server: &TestServer, user: &User) {
         "sockets", "RSS MiB", "KiB per socket", "open s"
     );
     let mut tasks = JoinSet::new();
-    let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel(1024);
     let mut open = 0;
     for step in SOCKET_STEPS {
         let started = Instant::now();
-        while open < step {
-            // At most 200 handshakes in flight.
-            let batch = (step - open).min(200);
-            for _ in 0..batch {
-                tasks.spawn(idle_socket(
-                    url.clone(),
-                    user.cookie.clone(),
-                    opened_tx.clone(),
-                ));
-            }
-            for _ in 0..batch {
-                tokio::time::timeout(Duration::from_secs(30), opened_rx.recv())
-                    .await
-                    .expect("sockets open within 30 s");
-            }
-            open += batch;
-        }
+        open_sockets(&mut tasks, &url, &user.cookie, step - open).await;
+        open = step;
         let took = started.elapsed();
         tokio::time::sleep(Duration::from_secs(2)).await;
         let rss = rss_kib(pid);

@@ -33,6 +33,7 @@ mod error;
 pub mod frame_rate;
 mod housekeeping;
 pub mod hub;
+mod issue;
 pub mod keys;
 mod lifecycle;
 mod limits;
@@ -52,6 +53,8 @@ mod replica_tests;
 mod signaling_tests;
 #[cfg(test)]
 mod store_failure_tests;
+#[cfg(test)]
+mod test_world;
 #[cfg(test)]
 mod transition_tests;
 

@@ -4,7 +4,7 @@
 
 use super::Action;
 use super::SessionError;
-use super::signaling_tests::{World, slow, start, state_of, world};
+use super::test_world::{World, slow, start, state_of, world};
 use crate::auth::throttle::ClientAddress;
 use crate::clock::Clock;
 use crate::store::StoreError;

@@ -2,7 +2,7 @@
 //! that the server failed (not "no such session"), and nothing is dropped
 //! without a trace in the log.
 
-use super::signaling_tests::{error_kind, slow, world};
+use super::test_world::{error_kind, slow, world};
 use crate::store::Store;
 use std::io::Write;
 use std::sync::{Arc, Mutex};

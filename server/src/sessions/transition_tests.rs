@@ -2,7 +2,7 @@
 //! views and grants it sends; housekeeping reads only the sessions due.
 
 use super::Action;
-use super::signaling_tests::{slow, world};
+use super::test_world::{slow, world};
 use crate::domain::machine::State;
 use tandem_protocol::session::EndReason;
 use tandem_protocol::session::{Mode, Phase};

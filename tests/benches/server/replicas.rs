@@ -9,7 +9,7 @@
 //! - **Signaling relay latency**: the sharer's ICE candidate to the helper,
 //!   both on one replica, then on two (B → A over LISTEN/NOTIFY).
 
-use super::{User, idle_socket, in_parallel, make_sharers, percentiles, post, rss_kib, signed_in};
+use super::{User, in_parallel, make_sharers, percentiles, post, rss_kib, signed_in};
 use futures_util::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
 use tandem_protocol::routes::*;
@@ -75,27 +75,11 @@ pub async fn run() {
 async fn sockets(a: &TestServer, b: &TestServer, user: &User) {
     println!("\nidle signaling sockets, {SOCKETS_PER_REPLICA} per replica");
     let mut tasks = JoinSet::new();
-    let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel(1024);
     for (name, server) in [("A", a), ("B", b)] {
         let before = rss_kib(server.pid());
         let url = server.url(SIGNAL).replacen("http://", "ws://", 1);
-        let mut open = 0;
-        while open < SOCKETS_PER_REPLICA {
-            let batch = (SOCKETS_PER_REPLICA - open).min(200);
-            for _ in 0..batch {
-                tasks.spawn(idle_socket(
-                    url.clone(),
-                    user.cookie.clone(),
-                    opened_tx.clone(),
-                ));
-            }
-            for _ in 0..batch {
-                tokio::time::timeout(Duration::from_secs(30), opened_rx.recv())
-                    .await
-                    .expect("sockets open within 30 s");
-            }
-            open += batch;
-        }
+        super::open_sockets(&mut tasks, &url, &user.cookie, SOCKETS_PER_REPLICA).await;
+        let open = SOCKETS_PER_REPLICA;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let after = rss_kib(server.pid());
         println!(
