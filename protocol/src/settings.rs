@@ -71,6 +71,10 @@ pub struct TenantSettings {
     /// This many refusals (or wrong codes) in a day for one person is unusual.
     #[serde(default = "default_failures_per_day")]
     pub unusual_failures_per_day: u16,
+    /// Media and input only through the TURN server, never peer to peer
+    /// (needs a TURN server in the server's configuration).
+    #[serde(default)]
+    pub relay_only: bool,
 }
 
 fn default_true() -> bool {
@@ -125,6 +129,7 @@ impl Default for TenantSettings {
             working_days: default_working_days(),
             unusual_devices_per_day: default_devices_per_day(),
             unusual_failures_per_day: default_failures_per_day(),
+            relay_only: false,
         }
     }
 }

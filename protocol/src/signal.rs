@@ -39,6 +39,19 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
+/// Which candidates both ends may use (`RTCIceTransportPolicy`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IceTransportPolicy {
+    /// Direct paths first, TURN when they fail.
+    #[default]
+    All,
+    /// Only through the TURN server: for organizations that forbid
+    /// peer-to-peer traffic (the tenant setting "relay only").
+    Relay,
+}
+
 /// One trickled ICE candidate, as `RTCIceCandidateInit`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IceCandidate {
@@ -83,6 +96,8 @@ pub enum ServerMessage {
     Joined {
         you: Party,
         ice_servers: Vec<IceServer>,
+        #[serde(default)]
+        ice_transport_policy: IceTransportPolicy,
     },
     /// The session changed (or was just joined).
     State {

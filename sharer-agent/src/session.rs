@@ -26,7 +26,7 @@ use tandem_protocol::grant::GrantKey;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, CursorShape, Display};
 use tandem_protocol::routes::AGENT_SIGNAL;
 use tandem_protocol::session::SessionView;
-use tandem_protocol::signal::{ClientMessage, IceServer, ServerMessage};
+use tandem_protocol::signal::{ClientMessage, IceServer, IceTransportPolicy, ServerMessage};
 use tandem_protocol::tiles::TILES_CHANNEL;
 use tokio::sync::{mpsc, watch};
 use webrtc::peer_connection::RTCPeerConnectionState;
@@ -83,6 +83,8 @@ struct Session {
     injector: Option<GatedInjector>,
     live: Option<Live>,
     servers: Vec<IceServer>,
+    /// "Relay only" when the organization forbids peer-to-peer traffic.
+    ice_policy: IceTransportPolicy,
     ssrc: u32,
     epoch: Instant,
     displays: Vec<Display>,
@@ -190,6 +192,7 @@ where
         },
         live: None,
         servers: Vec::new(),
+        ice_policy: IceTransportPolicy::All,
         ssrc: random_u32(),
         epoch: Instant::now(),
         displays: Vec::new(),
@@ -316,7 +319,14 @@ fn record(context: &SessionContext, journal: &mut Journal, status: &Status) {
 impl Session {
     async fn on_signal(&mut self, message: ServerMessage) -> Vec<ClientMessage> {
         match message {
-            ServerMessage::Joined { ice_servers, .. } => self.servers = ice_servers,
+            ServerMessage::Joined {
+                ice_servers,
+                ice_transport_policy,
+                ..
+            } => {
+                self.servers = ice_servers;
+                self.ice_policy = ice_transport_policy;
+            }
             ServerMessage::State { session: view } => self.gate.on_state(consent_state(&view)),
             ServerMessage::Grant { grant } => {
                 if let Err(error) = self.gate.accept_grant(&grant, client::now()) {
@@ -358,7 +368,7 @@ impl Session {
             old.peer.close().await;
         }
         let (tx, events) = mpsc::channel(256);
-        let peer = match AgentPeer::new(&self.servers, self.ssrc, tx).await {
+        let peer = match AgentPeer::new(&self.servers, self.ice_policy, self.ssrc, tx).await {
             Ok(peer) => peer,
             Err(error) => {
                 tracing::warn!(%error, "cannot set up the connection");

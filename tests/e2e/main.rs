@@ -5,6 +5,7 @@
 mod admin;
 mod admin_directory;
 mod agent;
+mod networks;
 mod oidc;
 mod operations;
 mod outage;

@@ -47,7 +47,7 @@ async fn until_view(
 }
 
 /// Full control works: a command typed in the console runs on the device.
-async fn typed_command_runs(helper: &Browser, work: &Path, name: &str) {
+pub(crate) async fn typed_command_runs(helper: &Browser, work: &Path, name: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     // After a reconnect the picture may be renegotiated: type again until
     // the surface takes it.

@@ -1,6 +1,7 @@
 //! Headless Chromium driven over WebDriver by fantoccini.
 
 use crate::HarnessError;
+use crate::network::Inside;
 use crate::paths::free_port;
 use crate::process::GroupChild;
 use fantoccini::elements::Element;
@@ -45,13 +46,18 @@ pub struct Browser {
     driver: GroupChild,
     profile: TempDir,
     base_url: String,
+    /// For a browser in a network namespace: the task that carries
+    /// WebDriver's connections into it.
+    _forward: Option<crate::network::Forward>,
 }
 
 fn chromium_binary() -> String {
     std::env::var("TANDEM_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
 }
 
-async fn start_driver() -> Result<(GroupChild, String), HarnessError> {
+async fn start_driver(
+    inside: Option<&Inside>,
+) -> Result<(GroupChild, String, Option<crate::network::Forward>), HarnessError> {
     let mut last = String::new();
     // A free port can be taken between choosing and binding it: retry.
     for _ in 0..3 {
@@ -65,18 +71,31 @@ async fn start_driver() -> Result<(GroupChild, String), HarnessError> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        let mut forward = None;
+        let mut reach = port;
+        if let Some(inside) = inside {
+            inside.wrap(&mut command)?;
+            let task = inside
+                .forward(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                .await?;
+            reach = task.port();
+            forward = Some(task);
+        }
         let mut driver = GroupChild::spawn("chromedriver", command)?;
-        let url = format!("http://127.0.0.1:{port}");
+        let url = format!("http://127.0.0.1:{reach}");
         let status = format!("{url}/status");
         let deadline = Instant::now() + DRIVER_READY_TIMEOUT;
         while Instant::now() < deadline && driver.exited().is_none() {
             match reqwest::get(&status).await {
-                Ok(response) if response.status().is_success() => return Ok((driver, url)),
+                Ok(response) if response.status().is_success() => {
+                    return Ok((driver, url, forward));
+                }
                 Ok(response) => last = format!("status {}", response.status()),
                 Err(error) => last = error.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        drop(forward);
         last = format!("{last}; exit: {:?}", driver.exited());
     }
     Err(HarnessError::NotReady {
@@ -89,10 +108,19 @@ async fn start_driver() -> Result<(GroupChild, String), HarnessError> {
 impl Browser {
     /// Starts chromedriver and a headless Chromium with a fresh profile.
     pub async fn start(base_url: &str) -> Result<Self, HarnessError> {
+        Self::start_inside(None, base_url).await
+    }
+
+    /// [`Browser::start`] in a site of a [`crate::network::TestNetwork`].
+    pub async fn start_in(inside: &Inside, base_url: &str) -> Result<Self, HarnessError> {
+        Self::start_inside(Some(inside), base_url).await
+    }
+
+    async fn start_inside(inside: Option<&Inside>, base_url: &str) -> Result<Self, HarnessError> {
         let profile = tempfile::Builder::new()
             .prefix("tandem-chromium-")
             .tempdir()?;
-        let (driver, driver_url) = start_driver().await?;
+        let (driver, driver_url, forward) = start_driver(inside).await?;
         let mut args: Vec<String> = CHROMIUM_REQUIRED_ARGS
             .iter()
             .chain(CHROMIUM_ARGS)
@@ -118,6 +146,7 @@ impl Browser {
             driver,
             profile,
             base_url: base_url.to_owned(),
+            _forward: forward,
         })
     }
 

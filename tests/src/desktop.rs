@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 /// `window.__channels`), so a test can send input the console itself would
 /// not (a rogue peer), or time its own; and keep the agent's latest
 /// once-a-second report (`window.__agentStats`, counted in
-/// `window.__agentReports`), so a test can see what the agent counted.
+/// `window.__agentReports`), so a test can see what the agent counted;
+/// and the connections themselves (`window.__pcs`), for `getStats`.
 /// Run it on the session page before the agent's offer arrives: the page
 /// builds its connection with the patched class.
 pub const KEEP_CHANNELS: &str = "
@@ -34,8 +35,10 @@ pub const KEEP_CHANNELS: &str = "
             } catch (_) {}
         });
     };
+    window.__pcs = [];
     window.RTCPeerConnection = function (...args) {
         const pc = new Original(...args);
+        window.__pcs.push(pc);
         pc.addEventListener('datachannel', e => keep(e.channel));
         return pc;
     };
@@ -328,6 +331,26 @@ impl Agent {
         token: Option<&str>,
         env: &[(&str, &str)],
     ) -> Result<Self, HarnessError> {
+        Self::launch(None, base_url, display, token, env)
+    }
+
+    /// [`Agent::start`] in a site of a [`crate::network::TestNetwork`].
+    pub fn start_in(
+        inside: &crate::network::Inside,
+        base_url: &str,
+        display: &str,
+        token: Option<&str>,
+    ) -> Result<Self, HarnessError> {
+        Self::launch(Some(inside), base_url, display, token, &[])
+    }
+
+    fn launch(
+        inside: Option<&crate::network::Inside>,
+        base_url: &str,
+        display: &str,
+        token: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Result<Self, HarnessError> {
         let state = tempfile::Builder::new().prefix("tandem-agent-").tempdir()?;
         let mut command = Command::new(agent_binary()?);
         command
@@ -336,6 +359,9 @@ impl Agent {
             .args(token.map(|t| ["--enroll", t]).into_iter().flatten())
             .envs(env.iter().copied())
             .env("DISPLAY", display);
+        if let Some(inside) = inside {
+            inside.wrap(&mut command)?;
+        }
         // The agent's syslog goes to a socket of ours, read like a daemon.
         let socket_path = state.path().join("syslog.sock");
         let socket = std::os::unix::net::UnixDatagram::bind(&socket_path)?;

@@ -2,6 +2,7 @@
 //! the same way in two browsers.
 
 use crate::desktop::{Agent, KEEP_CHANNELS, enrollment_token};
+use crate::network::Inside;
 use crate::{Browser, HarnessError, TestServer};
 
 /// The sharer, on the sharer page already (paired with a device, or not),
@@ -80,9 +81,33 @@ pub async fn controlled_agent_session_with(
     display: &str,
     agent_env: &[(&str, &str)],
 ) -> Result<(Browser, Agent), HarnessError> {
+    controlled_session(helper, base_url, display, agent_env, None).await
+}
+
+/// [`controlled_agent_session`] with the agent and the sharer's browser in
+/// `sharer_site` (a site of a [`crate::network::TestNetwork`]).
+pub async fn controlled_agent_session_in(
+    helper: &Browser,
+    base_url: &str,
+    display: &str,
+    sharer_site: &Inside,
+) -> Result<(Browser, Agent), HarnessError> {
+    controlled_session(helper, base_url, display, &[], Some(sharer_site)).await
+}
+
+async fn controlled_session(
+    helper: &Browser,
+    base_url: &str,
+    display: &str,
+    agent_env: &[(&str, &str)],
+    sharer_site: Option<&Inside>,
+) -> Result<(Browser, Agent), HarnessError> {
     switch_user(helper, "admin@contoso.test").await?;
     let token = enrollment_token(helper, "bench").await?;
-    let agent = Agent::start_with(base_url, display, Some(&token), agent_env)?;
+    let agent = match sharer_site {
+        Some(site) => Agent::start_in(site, base_url, display, Some(&token))?,
+        None => Agent::start_with(base_url, display, Some(&token), agent_env)?,
+    };
     let link = agent
         .wait_for_line(
             "Open this link to continue: ",
@@ -96,7 +121,10 @@ pub async fn controlled_agent_session_with(
             what: format!("a sharer link in {link:?}"),
             seconds: 30,
         })?;
-    let sharer = Browser::start(base_url).await?;
+    let sharer = match sharer_site {
+        Some(site) => Browser::start_in(site, base_url).await?,
+        None => Browser::start(base_url).await?,
+    };
     switch_user(helper, "megan@contoso.test").await?;
     switch_user(&sharer, "lynne@contoso.test").await?;
     // The sharer confirms the device before anything is paired.

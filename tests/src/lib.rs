@@ -14,10 +14,12 @@ pub mod desktop;
 mod error;
 pub mod flows;
 pub mod idp;
+pub mod network;
 mod paths;
 pub mod postgres;
 mod process;
 mod server;
+pub mod turn;
 pub mod wine;
 
 pub use balancer::Balancer;

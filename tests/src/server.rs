@@ -1,6 +1,7 @@
 //! A Tandem server on a free port with a temporary database.
 
 use crate::HarnessError;
+use crate::network::Inside;
 use crate::paths::{dist_dir, server_binary};
 use crate::process::GroupChild;
 use std::process::{Command, Stdio};
@@ -17,6 +18,9 @@ pub struct TestServer {
     log_filter: String,
     /// Set for PostgreSQL; SQLite's file is in `data_dir`.
     database_url: Option<String>,
+    /// The namespace it runs in (see [`crate::network`]), if not the
+    /// test's own.
+    inside: Option<Inside>,
     data_dir: TempDir,
 }
 
@@ -45,6 +49,9 @@ pub struct ServerOptions {
     /// A database URL of the test's own (e.g. a cluster it stops and
     /// starts); wins over `database`.
     pub database_url: Option<String>,
+    /// Runs it in a site of a [`crate::network::TestNetwork`], listening
+    /// on [`crate::network::SERVER_ADDRESS`].
+    pub inside: Option<Inside>,
 }
 
 /// What the server logs in tests unless told otherwise.
@@ -75,6 +82,7 @@ impl TestServer {
             options.port.unwrap_or(0),
             &log_filter,
             database_url.as_deref(),
+            options.inside.as_ref(),
         )
         .await?;
         Ok(Self {
@@ -82,6 +90,7 @@ impl TestServer {
             base_url,
             log_filter,
             database_url,
+            inside: options.inside,
             data_dir,
         })
     }
@@ -138,6 +147,7 @@ impl TestServer {
             port,
             &self.log_filter,
             self.database_url.as_deref(),
+            self.inside.as_ref(),
         )
         .await?;
         self.process = process;
@@ -158,13 +168,20 @@ impl TestServer {
                 "replicas share a PostgreSQL database; this server runs on SQLite".into(),
             ));
         };
-        let (process, base_url) =
-            spawn(data_dir.path(), 0, &self.log_filter, Some(&database_url)).await?;
+        let (process, base_url) = spawn(
+            data_dir.path(),
+            0,
+            &self.log_filter,
+            Some(&database_url),
+            self.inside.as_ref(),
+        )
+        .await?;
         Ok(Self {
             process,
             base_url,
             log_filter: self.log_filter.clone(),
             database_url: Some(database_url),
+            inside: self.inside.clone(),
             data_dir,
         })
     }
@@ -216,13 +233,18 @@ async fn spawn(
     port: u16,
     log_filter: &str,
     database_url: Option<&str>,
+    inside: Option<&Inside>,
 ) -> Result<(GroupChild, String), HarnessError> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(data_dir.join("server.log"))?;
     let config_path = data_dir.join("tandem.toml");
-    let bind = format!("127.0.0.1:{port}");
+    let host = match inside {
+        Some(_) => crate::network::SERVER_ADDRESS,
+        None => std::net::Ipv4Addr::LOCALHOST,
+    };
+    let bind = format!("{host}:{port}");
     let mut command = Command::new(server_binary()?);
     command
         .env("TANDEM_BIND", bind)
@@ -240,6 +262,12 @@ async fn spawn(
         .env_remove("TANDEM_TEST_BACKEND");
     if let Some(url) = database_url {
         command.env("TANDEM_DATABASE_URL", url);
+    }
+    if let Some(inside) = inside {
+        // The test network is the test's own: nobody else can reach the
+        // demo accounts there.
+        command.env("TANDEM_FORCE_DEMO_SEED", "true");
+        inside.wrap(&mut command)?;
     }
     let mut process = GroupChild::spawn("tandem-server", command)?;
     let base_url = match process.stdout_line("listening on ", READY_TIMEOUT).await {

@@ -20,7 +20,11 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("xwininfo", "x11-utils"),
     ("nasm", "nasm"),
     ("pkg-config", "pkg-config"),
+    // Sessions across real networks: namespaces, NAT and netem (ip, tc,
+    // nft), with coturn relaying between the sites.
     ("ip", "iproute2"),
+    ("nft", "nftables"),
+    ("turnserver", "coturn"),
     // The README's reverse-proxy configuration is tested as shipped.
     ("nginx", "nginx-light"),
     // The Windows agent: cross-compiled with mingw, tested under Wine,

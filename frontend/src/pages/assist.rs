@@ -10,7 +10,7 @@ use crate::components::session::{
     ChatPanel, ChatState, IdentityCardView, TicketField, VideoView, chat_open, helper_status,
 };
 use crate::routes::AppRoute;
-use crate::rtc::peer::{Peer, PeerSlot, add_remote_candidate};
+use crate::rtc::peer::{IceSetup, Peer, PeerSlot, add_remote_candidate};
 use crate::rtc::remote::{AgentView, Remote, apply};
 use crate::rtc::signal::{Link, Signal};
 use crate::rtc::stats::{self, MediaStats};
@@ -24,7 +24,7 @@ use tandem_protocol::SessionId;
 use tandem_protocol::devices::Compliance;
 use tandem_protocol::input::{Control, SpecialKeys};
 use tandem_protocol::session::{ControlUnavailable, IssuedCode, Mode, Phase, SessionView};
-use tandem_protocol::signal::{IceServer, ServerMessage};
+use tandem_protocol::signal::ServerMessage;
 use web_sys::MediaStream;
 
 /// The last code this tab was given; codes are shown in the tab that got
@@ -115,7 +115,7 @@ fn AssistSession(id: SessionId) -> impl IntoView {
     let media = RwSignal::new(String::new());
     let stream = RwSignal::new_local(None::<MediaStream>);
     let now = RwSignal::new(0u32);
-    let servers: Rc<RefCell<Vec<IceServer>>> = Rc::default();
+    let servers: Rc<RefCell<IceSetup>> = Rc::default();
     let peer: PeerSlot = Rc::default();
     let remote = StoredValue::new_local(Remote::default());
     let agent = RwSignal::new(AgentView::default());
@@ -153,8 +153,15 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                     return;
                 };
                 match message {
-                    ServerMessage::Joined { ice_servers, .. } => {
-                        *servers.borrow_mut() = ice_servers;
+                    ServerMessage::Joined {
+                        ice_servers,
+                        ice_transport_policy,
+                        ..
+                    } => {
+                        *servers.borrow_mut() = IceSetup {
+                            servers: ice_servers,
+                            policy: ice_transport_policy,
+                        };
                         // The server's state follows; it decides whether this
                         // (re)join needs a fresh offer.
                         just_joined.set(true);

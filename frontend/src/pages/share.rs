@@ -9,7 +9,7 @@ use crate::components::session::{
     ChatPanel, ChatState, IdentityCardView, chat_open, sharer_indicator, workspace,
 };
 use crate::routes::AppRoute;
-use crate::rtc::peer::{Peer, PeerSlot, add_remote_candidate, capture_screen};
+use crate::rtc::peer::{IceSetup, Peer, PeerSlot, add_remote_candidate, capture_screen};
 use crate::rtc::signal::{Link, Signal};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use tandem_protocol::agent::PairingPreview;
 use tandem_protocol::session::{Mode, Phase, SessionView};
-use tandem_protocol::signal::{IceServer, ServerMessage};
+use tandem_protocol::signal::ServerMessage;
 use tandem_protocol::{DeviceId, SessionId};
 use web_sys::{MediaStream, MediaStreamTrack};
 
@@ -235,7 +235,7 @@ fn PastSessions() -> impl IntoView {
 #[derive(Clone)]
 struct Sharing {
     signal: Rc<RefCell<Option<Signal>>>,
-    servers: Rc<RefCell<Vec<IceServer>>>,
+    servers: Rc<RefCell<IceSetup>>,
     peer: PeerSlot,
     stream: Rc<RefCell<Option<(MediaStream, MediaStreamTrack)>>>,
     session: RwSignal<Option<SessionView>>,
@@ -304,7 +304,16 @@ impl Sharing {
 
     fn on_message(&self, message: ServerMessage) {
         match message {
-            ServerMessage::Joined { ice_servers, .. } => *self.servers.borrow_mut() = ice_servers,
+            ServerMessage::Joined {
+                ice_servers,
+                ice_transport_policy,
+                ..
+            } => {
+                *self.servers.borrow_mut() = IceSetup {
+                    servers: ice_servers,
+                    policy: ice_transport_policy,
+                };
+            }
             ServerMessage::State { session: view } => {
                 let ended = view.ended.is_some();
                 self.session.set(Some(*view));

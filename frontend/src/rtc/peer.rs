@@ -7,19 +7,26 @@ use super::signal::Signal;
 use js_sys::{Array, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
-use tandem_protocol::signal::{ClientMessage, IceCandidate, IceServer};
+use tandem_protocol::signal::{ClientMessage, IceCandidate, IceServer, IceTransportPolicy};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
-    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpSender, RtcSdpType,
+    RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpSender, RtcSdpType,
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
-fn configuration(servers: &[IceServer]) -> RtcConfiguration {
+/// What the server said to gather candidates with (`Joined`).
+#[derive(Debug, Clone, Default)]
+pub struct IceSetup {
+    pub servers: Vec<IceServer>,
+    pub policy: IceTransportPolicy,
+}
+
+fn configuration(ice: &IceSetup) -> RtcConfiguration {
     let list = Array::new();
-    for server in servers {
+    for server in &ice.servers {
         let entry = RtcIceServer::new();
         let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
         entry.set_urls(&urls);
@@ -33,6 +40,10 @@ fn configuration(servers: &[IceServer]) -> RtcConfiguration {
     }
     let config = RtcConfiguration::new();
     config.set_ice_servers(&list);
+    config.set_ice_transport_policy(match ice.policy {
+        IceTransportPolicy::All => RtcIceTransportPolicy::All,
+        IceTransportPolicy::Relay => RtcIceTransportPolicy::Relay,
+    });
     config
 }
 
@@ -79,12 +90,12 @@ async fn description(promise: js_sys::Promise, what: &str) -> Result<String, Str
 impl Peer {
     /// A connection that sends its candidates over `signal`.
     pub fn new(
-        servers: &[IceServer],
+        ice: &IceSetup,
         signal: &Signal,
         on_state: StateHandler,
     ) -> Result<Rc<Self>, String> {
-        let pc = RtcPeerConnection::new_with_configuration(&configuration(servers))
-            .map_err(error_text)?;
+        let pc =
+            RtcPeerConnection::new_with_configuration(&configuration(ice)).map_err(error_text)?;
         let signal = signal.clone();
         let on_ice = Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
             move |event: RtcPeerConnectionIceEvent| {

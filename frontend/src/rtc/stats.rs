@@ -1,10 +1,43 @@
 //! The helper's own view of the video, from `RTCPeerConnection.getStats()`:
-//! frame rate, bit rate, round trip, resolution and packet loss.
+//! frame rate, bit rate, round trip, resolution, packet loss, and the
+//! path the connection took (direct, or relayed through TURN).
 
 use js_sys::{Map, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::RtcPeerConnection;
+
+/// Which way the media goes, from the selected candidate pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaPath {
+    /// Straight between the two ends (host, server- or peer-reflexive).
+    Direct,
+    /// Through a TURN server: this browser's or the device's end is a
+    /// relay candidate, and this browser reaches its relay over UDP.
+    Relayed,
+    /// Through a TURN server this browser reaches over TCP or TLS.
+    RelayedOverTcp,
+}
+
+impl MediaPath {
+    pub fn label(self) -> &'static str {
+        match self {
+            MediaPath::Direct => "direct",
+            MediaPath::Relayed => "relayed",
+            MediaPath::RelayedOverTcp => "relayed over TCP",
+        }
+    }
+
+    /// From the pair's two candidates: their `candidateType`, and the
+    /// local one's `relayProtocol`.
+    pub fn of(local: &str, local_relay_protocol: Option<&str>, remote: &str) -> Self {
+        match (local, local_relay_protocol, remote) {
+            ("relay", Some("tcp" | "tls"), _) => MediaPath::RelayedOverTcp,
+            ("relay", _, _) | (_, _, "relay") => MediaPath::Relayed,
+            _ => MediaPath::Direct,
+        }
+    }
+}
 
 /// One reading, for the stats overlay.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,6 +48,8 @@ pub struct MediaStats {
     pub width: u32,
     pub height: u32,
     pub packets_lost: i64,
+    /// Unknown until a candidate pair is selected.
+    pub path: Option<MediaPath>,
     /// Bytes received so far, to compute the next bit rate.
     pub bytes: f64,
     /// When this reading was taken (ms, the page's clock).
@@ -41,6 +76,7 @@ pub async fn read(pc: &RtcPeerConnection, previous: Option<&MediaStats>) -> Opti
     };
     // RTCStatsReport is map-like; `forEach` is all that is needed.
     let map: &Map = report.unchecked_ref();
+    stats.path = selected_path(map);
     map.for_each(&mut |stat, _key| match text(&stat, "type").as_deref() {
         Some("inbound-rtp") if text(&stat, "kind").as_deref() == Some("video") => {
             stats.fps = number(&stat, "framesPerSecond").unwrap_or(0.0);
@@ -67,6 +103,32 @@ pub async fn read(pc: &RtcPeerConnection, previous: Option<&MediaStats>) -> Opti
         stats.kbps = (stats.bytes - before.bytes) * 8.0 / (now - before.at);
     }
     Some(stats)
+}
+
+/// The path of the transport's selected pair (`transport` →
+/// `selectedCandidatePairId` → its two candidates).
+fn selected_path(map: &Map) -> Option<MediaPath> {
+    let mut pair_id = None;
+    map.for_each(&mut |stat, _key| {
+        if text(&stat, "type").as_deref() == Some("transport") && pair_id.is_none() {
+            pair_id = text(&stat, "selectedCandidatePairId");
+        }
+    });
+    let pair = map.get(&JsValue::from_str(&pair_id?));
+    let candidate = |key: &str| {
+        text(&pair, key)
+            .map(|id| map.get(&JsValue::from_str(&id)))
+            .filter(|c| !c.is_undefined())
+    };
+    let (local, remote) = (
+        candidate("localCandidateId")?,
+        candidate("remoteCandidateId")?,
+    );
+    Some(MediaPath::of(
+        &text(&local, "candidateType")?,
+        text(&local, "relayProtocol").as_deref(),
+        &text(&remote, "candidateType")?,
+    ))
 }
 
 /// The overlay's line.

@@ -84,6 +84,15 @@ impl std::fmt::Display for TurnUser<'_> {
 }
 
 impl IceConfig {
+    /// Whether any TURN server is configured (so "relay only" can work).
+    pub fn has_turn(&self) -> bool {
+        let turn = |url: &String| url.starts_with("turn:") || url.starts_with("turns:");
+        self.turn_rest
+            .as_ref()
+            .is_some_and(|t| t.urls.iter().any(turn))
+            || self.servers.iter().any(|s| s.urls.iter().any(turn))
+    }
+
     /// The ICE servers for `user` at `now`.
     pub fn servers_for(&self, who: TurnUser<'_>, now: UnixMillis) -> Vec<IceServer> {
         let mut servers: Vec<IceServer> = self

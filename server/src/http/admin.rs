@@ -47,6 +47,13 @@ pub async fn put_settings(
             settings.timezone
         )));
     }
+    if settings.relay_only && !state.sessions.ice().has_turn() {
+        return Err(ApiError::BadRequest(
+            "Relay only needs a TURN server in this server's configuration ([turn_rest] or a \
+             turn: URL in [[ice_servers]]); without one no session could connect."
+                .into(),
+        ));
+    }
     let saved = state
         .store
         .update_settings(&auth, &settings, state.clock.now())

@@ -18,7 +18,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Duration;
 use tandem_protocol::problem::ProblemKind;
 use tandem_protocol::session::Party;
-use tandem_protocol::signal::{ClientMessage, FrameError, ServerMessage};
+use tandem_protocol::signal::{ClientMessage, FrameError, IceTransportPolicy, ServerMessage};
 use tandem_protocol::{Problem, SessionId, UserId};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -243,6 +243,19 @@ async fn join(
         _ => not_found(),
     })?;
     let outbox = outbox.ok_or_else(not_found)?;
+    // Relay only is the organization's rule: unknown means no session,
+    // not a direct path.
+    let ice_transport_policy = match sessions.store().settings(scope).await {
+        Ok(settings) if settings.relay_only => IceTransportPolicy::Relay,
+        Ok(_) => IceTransportPolicy::All,
+        Err(error) => {
+            tracing::error!(%error, %session, "reading the tenant settings failed");
+            return Err(problem(
+                ProblemKind::Internal,
+                "Something went wrong on the server. It has been logged.",
+            ));
+        }
+    };
     // Sockets of this party on a replica that died meanwhile are gone:
     // coming back here is then a reconnect.
     if sessions.hub().held_elsewhere(&record.id, party) {
@@ -289,6 +302,7 @@ async fn join(
     let first = vec![ServerMessage::Joined {
         you: party,
         ice_servers: sessions.ice().servers_for(caller.turn_user(), now),
+        ice_transport_policy,
     }];
     Ok((
         Joined {

@@ -10,7 +10,7 @@ use tandem_protocol::settings::{HelperNameDisplay, TenantSettings};
 const COLUMNS: &str = "remote_help_enabled, allow_unenrolled, allow_unattended, \
     code_lifetime_minutes, retention_days, helper_name_display, chat_enabled, \
     sign_out_after_elevation, timezone, working_hours_start, working_hours_end, \
-    working_days, unusual_devices_per_day, unusual_failures_per_day";
+    working_days, unusual_devices_per_day, unusual_failures_per_day, relay_only";
 
 fn corrupt(reason: String) -> StoreError {
     StoreError::Corrupt {
@@ -56,6 +56,7 @@ impl Store {
                 .map_err(|e| corrupt(e.to_string()))?,
             unusual_failures_per_day: u16::try_from(small("unusual_failures_per_day")?)
                 .map_err(|e| corrupt(e.to_string()))?,
+            relay_only: flag(small("relay_only")?),
         })
     }
 
@@ -72,7 +73,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         sqlx::query(&format!(
             "INSERT INTO tenant_settings (tenant_id, {COLUMNS}, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $10) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $17, $10) \
              ON CONFLICT (tenant_id) DO UPDATE SET \
              remote_help_enabled = excluded.remote_help_enabled, \
              allow_unenrolled = excluded.allow_unenrolled, \
@@ -88,6 +89,7 @@ impl Store {
              working_days = excluded.working_days, \
              unusual_devices_per_day = excluded.unusual_devices_per_day, \
              unusual_failures_per_day = excluded.unusual_failures_per_day, \
+             relay_only = excluded.relay_only, \
              updated_at = excluded.updated_at"
         ))
         .bind(scope.tenant_id().0.as_str())
@@ -106,6 +108,7 @@ impl Store {
         .bind(i64::from(settings.working_days))
         .bind(i64::from(settings.unusual_devices_per_day))
         .bind(i64::from(settings.unusual_failures_per_day))
+        .bind(i64::from(settings.relay_only))
         .execute(&mut *tx)
         .await?;
         record(

@@ -40,6 +40,8 @@ pub struct Options {
     pub login_limits: tandem_server::auth::throttle::Limits,
     pub hasher: Arc<PasswordHasher>,
     pub timing: tandem_server::sessions::Timing,
+    /// STUN/TURN servers handed out (none by default).
+    pub ice: tandem_server::domain::ice::IceConfig,
 }
 
 impl Default for Options {
@@ -48,6 +50,7 @@ impl Default for Options {
             login_limits: tandem_server::auth::throttle::Limits::default(),
             hasher: Arc::new(PasswordHasher::new(HashLimits::default()).unwrap()),
             timing: tandem_server::sessions::Timing::default(),
+            ice: tandem_server::domain::ice::IceConfig::default(),
         }
     }
 }
@@ -74,7 +77,7 @@ pub async fn app_configured(dist: &Path, options: Options) -> App {
     let sessions = tandem_server::sessions::Sessions::start(
         store.clone(),
         clock.clone(),
-        tandem_server::domain::ice::IceConfig::default(),
+        options.ice,
         options.timing,
     )
     .await

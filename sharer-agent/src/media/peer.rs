@@ -17,7 +17,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use std::sync::Arc;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
-use tandem_protocol::signal::{IceCandidate, IceServer};
+use tandem_protocol::signal::{IceCandidate, IceServer, IceTransportPolicy};
 use tandem_protocol::tiles::TILES_CHANNEL;
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
@@ -25,8 +25,9 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
-    RTCSessionDescription, Registry, SettingEngineBuilder, register_default_interceptors,
+    RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
+    register_default_interceptors,
 };
 use webrtc::rtp_transceiver::RtpSender;
 use webrtc::runtime::default_runtime;
@@ -157,6 +158,7 @@ impl AgentPeer {
     /// `events` until the connection is closed.
     pub async fn new(
         servers: &[IceServer],
+        policy: IceTransportPolicy,
         ssrc: u32,
         events: mpsc::Sender<PeerEvent>,
     ) -> Result<Self, MediaError> {
@@ -185,6 +187,10 @@ impl AgentPeer {
             .build();
         let config = RTCConfigurationBuilder::new()
             .with_ice_servers(ice_servers(servers))
+            .with_ice_transport_policy(match policy {
+                IceTransportPolicy::All => RTCIceTransportPolicy::All,
+                IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
+            })
             .build();
         let runtime = Arc::new(AgentRuntime::new(
             default_runtime().ok_or(MediaError::NoRuntime)?,

@@ -113,6 +113,7 @@ const FIELDS: &[(&str, &str)] = &[
     ("retention_days", "Keep session records (days)"),
     ("helper_name_display", "Helper's name shown to sharers"),
     ("chat_enabled", "Chat"),
+    ("relay_only", "Relay only"),
     ("timezone", "Time zone"),
     ("working_hours_start", "Working hours start"),
     ("working_hours_end", "Working hours end"),

@@ -83,6 +83,13 @@ pub fn quality_details(stats: &MediaStats) -> Vec<(&'static str, String)> {
         ("Network delay", delay),
         ("Data", format!("{:.0} kbit/s", stats.kbps)),
         ("Lost packets", stats.packets_lost.to_string()),
+        (
+            "Path",
+            stats
+                .path
+                .map_or("not chosen yet", |p| p.label())
+                .to_owned(),
+        ),
     ]
 }
 
@@ -219,6 +226,37 @@ mod tests {
         assert_eq!(elapsed(12 * 60_000 + 5_000), "12:05");
         assert_eq!(elapsed(3_723_000), "1:02:03");
         assert_eq!(elapsed(-5), "0:00");
+    }
+
+    #[wasm_bindgen_test]
+    fn the_path_is_named_from_the_selected_candidates() {
+        use crate::rtc::stats::MediaPath;
+        assert_eq!(MediaPath::of("host", None, "prflx"), MediaPath::Direct);
+        assert_eq!(MediaPath::of("srflx", None, "srflx"), MediaPath::Direct);
+        assert_eq!(
+            MediaPath::of("relay", Some("udp"), "relay"),
+            MediaPath::Relayed
+        );
+        // The device's end relayed, this browser's direct: still relayed.
+        assert_eq!(MediaPath::of("host", None, "relay"), MediaPath::Relayed);
+        assert_eq!(
+            MediaPath::of("relay", Some("tcp"), "relay"),
+            MediaPath::RelayedOverTcp
+        );
+        assert_eq!(
+            MediaPath::of("relay", Some("tls"), "srflx"),
+            MediaPath::RelayedOverTcp
+        );
+        let mut stats = MediaStats::default();
+        let path = |s: &MediaStats| {
+            quality_details(s)
+                .into_iter()
+                .find(|(label, _)| *label == "Path")
+                .map(|(_, value)| value)
+        };
+        assert_eq!(path(&stats).as_deref(), Some("not chosen yet"));
+        stats.path = Some(MediaPath::RelayedOverTcp);
+        assert_eq!(path(&stats).as_deref(), Some("relayed over TCP"));
     }
 
     #[wasm_bindgen_test]

@@ -174,6 +174,11 @@ pub fn SettingsPage() -> impl IntoView {
                             <Toggle id="set-chat" label="Chat" form get=|s| s.chat_enabled set=|s, v| s.chat_enabled = v />
                         </fieldset>
                         <fieldset class="checks">
+                            <legend>"Network"</legend>
+                            <Toggle id="set-relay-only" label="Relay only: media and input go only through the TURN server, never peer to peer" form
+                                get=|s| s.relay_only set=|s, v| s.relay_only = v />
+                        </fieldset>
+                        <fieldset class="checks">
                             <legend>"Elevation"</legend>
                             <Toggle id="set-sign-out" label="Sign the sharer out after a session in which the helper used elevation with full control" form
                                 get=|s| s.sign_out_after_elevation set=|s, v| s.sign_out_after_elevation = v />

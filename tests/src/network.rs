@@ -1,0 +1,483 @@
+//! A small internet in network namespaces, for sessions across real
+//! networks: a helper site and a sharer site, each behind NAT, and a
+//! server site (server, IdP, coturn) on a public segment.
+//!
+//! ```text
+//!   helper site 192.168.1.2 ─ lan1 ┐
+//!                                  ├ router (nftables NAT) ─ wan0 ─ 198.51.100.2 server site
+//!   sharer site 192.168.2.2 ─ lan2 ┘         198.51.100.1
+//! ```
+//!
+//! The router masquerades both sites behind 198.51.100.1 and forwards
+//! nothing between them, and nothing from outside that the sites did not
+//! start: the two sites cannot reach each other, so a session between them
+//! has to go through TURN. The public segment is TEST-NET-2, not a private
+//! range, so coturn can run with the production's `denied-peer-ip` list.
+//!
+//! Every namespace is the test's own (named after this process and a
+//! counter) and is deleted on drop, however the test ends; namespaces
+//! left behind by a test process that no longer exists are deleted when
+//! the next network is built.
+
+use crate::HarnessError;
+use nix::sched::{CloneFlags, setns};
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// The prefix of every namespace the harness makes: `tdn<pid>x<n><site>`.
+const PREFIX: &str = "tdn";
+
+/// The server site's address, where the server, IdP and coturn listen.
+pub const SERVER_ADDRESS: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+/// The router's public address, behind which both sites appear.
+pub const ROUTER_PUBLIC_ADDRESS: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+
+/// One of the network's places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    /// The helper's browser, behind NAT.
+    Helper,
+    /// The sharer's agent and browser, behind NAT.
+    Sharer,
+    /// The server, the IdP and coturn, on the public segment.
+    Server,
+    /// The NAT router between them.
+    Router,
+}
+
+impl Site {
+    fn letter(self) -> char {
+        match self {
+            Site::Helper => 'h',
+            Site::Sharer => 's',
+            Site::Server => 'v',
+            Site::Router => 'r',
+        }
+    }
+
+    /// The router's interface towards this site (none for the router).
+    fn router_side(self) -> Option<&'static str> {
+        match self {
+            Site::Helper => Some("lan1"),
+            Site::Sharer => Some("lan2"),
+            Site::Server => Some("wan0"),
+            Site::Router => None,
+        }
+    }
+
+    /// The site's own address.
+    pub fn address(self) -> Ipv4Addr {
+        match self {
+            Site::Helper => Ipv4Addr::new(192, 168, 1, 2),
+            Site::Sharer => Ipv4Addr::new(192, 168, 2, 2),
+            Site::Server => SERVER_ADDRESS,
+            Site::Router => ROUTER_PUBLIC_ADDRESS,
+        }
+    }
+}
+
+const SITES: [Site; 3] = [Site::Helper, Site::Sharer, Site::Server];
+
+/// The router's rules: masquerade towards the public segment; forward
+/// only what a site started, and never from one site to the other.
+const ROUTER_RULES: &str = r#"
+table ip tandem_router {
+  chain postrouting {
+    type nat hook postrouting priority 100;
+    oifname "wan0" masquerade
+  }
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    iifname { "lan1", "lan2" } oifname "wan0" accept
+    iifname "wan0" ct state established,related accept
+  }
+}
+"#;
+
+/// Drops all UDP leaving a site (a TCP-only network); TCP still passes.
+const NO_UDP_RULES: &str = r#"
+table inet tandem_site {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    oifname "eth0" meta l4proto udp drop
+  }
+}
+"#;
+
+/// How a site's link behaves, both ways.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Impairment {
+    /// One-way delay added on each side of the link (so the round trip
+    /// through it grows by twice this).
+    pub delay: Duration,
+    /// Packets lost, in percent, each way.
+    pub loss_percent: f32,
+}
+
+/// The test's network; everything in it is removed on drop.
+pub struct TestNetwork {
+    names: Vec<(Site, String)>,
+}
+
+fn ip(args: &[&str]) -> Result<(), HarnessError> {
+    run("ip", args, None)
+}
+
+fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Result<(), HarnessError> {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().map_err(|source| HarnessError::Spawn {
+        what: "a network command",
+        source,
+    })?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        use std::io::Write;
+        pipe.write_all(text.as_bytes())?;
+    }
+    let output = child.wait_with_output()?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(HarnessError::Network(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+/// Deletes namespaces made by test processes that are gone.
+fn remove_orphans() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split_once('x'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = ip(&["netns", "del", &name]);
+        }
+    }
+}
+
+impl TestNetwork {
+    /// Builds the sites, the router and its NAT. Needs root.
+    pub fn build() -> Result<Self, HarnessError> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        remove_orphans();
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let mut network = Self { names: Vec::new() };
+        for site in [Site::Router, Site::Helper, Site::Sharer, Site::Server] {
+            let name = format!("{PREFIX}{}x{n}{}", std::process::id(), site.letter());
+            ip(&["netns", "add", &name])?;
+            // Pushed at once, so a failure below still deletes it.
+            network.names.push((site, name.clone()));
+            ip(&["-n", &name, "link", "set", "lo", "up"])?;
+        }
+        let router = network.name(Site::Router).to_owned();
+        for site in SITES {
+            let side = site.router_side().unwrap_or("wan0");
+            let inside = network.name(site).to_owned();
+            ip(&[
+                "-n", &router, "link", "add", side, "type", "veth", "peer", "name", "eth0",
+                "netns", &inside,
+            ])?;
+            let (own, gateway) = match site {
+                Site::Server => (SERVER_ADDRESS, ROUTER_PUBLIC_ADDRESS),
+                _ => {
+                    let [a, b, c, _] = site.address().octets();
+                    (site.address(), Ipv4Addr::new(a, b, c, 1))
+                }
+            };
+            ip(&[
+                "-n",
+                &router,
+                "addr",
+                "add",
+                &format!("{gateway}/24"),
+                "dev",
+                side,
+            ])?;
+            ip(&["-n", &router, "link", "set", side, "up"])?;
+            ip(&[
+                "-n",
+                &inside,
+                "addr",
+                "add",
+                &format!("{own}/24"),
+                "dev",
+                "eth0",
+            ])?;
+            ip(&["-n", &inside, "link", "set", "eth0", "up"])?;
+            ip(&[
+                "-n",
+                &inside,
+                "route",
+                "add",
+                "default",
+                "via",
+                &gateway.to_string(),
+            ])?;
+        }
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &router,
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
+            ],
+            None,
+        )?;
+        run(
+            "ip",
+            &["netns", "exec", &router, "nft", "-f", "-"],
+            Some(ROUTER_RULES),
+        )?;
+        Ok(network)
+    }
+
+    /// The namespace's name of `site`.
+    pub fn name(&self, site: Site) -> &str {
+        self.names
+            .iter()
+            .find(|(s, _)| *s == site)
+            .map(|(_, name)| name.as_str())
+            .unwrap_or_default()
+    }
+
+    /// A handle that runs things inside `site`.
+    pub fn site(&self, site: Site) -> Inside {
+        Inside {
+            path: format!("/run/netns/{}", self.name(site)),
+        }
+    }
+
+    /// Sets delay and loss on `site`'s link (both directions); the default
+    /// [`Impairment`] takes them away.
+    pub fn impair(&self, site: Site, impairment: Impairment) -> Result<(), HarnessError> {
+        let Some(side) = site.router_side() else {
+            return Ok(());
+        };
+        let delay = format!("{}us", impairment.delay.as_micros());
+        let loss = format!("{}%", impairment.loss_percent);
+        for (namespace, device) in [(self.name(Site::Router), side), (self.name(site), "eth0")] {
+            ip(&["-n", namespace, "link", "set", device, "up"])?;
+            run(
+                "tc",
+                &[
+                    "-n", namespace, "qdisc", "replace", "dev", device, "root", "netem", "delay",
+                    &delay, "loss", &loss,
+                ],
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Cuts `site` off (its link goes down), as a pulled cable would.
+    pub fn cut(&self, site: Site) -> Result<(), HarnessError> {
+        match site.router_side() {
+            Some(side) => ip(&["-n", self.name(Site::Router), "link", "set", side, "down"]),
+            None => Ok(()),
+        }
+    }
+
+    /// Mends a [`TestNetwork::cut`].
+    pub fn mend(&self, site: Site) -> Result<(), HarnessError> {
+        match site.router_side() {
+            Some(side) => ip(&["-n", self.name(Site::Router), "link", "set", side, "up"]),
+            None => Ok(()),
+        }
+    }
+
+    /// Lets the two sites reach each other directly (as two offices on
+    /// one corporate network would), so a direct path exists.
+    pub fn open_between_sites(&self) -> Result<(), HarnessError> {
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                self.name(Site::Router),
+                "nft",
+                "add",
+                "rule",
+                "ip",
+                "tandem_router",
+                "forward",
+                "iifname",
+                "{",
+                "lan1",
+                ",",
+                "lan2",
+                "}",
+                "oifname",
+                "{",
+                "lan1",
+                ",",
+                "lan2",
+                "}",
+                "accept",
+            ],
+            None,
+        )
+    }
+
+    /// Makes `site` a TCP-only network: every UDP packet leaving it is
+    /// dropped.
+    pub fn drop_udp(&self, site: Site) -> Result<(), HarnessError> {
+        run(
+            "ip",
+            &["netns", "exec", self.name(site), "nft", "-f", "-"],
+            Some(NO_UDP_RULES),
+        )
+    }
+}
+
+impl Drop for TestNetwork {
+    fn drop(&mut self) {
+        for (_, name) in self.names.drain(..) {
+            let _ = ip(&["netns", "del", &name]);
+        }
+    }
+}
+
+/// A loopback port of the test process that leads into a namespace.
+pub struct Forward {
+    port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Forward {
+    /// The port on 127.0.0.1 (the test process's own namespace).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        // The connections it carries are in its JoinSet and end with it.
+        self.task.abort();
+    }
+}
+
+/// Runs processes, connections and probes inside one namespace.
+#[derive(Debug, Clone)]
+pub struct Inside {
+    path: String,
+}
+
+impl Inside {
+    /// Makes `command` start inside the namespace.
+    #[allow(unsafe_code)] // pre_exec is unsafe; see SAFETY below.
+    pub fn wrap(&self, command: &mut Command) -> Result<(), HarnessError> {
+        let namespace = File::open(&self.path)?;
+        // SAFETY: between fork and exec the closure only calls setns(2),
+        // which is async-signal-safe, on a descriptor opened before.
+        unsafe {
+            command.pre_exec(move || {
+                setns(&namespace, CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `job` on a thread of its own inside the namespace (sockets it
+    /// makes stay there) and returns its result.
+    pub fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> std::io::Result<T> {
+        let namespace = File::open(&self.path)?;
+        std::thread::spawn(move || {
+            setns(&namespace, CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
+            job()
+        })
+        .join()
+        .map_err(|_| std::io::Error::other("the thread inside the namespace panicked"))?
+    }
+
+    /// A TCP connection to `to`, made from inside the namespace.
+    pub async fn connect(&self, to: SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
+        let inside = self.clone();
+        let stream = tokio::task::spawn_blocking(move || {
+            inside.run(move || {
+                let stream = TcpStream::connect_timeout(&to, Duration::from_secs(5))?;
+                stream.set_nonblocking(true)?;
+                Ok(stream)
+            })
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        tokio::net::TcpStream::from_std(stream)
+    }
+
+    /// Forwards a new loopback port of the test process to `to` inside the
+    /// namespace (e.g. chromedriver there), until the [`Forward`] is dropped.
+    pub async fn forward(&self, to: SocketAddr) -> std::io::Result<Forward> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let port = listener.local_addr()?.port();
+        let inside = self.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut outside, _)) = listener.accept().await {
+                let inside = inside.clone();
+                connections.spawn(async move {
+                    if let Ok(mut there) = inside.connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut outside, &mut there).await;
+                    }
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Ok(Forward { port, task })
+    }
+
+    /// Whether a STUN binding request to `server` (UDP) is answered from
+    /// inside the namespace within `within`.
+    pub fn stun_answers(&self, server: SocketAddr, within: Duration) -> bool {
+        self.run(move || {
+            let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+            socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+            // Binding request: type 0x0001, length 0, magic cookie, id.
+            let mut request = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+            request.extend_from_slice(b"tandem-probe");
+            let deadline = std::time::Instant::now() + within;
+            let mut answer = [0u8; 512];
+            while std::time::Instant::now() < deadline {
+                socket.send_to(&request, server)?;
+                if let Ok((n, _)) = socket.recv_from(&mut answer)
+                    && n >= 20
+                    && answer[..2] == [0x01, 0x01]
+                    && answer[8..20] == request[8..20]
+                {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+        .unwrap_or(false)
+    }
+}

@@ -1,0 +1,107 @@
+//! coturn (Debian's `turnserver`) in the server site, with TURN REST
+//! credentials (`use-auth-secret`), as production runs it.
+
+use crate::HarnessError;
+use crate::network::{Inside, SERVER_ADDRESS};
+use crate::process::GroupChild;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The port coturn listens on, UDP and TCP.
+pub const TURN_PORT: u16 = 3478;
+const READY_WITHIN: Duration = Duration::from_secs(20);
+
+/// The production's `denied-peer-ip` list (README, "TURN"): no relaying
+/// into loopback, link-local, private, CGNAT or multicast ranges.
+pub const DENIED_PEER_RANGES: &[&str] = &[
+    "0.0.0.0-0.255.255.255",
+    "10.0.0.0-10.255.255.255",
+    "100.64.0.0-100.127.255.255",
+    "127.0.0.0-127.255.255.255",
+    "169.254.0.0-169.254.255.255",
+    "172.16.0.0-172.31.255.255",
+    "192.168.0.0-192.168.255.255",
+    "224.0.0.0-255.255.255.255",
+    "::1",
+    "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+];
+
+/// A running coturn; stopped on drop.
+pub struct Coturn {
+    _process: GroupChild,
+    log: std::path::PathBuf,
+    _dir: TempDir,
+}
+
+impl Coturn {
+    /// Starts coturn in `site` on [`SERVER_ADDRESS`], accepting credentials
+    /// made with `secret`; returns once it answers STUN.
+    pub fn start(site: &Inside, secret: &str) -> Result<Self, HarnessError> {
+        let dir = tempfile::Builder::new()
+            .prefix("tandem-coturn-")
+            .tempdir()?;
+        let log = dir.path().join("turn.log");
+        let mut command = Command::new("turnserver");
+        command
+            .args([
+                "-n",
+                "--use-auth-secret",
+                "--realm=tandem.test",
+                "--fingerprint",
+            ])
+            .arg(format!("--static-auth-secret={secret}"))
+            .arg(format!("--listening-ip={SERVER_ADDRESS}"))
+            .arg(format!("--relay-ip={SERVER_ADDRESS}"))
+            .arg(format!("--listening-port={TURN_PORT}"))
+            .args(["--min-port=49152", "--max-port=49352"])
+            .args(["--no-cli", "--no-tls", "--no-dtls", "--no-multicast-peers"])
+            .args([
+                "--user-quota=12",
+                "--total-quota=1200",
+                "--simple-log",
+                "--verbose",
+            ])
+            .args(
+                DENIED_PEER_RANGES
+                    .iter()
+                    .map(|r| format!("--denied-peer-ip={r}")),
+            )
+            .arg(format!("--log-file={}", log.display()))
+            .arg(format!(
+                "--pidfile={}",
+                dir.path().join("turn.pid").display()
+            ))
+            .arg(format!("--db={}", dir.path().join("turndb").display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        site.wrap(&mut command)?;
+        let mut process = GroupChild::spawn("turnserver", command)?;
+        let address = SocketAddr::from((SERVER_ADDRESS, TURN_PORT));
+        if !site.stun_answers(address, READY_WITHIN) {
+            return Err(HarnessError::NotReady {
+                what: "coturn",
+                seconds: READY_WITHIN.as_secs(),
+                details: format!(
+                    " (exit: {:?}); log:\n{}",
+                    process.exited(),
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                ),
+            });
+        }
+        Ok(Self {
+            _process: process,
+            log,
+            _dir: dir,
+        })
+    }
+
+    /// What coturn logged so far (allocations, refused credentials).
+    pub fn log(&self) -> String {
+        // --simple-log writes to the named file as is.
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
