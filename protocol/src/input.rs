@@ -33,7 +33,7 @@ pub const MAX_CONTROL_BYTES: usize = 96 * 1024;
 pub const MAX_CURSOR_SIDE: u32 = 128;
 
 /// A mouse button.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Button {
     Left,
@@ -138,7 +138,64 @@ pub enum Input {
     },
     /// Release every key and button held (the helper's tab lost focus).
     ReleaseAll,
+    /// Keys or buttons are still held down: sent every
+    /// [`HELD_KEEP_ALIVE_MILLIS`] while any is. The agent releases what is
+    /// held when neither this nor any other input arrives within
+    /// [`HELD_INPUT_TIMEOUT_MILLIS`], so a lost key-up (or a helper gone
+    /// mid-press) never leaves a key down on the device.
+    Held,
 }
+
+/// Keys and buttons a run of inputs leaves held down: the console keeps
+/// them alive with [`Input::Held`], the agent releases them when that
+/// stops.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HeldDown {
+    keys: std::collections::BTreeSet<String>,
+    buttons: std::collections::BTreeSet<Button>,
+}
+
+impl HeldDown {
+    /// Notes an input that was sent (console) or carried out (agent).
+    pub fn note(&mut self, input: &Input) {
+        match input {
+            Input::Key { code, down: true } => {
+                self.keys.insert(code.clone());
+            }
+            Input::Key { code, down: false } => {
+                self.keys.remove(code);
+            }
+            Input::Button { button, down, .. } => {
+                if *down {
+                    self.buttons.insert(*button);
+                } else {
+                    self.buttons.remove(button);
+                }
+            }
+            Input::ReleaseAll => self.clear(),
+            // Pressed and released in one go, or nothing pressed.
+            Input::Move { .. }
+            | Input::Wheel { .. }
+            | Input::Text { .. }
+            | Input::Special { .. }
+            | Input::Held => {}
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && self.buttons.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.buttons.clear();
+    }
+}
+
+/// How often the console says keys or buttons are still held.
+pub const HELD_KEEP_ALIVE_MILLIS: u32 = 250;
+/// Silence after which the agent releases what is held.
+pub const HELD_INPUT_TIMEOUT_MILLIS: i64 = 1000;
 
 /// Why an input or control message was dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -364,6 +421,7 @@ mod tests {
             keys: SpecialKeys::CtrlAltDel,
         });
         round_trip(Input::ReleaseAll);
+        round_trip(Input::Held);
     }
 
     #[test]

@@ -217,6 +217,11 @@ pub(crate) mod testing {
     /// Full control with a live grant until 100 ms, with or without
     /// Elevation.
     pub(crate) fn controlled(elevation: bool) -> Gate {
+        controlled_until(elevation, UnixMillis(100))
+    }
+
+    /// [`controlled`] with a grant that lasts until `expires_at`.
+    pub(crate) fn controlled_until(elevation: bool, expires_at: UnixMillis) -> Gate {
         let key = SigningKey::from_bytes(&[5; 32]);
         let session = SessionId("s-test".into());
         let grant = Grant {
@@ -224,7 +229,7 @@ pub(crate) mod testing {
             mode: Mode::Control,
             elevation,
             issued_at: UnixMillis(0),
-            expires_at: UnixMillis(100),
+            expires_at,
             key_id: tandem_protocol::grant::key_id(&key.verifying_key()),
         };
         let mut gate = Gate::new(key.verifying_key(), session);

@@ -6,6 +6,9 @@ use crate::gate::Gate;
 use tandem_protocol::UnixMillis;
 use tandem_protocol::input::{Display, Input};
 
+mod held;
+use held::HeldInput;
+
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
     #[error("input injection is not available: {0}")]
@@ -46,6 +49,9 @@ pub struct InputCounts {
     pub failed: u64,
     /// Reached a secure desktop (a UAC prompt) for the helper.
     pub elevated: u64,
+    /// Times held keys and buttons were let go because the helper went
+    /// silent mid-press (see [`held`]).
+    pub released_unheard: u64,
 }
 
 /// An injector behind the consent gate.
@@ -57,6 +63,7 @@ pub struct GatedInjector {
     release_pending: bool,
     /// Elevation was used and not yet reported.
     elevation_unreported: bool,
+    held: HeldInput,
 }
 
 impl std::fmt::Debug for GatedInjector {
@@ -75,6 +82,7 @@ impl GatedInjector {
             was_allowed: false,
             release_pending: false,
             elevation_unreported: false,
+            held: HeldInput::default(),
         }
     }
 
@@ -94,8 +102,14 @@ impl GatedInjector {
             self.counts.refused += 1;
             return Ok(false);
         }
+        if matches!(input, Input::Held) {
+            // Only a word that the helper is still there.
+            self.held.heard(input, now);
+            return Ok(true);
+        }
         match self.inner.inject(input) {
             Ok(()) => {
+                self.held.heard(input, now);
                 self.counts.injected += 1;
                 // Only the backend knows where the event landed; the gate
                 // already allowed a secure desktop only with Elevation.
@@ -123,9 +137,17 @@ impl GatedInjector {
             self.release_pending = true;
             self.was_allowed = false;
         }
+        if self.held.overdue(now) && !self.release_pending {
+            tracing::info!("the helper went silent with keys or buttons down: releasing them");
+            self.counts.released_unheard += 1;
+            self.release_pending = true;
+        }
         if self.release_pending {
             match self.inner.release_all() {
-                Ok(()) => self.release_pending = false,
+                Ok(()) => {
+                    self.release_pending = false;
+                    self.held.clear();
+                }
                 Err(error) => {
                     self.counts.failed += 1;
                     tracing::warn!(%error, "releasing held keys and buttons failed; trying again");
@@ -188,6 +210,42 @@ mod tests {
         fn take_secure_delivery(&mut self) -> bool {
             true
         }
+    }
+
+    #[test]
+    fn a_key_held_by_a_silent_helper_is_released_within_the_timeout() {
+        let gate = crate::gate::testing::controlled_until(false, UnixMillis(60_000));
+        let recorder = Recorder::default();
+        let mut injector = GatedInjector::new(Box::new(recorder.clone()));
+        let shift = Input::Key {
+            code: "ShiftLeft".into(),
+            down: true,
+        };
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(2), &shift),
+            Ok(true)
+        ));
+        // Keep-alives hold it; they reach no backend.
+        for t in [250, 500, 750, 1000] {
+            assert!(matches!(
+                injector.offer(&gate, UnixMillis(t), &Input::Held),
+                Ok(true)
+            ));
+            injector.check(&gate, UnixMillis(t + 100));
+        }
+        assert_eq!(*recorder.0.lock().unwrap(), vec![shift.clone()]);
+        // Then silence (the key-up was lost with the connection).
+        injector.check(&gate, UnixMillis(1900));
+        assert_eq!(recorder.0.lock().unwrap().len(), 1, "not yet");
+        injector.check(&gate, UnixMillis(2001));
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            vec![shift, Input::ReleaseAll],
+            "released once"
+        );
+        injector.check(&gate, UnixMillis(9000));
+        assert_eq!(recorder.0.lock().unwrap().len(), 2, "and only once");
+        assert_eq!(injector.counts().released_unheard, 1);
     }
 
     #[test]

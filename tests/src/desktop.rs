@@ -188,6 +188,22 @@ impl Xvfb {
         (field("x:"), field("y:"))
     }
 
+    /// The keycodes X has down right now (`QueryKeymap`), e.g. 50 for
+    /// the left Shift of Xvfb's default map.
+    pub fn keys_down(&self) -> Result<Vec<u8>, HarnessError> {
+        use x11rb::protocol::xproto::ConnectionExt as _;
+        let not_x = |e: &dyn std::fmt::Display| HarnessError::X(e.to_string());
+        let (conn, _) = x11rb::connect(Some(&self.display)).map_err(|e| not_x(&e))?;
+        let keymap = conn
+            .query_keymap()
+            .map_err(|e| not_x(&e))?
+            .reply()
+            .map_err(|e| not_x(&e))?;
+        Ok((0..=255u8)
+            .filter(|code| keymap.keys[usize::from(code / 8)] & (1 << (code % 8)) != 0)
+            .collect())
+    }
+
     /// Runs an X tool to completion and returns its output.
     pub fn output(&self, program: &str, args: &[&str]) -> Result<String, HarnessError> {
         let out = Command::new(program)

@@ -26,6 +26,8 @@ pub enum HarnessError {
     Timeout { what: String, seconds: u64 },
     #[error("no PostgreSQL test cluster: {0}")]
     NoCluster(String),
+    #[error("X display: {0}")]
+    X(String),
     #[error("test network: {0}")]
     Network(String),
     #[error("io: {0}")]

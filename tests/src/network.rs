@@ -14,17 +14,23 @@
 //! has to go through TURN. The public segment is TEST-NET-2, not a private
 //! range, so coturn can run with the production's `denied-peer-ip` list.
 //!
+//! Delay and loss come from a delay line of the test's own
+//! (`tandem-netem`, fed by iptables NFQUEUE in the router): the kernel of
+//! these machines has no `sch_netem`.
+//!
 //! Every namespace is the test's own (named after this process and a
 //! counter) and is deleted on drop, however the test ends; namespaces
 //! left behind by a test process that no longer exists are deleted when
 //! the next network is built.
 
 use crate::HarnessError;
+use crate::process::GroupChild;
 use nix::sched::{CloneFlags, setns};
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -65,6 +71,16 @@ impl Site {
             Site::Helper => Some("lan1"),
             Site::Sharer => Some("lan2"),
             Site::Server => Some("wan0"),
+            Site::Router => None,
+        }
+    }
+
+    /// The NFQUEUE queue of the site's delay line.
+    fn queue(self) -> Option<u16> {
+        match self {
+            Site::Helper => Some(1),
+            Site::Sharer => Some(2),
+            Site::Server => Some(3),
             Site::Router => None,
         }
     }
@@ -120,6 +136,8 @@ pub struct Impairment {
 
 /// The test's network; everything in it is removed on drop.
 pub struct TestNetwork {
+    /// Stopped before the namespaces go (field order).
+    delay_lines: Mutex<Vec<(Site, GroupChild)>>,
     names: Vec<(Site, String)>,
 }
 
@@ -184,7 +202,10 @@ impl TestNetwork {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         remove_orphans();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let mut network = Self { names: Vec::new() };
+        let mut network = Self {
+            delay_lines: Mutex::default(),
+            names: Vec::new(),
+        };
         for site in [Site::Router, Site::Helper, Site::Sharer, Site::Server] {
             let name = format!("{PREFIX}{}x{n}{}", std::process::id(), site.letter());
             ip(&["netns", "add", &name])?;
@@ -273,25 +294,61 @@ impl TestNetwork {
         }
     }
 
-    /// Sets delay and loss on `site`'s link (both directions); the default
-    /// [`Impairment`] takes them away.
+    /// Sets delay and loss on `site`'s link, each way; the default
+    /// [`Impairment`] takes them away. The router queues the link's
+    /// packets (iptables NFQUEUE, both directions) to a `tandem-netem`
+    /// delay line of the site's own.
     pub fn impair(&self, site: Site, impairment: Impairment) -> Result<(), HarnessError> {
-        let Some(side) = site.router_side() else {
+        let (Some(side), Some(queue)) = (site.router_side(), site.queue()) else {
             return Ok(());
         };
-        let delay = format!("{}us", impairment.delay.as_micros());
-        let loss = format!("{}%", impairment.loss_percent);
-        for (namespace, device) in [(self.name(Site::Router), side), (self.name(site), "eth0")] {
-            ip(&["-n", namespace, "link", "set", device, "up"])?;
+        let router = self.name(Site::Router);
+        let queue = queue.to_string();
+        let rule = |action: &str, direction: &str| {
             run(
-                "tc",
+                "ip",
                 &[
-                    "-n", namespace, "qdisc", "replace", "dev", device, "root", "netem", "delay",
-                    &delay, "loss", &loss,
+                    "netns",
+                    "exec",
+                    router,
+                    "iptables",
+                    "-t",
+                    "mangle",
+                    action,
+                    "FORWARD",
+                    direction,
+                    side,
+                    "-j",
+                    "NFQUEUE",
+                    "--queue-num",
+                    &queue,
+                    "--queue-bypass",
                 ],
                 None,
-            )?;
+            )
+        };
+        let mut lines = self
+            .delay_lines
+            .lock()
+            .map_err(|_| HarnessError::Network("the delay lines' lock is poisoned".into()))?;
+        if lines.iter().any(|(s, _)| *s == site) {
+            rule("-D", "-i")?;
+            rule("-D", "-o")?;
+            lines.retain(|(s, _)| *s != site);
         }
+        if impairment == Impairment::default() {
+            return Ok(());
+        }
+        let mut command = Command::new(crate::paths::netem_binary()?);
+        command
+            .args(["--queue", &queue])
+            .args(["--delay-ms", &impairment.delay.as_millis().to_string()])
+            .args(["--loss-percent", &impairment.loss_percent.to_string()])
+            .stdin(Stdio::null());
+        self.site(Site::Router).wrap(&mut command)?;
+        lines.push((site, GroupChild::spawn("tandem-netem", command)?));
+        rule("-A", "-i")?;
+        rule("-A", "-o")?;
         Ok(())
     }
 
@@ -357,6 +414,9 @@ impl TestNetwork {
 
 impl Drop for TestNetwork {
     fn drop(&mut self) {
+        if let Ok(mut lines) = self.delay_lines.lock() {
+            lines.clear();
+        }
         for (_, name) in self.names.drain(..) {
             let _ = ip(&["netns", "del", &name]);
         }

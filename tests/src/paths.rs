@@ -25,6 +25,17 @@ pub fn agent_binary() -> Result<PathBuf, HarnessError> {
     )
 }
 
+/// The test network's delay line (`src/bin/tandem-netem.rs`), built
+/// beside the test binaries.
+pub fn netem_binary() -> Result<PathBuf, HarnessError> {
+    built_binary(
+        "TANDEM_TEST_NETEM_BIN",
+        "tandem-netem",
+        "the delay line",
+        "build it with `cargo build -p tandem-tests` (cargo test does)",
+    )
+}
+
 fn built_binary(
     variable: &str,
     name: &str,

@@ -1,7 +1,9 @@
 use crate::rtc::remote::{AgentView, Remote};
 use leptos::html::{Canvas, Div, Video};
 use leptos::prelude::*;
-use tandem_protocol::input::{Button, Control, Display, Input, SpecialKeys};
+use tandem_protocol::input::{
+    Button, Control, Display, HELD_KEEP_ALIVE_MILLIS, HeldDown, Input, SpecialKeys,
+};
 use web_sys::{KeyboardEvent, MediaStream, MouseEvent, WheelEvent};
 
 /// Where a point on the page lands on the sharer's screen. The video is
@@ -170,13 +172,30 @@ pub fn VideoView(
             }
         }
     });
+    // What the helper holds down on the device: said again every
+    // HELD_KEEP_ALIVE_MILLIS, so the agent can let go of it when that stops
+    // (a lost key-up, a dropped connection).
+    let held = StoredValue::new(HeldDown::default());
     let send = move |input: Input| {
         if control.get_untracked()
             && let Some(remote) = remote
         {
             remote.with_value(|r| r.send(&input));
+            held.update_value(|h| h.note(&input));
         }
     };
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            if !control.get_untracked() {
+                held.update_value(HeldDown::clear);
+            } else if !held.with_value(HeldDown::is_empty) {
+                send(Input::Held);
+            }
+        },
+        std::time::Duration::from_millis(u64::from(HELD_KEEP_ALIVE_MILLIS)),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
     let at = move |event: &MouseEvent| -> Option<(u32, u32)> {
         let element = video.get_untracked()?;
         let rect = element.get_bounding_client_rect();

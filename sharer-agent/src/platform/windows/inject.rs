@@ -271,6 +271,8 @@ impl Injector for WindowsInjector {
                 inputs
             }
             Input::ReleaseAll => return self.release_all(),
+            // A keep-alive: the gate above notes it, nothing to inject.
+            Input::Held => return Ok(()),
         };
         self.send(inputs)
     }

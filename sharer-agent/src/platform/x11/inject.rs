@@ -247,6 +247,8 @@ impl Injector for X11Injector {
                 }
             }
             Input::ReleaseAll => self.release_all()?,
+            // A keep-alive: the gate above notes it, nothing to inject.
+            Input::Held => {}
         }
         self.conn.flush().map_err(failed)?;
         Ok(())
