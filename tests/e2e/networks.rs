@@ -84,6 +84,8 @@ struct Layout {
     open_between_sites: bool,
     /// A clock ticks in a corner of the device's screen.
     clock: bool,
+    /// The server's reconnect window, if not its default.
+    reconnect_seconds: Option<u32>,
 }
 
 impl Sites {
@@ -93,8 +95,12 @@ impl Sites {
             network.open_between_sites().unwrap();
         }
         let turn = Coturn::start(&network.site(Site::Server), TURN_SECRET).unwrap();
+        let mut config = turn_config();
+        if let Some(seconds) = layout.reconnect_seconds {
+            config = format!("reconnect_seconds = {seconds}\n{config}");
+        }
         let server = TestServer::start_with(ServerOptions {
-            config_toml: Some(turn_config()),
+            config_toml: Some(config),
             inside: Some(network.site(Site::Server)),
             ..ServerOptions::default()
         })
@@ -477,6 +483,165 @@ async fn a_cut_on_the_helpers_side_keeps_the_session_and_lets_go_of_held_keys() 
             assert!(
                 sites.helper.wait_for("#remote-surface.controlling").await.is_ok(),
                 "the console is still in control"
+            );
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_killed_agent_is_seen_at_once_and_a_restarted_one_resumes_the_session() {
+    Sites::start(Layout::default())
+        .await
+        .run(async |sites| {
+            let (_sharer, mut agent) = sites.controlled().await;
+            typed_command_runs(&sites.helper, sites.work.path(), "before_kill").await;
+            let before = view(sites).await;
+            agent.kill_9_and_restart().unwrap_or_else(|e| panic!("{e}"));
+            let killed_at = tokio::time::Instant::now();
+            sites
+                .helper
+                .wait_for_text_containing("#session-status", "The device is offline")
+                .await
+                .unwrap();
+            let seen_after = killed_at.elapsed();
+            // The agent comes back over the same enrollment and carries on
+            // with the session as consented, without asking anyone.
+            typed_command_runs(&sites.helper, sites.work.path(), "after_restart").await;
+            let back_after = killed_at.elapsed();
+            eprintln!(
+                "agent kill -9: the helper saw it after {:.1} s; full control again after {:.1} s",
+                seen_after.as_secs_f64(),
+                back_after.as_secs_f64()
+            );
+            assert!(
+                seen_after < Duration::from_secs(5),
+                "seen after {seen_after:?}"
+            );
+            let after = view(sites).await;
+            assert_eq!(after["id"], before["id"]);
+            assert!(after["ended"].is_null(), "{after}");
+            assert_eq!(
+                (&after["phase"], &after["mode"], &after["agent_connected"]),
+                (&json!("active"), &json!("control"), &json!(true)),
+                "{after}"
+            );
+        })
+        .await;
+}
+
+/// Waits (up to 30 s after `since`) until the clock on the helper's
+/// picture ticks again; answers how long that took.
+async fn picture_moves_again(sites: &Sites, since: tokio::time::Instant) -> Duration {
+    let args = vec![
+        json!(1),
+        json!(CLOCK[0]),
+        json!(CLOCK[1]),
+        json!(CLOCK[2]),
+        json!(CLOCK[3]),
+    ];
+    loop {
+        let picture = sites
+            .helper
+            .eval_async(PICTURE_OVER_TIME, args.clone())
+            .await
+            .unwrap();
+        if picture["changes"].as_u64() >= Some(3) {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(30),
+            "the picture stayed still: {picture}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cut_on_the_sharers_side_keeps_the_session() {
+    let layout = Layout {
+        clock: true,
+        ..Layout::default()
+    };
+    Sites::start(layout)
+        .await
+        .run(async |sites| {
+            let (_sharer, _agent) = sites.controlled().await;
+            typed_command_runs(&sites.helper, sites.work.path(), "before_sharer_cut").await;
+            let before = view(sites).await;
+            sites.network.cut(Site::Sharer).unwrap();
+            let cut_at = tokio::time::Instant::now();
+            // What the helper is told while the device cannot be reached.
+            let mut said = std::collections::BTreeSet::new();
+            while cut_at.elapsed() < Duration::from_secs(5) {
+                if let Ok(status) = sites.helper.texts("#session-status").await {
+                    said.extend(status);
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            sites.network.mend(Site::Sharer).unwrap();
+            let back = picture_moves_again(sites, tokio::time::Instant::now()).await;
+            eprintln!("5 s cut of the sharer's site: the picture moved again {:.1} s after it; the helper was told {said:?}", back.as_secs_f64());
+            typed_command_runs(&sites.helper, sites.work.path(), "after_sharer_cut").await;
+            let after = view(sites).await;
+            assert_eq!(after["id"], before["id"]);
+            assert!(after["ended"].is_null(), "{after}");
+            assert_eq!((&after["phase"], &after["mode"]), (&json!("active"), &json!("control")), "{after}");
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_cut_longer_than_the_reconnect_window_ends_the_session_on_both_sides() {
+    let layout = Layout {
+        reconnect_seconds: Some(5),
+        ..Layout::default()
+    };
+    Sites::start(layout)
+        .await
+        .run(async |sites| {
+            let (sharer, agent) = sites.controlled().await;
+            let id = crate::session::session_id(&sites.helper).await;
+            sites.network.cut(Site::Helper).unwrap();
+            // The server hears nothing from the helper past its heartbeat
+            // (30 s), then waits out the window: the session ends, for the
+            // sharer and the device at once.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            while !sharer
+                .texts("body")
+                .await
+                .unwrap()
+                .concat()
+                .contains("Session ended")
+            {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the sharer never saw the end"
+                );
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            agent
+                .wait_for_line("tandem-agent: ended:", Duration::from_secs(10))
+                .await
+                .unwrap();
+            sites.network.mend(Site::Helper).unwrap();
+            // The record says why.
+            let record = sharer
+                .fetch_json(&format!("/api/sessions/{id}"))
+                .await
+                .unwrap();
+            assert_eq!(record["ended"]["outcome"], "disconnected", "{record}");
+            // And the helper's console, back on the network, shows it ended.
+            let mended_at = tokio::time::Instant::now();
+            while !sites.helper.texts("#session-status").await.unwrap().concat().contains("Session ended") {
+                assert!(mended_at.elapsed() < Duration::from_secs(30), "the helper never saw the end");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            eprintln!("after a long cut, the helper's console knew the session ended {:.1} s after the network came back", mended_at.elapsed().as_secs_f64());
+            assert!(
+                sites
+                    .helper
+                    .wait_for("#remote-surface.controlling")
+                    .await
+                    .is_err()
             );
         })
         .await;

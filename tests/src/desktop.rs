@@ -327,10 +327,19 @@ impl Screenshot {
 /// The sharer agent, with everything it printed so far.
 pub struct Agent {
     pid: u32,
-    _process: GroupChild,
-    _state: tempfile::TempDir,
+    process: GroupChild,
+    state: tempfile::TempDir,
     lines: Arc<Mutex<Vec<String>>>,
     syslog: Arc<Mutex<Vec<String>>>,
+    /// How it was started, to start it again over the same state.
+    relaunch: Option<Relaunch>,
+}
+
+/// What [`Agent::kill_9_and_restart`] starts the agent with again.
+struct Relaunch {
+    inside: Option<crate::network::Inside>,
+    base_url: String,
+    display: String,
 }
 
 impl Agent {
@@ -368,22 +377,19 @@ impl Agent {
         env: &[(&str, &str)],
     ) -> Result<Self, HarnessError> {
         let state = tempfile::Builder::new().prefix("tandem-agent-").tempdir()?;
-        let mut command = Command::new(agent_binary()?);
+        let mut command = agent_command(inside, base_url, display, state.path())?;
         command
-            .args(["--server", base_url, "--no-browser", "--state-dir"])
-            .arg(state.path())
             .args(token.map(|t| ["--enroll", t]).into_iter().flatten())
-            .envs(env.iter().copied())
-            .env("DISPLAY", display);
-        if let Some(inside) = inside {
-            inside.wrap(&mut command)?;
-        }
+            .envs(env.iter().copied());
         // The agent's syslog goes to a socket of ours, read like a daemon.
-        let socket_path = state.path().join("syslog.sock");
-        let socket = std::os::unix::net::UnixDatagram::bind(&socket_path)?;
+        let socket = std::os::unix::net::UnixDatagram::bind(state.path().join("syslog.sock"))?;
         socket.set_read_timeout(Some(Duration::from_millis(250)))?;
-        command.env("TANDEM_SYSLOG_SOCKET", &socket_path);
-        let agent = Self::spawn(command, state)?;
+        let mut agent = Self::spawn(command, state)?;
+        agent.relaunch = Some(Relaunch {
+            inside: inside.cloned(),
+            base_url: base_url.to_owned(),
+            display: display.to_owned(),
+        });
         let sink = Arc::downgrade(&agent.syslog);
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 8192];
@@ -404,46 +410,40 @@ impl Agent {
         self.syslog.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// `kill -9` of the agent (nothing flushed, no goodbye to the server),
+    /// then the same agent again over the same state directory; what it
+    /// prints joins what it printed before.
+    pub fn kill_9_and_restart(&mut self) -> Result<(), HarnessError> {
+        let Some(relaunch) = &self.relaunch else {
+            return Err(HarnessError::Spawn {
+                what: "tandem-agent",
+                source: std::io::Error::other("only an agent the harness started can restart"),
+            });
+        };
+        self.process.kill_now();
+        let command = agent_command(
+            relaunch.inside.as_ref(),
+            &relaunch.base_url,
+            &relaunch.display,
+            self.state.path(),
+        )?;
+        self.process = spawn_keeping(command, &self.lines)?;
+        self.pid = self.process.id();
+        Ok(())
+    }
+
     /// Runs an agent `command` (its options already set) keeping all it
     /// prints; `state` is its state directory, removed on drop.
-    pub fn spawn(mut command: Command, state: tempfile::TempDir) -> Result<Self, HarnessError> {
-        command
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut process = GroupChild::spawn("tandem-agent", command)?;
+    pub fn spawn(command: Command, state: tempfile::TempDir) -> Result<Self, HarnessError> {
         let lines = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            process
-                .child_mut()
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            process
-                .child_mut()
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let lines = lines.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Ok(mut lines) = lines.lock() {
-                        lines.push(line);
-                    }
-                }
-            });
-        }
+        let mut process = spawn_keeping(command, &lines)?;
         Ok(Self {
             pid: process.child_mut().id(),
-            _process: process,
-            _state: state,
+            process,
+            state,
             lines,
             syslog: Arc::default(),
+            relaunch: None,
         })
     }
 
@@ -497,4 +497,61 @@ impl Agent {
     pub fn output(&self) -> String {
         self.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
     }
+}
+
+/// The agent binary with its options, in `inside` if given.
+fn agent_command(
+    inside: Option<&crate::network::Inside>,
+    base_url: &str,
+    display: &str,
+    state: &std::path::Path,
+) -> Result<Command, HarnessError> {
+    let mut command = Command::new(agent_binary()?);
+    command
+        .args(["--server", base_url, "--no-browser", "--state-dir"])
+        .arg(state)
+        .env("DISPLAY", display)
+        .env("TANDEM_SYSLOG_SOCKET", state.join("syslog.sock"));
+    if let Some(inside) = inside {
+        inside.wrap(&mut command)?;
+    }
+    Ok(command)
+}
+
+/// Starts an agent `command`, its output lines going to `lines`.
+fn spawn_keeping(
+    mut command: Command,
+    lines: &Arc<Mutex<Vec<String>>>,
+) -> Result<GroupChild, HarnessError> {
+    command
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut process = GroupChild::spawn("tandem-agent", command)?;
+    for stream in [
+        process
+            .child_mut()
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        process
+            .child_mut()
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if let Ok(mut lines) = lines.lock() {
+                    lines.push(line);
+                }
+            }
+        });
+    }
+    Ok(process)
 }

@@ -181,7 +181,16 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                         }
                     }
                     ServerMessage::Offer { sdp } => {
-                        let on_state = Rc::new(move |s: String| media.set(s));
+                        // A failed connection (a network change, a long
+                        // cut) asks the device for a fresh offer: the same
+                        // session and consent, a new path.
+                        let again = signal.clone();
+                        let on_state = Rc::new(move |s: String| {
+                            if s == "failed" {
+                                again.send(&tandem_protocol::signal::ClientMessage::Renegotiate);
+                            }
+                            media.set(s);
+                        });
                         let created = Peer::new(&servers.borrow(), &signal, on_state);
                         match created {
                             Ok(p) => {

@@ -23,6 +23,9 @@ pub enum Link {
 type Handler = Rc<dyn Fn(ServerMessage)>;
 type LinkHandler = Rc<dyn Fn(Link)>;
 
+/// How long a new socket may take to open before another is tried.
+const CONNECT_TIMEOUT_MILLIS: f64 = 10_000.0;
+
 struct Inner {
     session: SessionId,
     socket: Option<WebSocket>,
@@ -31,6 +34,8 @@ struct Inner {
     closed: bool,
     attempts: u32,
     last_heard: f64,
+    /// When the current socket started connecting.
+    opened_at: f64,
     // Kept alive as long as the socket they belong to.
     callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
     watchdog: Option<i32>,
@@ -75,6 +80,7 @@ impl Signal {
                 closed: false,
                 attempts: 0,
                 last_heard: now(),
+                opened_at: now(),
                 callbacks: Vec::new(),
                 watchdog: None,
             })),
@@ -91,6 +97,7 @@ impl Signal {
             self.retry();
             return;
         };
+        self.inner.borrow_mut().opened_at = now();
         let weak = Rc::downgrade(&self.inner);
         let on_open = Closure::<dyn FnMut(web_sys::Event)>::new({
             let weak = weak.clone();
@@ -176,10 +183,31 @@ impl Signal {
         let weak = Rc::downgrade(&self.inner);
         let check = Closure::<dyn FnMut()>::new(move || {
             let Some(inner) = weak.upgrade() else { return };
-            let stale = now() - inner.borrow().last_heard > (DEAD_AFTER_SECONDS as f64) * 1000.0;
-            if stale && let Some(socket) = inner.borrow().socket.clone() {
+            let (socket, stale, stuck) = {
+                let i = inner.borrow();
+                let connecting = i
+                    .socket
+                    .as_ref()
+                    .is_some_and(|s| s.ready_state() == WebSocket::CONNECTING);
+                (
+                    i.socket.clone(),
+                    now() - i.last_heard > (DEAD_AFTER_SECONDS as f64) * 1000.0,
+                    // A connection attempt over a dead network waits on TCP's
+                    // own retries, for minutes: give it up sooner.
+                    connecting && now() - i.opened_at > CONNECT_TIMEOUT_MILLIS,
+                )
+            };
+            if (stale || stuck)
+                && let Some(socket) = socket
+            {
                 inner.borrow_mut().last_heard = now();
+                // Over a dead network the closing handshake can take
+                // minutes: leave that socket to it and try a new one now.
+                socket.set_onopen(None);
+                socket.set_onmessage(None);
+                socket.set_onclose(None);
                 let _ = socket.close();
+                Signal { inner }.retry();
             }
         });
         if let Some(window) = web_sys::window()

@@ -21,6 +21,12 @@ pub fn helper_status(view: &SessionView, media: &str) -> String {
     if let Some(reason) = &view.ended {
         return format!("Session ended. {}", reason.message());
     }
+    if view.via_agent
+        && !view.agent_connected
+        && matches!(view.phase, Phase::Active | Phase::Paused)
+    {
+        return "The device is offline. Waiting for it to come back…".into();
+    }
     if view.sharer.is_some() && !view.sharer_connected && view.phase != Phase::WaitingForSharer {
         return "The sharer's connection dropped. Waiting for them to come back…".into();
     }
@@ -36,6 +42,9 @@ pub fn helper_status(view: &SessionView, media: &str) -> String {
             "Connected ({})",
             view.mode.map(|m| m.label()).unwrap_or("view only")
         ),
+        Phase::Active if matches!(media, "disconnected" | "failed") => {
+            "The connection to the sharer's screen dropped. Reconnecting…".into()
+        }
         Phase::Active => "Connecting to the sharer's screen…".into(),
         Phase::Ended => "Session ended.".into(),
     }
