@@ -297,6 +297,11 @@ pub struct AgentStats {
     pub capture_ms: f32,
     #[serde(default)]
     pub send_ms: f32,
+    /// What the device exchanged with TURN servers over TCP, kbit/s: above
+    /// zero, its side of the connection is relayed over TCP (a network
+    /// without UDP).
+    #[serde(default)]
+    pub turn_tcp_kbps: f32,
 }
 
 /// Control-channel messages, both ways.

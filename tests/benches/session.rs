@@ -13,14 +13,21 @@
 //!   decode, Chromium's jitter buffer, presentation);
 //! - the round trip S − A, and the agent's CPU time and peak memory.
 //!
+//! The same again across the test network (`tandem_tests::network`, as
+//! root): direct between two sites, relayed through coturn between two
+//! NATed sites, and relayed at 5 % loss and 100 ms round trip; with the
+//! frames shown per second while the screen flips at 30 Hz.
+//!
 //! Figures only; nothing here passes or fails on speed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is a report
 
 use serde_json::json;
 use std::time::Duration;
-use tandem_tests::Env;
 use tandem_tests::desktop::Xvfb;
 use tandem_tests::flows::controlled_agent_session;
+use tandem_tests::network::{Impairment, Site};
+use tandem_tests::sites::{Layout, Sites};
+use tandem_tests::{Browser, Env};
 
 const SAMPLES: usize = 40;
 
@@ -98,29 +105,35 @@ fn agent_usage(pid: u32) -> Option<(f64, f64)> {
     Some((ticks / 100.0, hwm / 1024.0))
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let env = Env::start().await.unwrap();
-    let xvfb = Xvfb::start().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let log = work.path().join("keys.log");
-    let toggler = format!(
+/// The xterm's program: flip the screen on every key, logging the wall
+/// clock (ns) to `log` just before each flip.
+fn toggler(log: &std::path::Path) -> String {
+    format!(
         "stty raw -echo; while :; do \
          dd bs=1 count=1 of=/dev/null 2>/dev/null; date +%s%N >> '{0}'; printf '\\033[?5h'; \
          dd bs=1 count=1 of=/dev/null 2>/dev/null; date +%s%N >> '{0}'; printf '\\033[?5l'; done",
         log.display()
-    );
-    let _term = xvfb
-        .run(
-            "xterm",
-            "xterm",
-            &["-geometry", "170x59+0+0", "-e", "sh", "-c", &toggler],
-        )
-        .unwrap();
-    let helper = &env.browser;
-    let (sharer, agent) = controlled_agent_session(helper, env.server.base_url(), &xvfb.display)
-        .await
-        .unwrap();
+    )
+}
+
+/// Presented frames per second while the page flips the screen with a key
+/// every 33 ms for 3 s (a full-screen change at 30 Hz).
+const FPS_UNDER_FLIPS: &str = "
+    const done = arguments[arguments.length - 1];
+    const v = document.querySelector('#remote-screen');
+    const input = window.__channels.filter(c => c.label === 'input' && c.readyState === 'open').pop();
+    let frames = 0, running = true;
+    const count = () => { frames++; if (running) v.requestVideoFrameCallback(count); };
+    v.requestVideoFrameCallback(count);
+    const keys = setInterval(() => {
+        input.send(JSON.stringify({type: 'key', code: 'KeyA', down: true}));
+        input.send(JSON.stringify({type: 'key', code: 'KeyA', down: false}));
+    }, 33);
+    setTimeout(() => { clearInterval(keys); running = false; done(frames / 3); }, 3000);";
+
+/// Key → X → shown, `SAMPLES` times, and the frame rate under flips: the
+/// figures for one path.
+async fn measure(helper: &Browser, log: &std::path::Path) {
     let mut dark = None;
     for _ in 0..100 {
         dark = helper.eval(DARKNESS, vec![]).await.unwrap().as_bool();
@@ -130,10 +143,6 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut dark = dark.expect("the video shows the screen");
-    let usage_before = agent_usage(agent.pid());
-    let started = std::time::Instant::now();
-
-    println!("session: 1024x768 Xvfb → release agent → headless Chromium, over loopback");
     let (mut to_x, mut glass, mut round_trip) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..SAMPLES {
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -142,7 +151,7 @@ async fn main() {
             .await
             .unwrap();
         let (shown, sent) = (shown[0].as_f64().unwrap(), shown[1].as_f64().unwrap());
-        let at_x = last_logged(&log).expect("the xterm logged the key");
+        let at_x = last_logged(log).expect("the xterm logged the key");
         to_x.push(at_x - sent);
         glass.push(shown - at_x);
         round_trip.push(shown - sent);
@@ -151,6 +160,46 @@ async fn main() {
     summary("keystroke → X", to_x);
     summary("glass-to-glass", glass);
     summary("round trip (key → flip shown)", round_trip);
+    let fps = helper.eval_async(FPS_UNDER_FLIPS, vec![]).await.unwrap();
+    println!(
+        "{:<28} {:.1} frames shown per second",
+        "flipping at 30 Hz",
+        fps.as_f64().unwrap_or(0.0)
+    );
+}
+
+/// The selected pair's candidate types, as the console's getStats has it.
+const PATH: &str = "
+    const done = arguments[arguments.length - 1];
+    const pc = window.__pcs.find(p => p.connectionState === 'connected');
+    pc.getStats().then(r => {
+        let pair = null;
+        r.forEach(s => { if (s.type === 'transport') pair = r.get(s.selectedCandidatePairId); });
+        done(pair ? [r.get(pair.localCandidateId).candidateType, r.get(pair.remoteCandidateId).candidateType,
+                     Math.round(pair.currentRoundTripTime * 1000)] : null);
+    });";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let env = Env::start().await.unwrap();
+    let xvfb = Xvfb::start().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("keys.log");
+    let _term = xvfb
+        .run(
+            "xterm",
+            "xterm",
+            &["-geometry", "170x59+0+0", "-e", "sh", "-c", &toggler(&log)],
+        )
+        .unwrap();
+    let helper = &env.browser;
+    let (sharer, agent) = controlled_agent_session(helper, env.server.base_url(), &xvfb.display)
+        .await
+        .unwrap();
+    let usage_before = agent_usage(agent.pid());
+    let started = std::time::Instant::now();
+    println!("session: 1024x768 Xvfb → release agent → headless Chromium, over loopback");
+    measure(helper, &log).await;
     if let (Some((cpu0, _)), Some((cpu1, rss))) = (usage_before, agent_usage(agent.pid())) {
         let wall = started.elapsed().as_secs_f64();
         println!(
@@ -160,4 +209,47 @@ async fn main() {
     }
     sharer.close().await;
     env.finish().await;
+
+    // The same across the test network (tests/src/network.rs): two sites,
+    // the server and coturn on a public segment. Needs root.
+    let lossy = Impairment {
+        delay: Duration::from_millis(25),
+        loss_percent: 2.5,
+    };
+    for (what, open_between_sites, impairment) in [
+        (
+            "direct (the two sites reach each other)",
+            true,
+            Impairment::default(),
+        ),
+        (
+            "relayed (both sites behind NAT, through coturn)",
+            false,
+            Impairment::default(),
+        ),
+        (
+            "relayed, 5 % loss and 100 ms round trip between the sites",
+            false,
+            lossy,
+        ),
+    ] {
+        let layout = Layout {
+            open_between_sites,
+            terminal: Some(Box::new(|work| toggler(&work.join("keys.log")))),
+            ..Layout::default()
+        };
+        let sites = Sites::start(layout).await;
+        let log = sites.work.path().join("keys.log");
+        let (sharer, _agent) = sites.controlled().await;
+        sites.network.impair(Site::Helper, impairment).unwrap();
+        sites.network.impair(Site::Sharer, impairment).unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let path = sites.helper.eval_async(PATH, vec![]).await.unwrap();
+        println!(
+            "\nsession across the test network, {what}: selected pair (local, remote, RTT ms) {path}"
+        );
+        measure(&sites.helper, &log).await;
+        sharer.close().await;
+        sites.helper.close().await;
+    }
 }

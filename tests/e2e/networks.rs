@@ -6,21 +6,9 @@
 use crate::replicas::typed_command_runs;
 use serde_json::{Value, json};
 use std::time::Duration;
-use tandem_tests::desktop::{Agent, Xvfb};
-use tandem_tests::flows::controlled_agent_session_in;
-use tandem_tests::network::{Impairment, SERVER_ADDRESS, Site, TestNetwork};
-use tandem_tests::turn::{Coturn, TURN_PORT};
-use tandem_tests::{Browser, GroupChild, ServerOptions, TEST_TIMEOUT, TestServer};
-
-/// The secret the server and coturn share for TURN REST credentials.
-const TURN_SECRET: &str = "e2e-turn-secret";
-
-fn turn_config() -> String {
-    format!(
-        "[turn_rest]\nurls = [\"turn:{SERVER_ADDRESS}:{TURN_PORT}?transport=udp\"]\n\
-         secret = \"{TURN_SECRET}\"\nttl_seconds = 600\n"
-    )
-}
+use tandem_tests::Browser;
+use tandem_tests::network::{Impairment, SERVER_ADDRESS, Site};
+use tandem_tests::sites::{Layout, Sites};
 
 /// The candidate types of the console's selected pair, straight from
 /// `getStats` (the connection kept by `KEEP_CHANNELS`).
@@ -64,105 +52,6 @@ async fn selected_pair(helper: &Browser) -> Value {
     }
 }
 
-/// The three sites with the server and coturn, the helper's browser in
-/// its site, and the device's X screen with an xterm whose shell runs in
-/// `work` (the agent starts with the session).
-struct Sites {
-    helper: Browser,
-    server: TestServer,
-    turn: Coturn,
-    work: tempfile::TempDir,
-    _windows: Vec<GroupChild>,
-    xvfb: Xvfb,
-    network: TestNetwork,
-}
-
-/// How the sites are laid out.
-#[derive(Default)]
-struct Layout {
-    /// The sites can reach each other directly.
-    open_between_sites: bool,
-    /// A clock ticks in a corner of the device's screen.
-    clock: bool,
-    /// The server's reconnect window, if not its default.
-    reconnect_seconds: Option<u32>,
-}
-
-impl Sites {
-    async fn start(layout: Layout) -> Self {
-        let network = TestNetwork::build().unwrap();
-        if layout.open_between_sites {
-            network.open_between_sites().unwrap();
-        }
-        let turn = Coturn::start(&network.site(Site::Server), TURN_SECRET).unwrap();
-        let mut config = turn_config();
-        if let Some(seconds) = layout.reconnect_seconds {
-            config = format!("reconnect_seconds = {seconds}\n{config}");
-        }
-        let server = TestServer::start_with(ServerOptions {
-            config_toml: Some(config),
-            inside: Some(network.site(Site::Server)),
-            ..ServerOptions::default()
-        })
-        .await
-        .unwrap();
-        let helper = Browser::start_in(&network.site(Site::Helper), server.base_url())
-            .await
-            .unwrap();
-        let work = tempfile::tempdir().unwrap();
-        let xvfb = Xvfb::start().unwrap();
-        let shell = format!("cd '{}' && exec sh", work.path().display());
-        // Beside the clock, never over it (the two map in either order).
-        let geometry = if layout.clock {
-            "120x40+0+0"
-        } else {
-            "170x59+0+0"
-        };
-        let mut windows = vec![
-            xvfb.run(
-                "xterm",
-                "xterm",
-                &["-ut", "-geometry", geometry, "-e", "sh", "-c", &shell],
-            )
-            .unwrap(),
-        ];
-        if layout.clock {
-            let tick = "while :; do date +%T.%N; sleep 0.05; done";
-            let args = ["-ut", "-geometry", "30x3+760+680", "-e", "sh", "-c", tick];
-            windows.push(xvfb.run("xterm", "xterm", &args).unwrap());
-        }
-        Self {
-            helper,
-            server,
-            turn,
-            work,
-            _windows: windows,
-            xvfb,
-            network,
-        }
-    }
-
-    /// A full-control session: the agent and the sharer's browser in the
-    /// sharer's site, the helper in hers.
-    async fn controlled(&self) -> (Browser, Agent) {
-        controlled_agent_session_in(
-            &self.helper,
-            self.server.base_url(),
-            &self.xvfb.display,
-            &self.network.site(Site::Sharer),
-        )
-        .await
-        .unwrap()
-    }
-
-    /// Runs `test`, failing it after [`TEST_TIMEOUT`]; then closes up.
-    async fn run(self, test: impl AsyncFnOnce(&Sites)) {
-        let outcome = tokio::time::timeout(TEST_TIMEOUT, test(&self)).await;
-        self.helper.close().await;
-        assert!(outcome.is_ok(), "the test took over {TEST_TIMEOUT:?}");
-    }
-}
-
 #[tokio::test]
 async fn a_session_between_two_nated_sites_goes_through_turn() {
     let sites = Sites::start(Layout::default()).await;
@@ -197,6 +86,48 @@ async fn a_session_between_two_nated_sites_goes_through_turn() {
                 "coturn log:\n{log}\nagent:\n{}",
                 agent.output()
             );
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_sharer_on_a_network_without_udp_gets_full_control_through_turn_over_tcp() {
+    let layout = Layout {
+        tcp_only_sharer: true,
+        ..Layout::default()
+    };
+    Sites::start(layout)
+        .await
+        .run(async |sites| {
+            let (_sharer, agent) = sites.controlled().await;
+            let pair = selected_pair(&sites.helper).await;
+            eprintln!("selected pair, the sharer without UDP: {pair}");
+            assert_eq!(pair["remote"], "relay", "{pair}");
+            typed_command_runs(&sites.helper, sites.work.path(), "over_tcp").await;
+            // The device allocated on the coturn it can reach only over TCP
+            // (its site drops every UDP packet).
+            let log = sites.turn_tcp.as_ref().map(|t| t.log()).unwrap_or_default();
+            assert!(
+                log.lines()
+                    .any(|l| l.contains("ALLOCATE processed, success") && l.contains(":device:")),
+                "coturn on 443:\n{log}\nagent:\n{}",
+                agent.output()
+            );
+            // And none over UDP: the drop is real.
+            let udp_log = sites.turn.log();
+            assert!(
+                !udp_log
+                    .lines()
+                    .any(|l| l.contains("ALLOCATE processed, success") && l.contains(":device:")),
+                "coturn on 3478 (UDP):\n{udp_log}"
+            );
+            // The console says so, from the device's own figures.
+            sites.helper.click("#quality-button").await.unwrap();
+            sites
+                .helper
+                .wait_for_text_containing("#connection-details", "relayed over TCP")
+                .await
+                .unwrap();
         })
         .await;
 }

@@ -19,6 +19,7 @@ mod paths;
 pub mod postgres;
 mod process;
 mod server;
+pub mod sites;
 pub mod turn;
 pub mod wine;
 

@@ -11,6 +11,8 @@ use tempfile::TempDir;
 
 /// The port coturn listens on, UDP and TCP.
 pub const TURN_PORT: u16 = 3478;
+/// The port of the second coturn, for TURN over TCP ("TURN's 443").
+pub const TURN_TCP_PORT: u16 = 443;
 const READY_WITHIN: Duration = Duration::from_secs(20);
 
 /// The production's `denied-peer-ip` list (README, "TURN"): no relaying
@@ -40,6 +42,16 @@ impl Coturn {
     /// Starts coturn in `site` on [`SERVER_ADDRESS`], accepting credentials
     /// made with `secret`; returns once it answers STUN.
     pub fn start(site: &Inside, secret: &str) -> Result<Self, HarnessError> {
+        Self::start_on(site, secret, TURN_PORT, (49152, 49352))
+    }
+
+    /// [`Coturn::start`] on `port`, relaying from the `relay_ports` range.
+    pub fn start_on(
+        site: &Inside,
+        secret: &str,
+        port: u16,
+        relay_ports: (u16, u16),
+    ) -> Result<Self, HarnessError> {
         let dir = tempfile::Builder::new()
             .prefix("tandem-coturn-")
             .tempdir()?;
@@ -55,8 +67,9 @@ impl Coturn {
             .arg(format!("--static-auth-secret={secret}"))
             .arg(format!("--listening-ip={SERVER_ADDRESS}"))
             .arg(format!("--relay-ip={SERVER_ADDRESS}"))
-            .arg(format!("--listening-port={TURN_PORT}"))
-            .args(["--min-port=49152", "--max-port=49352"])
+            .arg(format!("--listening-port={port}"))
+            .arg(format!("--min-port={}", relay_ports.0))
+            .arg(format!("--max-port={}", relay_ports.1))
             .args(["--no-cli", "--no-tls", "--no-dtls", "--no-multicast-peers"])
             .args([
                 "--user-quota=12",
@@ -80,7 +93,7 @@ impl Coturn {
             .stderr(Stdio::null());
         site.wrap(&mut command)?;
         let mut process = GroupChild::spawn("turnserver", command)?;
-        let address = SocketAddr::from((SERVER_ADDRESS, TURN_PORT));
+        let address = SocketAddr::from((SERVER_ADDRESS, port));
         if !site.stun_answers(address, READY_WITHIN) {
             return Err(HarnessError::NotReady {
                 what: "coturn",

@@ -13,6 +13,7 @@ pub mod rtp;
 pub mod runtime;
 pub mod stream;
 pub mod tiles;
+pub mod turn_tcp;
 
 pub use peer::{AgentPeer, MediaError, PeerEvent};
 pub use rtp::Packetizer;

@@ -6,6 +6,7 @@
 
 use super::keyframes::KeyframeRequests;
 use super::runtime::AgentRuntime;
+use super::turn_tcp::{self, TcpTurnBytes};
 use bytes::BytesMut;
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::ice::mdns::MulticastDnsMode;
@@ -15,6 +16,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
 use tandem_protocol::signal::{IceCandidate, IceServer, IceTransportPolicy};
@@ -118,15 +120,45 @@ fn h264() -> RTCRtpCodec {
     }
 }
 
-fn ice_servers(servers: &[IceServer]) -> Vec<RTCIceServer> {
-    servers
+/// The stack's ICE servers, with `turn:…?transport=tcp` URLs turned into
+/// UDP ones the stack gathers with; and the addresses of those servers,
+/// whose datagrams the runtime carries over TCP (`turn_tcp.rs`).
+async fn ice_servers(servers: &[IceServer]) -> (Vec<RTCIceServer>, Vec<SocketAddr>) {
+    // A server offered over UDP as well is reached over UDP: the stack
+    // cannot tell two transports to one address apart.
+    let over_udp: Vec<&str> = servers
         .iter()
-        .map(|s| RTCIceServer {
-            urls: s.urls.clone(),
-            username: s.username.clone().unwrap_or_default(),
-            credential: s.credential.clone().unwrap_or_default(),
-        })
-        .collect()
+        .flat_map(|s| &s.urls)
+        .filter_map(|u| u.strip_prefix("turn:"))
+        .filter(|u| !u.contains("transport=tcp"))
+        .map(|u| u.split('?').next().unwrap_or(u))
+        .collect();
+    let mut over_tcp = Vec::new();
+    let mut stack = Vec::new();
+    for server in servers {
+        let mut urls = Vec::new();
+        for url in &server.urls {
+            let Some((as_udp, host_port)) = turn_tcp::tcp_turn_url(url)
+                .filter(|(_, host_port)| !over_udp.contains(&host_port.as_str()))
+            else {
+                urls.push(url.clone());
+                continue;
+            };
+            match tokio::net::lookup_host(host_port.as_str()).await {
+                Ok(found) => {
+                    over_tcp.extend(found.filter(SocketAddr::is_ipv4));
+                    urls.push(as_udp);
+                }
+                Err(error) => tracing::warn!(%error, %url, "cannot resolve a TURN server"),
+            }
+        }
+        stack.push(RTCIceServer {
+            urls,
+            username: server.username.clone().unwrap_or_default(),
+            credential: server.credential.clone().unwrap_or_default(),
+        });
+    }
+    (stack, over_tcp)
 }
 
 /// One connection to the helper.
@@ -137,6 +169,7 @@ pub struct AgentPeer {
     ssrc: u32,
     control: Arc<dyn DataChannel>,
     tiles: Arc<dyn DataChannel>,
+    tcp_turn_bytes: Arc<TcpTurnBytes>,
 }
 
 /// Tile bytes waiting to leave, past which tiles stop (the video carries
@@ -185,15 +218,19 @@ impl AgentPeer {
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .build();
+        let (servers, over_tcp) = ice_servers(servers).await;
         let config = RTCConfigurationBuilder::new()
-            .with_ice_servers(ice_servers(servers))
+            .with_ice_servers(servers)
             .with_ice_transport_policy(match policy {
                 IceTransportPolicy::All => RTCIceTransportPolicy::All,
                 IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
             })
             .build();
-        let runtime = Arc::new(AgentRuntime::new(
+        let tcp_turn_bytes = Arc::new(TcpTurnBytes::default());
+        let runtime = Arc::new(AgentRuntime::with_tcp_turn(
             default_runtime().ok_or(MediaError::NoRuntime)?,
+            Arc::from(over_tcp),
+            tcp_turn_bytes.clone(),
         ));
         let pc: Arc<dyn PeerConnection> = Arc::new(
             PeerConnectionBuilder::new()
@@ -279,6 +316,7 @@ impl AgentPeer {
             ssrc,
             control,
             tiles,
+            tcp_turn_bytes,
         })
     }
 
@@ -331,6 +369,11 @@ impl AgentPeer {
 
     pub fn ssrc(&self) -> u32 {
         self.ssrc
+    }
+
+    /// Bytes exchanged with TURN servers over TCP since the last call.
+    pub fn take_tcp_turn_bytes(&self) -> u64 {
+        self.tcp_turn_bytes.take()
     }
 
     pub fn track(&self) -> &Arc<TrackLocalStaticRTP> {

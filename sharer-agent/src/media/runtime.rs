@@ -8,7 +8,11 @@
 //! connection. Here the options are probed first; a socket that refuses them
 //! is wrapped as a plain tokio socket that sends and receives one datagram
 //! per call. The connection is slower per packet but works.
+//!
+//! A socket also carries its datagrams to TURN servers named with
+//! `transport=tcp` over TCP (`turn_tcp.rs`), for networks without UDP.
 
+use super::turn_tcp::{TcpTurnBytes, TunnelledUdpSocket};
 use std::future::Future;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
@@ -27,15 +31,49 @@ use webrtc::runtime::{
 /// once per connection (each connection has its own runtime).
 static PLAIN_SOCKETS_WARNED: AtomicBool = AtomicBool::new(false);
 
-/// The stack's default runtime with a UDP fallback.
+/// The stack's default runtime with a UDP fallback, and TURN over TCP
+/// (`turn_tcp.rs`) for the servers named in `tcp_turn`.
 #[derive(Debug)]
 pub struct AgentRuntime {
     inner: Arc<dyn Runtime>,
+    tcp_turn: Arc<[SocketAddr]>,
+    tcp_turn_bytes: Arc<TcpTurnBytes>,
 }
 
 impl AgentRuntime {
     pub fn new(inner: Arc<dyn Runtime>) -> Self {
-        Self { inner }
+        Self::with_tcp_turn(inner, Arc::from([]), Arc::default())
+    }
+
+    /// Datagrams to the TURN servers at `tcp_turn` go over TCP, counted in
+    /// `bytes`.
+    pub fn with_tcp_turn(
+        inner: Arc<dyn Runtime>,
+        tcp_turn: Arc<[SocketAddr]>,
+        bytes: Arc<TcpTurnBytes>,
+    ) -> Self {
+        Self {
+            inner,
+            tcp_turn,
+            tcp_turn_bytes: bytes,
+        }
+    }
+
+    fn wrap_udp(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
+        // The probe configures the socket exactly as the stock wrapper would,
+        // which does it again: the options are idempotent.
+        match UdpSocketState::new(UdpSockRef::from(&socket)) {
+            Ok(_) => self.inner.wrap_udp_socket(socket),
+            Err(error) => {
+                if !PLAIN_SOCKETS_WARNED.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        %error,
+                        "the network stack refuses UDP offload options; using plain sockets"
+                    );
+                }
+                Ok(Arc::new(PlainUdpSocket::new(socket)?))
+            }
+        }
     }
 }
 
@@ -53,20 +91,15 @@ impl Runtime for AgentRuntime {
     }
 
     fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
-        // The probe configures the socket exactly as the stock wrapper would,
-        // which does it again: the options are idempotent.
-        match UdpSocketState::new(UdpSockRef::from(&socket)) {
-            Ok(_) => self.inner.wrap_udp_socket(socket),
-            Err(error) => {
-                if !PLAIN_SOCKETS_WARNED.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        %error,
-                        "the network stack refuses UDP offload options; using plain sockets"
-                    );
-                }
-                Ok(Arc::new(PlainUdpSocket::new(socket)?))
-            }
+        let udp = self.wrap_udp(socket)?;
+        if self.tcp_turn.is_empty() {
+            return Ok(udp);
         }
+        Ok(Arc::new(TunnelledUdpSocket::new(
+            udp,
+            self.tcp_turn.clone(),
+            self.tcp_turn_bytes.clone(),
+        )?))
     }
 
     fn wrap_tcp_listener(

@@ -126,6 +126,10 @@ impl Session {
             wait_ms: mean(counters.wait_ms),
             capture_ms: mean(counters.capture_ms),
             send_ms: mean(counters.send_ms),
+            turn_tcp_kbps: self
+                .live
+                .as_ref()
+                .map_or(0.0, |l| (l.peer.take_tcp_turn_bytes() * 8) as f32 / 1000.0),
             sent_kbps: (counters.bytes * 8) as f32 / 1000.0,
             dropped_frames: counters.dropped,
             refused_input: self.injector.as_ref().map_or(0, |i| i.counts().refused),

@@ -2,7 +2,7 @@
 //! of connecting, the session timer and the connection quality. The
 //! functions are pure, so the wording and the thresholds are unit-tested.
 
-use crate::rtc::stats::MediaStats;
+use crate::rtc::stats::{MediaPath, MediaStats};
 use tandem_protocol::session::{Phase, SessionView};
 
 /// "RPY4GW47" → "RPY4 GW47": two groups of four, to read aloud.
@@ -69,7 +69,9 @@ pub fn quality(now: &MediaStats, lost_before: Option<i64>) -> Quality {
 }
 
 /// The details behind the quality, in words people understand.
-pub fn quality_details(stats: &MediaStats) -> Vec<(&'static str, String)> {
+/// The connection's details for the helper; `device_over_tcp`: the agent
+/// says its side reaches the TURN server over TCP.
+pub fn quality_details(stats: &MediaStats, device_over_tcp: bool) -> Vec<(&'static str, String)> {
     let delay = stats.round_trip_ms.map_or_else(
         || "not measured yet".to_owned(),
         |ms| format!("{ms:.0} ms there and back"),
@@ -83,14 +85,18 @@ pub fn quality_details(stats: &MediaStats) -> Vec<(&'static str, String)> {
         ("Network delay", delay),
         ("Data", format!("{:.0} kbit/s", stats.kbps)),
         ("Lost packets", stats.packets_lost.to_string()),
-        (
-            "Path",
-            stats
-                .path
-                .map_or("not chosen yet", |p| p.label())
-                .to_owned(),
-        ),
+        ("Path", path_label(stats.path, device_over_tcp).to_owned()),
     ]
+}
+
+/// How the media travels, from this browser's selected pair and what the
+/// device says of its own side.
+fn path_label(path: Option<MediaPath>, device_over_tcp: bool) -> &'static str {
+    match path {
+        None => "not chosen yet",
+        Some(MediaPath::Relayed) if device_over_tcp => "relayed over TCP (the device's side)",
+        Some(p) => p.label(),
+    }
 }
 
 /// The steps of getting connected.
@@ -230,7 +236,6 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn the_path_is_named_from_the_selected_candidates() {
-        use crate::rtc::stats::MediaPath;
         assert_eq!(MediaPath::of("host", None, "prflx"), MediaPath::Direct);
         assert_eq!(MediaPath::of("srflx", None, "srflx"), MediaPath::Direct);
         assert_eq!(
@@ -248,15 +253,21 @@ mod tests {
             MediaPath::RelayedOverTcp
         );
         let mut stats = MediaStats::default();
-        let path = |s: &MediaStats| {
-            quality_details(s)
+        let path = |s: &MediaStats, device_over_tcp: bool| {
+            quality_details(s, device_over_tcp)
                 .into_iter()
                 .find(|(label, _)| *label == "Path")
                 .map(|(_, value)| value)
         };
-        assert_eq!(path(&stats).as_deref(), Some("not chosen yet"));
+        assert_eq!(path(&stats, false).as_deref(), Some("not chosen yet"));
         stats.path = Some(MediaPath::RelayedOverTcp);
-        assert_eq!(path(&stats).as_deref(), Some("relayed over TCP"));
+        assert_eq!(path(&stats, false).as_deref(), Some("relayed over TCP"));
+        stats.path = Some(MediaPath::Relayed);
+        assert_eq!(path(&stats, false).as_deref(), Some("relayed"));
+        assert_eq!(
+            path(&stats, true).as_deref(),
+            Some("relayed over TCP (the device's side)")
+        );
     }
 
     #[wasm_bindgen_test]
@@ -275,7 +286,7 @@ mod tests {
         stats.round_trip_ms = Some(20.0);
         stats.packets_lost = 100;
         assert_eq!(quality(&stats, Some(3)), Quality::Poor);
-        let details = quality_details(&stats);
+        let details = quality_details(&stats, false);
         assert!(details.iter().all(|(label, _)| !label.contains("RTT")));
     }
 }
