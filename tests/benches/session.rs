@@ -15,7 +15,8 @@
 //!
 //! The same again across the test network (`tandem_tests::network`, as
 //! root): direct between two sites, relayed through coturn between two
-//! NATed sites, and relayed at 5 % loss and 100 ms round trip; with the
+//! NATed sites, relayed over TCP where the sharer's site drops UDP, and
+//! relayed at 5 % loss and 100 ms round trip; with the
 //! frames shown per second while the screen flips at 30 Hz.
 //!
 //! Figures only; nothing here passes or fails on speed.
@@ -216,25 +217,37 @@ async fn main() {
         delay: Duration::from_millis(25),
         loss_percent: 2.5,
     };
-    for (what, open_between_sites, impairment) in [
+    // (what, open between the sites, the sharer's site without UDP, impairment)
+    let variants = [
         (
             "direct (the two sites reach each other)",
             true,
+            false,
             Impairment::default(),
         ),
         (
             "relayed (both sites behind NAT, through coturn)",
             false,
+            false,
+            Impairment::default(),
+        ),
+        (
+            "relayed over TCP (the sharer's site drops UDP)",
+            false,
+            true,
             Impairment::default(),
         ),
         (
             "relayed, 5 % loss and 100 ms round trip between the sites",
             false,
+            false,
             lossy,
         ),
-    ] {
+    ];
+    for (what, open_between_sites, tcp_only_sharer, impairment) in variants {
         let layout = Layout {
             open_between_sites,
+            tcp_only_sharer,
             terminal: Some(Box::new(|work| toggler(&work.join("keys.log")))),
             ..Layout::default()
         };
