@@ -190,12 +190,18 @@ impl HeldDown {
         self.keys.clear();
         self.buttons.clear();
     }
+
+    /// Whether `button` is held.
+    pub fn holds(&self, button: Button) -> bool {
+        self.buttons.contains(&button)
+    }
 }
 
 /// How often the console says keys or buttons are still held.
 pub const HELD_KEEP_ALIVE_MILLIS: u32 = 250;
-/// Silence after which the agent releases what is held.
-pub const HELD_INPUT_TIMEOUT_MILLIS: i64 = 1000;
+/// Silence after which the agent releases what is held: six keep-alives
+/// missed in a row.
+pub const HELD_INPUT_TIMEOUT_MILLIS: i64 = 1500;
 
 /// Why an input or control message was dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,9 +246,11 @@ impl Input {
         }
     }
 
-    /// Whether this belongs on the unordered pointer channel.
+    /// Whether this belongs on the unordered, unreliable pointer channel:
+    /// the pointer's position, and the keep-alive for held keys (a lost
+    /// one must not hold back the next behind a retransmission).
     pub fn is_motion(&self) -> bool {
-        matches!(self, Input::Move { .. })
+        matches!(self, Input::Move { .. } | Input::Held)
     }
 }
 

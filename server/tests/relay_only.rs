@@ -30,6 +30,30 @@ async fn set_relay_only(app: &App, admin: &str, on: bool) -> axum::response::Res
 
 /// The first message on a signaling socket that joins `session`.
 async fn joined(app: &App, cookie: &str, session: &str) -> Value {
+    let (first, _) = open_joined(app, cookie, session).await;
+    first
+}
+
+/// The reply to `message` on a signaling socket joined to `session`.
+async fn signal(app: &App, cookie: &str, session: &str, message: Value) -> Value {
+    let (_, mut socket) = open_joined(app, cookie, session).await;
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+    loop {
+        let frame = socket.next().await.unwrap().unwrap();
+        let value: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+        if value["type"] == "error" {
+            return value;
+        }
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open_joined(app: &App, cookie: &str, session: &str) -> (Value, Socket) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app.router.clone();
@@ -44,7 +68,10 @@ async fn joined(app: &App, cookie: &str, session: &str) -> Value {
     let join = json!({ "type": "join", "session": session }).to_string();
     socket.send(Message::Text(join.into())).await.unwrap();
     let first = socket.next().await.unwrap().unwrap();
-    serde_json::from_str(first.to_text().unwrap()).unwrap()
+    (
+        serde_json::from_str(first.to_text().unwrap()).unwrap(),
+        socket,
+    )
 }
 
 #[tokio::test]
@@ -102,6 +129,20 @@ async fn relay_only_tells_both_ends_to_use_the_relay_and_is_audited() {
     assert!((now + 590..=now + 600).contains(&expiry), "{username}");
     assert!(!who.is_empty());
     assert!(turn["credential"].as_str().is_some_and(|c| !c.is_empty()));
+
+    // The server keeps it too: a candidate that is not a relay goes
+    // nowhere, and its sender hears why.
+    let host = json!({ "type": "ice", "candidate": {
+        "candidate": "candidate:1 1 udp 2122260223 192.168.1.2 50000 typ host" } });
+    let reply = signal(&app, &megan, &id, host).await;
+    assert_eq!(reply["type"], "error", "{reply}");
+    assert!(
+        reply["problem"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("relay"),
+        "{reply}"
+    );
 
     // Off again: every candidate.
     assert_eq!(

@@ -235,9 +235,10 @@ mod tests {
         }
         assert_eq!(*recorder.0.lock().unwrap(), vec![shift.clone()]);
         // Then silence (the key-up was lost with the connection).
-        injector.check(&gate, UnixMillis(1900));
+        let timeout = tandem_protocol::input::HELD_INPUT_TIMEOUT_MILLIS;
+        injector.check(&gate, UnixMillis(1000 + timeout));
         assert_eq!(recorder.0.lock().unwrap().len(), 1, "not yet");
-        injector.check(&gate, UnixMillis(2001));
+        injector.check(&gate, UnixMillis(1001 + timeout));
         assert_eq!(
             *recorder.0.lock().unwrap(),
             vec![shift, Input::ReleaseAll],

@@ -172,7 +172,8 @@ async fn measure(helper: &Browser, log: &std::path::Path) {
 /// The selected pair's candidate types, as the console's getStats has it.
 const PATH: &str = "
     const done = arguments[arguments.length - 1];
-    const pc = window.__pcs.find(p => p.connectionState === 'connected');
+    const pc = (window.__pcs || []).find(p => p.connectionState === 'connected');
+    if (!pc) { done(null); return; }
     pc.getStats().then(r => {
         let pair = null;
         r.forEach(s => { if (s.type === 'transport') pair = r.get(s.selectedCandidatePairId); });

@@ -535,7 +535,9 @@ async fn a_cut_longer_than_the_reconnect_window_ends_the_session_on_both_sides()
             // The server hears nothing from the helper past its heartbeat
             // (30 s), then waits out the window: the session ends, for the
             // sharer and the device at once.
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            // Heartbeat silence (30 s, pings every 10 s) and the window
+            // (5 s): 45 s at worst, with room for a loaded machine.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
             while !sharer
                 .texts("body")
                 .await

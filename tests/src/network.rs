@@ -344,9 +344,33 @@ impl TestNetwork {
             .args(["--queue", &queue])
             .args(["--delay-ms", &impairment.delay.as_millis().to_string()])
             .args(["--loss-percent", &impairment.loss_percent.to_string()])
-            .stdin(Stdio::null());
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
         self.site(Site::Router).wrap(&mut command)?;
-        lines.push((site, GroupChild::spawn("tandem-netem", command)?));
+        let mut line = GroupChild::spawn("tandem-netem", command)?;
+        // Rules before the queue is bound would let packets pass unseen.
+        let bound = line.child_mut().stdout.take().and_then(|stdout| {
+            use std::io::BufRead;
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                // Kept reading to the end, so the pipe never fills.
+                for text in std::io::BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    let _ = tx.send(text);
+                }
+            });
+            rx.recv_timeout(Duration::from_secs(10)).ok()
+        });
+        if bound.is_none() {
+            return Err(HarnessError::NotReady {
+                what: "tandem-netem",
+                seconds: 10,
+                details: format!(" (exit: {:?})", line.exited()),
+            });
+        }
+        lines.push((site, line));
         rule("-A", "-i")?;
         rule("-A", "-o")?;
         Ok(())

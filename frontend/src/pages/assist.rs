@@ -431,7 +431,8 @@ fn AssistSession(id: SessionId) -> impl IntoView {
     let details = move || {
         details_open.get().then(|| {
             let own = media_stats.get().map(|m| {
-                let over_tcp = agent.with(|a| a.stats.as_ref().is_some_and(|s| s.turn_tcp_kbps > 0.0));
+                // Media, not the refreshes of an unused TCP allocation.
+                let over_tcp = agent.with(|a| a.stats.as_ref().is_some_and(|s| s.turn_tcp_kbps >= 8.0));
                 quality_details(&m, over_tcp)
                     .into_iter()
                     .map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> })

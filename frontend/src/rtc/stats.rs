@@ -60,6 +60,13 @@ fn number(stat: &JsValue, key: &str) -> Option<f64> {
     Reflect::get(stat, &JsValue::from_str(key)).ok()?.as_f64()
 }
 
+fn flag(stat: &JsValue, key: &str) -> bool {
+    Reflect::get(stat, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_bool())
+        == Some(true)
+}
+
 fn text(stat: &JsValue, key: &str) -> Option<String> {
     Reflect::get(stat, &JsValue::from_str(key))
         .ok()?
@@ -109,12 +116,23 @@ pub async fn read(pc: &RtcPeerConnection, previous: Option<&MediaStats>) -> Opti
 /// `selectedCandidatePairId` → its two candidates).
 fn selected_path(map: &Map) -> Option<MediaPath> {
     let mut pair_id = None;
-    map.for_each(&mut |stat, _key| {
-        if text(&stat, "type").as_deref() == Some("transport") && pair_id.is_none() {
+    let mut nominated = None;
+    map.for_each(&mut |stat, _key| match text(&stat, "type").as_deref() {
+        Some("transport") if pair_id.is_none() => {
             pair_id = text(&stat, "selectedCandidatePairId");
         }
+        // Browsers without `selectedCandidatePairId` (Firefox) mark the
+        // pair itself.
+        Some("candidate-pair")
+            if flag(&stat, "selected")
+                || (flag(&stat, "nominated")
+                    && text(&stat, "state").as_deref() == Some("succeeded")) =>
+        {
+            nominated = text(&stat, "id");
+        }
+        _ => {}
     });
-    let pair = map.get(&JsValue::from_str(&pair_id?));
+    let pair = map.get(&JsValue::from_str(&pair_id.or(nominated)?));
     let candidate = |key: &str| {
         text(&pair, key)
             .map(|id| map.get(&JsValue::from_str(&id)))

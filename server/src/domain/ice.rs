@@ -84,9 +84,10 @@ impl std::fmt::Display for TurnUser<'_> {
 }
 
 impl IceConfig {
-    /// Whether any TURN server is configured (so "relay only" can work).
+    /// Whether a TURN server every end can use is configured (so "relay
+    /// only" can work): a `turn:` URL; the agent cannot use `turns:`.
     pub fn has_turn(&self) -> bool {
-        let turn = |url: &String| url.starts_with("turn:") || url.starts_with("turns:");
+        let turn = |url: &String| url.starts_with("turn:");
         self.turn_rest
             .as_ref()
             .is_some_and(|t| t.urls.iter().any(turn))

@@ -97,6 +97,8 @@ struct Joined {
     scope: TenantScope,
     party: Party,
     conn: u64,
+    /// The tenant's "relay only" at join: only relay candidates pass.
+    policy: IceTransportPolicy,
 }
 
 /// Serves one signaling connection until it closes, goes silent, or the
@@ -310,6 +312,7 @@ async fn join(
             scope: scope.clone(),
             party,
             conn: attached.conn,
+            policy: ice_transport_policy,
         },
         first,
     ))
@@ -329,11 +332,29 @@ fn kind_of(message: &ClientMessage) -> &'static str {
     }
 }
 
+/// Whether a trickled candidate is a TURN relay (`typ relay`), or the
+/// empty end-of-candidates marker.
+fn is_relay_or_end(candidate: &str) -> bool {
+    let mut fields = candidate.split_ascii_whitespace();
+    candidate.trim().is_empty() || fields.any(|f| f == "typ") && fields.next() == Some("relay")
+}
+
 /// Relays SDP/ICE to the other participant when the session allows media.
 fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option<ServerMessage> {
     let hub = sessions.hub();
     // The helper's media peer: the device's agent, or the sharer's browser.
     let media = super::media_party(hub.via_agent(&joined.session));
+    // Relay only is kept here too, not only by the two ends: a candidate
+    // that is not a relay (an older agent, a modified page) goes nowhere.
+    if let ClientMessage::Ice { candidate } = &message
+        && joined.policy == IceTransportPolicy::Relay
+        && !is_relay_or_end(&candidate.candidate)
+    {
+        return Some(problem(
+            ProblemKind::BadMessage,
+            "Your organization allows only relayed connections: only relay candidates are passed on.",
+        ));
+    }
     let (to, forward) = match (joined.party, message) {
         (from, ClientMessage::Offer { sdp }) if from == media => {
             (Party::Helper, ServerMessage::Offer { sdp })

@@ -120,36 +120,41 @@ fn h264() -> RTCRtpCodec {
     }
 }
 
+/// How long resolving a TURN server's name may hold up a connection.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The stack's ICE servers, with `turn:…?transport=tcp` URLs turned into
 /// UDP ones the stack gathers with; and the addresses of those servers,
 /// whose datagrams the runtime carries over TCP (`turn_tcp.rs`).
 async fn ice_servers(servers: &[IceServer]) -> (Vec<RTCIceServer>, Vec<SocketAddr>) {
-    // A server offered over UDP as well is reached over UDP: the stack
-    // cannot tell two transports to one address apart.
-    let over_udp: Vec<&str> = servers
+    // A server the stack reaches over UDP too (TURN over UDP, or STUN) is
+    // left to UDP: the runtime routes by address, and cannot tell two
+    // transports to one address apart.
+    let over_udp: Vec<String> = servers
         .iter()
         .flat_map(|s| &s.urls)
-        .filter_map(|u| u.strip_prefix("turn:"))
-        .filter(|u| !u.contains("transport=tcp"))
-        .map(|u| u.split('?').next().unwrap_or(u))
+        .filter(|u| turn_tcp::tcp_turn_url(u).is_none())
+        .filter_map(|u| turn_tcp::udp_server(u))
         .collect();
     let mut over_tcp = Vec::new();
     let mut stack = Vec::new();
     for server in servers {
         let mut urls = Vec::new();
         for url in &server.urls {
-            let Some((as_udp, host_port)) = turn_tcp::tcp_turn_url(url)
-                .filter(|(_, host_port)| !over_udp.contains(&host_port.as_str()))
+            let Some((as_udp, host_port)) =
+                turn_tcp::tcp_turn_url(url).filter(|(_, host_port)| !over_udp.contains(host_port))
             else {
                 urls.push(url.clone());
                 continue;
             };
-            match tokio::net::lookup_host(host_port.as_str()).await {
-                Ok(found) => {
+            let lookup = tokio::net::lookup_host(host_port.as_str());
+            match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+                Ok(Ok(found)) => {
                     over_tcp.extend(found.filter(SocketAddr::is_ipv4));
                     urls.push(as_udp);
                 }
-                Err(error) => tracing::warn!(%error, %url, "cannot resolve a TURN server"),
+                Ok(Err(error)) => tracing::warn!(%error, %url, "cannot resolve a TURN server"),
+                Err(_) => tracing::warn!(%url, "resolving a TURN server timed out"),
             }
         }
         stack.push(RTCIceServer {

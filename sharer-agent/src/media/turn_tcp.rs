@@ -13,10 +13,10 @@
 use std::collections::HashMap;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use webrtc::runtime::{AsyncUdpSocket, RecvMeta, Transmit};
@@ -26,8 +26,12 @@ use webrtc::runtime::{AsyncUdpSocket, RecvMeta, Transmit};
 const QUEUE: usize = 1024;
 /// How long a connection to the TURN server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The largest frame: a STUN message or ChannelData of 64 KiB.
-const MAX_FRAME: usize = 4 + 65_535 + 3;
+/// The largest frame: a STUN message with a 64 KiB body (ChannelData,
+/// padded, is smaller).
+const MAX_FRAME: usize = 20 + 65_535;
+/// The least time between two connections to one server: a server that
+/// refuses at once must not be dialled again for every datagram.
+const REOPEN_AFTER: Duration = Duration::from_secs(1);
 
 /// Bytes carried over TCP to and from TURN servers, for the stats.
 #[derive(Debug, Default)]
@@ -62,6 +66,23 @@ pub fn tcp_turn_url(url: &str) -> Option<(String, String)> {
         format!("{server}:3478")
     };
     Some((format!("turn:{server}?transport=udp"), server))
+}
+
+/// The `HOST:PORT` (port 3478 if none) the stack reaches over UDP for a
+/// `turn:` URL without `transport=tcp`, or a `stun:` URL.
+pub fn udp_server(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("turn:")
+        .or_else(|| url.strip_prefix("stun:"))?;
+    let server = rest.split('?').next().unwrap_or(rest);
+    if server.is_empty() {
+        return None;
+    }
+    Some(if server.contains(':') {
+        server.to_owned()
+    } else {
+        format!("{server}:3478")
+    })
 }
 
 /// What the frame at the front of `buf` is: its length and the bytes it
@@ -99,7 +120,26 @@ fn framed(datagram: &[u8]) -> Vec<u8> {
 /// carry them (aborted when the socket goes).
 struct Tunnel {
     to_server: mpsc::Sender<Vec<u8>>,
+    /// Cleared when either direction ends: the connection is gone (an
+    /// allocation made over it went with it).
+    alive: Arc<AtomicBool>,
+    opened: Instant,
     tasks: [tokio::task::JoinHandle<()>; 2],
+}
+
+impl Tunnel {
+    fn close(&self) {
+        self.tasks.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+}
+
+/// Clears `alive` when dropped: a task's end, however it ends.
+struct Ends(Arc<AtomicBool>);
+
+impl Drop for Ends {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 /// A UDP socket of the stack whose datagrams to some TURN servers go over
@@ -126,9 +166,7 @@ impl std::fmt::Debug for TunnelledUdpSocket {
 impl Drop for TunnelledUdpSocket {
     fn drop(&mut self) {
         if let Ok(tunnels) = self.tunnels.get_mut() {
-            for tunnel in tunnels.values() {
-                tunnel.tasks.iter().for_each(tokio::task::JoinHandle::abort);
-            }
+            tunnels.values().for_each(Tunnel::close);
         }
     }
 }
@@ -157,7 +195,10 @@ impl TunnelledUdpSocket {
         let (to_server, mut outgoing) = mpsc::channel::<Vec<u8>>(QUEUE);
         let (reader_half_tx, reader_half_rx) = tokio::sync::oneshot::channel();
         let bytes = self.bytes.clone();
+        let alive = Arc::new(AtomicBool::new(true));
+        let (writer_ends, reader_ends) = (Ends(alive.clone()), Ends(alive.clone()));
         let writer = self.runtime.spawn(async move {
+            let _ends = writer_ends;
             let stream =
                 match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(server))
                     .await
@@ -184,6 +225,7 @@ impl TunnelledUdpSocket {
         });
         let (arrived, bytes) = (self.from_servers.clone(), self.bytes.clone());
         let reader = self.runtime.spawn(async move {
+            let _ends = reader_ends;
             let Ok(mut read) = reader_half_rx.await else {
                 return;
             };
@@ -214,6 +256,8 @@ impl TunnelledUdpSocket {
         });
         Tunnel {
             to_server,
+            alive,
+            opened: Instant::now(),
             tasks: [writer, reader],
         }
     }
@@ -223,12 +267,16 @@ impl TunnelledUdpSocket {
         let Ok(mut tunnels) = self.tunnels.lock() else {
             return;
         };
-        let closed = tunnels.get(&server).is_none_or(|t| t.to_server.is_closed());
-        if closed {
-            if let Some(old) = tunnels.remove(&server) {
-                old.tasks.iter().for_each(tokio::task::JoinHandle::abort);
+        match tunnels.get(&server) {
+            Some(t) if t.alive.load(Ordering::Acquire) => {}
+            // Gone: dialled again, but not more than once a second.
+            Some(t) if t.opened.elapsed() < REOPEN_AFTER => return,
+            _ => {
+                if let Some(old) = tunnels.remove(&server) {
+                    old.close();
+                }
+                tunnels.insert(server, self.open(server));
             }
-            tunnels.insert(server, self.open(server));
         }
         if let Some(tunnel) = tunnels.get(&server) {
             // Full: dropped, as UDP would; the stack's TURN client retries.
@@ -319,6 +367,20 @@ mod tests {
         );
         assert_eq!(tcp_turn_url("stun:stun.contoso.com:3478"), None);
         assert_eq!(tcp_turn_url("turn:?transport=tcp"), None);
+        assert_eq!(
+            tcp_turn_url("turn:turn.contoso.com:443?TRANSPORT=TCP").map(|u| u.1),
+            Some("turn.contoso.com:443".to_owned())
+        );
+        // What stays on UDP, port filled in the same way.
+        assert_eq!(
+            udp_server("turn:turn.contoso.com?transport=udp").as_deref(),
+            Some("turn.contoso.com:3478")
+        );
+        assert_eq!(
+            udp_server("stun:198.51.100.2:443").as_deref(),
+            Some("198.51.100.2:443")
+        );
+        assert_eq!(udp_server("turns:turn.contoso.com:443"), None);
     }
 
     #[test]

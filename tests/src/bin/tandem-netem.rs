@@ -3,7 +3,7 @@
 //! a site's packets to NFQUEUE queue `--queue`; this holds each for
 //! `--delay-ms` and drops it with probability `--loss-percent`, in order,
 //! until it is stopped.
-#![allow(clippy::print_stderr)]
+#![allow(clippy::print_stderr, clippy::print_stdout)]
 
 use std::collections::VecDeque;
 use std::process::ExitCode;
@@ -60,6 +60,8 @@ fn run(options: &Options) -> std::io::Result<()> {
     // Past that, packets pass rather than vanish unaccounted.
     queue.set_fail_open(options.queue, true)?;
     queue.set_nonblocking(true);
+    // The harness adds the rules that feed the queue only after this.
+    println!("tandem-netem: queue {} bound", options.queue);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)

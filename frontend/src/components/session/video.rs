@@ -205,11 +205,34 @@ pub fn VideoView(
             (f64::from(event.client_x()), f64::from(event.client_y())),
         )
     };
+    // Where on the picture the helper's pointer last was.
+    let last_at = StoredValue::new(None::<(u32, u32)>);
     let on_move = move |event: MouseEvent| {
         if let Some((x, y)) = at(&event) {
+            last_at.set_value(Some((x, y)));
             send(Input::Move { x, y });
         }
     };
+    // A button let go anywhere, also outside the picture where the surface
+    // never hears it, is let go on the device at the last point it knew;
+    // otherwise the keep-alive would hold it down indefinitely.
+    let release_anywhere = window_event_listener(leptos::ev::mouseup, move |event: MouseEvent| {
+        let Some(button) = Button::from_dom(event.button()) else {
+            return;
+        };
+        if !control.get_untracked() || !held.with_value(|h| h.holds(button)) {
+            return;
+        }
+        if let Some((x, y)) = at(&event).or_else(|| last_at.get_value()) {
+            send(Input::Button {
+                button,
+                down: false,
+                x,
+                y,
+            });
+        }
+    });
+    on_cleanup(move || release_anywhere.remove());
     let on_button = move |event: MouseEvent, down: bool| {
         if !control.get_untracked() {
             return;
@@ -219,6 +242,7 @@ pub fn VideoView(
             let _ = surface.focus();
         }
         if let (Some((x, y)), Some(button)) = (at(&event), Button::from_dom(event.button())) {
+            last_at.set_value(Some((x, y)));
             send(Input::Button { button, down, x, y });
         }
     };
