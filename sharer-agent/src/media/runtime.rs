@@ -190,18 +190,22 @@ impl AsyncUdpSocket for PlainUdpSocket {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
             Poll::Ready(Ok(from)) => {
-                let len = read.filled().len();
-                // `RecvMeta` is non-exhaustive: fill it field by field.
-                let mut filled = RecvMeta::default();
-                filled.addr = from;
-                filled.len = len;
-                // At least 1, or the stack's de-segmenting divides by zero.
-                filled.stride = len.max(1);
-                *slot = filled;
+                *slot = one_datagram(from, read.filled().len());
                 Poll::Ready(Ok(1))
             }
         }
     }
+}
+
+/// What the stack reads for one datagram of `len` bytes from `from`.
+pub fn one_datagram(from: SocketAddr, len: usize) -> RecvMeta {
+    // `RecvMeta` is non-exhaustive: fill it field by field.
+    let mut meta = RecvMeta::default();
+    meta.addr = from;
+    meta.len = len;
+    // At least 1, or the stack's de-segmenting divides by zero.
+    meta.stride = len.max(1);
+    meta
 }
 
 #[cfg(test)]

@@ -320,12 +320,7 @@ impl AsyncUdpSocket for TunnelledUdpSocket {
         {
             let len = frame.len().min(buf.len());
             buf[..len].copy_from_slice(&frame[..len]);
-            // `RecvMeta` is non-exhaustive: fill it field by field.
-            let mut filled = RecvMeta::default();
-            filled.addr = from;
-            filled.len = len;
-            filled.stride = len.max(1);
-            *slot = filled;
+            *slot = super::runtime::one_datagram(from, len);
             return Poll::Ready(Ok(1));
         }
         self.udp.poll_recv(cx, bufs, meta)
