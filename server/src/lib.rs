@@ -56,6 +56,15 @@ const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
+    serve_reloading(config, None).await
+}
+
+/// Reads the configuration again (on SIGHUP).
+pub type Reload = Box<dyn Fn() -> Result<Config, config::ConfigError> + Send + Sync>;
+
+/// [`serve`], reading the ICE servers and the TURN secret again from
+/// `reload` on every SIGHUP (as the TLS certificate).
+pub async fn serve_reloading(config: Config, reload: Option<Reload>) -> Result<(), ServeError> {
     // One crypto provider for every rustls user (the TLS listener, the OIDC
     // client), chosen here rather than by whichever feature set a build
     // unifies.
@@ -148,7 +157,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let app = http::router(state, &config.dist_dir, cookies, metrics_access);
 
     announce(config.scheme(), &addr, config.seed_demo);
-    let reloader = certificate.map(|cert| tokio::spawn(reload_on_sighup(cert)));
+    let reloader = tokio::spawn(reload_on_sighup(certificate, reload, sessions.clone()));
 
     let retention = tokio::spawn(reports::retention::run(store.clone(), clock.clone()));
     let sweeper = tokio::spawn(sweep_sessions(WebSessionStore::new(store, clock)));
@@ -186,7 +195,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         drain_sockets(&closing, deadline).await;
     })
     .await;
-    for task in [metrics_server, reloader].into_iter().flatten() {
+    reloader.abort();
+    if let Some(task) = metrics_server {
         task.abort();
     }
     sweeper.abort();
@@ -228,18 +238,43 @@ fn announce(scheme: &str, addr: &std::net::SocketAddr, demo: bool) {
     let _ = out.flush();
 }
 
-/// Reads the TLS certificate and key again on every SIGHUP (a renewed
-/// certificate, no restart); open connections keep theirs.
-async fn reload_on_sighup(cert: std::sync::Arc<tls::ReloadingCert>) {
+/// On every SIGHUP: reads the TLS certificate and key again (a renewed
+/// certificate; open connections keep theirs), and the ICE servers and
+/// TURN secret (a rotated secret; running sessions keep their
+/// credentials). Other settings take effect at a restart.
+async fn reload_on_sighup(
+    cert: Option<std::sync::Arc<tls::ReloadingCert>>,
+    reload: Option<Reload>,
+    sessions: sessions::Sessions,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; the TLS certificate reloads only at restart");
+        tracing::warn!(
+            "cannot listen for SIGHUP; the TLS certificate and TURN secret reload only at restart"
+        );
         return;
     };
     while hangups.recv().await.is_some() {
-        match cert.reload() {
-            Ok(()) => tracing::info!("reloaded the TLS certificate"),
-            Err(error) => tracing::warn!(%error, "TLS reload failed; keeping the old certificate"),
+        if let Some(cert) = &cert {
+            match cert.reload() {
+                Ok(()) => tracing::info!("reloaded the TLS certificate"),
+                Err(error) => {
+                    tracing::warn!(%error, "TLS reload failed; keeping the old certificate")
+                }
+            }
+        }
+        match reload.as_ref().map(|reload| reload()) {
+            Some(Ok(config)) => {
+                sessions.set_ice(domain::ice::IceConfig {
+                    servers: config.ice_servers,
+                    turn_rest: config.turn_rest,
+                });
+                tracing::info!("reloaded the ICE servers and the TURN secret");
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, "configuration reload failed; keeping the ICE servers");
+            }
+            None => {}
         }
     }
 }

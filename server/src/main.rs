@@ -20,7 +20,8 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match tandem_server::serve(config).await {
+    let reload: tandem_server::Reload = Box::new(move || Config::load(&cli, None));
+    match tandem_server::serve_reloading(config, Some(reload)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "tandem-server failed");

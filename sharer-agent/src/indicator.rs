@@ -91,6 +91,18 @@ impl Bar {
     }
 }
 
+impl Bar {
+    /// The bar while the helper's connection is down: the sharer sees that
+    /// nobody is acting right now (the device injects nothing meanwhile).
+    pub fn with_link_lost(mut self, lost: bool) -> Self {
+        if lost {
+            self.text
+                .push_str(" \u{2014} helper disconnected, reconnecting\u{2026}");
+        }
+        self
+    }
+}
+
 /// The helper's name as the bar shows it: one line, at most
 /// [`MAX_NAME_CHARS`] characters (cut with "..."), never empty.
 fn name(helper: &str) -> String {
@@ -253,6 +265,8 @@ pub struct OnScreen {
     /// either changes).
     wanted: Option<(Bar, Area)>,
     shown: Option<(Bar, Layout)>,
+    /// The helper's connection dropped and has not come back yet.
+    link_lost: bool,
 }
 
 impl std::fmt::Debug for OnScreen {
@@ -270,6 +284,7 @@ impl OnScreen {
             backend,
             wanted: None,
             shown: None,
+            link_lost: false,
         }
     }
 
@@ -279,7 +294,9 @@ impl OnScreen {
         let Some(backend) = &mut self.backend else {
             return;
         };
+        let link_lost = self.link_lost;
         let wanted = Bar::of(status).map(|bar| {
+            let bar = bar.with_link_lost(link_lost);
             let area = display.map_or_else(|| backend.screen(), Area::of);
             (bar, area)
         });
@@ -295,6 +312,12 @@ impl OnScreen {
             self.shown = shown;
         }
         self.wanted = wanted;
+    }
+
+    /// Whether the helper's connection is down (the bar says so at the
+    /// next [`OnScreen::update`]).
+    pub fn set_link_lost(&mut self, lost: bool) {
+        self.link_lost = lost;
     }
 
     /// Hides everything (the session is over).
@@ -498,6 +521,22 @@ mod tests {
         screen.hide();
         let calls = recorder.0.lock().map(|c| c.len()).unwrap_or_default();
         assert_eq!(calls, 8);
+        // A dropped connection shows on the bar until it is back.
+        screen.set_link_lost(true);
+        screen.update(&shared(Mode::Control), None);
+        screen.set_link_lost(false);
+        screen.update(&shared(Mode::Control), None);
+        let calls = recorder.0.lock().map(|c| c.clone()).unwrap_or_default();
+        assert_eq!(
+            calls[8..],
+            [
+                Some(
+                    "Shared with Megan Bowen (full control) \u{2014} helper disconnected, reconnecting\u{2026}"
+                        .into()
+                ),
+                Some("Shared with Megan Bowen (full control)".into()),
+            ]
+        );
         // No backend: nothing to do, nothing blocked.
         let mut none = OnScreen::new(None);
         none.update(&shared(Mode::View), None);

@@ -395,7 +395,14 @@ impl Session {
     async fn on_peer(&mut self, event: PeerEvent) -> Option<ClientMessage> {
         match event {
             PeerEvent::Candidate(candidate) => return Some(ClientMessage::Ice { candidate }),
+            PeerEvent::Connection(RTCPeerConnectionState::Disconnected) => {
+                if self.live.is_some() {
+                    println!("tandem-agent: the helper's connection dropped; reconnecting");
+                    self.indicator.set_link_lost(true);
+                }
+            }
             PeerEvent::Connection(RTCPeerConnectionState::Connected) => {
+                self.indicator.set_link_lost(false);
                 let live = self.live.as_mut()?;
                 match live.peer.negotiated().await {
                     Ok(negotiated) => {

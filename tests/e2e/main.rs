@@ -11,6 +11,7 @@ mod operations;
 mod outage;
 mod picture;
 mod proxy;
+mod relays;
 mod replicas;
 mod reports;
 mod session;

@@ -134,10 +134,17 @@ pub struct Impairment {
     pub loss_percent: f32,
 }
 
+/// A site's delay line, and what it counted (passed, dropped).
+struct DelayLine {
+    site: Site,
+    _process: GroupChild,
+    counts: std::sync::Arc<Mutex<(u64, u64)>>,
+}
+
 /// The test's network; everything in it is removed on drop.
 pub struct TestNetwork {
     /// Stopped before the namespaces go (field order).
-    delay_lines: Mutex<Vec<(Site, GroupChild)>>,
+    delay_lines: Mutex<Vec<DelayLine>>,
     names: Vec<(Site, String)>,
 }
 
@@ -331,10 +338,10 @@ impl TestNetwork {
             .delay_lines
             .lock()
             .map_err(|_| HarnessError::Network("the delay lines' lock is poisoned".into()))?;
-        if lines.iter().any(|(s, _)| *s == site) {
+        if lines.iter().any(|l| l.site == site) {
             rule("-D", "-i")?;
             rule("-D", "-o")?;
-            lines.retain(|(s, _)| *s != site);
+            lines.retain(|l| l.site != site);
         }
         if impairment == Impairment::default() {
             return Ok(());
@@ -349,6 +356,8 @@ impl TestNetwork {
         self.site(Site::Router).wrap(&mut command)?;
         let mut line = GroupChild::spawn("tandem-netem", command)?;
         // Rules before the queue is bound would let packets pass unseen.
+        let counts = std::sync::Arc::new(Mutex::new((0, 0)));
+        let counted = counts.clone();
         let bound = line.child_mut().stdout.take().and_then(|stdout| {
             use std::io::BufRead;
             let (tx, rx) = std::sync::mpsc::channel();
@@ -358,6 +367,16 @@ impl TestNetwork {
                     .lines()
                     .map_while(Result::ok)
                 {
+                    // "tandem-netem: passed P dropped D", once a second.
+                    let numbers: Vec<u64> = text
+                        .split_whitespace()
+                        .filter_map(|w| w.parse().ok())
+                        .collect();
+                    if let ([passed, dropped], Ok(mut counts)) = (&numbers[..], counted.lock())
+                        && text.contains("dropped")
+                    {
+                        *counts = (*passed, *dropped);
+                    }
                     let _ = tx.send(text);
                 }
             });
@@ -370,10 +389,22 @@ impl TestNetwork {
                 details: format!(" (exit: {:?})", line.exited()),
             });
         }
-        lines.push((site, line));
+        lines.push(DelayLine {
+            site,
+            _process: line,
+            counts,
+        });
         rule("-A", "-i")?;
         rule("-A", "-o")?;
         Ok(())
+    }
+
+    /// What `site`'s delay line passed and dropped so far (both ways),
+    /// while it is impaired.
+    pub fn packets(&self, site: Site) -> Option<(u64, u64)> {
+        let lines = self.delay_lines.lock().ok()?;
+        let line = lines.iter().find(|l| l.site == site)?;
+        line.counts.lock().ok().map(|c| *c)
     }
 
     /// Cuts `site` off (its link goes down), as a pulled cable would.

@@ -33,9 +33,12 @@ pub const DENIED_PEER_RANGES: &[&str] = &[
 
 /// A running coturn; stopped on drop.
 pub struct Coturn {
-    _process: GroupChild,
+    process: GroupChild,
     log: std::path::PathBuf,
-    _dir: TempDir,
+    site: Inside,
+    port: u16,
+    relay_ports: (u16, u16),
+    dir: TempDir,
 }
 
 impl Coturn {
@@ -56,60 +59,29 @@ impl Coturn {
             .prefix("tandem-coturn-")
             .tempdir()?;
         let log = dir.path().join("turn.log");
-        let mut command = Command::new("turnserver");
-        command
-            .args([
-                "-n",
-                "--use-auth-secret",
-                "--realm=tandem.test",
-                "--fingerprint",
-            ])
-            .arg(format!("--static-auth-secret={secret}"))
-            .arg(format!("--listening-ip={SERVER_ADDRESS}"))
-            .arg(format!("--relay-ip={SERVER_ADDRESS}"))
-            .arg(format!("--listening-port={port}"))
-            .arg(format!("--min-port={}", relay_ports.0))
-            .arg(format!("--max-port={}", relay_ports.1))
-            .args(["--no-cli", "--no-tls", "--no-dtls", "--no-multicast-peers"])
-            .args([
-                "--user-quota=12",
-                "--total-quota=1200",
-                "--simple-log",
-                "--verbose",
-            ])
-            .args(
-                DENIED_PEER_RANGES
-                    .iter()
-                    .map(|r| format!("--denied-peer-ip={r}")),
-            )
-            .arg(format!("--log-file={}", log.display()))
-            .arg(format!(
-                "--pidfile={}",
-                dir.path().join("turn.pid").display()
-            ))
-            .arg(format!("--db={}", dir.path().join("turndb").display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        site.wrap(&mut command)?;
-        let mut process = GroupChild::spawn("turnserver", command)?;
-        let address = SocketAddr::from((SERVER_ADDRESS, port));
-        if !site.stun_answers(address, READY_WITHIN) {
-            return Err(HarnessError::NotReady {
-                what: "coturn",
-                seconds: READY_WITHIN.as_secs(),
-                details: format!(
-                    " (exit: {:?}); log:\n{}",
-                    process.exited(),
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                ),
-            });
-        }
+        let process = spawn(site, secret, port, relay_ports, dir.path())?;
         Ok(Self {
-            _process: process,
+            process,
             log,
-            _dir: dir,
+            site: site.clone(),
+            port,
+            relay_ports,
+            dir,
         })
+    }
+
+    /// Stops this coturn and starts it again with `secret` (a rotation):
+    /// same port and log, allocations gone.
+    pub fn restart_with_secret(&mut self, secret: &str) -> Result<(), HarnessError> {
+        self.process.kill_now();
+        self.process = spawn(
+            &self.site,
+            secret,
+            self.port,
+            self.relay_ports,
+            self.dir.path(),
+        )?;
+        Ok(())
     }
 
     /// What coturn logged so far (allocations, refused credentials).
@@ -117,4 +89,63 @@ impl Coturn {
         // --simple-log writes to the named file as is.
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// Starts `turnserver` in `site` with `secret` and waits until it answers
+/// STUN; it logs to `dir/turn.log` (appending).
+fn spawn(
+    site: &Inside,
+    secret: &str,
+    port: u16,
+    relay_ports: (u16, u16),
+    dir: &std::path::Path,
+) -> Result<GroupChild, HarnessError> {
+    let log = dir.join("turn.log");
+    let mut command = Command::new("turnserver");
+    command
+        .args([
+            "-n",
+            "--use-auth-secret",
+            "--realm=tandem.test",
+            "--fingerprint",
+        ])
+        .arg(format!("--static-auth-secret={secret}"))
+        .arg(format!("--listening-ip={SERVER_ADDRESS}"))
+        .arg(format!("--relay-ip={SERVER_ADDRESS}"))
+        .arg(format!("--listening-port={port}"))
+        .arg(format!("--min-port={}", relay_ports.0))
+        .arg(format!("--max-port={}", relay_ports.1))
+        .args(["--no-cli", "--no-tls", "--no-dtls", "--no-multicast-peers"])
+        .args([
+            "--user-quota=12",
+            "--total-quota=1200",
+            "--simple-log",
+            "--verbose",
+        ])
+        .args(
+            DENIED_PEER_RANGES
+                .iter()
+                .map(|r| format!("--denied-peer-ip={r}")),
+        )
+        .arg(format!("--log-file={}", log.display()))
+        .arg(format!("--pidfile={}", dir.join("turn.pid").display()))
+        .arg(format!("--db={}", dir.join("turndb").display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    site.wrap(&mut command)?;
+    let mut process = GroupChild::spawn("turnserver", command)?;
+    let address = SocketAddr::from((SERVER_ADDRESS, port));
+    if !site.stun_answers(address, READY_WITHIN) {
+        return Err(HarnessError::NotReady {
+            what: "coturn",
+            seconds: READY_WITHIN.as_secs(),
+            details: format!(
+                " (exit: {:?}); log:\n{}",
+                process.exited(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ),
+        });
+    }
+    Ok(process)
 }

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 use tandem_protocol::signal::IceServer;
-use tandem_protocol::{DeviceId, UnixMillis, UserId};
+use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
 
 /// One `[[ice_servers]]` entry.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,8 +94,15 @@ impl IceConfig {
             || self.servers.iter().any(|s| s.urls.iter().any(turn))
     }
 
-    /// The ICE servers for `user` at `now`.
-    pub fn servers_for(&self, who: TurnUser<'_>, now: UnixMillis) -> Vec<IceServer> {
+    /// The ICE servers for `who` in `session` at `now`: TURN credentials
+    /// name both (`expiry:session:who`), so coturn's log ties every
+    /// allocation to a session, and they lapse `ttl_seconds` after the join.
+    pub fn servers_for(
+        &self,
+        who: TurnUser<'_>,
+        session: &SessionId,
+        now: UnixMillis,
+    ) -> Vec<IceServer> {
         let mut servers: Vec<IceServer> = self
             .servers
             .iter()
@@ -107,7 +114,7 @@ impl IceConfig {
             .collect();
         if let Some(turn) = &self.turn_rest {
             let expiry = now.0 / 1000 + i64::from(turn.ttl_seconds);
-            let username = format!("{expiry}:{who}");
+            let username = format!("{expiry}:{session}:{who}");
             if let Ok(mut mac) = <Hmac<Sha1> as Mac>::new_from_slice(turn.secret.as_bytes()) {
                 mac.update(username.as_bytes());
                 servers.push(IceServer {
@@ -139,21 +146,30 @@ mod tests {
                 ttl_seconds: 600,
             }),
         };
-        let servers =
-            config.servers_for(TurnUser::Person(&UserId::from("u1")), UnixMillis(1_000_000));
+        let session = SessionId::from("s1");
+        let servers = config.servers_for(
+            TurnUser::Person(&UserId::from("u1")),
+            &session,
+            UnixMillis(1_000_000),
+        );
         assert_eq!(servers.len(), 2);
         assert_eq!(servers[0].username, None);
         let turn = &servers[1];
-        assert_eq!(turn.username.as_deref(), Some("1600:u1"));
-        // base64(HMAC-SHA1("north", "1600:u1")), computed independently
+        assert_eq!(turn.username.as_deref(), Some("1600:s1:u1"));
+        // base64(HMAC-SHA1("north", "1600:s1:u1")), computed independently
         // with Python's hmac module.
         assert_eq!(
             turn.credential.as_deref(),
-            Some("yX/BlutjArjb16buE6eHUIFQF2I=")
+            Some("Itj3YH+x/llaUdG+eYkJVTJ1A+I=")
         );
         // A device's agent is named as a device, never as a person.
         let device = DeviceId::from("d1");
-        let servers = config.servers_for(TurnUser::Device(&device), UnixMillis(1_000_000));
-        assert_eq!(servers[1].username.as_deref(), Some("1600:device:d1"));
+        let servers =
+            config.servers_for(TurnUser::Device(&device), &session, UnixMillis(1_000_000));
+        assert_eq!(servers[1].username.as_deref(), Some("1600:s1:device:d1"));
+        assert_eq!(
+            servers[1].credential.as_deref(),
+            Some("3t/jAgMjGDUeIkHiX98n3OblgYc=")
+        );
     }
 }

@@ -65,7 +65,8 @@ pub(super) struct Inner {
     throttle: LoginThrottle,
     /// Device registration and authentication.
     devices: crate::auth::device::DeviceAuth,
-    ice: IceConfig,
+    /// Replaced on SIGHUP (a rotated TURN secret, new servers).
+    ice: std::sync::RwLock<IceConfig>,
     timing: Timing,
     live: crate::reports::live::LiveFeed,
     /// How often the helper's permissions were resolved (for tests).
@@ -130,7 +131,7 @@ impl Sessions {
                 keys,
                 hub,
                 agents: Agents::new(cluster.clone()),
-                ice,
+                ice: std::sync::RwLock::new(ice),
                 timing,
                 live: crate::reports::live::LiveFeed::default(),
                 resolutions: std::sync::atomic::AtomicU64::new(0),
@@ -227,8 +228,22 @@ impl Sessions {
         &self.inner.keys
     }
 
-    pub fn ice(&self) -> &IceConfig {
-        &self.inner.ice
+    /// The ICE servers as configured now.
+    pub fn ice(&self) -> IceConfig {
+        self.inner
+            .ice
+            .read()
+            .map(|ice| ice.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// New ICE servers (a reloaded configuration) for every join from now
+    /// on; sessions running keep the credentials they were given.
+    pub fn set_ice(&self, ice: IceConfig) {
+        match self.inner.ice.write() {
+            Ok(mut current) => *current = ice,
+            Err(poisoned) => *poisoned.into_inner() = ice,
+        }
     }
 
     /// Wakes the monitor pages of a tenant on every session change.

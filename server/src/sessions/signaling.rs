@@ -303,7 +303,9 @@ async fn join(
     }
     let first = vec![ServerMessage::Joined {
         you: party,
-        ice_servers: sessions.ice().servers_for(caller.turn_user(), now),
+        ice_servers: sessions
+            .ice()
+            .servers_for(caller.turn_user(), &record.id, now),
         ice_transport_policy,
     }];
     Ok((

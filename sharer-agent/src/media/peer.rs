@@ -220,8 +220,15 @@ impl AgentPeer {
         // mDNS off: a device with only loopback (or a locked-down network)
         // has no multicast socket, and the browser's .local names resolve
         // as peer-reflexive candidates anyway.
+        // A helper unheard for 3 s (keep-alives every second) is shown as
+        // disconnected on the device's bar; failing stays at the stack's 25 s.
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .with_ice_timeouts(
+                Some(std::time::Duration::from_secs(3)),
+                Some(std::time::Duration::from_secs(25)),
+                Some(std::time::Duration::from_secs(1)),
+            )
             .build();
         let (servers, over_tcp) = ice_servers(servers).await;
         let config = RTCConfigurationBuilder::new()

@@ -69,6 +69,8 @@ fn run(options: &Options) -> std::io::Result<()> {
         | 1;
     let mut dice = Dice(seed ^ u64::from(std::process::id()));
     let mut held = VecDeque::new();
+    let (mut passed, mut dropped) = (0u64, 0u64);
+    let mut report_at = Instant::now();
     loop {
         loop {
             match queue.recv() {
@@ -76,7 +78,9 @@ fn run(options: &Options) -> std::io::Result<()> {
                     if dice.percent() < options.loss_percent {
                         message.set_verdict(nfq::Verdict::Drop);
                         queue.verdict(message)?;
+                        dropped += 1;
                     } else {
+                        passed += 1;
                         message.set_verdict(nfq::Verdict::Accept);
                         held.push_back((Instant::now() + options.delay, message));
                     }
@@ -90,6 +94,11 @@ fn run(options: &Options) -> std::io::Result<()> {
             if let Some((_, message)) = held.pop_front() {
                 queue.verdict(message)?;
             }
+        }
+        if now >= report_at {
+            // For the harness: what this line did so far.
+            println!("tandem-netem: passed {passed} dropped {dropped}");
+            report_at = now + Duration::from_secs(1);
         }
         std::thread::sleep(Duration::from_micros(500));
     }
