@@ -390,6 +390,12 @@ async fn a_cut_on_the_sharers_side_keeps_the_session() {
             sites.network.mend(Site::Sharer).unwrap();
             let back = picture_moves_again(sites, tokio::time::Instant::now()).await;
             eprintln!("5 s cut of the sharer's site: the picture moved again {:.1} s after it; the helper was told {said:?}", back.as_secs_f64());
+            // The helper was told the picture's connection dropped, not
+            // "Connected", while nothing could arrive.
+            assert!(
+                said.iter().any(|s| s.contains("dropped. Reconnecting")),
+                "{said:?}"
+            );
             typed_command_runs(&sites.helper, sites.work.path(), "after_sharer_cut").await;
             still_in_control(sites, &before).await;
         })

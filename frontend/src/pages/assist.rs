@@ -64,6 +64,11 @@ async fn start_session(
 }
 
 /// "Assist someone": gets a code and opens the session view.
+/// One-second readings without a media byte after which the helper of a
+/// device session is told the connection dropped (the agent sends a
+/// keep-alive frame every second).
+const MEDIA_SILENT_READINGS: u32 = 3;
+
 #[component]
 pub fn AssistButton() -> impl IntoView {
     let codes = expect_context::<IssuedCodes>();
@@ -120,6 +125,10 @@ fn AssistSession(id: SessionId) -> impl IntoView {
     let remote = StoredValue::new_local(Remote::default());
     let agent = RwSignal::new(AgentView::default());
     let media_stats = RwSignal::new(None::<MediaStats>);
+    // Readings in a row in which no media byte arrived: the device sends at
+    // least a keep-alive frame a second, so a few mean the path is down
+    // well before WebRTC itself calls it disconnected.
+    let silent_readings = RwSignal::new(0u32);
     let just_joined = Rc::new(std::cell::Cell::new(false));
     let chat = ChatState::default();
 
@@ -132,6 +141,14 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                 spawn_local(async move {
                     let before = media_stats.get_untracked();
                     if let Some(reading) = stats::read(p.connection(), before.as_ref()).await {
+                        let silent = before
+                            .as_ref()
+                            .is_some_and(|b| b.bytes > 0.0 && reading.bytes <= b.bytes);
+                        silent_readings.set(if silent {
+                            silent_readings.get_untracked() + 1
+                        } else {
+                            0
+                        });
                         media_stats.set(Some(reading));
                     }
                 });
@@ -531,7 +548,18 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                 <h1 id="session-title" class="ws-title">"Assist"</h1>
                 {who}
                 <p class="ws-status" role="status" id="session-status" tabindex="-1">
-                    {move || session.get().map(|v| helper_status(&v, &media.get())).unwrap_or_else(|| "Loading…".into())}
+                    {move || session.get().map(|v| {
+                        let media = media.get();
+                        // Only the agent promises a frame a second; a browser
+                        // sharing a still screen may send none for longer.
+                        let silent = v.via_agent && silent_readings.get() >= MEDIA_SILENT_READINGS;
+                        let media = if media == "connected" && silent {
+                            "disconnected".to_owned()
+                        } else {
+                            media
+                        };
+                        helper_status(&v, &media)
+                    }).unwrap_or_else(|| "Loading…".into())}
                     {move || (link.get() == Link::Retrying).then_some(" (reconnecting to the server…)")}
                 </p>
                 {timer}
