@@ -225,10 +225,17 @@ async fn a_helper_who_drops_comes_back_without_a_new_approval() {
             session: id.clone(),
         })
         .await;
-    let helper = w.connect("megan@contoso.test", slow()).await;
+    let mut helper = w.connect("megan@contoso.test", slow()).await;
     helper
         .send(&ClientMessage::Join {
             session: id.clone(),
+        })
+        .await;
+    // Joined for sure before the drop: a socket closed while its join is
+    // still being read never took part, and coming back is no reconnect.
+    helper
+        .expect("joined", |m| {
+            matches!(m, ServerMessage::Joined { .. }).then_some(())
         })
         .await;
     helper.closed().await;
