@@ -195,6 +195,13 @@ fn an_older_tile_never_stays_over_newer_video() {
         document().create_element("video").unwrap().unchecked_into();
     let layer = TileLayer::default();
     layer.attach(canvas.clone(), &video);
+    // The agent numbers messages as they leave.
+    let sent = std::cell::Cell::new(0);
+    let number = |mut message: Vec<u8>| {
+        sent.set(sent.get() + 1);
+        tandem_protocol::tiles::stamp(&mut message, sent.get());
+        message
+    };
     let rect = |x, y, width, height| TileRect {
         x,
         y,
@@ -205,21 +212,25 @@ fn an_older_tile_never_stays_over_newer_video() {
     let red = [255, 0, 0, 255];
     let blue = [0, 0, 255, 255];
     let none = [0, 0, 0, 0];
-    layer.receive(&TileMessage::tile(screen, rect(0, 0, 2, 2), &solid(2, 2, [255, 0, 0])).encode());
+    layer.receive(&number(
+        TileMessage::tile(screen, rect(0, 0, 2, 2), &solid(2, 2, [255, 0, 0])).encode(),
+    ));
     assert_eq!(drawn(&canvas).as_deref(), Some("1"));
     assert_eq!((canvas.width(), canvas.height()), (4, 4));
     assert_eq!(pixel(&canvas, 0.0, 0.0), red);
     // The video frame at RTP 100 changed the red tile's region; a newer
     // blue tile inside it came after.
-    layer.receive(
-        &TileMessage::Video {
+    layer.receive(&number(
+        TileMessage::Video {
             screen,
             rtp_timestamp: 100,
             rects: vec![rect(0, 0, 2, 2)],
         }
         .encode(),
-    );
-    layer.receive(&TileMessage::tile(screen, rect(1, 1, 1, 1), &solid(1, 1, [0, 0, 255])).encode());
+    ));
+    layer.receive(&number(
+        TileMessage::tile(screen, rect(1, 1, 1, 1), &solid(1, 1, [0, 0, 255])).encode(),
+    ));
     assert_eq!(drawn(&canvas).as_deref(), Some("2"));
     // Until that frame is on screen the red tile stays: the video under
     // it is older.
@@ -234,25 +245,29 @@ fn an_older_tile_never_stays_over_newer_video() {
     assert_eq!(canvas.get_attribute("data-cleared").as_deref(), Some("1"));
     // Malformed messages change nothing: a rectangle off the screen, and
     // pixels that do not fill their tile.
-    layer.receive(&[1, 0, 4, 0, 4, 0, 0, 0, 9, 0, 9, 0, 0]);
+    layer.receive(&number(vec![
+        1, 0, 0, 0, 0, 0, 4, 0, 4, 0, 0, 0, 0, 0, 9, 0, 9, 0,
+    ]));
     let short = TileMessage::Tile {
         screen,
         rect: rect(0, 0, 2, 2),
         pixels: vec![0xfe, 1, 2, 3],
     };
-    layer.receive(&short.encode());
+    layer.receive(&number(short.encode()));
     assert_eq!(pixel(&canvas, 1.0, 1.0), blue);
     assert_eq!(drawn(&canvas).as_deref(), Some("2"));
     // A frame over the whole screen removes the blue tile; the next one
     // finds no tile there and leaves the canvas alone; a new tile makes
     // the one after clear again.
     let whole_screen = |rtp| {
-        TileMessage::Video {
-            screen,
-            rtp_timestamp: rtp,
-            rects: vec![rect(0, 0, 4, 4)],
-        }
-        .encode()
+        number(
+            TileMessage::Video {
+                screen,
+                rtp_timestamp: rtp,
+                rects: vec![rect(0, 0, 4, 4)],
+            }
+            .encode(),
+        )
     };
     let cleared = || canvas.get_attribute("data-cleared");
     layer.receive(&whole_screen(200));
@@ -262,10 +277,29 @@ fn an_older_tile_never_stays_over_newer_video() {
     layer.receive(&whole_screen(300));
     layer.frame_shown(300);
     assert_eq!(cleared().as_deref(), Some("2"));
-    layer.receive(&TileMessage::tile(screen, rect(3, 3, 1, 1), &solid(1, 1, [255, 0, 0])).encode());
+    layer.receive(&number(
+        TileMessage::tile(screen, rect(3, 3, 1, 1), &solid(1, 1, [255, 0, 0])).encode(),
+    ));
     assert_eq!(pixel(&canvas, 3.0, 3.0), red);
     layer.receive(&whole_screen(400));
     layer.frame_shown(400);
     assert_eq!(cleared().as_deref(), Some("3"));
     assert_eq!(pixel(&canvas, 3.0, 3.0), none);
+    // Out of order: the first of two tiles arrives after the second; it
+    // goes under it, and shows where the second does not reach.
+    let reorder = std::cell::Cell::new(sent.get());
+    let later = |n: u32, x, rgb| {
+        let mut message = TileMessage::tile(screen, rect(x, 0, 2, 1), &solid(2, 1, rgb)).encode();
+        tandem_protocol::tiles::stamp(&mut message, reorder.get() + n);
+        message
+    };
+    layer.receive(&later(2, 1, [0, 0, 255]));
+    layer.receive(&later(1, 0, [255, 0, 0]));
+    assert_eq!(pixel(&canvas, 0.0, 0.0), red);
+    assert_eq!(pixel(&canvas, 1.0, 0.0), blue);
+    assert_eq!(pixel(&canvas, 2.0, 0.0), blue);
+    assert_eq!(canvas.get_attribute("data-late").as_deref(), Some("1"));
+    // A message without a number is refused.
+    layer.receive(&TileMessage::tile(screen, rect(0, 0, 1, 1), &solid(1, 1, [0, 0, 255])).encode());
+    assert_eq!(pixel(&canvas, 0.0, 0.0), red);
 }

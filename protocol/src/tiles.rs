@@ -10,20 +10,32 @@
 //! once they have been quiet for a moment, so settled text is exact
 //! whatever else keeps moving (KasmVNC's "video mode" does the same).
 //!
-//! The console must never show an old tile over newer video. The channel
-//! is ordered and reliable, and the agent tells it, for every video frame,
-//! which regions that frame changed ([`TileMessage::Video`], keyed by the
-//! frame's RTP timestamp). Once the console shows that frame, it removes
-//! the tiles that arrived before that message from those regions; tiles
-//! that arrived after it are newer than the frame and stay.
+//! The console must never show an old tile over newer video, nor an old
+//! tile over a newer one. The agent numbers every message (a sequence
+//! number, from 1 on each connection) and tells the console, for every
+//! video frame, which regions that frame changed ([`TileMessage::Video`],
+//! keyed by the frame's RTP timestamp). Once the console shows that frame,
+//! it removes the tiles numbered before that message from those regions;
+//! tiles numbered after it are newer than the frame and stay.
 //!
-//! Binary, big-endian, one message per data-channel message:
-//! - `1`, screen width and height (u16 each), x, y, width, height (u16
-//!   each), then the tile's pixels coded with [`crate::qoi`]: a
-//!   [`TileMessage::Tile`] of at most [`MAX_TILE_PIXELS`];
-//! - `2`, screen width and height, the RTP timestamp (u32), a count (u8,
-//!   at most [`MAX_VIDEO_RECTS`]) and that many rectangles (x, y, width,
-//!   height): a [`TileMessage::Video`].
+//! The channel is reliable but unordered. On an ordered channel one lost
+//! packet holds back every message behind it until the SCTP retransmission
+//! timer fires (webrtc-rs waits at least 1 s, doubling), and the picture
+//! stands still. Unordered, only the lost message is late, and the numbers
+//! let the console put it where it belongs ([`order::TileOrder`]).
+//!
+//! Binary, big-endian, one message per data-channel message, each opening
+//! with its kind (u8) and sequence number (u32):
+//! - `1`, sequence, screen width and height (u16 each), x, y, width,
+//!   height (u16 each), then the tile's pixels coded with [`crate::qoi`]:
+//!   a [`TileMessage::Tile`] of at most [`MAX_TILE_PIXELS`];
+//! - `2`, sequence, screen width and height, the RTP timestamp (u32), a
+//!   count (u8, at most [`MAX_VIDEO_RECTS`]) and that many rectangles (x,
+//!   y, width, height): a [`TileMessage::Video`].
+//!
+//! [`TileMessage::encode`] writes sequence number 0; the sender numbers
+//! each message with [`stamp`] as it leaves, so the numbers follow the
+//! order messages really left in.
 
 use crate::input::MessageError;
 use crate::qoi;
@@ -40,7 +52,13 @@ pub const MAX_TILE_PIXELS: u64 = 256 * 1024;
 
 const TILE: u8 = 1;
 const VIDEO: u8 = 2;
-const TILE_HEADER: usize = 13;
+const TILE_HEADER: usize = 17;
+/// Where a message's sequence number is.
+const SEQUENCE: std::ops::Range<usize> = 1..5;
+/// Where the screen size is, after kind and sequence number.
+const SCREEN_AT: usize = 5;
+/// The fixed part of a video message, before its rectangles.
+const VIDEO_HEADER: usize = 14;
 
 /// A rectangle of the shared screen, in its pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +82,23 @@ impl TileRect {
             && bx < ax + u32::from(self.width)
             && ay < by + u32::from(other.height)
             && by < ay + u32::from(self.height)
+    }
+
+    /// The pixels the two share, if any.
+    pub fn intersection(&self, other: &TileRect) -> Option<TileRect> {
+        let x = self.x.max(other.x);
+        let y = self.y.max(other.y);
+        let end = |start: u16, len: u16| u32::from(start) + u32::from(len);
+        let x1 = end(self.x, self.width).min(end(other.x, other.width));
+        let y1 = end(self.y, self.height).min(end(other.y, other.height));
+        let width = u16::try_from(x1.checked_sub(u32::from(x))?).ok()?;
+        let height = u16::try_from(y1.checked_sub(u32::from(y))?).ok()?;
+        (width > 0 && height > 0).then_some(TileRect {
+            x,
+            y,
+            width,
+            height,
+        })
     }
 
     /// Non-empty and inside a `screen` of (width, height).
@@ -153,6 +188,7 @@ impl TileMessage {
             } => {
                 let mut out = Vec::with_capacity(TILE_HEADER + pixels.len());
                 out.push(TILE);
+                out.extend_from_slice(&0u32.to_be_bytes());
                 out.extend_from_slice(&screen.0.to_be_bytes());
                 out.extend_from_slice(&screen.1.to_be_bytes());
                 push_rect(&mut out, rect);
@@ -164,8 +200,9 @@ impl TileMessage {
                 rtp_timestamp,
                 rects,
             } => {
-                let mut out = Vec::with_capacity(10 + rects.len() * 8);
+                let mut out = Vec::with_capacity(VIDEO_HEADER + rects.len() * 8);
                 out.push(VIDEO);
+                out.extend_from_slice(&0u32.to_be_bytes());
                 out.extend_from_slice(&screen.0.to_be_bytes());
                 out.extend_from_slice(&screen.1.to_be_bytes());
                 out.extend_from_slice(&rtp_timestamp.to_be_bytes());
@@ -185,13 +222,13 @@ impl TileMessage {
         if bytes.len() > MAX_TILE_MESSAGE_BYTES {
             return Err(MessageError::TooLarge { bytes: bytes.len() });
         }
-        let screen = (be16(bytes, 1)?, be16(bytes, 3)?);
+        let screen = (be16(bytes, SCREEN_AT)?, be16(bytes, SCREEN_AT + 2)?);
         if screen.0 == 0 || screen.1 == 0 {
             return Err(MessageError::OutOfRange("screen size"));
         }
         match bytes.first() {
             Some(&TILE) => {
-                let rect = rect_at(bytes, 5)?;
+                let rect = rect_at(bytes, SCREEN_AT + 4)?;
                 if !rect.fits(screen) || rect.area() > MAX_TILE_PIXELS {
                     return Err(MessageError::OutOfRange("tile rectangle"));
                 }
@@ -207,18 +244,18 @@ impl TileMessage {
             }
             Some(&VIDEO) => {
                 let rtp = bytes
-                    .get(5..9)
+                    .get(SCREEN_AT + 4..SCREEN_AT + 8)
                     .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
                     .ok_or_else(|| MessageError::Malformed("tile message cut short".into()))?;
-                let count = usize::from(*bytes.get(9).unwrap_or(&0));
+                let count = usize::from(*bytes.get(VIDEO_HEADER - 1).unwrap_or(&0));
                 if count > MAX_VIDEO_RECTS {
                     return Err(MessageError::OutOfRange("video rectangles"));
                 }
-                if bytes.len() != 10 + count * 8 {
+                if bytes.len() != VIDEO_HEADER + count * 8 {
                     return Err(MessageError::Malformed("video message length".into()));
                 }
                 let rects = (0..count)
-                    .map(|i| rect_at(bytes, 10 + i * 8))
+                    .map(|i| rect_at(bytes, VIDEO_HEADER + i * 8))
                     .collect::<Result<Vec<_>, _>>()?;
                 if !rects.iter().all(|r| r.fits(screen)) {
                     return Err(MessageError::OutOfRange("video rectangle"));
@@ -233,6 +270,24 @@ impl TileMessage {
         }
     }
 }
+
+/// Numbers an encoded message `seq` (the sender's count of messages it
+/// has sent on this connection, from 1). A message too short to carry a
+/// number is left alone; the receiver refuses it anyway.
+pub fn stamp(message: &mut [u8], seq: u32) {
+    if let Some(at) = message.get_mut(SEQUENCE) {
+        at.copy_from_slice(&seq.to_be_bytes());
+    }
+}
+
+/// An encoded message's sequence number; `None` when it has none (0, or
+/// cut short).
+pub fn sequence(message: &[u8]) -> Option<std::num::NonZeroU32> {
+    let at = message.get(SEQUENCE)?;
+    std::num::NonZeroU32::new(u32::from_be_bytes([at[0], at[1], at[2], at[3]]))
+}
+
+pub mod order;
 
 #[cfg(test)]
 mod tests {
@@ -269,7 +324,16 @@ mod tests {
                 MAX_VIDEO_RECTS
             ],
         };
-        assert_eq!(TileMessage::parse(&video.encode()), Ok(video));
+        assert_eq!(TileMessage::parse(&video.encode()), Ok(video.clone()));
+        // The sender numbers each message; the number does not change it.
+        let mut sent = video.encode();
+        assert_eq!(sequence(&sent), None);
+        stamp(&mut sent, 70_000);
+        assert_eq!(sequence(&sent).map(|n| n.get()), Some(70_000));
+        assert_eq!(TileMessage::parse(&sent), Ok(video));
+        let mut short = vec![TILE, 0];
+        stamp(&mut short, 5);
+        assert_eq!((short, sequence(&[TILE, 0])), (vec![TILE, 0], None));
     }
 
     #[test]
@@ -337,7 +401,7 @@ mod tests {
             TileMessage::parse(&video),
             Err(MessageError::Malformed(_))
         ));
-        let mut many = vec![VIDEO, 0, 100, 0, 100, 0, 0, 0, 7, 33];
+        let mut many = vec![VIDEO, 0, 0, 0, 1, 0, 100, 0, 100, 0, 0, 0, 7, 33];
         many.extend(std::iter::repeat_n(0, 33 * 8));
         assert_eq!(
             TileMessage::parse(&many),
@@ -346,8 +410,8 @@ mod tests {
         for cut in [
             &[][..],
             &[TILE],
-            &[TILE, 0, 100, 0, 100, 0],
-            &[9, 0, 1, 0, 1],
+            &[TILE, 0, 0, 0, 1, 0, 100, 0, 100, 0],
+            &[9, 0, 0, 0, 1, 0, 1, 0, 1],
         ] {
             assert!(TileMessage::parse(cut).is_err(), "{cut:?}");
         }

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
 use tandem_protocol::signal::{IceCandidate, IceServer, IceTransportPolicy};
-use tandem_protocol::tiles::TILES_CHANNEL;
+use tandem_protocol::tiles::{self, TILES_CHANNEL};
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -174,6 +174,9 @@ pub struct AgentPeer {
     ssrc: u32,
     control: Arc<dyn DataChannel>,
     tiles: Arc<dyn DataChannel>,
+    /// The number of the last tile message sent (`tandem_protocol::tiles`
+    /// numbers them, from 1, in the order they leave).
+    tiles_sent: std::sync::atomic::AtomicU32,
     tcp_turn_bytes: Arc<TcpTurnBytes>,
 }
 
@@ -306,13 +309,15 @@ impl AgentPeer {
                 }),
             )
             .await?;
-        // Tiles: ordered and reliable, so a tile is never overtaken by an
-        // older one nor lost (see `tandem_protocol::tiles`).
+        // Tiles: reliable, so none is lost, but unordered, so one lost
+        // packet does not hold back every tile behind it for a
+        // retransmission timeout; their numbers put them in order (see
+        // `tandem_protocol::tiles`).
         let tiles = pc
             .create_data_channel(
                 TILES_CHANNEL,
                 Some(RTCDataChannelInit {
-                    ordered: true,
+                    ordered: false,
                     ..Default::default()
                 }),
             )
@@ -328,6 +333,7 @@ impl AgentPeer {
             ssrc,
             control,
             tiles,
+            tiles_sent: std::sync::atomic::AtomicU32::new(0),
             tcp_turn_bytes,
         })
     }
@@ -410,8 +416,21 @@ impl AgentPeer {
             Ok(backlog) if backlog + message.len() <= TILES_BACKLOG_MAX => {}
             _ => return TileSent::Dropped,
         }
-        match self.tiles.send(BytesMut::from(message)).await {
-            Ok(()) => TileSent::Sent,
+        // Numbered as it leaves; a number is used only once it has (0 is
+        // never one). Tiles are sent by one task, one at a time.
+        let seq = self
+            .tiles_sent
+            .load(std::sync::atomic::Ordering::Acquire)
+            .wrapping_add(1)
+            .max(1);
+        let mut numbered = BytesMut::from(message);
+        tiles::stamp(&mut numbered, seq);
+        match self.tiles.send(numbered).await {
+            Ok(()) => {
+                self.tiles_sent
+                    .store(seq, std::sync::atomic::Ordering::Release);
+                TileSent::Sent
+            }
             Err(error) => {
                 tracing::debug!(%error, "a tile was not sent");
                 TileSent::Dropped
