@@ -24,9 +24,12 @@ pub const MAX_CANDIDATE_BYTES: usize = 1024;
 /// Longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 2000;
 /// How often the server pings, in seconds.
-pub const PING_EVERY_SECONDS: u64 = 10;
-/// Silence after which either side gives the connection up, in seconds.
-pub const DEAD_AFTER_SECONDS: u64 = 30;
+pub const PING_EVERY_SECONDS: u64 = 5;
+/// Silence after which either side gives the connection up, in seconds:
+/// three pings missed. A participant cut off the network is counted away
+/// (and the reconnect window starts) at most this plus one ping period
+/// after the cut.
+pub const DEAD_AFTER_SECONDS: u64 = 15;
 
 /// A STUN or TURN server for `RTCPeerConnection`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -84,8 +84,8 @@ pub async fn open<Out, In>(
     identity: &Identity,
 ) -> Result<
     (
-        impl Sink<Out, Error = ClientError> + Unpin + Send,
-        impl Stream<Item = In> + Unpin + Send,
+        impl Sink<Out, Error = ClientError> + Unpin + Send + use<Out, In>,
+        impl Stream<Item = In> + Unpin + Send + use<Out, In>,
     ),
     ClientError,
 >

@@ -93,14 +93,29 @@ impl Bar {
 
 impl Bar {
     /// The bar while the helper's connection is down: the sharer sees that
-    /// nobody is acting right now (the device injects nothing meanwhile).
-    pub fn with_link_lost(mut self, lost: bool) -> Self {
-        if lost {
-            self.text
-                .push_str(" \u{2014} helper disconnected, reconnecting\u{2026}");
+    /// nobody is acting right now (the device injects nothing meanwhile),
+    /// and, once the server counts it, how long the helper has to come
+    /// back before the session ends (`left_ms`).
+    pub fn with_link_lost(mut self, lost: bool, left_ms: Option<u64>) -> Self {
+        match left_ms {
+            Some(ms) => self.text.push_str(&format!(
+                " \u{2014} helper disconnected, reconnecting ({} left)",
+                minutes_seconds(ms)
+            )),
+            None if lost => self
+                .text
+                .push_str(" \u{2014} helper disconnected, reconnecting\u{2026}"),
+            None => {}
         }
         self
     }
+}
+
+/// `ms` as minutes and seconds ("1:05"), rounded up: a second is shown
+/// until it is over.
+pub fn minutes_seconds(ms: u64) -> String {
+    let seconds = ms.div_ceil(1000);
+    format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
 /// The helper's name as the bar shows it: one line, at most
@@ -267,6 +282,8 @@ pub struct OnScreen {
     shown: Option<(Bar, Layout)>,
     /// The helper's connection dropped and has not come back yet.
     link_lost: bool,
+    /// The server counts the helper as away: milliseconds left.
+    helper_away_ms: Option<u64>,
 }
 
 impl std::fmt::Debug for OnScreen {
@@ -285,6 +302,7 @@ impl OnScreen {
             wanted: None,
             shown: None,
             link_lost: false,
+            helper_away_ms: None,
         }
     }
 
@@ -294,9 +312,9 @@ impl OnScreen {
         let Some(backend) = &mut self.backend else {
             return;
         };
-        let link_lost = self.link_lost;
+        let (link_lost, left) = (self.link_lost, self.helper_away_ms);
         let wanted = Bar::of(status).map(|bar| {
-            let bar = bar.with_link_lost(link_lost);
+            let bar = bar.with_link_lost(link_lost, left);
             let area = display.map_or_else(|| backend.screen(), Area::of);
             (bar, area)
         });
@@ -318,6 +336,12 @@ impl OnScreen {
     /// next [`OnScreen::update`]).
     pub fn set_link_lost(&mut self, lost: bool) {
         self.link_lost = lost;
+    }
+
+    /// Whether the server counts the helper as away, and how long they
+    /// have left to come back (the bar counts down at each update).
+    pub fn set_helper_away(&mut self, left_ms: Option<u64>) {
+        self.helper_away_ms = left_ms;
     }
 
     /// Hides everything (the session is over).
@@ -524,19 +548,28 @@ mod tests {
         // A dropped connection shows on the bar until it is back.
         screen.set_link_lost(true);
         screen.update(&shared(Mode::Control), None);
+        // Once the server counts the helper as away, the bar counts down
+        // (a second is shown until it is over).
+        screen.set_helper_away(Some(119_001));
+        screen.update(&shared(Mode::Control), None);
+        screen.set_helper_away(Some(65_000));
+        screen.update(&shared(Mode::Control), None);
+        screen.set_helper_away(None);
         screen.set_link_lost(false);
         screen.update(&shared(Mode::Control), None);
         let calls = recorder.0.lock().map(|c| c.clone()).unwrap_or_default();
+        let lost =
+            "Shared with Megan Bowen (full control) \u{2014} helper disconnected, reconnecting";
         assert_eq!(
             calls[8..],
             [
-                Some(
-                    "Shared with Megan Bowen (full control) \u{2014} helper disconnected, reconnecting\u{2026}"
-                        .into()
-                ),
+                Some(format!("{lost}\u{2026}")),
+                Some(format!("{lost} (2:00 left)")),
+                Some(format!("{lost} (1:05 left)")),
                 Some("Shared with Megan Bowen (full control)".into()),
             ]
         );
+        assert_eq!(minutes_seconds(0), "0:00");
         // No backend: nothing to do, nothing blocked.
         let mut none = OnScreen::new(None);
         none.update(&shared(Mode::View), None);

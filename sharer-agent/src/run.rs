@@ -142,13 +142,21 @@ async fn control_once(
     if let Some(message) = outgoing.unsent.take() {
         send_or_keep(&mut sink, message, outgoing).await?;
     }
+    let silence = Duration::from_secs(tandem_protocol::signal::DEAD_AFTER_SECONDS);
     loop {
         let message = tokio::select! {
-            message = stream.next() => message,
+            message = tokio::time::timeout(silence, stream.next()) => message,
             Some(message) = outgoing.queue.recv() => {
                 send_or_keep(&mut sink, message, outgoing).await?;
                 continue;
             }
+        };
+        // The server pings every few seconds: silence this long means the
+        // connection is dead (a network change, a cut), even though no
+        // error said so.
+        let Ok(message) = message else {
+            println!("tandem-agent: the server went silent; reconnecting");
+            break;
         };
         let Some(message) = message else { break };
         match message {

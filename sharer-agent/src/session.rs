@@ -14,13 +14,13 @@ use crate::identity::Identity;
 use crate::indicator::{CLICK_QUEUE, OnScreen};
 use crate::inject::GatedInjector;
 use crate::journal::{DeviceLog, Journal};
+use crate::media::addresses::{self, AddressChange, AddressWatch};
 use crate::media::stream::{self, StreamEvent, StreamSwitches};
 use crate::media::{AgentPeer, Packetizer, PeerEvent};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tandem_protocol::SessionId;
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
 use tandem_protocol::grant::GrantKey;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, CursorShape, Display};
@@ -28,13 +28,17 @@ use tandem_protocol::routes::AGENT_SIGNAL;
 use tandem_protocol::session::SessionView;
 use tandem_protocol::signal::{ClientMessage, IceServer, IceTransportPolicy, ServerMessage};
 use tandem_protocol::tiles::TILES_CHANNEL;
+use tandem_protocol::{SessionId, UnixMillis};
 use tokio::sync::{mpsc, watch};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 mod input;
+mod link;
 #[cfg(test)]
 mod loop_tests;
 mod media_out;
+
+use link::{Heard, Link, Rejoin};
 
 /// A connection that could not be set up is tried again this much later.
 const PEER_RETRY_AFTER: Duration = Duration::from_secs(2);
@@ -102,6 +106,11 @@ struct Session {
     /// not on every event.
     peer_failed_at: Option<Instant>,
     indicator: OnScreen,
+    /// The device's addresses: a change restarts ICE.
+    addresses: AddressWatch,
+    /// While the server says the helper is away: when the session ends
+    /// unless they are back (the device's clock).
+    helper_back_by: Option<UnixMillis>,
     stopped_on_device: bool,
     /// The helper's input reached an elevation prompt; not yet told to
     /// the server and the journal.
@@ -139,38 +148,65 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         tracing::warn!("the server's grant key is malformed");
         return Finish::Ended;
     };
-    // Owned here: the connection borrows them while `run` owns the context.
     let (server, identity) = (context.server.clone(), context.identity.clone());
-    let opened =
-        client::open::<ClientMessage, ServerMessage>(&server, AGENT_SIGNAL, &identity).await;
+    let Some((sink, signals)) = join(&server, &identity, &session).await else {
+        return Finish::Ended;
+    };
+    // Joins again after a drop, a silence or a network change: a few
+    // tries over about 15 s, then the server's reconnect window decides.
+    let again = session.clone();
+    let rejoin: Rejoin<SignalTx, SignalRx> = Box::new(move || {
+        let (server, identity, session) = (server.clone(), identity.clone(), again.clone());
+        Box::pin(async move {
+            for pause_ms in [0, 500, 1000, 2000, 4000, 8000] {
+                tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                if let Some(joined) = join(&server, &identity, &session).await {
+                    return Some(joined);
+                }
+            }
+            None
+        })
+    });
+    run(context, verifying, session, sink, signals, Some(rejoin)).await
+}
+
+type SignalTx =
+    std::pin::Pin<Box<dyn futures_util::Sink<ClientMessage, Error = client::ClientError> + Send>>;
+type SignalRx = std::pin::Pin<Box<dyn futures_util::Stream<Item = ServerMessage> + Send>>;
+
+/// Opens the session's signaling connection and joins; `None` (logged)
+/// when it cannot.
+async fn join(
+    server: &str,
+    identity: &Identity,
+    session: &SessionId,
+) -> Option<(SignalTx, SignalRx)> {
+    let opened = client::open::<ClientMessage, ServerMessage>(server, AGENT_SIGNAL, identity).await;
     let (mut sink, signals) = match opened {
         Ok(pair) => pair,
         Err(error) => {
             tracing::warn!(%error, %session, "cannot join the session");
-            return Finish::Ended;
+            return None;
         }
     };
-    if sink
-        .send(ClientMessage::Join {
-            session: session.clone(),
-        })
-        .await
-        .is_err()
-    {
-        return Finish::Ended;
-    }
-    run(context, verifying, session, sink, signals).await
+    let join = ClientMessage::Join {
+        session: session.clone(),
+    };
+    sink.send(join).await.ok()?;
+    Some((Box::pin(sink), Box::pin(signals)))
 }
 
 /// The session's loop, over a joined signaling connection (a WebSocket,
-/// or channels in tests). Any failed send to the server ends it: a session
+/// or channels in tests), joined again with `rejoin` when it drops (see
+/// `link`). A server that cannot be reached again ends it: a session
 /// whose server can no longer hear it must not go on sharing.
 async fn run<Tx, Rx>(
     context: SessionContext,
     verifying: ed25519_dalek::VerifyingKey,
     session: SessionId,
-    mut sink: Tx,
-    mut signals: Rx,
+    sink: Tx,
+    signals: Rx,
+    rejoin: Option<Rejoin<Tx, Rx>>,
 ) -> Finish
 where
     Tx: futures_util::Sink<ClientMessage> + Unpin,
@@ -204,6 +240,8 @@ where
         malformed: 0,
         sent_status: None,
         peer_failed_at: None,
+        helper_back_by: None,
+        addresses: AddressWatch::default(),
         indicator: indicator(clicks_tx),
         stopped_on_device: false,
         elevation_unreported: false,
@@ -214,22 +252,32 @@ where
     let mut elevation_held = false;
     let mut shown = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut link = Link::new(sink, signals, rejoin);
     'session: loop {
         tokio::select! {
-            message = signals.next() => {
-                let Some(message) = message else { break };
-                for reply in this.on_signal(message).await {
-                    if sink.send(reply).await.is_err() {
-                        tracing::warn!("the server no longer takes this session's messages");
+            heard = link.next() => match heard {
+                Heard::Message(message) => {
+                    for reply in this.on_signal(message).await {
+                        if !link.send(reply).await {
+                            break 'session;
+                        }
+                    }
+                }
+                // The same WebRTC connection, over the path there is now.
+                Heard::Rejoined => {
+                    if let Some(offer) = this.restart_ice().await
+                        && !link.send(offer).await
+                    {
                         break 'session;
                     }
                 }
-            }
+                Heard::Lost => break 'session,
+            },
             event = next_peer_event(&mut this.live) => {
                 match event {
                     Some(event) => {
                         if let Some(reply) = this.on_peer(event).await
-                            && sink.send(reply).await.is_err()
+                            && !link.send(reply).await
                         {
                             break 'session;
                         }
@@ -242,10 +290,32 @@ where
             _ = stop.changed() => {
                 this.gate.end("stopped on the device");
             }
-            _ = tick.tick() => this.every_second().await,
+            _ = tick.tick() => {
+                this.every_second().await;
+                match this.addresses.changed(addresses::local_addresses()) {
+                    AddressChange::None => {}
+                    // The connection to the server may have used the
+                    // address that is gone: join again over a new one,
+                    // then restart ICE (`Heard::Rejoined`).
+                    AddressChange::Lost => {
+                        println!("tandem-agent: the device's network changed; joining again and restarting ICE");
+                        if !link.rejoin() {
+                            break 'session;
+                        }
+                    }
+                    AddressChange::Gained => {
+                        println!("tandem-agent: the device's network changed; restarting ICE");
+                        if let Some(offer) = this.restart_ice().await
+                            && !link.send(offer).await
+                        {
+                            break 'session;
+                        }
+                    }
+                }
+            }
         }
         if let Some(offer) = this.sync_gate().await
-            && sink.send(offer).await.is_err()
+            && !link.send(offer).await
         {
             break;
         }
@@ -253,12 +323,17 @@ where
         if std::mem::take(&mut this.elevation_unreported) {
             // Used, not only held: the record and the device's log say so.
             journal.elevation_used();
-            if sink.send(ClientMessage::ElevationUsed).await.is_err() {
+            if !link.send(ClientMessage::ElevationUsed).await {
                 break;
             }
         }
-        let status = this.gate.status(client::now());
+        let now = client::now();
+        let status = this.gate.status(now);
         let display = this.displays.iter().find(|d| d.id == this.current_display);
+        let left = this
+            .helper_back_by
+            .map(|by| u64::try_from(by.millis_since(now)).unwrap_or(0));
+        this.indicator.set_helper_away(left);
         this.indicator.update(&status, display);
         if shown.as_ref() != Some(&status) {
             (context.show)(&status);
@@ -327,7 +402,10 @@ impl Session {
                 self.servers = ice_servers;
                 self.ice_policy = ice_transport_policy;
             }
-            ServerMessage::State { session: view } => self.gate.on_state(consent_state(&view)),
+            ServerMessage::State { session: view } => {
+                self.note_helper_away(view.reconnect_left_ms);
+                self.gate.on_state(consent_state(&view));
+            }
             ServerMessage::Grant { grant } => {
                 if let Err(error) = self.gate.accept_grant(&grant, client::now()) {
                     tracing::warn!(%error, "a grant was refused");
@@ -358,6 +436,40 @@ impl Session {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// What the server says of the helper's absence (`left_ms`: how long
+    /// they have to come back, as of now).
+    fn note_helper_away(&mut self, left_ms: Option<u64>) {
+        let was_away = self.helper_back_by.is_some();
+        self.helper_back_by = left_ms.map(|ms| {
+            UnixMillis(
+                client::now()
+                    .0
+                    .saturating_add(i64::try_from(ms).unwrap_or(i64::MAX)),
+            )
+        });
+        match left_ms {
+            Some(ms) if !was_away => println!(
+                "tandem-agent: the helper is away; the session ends unless they are back within {}",
+                crate::indicator::minutes_seconds(ms)
+            ),
+            None if was_away => println!("tandem-agent: the helper is back"),
+            _ => {}
+        }
+    }
+
+    /// An offer that restarts ICE on the connection there is (or, if it
+    /// cannot, a new connection's); none without a connection.
+    async fn restart_ice(&mut self) -> Option<ClientMessage> {
+        let live = self.live.as_ref()?;
+        match live.peer.restart_ice().await {
+            Ok(sdp) => Some(ClientMessage::Offer { sdp }),
+            Err(error) => {
+                tracing::warn!(%error, "ICE did not restart; starting a new connection");
+                self.start_peer().await
+            }
+        }
     }
 
     /// Replaces the connection with a new one; returns its offer.

@@ -53,55 +53,6 @@ pub(crate) async fn selected_pair(helper: &Browser) -> Value {
     }
 }
 
-/// The helper's picture of the ticking clock (the video with the tile
-/// layer over it) sampled every 50 ms for `arguments[0]` seconds: how often
-/// it changed, the longest it stood still (ms), the receiver's NACK and
-/// PLI counts, and the tiles that arrived after a newer one.
-const PICTURE_OVER_TIME: &str = r#"
-    const [seconds, x, y, w, h] = arguments;
-    const done = arguments[arguments.length - 1];
-    const v = document.querySelector('#remote-screen');
-    const t = document.querySelector('#remote-tiles');
-    const pc = (window.__pcs || []).find(p => p.connectionState === 'connected');
-    if (!v || !pc) { done(null); return; }
-    const c = document.createElement('canvas');
-    [c.width, c.height] = [w, h];
-    const g = c.getContext('2d', { willReadFrequently: true });
-    const sample = () => {
-        g.drawImage(v, x, y, w, h, 0, 0, w, h);
-        if (t && t.width === v.videoWidth) g.drawImage(t, x, y, w, h, 0, 0, w, h);
-        const px = g.getImageData(0, 0, w, h).data;
-        let hash = 0;
-        for (let i = 0; i < px.length; i += 4) hash = (hash * 31 + px[i] + px[i + 1] * 7 + px[i + 2] * 13) | 0;
-        return hash;
-    };
-    const start = performance.now();
-    let [last, lastAt, changes, longest] = [sample(), start, 0, 0];
-    const tick = () => {
-        const now = performance.now();
-        const hash = sample();
-        if (hash !== last) {
-            longest = Math.max(longest, now - lastAt);
-            [last, lastAt, changes] = [hash, now, changes + 1];
-        }
-        if (now - start < seconds * 1000) { setTimeout(tick, 50); return; }
-        longest = Math.max(longest, now - lastAt);
-        pc.getStats().then(r => {
-            let s = null;
-            r.forEach(e => { if (e.type === 'inbound-rtp' && e.kind === 'video') s = e; });
-            done({ changes, longest_still_ms: Math.round(longest),
-                   nacks: s ? s.nackCount : 0, plis: s ? s.pliCount : 0,
-                   tiles: t ? Number(t.dataset.tiles || 0) : 0,
-                   late_tiles: t ? Number(t.dataset.late || 0) : 0,
-                   agent: window.__agentStats || null, reports: window.__agentReports || 0 });
-        });
-    };
-    setTimeout(tick, 50);
-"#;
-
-/// Where the clock ticks on the X screen (`-geometry 30x3+760+680`).
-const CLOCK: [u32; 4] = [770, 685, 120, 30];
-
 #[tokio::test]
 async fn a_session_stays_usable_at_5_percent_loss_and_100_ms_round_trip() {
     let layout = Layout {
@@ -162,18 +113,7 @@ async fn a_session_stays_usable_at_5_percent_loss_and_100_ms_round_trip() {
                 format!("{text}\n")
             );
             // The picture keeps moving (NACKs and PLIs counted for the record).
-            let args = vec![
-                json!(8),
-                json!(CLOCK[0]),
-                json!(CLOCK[1]),
-                json!(CLOCK[2]),
-                json!(CLOCK[3]),
-            ];
-            let picture = sites
-                .helper
-                .eval_async(PICTURE_OVER_TIME, args)
-                .await
-                .unwrap();
+            let picture = sites.clock_over(8).await;
             eprintln!("picture at 5 % loss, 100 ms RTT, over 8 s: {picture}");
             // The loss is real: the delay lines dropped packets both ways.
             for site in [Site::Helper, Site::Sharer] {
@@ -282,14 +222,9 @@ async fn a_cut_on_the_helpers_side_keeps_the_session_and_lets_go_of_held_keys() 
             sites.network.mend(Site::Helper).unwrap();
             let mended_at = tokio::time::Instant::now();
             // The picture moves again without anything from the sharer.
-            let moving = vec![json!(1), json!(CLOCK[0]), json!(CLOCK[1]), json!(CLOCK[2]), json!(CLOCK[3])];
             let deadline = mended_at + Duration::from_secs(30);
             loop {
-                let picture = sites
-                    .helper
-                    .eval_async(PICTURE_OVER_TIME, moving.clone())
-                    .await
-                    .unwrap();
+                let picture = sites.clock_over(1).await;
                 if picture["changes"].as_u64() >= Some(3) {
                     break;
                 }
@@ -324,12 +259,19 @@ async fn a_killed_agent_is_seen_at_once_and_a_restarted_one_resumes_the_session(
             let before = view(sites).await;
             agent.kill_9_and_restart().unwrap_or_else(|e| panic!("{e}"));
             let killed_at = tokio::time::Instant::now();
-            sites
+            let offline = sites
                 .helper
                 .wait_for_text_containing("#session-status", "The device is offline")
                 .await
                 .unwrap();
             let seen_after = killed_at.elapsed();
+            // With how long the device has to come back (the default
+            // window, two minutes, counted down).
+            assert!(
+                offline.contains(" left)")
+                    && (offline.contains("(1:") || offline.contains("(2:00")),
+                "{offline}"
+            );
             // The agent comes back over the same enrollment and carries on
             // with the session as consented, without asking anyone.
             typed_command_runs(&sites.helper, sites.work.path(), "after_restart").await;
@@ -352,19 +294,8 @@ async fn a_killed_agent_is_seen_at_once_and_a_restarted_one_resumes_the_session(
 /// Waits (up to 30 s after `since`) until the clock on the helper's
 /// picture ticks again; answers how long that took.
 async fn picture_moves_again(sites: &Sites, since: tokio::time::Instant) -> Duration {
-    let args = vec![
-        json!(1),
-        json!(CLOCK[0]),
-        json!(CLOCK[1]),
-        json!(CLOCK[2]),
-        json!(CLOCK[3]),
-    ];
     loop {
-        let picture = sites
-            .helper
-            .eval_async(PICTURE_OVER_TIME, args.clone())
-            .await
-            .unwrap();
+        let picture = sites.clock_over(1).await;
         if picture["changes"].as_u64() >= Some(3) {
             return since.elapsed();
         }
@@ -415,7 +346,7 @@ async fn a_cut_on_the_sharers_side_keeps_the_session() {
 #[tokio::test]
 async fn a_cut_longer_than_the_reconnect_window_ends_the_session_on_both_sides() {
     let layout = Layout {
-        reconnect_seconds: Some(5),
+        reconnect_seconds: Some(8),
         ..Layout::default()
     };
     Sites::start(layout)
@@ -425,24 +356,36 @@ async fn a_cut_longer_than_the_reconnect_window_ends_the_session_on_both_sides()
             let id = crate::session::session_id(&sites.helper).await;
             sites.network.cut(Site::Helper).unwrap();
             // The server hears nothing from the helper past its heartbeat
-            // (30 s), then waits out the window: the session ends, for the
-            // sharer and the device at once.
-            // Heartbeat silence (30 s, pings every 10 s) and the window
-            // (5 s): 45 s at worst, with room for a loaded machine.
+            // (15 s, pings every 5 s), then counts the window (8 s): the
+            // sharer's page and the device's bar show the time left, then
+            // the session ends, for the sharer and the device at once.
             let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-            while !sharer
-                .texts("body")
-                .await
-                .unwrap()
-                .concat()
-                .contains("Session ended")
-            {
+            let mut time_left = None;
+            loop {
+                let page = sharer.texts("#session-status").await.unwrap().concat();
+                if page.contains("Session ended") {
+                    break;
+                }
+                if page.contains(" left)") {
+                    time_left.get_or_insert(page);
+                }
                 assert!(
                     tokio::time::Instant::now() < deadline,
                     "the sharer never saw the end"
                 );
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
+            let time_left = time_left.expect("the sharer's page never showed the time left");
+            assert!(
+                time_left.contains("The helper's connection dropped"),
+                "{time_left}"
+            );
+            eprintln!("the sharer's page during the cut: {time_left}");
+            let away = agent
+                .wait_for_line("the helper is away; the session ends unless they are back within 0:08", Duration::from_secs(5))
+                .await
+                .unwrap();
+            eprintln!("the device during the cut: {away}");
             agent
                 .wait_for_line("tandem-agent: ended:", Duration::from_secs(10))
                 .await
@@ -468,6 +411,52 @@ async fn a_cut_longer_than_the_reconnect_window_ends_the_session_on_both_sides()
                     .await
                     .is_err()
             );
+        })
+        .await;
+}
+
+/// How many peer connections the console made so far (`KEEP_CHANNELS`
+/// keeps them all), and whether the newest is connected.
+const CONNECTIONS: &str = "
+    const pcs = window.__pcs || [];
+    return [pcs.length, pcs.length > 0 && pcs[pcs.length - 1].connectionState === 'connected'];";
+
+#[tokio::test]
+async fn a_new_address_on_the_sharers_side_restarts_ice_on_the_same_connection() {
+    let layout = Layout {
+        clock: true,
+        ..Layout::default()
+    };
+    Sites::start(layout)
+        .await
+        .run(async |sites| {
+            let (_sharer, agent) = sites.controlled().await;
+            typed_command_runs(&sites.helper, sites.work.path(), "before_move").await;
+            let before = view(sites).await;
+            let connections = sites.helper.eval(CONNECTIONS, vec![]).await.unwrap();
+            assert_eq!(connections[1], true, "{connections}");
+            // A new DHCP lease: the device's address changes under the
+            // session, and every connection it had from the old one dies.
+            let new = sites.network.readdress(Site::Sharer, 7).unwrap();
+            let moved_at = tokio::time::Instant::now();
+            agent
+                .wait_for_line("network changed; joining again and restarting ICE", Duration::from_secs(5))
+                .await
+                .unwrap_or_else(|e| panic!("{e}; agent said:\n{}", agent.output()));
+            let back = picture_moves_again(sites, moved_at).await;
+            typed_command_runs(&sites.helper, sites.work.path(), "after_move").await;
+            let in_control = moved_at.elapsed();
+            // The same connection carries on: the console made no new one,
+            // and it is connected again over the device's new address.
+            let after = sites.helper.eval(CONNECTIONS, vec![]).await.unwrap();
+            assert_eq!(after, connections, "a new connection instead of an ICE restart; agent said:\n{}", agent.output());
+            let pair = selected_pair(&sites.helper).await;
+            eprintln!(
+                "the sharer's site moved to {new}: the picture moved again {:.1} s after, full control {:.1} s after; selected pair now {pair}",
+                back.as_secs_f64(),
+                in_control.as_secs_f64()
+            );
+            still_in_control(sites, &before).await;
         })
         .await;
 }

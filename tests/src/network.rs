@@ -423,6 +423,50 @@ impl TestNetwork {
         }
     }
 
+    /// Gives `site` a new address in its subnet (`host`, the last
+    /// octet) and takes the old one away, as a new DHCP lease or another
+    /// access point would: connections that used the old one are dead.
+    pub fn readdress(&self, site: Site, host: u8) -> Result<Ipv4Addr, HarnessError> {
+        let [a, b, c, _] = site.address().octets();
+        let (old, new) = (site.address(), Ipv4Addr::new(a, b, c, host));
+        let inside = self.name(site);
+        // The new address takes over the subnet's route when the old one
+        // goes, instead of going with it.
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                inside,
+                "sysctl",
+                "-qw",
+                "net.ipv4.conf.eth0.promote_secondaries=1",
+            ],
+            None,
+        )?;
+        ip(&[
+            "-n",
+            inside,
+            "addr",
+            "add",
+            &format!("{new}/24"),
+            "dev",
+            "eth0",
+        ])?;
+        ip(&[
+            "-n",
+            inside,
+            "addr",
+            "del",
+            &format!("{old}/24"),
+            "dev",
+            "eth0",
+        ])?;
+        let gateway = Ipv4Addr::new(a, b, c, 1).to_string();
+        ip(&["-n", inside, "route", "replace", "default", "via", &gateway])?;
+        Ok(new)
+    }
+
     /// Lets the two sites reach each other directly (as two offices on
     /// one corporate network would), so a direct path exists.
     pub fn open_between_sites(&self) -> Result<(), HarnessError> {

@@ -143,6 +143,20 @@ impl Sites {
         .unwrap()
     }
 
+    /// The clock ([`Layout::clock`]) on the helper's picture over
+    /// `seconds`: see [`PICTURE_OVER_TIME`].
+    pub async fn clock_over(&self, seconds: u32) -> serde_json::Value {
+        let [x, y, width, height] = CLOCK;
+        let args = [seconds, x, y, width, height]
+            .into_iter()
+            .map(serde_json::Value::from)
+            .collect();
+        self.helper
+            .eval_async(PICTURE_OVER_TIME, args)
+            .await
+            .unwrap()
+    }
+
     /// Runs `test`, failing it after [`TEST_TIMEOUT`]; then closes up.
     pub async fn run(self, test: impl AsyncFnOnce(&Sites)) {
         let outcome = tokio::time::timeout(TEST_TIMEOUT, test(&self)).await;
@@ -150,3 +164,52 @@ impl Sites {
         assert!(outcome.is_ok(), "the test took over {TEST_TIMEOUT:?}");
     }
 }
+
+/// The helper's picture of the ticking clock ([`Layout::clock`]) (the video with the tile
+/// layer over it) sampled every 50 ms for `arguments[0]` seconds: how often
+/// it changed, the longest it stood still (ms), the receiver's NACK and
+/// PLI counts, and the tiles that arrived after a newer one.
+pub const PICTURE_OVER_TIME: &str = r#"
+    const [seconds, x, y, w, h] = arguments;
+    const done = arguments[arguments.length - 1];
+    const v = document.querySelector('#remote-screen');
+    const t = document.querySelector('#remote-tiles');
+    const pc = (window.__pcs || []).find(p => p.connectionState === 'connected');
+    if (!v || !pc) { done(null); return; }
+    const c = document.createElement('canvas');
+    [c.width, c.height] = [w, h];
+    const g = c.getContext('2d', { willReadFrequently: true });
+    const sample = () => {
+        g.drawImage(v, x, y, w, h, 0, 0, w, h);
+        if (t && t.width === v.videoWidth) g.drawImage(t, x, y, w, h, 0, 0, w, h);
+        const px = g.getImageData(0, 0, w, h).data;
+        let hash = 0;
+        for (let i = 0; i < px.length; i += 4) hash = (hash * 31 + px[i] + px[i + 1] * 7 + px[i + 2] * 13) | 0;
+        return hash;
+    };
+    const start = performance.now();
+    let [last, lastAt, changes, longest] = [sample(), start, 0, 0];
+    const tick = () => {
+        const now = performance.now();
+        const hash = sample();
+        if (hash !== last) {
+            longest = Math.max(longest, now - lastAt);
+            [last, lastAt, changes] = [hash, now, changes + 1];
+        }
+        if (now - start < seconds * 1000) { setTimeout(tick, 50); return; }
+        longest = Math.max(longest, now - lastAt);
+        pc.getStats().then(r => {
+            let s = null;
+            r.forEach(e => { if (e.type === 'inbound-rtp' && e.kind === 'video') s = e; });
+            done({ changes, longest_still_ms: Math.round(longest),
+                   nacks: s ? s.nackCount : 0, plis: s ? s.pliCount : 0,
+                   tiles: t ? Number(t.dataset.tiles || 0) : 0,
+                   late_tiles: t ? Number(t.dataset.late || 0) : 0,
+                   agent: window.__agentStats || null, reports: window.__agentReports || 0 });
+        });
+    };
+    setTimeout(tick, 50);
+"#;
+
+/// Where the clock ticks on the X screen (`-geometry 30x3+760+680`).
+pub const CLOCK: [u32; 4] = [770, 685, 120, 30];

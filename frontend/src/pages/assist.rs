@@ -115,6 +115,7 @@ fn AssistSession(id: SessionId) -> impl IntoView {
         .filter(|c| c.session.id == id)
         .map(|c| c.code);
     let session = RwSignal::new(None::<SessionView>);
+    let left = crate::components::session::away::time_left(session);
     let error = RwSignal::new(None::<String>);
     let link = RwSignal::new(Link::Connecting);
     let media = RwSignal::new(String::new());
@@ -197,10 +198,28 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                             signal.close();
                         }
                     }
+                    ServerMessage::Offer { sdp }
+                        if peer
+                            .borrow()
+                            .as_ref()
+                            .is_some_and(|p| p.restarts_with(&sdp)) =>
+                    {
+                        // The device's network changed and it restarted
+                        // ICE: this connection answers, nothing is torn down.
+                        let current = peer.borrow().clone();
+                        let signal = signal.clone();
+                        spawn_local(async move {
+                            if let Some(p) = current
+                                && let Err(e) = p.answer(&signal, &sdp).await
+                            {
+                                error.set(Some(format!("Cannot show the screen: {e}")));
+                            }
+                        });
+                    }
                     ServerMessage::Offer { sdp } => {
-                        // A failed connection (a network change, a long
-                        // cut) asks the device for a fresh offer: the same
-                        // session and consent, a new path.
+                        // A failed connection (a long cut, a network change
+                        // on this side) asks the device for a fresh offer:
+                        // the same session and consent, a new path.
                         let again = signal.clone();
                         let on_state = Rc::new(move |s: String| {
                             if s == "failed" {
@@ -558,7 +577,7 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                         } else {
                             media
                         };
-                        helper_status(&v, &media)
+                        helper_status(&v, &media, left())
                     }).unwrap_or_else(|| "Loading…".into())}
                     {move || (link.get() == Link::Retrying).then_some(" (reconnecting to the server…)")}
                 </p>

@@ -371,6 +371,7 @@ pub fn ShareSessionPage() -> impl IntoView {
     let link = RwSignal::new(Link::Connecting);
     let has_stream = RwSignal::new(false);
     let (session, error) = (sharing.session, sharing.error);
+    let left = crate::components::session::away::time_left(session);
     {
         let handler = sharing.clone();
         let signal = Signal::connect(
@@ -574,7 +575,7 @@ pub fn ShareSessionPage() -> impl IntoView {
                 <p class="share-indicator" role="status" id="share-indicator">{text}</p>
             })}
             <p class="status-line" role="status" id="session-status">
-                {move || session.get().map(|v| sharer_status(&v)).unwrap_or_else(|| "Loading…".into())}
+                {move || session.get().map(|v| sharer_status(&v, left())).unwrap_or_else(|| "Loading…".into())}
                 {move || (link.get() == Link::Retrying).then_some(" (reconnecting to the server…)")}
             </p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -591,12 +592,16 @@ pub fn ShareSessionPage() -> impl IntoView {
     }
 }
 
-fn sharer_status(view: &SessionView) -> String {
+/// `left`: how long the helper, if away, has to come back (milliseconds).
+fn sharer_status(view: &SessionView, left: Option<u64>) -> String {
     if let Some(reason) = &view.ended {
         return format!("Session ended. {}", reason.message());
     }
     if !view.helper_connected {
-        return "The helper's connection dropped. Waiting for them to come back…".into();
+        return format!(
+            "The helper's connection dropped. Waiting for them to come back…{}",
+            crate::components::session::away::left_text(left)
+        );
     }
     match view.phase {
         Phase::SharerJoined => "Connected to your helper. Waiting for their request…".into(),

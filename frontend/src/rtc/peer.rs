@@ -219,6 +219,25 @@ impl Peer {
         Ok(())
     }
 
+    /// Helper: whether `offer` comes from the device this connection
+    /// already talks to (the same DTLS certificate): the device restarted
+    /// ICE after its network changed, and this connection answers it, with
+    /// its media and channels kept. Any other offer is a new connection.
+    pub fn restarts_with(&self, offer: &str) -> bool {
+        let get = |target: &JsValue, key: &str| {
+            js_sys::Reflect::get(target, &JsValue::from_str(key))
+                .ok()
+                .filter(|v| !v.is_null() && !v.is_undefined())
+        };
+        let pc: &JsValue = self.pc.as_ref();
+        let closed =
+            get(pc, "connectionState").and_then(|s| s.as_string()) == Some("closed".to_owned());
+        let current = get(pc, "currentRemoteDescription")
+            .and_then(|d| get(&d, "sdp"))
+            .and_then(|sdp| sdp.as_string());
+        !closed && current.is_some_and(|sdp| same_certificate(&sdp, offer))
+    }
+
     /// Sharer: the helper's answer.
     pub async fn accept_answer(&self, sdp: &str) -> Result<(), String> {
         let remote = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
@@ -255,7 +274,20 @@ impl Peer {
     }
 }
 
-/// The peer a page holds, replaced on every new offer.
+/// The DTLS certificate fingerprint an SDP names (`a=fingerprint:`).
+fn fingerprint(sdp: &str) -> Option<&str> {
+    sdp.lines()
+        .find_map(|line| line.trim().strip_prefix("a=fingerprint:"))
+        .map(str::trim)
+}
+
+/// Whether two descriptions name the same certificate (and name one).
+pub fn same_certificate(a: &str, b: &str) -> bool {
+    fingerprint(a).is_some_and(|f| Some(f) == fingerprint(b))
+}
+
+/// The peer a page holds, replaced on every new offer that is not an ICE
+/// restart of it.
 pub type PeerSlot = Rc<RefCell<Option<Rc<Peer>>>>;
 
 /// Hands a trickled candidate to the current peer, if there is one.
@@ -287,4 +319,24 @@ pub async fn capture_screen() -> Result<MediaStream, String> {
     stream
         .dyn_into::<MediaStream>()
         .map_err(|_| "the browser returned no stream".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_certificate;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn an_ice_restart_names_the_same_certificate() {
+        let offer = |ufrag: &str, fingerprint: &str| {
+            format!(
+                "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\na=ice-ufrag:{ufrag}\r\na=fingerprint:sha-256 {fingerprint}\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\n"
+            )
+        };
+        let first = offer("abcd", "AA:BB");
+        assert!(same_certificate(&first, &offer("efgh", "AA:BB")));
+        // A new connection of the agent has a new certificate.
+        assert!(!same_certificate(&first, &offer("efgh", "CC:DD")));
+        assert!(!same_certificate("v=0\r\n", "v=0\r\n"));
+    }
 }

@@ -418,6 +418,32 @@ impl Hub {
             .retain(|(_, outbox)| outbox.try_send(message.clone()).is_ok());
     }
 
+    /// While a party the session needs is away: how long the first to
+    /// leave has left of `window_millis` to come back, at `now`.
+    pub fn reconnect_left(
+        &self,
+        id: &SessionId,
+        window_millis: i64,
+        now: UnixMillis,
+    ) -> Option<u64> {
+        let rooms = self.rooms();
+        let room = rooms.get(id)?;
+        if !room.state.has_participants() {
+            return None;
+        }
+        let media = if room.via_agent {
+            &room.agent
+        } else {
+            &room.sharer
+        };
+        [&room.helper, media]
+            .into_iter()
+            .filter(|slot| slot.conns.is_empty())
+            .filter_map(|slot| slot.absent_since)
+            .map(|since| u64::try_from(window_millis - now.millis_since(since)).unwrap_or(0))
+            .min()
+    }
+
     /// Parties absent for longer than `window_millis` in sessions that have
     /// both participants.
     pub fn absent_longer_than(

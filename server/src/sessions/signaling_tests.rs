@@ -219,7 +219,7 @@ async fn a_helper_who_drops_comes_back_without_a_new_approval() {
         .await;
     w.act("lynne@contoso.test", &id, Action::Consent { allow: true })
         .await;
-    let sharer = w.connect("lynne@contoso.test", slow()).await;
+    let mut sharer = w.connect("lynne@contoso.test", slow()).await;
     sharer
         .send(&ClientMessage::Join {
             session: id.clone(),
@@ -238,9 +238,29 @@ async fn a_helper_who_drops_comes_back_without_a_new_approval() {
             matches!(m, ServerMessage::Joined { .. }).then_some(())
         })
         .await;
+    let present = |m: &ServerMessage| match m {
+        ServerMessage::State { session } if session.helper_connected => {
+            Some((session.reconnect_left_ms, session.reconnects))
+        }
+        _ => None,
+    };
+    assert_eq!(sharer.expect("the helper here", present).await, (None, 0));
     helper.closed().await;
+    // The sharer learns the helper is away, and how long they have left.
+    let left_of = |m: &ServerMessage| match m {
+        ServerMessage::State { session } if !session.helper_connected => {
+            Some(session.reconnect_left_ms)
+        }
+        _ => None,
+    };
+    let left = sharer.expect("the helper away", left_of).await;
+    assert_eq!(left, Some(120_000));
     w.clock.advance_millis(60_000);
     w.sessions.sweep().await.unwrap();
+    let (_, scope) = w.user("megan@contoso.test").await;
+    let record = w.store.session(&scope, &id).await.unwrap().unwrap();
+    let later = w.sessions.view_for(&record, Party::Sharer).await.unwrap();
+    assert_eq!(later.reconnect_left_ms, Some(60_000));
     let mut again = w.connect("megan@contoso.test", slow()).await;
     again
         .send(&ClientMessage::Join {
@@ -252,7 +272,9 @@ async fn a_helper_who_drops_comes_back_without_a_new_approval() {
         (phase, mode, reconnects),
         (Phase::Active, Some(Mode::View), 1)
     );
-    let (_, scope) = w.user("megan@contoso.test").await;
+    // Back: nobody is counted away any more.
+    let back = sharer.expect("the helper back", present).await;
+    assert_eq!(back, (None, 1));
     let log = w.store.session_events(&scope, &id).await.unwrap();
     assert!(
         log.iter().any(

@@ -143,6 +143,11 @@ impl Sessions {
             sharer_connected: self.hub().connected(&record.id, Party::Sharer),
             via_agent: record.via_agent,
             agent_connected: self.hub().connected(&record.id, Party::Agent),
+            reconnect_left_ms: self.hub().reconnect_left(
+                &record.id,
+                self.timing().reconnect_millis,
+                self.now(),
+            ),
             reconnects: record.reconnects,
             ended: match &record.state {
                 crate::domain::machine::State::Ended { reason } => Some(reason.clone()),

@@ -3,8 +3,10 @@
 //! tiles (`tiles`), RTP packetizing on the
 //! capture clock (`rtp`), the WebRTC runtime with its UDP fallback
 //! (`runtime`), the capture → encode loop (`stream`) with its pacing
-//! (`pacer`), and what really changed in a capture (`changes`).
+//! (`pacer`), what really changed in a capture (`changes`), and the
+//! device's own addresses, whose change restarts ICE (`addresses`).
 
+pub mod addresses;
 pub mod changes;
 pub mod keyframes;
 pub mod pacer;

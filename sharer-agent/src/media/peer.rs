@@ -232,6 +232,10 @@ impl AgentPeer {
                 Some(std::time::Duration::from_secs(25)),
                 Some(std::time::Duration::from_secs(1)),
             )
+            // An ICE restart binds its sockets again, on the addresses
+            // there are then, and gathers from those alone: the restart
+            // after a network change must not offer the address that went.
+            .with_discard_local_candidates_during_ice_restart(true)
             .build();
         let (servers, over_tcp) = ice_servers(servers).await;
         let config = RTCConfigurationBuilder::new()
@@ -344,6 +348,14 @@ impl AgentPeer {
         let sdp = offer.sdp.clone();
         self.pc.set_local_description(offer).await?;
         Ok(sdp)
+    }
+
+    /// An offer that restarts ICE on this connection (new credentials,
+    /// candidates gathered again from the addresses there are now); the
+    /// media, channels and DTLS session stay.
+    pub async fn restart_ice(&self) -> Result<String, MediaError> {
+        self.pc.restart_ice().await?;
+        self.offer().await
     }
 
     pub async fn accept_answer(&self, sdp: String) -> Result<(), MediaError> {

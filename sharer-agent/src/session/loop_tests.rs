@@ -3,6 +3,7 @@
 use super::*;
 use crate::journal::Entry;
 use ed25519_dalek::SigningKey;
+use futures_util::StreamExt;
 use futures_util::stream;
 
 struct NoLog;
@@ -51,7 +52,7 @@ async fn a_send_the_server_does_not_take_ends_the_session() {
     let session = SessionId::from("s1");
     let finished = tokio::time::timeout(
         Duration::from_secs(60),
-        run(context(stop), verifying, session, sink, signals),
+        run(context(stop), verifying, session, sink, signals, None),
     )
     .await;
     assert_eq!(finished, Ok(Finish::Ended));

@@ -1,6 +1,7 @@
 //! Pieces of the session pages: identity cards, the status line, the
 //! sharing indicator and the video view.
 
+pub mod away;
 mod card;
 mod chat;
 pub mod steps;
@@ -16,8 +17,9 @@ pub use video::VideoView;
 use tandem_protocol::session::{Party, Phase, SessionView};
 
 /// The helper's status line: waiting for sharer → sharer joined → waiting
-/// for consent → connected, and what went wrong.
-pub fn helper_status(view: &SessionView, media: &str) -> String {
+/// for consent → connected, and what went wrong; `left`: how long the
+/// device or sharer who is away has to come back (milliseconds).
+pub fn helper_status(view: &SessionView, media: &str, left: Option<u64>) -> String {
     if let Some(reason) = &view.ended {
         return format!("Session ended. {}", reason.message());
     }
@@ -25,10 +27,16 @@ pub fn helper_status(view: &SessionView, media: &str) -> String {
         && !view.agent_connected
         && matches!(view.phase, Phase::Active | Phase::Paused)
     {
-        return "The device is offline. Waiting for it to come back…".into();
+        return format!(
+            "The device is offline. Waiting for it to come back…{}",
+            away::left_text(left)
+        );
     }
     if view.sharer.is_some() && !view.sharer_connected && view.phase != Phase::WaitingForSharer {
-        return "The sharer's connection dropped. Waiting for them to come back…".into();
+        return format!(
+            "The sharer's connection dropped. Waiting for them to come back…{}",
+            away::left_text(left)
+        );
     }
     match view.phase {
         Phase::WaitingForSharer => "Waiting for the sharer to enter the code…".into(),

@@ -1,0 +1,229 @@
+//! The session's signaling connection, kept while the session lives: when
+//! it drops, goes silent past the heartbeat, or the device's address it
+//! used is gone, it is opened and joined again while the session, and its
+//! WebRTC connection, go on. Without a way to rejoin (tests), or once
+//! rejoining fails, the session ends: one whose server can no longer hear
+//! it must not go on sharing.
+
+use futures_util::future::BoxFuture;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::collections::VecDeque;
+use std::time::Duration;
+use tandem_protocol::signal::{ClientMessage, DEAD_AFTER_SECONDS, ServerMessage};
+use tokio::time::Instant;
+
+/// Opens the session's signaling connection again and joins it; `None`
+/// once that has failed for good.
+pub type Rejoin<Tx, Rx> = Box<dyn FnMut() -> BoxFuture<'static, Option<(Tx, Rx)>> + Send>;
+
+/// Messages kept for the server while the connection is being rejoined
+/// (those it must hear; offers and candidates are made again instead).
+const MAX_UNSENT: usize = 16;
+
+/// What the connection brought.
+pub enum Heard {
+    Message(ServerMessage),
+    /// A new connection is joined: the session restarts ICE over it.
+    Rejoined,
+    /// The server is gone for good.
+    Lost,
+}
+
+pub struct Link<Tx, Rx> {
+    sink: Tx,
+    signals: Rx,
+    rejoin: Option<Rejoin<Tx, Rx>>,
+    rejoining: Option<BoxFuture<'static, Option<(Tx, Rx)>>>,
+    last_heard: Instant,
+    unsent: VecDeque<ClientMessage>,
+    silence: Duration,
+}
+
+impl<Tx, Rx> Link<Tx, Rx>
+where
+    Tx: Sink<ClientMessage> + Unpin,
+    Rx: Stream<Item = ServerMessage> + Unpin,
+{
+    pub fn new(sink: Tx, signals: Rx, rejoin: Option<Rejoin<Tx, Rx>>) -> Self {
+        Self {
+            sink,
+            signals,
+            rejoin,
+            rejoining: None,
+            last_heard: Instant::now(),
+            unsent: VecDeque::new(),
+            silence: Duration::from_secs(DEAD_AFTER_SECONDS),
+        }
+    }
+
+    /// Drops the connection and joins again (its address may be gone);
+    /// false when it cannot.
+    pub fn rejoin(&mut self) -> bool {
+        if self.rejoining.is_some() {
+            return true;
+        }
+        match &mut self.rejoin {
+            Some(rejoin) => {
+                self.rejoining = Some(rejoin());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The next thing the server says, a new connection, or the end.
+    /// Cancel-safe: a rejoin under way carries on at the next call.
+    pub async fn next(&mut self) -> Heard {
+        loop {
+            if let Some(rejoining) = &mut self.rejoining {
+                let joined = rejoining.await;
+                self.rejoining = None;
+                let Some((sink, signals)) = joined else {
+                    return Heard::Lost;
+                };
+                (self.sink, self.signals) = (sink, signals);
+                self.last_heard = Instant::now();
+                while let Some(message) = self.unsent.pop_front() {
+                    if self.sink.send(message).await.is_err() {
+                        break;
+                    }
+                }
+                return Heard::Rejoined;
+            }
+            let silent = tokio::time::sleep_until(self.last_heard + self.silence);
+            tokio::select! {
+                message = self.signals.next() => match message {
+                    Some(message) => {
+                        self.last_heard = Instant::now();
+                        return Heard::Message(message);
+                    }
+                    None => {
+                        println!("tandem-agent: the session's connection to the server dropped; joining again");
+                        if !self.rejoin() {
+                            return Heard::Lost;
+                        }
+                    }
+                },
+                () = silent => {
+                    println!("tandem-agent: the server went silent; joining the session again");
+                    if !self.rejoin() {
+                        return Heard::Lost;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `message`; false when the server can no longer be reached
+    /// (a failed send starts a rejoin, when there is one).
+    pub async fn send(&mut self, message: ClientMessage) -> bool {
+        if self.rejoining.is_none() && self.sink.send(message.clone()).await.is_ok() {
+            return true;
+        }
+        if !self.rejoin() {
+            tracing::warn!("the server no longer takes this session's messages");
+            return false;
+        }
+        let remade = matches!(
+            message,
+            ClientMessage::Offer { .. } | ClientMessage::Ice { .. } | ClientMessage::Pong { .. }
+        );
+        if !remade && self.unsent.len() < MAX_UNSENT {
+            self.unsent.push_back(message);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::{sink, stream};
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use tokio::sync::mpsc;
+
+    type Tx = Pin<Box<dyn Sink<ClientMessage, Error = ()> + Send>>;
+    type Rx = Pin<Box<dyn Stream<Item = ServerMessage> + Send>>;
+
+    /// A connection whose sent messages land in `sent`; the server side
+    /// speaks through the returned sender (dropping it ends the stream).
+    fn connection(
+        sent: Arc<Mutex<Vec<ClientMessage>>>,
+        open: bool,
+    ) -> ((Tx, Rx), mpsc::Sender<ServerMessage>) {
+        let sink = sink::unfold(sent, move |sent, message: ClientMessage| async move {
+            if !open {
+                return Err(());
+            }
+            sent.lock().unwrap().push(message);
+            Ok(sent)
+        });
+        let (tx, rx) = mpsc::channel(8);
+        let signals = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) });
+        ((Box::pin(sink), Box::pin(signals)), tx)
+    }
+
+    #[tokio::test]
+    async fn a_dropped_connection_is_joined_again_and_keeps_what_must_be_said() {
+        let first = Arc::new(Mutex::new(Vec::new()));
+        let second = Arc::new(Mutex::new(Vec::new()));
+        let ((sink, signals), server) = connection(first.clone(), false);
+        let ((new_sink, new_signals), new_server) = connection(second.clone(), true);
+        let spare = Arc::new(Mutex::new(Some((new_sink, new_signals))));
+        let rejoins = Arc::new(Mutex::new(0));
+        let counted = rejoins.clone();
+        let rejoin: Rejoin<Tx, Rx> = Box::new(move || {
+            *counted.lock().unwrap() += 1;
+            let next = spare.lock().unwrap().take();
+            Box::pin(async move { next })
+        });
+        let mut link = Link::new(sink, signals, Some(rejoin));
+        // The first connection no longer takes messages: a rejoin starts,
+        // and what the server must hear waits for the new connection; a
+        // candidate is made again instead.
+        assert!(link.send(ClientMessage::ElevationUsed).await);
+        assert!(
+            link.send(ClientMessage::Ice {
+                candidate: tandem_protocol::signal::IceCandidate {
+                    candidate: "candidate:1".into(),
+                    sdp_mid: None,
+                    sdp_m_line_index: None,
+                }
+            })
+            .await
+        );
+        assert!(matches!(link.next().await, Heard::Rejoined));
+        assert_eq!(*rejoins.lock().unwrap(), 1);
+        assert_eq!(*second.lock().unwrap(), vec![ClientMessage::ElevationUsed]);
+        drop(server);
+        new_server
+            .send(ServerMessage::Ping { nonce: 3 })
+            .await
+            .unwrap();
+        assert!(matches!(
+            link.next().await,
+            Heard::Message(ServerMessage::Ping { nonce: 3 })
+        ));
+        // The new connection drops too, and nothing is left to join with.
+        drop(new_server);
+        assert!(matches!(link.next().await, Heard::Lost));
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_counts_as_gone_after_the_heartbeat() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let ((sink, signals), _server) = connection(sent, true);
+        let mut link: Link<Tx, Rx> = Link::new(sink, signals, None);
+        assert_eq!(link.silence, Duration::from_secs(DEAD_AFTER_SECONDS));
+        // The heartbeat, shortened: the server's side stays open, silent.
+        link.silence = Duration::from_millis(200);
+        let started = Instant::now();
+        assert!(matches!(link.next().await, Heard::Lost));
+        assert!(started.elapsed() >= link.silence);
+        // Without a way to join again, a failed send ends the session.
+        let ((sink, signals), _server) = connection(Arc::default(), false);
+        let mut link: Link<Tx, Rx> = Link::new(sink, signals, None);
+        assert!(!link.send(ClientMessage::ElevationUsed).await);
+    }
+}
