@@ -79,6 +79,9 @@ pub enum ClientMessage {
     Ice { candidate: IceCandidate },
     /// The helper asks the sharer for a fresh offer (after a reconnect).
     Renegotiate,
+    /// The helper, back on the same connection after its network changed,
+    /// asks for an offer that restarts ICE on that connection.
+    RestartIce,
     /// Answer to [`ServerMessage::Ping`].
     Pong { nonce: u64 },
     /// A chat line for the other person (helper ↔ sharer). The server
@@ -120,6 +123,9 @@ pub enum ServerMessage {
     },
     /// The helper wants a fresh offer.
     Renegotiate,
+    /// The helper wants an offer that restarts ICE on the connection there
+    /// is (its network changed); a fresh one does too.
+    RestartIce,
     /// The consented mode, signed by the server; the sharer's agent checks it
     /// before it sends a pixel or injects an event.
     Grant {

@@ -17,14 +17,11 @@ use crate::journal::{DeviceLog, Journal};
 use crate::media::addresses::{self, AddressChange, AddressWatch};
 use crate::media::stream::{self, StreamEvent, StreamSwitches};
 use crate::media::{AgentPeer, Packetizer, PeerEvent};
-use futures_util::SinkExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
-use tandem_protocol::grant::GrantKey;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, CursorShape, Display};
-use tandem_protocol::routes::AGENT_SIGNAL;
 use tandem_protocol::session::SessionView;
 use tandem_protocol::signal::{ClientMessage, IceServer, IceTransportPolicy, ServerMessage};
 use tandem_protocol::tiles::TILES_CHANNEL;
@@ -38,6 +35,7 @@ mod link;
 mod loop_tests;
 mod media_out;
 
+pub use link::follow;
 use link::{Heard, Link, Rejoin};
 
 /// A connection that could not be set up is tried again this much later.
@@ -139,61 +137,6 @@ fn indicator(clicks: mpsc::Sender<SharerAction>) -> OnScreen {
             })
             .ok(),
     )
-}
-
-/// Follows one session until it ends, the server goes away, or the agent
-/// stops.
-pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) -> Finish {
-    let Ok(verifying) = key.verifying_key() else {
-        tracing::warn!("the server's grant key is malformed");
-        return Finish::Ended;
-    };
-    let (server, identity) = (context.server.clone(), context.identity.clone());
-    let Some((sink, signals)) = join(&server, &identity, &session).await else {
-        return Finish::Ended;
-    };
-    // Joins again after a drop, a silence or a network change: a few
-    // tries over about 15 s, then the server's reconnect window decides.
-    let again = session.clone();
-    let rejoin: Rejoin<SignalTx, SignalRx> = Box::new(move || {
-        let (server, identity, session) = (server.clone(), identity.clone(), again.clone());
-        Box::pin(async move {
-            for pause_ms in [0, 500, 1000, 2000, 4000, 8000] {
-                tokio::time::sleep(Duration::from_millis(pause_ms)).await;
-                if let Some(joined) = join(&server, &identity, &session).await {
-                    return Some(joined);
-                }
-            }
-            None
-        })
-    });
-    run(context, verifying, session, sink, signals, Some(rejoin)).await
-}
-
-type SignalTx =
-    std::pin::Pin<Box<dyn futures_util::Sink<ClientMessage, Error = client::ClientError> + Send>>;
-type SignalRx = std::pin::Pin<Box<dyn futures_util::Stream<Item = ServerMessage> + Send>>;
-
-/// Opens the session's signaling connection and joins; `None` (logged)
-/// when it cannot.
-async fn join(
-    server: &str,
-    identity: &Identity,
-    session: &SessionId,
-) -> Option<(SignalTx, SignalRx)> {
-    let opened = client::open::<ClientMessage, ServerMessage>(server, AGENT_SIGNAL, identity).await;
-    let (mut sink, signals) = match opened {
-        Ok(pair) => pair,
-        Err(error) => {
-            tracing::warn!(%error, %session, "cannot join the session");
-            return None;
-        }
-    };
-    let join = ClientMessage::Join {
-        session: session.clone(),
-    };
-    sink.send(join).await.ok()?;
-    Some((Box::pin(sink), Box::pin(signals)))
 }
 
 /// The session's loop, over a joined signaling connection (a WebSocket,
@@ -412,6 +355,17 @@ impl Session {
                 }
             }
             // The helper (re)joined: a fresh connection, same consent.
+            // The helper is back on the same connection after its
+            // network changed: ICE again, the media and channels kept.
+            ServerMessage::RestartIce if self.gate.media_allowed(client::now()) => {
+                println!("tandem-agent: the helper is back; restarting ICE");
+                let restart = if self.live.is_some() {
+                    self.restart_ice().await
+                } else {
+                    self.start_peer().await
+                };
+                return restart.into_iter().collect();
+            }
             ServerMessage::Renegotiate if self.gate.media_allowed(client::now()) => {
                 return self.start_peer().await.into_iter().collect();
             }

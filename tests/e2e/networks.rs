@@ -301,7 +301,13 @@ async fn picture_moves_again(sites: &Sites, since: tokio::time::Instant) -> Dura
         }
         assert!(
             since.elapsed() < Duration::from_secs(30),
-            "the picture stayed still: {picture}"
+            "the picture stayed still: {picture}; connections {}",
+            sites
+                .helper
+                .eval(CONNECTIONS_STATE, vec![])
+                .await
+                .map(|v| v.to_string())
+                .unwrap_or_default()
         );
     }
 }
@@ -421,6 +427,10 @@ const CONNECTIONS: &str = "
     const pcs = window.__pcs || [];
     return [pcs.length, pcs.length > 0 && pcs[pcs.length - 1].connectionState === 'connected'];";
 
+/// Every connection's state, for failure reports.
+const CONNECTIONS_STATE: &str = "
+    return (window.__pcs || []).map(p => [p.connectionState, p.iceConnectionState, p.signalingState]);";
+
 #[tokio::test]
 async fn a_new_address_on_the_sharers_side_restarts_ice_on_the_same_connection() {
     let layout = Layout {
@@ -453,6 +463,57 @@ async fn a_new_address_on_the_sharers_side_restarts_ice_on_the_same_connection()
             let pair = selected_pair(&sites.helper).await;
             eprintln!(
                 "the sharer's site moved to {new}: the picture moved again {:.1} s after, full control {:.1} s after; selected pair now {pair}",
+                back.as_secs_f64(),
+                in_control.as_secs_f64()
+            );
+            still_in_control(sites, &before).await;
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_new_address_on_the_helpers_side_restarts_ice_on_the_same_connection() {
+    let layout = Layout {
+        clock: true,
+        ..Layout::default()
+    };
+    Sites::start(layout)
+        .await
+        .run(async |sites| {
+            let (_sharer, agent) = sites.controlled().await;
+            typed_command_runs(&sites.helper, sites.work.path(), "before_helper_move").await;
+            let before = view(sites).await;
+            let connections = sites.helper.eval(CONNECTIONS, vec![]).await.unwrap();
+            // The helper's laptop joins another network: the browser has
+            // no event for it. Its socket to the server goes silent, the
+            // console drops it after the heartbeat, joins again and asks
+            // the device to restart ICE on the connection it has.
+            let new = sites.network.readdress(Site::Helper, 7).unwrap();
+            let moved_at = tokio::time::Instant::now();
+            agent
+                .wait_for_line("the helper is back; restarting ICE", Duration::from_secs(40))
+                .await
+                .unwrap_or_else(|e| panic!("{e}; agent said:\n{}", agent.output()));
+            let asked = moved_at.elapsed();
+            let back = loop {
+                let picture = sites.clock_over(1).await;
+                if picture["changes"].as_u64() >= Some(3) {
+                    break moved_at.elapsed();
+                }
+                let state = sites.helper.eval(CONNECTIONS_STATE, vec![]).await.unwrap();
+                assert!(
+                    moved_at.elapsed() < Duration::from_secs(40),
+                    "the picture stayed still: {picture}; connections {state}; agent said:\n{}",
+                    agent.output()
+                );
+            };
+            typed_command_runs(&sites.helper, sites.work.path(), "after_helper_move").await;
+            let in_control = moved_at.elapsed();
+            let after = sites.helper.eval(CONNECTIONS, vec![]).await.unwrap();
+            assert_eq!(after, connections, "a new connection instead of an ICE restart");
+            eprintln!(
+                "the helper's site moved to {new}: ICE restart asked {:.1} s after, the picture moved again {:.1} s after, full control {:.1} s after",
+                asked.as_secs_f64(),
                 back.as_secs_f64(),
                 in_control.as_secs_f64()
             );

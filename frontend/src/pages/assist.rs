@@ -4,6 +4,7 @@
 
 use crate::api::{self, SessionAction};
 use crate::components::layout::{set_title, use_full_bleed};
+use crate::components::session::media_watch::MediaWatch;
 use crate::components::session::steps::{CodePanel, ConnectionSteps};
 use crate::components::session::workspace::{elapsed, quality, quality_details};
 use crate::components::session::{
@@ -13,7 +14,6 @@ use crate::routes::AppRoute;
 use crate::rtc::peer::{IceSetup, Peer, PeerSlot, add_remote_candidate};
 use crate::rtc::remote::{AgentView, Remote, apply};
 use crate::rtc::signal::{Link, Signal};
-use crate::rtc::stats::{self, MediaStats};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
@@ -64,11 +64,6 @@ async fn start_session(
 }
 
 /// "Assist someone": gets a code and opens the session view.
-/// One-second readings without a media byte after which the helper of a
-/// device session is told the connection dropped (the agent sends a
-/// keep-alive frame every second).
-const MEDIA_SILENT_READINGS: u32 = 3;
-
 #[component]
 pub fn AssistButton() -> impl IntoView {
     let codes = expect_context::<IssuedCodes>();
@@ -120,45 +115,14 @@ fn AssistSession(id: SessionId) -> impl IntoView {
     let link = RwSignal::new(Link::Connecting);
     let media = RwSignal::new(String::new());
     let stream = RwSignal::new_local(None::<MediaStream>);
-    let now = RwSignal::new(0u32);
     let servers: Rc<RefCell<IceSetup>> = Rc::default();
     let peer: PeerSlot = Rc::default();
     let remote = StoredValue::new_local(Remote::default());
     let agent = RwSignal::new(AgentView::default());
-    let media_stats = RwSignal::new(None::<MediaStats>);
-    // Readings in a row in which no media byte arrived: the device sends at
-    // least a keep-alive frame a second, so a few mean the path is down
-    // well before WebRTC itself calls it disconnected.
-    let silent_readings = RwSignal::new(0u32);
+    let watch = MediaWatch::start(peer.clone());
+    let (now, media_stats) = (watch.now, watch.stats);
     let just_joined = Rc::new(std::cell::Cell::new(false));
     let chat = ChatState::default();
-
-    let stats_peer = peer.clone();
-    if let Ok(handle) = set_interval_with_handle(
-        move || {
-            now.update(|n| *n += 1);
-            // The overlay's figures, once a second while connected.
-            if let Some(p) = stats_peer.borrow().clone() {
-                spawn_local(async move {
-                    let before = media_stats.get_untracked();
-                    if let Some(reading) = stats::read(p.connection(), before.as_ref()).await {
-                        let silent = before
-                            .as_ref()
-                            .is_some_and(|b| b.bytes > 0.0 && reading.bytes <= b.bytes);
-                        silent_readings.set(if silent {
-                            silent_readings.get_untracked() + 1
-                        } else {
-                            0
-                        });
-                        media_stats.set(Some(reading));
-                    }
-                });
-            }
-        },
-        std::time::Duration::from_secs(1),
-    ) {
-        on_cleanup(move || handle.clear());
-    }
 
     let signal = {
         let (servers, peer, just_joined) = (servers.clone(), peer.clone(), just_joined.clone());
@@ -186,10 +150,17 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                     }
                     ServerMessage::State { session: view } => {
                         let ended = view.ended.is_some();
-                        // Back after a drop or a reload (or first here while
-                        // media already flows): ask for a fresh offer, once.
+                        // Back after a drop (its network may have changed):
+                        // ICE again on the connection this page has; after a
+                        // reload, or first here while media already flows, a
+                        // fresh offer. Once.
                         if just_joined.replace(false) && view.media_allowed() {
-                            signal.send(&tandem_protocol::signal::ClientMessage::Renegotiate);
+                            let restart = peer.borrow().as_ref().is_some_and(|p| p.can_restart());
+                            signal.send(&if restart {
+                                tandem_protocol::signal::ClientMessage::RestartIce
+                            } else {
+                                tandem_protocol::signal::ClientMessage::Renegotiate
+                            });
                         }
                         session.set(Some(*view));
                         if ended {
@@ -382,6 +353,12 @@ fn AssistSession(id: SessionId) -> impl IntoView {
     });
     let navigate = use_navigate();
     let signal = StoredValue::new_local(signal);
+    // No media arriving (Chromium may still call the connection
+    // connected): the signaling socket is suspect too.
+    Effect::new(move |_| {
+        let down = watch.silent() || matches!(media.get().as_str(), "disconnected" | "failed");
+        signal.with_value(|s| s.set_media_down(down));
+    });
     let send_chat = Callback::new(move |text: String| {
         signal.with_value(|s| s.send(&tandem_protocol::signal::ClientMessage::Chat { text }));
     });
@@ -571,7 +548,7 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                         let media = media.get();
                         // Only the agent promises a frame a second; a browser
                         // sharing a still screen may send none for longer.
-                        let silent = v.via_agent && silent_readings.get() >= MEDIA_SILENT_READINGS;
+                        let silent = v.via_agent && watch.silent();
                         let media = if media == "connected" && silent {
                             "disconnected".to_owned()
                         } else {

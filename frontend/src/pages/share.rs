@@ -324,7 +324,8 @@ impl Sharing {
                     }
                 }
             }
-            ServerMessage::Renegotiate => self.offer(),
+            // A browser's screen is offered afresh either way.
+            ServerMessage::Renegotiate | ServerMessage::RestartIce => self.offer(),
             ServerMessage::Answer { sdp } => {
                 let peer = self.peer.borrow().clone();
                 let error = self.error;

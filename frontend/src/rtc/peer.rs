@@ -224,18 +224,33 @@ impl Peer {
     /// ICE after its network changed, and this connection answers it, with
     /// its media and channels kept. Any other offer is a new connection.
     pub fn restarts_with(&self, offer: &str) -> bool {
+        // A failed connection restarts too, as long as it is not closed.
+        self.negotiated_sdp(&["closed"])
+            .is_some_and(|sdp| same_certificate(&sdp, offer))
+    }
+
+    /// Helper: whether an ICE restart can bring this connection back (it
+    /// was negotiated and has not failed or closed).
+    pub fn can_restart(&self) -> bool {
+        self.negotiated_sdp(&["closed", "failed"]).is_some()
+    }
+
+    /// The remote description in effect, unless the connection is in one
+    /// of the states `unless`.
+    fn negotiated_sdp(&self, unless: &[&str]) -> Option<String> {
         let get = |target: &JsValue, key: &str| {
             js_sys::Reflect::get(target, &JsValue::from_str(key))
                 .ok()
                 .filter(|v| !v.is_null() && !v.is_undefined())
         };
         let pc: &JsValue = self.pc.as_ref();
-        let closed =
-            get(pc, "connectionState").and_then(|s| s.as_string()) == Some("closed".to_owned());
-        let current = get(pc, "currentRemoteDescription")
+        let state = get(pc, "connectionState").and_then(|s| s.as_string());
+        if state.is_some_and(|state| unless.contains(&state.as_str())) {
+            return None;
+        }
+        get(pc, "currentRemoteDescription")
             .and_then(|d| get(&d, "sdp"))
-            .and_then(|sdp| sdp.as_string());
-        !closed && current.is_some_and(|sdp| same_certificate(&sdp, offer))
+            .and_then(|sdp| sdp.as_string())
     }
 
     /// Sharer: the helper's answer.

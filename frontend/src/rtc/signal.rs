@@ -5,7 +5,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use tandem_protocol::SessionId;
-use tandem_protocol::signal::{ClientMessage, DEAD_AFTER_SECONDS, ServerMessage};
+use tandem_protocol::signal::{
+    ClientMessage, DEAD_AFTER_SECONDS, PING_EVERY_SECONDS, ServerMessage,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -34,11 +36,26 @@ struct Inner {
     closed: bool,
     attempts: u32,
     last_heard: f64,
+    /// The media connection is down: a server silent past one ping (and
+    /// some slack) is taken as a dead socket, not only after the heartbeat.
+    media_down: bool,
     /// When the current socket started connecting.
     opened_at: f64,
     // Kept alive as long as the socket they belong to.
     callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
     watchdog: Option<i32>,
+}
+
+/// How long the server may be silent before its socket is taken as dead:
+/// the heartbeat, or, while the media connection is down, one ping period
+/// and 2 s of slack.
+pub fn silence_allowed_millis(media_down: bool) -> f64 {
+    let seconds = if media_down {
+        PING_EVERY_SECONDS as f64 + 2.0
+    } else {
+        DEAD_AFTER_SECONDS as f64
+    };
+    seconds * 1000.0
 }
 
 /// A live signaling connection; dropping it does not close it, `close` does.
@@ -80,6 +97,7 @@ impl Signal {
                 closed: false,
                 attempts: 0,
                 last_heard: now(),
+                media_down: false,
                 opened_at: now(),
                 callbacks: Vec::new(),
                 watchdog: None,
@@ -191,7 +209,7 @@ impl Signal {
                     .is_some_and(|s| s.ready_state() == WebSocket::CONNECTING);
                 (
                     i.socket.clone(),
-                    now() - i.last_heard > (DEAD_AFTER_SECONDS as f64) * 1000.0,
+                    now() - i.last_heard > silence_allowed_millis(i.media_down),
                     // A connection attempt over a dead network waits on TCP's
                     // own retries, for minutes: give it up sooner.
                     connecting && now() - i.opened_at > CONNECT_TIMEOUT_MILLIS,
@@ -221,6 +239,14 @@ impl Signal {
         check.forget();
     }
 
+    /// Whether the media connection is down. While it is, the socket is
+    /// given up once the server has missed a ping: after the network
+    /// changes under the page, the socket is as dead as the media, and
+    /// joining again sooner brings both back sooner.
+    pub fn set_media_down(&self, down: bool) {
+        self.inner.borrow_mut().media_down = down;
+    }
+
     /// Sends a message if the socket is open (signaling is best effort:
     /// the session state lives on the server).
     pub fn send(&self, message: &ClientMessage) {
@@ -248,5 +274,17 @@ impl Signal {
         if let Some(socket) = socket {
             let _ = socket.close();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::silence_allowed_millis;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn a_silent_server_is_given_up_sooner_while_the_media_is_down() {
+        assert_eq!(silence_allowed_millis(false), 15_000.0);
+        assert_eq!(silence_allowed_millis(true), 7_000.0);
     }
 }

@@ -328,6 +328,7 @@ fn kind_of(message: &ClientMessage) -> &'static str {
         ClientMessage::Answer { .. } => "answer",
         ClientMessage::Ice { .. } => "ice",
         ClientMessage::Renegotiate => "renegotiate",
+        ClientMessage::RestartIce => "restart_ice",
         ClientMessage::Pong { .. } => "pong",
         ClientMessage::Chat { .. } => "chat",
         ClientMessage::ElevationUsed => "elevation-used",
@@ -339,6 +340,19 @@ fn kind_of(message: &ClientMessage) -> &'static str {
 fn is_relay_or_end(candidate: &str) -> bool {
     let mut fields = candidate.split_ascii_whitespace();
     candidate.trim().is_empty() || fields.any(|f| f == "typ") && fields.next() == Some("relay")
+}
+
+/// `sdp` without the candidates it carries that are not relays (a
+/// description sent after gathering lists them inline).
+fn relay_candidates_only(sdp: &str) -> String {
+    sdp.split_inclusive('\n')
+        .filter(|line| {
+            line.trim()
+                .strip_prefix("a=")
+                .filter(|attribute| attribute.starts_with("candidate:"))
+                .is_none_or(is_relay_or_end)
+        })
+        .collect()
 }
 
 /// Relays SDP/ICE to the other participant when the session allows media.
@@ -357,12 +371,27 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
             "Your organization allows only relayed connections: only relay candidates are passed on.",
         ));
     }
+    // The same for candidates inside a description.
+    let message = match message {
+        ClientMessage::Offer { sdp } if joined.policy == IceTransportPolicy::Relay => {
+            ClientMessage::Offer {
+                sdp: relay_candidates_only(&sdp),
+            }
+        }
+        ClientMessage::Answer { sdp } if joined.policy == IceTransportPolicy::Relay => {
+            ClientMessage::Answer {
+                sdp: relay_candidates_only(&sdp),
+            }
+        }
+        message => message,
+    };
     let (to, forward) = match (joined.party, message) {
         (from, ClientMessage::Offer { sdp }) if from == media => {
             (Party::Helper, ServerMessage::Offer { sdp })
         }
         (Party::Helper, ClientMessage::Answer { sdp }) => (media, ServerMessage::Answer { sdp }),
         (Party::Helper, ClientMessage::Renegotiate) => (media, ServerMessage::Renegotiate),
+        (Party::Helper, ClientMessage::RestartIce) => (media, ServerMessage::RestartIce),
         (Party::Helper, ClientMessage::Ice { candidate }) => {
             (media, ServerMessage::Ice { candidate })
         }
@@ -510,5 +539,28 @@ async fn leave(sessions: &Sessions, joined: &Joined) {
                 tracing::error!(%error, session = %joined.session, "reading a session after a leave failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relay_candidates_only;
+
+    #[test]
+    fn relay_only_keeps_only_relay_candidates_inside_a_description() {
+        let sdp = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n\
+            a=candidate:1 1 udp 2122260223 192.168.1.2 50000 typ host\r\n\
+            a=candidate:2 1 udp 1686052607 198.51.100.1 40000 typ srflx raddr 192.168.1.2 rport 50000\r\n\
+            a=candidate:3 1 udp 41885439 198.51.100.2 49152 typ relay raddr 198.51.100.1 rport 40000\r\n\
+            a=end-of-candidates\r\na=ice-ufrag:abcd\r\n";
+        assert_eq!(
+            relay_candidates_only(sdp),
+            "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n\
+            a=candidate:3 1 udp 41885439 198.51.100.2 49152 typ relay raddr 198.51.100.1 rport 40000\r\n\
+            a=end-of-candidates\r\na=ice-ufrag:abcd\r\n"
+        );
+        // A description without candidates is left as it is.
+        let bare = "v=0\r\na=ice-ufrag:abcd\r\n";
+        assert_eq!(relay_candidates_only(bare), bare);
     }
 }

@@ -89,10 +89,27 @@ async fn sdp_flows_only_between_the_parties_and_only_after_consent() {
             matches!(m, ServerMessage::Answer { sdp } if sdp == "v=0 answer").then_some(())
         })
         .await;
-    // The helper cannot send an offer, nor the sharer an answer.
+    // The helper asks for a fresh offer, or for an ICE restart; both reach
+    // the media side as asked.
+    for (ask, expected) in [
+        (ClientMessage::Renegotiate, ServerMessage::Renegotiate),
+        (ClientMessage::RestartIce, ServerMessage::RestartIce),
+    ] {
+        helper.send(&ask).await;
+        sharer
+            .expect("the helper's ask", |m| (*m == expected).then_some(()))
+            .await;
+    }
+    // The helper cannot send an offer, nor the sharer an answer, nor ask
+    // the helper for an ICE restart.
     helper.send(&ClientMessage::Offer { sdp: "x".into() }).await;
     assert_eq!(
         helper.expect("refusal", error_kind).await,
+        "/problems/wrong-party"
+    );
+    sharer.send(&ClientMessage::RestartIce).await;
+    assert_eq!(
+        sharer.expect("refusal", error_kind).await,
         "/problems/wrong-party"
     );
 

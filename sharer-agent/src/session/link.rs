@@ -1,14 +1,21 @@
-//! The session's signaling connection, kept while the session lives: when
+//! The session's signaling connection: `follow` opens and joins it, and
+//! `Link` keeps it while the session lives: when
 //! it drops, goes silent past the heartbeat, or the device's address it
 //! used is gone, it is opened and joined again while the session, and its
 //! WebRTC connection, go on. Without a way to rejoin (tests), or once
 //! rejoining fails, the session ends: one whose server can no longer hear
 //! it must not go on sharing.
 
+use super::{Finish, SessionContext, run};
+use crate::client;
+use crate::identity::Identity;
 use futures_util::future::BoxFuture;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::VecDeque;
 use std::time::Duration;
+use tandem_protocol::SessionId;
+use tandem_protocol::grant::GrantKey;
+use tandem_protocol::routes::AGENT_SIGNAL;
 use tandem_protocol::signal::{ClientMessage, DEAD_AFTER_SECONDS, ServerMessage};
 use tokio::time::Instant;
 
@@ -133,6 +140,61 @@ where
         }
         true
     }
+}
+
+/// Follows one session until it ends, the server goes away, or the agent
+/// stops.
+pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) -> Finish {
+    let Ok(verifying) = key.verifying_key() else {
+        tracing::warn!("the server's grant key is malformed");
+        return Finish::Ended;
+    };
+    let (server, identity) = (context.server.clone(), context.identity.clone());
+    let Some((sink, signals)) = join(&server, &identity, &session).await else {
+        return Finish::Ended;
+    };
+    // Joins again after a drop, a silence or a network change: a few
+    // tries over about 15 s, then the server's reconnect window decides.
+    let again = session.clone();
+    let rejoin: Rejoin<SignalTx, SignalRx> = Box::new(move || {
+        let (server, identity, session) = (server.clone(), identity.clone(), again.clone());
+        Box::pin(async move {
+            for pause_ms in [0, 500, 1000, 2000, 4000, 8000] {
+                tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                if let Some(joined) = join(&server, &identity, &session).await {
+                    return Some(joined);
+                }
+            }
+            None
+        })
+    });
+    run(context, verifying, session, sink, signals, Some(rejoin)).await
+}
+
+type SignalTx =
+    std::pin::Pin<Box<dyn futures_util::Sink<ClientMessage, Error = client::ClientError> + Send>>;
+type SignalRx = std::pin::Pin<Box<dyn futures_util::Stream<Item = ServerMessage> + Send>>;
+
+/// Opens the session's signaling connection and joins; `None` (logged)
+/// when it cannot.
+async fn join(
+    server: &str,
+    identity: &Identity,
+    session: &SessionId,
+) -> Option<(SignalTx, SignalRx)> {
+    let opened = client::open::<ClientMessage, ServerMessage>(server, AGENT_SIGNAL, identity).await;
+    let (mut sink, signals) = match opened {
+        Ok(pair) => pair,
+        Err(error) => {
+            tracing::warn!(%error, %session, "cannot join the session");
+            return None;
+        }
+    };
+    let join = ClientMessage::Join {
+        session: session.clone(),
+    };
+    sink.send(join).await.ok()?;
+    Some((Box::pin(sink), Box::pin(signals)))
 }
 
 #[cfg(test)]

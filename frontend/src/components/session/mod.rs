@@ -4,6 +4,7 @@
 pub mod away;
 mod card;
 mod chat;
+pub mod media_watch;
 pub mod steps;
 mod ticket;
 mod video;
