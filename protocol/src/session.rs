@@ -187,11 +187,11 @@ pub struct SessionView {
     pub via_agent: bool,
     #[serde(default)]
     pub agent_connected: bool,
-    /// While someone the session needs (the helper, and the device's agent
-    /// or the sharer's browser) is away: the milliseconds they have left
-    /// to come back, as of this view, before the session ends. Clients
-    /// count down from when the view arrived (their clocks may differ
-    /// from the server's).
+    /// While the one this viewer waits for is away (for the helper, the
+    /// device's agent or the sharer's browser; for them, the helper), once
+    /// they had been there: the milliseconds they have left to come back,
+    /// as of this view, before the session ends. Clients count down from
+    /// when the view arrived (their clocks may differ from the server's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconnect_left_ms: Option<u64>,
     pub reconnects: u32,

@@ -143,21 +143,23 @@ async fn control_once(
         send_or_keep(&mut sink, message, outgoing).await?;
     }
     let silence = Duration::from_secs(tandem_protocol::signal::DEAD_AFTER_SECONDS);
+    let mut last_heard = tokio::time::Instant::now();
     loop {
         let message = tokio::select! {
-            message = tokio::time::timeout(silence, stream.next()) => message,
+            message = stream.next() => message,
             Some(message) = outgoing.queue.recv() => {
                 send_or_keep(&mut sink, message, outgoing).await?;
                 continue;
             }
+            // The server pings every few seconds: silence this long means
+            // the connection is dead (a network change, a cut), even
+            // though no error said so.
+            () = tokio::time::sleep_until(last_heard + silence) => {
+                println!("tandem-agent: the server went silent; reconnecting");
+                break;
+            }
         };
-        // The server pings every few seconds: silence this long means the
-        // connection is dead (a network change, a cut), even though no
-        // error said so.
-        let Ok(message) = message else {
-            println!("tandem-agent: the server went silent; reconnecting");
-            break;
-        };
+        last_heard = tokio::time::Instant::now();
         let Some(message) = message else { break };
         match message {
             AgentServerMessage::Welcome {

@@ -34,9 +34,11 @@ mod link;
 #[cfg(test)]
 mod loop_tests;
 mod media_out;
+mod restarts;
 
 pub use link::follow;
 use link::{Heard, Link, Rejoin};
+use restarts::Restarts;
 
 /// A connection that could not be set up is tried again this much later.
 const PEER_RETRY_AFTER: Duration = Duration::from_secs(2);
@@ -104,8 +106,9 @@ struct Session {
     /// not on every event.
     peer_failed_at: Option<Instant>,
     indicator: OnScreen,
-    /// The device's addresses: a change restarts ICE.
+    /// The device's addresses: a change may restart ICE.
     addresses: AddressWatch,
+    restarts: Restarts,
     /// While the server says the helper is away: when the session ends
     /// unless they are back (the device's clock).
     helper_back_by: Option<UnixMillis>,
@@ -185,6 +188,7 @@ where
         peer_failed_at: None,
         helper_back_by: None,
         addresses: AddressWatch::default(),
+        restarts: Restarts::default(),
         indicator: indicator(clicks_tx),
         stopped_on_device: false,
         elevation_unreported: false,
@@ -206,14 +210,9 @@ where
                         }
                     }
                 }
-                // The same WebRTC connection, over the path there is now.
-                Heard::Rejoined => {
-                    if let Some(offer) = this.restart_ice().await
-                        && !link.send(offer).await
-                    {
-                        break 'session;
-                    }
-                }
+                // The same WebRTC connection; ICE restarts, if it must,
+                // once the server's fresh ICE servers are in (`Joined`).
+                Heard::Rejoined => this.restarts.rejoined(),
                 Heard::Lost => break 'session,
             },
             event = next_peer_event(&mut this.live) => {
@@ -242,11 +241,13 @@ where
                     // then restart ICE (`Heard::Rejoined`).
                     AddressChange::Lost => {
                         println!("tandem-agent: the device's network changed; joining again and restarting ICE");
+                        this.restarts.address_lost();
                         if !link.rejoin() {
                             break 'session;
                         }
                     }
-                    AddressChange::Gained => {
+                    // A new address, with a path that works, changes nothing.
+                    AddressChange::Gained if this.restarts.address_gained() => {
                         println!("tandem-agent: the device's network changed; restarting ICE");
                         if let Some(offer) = this.restart_ice().await
                             && !link.send(offer).await
@@ -254,6 +255,7 @@ where
                             break 'session;
                         }
                     }
+                    AddressChange::Gained => {}
                 }
             }
         }
@@ -344,6 +346,9 @@ impl Session {
             } => {
                 self.servers = ice_servers;
                 self.ice_policy = ice_transport_policy;
+                if self.restarts.joined() {
+                    return self.restart_ice().await.into_iter().collect();
+                }
             }
             ServerMessage::State { session: view } => {
                 self.note_helper_away(view.reconnect_left_ms);
@@ -354,7 +359,6 @@ impl Session {
                     tracing::warn!(%error, "a grant was refused");
                 }
             }
-            // The helper (re)joined: a fresh connection, same consent.
             // The helper is back on the same connection after its
             // network changed: ICE again, the media and channels kept.
             ServerMessage::RestartIce if self.gate.media_allowed(client::now()) => {
@@ -366,14 +370,19 @@ impl Session {
                 };
                 return restart.into_iter().collect();
             }
+            // The helper (re)joined without a connection: a fresh one, same
+            // consent.
             ServerMessage::Renegotiate if self.gate.media_allowed(client::now()) => {
                 return self.start_peer().await.into_iter().collect();
             }
             ServerMessage::Answer { sdp } => {
-                if let Some(live) = &self.live
-                    && let Err(error) = live.peer.accept_answer(sdp).await
-                {
+                let Some(live) = &self.live else {
+                    return Vec::new();
+                };
+                if let Err(error) = live.peer.accept_answer(sdp).await {
                     tracing::warn!(%error, "the helper's answer was refused");
+                } else if self.restarts.answered() {
+                    return self.restart_ice().await.into_iter().collect();
                 }
             }
             ServerMessage::Ice { candidate } => {
@@ -417,8 +426,14 @@ impl Session {
     /// cannot, a new connection's); none without a connection.
     async fn restart_ice(&mut self) -> Option<ClientMessage> {
         let live = self.live.as_ref()?;
-        match live.peer.restart_ice().await {
-            Ok(sdp) => Some(ClientMessage::Offer { sdp }),
+        if !self.restarts.may_restart(Instant::now()) {
+            return None;
+        }
+        match live.peer.restart_ice(&self.servers, self.ice_policy).await {
+            Ok(sdp) => {
+                self.restarts.offered(Instant::now());
+                Some(ClientMessage::Offer { sdp })
+            }
             Err(error) => {
                 tracing::warn!(%error, "ICE did not restart; starting a new connection");
                 self.start_peer().await
@@ -455,6 +470,8 @@ impl Session {
             packetizer: None,
             tiles_open: false,
         });
+        self.restarts.connection(false);
+        self.restarts.offered(Instant::now());
         Some(ClientMessage::Offer { sdp })
     }
 
@@ -462,6 +479,7 @@ impl Session {
         match event {
             PeerEvent::Candidate(candidate) => return Some(ClientMessage::Ice { candidate }),
             PeerEvent::Connection(RTCPeerConnectionState::Disconnected) => {
+                self.restarts.connection(false);
                 if self.live.is_some() {
                     println!("tandem-agent: the helper's connection dropped; reconnecting");
                     self.indicator.set_link_lost(true);
@@ -469,7 +487,14 @@ impl Session {
             }
             PeerEvent::Connection(RTCPeerConnectionState::Connected) => {
                 self.indicator.set_link_lost(false);
+                self.restarts.connection(true);
                 let live = self.live.as_mut()?;
+                if live.packetizer.is_some() {
+                    // Back after a cut or an ICE restart: the same stream
+                    // goes on (its sequence unbroken), from a keyframe.
+                    self.switches.keyframe.store(true, Ordering::Release);
+                    return None;
+                }
                 match live.peer.negotiated().await {
                     Ok(negotiated) => {
                         match negotiated.playout_delay_id {
@@ -490,6 +515,7 @@ impl Session {
                 }
             }
             PeerEvent::Connection(RTCPeerConnectionState::Failed) => {
+                self.restarts.connection(false);
                 tracing::info!("the connection to the helper failed");
                 self.switches.tiles.store(false, Ordering::Release);
                 if let Some(live) = self.live.take() {

@@ -125,7 +125,7 @@ async fn a_session_stays_usable_at_5_percent_loss_and_100_ms_round_trip() {
                 );
             }
             // The picture keeps moving, and never stands still for more
-            // than a second (measured: 0.16 to 0.2 s). A lost tile no
+            // than a second (measured: 0.15 to 0.36 s). A lost tile no
             // longer holds back the ones behind it: the tiles channel is
             // unordered, and the console put tiles that came after a newer
             // one in their place.

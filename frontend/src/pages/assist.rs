@@ -144,23 +144,32 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                             servers: ice_servers,
                             policy: ice_transport_policy,
                         };
+
                         // The server's state follows; it decides whether this
                         // (re)join needs a fresh offer.
                         just_joined.set(true);
                     }
                     ServerMessage::State { session: view } => {
                         let ended = view.ended.is_some();
-                        // Back after a drop (its network may have changed):
-                        // ICE again on the connection this page has; after a
-                        // reload, or first here while media already flows, a
-                        // fresh offer. Once.
+                        // Back after a drop: with the picture still coming,
+                        // nothing to do; stopped (the network may have
+                        // changed), ICE again on the connection this page
+                        // has; after a reload, or first here while media
+                        // already flows, a fresh offer. Once.
                         if just_joined.replace(false) && view.media_allowed() {
-                            let restart = peer.borrow().as_ref().is_some_and(|p| p.can_restart());
-                            signal.send(&if restart {
-                                tandem_protocol::signal::ClientMessage::RestartIce
-                            } else {
-                                tandem_protocol::signal::ClientMessage::Renegotiate
-                            });
+                            let (restartable, down) = (
+                                peer.borrow().as_ref().is_some_and(|p| p.can_restart()),
+                                watch.silent_untracked()
+                                    || matches!(
+                                        media.get_untracked().as_str(),
+                                        "disconnected" | "failed"
+                                    ),
+                            );
+                            if !restartable {
+                                signal.send(&tandem_protocol::signal::ClientMessage::Renegotiate);
+                            } else if down {
+                                signal.send(&tandem_protocol::signal::ClientMessage::RestartIce);
+                            }
                         }
                         session.set(Some(*view));
                         if ended {

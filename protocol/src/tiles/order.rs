@@ -50,6 +50,9 @@ pub enum Paint<I> {
     Clear(TileRect),
 }
 
+/// What to paint, in order.
+type Paints<I> = Vec<Paint<I>>;
+
 /// What the order did, for the console's counters.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -168,6 +171,8 @@ pub struct TileOrder<I> {
     /// The newest message received before the current screen size: a
     /// message up to it belongs to an earlier screen and is dropped.
     screen_floor: u64,
+    /// The lowest number received of the current screen size.
+    screen_from: u64,
     /// The highest sequence number received.
     highest: u64,
     /// Every number up to this one was received (or given up).
@@ -192,6 +197,7 @@ impl<I> Default for TileOrder<I> {
         Self {
             screen: (0, 0),
             screen_floor: 0,
+            screen_from: 0,
             highest: 0,
             contiguous: 0,
             ahead: BTreeSet::new(),
@@ -223,6 +229,8 @@ impl<I: Clone> TileOrder<I> {
         let counts = self.counts;
         *self = Self {
             screen,
+            // Set by the first message of this size that comes.
+            screen_from: u64::MAX,
             coverage: Coverage::new(screen),
             counts,
             ..Self::default()
@@ -240,7 +248,8 @@ impl<I: Clone> TileOrder<I> {
 
     /// The canvas was replaced by an empty one (the view was built
     /// again): what it showed is forgotten, and so is every message older
-    /// than the newest received, which could only be painted under it.
+    /// than the newest received (what held them is gone, so they could not
+    /// be put in order; the region shows the video until its next change).
     pub fn canvas_replaced(&mut self) {
         self.floor = self.highest;
         self.contiguous = self.highest;
@@ -273,8 +282,9 @@ impl<I: Clone> TileOrder<I> {
         bytes: usize,
         now: f64,
     ) -> Vec<Paint<I>> {
-        let Some((seq, mut paints)) = self.admit(seq, screen) else {
-            return Vec::new();
+        let (seq, mut paints) = match self.admit(seq, screen) {
+            Ok(admitted) => admitted,
+            Err(paints) => return paints,
         };
         self.counts.drawn += 1;
         self.paint(
@@ -304,8 +314,9 @@ impl<I: Clone> TileOrder<I> {
         rects: Vec<TileRect>,
         now: f64,
     ) -> Vec<Paint<I>> {
-        let Some((seq, mut paints)) = self.admit(seq, screen) else {
-            return Vec::new();
+        let (seq, mut paints) = match self.admit(seq, screen) {
+            Ok(admitted) => admitted,
+            Err(paints) => return paints,
         };
         self.hold(Held {
             seq,
@@ -337,13 +348,17 @@ impl<I: Clone> TileOrder<I> {
         u64::try_from(i64::try_from(self.highest).unwrap_or(i64::MAX) + delta).unwrap_or(0)
     }
 
-    /// Takes message `seq` in, or drops it (`None`); a message of a new
-    /// screen size starts over on it.
-    fn admit(&mut self, seq: NonZeroU32, screen: (u16, u16)) -> Option<(u64, Vec<Paint<I>>)> {
+    /// Takes message `seq` in (its full number, and what to paint first),
+    /// or drops it (`Err`: what to paint all the same).
+    fn admit(
+        &mut self,
+        seq: NonZeroU32,
+        screen: (u16, u16),
+    ) -> Result<(u64, Paints<I>), Paints<I>> {
         let seq = self.unwrap_seq(seq);
         if seq <= self.floor.max(self.contiguous) || self.ahead.contains(&seq) {
             self.counts.dropped += 1;
-            return None;
+            return Err(Vec::new());
         }
         let before = self.highest;
         if seq < before {
@@ -358,19 +373,55 @@ impl<I: Clone> TileOrder<I> {
             // size that is not is from an earlier screen.
             if seq < before {
                 self.counts.dropped += 1;
-                return None;
+                if seq < self.screen_from {
+                    return Err(Vec::new());
+                }
+                // Numbered among messages of the current size: the screen
+                // changed size and back while this one was late, and what
+                // is numbered before it belongs to the screen that went.
+                return Err(self.start_over_after(seq));
             }
             self.screen = screen;
             self.screen_floor = before;
+            self.screen_from = seq;
             self.held.clear();
             self.held_bytes = 0;
             self.armed.clear();
             self.paint(&mut paints, Paint::Resize(screen));
         } else if seq <= self.screen_floor {
             self.counts.dropped += 1;
-            return None;
+            return Err(Vec::new());
+        } else {
+            self.screen_from = self.screen_from.min(seq);
         }
-        Some((seq, paints))
+        Ok((seq, paints))
+    }
+
+    /// Forgets everything numbered up to `seq` (a screen since gone):
+    /// clears the canvas and paints again what came after.
+    fn start_over_after(&mut self, seq: u64) -> Vec<Paint<I>> {
+        self.screen_floor = seq;
+        self.screen_from = seq + 1;
+        self.held.retain(|h| h.seq > seq);
+        self.held_bytes = self
+            .held
+            .iter()
+            .map(|h| match h.change {
+                Change::Tile { bytes, .. } => bytes,
+                Change::Video { .. } => 0,
+            })
+            .sum();
+        self.armed.retain(|&armed| armed > seq);
+        let whole = TileRect {
+            x: 0,
+            y: 0,
+            width: self.screen.0,
+            height: self.screen.1,
+        };
+        let mut paints = Vec::new();
+        self.paint(&mut paints, Paint::Clear(whole));
+        self.replay(seq, &whole, &mut paints);
+        paints
     }
 
     fn received(&mut self, seq: u64) {
@@ -468,7 +519,7 @@ impl<I: Clone> TileOrder<I> {
                 }
             }
         }
-        let waiting = self.armed.len() - due.len();
+        let waiting = self.armed.len().saturating_sub(due.len());
         let oldest: Vec<u64> = self
             .armed
             .iter()

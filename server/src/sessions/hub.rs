@@ -70,6 +70,15 @@ impl Slot {
 }
 
 impl Room {
+    fn slot_ref(&self, party: Party) -> Option<&Slot> {
+        match party {
+            Party::Helper => Some(&self.helper),
+            Party::Sharer => Some(&self.sharer),
+            Party::Agent => Some(&self.agent),
+            Party::System => None,
+        }
+    }
+
     fn slot(&mut self, party: Party) -> Option<&mut Slot> {
         match party {
             Party::Helper => Some(&mut self.helper),
@@ -418,11 +427,12 @@ impl Hub {
             .retain(|(_, outbox)| outbox.try_send(message.clone()).is_ok());
     }
 
-    /// While a party the session needs is away: how long the first to
-    /// leave has left of `window_millis` to come back, at `now`.
+    /// While `party`, who was in the session, is away from it: how long
+    /// they have left of `window_millis` to come back, at `now`.
     pub fn reconnect_left(
         &self,
         id: &SessionId,
+        party: Party,
         window_millis: i64,
         now: UnixMillis,
     ) -> Option<u64> {
@@ -431,17 +441,9 @@ impl Hub {
         if !room.state.has_participants() {
             return None;
         }
-        let media = if room.via_agent {
-            &room.agent
-        } else {
-            &room.sharer
-        };
-        [&room.helper, media]
-            .into_iter()
-            .filter(|slot| slot.conns.is_empty())
-            .filter_map(|slot| slot.absent_since)
-            .map(|since| u64::try_from(window_millis - now.millis_since(since)).unwrap_or(0))
-            .min()
+        let slot = room.slot_ref(party)?;
+        let since = slot.absent_since.filter(|_| slot.seen && slot.is_empty())?;
+        Some(u64::try_from(window_millis - now.millis_since(since)).unwrap_or(0))
     }
 
     /// Parties absent for longer than `window_millis` in sessions that have

@@ -143,8 +143,14 @@ impl Sessions {
             sharer_connected: self.hub().connected(&record.id, Party::Sharer),
             via_agent: record.via_agent,
             agent_connected: self.hub().connected(&record.id, Party::Agent),
+            // Of the one this viewer waits for: the helper waits for the
+            // device or the sharer's browser, they wait for the helper.
             reconnect_left_ms: self.hub().reconnect_left(
                 &record.id,
+                match party {
+                    Party::Helper => super::media_party(record.via_agent),
+                    _ => Party::Helper,
+                },
                 self.timing().reconnect_millis,
                 self.now(),
             ),

@@ -126,6 +126,13 @@ const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 /// The stack's ICE servers, with `turn:…?transport=tcp` URLs turned into
 /// UDP ones the stack gathers with; and the addresses of those servers,
 /// whose datagrams the runtime carries over TCP (`turn_tcp.rs`).
+fn transport_policy(policy: IceTransportPolicy) -> RTCIceTransportPolicy {
+    match policy {
+        IceTransportPolicy::All => RTCIceTransportPolicy::All,
+        IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
+    }
+}
+
 async fn ice_servers(servers: &[IceServer]) -> (Vec<RTCIceServer>, Vec<SocketAddr>) {
     // A server the stack reaches over UDP too (TURN over UDP, or STUN) is
     // left to UDP: the runtime routes by address, and cannot tell two
@@ -240,10 +247,7 @@ impl AgentPeer {
         let (servers, over_tcp) = ice_servers(servers).await;
         let config = RTCConfigurationBuilder::new()
             .with_ice_servers(servers)
-            .with_ice_transport_policy(match policy {
-                IceTransportPolicy::All => RTCIceTransportPolicy::All,
-                IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
-            })
+            .with_ice_transport_policy(transport_policy(policy))
             .build();
         let tcp_turn_bytes = Arc::new(TcpTurnBytes::default());
         let runtime = Arc::new(AgentRuntime::with_tcp_turn(
@@ -353,7 +357,25 @@ impl AgentPeer {
     /// An offer that restarts ICE on this connection (new credentials,
     /// candidates gathered again from the addresses there are now); the
     /// media, channels and DTLS session stay.
-    pub async fn restart_ice(&self) -> Result<String, MediaError> {
+    /// It gathers with `servers` (fresh TURN credentials from the last
+    /// join), when the connection takes them.
+    pub async fn restart_ice(
+        &self,
+        servers: &[IceServer],
+        policy: IceTransportPolicy,
+    ) -> Result<String, MediaError> {
+        let current = self.pc.get_configuration().await;
+        let (fresh, _) = ice_servers(servers).await;
+        let config = RTCConfigurationBuilder::new()
+            .with_ice_servers(fresh)
+            .with_ice_transport_policy(transport_policy(policy))
+            .with_certificates(current.certificates().to_vec())
+            .with_bundle_policy(current.bundle_policy())
+            .with_rtcp_mux_policy(current.rtcp_mux_policy())
+            .build();
+        if let Err(error) = self.pc.set_configuration(config).await {
+            tracing::warn!(%error, "the fresh ICE servers were not taken; restarting with the old ones");
+        }
         self.pc.restart_ice().await?;
         self.offer().await
     }

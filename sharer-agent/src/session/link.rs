@@ -26,6 +26,11 @@ pub type Rejoin<Tx, Rx> = Box<dyn FnMut() -> BoxFuture<'static, Option<(Tx, Rx)>
 /// Messages kept for the server while the connection is being rejoined
 /// (those it must hear; offers and candidates are made again instead).
 const MAX_UNSENT: usize = 16;
+/// Connections in a row that may drop right after being joined before the
+/// server counts as gone.
+const MAX_QUICK_DROPS: u32 = 3;
+/// How long one try to connect and join may take.
+const JOIN_WITHIN: Duration = Duration::from_secs(10);
 
 /// What the connection brought.
 pub enum Heard {
@@ -44,6 +49,10 @@ pub struct Link<Tx, Rx> {
     last_heard: Instant,
     unsent: VecDeque<ClientMessage>,
     silence: Duration,
+    /// When the current connection was joined.
+    joined_at: Instant,
+    /// Connections in a row that dropped within `silence` of being joined.
+    quick_drops: u32,
 }
 
 impl<Tx, Rx> Link<Tx, Rx>
@@ -60,6 +69,8 @@ where
             last_heard: Instant::now(),
             unsent: VecDeque::new(),
             silence: Duration::from_secs(DEAD_AFTER_SECONDS),
+            joined_at: Instant::now(),
+            quick_drops: 0,
         }
     }
 
@@ -79,22 +90,40 @@ where
     }
 
     /// The next thing the server says, a new connection, or the end.
-    /// Cancel-safe: a rejoin under way carries on at the next call.
+    /// Cancel-safe: a rejoin under way, and messages waiting for it, carry
+    /// on at the next call.
     pub async fn next(&mut self) -> Heard {
         loop {
+            // What waited for this connection goes first (here, not right
+            // after the rejoin, so that a cancelled call loses nothing).
+            while self.rejoining.is_none()
+                && let Some(message) = self.unsent.front().cloned()
+            {
+                if self.sink.send(message).await.is_err() {
+                    break;
+                }
+                self.unsent.pop_front();
+            }
             if let Some(rejoining) = &mut self.rejoining {
                 let joined = rejoining.await;
                 self.rejoining = None;
                 let Some((sink, signals)) = joined else {
                     return Heard::Lost;
                 };
-                (self.sink, self.signals) = (sink, signals);
-                self.last_heard = Instant::now();
-                while let Some(message) = self.unsent.pop_front() {
-                    if self.sink.send(message).await.is_err() {
-                        break;
-                    }
+                // A server that takes the join and drops it again at once
+                // (it cannot record it) is not joined again for ever.
+                let now = Instant::now();
+                if now.saturating_duration_since(self.joined_at) < self.silence {
+                    self.quick_drops += 1;
+                } else {
+                    self.quick_drops = 0;
                 }
+                if self.quick_drops >= MAX_QUICK_DROPS {
+                    return Heard::Lost;
+                }
+                (self.sink, self.signals) = (sink, signals);
+                self.last_heard = now;
+                self.joined_at = now;
                 return Heard::Rejoined;
             }
             let silent = tokio::time::sleep_until(self.last_heard + self.silence);
@@ -154,7 +183,9 @@ pub async fn follow(context: SessionContext, session: SessionId, key: GrantKey) 
         return Finish::Ended;
     };
     // Joins again after a drop, a silence or a network change: a few
-    // tries over about 15 s, then the server's reconnect window decides.
+    // tries over about 15 s (each up to `JOIN_WITHIN`); if none is joined,
+    // this session ends here, and the control connection follows it
+    // again if the server still has it.
     let again = session.clone();
     let rejoin: Rejoin<SignalTx, SignalRx> = Box::new(move || {
         let (server, identity, session) = (server.clone(), identity.clone(), again.clone());
@@ -175,26 +206,49 @@ type SignalTx =
     std::pin::Pin<Box<dyn futures_util::Sink<ClientMessage, Error = client::ClientError> + Send>>;
 type SignalRx = std::pin::Pin<Box<dyn futures_util::Stream<Item = ServerMessage> + Send>>;
 
-/// Opens the session's signaling connection and joins; `None` (logged)
-/// when it cannot.
+/// Opens the session's signaling connection and joins: `None` (logged)
+/// unless the server answered the join with `Joined` within
+/// [`JOIN_WITHIN`] (which is handed on, first on the stream).
 async fn join(
     server: &str,
     identity: &Identity,
     session: &SessionId,
 ) -> Option<(SignalTx, SignalRx)> {
-    let opened = client::open::<ClientMessage, ServerMessage>(server, AGENT_SIGNAL, identity).await;
-    let (mut sink, signals) = match opened {
-        Ok(pair) => pair,
-        Err(error) => {
-            tracing::warn!(%error, %session, "cannot join the session");
-            return None;
+    let attempt = async {
+        let opened =
+            client::open::<ClientMessage, ServerMessage>(server, AGENT_SIGNAL, identity).await;
+        let (mut sink, mut signals) = match opened {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::warn!(%error, %session, "cannot join the session");
+                return None;
+            }
+        };
+        let join = ClientMessage::Join {
+            session: session.clone(),
+        };
+        sink.send(join).await.ok()?;
+        match signals.next().await? {
+            joined @ ServerMessage::Joined { .. } => {
+                let signals = futures_util::stream::once(async move { joined }).chain(signals);
+                Some((Box::pin(sink) as SignalTx, Box::pin(signals) as SignalRx))
+            }
+            ServerMessage::Error { problem } => {
+                tracing::warn!(detail = ?problem.detail, %session, "the server refused the join");
+                None
+            }
+            other => {
+                tracing::warn!(?other, %session, "the server did not answer the join");
+                None
+            }
         }
     };
-    let join = ClientMessage::Join {
-        session: session.clone(),
-    };
-    sink.send(join).await.ok()?;
-    Some((Box::pin(sink), Box::pin(signals)))
+    tokio::time::timeout(JOIN_WITHIN, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            tracing::warn!(%session, "joining the session took too long");
+            None
+        })
 }
 
 #[cfg(test)]
@@ -257,7 +311,6 @@ mod tests {
         );
         assert!(matches!(link.next().await, Heard::Rejoined));
         assert_eq!(*rejoins.lock().unwrap(), 1);
-        assert_eq!(*second.lock().unwrap(), vec![ClientMessage::ElevationUsed]);
         drop(server);
         new_server
             .send(ServerMessage::Ping { nonce: 3 })
@@ -267,9 +320,33 @@ mod tests {
             link.next().await,
             Heard::Message(ServerMessage::Ping { nonce: 3 })
         ));
+        // What waited went first on the new connection.
+        assert_eq!(*second.lock().unwrap(), vec![ClientMessage::ElevationUsed]);
         // The new connection drops too, and nothing is left to join with.
         drop(new_server);
         assert!(matches!(link.next().await, Heard::Lost));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_keeps_dropping_the_join_counts_as_gone() {
+        let ((sink, signals), server) = connection(Arc::default(), true);
+        // Every rejoin gives a connection the server closes at once.
+        let rejoin: Rejoin<Tx, Rx> = Box::new(move || {
+            let (pair, closed) = connection(Arc::default(), true);
+            drop(closed);
+            Box::pin(async move { Some(pair) })
+        });
+        let mut link = Link::new(sink, signals, Some(rejoin));
+        drop(server);
+        let mut rejoined = 0;
+        loop {
+            match link.next().await {
+                Heard::Rejoined => rejoined += 1,
+                Heard::Lost => break,
+                Heard::Message(message) => panic!("{message:?}"),
+            }
+        }
+        assert_eq!(rejoined, MAX_QUICK_DROPS - 1);
     }
 
     #[tokio::test]

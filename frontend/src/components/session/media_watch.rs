@@ -65,4 +65,9 @@ impl MediaWatch {
     pub fn silent(&self) -> bool {
         self.silent_readings.get() >= MEDIA_SILENT_READINGS
     }
+
+    /// [`Self::silent`], read outside any reactive scope.
+    pub fn silent_untracked(&self) -> bool {
+        self.silent_readings.get_untracked() >= MEDIA_SILENT_READINGS
+    }
 }

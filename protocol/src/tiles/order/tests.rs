@@ -319,3 +319,21 @@ fn a_new_canvas_starts_empty_and_keeps_the_numbers() {
     assert_eq!(canvas.cells[0], Some(4));
     assert!(order.held.is_empty());
 }
+
+#[test]
+fn a_screen_that_changed_and_changed_back_while_a_message_was_late_is_cleared() {
+    let mut order = TileOrder::<u64>::default();
+    let mut canvas = Canvas::new((0, 0));
+    // 1: a tile of this screen; 2: the screen changed size; 3: back to
+    // this size, a tile elsewhere. 2 comes last.
+    canvas.paint(order.tile(n(1), SCREEN, rect(0, 0, 4, 4), 1, 4, 0.0));
+    canvas.paint(order.tile(n(3), SCREEN, rect(10, 0, 4, 4), 3, 4, 0.0));
+    canvas.paint(order.tile(n(2), (40, 40), rect(0, 0, 1, 1), 2, 4, 0.0));
+    // Tile 1 went with the screen it was on; tile 3 stays.
+    assert_eq!(canvas.cells[0], None);
+    assert_eq!(canvas.cells[10], Some(3));
+    assert_eq!(order.screen(), SCREEN);
+    assert!(order.held.iter().all(|h| h.seq > 2));
+    // Anything numbered before the change is dropped from now on.
+    assert!(order.tile(n(4), SCREEN, rect(0, 0, 1, 1), 4, 4, 0.0).len() == 1);
+}
