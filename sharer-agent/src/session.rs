@@ -34,6 +34,7 @@ mod link;
 #[cfg(test)]
 mod loop_tests;
 mod media_out;
+mod peer_events;
 mod restarts;
 
 pub use link::follow;
@@ -473,87 +474,6 @@ impl Session {
         self.restarts.connection(false);
         self.restarts.offered(Instant::now());
         Some(ClientMessage::Offer { sdp })
-    }
-
-    async fn on_peer(&mut self, event: PeerEvent) -> Option<ClientMessage> {
-        match event {
-            PeerEvent::Candidate(candidate) => return Some(ClientMessage::Ice { candidate }),
-            PeerEvent::Connection(RTCPeerConnectionState::Disconnected) => {
-                self.restarts.connection(false);
-                if self.live.is_some() {
-                    println!("tandem-agent: the helper's connection dropped; reconnecting");
-                    self.indicator.set_link_lost(true);
-                }
-            }
-            PeerEvent::Connection(RTCPeerConnectionState::Connected) => {
-                self.indicator.set_link_lost(false);
-                self.restarts.connection(true);
-                let live = self.live.as_mut()?;
-                if live.packetizer.is_some() {
-                    // Back after a cut or an ICE restart: the same stream
-                    // goes on (its sequence unbroken), from a keyframe.
-                    self.switches.keyframe.store(true, Ordering::Release);
-                    return None;
-                }
-                match live.peer.negotiated().await {
-                    Ok(negotiated) => {
-                        match negotiated.playout_delay_id {
-                            Some(_) => tracing::info!(
-                                "the browser shows each frame as soon as it is decoded"
-                            ),
-                            None => tracing::info!(
-                                "the browser did not take the playout-delay extension"
-                            ),
-                        }
-                        live.packetizer = Some(
-                            Packetizer::new(live.peer.ssrc(), negotiated, self.epoch, random_u32())
-                                .with_playout_max_ms(crate::media::rtp::playout_max_ms_from_env()),
-                        );
-                        self.switches.keyframe.store(true, Ordering::Release);
-                    }
-                    Err(error) => tracing::warn!(%error, "no video codec was negotiated"),
-                }
-            }
-            PeerEvent::Connection(RTCPeerConnectionState::Failed) => {
-                self.restarts.connection(false);
-                tracing::info!("the connection to the helper failed");
-                self.switches.tiles.store(false, Ordering::Release);
-                if let Some(live) = self.live.take() {
-                    live.peer.close().await;
-                }
-            }
-            PeerEvent::Connection(_) => {}
-            PeerEvent::Open(CONTROL_CHANNEL) => {
-                self.sent_status = None;
-                let displays = Control::Displays {
-                    displays: self.displays.clone(),
-                    current: self.current_display,
-                };
-                self.control(&displays).await;
-                if let Desktop::Secure { followed } = self.desktop {
-                    let secure = Control::SecureDesktop {
-                        active: true,
-                        visible: followed,
-                    };
-                    self.control(&secure).await;
-                }
-                if let Some(shape) = self.cursor_shape.clone() {
-                    self.control(&Control::CursorShape { shape }).await;
-                }
-            }
-            PeerEvent::Open(TILES_CHANNEL) => {
-                if let Some(live) = &mut self.live {
-                    live.tiles_open = true;
-                }
-                self.switches
-                    .tiles
-                    .store(self.tiles_enabled, Ordering::Release);
-            }
-            PeerEvent::Open(_) => {}
-            PeerEvent::Message { channel, bytes } => self.on_channel(channel, &bytes).await,
-            PeerEvent::Keyframe => self.switches.keyframe.store(true, Ordering::Release),
-        }
-        None
     }
 
     /// The helper may act on a secure desktop now (never on platforms

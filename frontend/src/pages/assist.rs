@@ -4,7 +4,7 @@
 
 use crate::api::{self, SessionAction};
 use crate::components::layout::{set_title, use_full_bleed};
-use crate::components::session::media_watch::MediaWatch;
+use crate::components::session::media_watch::{MediaWatch, media_down};
 use crate::components::session::steps::{CodePanel, ConnectionSteps};
 use crate::components::session::workspace::{elapsed, quality, quality_details};
 use crate::components::session::{
@@ -159,11 +159,7 @@ fn AssistSession(id: SessionId) -> impl IntoView {
                         if just_joined.replace(false) && view.media_allowed() {
                             let (restartable, down) = (
                                 peer.borrow().as_ref().is_some_and(|p| p.can_restart()),
-                                watch.silent_untracked()
-                                    || matches!(
-                                        media.get_untracked().as_str(),
-                                        "disconnected" | "failed"
-                                    ),
+                                media_down(watch.silent_untracked(), &media.get_untracked()),
                             );
                             if !restartable {
                                 signal.send(&tandem_protocol::signal::ClientMessage::Renegotiate);
@@ -365,7 +361,7 @@ fn AssistSession(id: SessionId) -> impl IntoView {
     // No media arriving (Chromium may still call the connection
     // connected): the signaling socket is suspect too.
     Effect::new(move |_| {
-        let down = watch.silent() || matches!(media.get().as_str(), "disconnected" | "failed");
+        let down = media_down(watch.silent(), &media.get());
         signal.with_value(|s| s.set_media_down(down));
     });
     let send_chat = Callback::new(move |text: String| {

@@ -71,3 +71,9 @@ impl MediaWatch {
         self.silent_readings.get_untracked() >= MEDIA_SILENT_READINGS
     }
 }
+
+/// Whether the picture is down: silent readings, or WebRTC's own
+/// connection state (`state`) says so.
+pub fn media_down(silent: bool, state: &str) -> bool {
+    silent || matches!(state, "disconnected" | "failed")
+}
