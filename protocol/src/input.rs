@@ -27,6 +27,9 @@ pub const CONTROL_CHANNEL: &str = "control";
 pub const MAX_INPUT_BYTES: usize = 2048;
 /// The longest [`Input::Text`].
 pub const MAX_TEXT_CHARS: usize = 256;
+/// The longest text the console's "Type text" action takes at once; it
+/// goes in [`Input::Text`] pieces of [`MAX_TEXT_CHARS`].
+pub const MAX_TYPED_CHARS: usize = 4096;
 /// The largest control message accepted (a cursor image fits).
 pub const MAX_CONTROL_BYTES: usize = 96 * 1024;
 /// The largest cursor image side.
@@ -236,7 +239,13 @@ impl Input {
             Input::Key { code, .. } if code.is_empty() || code.len() > 32 => {
                 Err(MessageError::OutOfRange("key code"))
             }
-            Input::Text { text } if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS => {
+            Input::Text { text }
+                if text.is_empty()
+                    || text.chars().count() > MAX_TEXT_CHARS
+                    || text
+                        .chars()
+                        .any(|c| c.is_control() && !matches!(c, '\n' | '\t')) =>
+            {
                 Err(MessageError::OutOfRange("text"))
             }
             Input::Wheel { dx, dy, .. } if dx.abs() > 100 || dy.abs() > 100 => {
@@ -252,6 +261,27 @@ impl Input {
     pub fn is_motion(&self) -> bool {
         matches!(self, Input::Move { .. } | Input::Held)
     }
+}
+
+/// `text` as the [`Input::Text`] messages that type it: line ends as
+/// `\n`, other control characters left out (they type nothing a person
+/// means), in pieces of at most [`MAX_TEXT_CHARS`], and nothing past
+/// [`MAX_TYPED_CHARS`]. Also the number of characters kept.
+pub fn typed(text: &str) -> (Vec<Input>, usize) {
+    let kept: Vec<char> = text
+        .replace("\r\n", "\n")
+        .chars()
+        .map(|c| if c == '\r' { '\n' } else { c })
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .take(MAX_TYPED_CHARS)
+        .collect();
+    let pieces = kept
+        .chunks(MAX_TEXT_CHARS)
+        .map(|piece| Input::Text {
+            text: piece.iter().collect(),
+        })
+        .collect();
+    (pieces, kept.len())
 }
 
 /// A display the agent can share.
@@ -449,6 +479,8 @@ mod tests {
             br#"{"type":"launch_missiles"}"#,
             br#"{"type":"key","code":"","down":true}"#,
             br#"{"type":"text","text":""}"#,
+            br#"{"type":"text","text":"a\u0007b"}"#,
+            br#"{"type":"text","text":"\u001b[2J"}"#,
             br#"{"type":"wheel","dx":0,"dy":1000,"x":0,"y":0}"#,
             &[0xff, 0xfe, 0x00],
         ] {
@@ -463,6 +495,33 @@ mod tests {
             Input::parse(long.as_bytes()),
             Err(MessageError::OutOfRange("text"))
         );
+    }
+
+    #[test]
+    fn typed_text_goes_in_pieces_that_each_pass_the_agent_s_checks() {
+        let text = format!(
+            "{}\r\nline\rtwo\t\u{7}é€{}",
+            "x".repeat(300),
+            "y".repeat(5000)
+        );
+        let (pieces, kept) = typed(&text);
+        assert_eq!(kept, MAX_TYPED_CHARS);
+        let joined: String = pieces
+            .iter()
+            .map(|p| {
+                let bytes = serde_json::to_vec(p).unwrap_or_default();
+                match Input::parse(&bytes) {
+                    Ok(Input::Text { text }) => text,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        assert_eq!(pieces.len(), MAX_TYPED_CHARS.div_ceil(MAX_TEXT_CHARS));
+        let expected = format!("{}\nline\ntwo\té€", "x".repeat(300));
+        assert!(joined.starts_with(&expected), "{:?}", &joined[..320]);
+        assert_eq!(joined.chars().count(), MAX_TYPED_CHARS);
+        assert_eq!(typed(""), (vec![], 0));
+        assert_eq!(typed("\u{1b}"), (vec![], 0));
     }
 
     #[test]

@@ -326,6 +326,30 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         // was sent again exactly once it settled: the helper's picture
         // equals X to the pixel where the xterm has ink.
         wait_for_exact_text(helper, &xvfb, 200).await;
+        // "Type text" types a string with the sharer's layout (French
+        // here): AltGr characters, a dead-key one and one the layout
+        // lacks arrive as written. The box is emptied once sent.
+        xvfb.set_layout("fr").unwrap();
+        helper.wait_for("#type-text-button").await.unwrap().click().await.unwrap();
+        let typed = "touch été-ê€@~ß\n";
+        helper
+            .wait_for("#type-text-input")
+            .await
+            .unwrap()
+            .send_keys(typed)
+            .await
+            .unwrap();
+        helper.wait_for("#type-text-send").await.unwrap().click().await.unwrap();
+        helper
+            .wait_for_text_containing("#type-text-status", "Typed 16 characters")
+            .await
+            .unwrap();
+        assert!(
+            wait_for_file(&work.path().join("été-ê€@~ß"), true, Duration::from_secs(15)).await,
+            "the typed text arrived as written; agent said:\n{}",
+            agent.output()
+        );
+        xvfb.set_layout("us").unwrap();
         // A Linux device: no Ctrl+Alt+Del or Windows key to press.
         let special = helper.texts(".special-keys").await.unwrap().join(" ");
         assert!(special.contains("Alt+Tab") && !special.contains("Ctrl+Alt+Del"), "{special}");

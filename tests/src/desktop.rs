@@ -214,7 +214,20 @@ impl Xvfb {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// What X shows now, read with `import -window root`.
+    /// Switches the keyboard layout (`setxkbmap LAYOUT`, e.g. `fr`), as a
+    /// sharer does in their settings.
+    pub fn set_layout(&self, layout: &str) -> Result<(), HarnessError> {
+        let status = Command::new("setxkbmap")
+            .args(["-display", &self.display, layout])
+            .stdin(Stdio::null())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(HarnessError::X(format!("setxkbmap {layout} failed")))
+        }
+    }
+
     /// Saves the whole X screen as `docs/screenshots/NAME.png`.
     pub fn save_png(&self, name: &str) -> Result<std::path::PathBuf, HarnessError> {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");

@@ -18,6 +18,8 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("xterm", "xterm"),
     ("xdotool", "xdotool"),
     ("xwininfo", "x11-utils"),
+    // The sharer's keyboard layouts (French, German) in the agent's tests.
+    ("setxkbmap", "x11-xkb-utils"),
     ("nasm", "nasm"),
     ("pkg-config", "pkg-config"),
     // Sessions across real networks: namespaces, NAT and netem (ip, tc,

@@ -7,6 +7,7 @@ mod chat;
 pub mod media_watch;
 pub mod steps;
 mod ticket;
+mod type_text;
 mod video;
 pub mod workspace;
 

@@ -1,3 +1,4 @@
+use super::type_text::TypeText;
 use crate::rtc::remote::{AgentView, Remote};
 use leptos::html::{Canvas, Div, Video};
 use leptos::prelude::*;
@@ -444,6 +445,7 @@ pub fn VideoView(
             <div class="screen-tools" role="toolbar" aria-label="Session tools">
                 {lead.map(|lead| lead())}
                 <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
+                {move || control.get().then(|| view! { <TypeText send=Callback::new(send) /> })}
                 {display_picker}
                 <span class="scale" role="radiogroup" aria-label="Picture size">
                     {scale_choice(Scale::Fit, " Fit ")}

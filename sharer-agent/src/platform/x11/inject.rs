@@ -1,8 +1,10 @@
-//! X11 input injection with XTest: keys by physical code, text through the
-//! keyboard mapping (a spare keycode is borrowed for characters the layout
-//! lacks), pointer, buttons and wheel.
+//! X11 input injection with XTest: keys by physical code (so the sharer's
+//! layout, AltGr and dead keys apply as on their own keyboard), text
+//! through the keyboard mapping (Shift and AltGr levels; a spare keycode
+//! is borrowed for characters the layout lacks), pointer, buttons and
+//! wheel.
 
-use super::keymap;
+use super::keymap::{self, Borrowed, Layout};
 use crate::inject::{InjectError, Injector};
 use std::collections::BTreeSet;
 use tandem_protocol::input::{Button, Input, SpecialKeys};
@@ -27,7 +29,7 @@ pub struct X11Injector {
     max_keycode: u8,
     held_keys: BTreeSet<u8>,
     held_buttons: BTreeSet<u8>,
-    shift: Option<u8>,
+    borrowed: Borrowed,
 }
 
 impl std::fmt::Debug for X11Injector {
@@ -70,17 +72,15 @@ impl X11Injector {
             .map(|s| s.root)
             .ok_or_else(|| failed("no such screen"))?;
         let (min_keycode, max_keycode) = (setup.min_keycode, setup.max_keycode);
-        let mut injector = Self {
+        Ok(Self {
             conn,
             root,
             min_keycode,
             max_keycode,
             held_keys: BTreeSet::new(),
             held_buttons: BTreeSet::new(),
-            shift: None,
-        };
-        injector.shift = injector.keycode_of(0xffe1)?.map(|(code, _)| code);
-        Ok(injector)
+            borrowed: Borrowed::default(),
+        })
     }
 
     fn fake(&self, kind: u8, detail: u8, x: i16, y: i16) -> Result<(), InjectError> {
@@ -125,8 +125,9 @@ impl X11Injector {
         Ok(())
     }
 
-    /// The keycode and shift level that type `keysym`, if the layout has it.
-    fn keycode_of(&self, keysym: u32) -> Result<Option<(u8, bool)>, InjectError> {
+    /// The keyboard mapping as it is now (the sharer may switch layouts
+    /// during a session).
+    fn layout(&self) -> Result<Layout, InjectError> {
         let count = self.max_keycode - self.min_keycode + 1;
         let mapping = self
             .conn
@@ -134,66 +135,76 @@ impl X11Injector {
             .map_err(failed)?
             .reply()
             .map_err(failed)?;
-        let per = usize::from(mapping.keysyms_per_keycode.max(1));
-        for (i, syms) in mapping.keysyms.chunks(per).enumerate() {
-            for (level, sym) in syms.iter().take(2).enumerate() {
-                if *sym == keysym {
-                    return Ok(Some((self.min_keycode + i as u8, level == 1)));
+        Ok(Layout {
+            min_keycode: self.min_keycode,
+            per: usize::from(mapping.keysyms_per_keycode),
+            keysyms: mapping.keysyms,
+        })
+    }
+
+    /// Types `text` with the sharer's layout: each character by the key
+    /// and modifiers (Shift, AltGr) that give it there, and a character
+    /// the layout lacks, or has only behind a dead key, on a borrowed
+    /// keycode mapped to it. The key-up of a modifier comes after the
+    /// character's, so a program sees the character with its modifiers.
+    fn type_text(&mut self, text: &str) -> Result<(), InjectError> {
+        let mut layout = self.layout()?;
+        let shift = layout.keycode_of(keymap::SHIFT);
+        let level3 = layout.keycode_of(keymap::LEVEL3);
+        for c in text.chars() {
+            let found = layout
+                .key_for(c)
+                .filter(|(_, level)| !level.alt_gr() || level3.is_some())
+                .filter(|(_, level)| !level.shifted() || shift.is_some());
+            let (code, level) = match found {
+                Some(found) => found,
+                None => {
+                    let sym = keymap::keysym(c);
+                    let Some(spare) = self.borrowed.borrow(&layout, sym) else {
+                        return Err(InjectError::Unsupported(
+                            "no spare keycode to type this character",
+                        ));
+                    };
+                    self.conn
+                        .change_keyboard_mapping(1, spare, 2, &[sym, sym])
+                        .map_err(failed)?;
+                    self.conn.sync().map_err(failed)?;
+                    layout.set(spare, sym);
+                    (spare, keymap::Level::Base)
                 }
-            }
-        }
-        Ok(None)
-    }
-
-    /// A keycode with no symbols, to borrow for a character.
-    fn spare_keycode(&self) -> Result<Option<u8>, InjectError> {
-        let count = self.max_keycode - self.min_keycode + 1;
-        let mapping = self
-            .conn
-            .get_keyboard_mapping(self.min_keycode, count)
-            .map_err(failed)?
-            .reply()
-            .map_err(failed)?;
-        let per = usize::from(mapping.keysyms_per_keycode.max(1));
-        Ok(mapping
-            .keysyms
-            .chunks(per)
-            .enumerate()
-            .rev()
-            .find(|(_, syms)| syms.iter().all(|s| *s == 0))
-            .map(|(i, _)| self.min_keycode + i as u8))
-    }
-
-    fn type_char(&mut self, c: char) -> Result<(), InjectError> {
-        let sym = keymap::keysym(c);
-        if let Some((code, shifted)) = self.keycode_of(sym)? {
-            let shift = self.shift.filter(|_| shifted);
-            if let Some(shift) = shift {
-                self.key(shift, true)?;
+            };
+            self.borrowed.used(code);
+            let modifiers: Vec<u8> = [
+                shift.filter(|_| level.shifted()),
+                level3.filter(|_| level.alt_gr()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            for m in &modifiers {
+                self.key(*m, true)?;
             }
             self.key(code, true)?;
             self.key(code, false)?;
-            if let Some(shift) = shift {
-                self.key(shift, false)?;
+            for m in modifiers.iter().rev() {
+                self.key(*m, false)?;
             }
-            return Ok(());
         }
-        let Some(spare) = self.spare_keycode()? else {
-            return Err(InjectError::Unsupported(
-                "no spare keycode to type this character",
-            ));
-        };
-        self.conn
-            .change_keyboard_mapping(1, spare, 2, &[sym, sym])
-            .map_err(failed)?;
-        self.conn.sync().map_err(failed)?;
-        self.key(spare, true)?;
-        self.key(spare, false)?;
-        self.conn.sync().map_err(failed)?;
-        self.conn
-            .change_keyboard_mapping(1, spare, 2, &[0, 0])
-            .map_err(failed)?;
         Ok(())
+    }
+}
+
+impl Drop for X11Injector {
+    /// Empties the keycodes borrowed for characters, so the sharer's
+    /// keyboard mapping is as it was.
+    fn drop(&mut self) {
+        let Ok(layout) = self.layout() else {
+            return;
+        };
+        for code in self.borrowed.give_back(&layout) {
+            let _ = self.conn.change_keyboard_mapping(1, code, 2, &[0, 0]);
+        }
+        let _ = self.conn.flush();
     }
 }
 
@@ -222,11 +233,7 @@ impl Injector for X11Injector {
                 let evdev = crate::platform::keymap::evdev(code).ok_or(InjectError::UnknownKey)?;
                 self.key(evdev + 8, *down)?;
             }
-            Input::Text { text } => {
-                for c in text.chars() {
-                    self.type_char(c)?;
-                }
-            }
+            Input::Text { text } => self.type_text(text)?,
             Input::Special { keys } if !SpecialKeys::for_os("Linux").contains(keys) => {
                 return Err(InjectError::Unsupported(
                     "that key combination is a Windows one; it means nothing on this device",

@@ -11,4 +11,6 @@ pub use indicator::X11Indicator;
 pub use inject::X11Injector;
 
 #[cfg(test)]
+mod layout_tests;
+#[cfg(test)]
 mod tests;

@@ -20,13 +20,13 @@ use x11rb::protocol::xproto::{
 };
 
 /// An Xvfb on a free display, killed when dropped.
-struct Xvfb {
+pub(super) struct Xvfb {
     child: Child,
-    display: String,
+    pub(super) display: String,
 }
 
 impl Xvfb {
-    fn start() -> Xvfb {
+    pub(super) fn start() -> Xvfb {
         let mut child = Command::new("Xvfb")
             .args([
                 "-displayfd",
@@ -261,7 +261,7 @@ fn named(
 }
 
 /// Waits up to 5 s for `check`.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+pub(super) fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !check() {
         assert!(Instant::now() < deadline, "{what}");
