@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod agent;
 pub mod auth;
+pub mod clipboard;
 pub mod devices;
 pub mod directory;
 pub mod grant;

@@ -109,6 +109,12 @@ pub struct SessionReport {
     pub pause_used: bool,
     pub chat_used: bool,
     pub annotation_used: bool,
+    /// Clipboard text put on the device, and read from it, for the helper
+    /// (how often; never the text).
+    #[serde(default)]
+    pub clipboard_to_device: u32,
+    #[serde(default)]
+    pub clipboard_from_device: u32,
     pub outcome: Outcome,
     /// The policy's reason or the error, for refused and failed sessions.
     pub outcome_detail: Option<String>,

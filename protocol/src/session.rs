@@ -200,6 +200,18 @@ pub struct SessionView {
     /// Whether the tenant allows chat in sessions.
     #[serde(default)]
     pub chat_enabled: bool,
+    /// The clipboard's limit in bytes, when the tenant allows clipboard
+    /// text and a device's agent shares the screen (helper and agent
+    /// only; it still takes full control).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clipboard_max_bytes: Option<u32>,
+    /// How often the helper's text was put on the device's clipboard, and
+    /// the device's clipboard read for the helper, in this session: the
+    /// sharer is shown each.
+    #[serde(default)]
+    pub clipboard_to_device: u32,
+    #[serde(default)]
+    pub clipboard_from_device: u32,
     /// The helper's ticket reference (helper only).
     #[serde(default)]
     pub ticket: Option<String>,

@@ -75,10 +75,21 @@ pub struct TenantSettings {
     /// (needs a TURN server in the server's configuration).
     #[serde(default)]
     pub relay_only: bool,
+    /// Clipboard text between the helper and the device, in full control
+    /// (each direction an explicit act of the helper's, shown to the
+    /// sharer).
+    #[serde(default)]
+    pub clipboard_enabled: bool,
+    /// The most text one clipboard act carries, in bytes.
+    #[serde(default = "default_clipboard_bytes")]
+    pub clipboard_max_bytes: u32,
 }
 
 fn default_true() -> bool {
     true
+}
+fn default_clipboard_bytes() -> u32 {
+    crate::clipboard::MAX_CLIPBOARD_BYTES
 }
 fn default_timezone() -> String {
     "UTC".into()
@@ -130,6 +141,8 @@ impl Default for TenantSettings {
             unusual_devices_per_day: default_devices_per_day(),
             unusual_failures_per_day: default_failures_per_day(),
             relay_only: false,
+            clipboard_enabled: false,
+            clipboard_max_bytes: default_clipboard_bytes(),
         }
     }
 }
@@ -160,6 +173,14 @@ impl TenantSettings {
         }
         if self.unusual_devices_per_day == 0 || self.unusual_failures_per_day == 0 {
             return Err("The thresholds for unusual patterns must be at least 1.".into());
+        }
+        use crate::clipboard::{MAX_CLIPBOARD_BYTES, MIN_CLIPBOARD_BYTES};
+        if !(MIN_CLIPBOARD_BYTES..=MAX_CLIPBOARD_BYTES).contains(&self.clipboard_max_bytes) {
+            return Err(format!(
+                "The clipboard limit must be between {} and {} KiB.",
+                MIN_CLIPBOARD_BYTES / 1024,
+                MAX_CLIPBOARD_BYTES / 1024
+            ));
         }
         Ok(())
     }
@@ -211,6 +232,14 @@ mod tests {
             },
             TenantSettings {
                 unusual_devices_per_day: 0,
+                ..TenantSettings::default()
+            },
+            TenantSettings {
+                clipboard_max_bytes: 1023,
+                ..TenantSettings::default()
+            },
+            TenantSettings {
+                clipboard_max_bytes: 1024 * 1024 + 1,
                 ..TenantSettings::default()
             },
         ] {

@@ -92,6 +92,13 @@ pub enum ClientMessage {
     /// held). Accepted only from the device's agent in full control with a
     /// grant that carries Elevation; recorded once per session.
     ElevationUsed,
+    /// Agent → server: the device's clipboard was just set from, or read
+    /// for, the helper (the fact, never the text). Accepted only from the
+    /// device's agent in full control when the tenant allows the
+    /// clipboard; counted, recorded and shown to the sharer.
+    ClipboardUsed {
+        direction: crate::clipboard::ClipboardDirection,
+    },
 }
 
 /// From the server to a participant.

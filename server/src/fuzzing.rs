@@ -26,6 +26,7 @@ use std::fmt::Debug;
 use tandem_protocol::agent::{
     AgentClientMessage, AgentServerMessage, DeviceCredentials, MAX_AGENT_FRAME_BYTES,
 };
+use tandem_protocol::clipboard::{Assembly, ClipboardMessage, MAX_CLIPBOARD_MESSAGE_BYTES};
 use tandem_protocol::directory::{ImportKind, ImportOptions};
 use tandem_protocol::grant::{DOMAIN, Grant, GrantError, GrantKey, SignedGrant, key_id};
 use tandem_protocol::input::{Control, Input, MAX_CONTROL_BYTES, MAX_INPUT_BYTES};
@@ -133,6 +134,44 @@ pub fn data_channel(data: &[u8]) {
             }
         }
         assert_eq!(TileMessage::parse(&tile.encode()), Ok(tile));
+    }
+    // The clipboard channel (both ways): bounded pieces, and an assembly
+    // that never holds more than its limit, whatever the pieces claim.
+    if let Ok(message) = ClipboardMessage::parse(data) {
+        assert!(
+            data.len() <= MAX_CLIPBOARD_MESSAGE_BYTES,
+            "oversized clipboard message passed"
+        );
+        let Ok(json) = serde_json::to_vec(&message) else {
+            panic!("clipboard message does not encode: {message:?}");
+        };
+        assert_eq!(ClipboardMessage::parse(&json), Ok(message.clone()));
+        if let ClipboardMessage::Put {
+            id,
+            total,
+            text,
+            last,
+        }
+        | ClipboardMessage::Content {
+            id,
+            total,
+            text,
+            last,
+        } = message
+        {
+            let limit = 4096;
+            if let Ok(mut assembly) = Assembly::start(id, total, limit) {
+                for _ in 0..3 {
+                    match assembly.push(id, total, &text, last) {
+                        Ok(Some(whole)) => assert_eq!(whole.len() as u64, u64::from(total)),
+                        Ok(None) => {}
+                        Err(_) => break,
+                    }
+                }
+            } else {
+                assert!(total > limit);
+            }
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod browser;
 pub mod capture;
 pub mod cli;
 pub mod client;
+pub mod clipboard;
 pub mod encode;
 pub mod error;
 pub mod gate;

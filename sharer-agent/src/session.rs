@@ -8,6 +8,7 @@
 
 use crate::capture::{Capturer, Desktop};
 use crate::client;
+use crate::clipboard::{ClipboardDone, ClipboardWorker};
 use crate::encode::{H264Encoder, H264Settings, RealtimeUsage};
 use crate::gate::{ConsentState, Gate, Status};
 use crate::identity::Identity;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
+use tandem_protocol::clipboard::ClipboardDirection;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, CursorShape, Display};
 use tandem_protocol::session::SessionView;
 use tandem_protocol::signal::{ClientMessage, IceServer, IceTransportPolicy, ServerMessage};
@@ -29,6 +31,7 @@ use tandem_protocol::{SessionId, UnixMillis};
 use tokio::sync::{mpsc, watch};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
+mod clipboard;
 mod input;
 mod link;
 #[cfg(test)]
@@ -117,6 +120,12 @@ struct Session {
     /// The helper's input reached an elevation prompt; not yet told to
     /// the server and the journal.
     elevation_unreported: bool,
+    clipboard: clipboard::ClipboardDesk,
+    /// Made on the first clipboard request.
+    clipboard_worker: Option<ClipboardWorker>,
+    clipboard_done_tx: mpsc::Sender<ClipboardDone>,
+    /// Uses of the clipboard not yet told to the server.
+    clipboard_unreported: Vec<ClipboardDirection>,
 }
 
 async fn next_peer_event(live: &mut Option<Live>) -> Option<PeerEvent> {
@@ -161,6 +170,7 @@ where
 {
     let (frames_tx, mut frames) = mpsc::channel(4);
     let (clicks_tx, mut clicks) = mpsc::channel(CLICK_QUEUE);
+    let (clipboard_done_tx, mut clipboard_done) = mpsc::channel(4);
     let mut this = Session {
         gate: Gate::new(verifying, session),
         switches: Arc::new(StreamSwitches::new()),
@@ -193,6 +203,10 @@ where
         indicator: indicator(clicks_tx),
         stopped_on_device: false,
         elevation_unreported: false,
+        clipboard: clipboard::ClipboardDesk::default(),
+        clipboard_worker: None,
+        clipboard_done_tx,
+        clipboard_unreported: Vec::new(),
     };
     let mut stop = context.stop.clone();
     let mut journal = Journal::new(this.gate.session().clone());
@@ -230,6 +244,7 @@ where
             }
             Some(event) = frames.recv() => this.on_stream(event).await,
             Some(action) = clicks.recv() => this.on_click(action, &context.to_server),
+            Some(done) = clipboard_done.recv() => this.on_clipboard_done(done).await,
             _ = stop.changed() => {
                 this.gate.end("stopped on the device");
             }
@@ -271,6 +286,11 @@ where
             journal.elevation_used();
             if !link.send(ClientMessage::ElevationUsed).await {
                 break;
+            }
+        }
+        for direction in std::mem::take(&mut this.clipboard_unreported) {
+            if !link.send(ClientMessage::ClipboardUsed { direction }).await {
+                break 'session;
             }
         }
         let now = client::now();
@@ -354,6 +374,7 @@ impl Session {
             ServerMessage::State { session: view } => {
                 self.note_helper_away(view.reconnect_left_ms);
                 self.gate.on_state(consent_state(&view));
+                self.clipboard.set_limit(view.clipboard_max_bytes);
             }
             ServerMessage::Grant { grant } => {
                 if let Err(error) = self.gate.accept_grant(&grant, client::now()) {

@@ -352,3 +352,24 @@ fn the_service_state_folder_is_for_system_and_administrators_only() {
         }
     }
 }
+
+/// The Windows clipboard (`platform::clipboard`): the text X's CLIPBOARD
+/// selection holds (`TANDEM_WINE_EXPECT`; Wine bridges the two) is read,
+/// and text set here is what X then serves (checked on the X side).
+#[test]
+fn the_clipboard_reads_and_sets_text() {
+    let expected = std::env::var("TANDEM_WINE_EXPECT").expect("TANDEM_WINE_EXPECT is set");
+    let mut board = tandem_agent::platform::clipboard().expect("a clipboard");
+    assert_eq!(
+        board.read_text().expect("the clipboard reads"),
+        Some(expected),
+        "the text X holds"
+    );
+    board
+        .write_text("from Windows: é€ ✓")
+        .expect("the clipboard takes text");
+    assert_eq!(
+        board.read_text().expect("the clipboard reads"),
+        Some("from Windows: é€ ✓".to_owned())
+    );
+}

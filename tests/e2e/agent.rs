@@ -182,6 +182,99 @@ pub(crate) async fn wait_for_file(path: &Path, present: bool, within: Duration) 
     path.exists() == present
 }
 
+/// Run by an administrator's page: turns the clipboard on; the status.
+const ALLOW_CLIPBOARD: &str = "const [done] = arguments;
+    fetch('/api/admin/settings').then(r => r.json()).then(s => {
+        s.clipboard_enabled = true;
+        return fetch('/api/admin/settings', {method: 'PUT',
+            headers: {'content-type': 'application/json'}, body: JSON.stringify(s)});
+    }).then(r => done(r.status), () => done(0));";
+
+/// In full control: the helper's text lands in X's CLIPBOARD selection,
+/// and what the sharer copies on the device reaches the helper, each
+/// shown to the sharer.
+async fn clipboard_both_ways(helper: &Browser, sharer: &Browser, xvfb: &Xvfb) {
+    helper
+        .wait_for("#clipboard-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let to_device = "from the helper: é€ ✓";
+    helper
+        .wait_for("#clipboard-out")
+        .await
+        .unwrap()
+        .send_keys(to_device)
+        .await
+        .unwrap();
+    helper
+        .wait_for("#clipboard-send")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    helper
+        .wait_for_text_containing("#clipboard-status", "is on the device's clipboard")
+        .await
+        .unwrap();
+    assert_eq!(xvfb.clipboard().unwrap(), to_device);
+    sharer
+        .wait_for_text_containing("#clipboard-notice", "put text on your clipboard once")
+        .await
+        .unwrap();
+    let from_device = "copied on the device: ß\tΩ";
+    xvfb.set_clipboard(from_device).unwrap();
+    helper
+        .wait_for("#clipboard-get")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    helper
+        .wait_for_text_containing("#clipboard-status", "clipboard text arrived")
+        .await
+        .unwrap();
+    let got = helper
+        .eval(
+            "return document.getElementById('clipboard-in').value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(got, serde_json::json!(from_device));
+    sharer
+        .wait_for_text_containing("#clipboard-notice", "read your clipboard once")
+        .await
+        .unwrap();
+    // Closing the tool forgets the text; the tools' row closes too.
+    helper
+        .wait_for("#clipboard-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    helper
+        .wait_for("#tools-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let gone = helper
+        .eval(
+            "return document.getElementById('clipboard-in') === null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(gone, serde_json::json!(true));
+}
+
 /// The helper's video shows the X screen (its size, and the white xterm).
 async fn wait_for_desktop(helper: &Browser) -> serde_json::Value {
     wait_for_picture(helper, SCREEN, |p| {
@@ -228,6 +321,9 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         let path = path.as_str();
         let helper = &env.browser;
         let sharer = Browser::start(env.server.base_url()).await.unwrap();
+        // The organization allows clipboard text (off by default).
+        let saved = helper.eval_async(ALLOW_CLIPBOARD, vec![]).await.unwrap();
+        assert_eq!(saved, serde_json::json!(200));
         as_user(helper, "megan@contoso.test").await;
         as_user(&sharer, "lynne@contoso.test").await;
 
@@ -330,6 +426,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         // here): AltGr characters, a dead-key one and one the layout
         // lacks arrive as written. The box is emptied once sent.
         xvfb.set_layout("fr").unwrap();
+        helper.wait_for("#tools-button").await.unwrap().click().await.unwrap();
         helper.wait_for("#type-text-button").await.unwrap().click().await.unwrap();
         let typed = "touch été-ê€@~ß\n";
         helper
@@ -350,6 +447,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             agent.output()
         );
         xvfb.set_layout("us").unwrap();
+        clipboard_both_ways(helper, &sharer, &xvfb).await;
         // A Linux device: no Ctrl+Alt+Del or Windows key to press.
         let special = helper.texts(".special-keys").await.unwrap().join(" ");
         assert!(special.contains("Alt+Tab") && !special.contains("Ctrl+Alt+Del"), "{special}");

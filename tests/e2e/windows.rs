@@ -111,6 +111,23 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
         "",
     );
 
+    // The clipboard: Wine's and X's are one, both ways.
+    xvfb.set_clipboard("from X: ß Ω").unwrap();
+    backend_test(
+        &wine,
+        out,
+        "the_clipboard_reads_and_sets_text",
+        "-all",
+        "from X: ß Ω",
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = xvfb.clipboard().unwrap_or_default();
+    while seen != "from Windows: é€ ✓" && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        seen = xvfb.clipboard().unwrap_or_default();
+    }
+    assert_eq!(seen, "from Windows: é€ ✓", "X serves what Windows set");
+
     backend_test(
         &wine,
         out,

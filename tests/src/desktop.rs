@@ -228,6 +228,34 @@ impl Xvfb {
         }
     }
 
+    /// The text of X's CLIPBOARD selection (`xsel`).
+    pub fn clipboard(&self) -> Result<String, HarnessError> {
+        self.output("xsel", &["--clipboard", "--output"])
+    }
+
+    /// Puts `text` in X's CLIPBOARD selection, as a program the sharer
+    /// copies in does (`xsel`, which keeps serving it in the background
+    /// until another program takes the selection or X goes).
+    pub fn set_clipboard(&self, text: &str) -> Result<(), HarnessError> {
+        use std::io::Write;
+        let mut child = Command::new("xsel")
+            .args(["--clipboard", "--input"])
+            .env("DISPLAY", &self.display)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(text.as_bytes())?;
+        }
+        let status = child.wait()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(HarnessError::X("xsel could not take the clipboard".into()))
+        }
+    }
+
     /// Saves the whole X screen as `docs/screenshots/NAME.png`.
     pub fn save_png(&self, name: &str) -> Result<std::path::PathBuf, HarnessError> {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");

@@ -152,7 +152,14 @@ fn names_above_the_floor(rel: &str, code: &str) -> bool {
 
 /// The agent's capability traits and the pure consent gate: what
 /// `platform/` implements and may name.
-const AGENT_FLOOR: &[&str] = &["capture", "inject", "indicator", "journal", "gate"];
+const AGENT_FLOOR: &[&str] = &[
+    "capture",
+    "inject",
+    "indicator",
+    "journal",
+    "clipboard",
+    "gate",
+];
 
 /// The agent's `platform/` is a leaf: it names only itself and the
 /// capability modules it implements, and those name nothing above them.

@@ -20,12 +20,16 @@ const TEST_PACKAGES: &[(&str, &str)] = &[
     ("xwininfo", "x11-utils"),
     // The sharer's keyboard layouts (French, German) in the agent's tests.
     ("setxkbmap", "x11-xkb-utils"),
+    // The device's clipboard (X's CLIPBOARD selection) in the e2e tests.
+    ("xsel", "xsel"),
     ("nasm", "nasm"),
     ("pkg-config", "pkg-config"),
     // Sessions across real networks: namespaces, NAT and netem (ip, tc,
     // nft), with coturn relaying between the sites.
     ("ip", "iproute2"),
     ("nft", "nftables"),
+    // The delay line's NFQUEUE rules (`tests/src/network.rs`).
+    ("iptables", "iptables"),
     ("turnserver", "coturn"),
     // The README's reverse-proxy configuration is tested as shipped.
     ("nginx", "nginx-light"),

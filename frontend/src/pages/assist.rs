@@ -356,6 +356,8 @@ fn AssistSession(id: SessionId) -> impl IntoView {
             .map(|d| SpecialKeys::for_os(&d.os).to_vec())
             .unwrap_or_default()
     });
+    let clipboard_limit =
+        leptos::prelude::Signal::derive(move || session.get().and_then(|v| v.clipboard_max_bytes));
     let navigate = use_navigate();
     let signal = StoredValue::new_local(signal);
     // No media arriving (Chromium may still call the connection
@@ -586,7 +588,7 @@ fn AssistSession(id: SessionId) -> impl IntoView {
             <div class="ws-body">
                 <div class="ws-main">
                     <VideoView stream=stream control=control remote=remote agent=agent
-                        special_keys=special_keys live=live lead=lead />
+                        special_keys=special_keys clipboard_limit=clipboard_limit live=live lead=lead />
                     {code_panel}
                     {progress}
                     {held}

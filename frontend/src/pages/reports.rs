@@ -61,6 +61,9 @@ fn flags(r: &SessionReport) -> String {
     if r.annotation_used {
         f.push("annotation");
     }
+    if r.clipboard_to_device + r.clipboard_from_device > 0 {
+        f.push("clipboard");
+    }
     if r.outside_hours {
         f.push("outside hours");
     }
@@ -324,6 +327,10 @@ pub fn ReportDetailPage() -> impl IntoView {
                     ("Chat used", yes(r.chat_used).into()),
                     ("Pause used", yes(r.pause_used).into()),
                     ("Annotation used", yes(r.annotation_used).into()),
+                    (
+                        "Clipboard (text to the device / read from it)",
+                        format!("{} / {}", r.clipboard_to_device, r.clipboard_from_device),
+                    ),
                     (
                         "Outcome",
                         match &r.outcome_detail {

@@ -6,7 +6,8 @@
 use crate::api::{self, SessionAction};
 use crate::components::layout::set_title;
 use crate::components::session::{
-    ChatPanel, ChatState, IdentityCardView, chat_open, sharer_indicator, workspace,
+    ChatPanel, ChatState, IdentityCardView, chat_open, clipboard_notice, sharer_indicator,
+    workspace,
 };
 use crate::routes::AppRoute;
 use crate::rtc::peer::{IceSetup, Peer, PeerSlot, add_remote_candidate, capture_screen};
@@ -574,6 +575,9 @@ pub fn ShareSessionPage() -> impl IntoView {
             <h1 id="share-session-title">"Get help"</h1>
             {move || session.get().and_then(|v| sharer_indicator(&v)).map(|text| view! {
                 <p class="share-indicator" role="status" id="share-indicator">{text}</p>
+            })}
+            {move || session.get().and_then(|v| clipboard_notice(&v)).map(|text| view! {
+                <p class="notice" role="alert" id="clipboard-notice">{text}</p>
             })}
             <p class="status-line" role="status" id="session-status">
                 {move || session.get().map(|v| sharer_status(&v, left())).unwrap_or_else(|| "Loading…".into())}

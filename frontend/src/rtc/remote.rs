@@ -1,12 +1,13 @@
 //! The helper's side of the agent's data channels: input out (keys and
 //! clicks on the ordered `input` channel, motion on the unordered
 //! `pointer` channel) and the agent's control messages in (what it
-//! enforces, its cursor, its statistics).
+//! enforces, its cursor, its statistics), and clipboard text both ways.
 
 use super::tiles::TileLayer;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use tandem_protocol::clipboard::{CLIPBOARD_CHANNEL, ClipboardMessage};
 use tandem_protocol::input::{
     AgentStats, CONTROL_CHANNEL, Control, INPUT_CHANNEL, Input, POINTER_CHANNEL,
 };
@@ -65,6 +66,7 @@ fn cursor_url(shape: &tandem_protocol::input::CursorShape) -> Option<String> {
 }
 
 type MessageCallback = Closure<dyn FnMut(MessageEvent)>;
+type ClipboardListener = Rc<dyn Fn(ClipboardMessage)>;
 
 /// The channels of the current connection.
 #[derive(Clone, Default)]
@@ -72,6 +74,8 @@ pub struct Remote {
     channels: Rc<RefCell<HashMap<String, RtcDataChannel>>>,
     callbacks: Rc<RefCell<Vec<MessageCallback>>>,
     tiles: TileLayer,
+    /// Who hears the device's clipboard messages (the clipboard tool).
+    clipboard: Rc<RefCell<Option<ClipboardListener>>>,
 }
 
 impl Remote {
@@ -100,6 +104,24 @@ impl Remote {
                 match Control::parse(text.as_bytes()) {
                     Ok(control) => on_control(control),
                     Err(error) => leptos::logging::warn!("control message dropped: {error}"),
+                }
+            });
+            channel.set_onmessage(Some(callback.as_ref().unchecked_ref()));
+            self.callbacks.borrow_mut().push(callback);
+        } else if label == CLIPBOARD_CHANNEL {
+            let listener = self.clipboard.clone();
+            let callback = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                match ClipboardMessage::parse(text.as_bytes()) {
+                    Ok(message) => {
+                        let listener = listener.borrow().clone();
+                        if let Some(listener) = listener {
+                            listener(message);
+                        }
+                    }
+                    Err(error) => leptos::logging::warn!("clipboard message dropped: {error}"),
                 }
             });
             channel.set_onmessage(Some(callback.as_ref().unchecked_ref()));
@@ -135,6 +157,18 @@ impl Remote {
         serde_json::to_string(control)
             .ok()
             .is_some_and(|text| self.send_text(CONTROL_CHANNEL, &text))
+    }
+
+    /// Sends a clipboard message; false if the channel is not open.
+    pub fn send_clipboard(&self, message: &ClipboardMessage) -> bool {
+        serde_json::to_string(message)
+            .ok()
+            .is_some_and(|text| self.send_text(CLIPBOARD_CHANNEL, &text))
+    }
+
+    /// `listener` hears the device's clipboard messages from now on.
+    pub fn on_clipboard(&self, listener: ClipboardListener) {
+        *self.clipboard.borrow_mut() = Some(listener);
     }
 
     fn send_text(&self, label: &str, text: &str) -> bool {

@@ -4,7 +4,7 @@ use tandem_protocol::reports::SessionReport;
 use tandem_protocol::session::Party;
 
 /// The header row; one column per field of [`SessionReport`].
-pub const HEADER: [&str; 28] = [
+pub const HEADER: [&str; 30] = [
     "session_id",
     "tenant",
     "helper_id",
@@ -25,6 +25,8 @@ pub const HEADER: [&str; 28] = [
     "pause_used",
     "chat_used",
     "annotation_used",
+    "clipboard_to_device",
+    "clipboard_from_device",
     "outcome",
     "outcome_detail",
     "ended_by",
@@ -110,6 +112,8 @@ pub fn render(rows: &[SessionReport]) -> Result<String, csv::Error> {
             flag(r.pause_used),
             flag(r.chat_used),
             flag(r.annotation_used),
+            r.clipboard_to_device.to_string(),
+            r.clipboard_from_device.to_string(),
             r.outcome.as_str().to_owned(),
             opt(&r.outcome_detail),
             party(r.ended_by).to_owned(),
@@ -152,6 +156,8 @@ mod tests {
             pause_used: false,
             chat_used: true,
             annotation_used: false,
+            clipboard_to_device: 2,
+            clipboard_from_device: 0,
             outcome: Outcome::Completed,
             outcome_detail: None,
             ended_by: Some(Party::Sharer),
@@ -171,7 +177,9 @@ mod tests {
         assert!(line.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{line}");
         assert!(line.contains("\"Lynne, R.\""), "{line}");
         assert!(line.contains("2026-11-22T23:30:00Z"), "{line}");
-        assert!(line.contains(",61.500,1.000,60.500,0.000,true,true,false,true,false,completed,"));
+        assert!(
+            line.contains(",61.500,1.000,60.500,0.000,true,true,false,true,false,2,0,completed,")
+        );
         assert!(line.ends_with(",INC-1,true,view control"), "{line}");
     }
 }

@@ -45,6 +45,7 @@ mod resolved;
 mod service;
 pub mod signaling;
 mod stop;
+mod tools;
 mod views;
 
 #[cfg(test)]

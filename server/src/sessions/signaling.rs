@@ -92,10 +92,10 @@ impl Caller {
 }
 
 /// Who this connection is, once joined.
-struct Joined {
-    session: SessionId,
-    scope: TenantScope,
-    party: Party,
+pub(super) struct Joined {
+    pub(super) session: SessionId,
+    pub(super) scope: TenantScope,
+    pub(super) party: Party,
     conn: u64,
     /// The tenant's "relay only" at join: only relay candidates pass.
     policy: IceTransportPolicy,
@@ -173,6 +173,10 @@ pub async fn serve_connection<S, R>(
                     },
                     Ok(ClientMessage::ElevationUsed) => match &joined {
                         Some(j) => elevation_used(&sessions, j).await,
+                        None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
+                    },
+                    Ok(ClientMessage::ClipboardUsed { direction }) => match &joined {
+                        Some(j) => super::tools::clipboard_used(&sessions, j, direction).await,
                         None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
                     },
                     Ok(message) => match &joined {
@@ -332,6 +336,7 @@ fn kind_of(message: &ClientMessage) -> &'static str {
         ClientMessage::Pong { .. } => "pong",
         ClientMessage::Chat { .. } => "chat",
         ClientMessage::ElevationUsed => "elevation-used",
+        ClientMessage::ClipboardUsed { .. } => "clipboard-used",
     }
 }
 

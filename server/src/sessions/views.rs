@@ -124,6 +124,8 @@ impl Sessions {
             && record.sharer_id.is_some()
             && phase != Phase::Ended
             && control_unavailable.is_none();
+        let (clipboard_to_device, clipboard_from_device) =
+            self.store().clipboard_counts(&record.id).await?;
         let code_expires_at = (party == Party::Helper && phase == Phase::WaitingForSharer)
             .then_some(record.code_expires_at)
             .flatten();
@@ -161,6 +163,12 @@ impl Sessions {
             },
             created_at: record.created_at,
             chat_enabled: settings.chat_enabled,
+            clipboard_max_bytes: (party != Party::Sharer
+                && record.via_agent
+                && settings.clipboard_enabled)
+                .then_some(settings.clipboard_max_bytes),
+            clipboard_to_device,
+            clipboard_from_device,
             sign_out_after_elevation: party == Party::Agent && settings.sign_out_after_elevation,
             ticket: if party == Party::Helper {
                 self.store().ticket(&record.id).await?

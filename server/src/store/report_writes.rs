@@ -3,11 +3,12 @@
 //! its session never disagree, and an acknowledged transition is on disk
 //! with its record.
 
-use super::{Store, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::auth::TenantScope;
 use crate::domain::local_time::LocalStart;
 use crate::domain::machine::State;
-use sqlx::Any;
+use sqlx::{Any, Row};
+use tandem_protocol::clipboard::ClipboardDirection;
 use tandem_protocol::reports::Outcome;
 use tandem_protocol::session::{EndReason, Mode, Party, StopCause};
 use tandem_protocol::{DeviceId, SessionId, TenantId, UnixMillis, UserId};
@@ -191,6 +192,52 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Counts one use of the clipboard in a session (the fact and its
+    /// direction, never the text); returns the counts after it, to
+    /// device then from device.
+    pub async fn count_clipboard(
+        &self,
+        id: &SessionId,
+        direction: ClipboardDirection,
+    ) -> StoreResult<(u32, u32)> {
+        let column = match direction {
+            ClipboardDirection::ToDevice => "clipboard_to_device",
+            ClipboardDirection::FromDevice => "clipboard_from_device",
+        };
+        sqlx::query(&format!(
+            "UPDATE session_reports SET {column} = {column} + 1 WHERE session_id = $1"
+        ))
+        .bind(id.0.as_str())
+        .execute(self.pool())
+        .await?;
+        self.clipboard_counts(id).await
+    }
+
+    /// How often the clipboard went to and came from the device in a
+    /// session.
+    pub async fn clipboard_counts(&self, id: &SessionId) -> StoreResult<(u32, u32)> {
+        let row = sqlx::query(
+            "SELECT clipboard_to_device, clipboard_from_device FROM session_reports \
+             WHERE session_id = $1",
+        )
+        .bind(id.0.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok((0, 0));
+        };
+        let count = |name: &str| -> StoreResult<u32> {
+            u32::try_from(row.try_get::<i64, _>(name)?).map_err(|e| StoreError::Corrupt {
+                table: "session_reports",
+                reason: e.to_string(),
+            })
+        };
+        Ok((
+            count("clipboard_to_device")?,
+            count("clipboard_from_device")?,
+        ))
     }
 
     /// Whether a session's record already says elevation was used.

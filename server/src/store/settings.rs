@@ -10,7 +10,8 @@ use tandem_protocol::settings::{HelperNameDisplay, TenantSettings};
 const COLUMNS: &str = "remote_help_enabled, allow_unenrolled, allow_unattended, \
     code_lifetime_minutes, retention_days, helper_name_display, chat_enabled, \
     sign_out_after_elevation, timezone, working_hours_start, working_hours_end, \
-    working_days, unusual_devices_per_day, unusual_failures_per_day, relay_only";
+    working_days, unusual_devices_per_day, unusual_failures_per_day, relay_only, \
+    clipboard_enabled, clipboard_max_bytes";
 
 fn corrupt(reason: String) -> StoreError {
     StoreError::Corrupt {
@@ -57,6 +58,9 @@ impl Store {
             unusual_failures_per_day: u16::try_from(small("unusual_failures_per_day")?)
                 .map_err(|e| corrupt(e.to_string()))?,
             relay_only: flag(small("relay_only")?),
+            clipboard_enabled: flag(small("clipboard_enabled")?),
+            clipboard_max_bytes: u32::try_from(small("clipboard_max_bytes")?)
+                .map_err(|e| corrupt(e.to_string()))?,
         })
     }
 
@@ -73,7 +77,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         sqlx::query(&format!(
             "INSERT INTO tenant_settings (tenant_id, {COLUMNS}, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $17, $10) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $17, $18, $19, $10) \
              ON CONFLICT (tenant_id) DO UPDATE SET \
              remote_help_enabled = excluded.remote_help_enabled, \
              allow_unenrolled = excluded.allow_unenrolled, \
@@ -90,6 +94,8 @@ impl Store {
              unusual_devices_per_day = excluded.unusual_devices_per_day, \
              unusual_failures_per_day = excluded.unusual_failures_per_day, \
              relay_only = excluded.relay_only, \
+             clipboard_enabled = excluded.clipboard_enabled, \
+             clipboard_max_bytes = excluded.clipboard_max_bytes, \
              updated_at = excluded.updated_at"
         ))
         .bind(scope.tenant_id().0.as_str())
@@ -109,6 +115,8 @@ impl Store {
         .bind(i64::from(settings.unusual_devices_per_day))
         .bind(i64::from(settings.unusual_failures_per_day))
         .bind(i64::from(settings.relay_only))
+        .bind(i64::from(settings.clipboard_enabled))
+        .bind(i64::from(settings.clipboard_max_bytes))
         .execute(&mut *tx)
         .await?;
         record(

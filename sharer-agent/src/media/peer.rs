@@ -18,6 +18,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tandem_protocol::clipboard::{CLIPBOARD_CHANNEL, ClipboardMessage};
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
 use tandem_protocol::signal::{IceCandidate, IceServer, IceTransportPolicy};
 use tandem_protocol::tiles::{self, TILES_CHANNEL};
@@ -180,6 +181,7 @@ pub struct AgentPeer {
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
     control: Arc<dyn DataChannel>,
+    clipboard: Arc<dyn DataChannel>,
     tiles: Arc<dyn DataChannel>,
     /// The number of the last tile message sent (`tandem_protocol::tiles`
     /// numbers them, from 1, in the order they leave).
@@ -330,6 +332,18 @@ impl AgentPeer {
                 }),
             )
             .await?;
+        // Clipboard text, helper ↔ device: ordered and reliable, its
+        // pieces in order.
+        let clipboard = pc
+            .create_data_channel(
+                CLIPBOARD_CHANNEL,
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        spawn_channel_watch(CLIPBOARD_CHANNEL, clipboard.clone(), events.clone());
         spawn_channel_watch(TILES_CHANNEL, tiles.clone(), events.clone());
         spawn_channel_watch(INPUT_CHANNEL, input, events.clone());
         spawn_channel_watch(POINTER_CHANNEL, pointer, events.clone());
@@ -340,6 +354,7 @@ impl AgentPeer {
             sender,
             ssrc,
             control,
+            clipboard,
             tiles,
             tiles_sent: std::sync::atomic::AtomicU32::new(0),
             tcp_turn_bytes,
@@ -440,6 +455,20 @@ impl AgentPeer {
         };
         if let Err(error) = self.control.send_text(&text).await {
             tracing::debug!(%error, "control message not sent");
+        }
+    }
+
+    /// Sends a clipboard message; false if it could not be.
+    pub async fn send_clipboard(&self, message: &ClipboardMessage) -> bool {
+        let Ok(text) = serde_json::to_string(message) else {
+            return false;
+        };
+        match self.clipboard.send_text(&text).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::debug!(%error, "clipboard message not sent");
+                false
+            }
         }
     }
 

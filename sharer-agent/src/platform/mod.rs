@@ -2,6 +2,7 @@
 //! under this folder (checked by `cargo xtask test`).
 
 use crate::capture::{CaptureError, Capturer};
+use crate::clipboard::{Clipboard, ClipboardError};
 use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::DeviceLog;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use tandem_protocol::agent::SharerAction;
 use tokio::sync::{mpsc, watch};
 
+mod clipboard;
 mod error;
 #[cfg(target_os = "linux")]
 mod linux;
@@ -42,6 +44,12 @@ pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
 /// The input injector of this OS.
 pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
     os::injector()
+}
+
+/// The clipboard of this OS (text). Call it on the thread that will use
+/// it (see `clipboard::ClipboardWorker`).
+pub fn clipboard() -> Result<Box<dyn Clipboard>, ClipboardError> {
+    clipboard::open()
 }
 
 /// The sharing indicator of this OS: windows above all others that show

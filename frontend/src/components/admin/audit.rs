@@ -114,6 +114,8 @@ const FIELDS: &[(&str, &str)] = &[
     ("helper_name_display", "Helper's name shown to sharers"),
     ("chat_enabled", "Chat"),
     ("relay_only", "Relay only"),
+    ("clipboard_enabled", "Clipboard"),
+    ("clipboard_max_bytes", "Clipboard limit (bytes)"),
     ("timezone", "Time zone"),
     ("working_hours_start", "Working hours start"),
     ("working_hours_end", "Working hours end"),

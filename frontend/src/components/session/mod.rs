@@ -4,9 +4,11 @@
 pub mod away;
 mod card;
 mod chat;
+mod clipboard;
 pub mod media_watch;
 pub mod steps;
 mod ticket;
+mod tools;
 mod type_text;
 mod video;
 pub mod workspace;
@@ -69,6 +71,31 @@ pub fn chat_open(view: &SessionView) -> bool {
             view.phase,
             Phase::SharerJoined | Phase::WaitingForConsent | Phase::Active | Phase::Paused
         )
+}
+
+/// What the sharer is told of their clipboard: each time the helper put
+/// text on it or read it, the count goes up and the notice says so again.
+pub fn clipboard_notice(view: &SessionView) -> Option<String> {
+    if view.you != Party::Sharer {
+        return None;
+    }
+    let times = |n: u32| {
+        if n == 1 {
+            "once".to_owned()
+        } else {
+            format!("{n} times")
+        }
+    };
+    let name = &view.helper.display_name;
+    let parts: Vec<String> = [
+        (view.clipboard_to_device, "put text on your clipboard"),
+        (view.clipboard_from_device, "read your clipboard"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{what} {}", times(n)))
+    .collect();
+    (!parts.is_empty()).then(|| format!("{name} {}.", parts.join(" and ")))
 }
 
 /// The sharer's always-visible indicator.

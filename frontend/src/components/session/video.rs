@@ -1,4 +1,4 @@
-use super::type_text::TypeText;
+use super::tools::SessionTools;
 use crate::rtc::remote::{AgentView, Remote};
 use leptos::html::{Canvas, Div, Video};
 use leptos::prelude::*;
@@ -122,6 +122,9 @@ pub fn VideoView(
     #[prop(optional)] remote: Option<StoredValue<Remote, LocalStorage>>,
     #[prop(optional)] agent: Option<RwSignal<AgentView>>,
     #[prop(optional, into)] special_keys: Option<Signal<Vec<SpecialKeys>>>,
+    /// The organization's clipboard limit, when it allows the clipboard.
+    #[prop(optional, into)]
+    clipboard_limit: Option<Signal<Option<u32>>>,
     #[prop(optional, into)] live: Option<Signal<bool>>,
     #[prop(optional)] lead: Option<ChildrenFn>,
 ) -> impl IntoView {
@@ -288,6 +291,14 @@ pub fn VideoView(
             down,
         });
     };
+    // Changes only when control starts or ends: the tools below keep
+    // their state (an open box, a status) while other signals move.
+    let controlling = Memo::new(move |_| control.get());
+    let clipboard_on = Memo::new(move |_| {
+        clipboard_limit
+            .and_then(|l| l.get())
+            .filter(|_| controlling.get())
+    });
     let special = move || {
         let keys = special_keys.map(|k| k.get()).unwrap_or_default();
         control.get().then(|| {
@@ -324,7 +335,7 @@ pub fn VideoView(
                             let _ = surface.focus();
                         }
                     }>
-                    {format!("Keys go to the device · {RELEASE_KEYS} gives them back")}
+                    {format!("Keys → device · {RELEASE_KEYS} frees them")}
                 </button>
             }
         })
@@ -445,7 +456,9 @@ pub fn VideoView(
             <div class="screen-tools" role="toolbar" aria-label="Session tools">
                 {lead.map(|lead| lead())}
                 <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
-                {move || control.get().then(|| view! { <TypeText send=Callback::new(send) /> })}
+                {move || controlling.get().then(|| view! {
+                    <SessionTools send=Callback::new(send) remote clipboard=clipboard_on />
+                })}
                 {display_picker}
                 <span class="scale" role="radiogroup" aria-label="Picture size">
                     {scale_choice(Scale::Fit, " Fit ")}

@@ -172,7 +172,13 @@ pub fn SettingsPage() -> impl IntoView {
                         <fieldset class="checks">
                             <legend>"In-session features"</legend>
                             <Toggle id="set-chat" label="Chat" form get=|s| s.chat_enabled set=|s, v| s.chat_enabled = v />
+                            <Toggle id="set-clipboard" label="Clipboard text between the helper and the device, in full control (the sharer is shown each use)" form
+                                get=|s| s.clipboard_enabled set=|s, v| s.clipboard_enabled = v />
                         </fieldset>
+                        <NumberField id="set-clipboard-limit" label="Clipboard limit (KiB, 1 to 1024)"
+                            min=1 max=1024 form
+                            get=|s| u16::try_from(s.clipboard_max_bytes / 1024).unwrap_or(u16::MAX)
+                            set=|s, v| s.clipboard_max_bytes = u32::from(v) * 1024 />
                         <fieldset class="checks">
                             <legend>"Network"</legend>
                             <Toggle id="set-relay-only" label="Relay only: media and input go only through the TURN server, never peer to peer" form

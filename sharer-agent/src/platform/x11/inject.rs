@@ -204,7 +204,8 @@ impl Drop for X11Injector {
         for code in self.borrowed.give_back(&layout) {
             let _ = self.conn.change_keyboard_mapping(1, code, 2, &[0, 0]);
         }
-        let _ = self.conn.flush();
+        // Done once X has applied it, not only once it was written.
+        let _ = self.conn.sync();
     }
 }
 

@@ -1,0 +1,7 @@
+-- Clipboard text between helper and device (issue 23): the tenant's
+-- limit (its switch, clipboard_enabled, has been there since the first
+-- schema, unread until now), and how often each direction was used in a
+-- session (never the text). PostgreSQL: 0006_clipboard.sql.
+ALTER TABLE tenant_settings ADD COLUMN clipboard_max_bytes INTEGER NOT NULL DEFAULT 1048576;
+ALTER TABLE session_reports ADD COLUMN clipboard_to_device INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE session_reports ADD COLUMN clipboard_from_device INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,90 @@
+//! In-session tools the device's agent reports using: the clipboard. The
+//! text never passes the server; it hears the fact and its direction,
+//! counts it in the record and shows the sharer (their view carries the
+//! counts, so each use is a notice on their page).
+
+use super::error::{SessionError, SessionResult};
+use super::service::Sessions;
+use super::signaling::Joined;
+use crate::auth::TenantScope;
+use crate::domain::machine::State;
+use tandem_protocol::SessionId;
+use tandem_protocol::clipboard::ClipboardDirection;
+use tandem_protocol::problem::{Problem, ProblemKind};
+use tandem_protocol::session::{Mode, Party};
+use tandem_protocol::signal::ServerMessage;
+
+/// Whether a use of the clipboard was counted, or why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ToolUse {
+    Counted,
+    /// Not in full control through the agent, or the tenant turned the
+    /// clipboard off.
+    NotAllowed,
+}
+
+impl Sessions {
+    /// The device's agent set or read its clipboard for the helper:
+    /// counted, and everyone's view published, only when it can be true
+    /// (full control through the agent, the tenant allowing the clipboard).
+    pub(super) async fn clipboard_used(
+        &self,
+        scope: &TenantScope,
+        id: &SessionId,
+        direction: ClipboardDirection,
+    ) -> SessionResult<ToolUse> {
+        let record = self
+            .store()
+            .session(scope, id)
+            .await?
+            .ok_or(SessionError::NotFound)?;
+        let control = record.state
+            == State::Active {
+                mode: Mode::Control,
+            };
+        if !control || !record.via_agent || !self.store().settings(scope).await?.clipboard_enabled {
+            return Ok(ToolUse::NotAllowed);
+        }
+        let (to, from) = self.store().count_clipboard(&record.id, direction).await?;
+        tracing::info!(session = %record.id, ?direction, to, from, "clipboard used");
+        self.publish(&record).await;
+        Ok(ToolUse::Counted)
+    }
+}
+
+/// `ClipboardUsed` on a signaling connection: only the device's agent
+/// says it.
+pub(super) async fn clipboard_used(
+    sessions: &Sessions,
+    joined: &Joined,
+    direction: ClipboardDirection,
+) -> Option<ServerMessage> {
+    let refuse = |kind, detail: &str| {
+        Some(ServerMessage::Error {
+            problem: Problem::new(kind, Some(detail.to_owned())),
+        })
+    };
+    if joined.party != Party::Agent {
+        return refuse(
+            ProblemKind::WrongParty,
+            "Only the device's agent reports clipboard use.",
+        );
+    }
+    match sessions
+        .clipboard_used(&joined.scope, &joined.session, direction)
+        .await
+    {
+        Ok(ToolUse::Counted) => None,
+        Ok(ToolUse::NotAllowed) => refuse(
+            ProblemKind::NotNow,
+            "The clipboard is used only in full control, when the organization allows it.",
+        ),
+        Err(error) => {
+            tracing::warn!(%error, session = %joined.session, "recording clipboard use failed");
+            refuse(
+                ProblemKind::Internal,
+                "Clipboard use could not be recorded.",
+            )
+        }
+    }
+}

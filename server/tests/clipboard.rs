@@ -1,0 +1,158 @@
+//! Clipboard use through the agent's signaling: counted, recorded and
+//! shown to the sharer only when the device's agent reports it, in full
+//! control, with the tenant's clipboard on; never the text. The view tells
+//! the helper and the agent the tenant's limit, and the sharer nothing but
+//! the counts.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod support;
+
+use axum::http::Method;
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::agent_socket::{Agent, next_of, open, send};
+use support::app;
+use tandem_protocol::DeviceId;
+use tandem_protocol::routes::*;
+use tandem_server::clock::Clock;
+
+async fn json_of(response: axum::http::Response<axum::body::Body>) -> Value {
+    serde_json::from_slice(&support::body_bytes(response).await).unwrap()
+}
+
+#[tokio::test]
+async fn clipboard_use_is_counted_only_from_the_agent_in_full_control_when_the_tenant_allows_it() {
+    let app = app().await;
+    let megan = app.sign_in("megan@contoso.test").await;
+    let lynne = app.sign_in("lynne@contoso.test").await;
+    let admin = app.sign_in("admin@contoso.test").await;
+    let device = support::paired_device(&app, &lynne, 52).await;
+    let agent = Agent {
+        key: SigningKey::from_bytes(&[52; 32]),
+        device: DeviceId(device.clone()),
+    };
+    let issued = json_of(app.call(Method::POST, SESSIONS, None, Some(&megan)).await).await;
+    let session = issued["session"]["id"].as_str().unwrap().to_owned();
+    let code = issued["code"].as_str().unwrap();
+    assert_eq!(
+        support::redeem_on(&app, &lynne, code, &device)
+            .await
+            .status(),
+        200
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let mut media = open(
+        addr,
+        AGENT_SIGNAL,
+        Some(&agent.header(app.clock.now(), "c1", AGENT_SIGNAL)),
+        None,
+    )
+    .await;
+    send(&mut media, json!({ "type": "join", "session": session })).await;
+    assert_eq!(next_of(&mut media, "joined").await["you"], "agent");
+    let mut helper = open(addr, SIGNAL, None, Some(&megan)).await;
+    send(&mut helper, json!({ "type": "join", "session": session })).await;
+    assert_eq!(next_of(&mut helper, "joined").await["you"], "helper");
+    let act = |route: &'static str, body: Value, cookie: String| {
+        let path = with_id(route, &session);
+        let app = &app;
+        async move {
+            let response = app
+                .call(Method::POST, &path, Some(&body), Some(&cookie))
+                .await;
+            assert_eq!(response.status(), 200, "POST {path}");
+        }
+    };
+    let view = |cookie: String| {
+        let path = with_id(SESSION, &session);
+        let app = &app;
+        async move { app.get_json(&path, &cookie).await }
+    };
+    let used = |direction: &str| json!({ "type": "clipboard_used", "direction": direction });
+    act(SESSION_REQUEST, json!({ "mode": "view" }), megan.clone()).await;
+    act(SESSION_CONSENT, json!({ "allow": true }), lynne.clone()).await;
+    act(SESSION_REQUEST, json!({ "mode": "control" }), megan.clone()).await;
+    act(SESSION_CONSENT, json!({ "allow": true }), lynne.clone()).await;
+
+    // Off by default: nobody is offered the clipboard, and a report of
+    // its use is refused and changes nothing.
+    assert!(
+        view(megan.clone())
+            .await
+            .get("clipboard_max_bytes")
+            .is_none()
+    );
+    send(&mut media, used("to_device")).await;
+    assert_eq!(next_of(&mut media, "error").await["problem"]["status"], 409);
+
+    // The administrator allows it, with a limit of 64 KiB.
+    let mut settings = app.get_json(ADMIN_SETTINGS, &admin).await;
+    settings["clipboard_enabled"] = json!(true);
+    settings["clipboard_max_bytes"] = json!(64 * 1024);
+    let saved = app
+        .call(Method::PUT, ADMIN_SETTINGS, Some(&settings), Some(&admin))
+        .await;
+    assert_eq!(saved.status(), 200);
+    settings["clipboard_max_bytes"] = json!(2 * 1024 * 1024);
+    let over = app
+        .call(Method::PUT, ADMIN_SETTINGS, Some(&settings), Some(&admin))
+        .await;
+    assert_eq!(over.status(), 400, "a limit over 1 MiB is refused");
+    assert_eq!(view(megan.clone()).await["clipboard_max_bytes"], 65536);
+    assert!(
+        view(lynne.clone())
+            .await
+            .get("clipboard_max_bytes")
+            .is_none()
+    );
+
+    // The helper cannot claim a use; the agent's reports are counted and
+    // the sharer's view carries them (her page shows each).
+    send(&mut helper, used("from_device")).await;
+    assert_eq!(
+        next_of(&mut helper, "error").await["problem"]["status"],
+        409
+    );
+    send(&mut media, used("to_device")).await;
+    send(&mut media, used("from_device")).await;
+    send(&mut media, used("from_device")).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let sharer = loop {
+        let sharer = view(lynne.clone()).await;
+        if sharer["clipboard_from_device"] == 2 {
+            break sharer;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{sharer}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(sharer["clipboard_to_device"], 1);
+    let report = app
+        .get_json(&with_id(REPORT_SESSION, &session), &admin)
+        .await;
+    assert_eq!(report["report"]["clipboard_to_device"], 1);
+    assert_eq!(report["report"]["clipboard_from_device"], 2);
+    // The CSV export carries the counts too.
+    let csv = app
+        .call(Method::GET, REPORT_SESSIONS_CSV, None, Some(&admin))
+        .await;
+    let csv = String::from_utf8(support::body_bytes(csv).await.to_vec()).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains("clipboard_to_device,clipboard_from_device")
+    );
+
+    // Paused by the sharer: refused again.
+    act(SESSION_PAUSE, json!(null), lynne.clone()).await;
+    send(&mut media, used("to_device")).await;
+    assert_eq!(next_of(&mut media, "error").await["problem"]["status"], 409);
+    let report = app
+        .get_json(&with_id(REPORT_SESSION, &session), &admin)
+        .await;
+    assert_eq!(report["report"]["clipboard_to_device"], 1);
+}
