@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod agent;
+pub mod annotation;
 pub mod auth;
 pub mod clipboard;
 pub mod devices;

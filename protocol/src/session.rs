@@ -212,6 +212,11 @@ pub struct SessionView {
     pub clipboard_to_device: u32,
     #[serde(default)]
     pub clipboard_from_device: u32,
+    /// Whether the tenant allows annotation and a device's agent shares
+    /// the screen (the helper draws, the agent shows it, the sharer may
+    /// clear it or switch it off).
+    #[serde(default)]
+    pub annotation_enabled: bool,
     /// The helper's ticket reference (helper only).
     #[serde(default)]
     pub ticket: Option<String>,

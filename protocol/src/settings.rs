@@ -80,6 +80,10 @@ pub struct TenantSettings {
     /// sharer).
     #[serde(default)]
     pub clipboard_enabled: bool,
+    /// The helper may draw over the sharer's screen (pen, highlighter,
+    /// arrow, laser), in view only or full control.
+    #[serde(default = "default_true")]
+    pub annotation_enabled: bool,
     /// The most text one clipboard act carries, in bytes.
     #[serde(default = "default_clipboard_bytes")]
     pub clipboard_max_bytes: u32,
@@ -142,6 +146,7 @@ impl Default for TenantSettings {
             unusual_failures_per_day: default_failures_per_day(),
             relay_only: false,
             clipboard_enabled: false,
+            annotation_enabled: true,
             clipboard_max_bytes: default_clipboard_bytes(),
         }
     }
@@ -271,7 +276,7 @@ mod tests {
         // client that still sends them is told.
         let json = r#"{"remote_help_enabled":true,"allow_unenrolled":false,"allow_unattended":false,
             "code_lifetime_minutes":5,"retention_days":30,"helper_name_display":"full",
-            "chat_enabled":true,"annotation_enabled":true}"#;
+            "chat_enabled":true,"file_transfer_enabled":true}"#;
         assert!(serde_json::from_str::<TenantSettings>(json).is_err());
     }
 }

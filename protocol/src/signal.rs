@@ -99,6 +99,15 @@ pub enum ClientMessage {
     ClipboardUsed {
         direction: crate::clipboard::ClipboardDirection,
     },
+    /// Agent → server: the helper's strokes were drawn on the device
+    /// (the fact, never the strokes). Accepted only from the device's
+    /// agent while media flows and the tenant allows annotation.
+    AnnotationUsed,
+    /// Sharer → (server) → device's agent: clear the helper's drawings, or
+    /// switch annotation off or on again for this session.
+    SharerDrawing {
+        action: crate::annotation::SharerDrawing,
+    },
 }
 
 /// From the server to a participant.
@@ -133,6 +142,10 @@ pub enum ServerMessage {
     /// The helper wants an offer that restarts ICE on the connection there
     /// is (its network changed); a fresh one does too.
     RestartIce,
+    /// The sharer's word on the helper's drawings (to the device's agent).
+    SharerDrawing {
+        action: crate::annotation::SharerDrawing,
+    },
     /// The consented mode, signed by the server; the sharer's agent checks it
     /// before it sends a pixel or injects an event.
     Grant {

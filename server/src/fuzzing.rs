@@ -26,6 +26,9 @@ use std::fmt::Debug;
 use tandem_protocol::agent::{
     AgentClientMessage, AgentServerMessage, DeviceCredentials, MAX_AGENT_FRAME_BYTES,
 };
+use tandem_protocol::annotation::{
+    AnnotationMessage, MAX_ANNOTATION_BYTES, MAX_POINTS, MAX_STROKES, Sketch,
+};
 use tandem_protocol::clipboard::{Assembly, ClipboardMessage, MAX_CLIPBOARD_MESSAGE_BYTES};
 use tandem_protocol::directory::{ImportKind, ImportOptions};
 use tandem_protocol::grant::{DOMAIN, Grant, GrantError, GrantKey, SignedGrant, key_id};
@@ -134,6 +137,30 @@ pub fn data_channel(data: &[u8]) {
             }
         }
         assert_eq!(TileMessage::parse(&tile.encode()), Ok(tile));
+    }
+    // The annotation channel: bounded strokes, and a sketch that stays
+    // within its bounds and on the screen whatever comes.
+    if let Ok(message) = AnnotationMessage::parse(data) {
+        assert!(
+            data.len() <= MAX_ANNOTATION_BYTES,
+            "oversized annotation passed"
+        );
+        let Ok(json) = serde_json::to_vec(&message) else {
+            panic!("annotation does not encode: {message:?}");
+        };
+        assert_eq!(AnnotationMessage::parse(&json), Ok(message.clone()));
+        if let AnnotationMessage::Stroke { id, tool, points } = message {
+            let mut sketch = Sketch::default();
+            for round in 0..3u32 {
+                sketch.add(id.wrapping_add(round % 2), tool, &points, (640, 480), 0);
+            }
+            let total: usize = sketch.strokes().iter().map(|s| s.points.len()).sum();
+            assert!(total <= MAX_POINTS && sketch.strokes().len() <= MAX_STROKES);
+            for stroke in sketch.strokes() {
+                assert!(stroke.points.iter().all(|(x, y)| *x < 640 && *y < 480));
+                let _ = Sketch::segments(stroke);
+            }
+        }
     }
     // The clipboard channel (both ways): bounded pieces, and an assembly
     // that never holds more than its limit, whatever the pieces claim.

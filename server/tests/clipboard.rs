@@ -147,9 +147,50 @@ async fn clipboard_use_is_counted_only_from_the_agent_in_full_control_when_the_t
             .contains("clipboard_to_device,clipboard_from_device")
     );
 
+    // Annotation: the helper's strokes drawn on the device are recorded
+    // (on by default); the helper cannot claim it.
+    let annotated = json!({ "type": "annotation_used" });
+    send(&mut helper, annotated.clone()).await;
+    assert_eq!(
+        next_of(&mut helper, "error").await["problem"]["status"],
+        409
+    );
+    assert_eq!(view(megan.clone()).await["annotation_enabled"], true);
+    assert_eq!(view(lynne.clone()).await["annotation_enabled"], true);
+    send(&mut media, annotated.clone()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let report = app
+            .get_json(&with_id(REPORT_SESSION, &session), &admin)
+            .await;
+        if report["report"]["annotation_used"] == true {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{report}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The sharer's word on the drawings reaches the device's agent; the
+    // helper cannot say it for her.
+    let mut sharer = open(addr, SIGNAL, None, Some(&lynne)).await;
+    send(&mut sharer, json!({ "type": "join", "session": session })).await;
+    assert_eq!(next_of(&mut sharer, "joined").await["you"], "sharer");
+    let off = json!({ "type": "sharer_drawing", "action": "off" });
+    send(&mut sharer, off.clone()).await;
+    assert_eq!(next_of(&mut media, "sharer_drawing").await["action"], "off");
+    send(&mut helper, off).await;
+    assert!(
+        next_of(&mut helper, "error").await["problem"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot send")
+    );
+
     // Paused by the sharer: refused again.
     act(SESSION_PAUSE, json!(null), lynne.clone()).await;
     send(&mut media, used("to_device")).await;
+    assert_eq!(next_of(&mut media, "error").await["problem"]["status"], 409);
+    send(&mut media, annotated).await;
     assert_eq!(next_of(&mut media, "error").await["problem"]["status"], 409);
     let report = app
         .get_json(&with_id(REPORT_SESSION, &session), &admin)

@@ -29,6 +29,7 @@ pub mod indicator;
 pub mod inject;
 pub mod journal;
 pub mod media;
+pub mod overlay;
 pub mod platform;
 pub mod run;
 pub mod service;

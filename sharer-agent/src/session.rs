@@ -18,10 +18,12 @@ use crate::journal::{DeviceLog, Journal};
 use crate::media::addresses::{self, AddressChange, AddressWatch};
 use crate::media::stream::{self, StreamEvent, StreamSwitches};
 use crate::media::{AgentPeer, Packetizer, PeerEvent};
+use crate::overlay::Overlay;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
+use tandem_protocol::annotation::ANNOTATION_CHANNEL;
 use tandem_protocol::clipboard::ClipboardDirection;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, CursorShape, Display};
 use tandem_protocol::session::SessionView;
@@ -31,6 +33,7 @@ use tandem_protocol::{SessionId, UnixMillis};
 use tokio::sync::{mpsc, watch};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
+mod annotation;
 mod clipboard;
 mod input;
 mod link;
@@ -126,6 +129,9 @@ struct Session {
     clipboard_done_tx: mpsc::Sender<ClipboardDone>,
     /// Uses of the clipboard not yet told to the server.
     clipboard_unreported: Vec<ClipboardDirection>,
+    annotation: annotation::AnnotationDesk,
+    /// Draws the helper's strokes; none where the OS has no overlay.
+    overlay: Option<Box<dyn Overlay>>,
 }
 
 async fn next_peer_event(live: &mut Option<Live>) -> Option<PeerEvent> {
@@ -207,6 +213,14 @@ where
         clipboard_worker: None,
         clipboard_done_tx,
         clipboard_unreported: Vec::new(),
+        annotation: annotation::AnnotationDesk::default(),
+        overlay: match crate::platform::overlay() {
+            Ok(overlay) => Some(overlay),
+            Err(error) => {
+                tracing::info!(%error, "annotation is unavailable");
+                None
+            }
+        },
     };
     let mut stop = context.stop.clone();
     let mut journal = Journal::new(this.gate.session().clone());
@@ -214,6 +228,8 @@ where
     let mut elevation_held = false;
     let mut shown = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // While a laser stroke fades.
+    let mut fade = tokio::time::interval(Duration::from_millis(100));
     let mut link = Link::new(sink, signals, rejoin);
     'session: loop {
         tokio::select! {
@@ -245,6 +261,7 @@ where
             Some(event) = frames.recv() => this.on_stream(event).await,
             Some(action) = clicks.recv() => this.on_click(action, &context.to_server),
             Some(done) = clipboard_done.recv() => this.on_clipboard_done(done).await,
+            _ = fade.tick(), if this.annotation.fading() => this.keep_annotation(),
             _ = stop.changed() => {
                 this.gate.end("stopped on the device");
             }
@@ -287,6 +304,12 @@ where
             if !link.send(ClientMessage::ElevationUsed).await {
                 break;
             }
+        }
+        this.keep_annotation();
+        if std::mem::take(&mut this.annotation.unreported)
+            && !link.send(ClientMessage::AnnotationUsed).await
+        {
+            break;
         }
         for direction in std::mem::take(&mut this.clipboard_unreported) {
             if !link.send(ClientMessage::ClipboardUsed { direction }).await {
@@ -375,12 +398,16 @@ impl Session {
                 self.note_helper_away(view.reconnect_left_ms);
                 self.gate.on_state(consent_state(&view));
                 self.clipboard.set_limit(view.clipboard_max_bytes);
+                if self.annotation.set_allowed(view.annotation_enabled) {
+                    self.announce_annotation().await;
+                }
             }
             ServerMessage::Grant { grant } => {
                 if let Err(error) = self.gate.accept_grant(&grant, client::now()) {
                     tracing::warn!(%error, "a grant was refused");
                 }
             }
+            ServerMessage::SharerDrawing { action } => self.on_sharer_drawing(action).await,
             // The helper is back on the same connection after its
             // network changed: ICE again, the media and channels kept.
             ServerMessage::RestartIce if self.gate.media_allowed(client::now()) => {

@@ -275,6 +275,138 @@ async fn clipboard_both_ways(helper: &Browser, sharer: &Browser, xvfb: &Xvfb) {
     assert_eq!(gone, serde_json::json!(true));
 }
 
+/// Draws through the annotation layer with mouse events at screen pixels
+/// `points` (the layer takes the pointer while a tool is picked).
+const DRAW: &str = "const [points] = arguments;
+    const layer = document.getElementById('annotation-layer');
+    const video = document.getElementById('remote-screen');
+    const r = video.getBoundingClientRect();
+    const at = ([x, y]) => ({ bubbles: true, button: 0,
+        clientX: r.left + (x + 0.5) * r.width / video.videoWidth,
+        clientY: r.top + (y + 0.5) * r.height / video.videoHeight });
+    layer.dispatchEvent(new MouseEvent('mousedown', at(points[0])));
+    for (const p of points.slice(1)) layer.dispatchEvent(new MouseEvent('mousemove', at(p)));
+    layer.dispatchEvent(new MouseEvent('mouseup', at(points[points.length - 1])));
+    return true;";
+
+/// Waits up to 10 s for X's pixel at (`x`, `y`) to be `wanted` (or, with
+/// `not`, to be anything else).
+async fn wait_for_x_pixel(xvfb: &Xvfb, (x, y): (i16, i16), wanted: u32, not: bool) -> u32 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = xvfb.pixel(x, y).unwrap();
+        if (seen == wanted) != not {
+            return seen;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "X's pixel at ({x}, {y}) is {seen:06x}, waited for {}{wanted:06x}",
+            if not { "anything but " } else { "" }
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits up to 10 s for the element with `id` to be gone from the page.
+async fn wait_gone(page: &Browser, id: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let script = format!("return document.getElementById('{id}') === null;");
+    while page.eval(&script, vec![]).await.unwrap() != serde_json::json!(true) {
+        assert!(tokio::time::Instant::now() < deadline, "#{id} stayed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Annotation: the helper's pen stroke shows at once on their page and
+/// on the device's real screen (the overlay, read from X), goes with
+/// the helper's Clear or the sharer's, the sharer can switch drawing off
+/// (the helper's tools go) and on, and a laser stroke fades by itself.
+async fn annotation_draws_on_the_device(helper: &Browser, sharer: &Browser, xvfb: &Xvfb) {
+    helper
+        .wait_for("#tools-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    helper
+        .wait_for("#annotate-pen")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let stroke = serde_json::json!([[300, 500], [450, 500], [600, 500]]);
+    let drawn = helper.eval(DRAW, vec![stroke]).await.unwrap();
+    assert_eq!(drawn, serde_json::json!(true));
+    // Drawn locally, at the screen pixel (not after a video round trip).
+    let local = helper
+        .eval(
+            "return Array.from(document.getElementById('annotation-layer')
+                .getContext('2d').getImageData(450, 500, 1, 1).data);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(local, serde_json::json!([0xe0, 0x1b, 0x24, 255]));
+    let pen = tandem_protocol::annotation::Tool::Pen.rgb();
+    wait_for_x_pixel(xvfb, (450, 500), pen, false).await;
+    helper
+        .wait_for("#annotate-clear")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_x_pixel(xvfb, (450, 500), pen, true).await;
+    let stroke = serde_json::json!([[300, 500], [600, 500]]);
+    helper.eval(DRAW, vec![stroke]).await.unwrap();
+    wait_for_x_pixel(xvfb, (450, 500), pen, false).await;
+    sharer
+        .wait_for("#drawing-clear")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_x_pixel(xvfb, (450, 500), pen, true).await;
+    sharer
+        .wait_for("#drawing-toggle")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_gone(helper, "annotate-pen").await;
+    sharer
+        .wait_for("#drawing-toggle")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The laser fades without a Clear.
+    helper
+        .wait_for("#annotate-laser")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let stroke = serde_json::json!([[300, 600], [600, 600]]);
+    helper.eval(DRAW, vec![stroke]).await.unwrap();
+    let laser = tandem_protocol::annotation::Tool::Laser.rgb();
+    wait_for_x_pixel(xvfb, (450, 600), laser, false).await;
+    wait_for_x_pixel(xvfb, (450, 600), laser, true).await;
+    helper
+        .wait_for("#tools-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// The helper's video shows the X screen (its size, and the white xterm).
 async fn wait_for_desktop(helper: &Browser) -> serde_json::Value {
     wait_for_picture(helper, SCREEN, |p| {
@@ -448,6 +580,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         );
         xvfb.set_layout("us").unwrap();
         clipboard_both_ways(helper, &sharer, &xvfb).await;
+        annotation_draws_on_the_device(helper, &sharer, &xvfb).await;
         // A Linux device: no Ctrl+Alt+Del or Windows key to press.
         let special = helper.texts(".special-keys").await.unwrap().join(" ");
         assert!(special.contains("Alt+Tab") && !special.contains("Ctrl+Alt+Del"), "{special}");

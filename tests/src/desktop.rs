@@ -228,6 +228,24 @@ impl Xvfb {
         }
     }
 
+    /// The colour of the screen's pixel at (`x`, `y`), 0xRRGGBB.
+    pub fn pixel(&self, x: i16, y: i16) -> Result<u32, HarnessError> {
+        use x11rb::connection::Connection as _;
+        use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
+        let not_x = |e: &dyn std::fmt::Display| HarnessError::X(e.to_string());
+        let (conn, screen) = x11rb::connect(Some(&self.display)).map_err(|e| not_x(&e))?;
+        let root = conn.setup().roots[screen].root;
+        let image = conn
+            .get_image(ImageFormat::Z_PIXMAP, root, x, y, 1, 1, u32::MAX)
+            .map_err(|e| not_x(&e))?
+            .reply()
+            .map_err(|e| not_x(&e))?;
+        match image.data.as_slice() {
+            [b, g, r, ..] => Ok(u32::from_le_bytes([*b, *g, *r, 0])),
+            _ => Err(HarnessError::X("an empty image".into())),
+        }
+    }
+
     /// The text of X's CLIPBOARD selection (`xsel`).
     pub fn clipboard(&self) -> Result<String, HarnessError> {
         self.output("xsel", &["--clipboard", "--output"])

@@ -158,6 +158,7 @@ const AGENT_FLOOR: &[&str] = &[
     "indicator",
     "journal",
     "clipboard",
+    "overlay",
     "gate",
 ];
 

@@ -6,8 +6,8 @@
 use crate::api::{self, SessionAction};
 use crate::components::layout::set_title;
 use crate::components::session::{
-    ChatPanel, ChatState, IdentityCardView, chat_open, clipboard_notice, sharer_indicator,
-    workspace,
+    ChatPanel, ChatState, IdentityCardView, SharerDrawingControls, chat_open, clipboard_notice,
+    sharer_indicator, workspace,
 };
 use crate::routes::AppRoute;
 use crate::rtc::peer::{IceSetup, Peer, PeerSlot, add_remote_candidate, capture_screen};
@@ -569,6 +569,17 @@ pub fn ShareSessionPage() -> impl IntoView {
         }
     });
     let chat_visible = Memo::new(move |_| session.get().is_some_and(|v| chat_open(&v)));
+    let send_drawing = Callback::new(move |action| {
+        if let Some(signal) = stored.get_value().signal.borrow().clone() {
+            signal.send(&tandem_protocol::signal::ClientMessage::SharerDrawing { action });
+        }
+    });
+    // Over an agent's sharing, while shared: the helper may draw.
+    let drawing = Memo::new(move |_| {
+        session
+            .get()
+            .is_some_and(|v| v.annotation_enabled && v.ended.is_none() && v.mode.is_some())
+    });
 
     view! {
         <section class="page share-page" aria-labelledby="share-session-title">
@@ -592,6 +603,7 @@ pub fn ShareSessionPage() -> impl IntoView {
                 view! { <p class="muted">"This browser shares your screen only. Keyboard and mouse control needs the Tandem agent on this device."</p> }.into_any()
             })}
             {buttons}
+            {move || drawing.get().then(|| view! { <SharerDrawingControls send=send_drawing /> })}
             {move || chat_visible.get().then(|| view! { <ChatPanel state=chat send=send_chat /> })}
         </section>
     }

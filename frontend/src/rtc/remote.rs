@@ -7,6 +7,7 @@ use super::tiles::TileLayer;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use tandem_protocol::annotation::{ANNOTATION_CHANNEL, AnnotationMessage};
 use tandem_protocol::clipboard::{CLIPBOARD_CHANNEL, ClipboardMessage};
 use tandem_protocol::input::{
     AgentStats, CONTROL_CHANNEL, Control, INPUT_CHANNEL, Input, POINTER_CHANNEL,
@@ -67,6 +68,7 @@ fn cursor_url(shape: &tandem_protocol::input::CursorShape) -> Option<String> {
 
 type MessageCallback = Closure<dyn FnMut(MessageEvent)>;
 type ClipboardListener = Rc<dyn Fn(ClipboardMessage)>;
+type AnnotationListener = Rc<dyn Fn(AnnotationMessage)>;
 
 /// The channels of the current connection.
 #[derive(Clone, Default)]
@@ -76,6 +78,8 @@ pub struct Remote {
     tiles: TileLayer,
     /// Who hears the device's clipboard messages (the clipboard tool).
     clipboard: Rc<RefCell<Option<ClipboardListener>>>,
+    /// Who hears the device's annotation messages (the annotation tools).
+    annotation: Rc<RefCell<Option<AnnotationListener>>>,
 }
 
 impl Remote {
@@ -126,6 +130,24 @@ impl Remote {
             });
             channel.set_onmessage(Some(callback.as_ref().unchecked_ref()));
             self.callbacks.borrow_mut().push(callback);
+        } else if label == ANNOTATION_CHANNEL {
+            let listener = self.annotation.clone();
+            let callback = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                match AnnotationMessage::parse(text.as_bytes()) {
+                    Ok(message) => {
+                        let listener = listener.borrow().clone();
+                        if let Some(listener) = listener {
+                            listener(message);
+                        }
+                    }
+                    Err(error) => leptos::logging::warn!("annotation message dropped: {error}"),
+                }
+            });
+            channel.set_onmessage(Some(callback.as_ref().unchecked_ref()));
+            self.callbacks.borrow_mut().push(callback);
         } else if label == TILES_CHANNEL {
             channel.set_binary_type(RtcDataChannelType::Arraybuffer);
             let tiles = self.tiles.clone();
@@ -164,6 +186,18 @@ impl Remote {
         serde_json::to_string(message)
             .ok()
             .is_some_and(|text| self.send_text(CLIPBOARD_CHANNEL, &text))
+    }
+
+    /// Sends an annotation message; false if the channel is not open.
+    pub fn send_annotation(&self, message: &AnnotationMessage) -> bool {
+        serde_json::to_string(message)
+            .ok()
+            .is_some_and(|text| self.send_text(ANNOTATION_CHANNEL, &text))
+    }
+
+    /// `listener` hears the device's annotation messages from now on.
+    pub fn on_annotation(&self, listener: AnnotationListener) {
+        *self.annotation.borrow_mut() = Some(listener);
     }
 
     /// `listener` hears the device's clipboard messages from now on.

@@ -179,6 +179,10 @@ pub async fn serve_connection<S, R>(
                         Some(j) => super::tools::clipboard_used(&sessions, j, direction).await,
                         None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
                     },
+                    Ok(ClientMessage::AnnotationUsed) => match &joined {
+                        Some(j) => super::tools::annotation_used(&sessions, j).await,
+                        None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
+                    },
                     Ok(message) => match &joined {
                         Some(j) => relay(&sessions, j, message),
                         None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
@@ -337,6 +341,8 @@ fn kind_of(message: &ClientMessage) -> &'static str {
         ClientMessage::Chat { .. } => "chat",
         ClientMessage::ElevationUsed => "elevation-used",
         ClientMessage::ClipboardUsed { .. } => "clipboard-used",
+        ClientMessage::AnnotationUsed => "annotation-used",
+        ClientMessage::SharerDrawing { .. } => "sharer-drawing",
     }
 }
 
@@ -397,6 +403,11 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
         (Party::Helper, ClientMessage::Answer { sdp }) => (media, ServerMessage::Answer { sdp }),
         (Party::Helper, ClientMessage::Renegotiate) => (media, ServerMessage::Renegotiate),
         (Party::Helper, ClientMessage::RestartIce) => (media, ServerMessage::RestartIce),
+        // The sharer's word on the drawings goes to the device's agent,
+        // which draws them.
+        (Party::Sharer, ClientMessage::SharerDrawing { action }) if media == Party::Agent => {
+            (Party::Agent, ServerMessage::SharerDrawing { action })
+        }
         (Party::Helper, ClientMessage::Ice { candidate }) => {
             (media, ServerMessage::Ice { candidate })
         }

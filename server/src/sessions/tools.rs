@@ -1,7 +1,9 @@
-//! In-session tools the device's agent reports using: the clipboard. The
-//! text never passes the server; it hears the fact and its direction,
-//! counts it in the record and shows the sharer (their view carries the
-//! counts, so each use is a notice on their page).
+//! In-session tools the device's agent reports using: the clipboard and
+//! annotation. Their content never passes the server. For the clipboard
+//! it hears the fact and its direction, counts it in the record and shows
+//! the sharer (their view carries the counts, so each use is a notice on
+//! their page); for annotation, that it was used (the sharer sees the
+//! strokes on their own screen).
 
 use super::error::{SessionError, SessionResult};
 use super::service::Sessions;
@@ -50,6 +52,57 @@ impl Sessions {
         self.publish(&record).await;
         Ok(ToolUse::Counted)
     }
+
+    /// The device's agent drew the helper's strokes: recorded once, only
+    /// while media flows through the agent and the tenant allows it.
+    pub(super) async fn annotation_used(
+        &self,
+        scope: &TenantScope,
+        id: &SessionId,
+    ) -> SessionResult<ToolUse> {
+        let record = self
+            .store()
+            .session(scope, id)
+            .await?
+            .ok_or(SessionError::NotFound)?;
+        let live = matches!(record.state, State::Active { .. });
+        if !live || !record.via_agent || !self.store().settings(scope).await?.annotation_enabled {
+            return Ok(ToolUse::NotAllowed);
+        }
+        self.store().mark_annotation_used(&record.id).await?;
+        Ok(ToolUse::Counted)
+    }
+}
+
+/// `AnnotationUsed` on a signaling connection: only the device's agent
+/// says it.
+pub(super) async fn annotation_used(sessions: &Sessions, joined: &Joined) -> Option<ServerMessage> {
+    if joined.party != Party::Agent {
+        return refused(
+            ProblemKind::WrongParty,
+            "Only the device's agent reports annotation.",
+        );
+    }
+    match sessions
+        .annotation_used(&joined.scope, &joined.session)
+        .await
+    {
+        Ok(ToolUse::Counted) => None,
+        Ok(ToolUse::NotAllowed) => refused(
+            ProblemKind::NotNow,
+            "Annotation is recorded only while the screen is shared, when the organization allows it.",
+        ),
+        Err(error) => {
+            tracing::warn!(%error, session = %joined.session, "recording annotation failed");
+            refused(ProblemKind::Internal, "Annotation could not be recorded.")
+        }
+    }
+}
+
+fn refused(kind: ProblemKind, detail: &str) -> Option<ServerMessage> {
+    Some(ServerMessage::Error {
+        problem: Problem::new(kind, Some(detail.to_owned())),
+    })
 }
 
 /// `ClipboardUsed` on a signaling connection: only the device's agent
@@ -59,11 +112,7 @@ pub(super) async fn clipboard_used(
     joined: &Joined,
     direction: ClipboardDirection,
 ) -> Option<ServerMessage> {
-    let refuse = |kind, detail: &str| {
-        Some(ServerMessage::Error {
-            problem: Problem::new(kind, Some(detail.to_owned())),
-        })
-    };
+    let refuse = refused;
     if joined.party != Party::Agent {
         return refuse(
             ProblemKind::WrongParty,

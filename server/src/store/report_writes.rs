@@ -194,6 +194,19 @@ impl Store {
         Ok(())
     }
 
+    /// Records that annotation was used in a session (the fact, never the
+    /// strokes).
+    pub async fn mark_annotation_used(&self, id: &SessionId) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE session_reports SET annotation_used = 1 \
+             WHERE session_id = $1 AND annotation_used = 0",
+        )
+        .bind(id.0.as_str())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Counts one use of the clipboard in a session (the fact and its
     /// direction, never the text); returns the counts after it, to
     /// device then from device.

@@ -11,7 +11,7 @@ const COLUMNS: &str = "remote_help_enabled, allow_unenrolled, allow_unattended, 
     code_lifetime_minutes, retention_days, helper_name_display, chat_enabled, \
     sign_out_after_elevation, timezone, working_hours_start, working_hours_end, \
     working_days, unusual_devices_per_day, unusual_failures_per_day, relay_only, \
-    clipboard_enabled, clipboard_max_bytes";
+    clipboard_enabled, clipboard_max_bytes, annotation_enabled";
 
 fn corrupt(reason: String) -> StoreError {
     StoreError::Corrupt {
@@ -61,6 +61,7 @@ impl Store {
             clipboard_enabled: flag(small("clipboard_enabled")?),
             clipboard_max_bytes: u32::try_from(small("clipboard_max_bytes")?)
                 .map_err(|e| corrupt(e.to_string()))?,
+            annotation_enabled: flag(small("annotation_enabled")?),
         })
     }
 
@@ -77,7 +78,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         sqlx::query(&format!(
             "INSERT INTO tenant_settings (tenant_id, {COLUMNS}, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $17, $18, $19, $10) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $10) \
              ON CONFLICT (tenant_id) DO UPDATE SET \
              remote_help_enabled = excluded.remote_help_enabled, \
              allow_unenrolled = excluded.allow_unenrolled, \
@@ -96,6 +97,7 @@ impl Store {
              relay_only = excluded.relay_only, \
              clipboard_enabled = excluded.clipboard_enabled, \
              clipboard_max_bytes = excluded.clipboard_max_bytes, \
+             annotation_enabled = excluded.annotation_enabled, \
              updated_at = excluded.updated_at"
         ))
         .bind(scope.tenant_id().0.as_str())
@@ -117,6 +119,7 @@ impl Store {
         .bind(i64::from(settings.relay_only))
         .bind(i64::from(settings.clipboard_enabled))
         .bind(i64::from(settings.clipboard_max_bytes))
+        .bind(i64::from(settings.annotation_enabled))
         .execute(&mut *tx)
         .await?;
         record(

@@ -18,6 +18,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tandem_protocol::annotation::{ANNOTATION_CHANNEL, AnnotationMessage};
 use tandem_protocol::clipboard::{CLIPBOARD_CHANNEL, ClipboardMessage};
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
 use tandem_protocol::signal::{IceCandidate, IceServer, IceTransportPolicy};
@@ -182,6 +183,7 @@ pub struct AgentPeer {
     ssrc: u32,
     control: Arc<dyn DataChannel>,
     clipboard: Arc<dyn DataChannel>,
+    annotation: Arc<dyn DataChannel>,
     tiles: Arc<dyn DataChannel>,
     /// The number of the last tile message sent (`tandem_protocol::tiles`
     /// numbers them, from 1, in the order they leave).
@@ -344,6 +346,18 @@ impl AgentPeer {
             )
             .await?;
         spawn_channel_watch(CLIPBOARD_CHANNEL, clipboard.clone(), events.clone());
+        // The helper's strokes: ordered and reliable, so a stroke is drawn
+        // as it was made.
+        let annotation = pc
+            .create_data_channel(
+                ANNOTATION_CHANNEL,
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        spawn_channel_watch(ANNOTATION_CHANNEL, annotation.clone(), events.clone());
         spawn_channel_watch(TILES_CHANNEL, tiles.clone(), events.clone());
         spawn_channel_watch(INPUT_CHANNEL, input, events.clone());
         spawn_channel_watch(POINTER_CHANNEL, pointer, events.clone());
@@ -355,6 +369,7 @@ impl AgentPeer {
             ssrc,
             control,
             clipboard,
+            annotation,
             tiles,
             tiles_sent: std::sync::atomic::AtomicU32::new(0),
             tcp_turn_bytes,
@@ -469,6 +484,17 @@ impl AgentPeer {
                 tracing::debug!(%error, "clipboard message not sent");
                 false
             }
+        }
+    }
+
+    /// Sends an annotation message (to the helper: whether the device
+    /// draws); dropped (and logged) if the channel is not open.
+    pub async fn send_annotation(&self, message: &AnnotationMessage) {
+        let Ok(text) = serde_json::to_string(message) else {
+            return;
+        };
+        if let Err(error) = self.annotation.send_text(&text).await {
+            tracing::debug!(%error, "annotation message not sent");
         }
     }
 

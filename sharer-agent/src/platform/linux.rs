@@ -5,6 +5,7 @@ use crate::capture::{CaptureError, Capturer};
 use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::{DeviceLog, Entry, LogError};
+use crate::overlay::{Overlay, OverlayError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,10 @@ pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
 
 pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
     Ok(Box::new(super::x11::X11Injector::connect(None)?))
+}
+
+pub fn overlay() -> Result<Box<dyn Overlay>, OverlayError> {
+    Ok(Box::new(super::x11::X11Overlay::connect(None)?))
 }
 
 pub fn indicator(clicks: mpsc::Sender<SharerAction>) -> Result<Box<dyn Indicator>, IndicatorError> {

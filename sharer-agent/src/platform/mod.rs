@@ -6,6 +6,7 @@ use crate::clipboard::{Clipboard, ClipboardError};
 use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::DeviceLog;
+use crate::overlay::{Overlay, OverlayError};
 pub use error::{PlatformError, failed};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +51,12 @@ pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
 /// it (see `clipboard::ClipboardWorker`).
 pub fn clipboard() -> Result<Box<dyn Clipboard>, ClipboardError> {
     clipboard::open()
+}
+
+/// The annotation overlay of this OS: the helper's strokes over the
+/// sharer's screen, click-through.
+pub fn overlay() -> Result<Box<dyn Overlay>, OverlayError> {
+    os::overlay()
 }
 
 /// The sharing indicator of this OS: windows above all others that show

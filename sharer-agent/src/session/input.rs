@@ -9,6 +9,7 @@ use crate::indicator::label;
 use crate::inject::InjectError;
 use std::sync::atomic::Ordering;
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
+use tandem_protocol::annotation::ANNOTATION_CHANNEL;
 use tandem_protocol::clipboard::CLIPBOARD_CHANNEL;
 use tandem_protocol::input::{Control, Display, INPUT_CHANNEL, Input, POINTER_CHANNEL};
 use tandem_protocol::tiles::TILES_CHANNEL;
@@ -79,6 +80,7 @@ impl Session {
                 }
             },
             CLIPBOARD_CHANNEL => self.on_clipboard(bytes).await,
+            ANNOTATION_CHANNEL => self.on_annotation(bytes),
             // Agent → helper only.
             TILES_CHANNEL => {
                 self.malformed += 1;

@@ -133,7 +133,7 @@ impl Session {
             sent_kbps: (counters.bytes * 8) as f32 / 1000.0,
             dropped_frames: counters.dropped,
             refused_input: self.injector.as_ref().map_or(0, |i| i.counts().refused),
-            malformed_messages: self.malformed + self.clipboard.dropped,
+            malformed_messages: self.malformed + self.clipboard.dropped + self.annotation.dropped,
         };
         // Also while paused: the helper sees that nothing is captured and
         // what was refused (figures only, never screen content).

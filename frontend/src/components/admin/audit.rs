@@ -115,6 +115,7 @@ const FIELDS: &[(&str, &str)] = &[
     ("chat_enabled", "Chat"),
     ("relay_only", "Relay only"),
     ("clipboard_enabled", "Clipboard"),
+    ("annotation_enabled", "Annotation"),
     ("clipboard_max_bytes", "Clipboard limit (bytes)"),
     ("timezone", "Time zone"),
     ("working_hours_start", "Working hours start"),

@@ -1,10 +1,12 @@
 //! Pieces of the session pages: identity cards, the status line, the
 //! sharing indicator and the video view.
 
+mod annotate;
 pub mod away;
 mod card;
 mod chat;
 mod clipboard;
+mod drawing;
 pub mod media_watch;
 pub mod steps;
 mod ticket;
@@ -15,6 +17,7 @@ pub mod workspace;
 
 pub use card::IdentityCardView;
 pub use chat::{ChatPanel, ChatState};
+pub use drawing::SharerDrawingControls;
 pub use ticket::TicketField;
 pub use video::VideoView;
 

@@ -1,7 +1,9 @@
-//! "Tools…": the in-session tools of full control (type text, clipboard),
-//! one button in the screen's toolbar that opens a row of them below it,
-//! so the toolbar stays one line and the picture keeps its room.
+//! "Tools…": the in-session tools (annotation whenever the device draws;
+//! type text and clipboard in full control), one button in the screen's
+//! toolbar that opens a row of them below it, so the toolbar stays one
+//! line and the picture keeps its room.
 
+use super::annotate::{AnnotateTools, Annotation};
 use super::clipboard::ClipboardTool;
 use super::type_text::TypeText;
 use crate::rtc::remote::Remote;
@@ -15,17 +17,33 @@ pub fn SessionTools(
     send: Callback<Input>,
     remote: Option<StoredValue<Remote, LocalStorage>>,
     clipboard: Memo<Option<u32>>,
+    controlling: Memo<bool>,
+    annotation: Option<Annotation>,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
+    // Closing the row puts the pointer back to controlling the device.
+    Effect::new(move |_| {
+        if !open.get()
+            && let Some(annotation) = annotation
+        {
+            annotation.tool.set(None);
+        }
+    });
     let row = move || {
         open.get().then(|| {
             let clipboard = move || {
                 let limit = clipboard.get()?;
                 remote.map(|remote| view! { <ClipboardTool remote limit /> })
             };
+            let annotate = move || {
+                let annotation = annotation.filter(|a| a.available.get())?;
+                remote.map(|remote| view! { <AnnotateTools annotation remote /> })
+            };
+            let typing = move || controlling.get().then(|| view! { <TypeText send /> });
             view! {
                 <div class="session-tools" id="session-tools" role="group" aria-label="Tools">
-                    <TypeText send />
+                    {annotate}
+                    {typing}
                     {clipboard}
                 </div>
             }

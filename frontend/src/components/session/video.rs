@@ -1,3 +1,4 @@
+use super::annotate::{Annotation, AnnotationLayer};
 use super::tools::SessionTools;
 use crate::rtc::remote::{AgentView, Remote};
 use leptos::html::{Canvas, Div, Video};
@@ -294,6 +295,10 @@ pub fn VideoView(
     // Changes only when control starts or ends: the tools below keep
     // their state (an open box, a status) while other signals move.
     let controlling = Memo::new(move |_| control.get());
+    let annotation = remote.map(Annotation::new);
+    let tools_on = Memo::new(move |_| {
+        live.get() && (controlling.get() || annotation.is_some_and(|a| a.available.get()))
+    });
     let clipboard_on = Memo::new(move |_| {
         clipboard_limit
             .and_then(|l| l.get())
@@ -456,8 +461,8 @@ pub fn VideoView(
             <div class="screen-tools" role="toolbar" aria-label="Session tools">
                 {lead.map(|lead| lead())}
                 <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
-                {move || controlling.get().then(|| view! {
-                    <SessionTools send=Callback::new(send) remote clipboard=clipboard_on />
+                {move || tools_on.get().then(|| view! {
+                    <SessionTools send=Callback::new(send) remote clipboard=clipboard_on controlling annotation />
                 })}
                 {display_picker}
                 <span class="scale" role="radiogroup" aria-label="Picture size">
@@ -513,6 +518,7 @@ pub fn VideoView(
                         on:loadedmetadata=move |_| layout.update(|n| *n += 1)
                     ></video>
                     <canvas node_ref=tile_canvas id="remote-tiles" class="remote-tiles" aria-hidden="true"></canvas>
+                    {annotation.zip(remote).map(|(annotation, remote)| view! { <AnnotationLayer annotation remote video /> })}
                     {cursor}
                 </div>
             </div>

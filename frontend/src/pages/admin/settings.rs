@@ -172,6 +172,8 @@ pub fn SettingsPage() -> impl IntoView {
                         <fieldset class="checks">
                             <legend>"In-session features"</legend>
                             <Toggle id="set-chat" label="Chat" form get=|s| s.chat_enabled set=|s, v| s.chat_enabled = v />
+                            <Toggle id="set-annotation" label="Annotation: the helper draws over the sharer's screen (pen, highlighter, arrow, laser)" form
+                                get=|s| s.annotation_enabled set=|s, v| s.annotation_enabled = v />
                             <Toggle id="set-clipboard" label="Clipboard text between the helper and the device, in full control (the sharer is shown each use)" form
                                 get=|s| s.clipboard_enabled set=|s, v| s.clipboard_enabled = v />
                         </fieldset>

@@ -29,6 +29,7 @@ use crate::capture::{CaptureError, Capturer};
 use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::DeviceLog;
+use crate::overlay::{Overlay, OverlayError};
 use crate::platform::PlatformError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +52,15 @@ pub fn capturer() -> Result<Box<dyn Capturer>, CaptureError> {
 
 pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
     Ok(Box::new(WindowsInjector::new()?))
+}
+
+/// Not built for Windows yet (a layered, topmost, click-through window
+/// excluded from capture): the agent then tells the console that it
+/// cannot draw, and the console offers no annotation tools.
+pub fn overlay() -> Result<Box<dyn Overlay>, OverlayError> {
+    Err(OverlayError::Connect(
+        "drawing over the screen is not available on Windows yet".into(),
+    ))
 }
 
 pub fn indicator(clicks: mpsc::Sender<SharerAction>) -> Result<Box<dyn Indicator>, IndicatorError> {

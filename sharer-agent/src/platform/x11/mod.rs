@@ -4,13 +4,17 @@ mod capture;
 mod indicator;
 mod inject;
 mod keymap;
+mod overlay;
 mod shm;
 
 pub use capture::X11Capturer;
 pub use indicator::X11Indicator;
 pub use inject::X11Injector;
+pub use overlay::X11Overlay;
 
 #[cfg(test)]
 mod layout_tests;
+#[cfg(test)]
+mod overlay_tests;
 #[cfg(test)]
 mod tests;

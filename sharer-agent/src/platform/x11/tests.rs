@@ -221,7 +221,7 @@ fn show_window(
 }
 
 /// The colour of the root window's pixel at (`x`, `y`), 0xRRGGBB.
-fn pixel(conn: &impl Connection, root: Window, x: i16, y: i16) -> u32 {
+pub(super) fn pixel(conn: &impl Connection, root: Window, x: i16, y: i16) -> u32 {
     let image = conn
         .get_image(ImageFormat::Z_PIXMAP, root, x, y, 1, 1, u32::MAX)
         .unwrap()
@@ -232,7 +232,7 @@ fn pixel(conn: &impl Connection, root: Window, x: i16, y: i16) -> u32 {
 
 /// The mapped window named `name` among `parent`'s children, with its
 /// place relative to `parent`.
-fn named(
+pub(super) fn named(
     conn: &impl Connection,
     parent: Window,
     name: &str,
