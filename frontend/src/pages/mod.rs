@@ -7,6 +7,7 @@ mod monitor;
 mod not_found;
 mod reports;
 mod share;
+mod share_session;
 mod sign_in;
 
 pub use assist::{AssistButton, AssistPage, IssuedCodes, provide_issued_codes};
@@ -14,5 +15,6 @@ pub use devices::DevicesPage;
 pub use monitor::MonitorPage;
 pub use not_found::NotFoundPage;
 pub use reports::{ReportDetailPage, ReportsPage};
-pub use share::{SharePage, ShareSessionPage};
+pub use share::SharePage;
+pub use share_session::ShareSessionPage;
 pub use sign_in::SignInPage;
