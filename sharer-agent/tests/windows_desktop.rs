@@ -373,3 +373,55 @@ fn the_clipboard_reads_and_sets_text() {
         Some("from Windows: é€ ✓".to_owned())
     );
 }
+
+/// The annotation overlay (`platform::overlay`): a pen stroke shows on the
+/// screen where it was drawn (read back from the screen; Wine cannot leave
+/// the window out of the capture, so it is there), the point under it
+/// belongs to the window beneath (clicks go through), and it goes when
+/// the strokes do.
+#[test]
+fn the_overlay_draws_strokes_that_clicks_go_through() {
+    use tandem_protocol::annotation::{Sketch, Tool};
+    use windows::Win32::Graphics::Gdi::{GetDC, GetPixel, ReleaseDC};
+    use windows::Win32::UI::WindowsAndMessaging::WindowFromPoint;
+    let display = monitors().remove(0).display;
+    let pen = Tool::Pen.rgb();
+    let bgr = ((pen & 0xff) << 16) | (pen & 0xff00) | ((pen >> 16) & 0xff);
+    let screen_pixel = |x: i32, y: i32| {
+        let dc = unsafe { GetDC(None) };
+        let pixel = unsafe { GetPixel(dc, x, y) }.0;
+        unsafe { ReleaseDC(None, dc) };
+        pixel
+    };
+    let wait_for = |want: bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let seen = screen_pixel(250, 300);
+            if (seen == bgr) == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the screen at (250, 300) is {seen:06x}, wanted {}{bgr:06x}",
+                if want { "" } else { "anything but " }
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let mut overlay = tandem_agent::platform::overlay().expect("an overlay");
+    let mut sketch = Sketch::default();
+    sketch.add(
+        1,
+        Tool::Pen,
+        &[(100, 300), (400, 300)],
+        (display.width, display.height),
+        0,
+    );
+    overlay.show(sketch.strokes(), &display).expect("shown");
+    wait_for(true);
+    let ours = unsafe { FindWindowW(w!("TandemAnnotation"), None) }.expect("the overlay window");
+    let under = unsafe { WindowFromPoint(POINT { x: 250, y: 300 }) };
+    assert_ne!(under, ours, "a click there goes to the window beneath");
+    overlay.show(&[], &display).expect("hidden");
+    wait_for(false);
+}

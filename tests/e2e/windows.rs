@@ -128,6 +128,15 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
     }
     assert_eq!(seen, "from Windows: é€ ✓", "X serves what Windows set");
 
+    // The annotation overlay: strokes on screen, clicks through.
+    backend_test(
+        &wine,
+        out,
+        "the_overlay_draws_strokes_that_clicks_go_through",
+        "-all",
+        "",
+    );
+
     backend_test(
         &wine,
         out,

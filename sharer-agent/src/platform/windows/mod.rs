@@ -13,6 +13,7 @@ mod gdi;
 mod indicator;
 mod inject;
 mod monitors;
+mod overlay;
 mod pointer;
 pub mod service;
 pub mod state_dir;
@@ -54,13 +55,8 @@ pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
     Ok(Box::new(WindowsInjector::new()?))
 }
 
-/// Not built for Windows yet (a layered, topmost, click-through window
-/// excluded from capture): the agent then tells the console that it
-/// cannot draw, and the console offers no annotation tools.
 pub fn overlay() -> Result<Box<dyn Overlay>, OverlayError> {
-    Err(OverlayError::Connect(
-        "drawing over the screen is not available on Windows yet".into(),
-    ))
+    Ok(Box::new(overlay::WindowsOverlay::start()?))
 }
 
 pub fn indicator(clicks: mpsc::Sender<SharerAction>) -> Result<Box<dyn Indicator>, IndicatorError> {
