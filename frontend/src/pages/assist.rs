@@ -6,10 +6,11 @@ use crate::api::{self, SessionAction};
 use crate::components::layout::{set_title, use_full_bleed};
 use crate::components::session::media_watch::{MediaWatch, media_down};
 use crate::components::session::steps::{CodePanel, ConnectionSteps};
-use crate::components::session::workspace::{elapsed, quality, quality_details};
+use crate::components::session::workspace::{elapsed, quality};
 use crate::components::session::{
     ChatPanel, ChatState, IdentityCardView, TicketField, VideoView, chat_open, helper_status,
 };
+use crate::components::session::{ConnectionDetails, SessionWho};
 use crate::routes::AppRoute;
 use crate::rtc::peer::{IceSetup, Peer, PeerSlot, add_remote_candidate};
 use crate::rtc::remote::{AgentView, Remote, apply};
@@ -448,35 +449,7 @@ fn AssistSession(id: SessionId) -> impl IntoView {
             </button>
         })
     };
-    let details = move || {
-        details_open.get().then(|| {
-            let own = media_stats.get().map(|m| {
-                // Media, not the refreshes of an unused TCP allocation.
-                let over_tcp = agent.with(|a| a.stats.as_ref().is_some_and(|s| s.turn_tcp_kbps >= 8.0));
-                quality_details(&m, over_tcp)
-                    .into_iter()
-                    .map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> })
-                    .collect_view()
-            });
-            let technical = media_stats
-                .get()
-                .map(|m| format!("{}×{} · {:.0} fps · {:.0} kbit/s", m.width, m.height, m.fps, m.kbps));
-            let device = agent.get().stats.map(|s| {
-                format!(
-                    "Device: sends {:.0} updates a second ({:.0} as lossless tiles), {:.1} ms to encode each, {:.0} kbit/s; \
-                     per update {:.1} ms waiting for capture, {:.1} ms capturing, {:.1} ms handing over to WebRTC",
-                    s.captured_fps, s.tile_updates, s.encode_ms, s.sent_kbps, s.wait_ms, s.capture_ms, s.send_ms
-                )
-            });
-            view! {
-                <section class="connection-details" id="connection-details" aria-label="Connection details">
-                    <dl>{own}</dl>
-                    <p class="muted" id="media-stats">{technical}</p>
-                    <p class="muted" id="agent-stats">{device}</p>
-                </section>
-            }
-        })
-    };
+    let details = view! { <ConnectionDetails open=details_open media_stats agent /> };
     let has_picture = leptos::prelude::Signal::derive(move || stream.with(Option::is_some));
     let progress = view! { <ConnectionSteps session has_picture now /> };
     let held = move || {
@@ -517,31 +490,6 @@ fn AssistSession(id: SessionId) -> impl IntoView {
         };
         Some(view! { <span class="mode-badge" id="mode-badge">{text}</span> })
     };
-    let who = move || {
-        let view = session.get()?;
-        let sharer = view.sharer.map(|s| s.display_name);
-        let device = view.device.map(|d| {
-            let compliance = d.compliance;
-            let shown = d.shown_name();
-            view! {
-                <span class="ws-device">
-                    <span class="host" title=shown.clone()>{shown.clone()}</span>
-                    <span class=if d.enrolled { "chip" } else { "chip warning" } id="device-enrollment">
-                        {if d.enrolled { "Enrolled" } else { "Not enrolled" }}
-                    </span>
-                    {(compliance != Compliance::Compliant).then(|| view! {
-                        <span class="chip warning" role="note">"Compliance: " {compliance.label().to_lowercase()}</span>
-                    })}
-                </span>
-            }
-        });
-        Some(view! {
-            <span class="ws-who">
-                {sharer.map(|name| view! { <strong class="ws-sharer">{name}</strong> })}
-                {device}
-            </span>
-        })
-    };
     let lead: ChildrenFn =
         std::sync::Arc::new(move || view! { {mode_badge}{choices.clone()} }.into_any());
 
@@ -549,7 +497,7 @@ fn AssistSession(id: SessionId) -> impl IntoView {
         <section class="workspace" id="workspace" aria-labelledby="session-title">
             <header class="ws-bar">
                 <h1 id="session-title" class="ws-title">"Assist"</h1>
-                {who}
+                <SessionWho session />
                 <p class="ws-status" role="status" id="session-status" tabindex="-1">
                     {move || session.get().map(|v| {
                         let media = media.get();

@@ -6,6 +6,7 @@ pub mod away;
 mod card;
 mod chat;
 mod clipboard;
+mod details;
 mod drawing;
 pub mod media_watch;
 pub mod steps;
@@ -17,6 +18,7 @@ pub mod workspace;
 
 pub use card::IdentityCardView;
 pub use chat::{ChatPanel, ChatState};
+pub use details::{ConnectionDetails, SessionWho};
 pub use drawing::SharerDrawingControls;
 pub use ticket::TicketField;
 pub use video::VideoView;
