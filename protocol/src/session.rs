@@ -212,9 +212,9 @@ pub struct SessionView {
     pub clipboard_to_device: u32,
     #[serde(default)]
     pub clipboard_from_device: u32,
-    /// Whether the tenant allows annotation and a device's agent shares
-    /// the screen (the helper draws, the agent shows it, the sharer may
-    /// clear it or switch it off).
+    /// Whether the tenant allows annotation: the helper draws, the device's
+    /// agent (or the sharer's page, for a screen shared from a browser tab)
+    /// shows it, the sharer may clear it or switch it off.
     #[serde(default)]
     pub annotation_enabled: bool,
     /// The helper's ticket reference (helper only).

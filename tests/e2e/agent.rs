@@ -277,7 +277,7 @@ async fn clipboard_both_ways(helper: &Browser, sharer: &Browser, xvfb: &Xvfb) {
 
 /// Draws through the annotation layer with mouse events at screen pixels
 /// `points` (the layer takes the pointer while a tool is picked).
-const DRAW: &str = "const [points] = arguments;
+pub(crate) const DRAW: &str = "const [points] = arguments;
     const layer = document.getElementById('annotation-layer');
     const video = document.getElementById('remote-screen');
     const r = video.getBoundingClientRect();

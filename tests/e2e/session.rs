@@ -140,6 +140,71 @@ pub(crate) async fn click_mid_picture(
 }
 
 /// Signs `email` in (signing out whoever was).
+/// The pixel of the sharer's preview canvas at (`x`, `y`), RGBA.
+async fn preview_pixel(sharer: &Browser, x: u32, y: u32) -> Value {
+    sharer
+        .eval(
+            "const [x, y] = arguments; const c = document.getElementById('share-annotation');
+             return c ? Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data) : null;",
+            vec![serde_json::json!(x), serde_json::json!(y)],
+        )
+        .await
+        .unwrap()
+}
+
+/// A screen shared from a browser tab: the helper's pen stroke shows on
+/// the sharer's own preview, and her Clear removes it.
+async fn drawing_over_a_browser_tab(helper: &Browser, sharer: &Browser) {
+    helper
+        .wait_for("#tools-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    helper
+        .wait_for("#annotate-pen")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let stroke = serde_json::json!([[100, 200], [250, 200], [400, 200]]);
+    helper.eval(crate::agent::DRAW, vec![stroke]).await.unwrap();
+    let pen = serde_json::json!([0xe0, 0x1b, 0x24, 255]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while preview_pixel(sharer, 250, 200).await != pen {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stroke never showed on the sharer's preview: {}",
+            preview_pixel(sharer, 250, 200).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sharer
+        .wait_for("#drawing-clear")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while preview_pixel(sharer, 250, 200).await == pen {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sharer's Clear left it"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    helper
+        .wait_for("#tools-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 pub(crate) async fn as_user(browser: &Browser, email: &str) {
     let _ = browser.fetch_post("/api/auth/logout", &json!({})).await;
     browser.sign_in_as(email).await.unwrap();
@@ -273,6 +338,7 @@ async fn a_view_session_with_pixels_pause_control_reconnect_and_leave_on(databas
             assert!(fit["share"].as_f64().unwrap() > 0.5, "{fit}");
         }
         helper.screenshot("helper-live").await.unwrap();
+        drawing_over_a_browser_tab(helper, &sharer).await;
         // A browser tab cannot be controlled: the helper is told why, and
         // nothing offers what cannot happen.
         helper

@@ -5,8 +5,8 @@
 use crate::api::{self, SessionAction};
 use crate::components::layout::set_title;
 use crate::components::session::{
-    ChatPanel, ChatState, IdentityCardView, SharerDrawingControls, chat_open, clipboard_notice,
-    sharer_indicator,
+    ChatPanel, ChatState, IdentityCardView, SharePreview, SharerDrawingControls, SharerSketch,
+    chat_open, clipboard_notice, sharer_indicator,
 };
 use crate::rtc::peer::{IceSetup, Peer, PeerSlot, add_remote_candidate, capture_screen};
 use crate::rtc::signal::{Link, Signal};
@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use tandem_protocol::SessionId;
 use tandem_protocol::session::{Mode, Phase, SessionView};
-use tandem_protocol::signal::ServerMessage;
+use tandem_protocol::signal::{ClientMessage, ServerMessage};
 use web_sys::{MediaStream, MediaStreamTrack};
 
 /// What the sharer's page holds between events.
@@ -31,6 +31,8 @@ struct Sharing {
     error: RwSignal<Option<String>>,
     media: RwSignal<String>,
     chat: ChatState,
+    /// The helper's strokes over the preview (a screen shared from here).
+    sketch: SharerSketch,
 }
 
 impl Sharing {
@@ -62,6 +64,11 @@ impl Sharing {
         // The new connection replaces the old one before the offer goes out,
         // so the answer and candidates that follow reach it.
         *self.peer.borrow_mut() = Some(peer.clone());
+        let told = signal.clone();
+        self.sketch.open_on(
+            peer.connection(),
+            Rc::new(move || told.send(&ClientMessage::AnnotationUsed)),
+        );
         spawn_local(async move {
             if let Err(e) = peer.offer(&signal, &stream, &track, paused).await {
                 error.set(Some(format!("Cannot share the screen: {e}")));
@@ -105,6 +112,8 @@ impl Sharing {
             }
             ServerMessage::State { session: view } => {
                 let ended = view.ended.is_some();
+                self.sketch
+                    .set_allowed(view.annotation_enabled && !view.via_agent && !ended);
                 self.session.set(Some(*view));
                 if ended {
                     self.stop();
@@ -157,6 +166,7 @@ pub fn ShareSessionPage() -> impl IntoView {
         error: RwSignal::new(None),
         media: RwSignal::new(String::new()),
         chat: ChatState::default(),
+        sketch: SharerSketch::default(),
     };
     let link = RwSignal::new(Link::Connecting);
     let has_stream = RwSignal::new(false);
@@ -353,21 +363,47 @@ pub fn ShareSessionPage() -> impl IntoView {
     let chat = sharing.chat;
     let send_chat = Callback::new(move |text: String| {
         if let Some(signal) = stored.get_value().signal.borrow().clone() {
-            signal.send(&tandem_protocol::signal::ClientMessage::Chat { text });
+            signal.send(&ClientMessage::Chat { text });
         }
     });
     let chat_visible = Memo::new(move |_| session.get().is_some_and(|v| chat_open(&v)));
+    // The agent draws on the device; a screen shared from here is drawn
+    // on this page's preview.
+    let sketch = sharing.sketch;
     let send_drawing = Callback::new(move |action| {
-        if let Some(signal) = stored.get_value().signal.borrow().clone() {
-            signal.send(&tandem_protocol::signal::ClientMessage::SharerDrawing { action });
+        if session.get_untracked().is_some_and(|v| v.via_agent) {
+            if let Some(signal) = stored.get_value().signal.borrow().clone() {
+                signal.send(&ClientMessage::SharerDrawing { action });
+            }
+        } else {
+            sketch.act(action);
         }
     });
-    // Over an agent's sharing, while shared: the helper may draw.
+    // While shared, and the helper may draw.
     let drawing = Memo::new(move |_| {
-        session
-            .get()
-            .is_some_and(|v| v.annotation_enabled && v.ended.is_none() && v.mode.is_some())
+        session.get().is_some_and(|v| {
+            v.annotation_enabled
+                && v.ended.is_none()
+                && v.mode.is_some()
+                && (v.via_agent || has_stream.get())
+        })
     });
+    // What this page shares, with the helper's strokes over it.
+    let preview = move || {
+        has_stream.get();
+        let live = session
+            .get()
+            .is_some_and(|v| !v.via_agent && v.ended.is_none());
+        let stream = stored
+            .get_value()
+            .stream
+            .borrow()
+            .as_ref()
+            .map(|(s, _)| s.clone());
+        stream
+            .filter(|_| live)
+            .map(|stream| view! { <SharePreview stream sketch /> })
+    };
 
     view! {
         <section class="page share-page" aria-labelledby="share-session-title">
@@ -391,6 +427,7 @@ pub fn ShareSessionPage() -> impl IntoView {
                 view! { <p class="muted">"This browser shares your screen only. Keyboard and mouse control needs the Tandem agent on this device."</p> }.into_any()
             })}
             {buttons}
+            {preview}
             {move || drawing.get().then(|| view! { <SharerDrawingControls send=send_drawing /> })}
             {move || chat_visible.get().then(|| view! { <ChatPanel state=chat send=send_chat /> })}
         </section>

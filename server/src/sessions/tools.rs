@@ -53,12 +53,14 @@ impl Sessions {
         Ok(ToolUse::Counted)
     }
 
-    /// The device's agent drew the helper's strokes: recorded once, only
-    /// while media flows through the agent and the tenant allows it.
+    /// The helper's strokes were drawn where the screen is shared (by the
+    /// device's agent, or by the sharer's page for a browser tab): recorded
+    /// once, only from that party, while shared, the tenant allowing it.
     pub(super) async fn annotation_used(
         &self,
         scope: &TenantScope,
         id: &SessionId,
+        party: Party,
     ) -> SessionResult<ToolUse> {
         let record = self
             .store()
@@ -66,7 +68,10 @@ impl Sessions {
             .await?
             .ok_or(SessionError::NotFound)?;
         let live = matches!(record.state, State::Active { .. });
-        if !live || !record.via_agent || !self.store().settings(scope).await?.annotation_enabled {
+        if !live
+            || party != super::media_party(record.via_agent)
+            || !self.store().settings(scope).await?.annotation_enabled
+        {
             return Ok(ToolUse::NotAllowed);
         }
         self.store().mark_annotation_used(&record.id).await?;
@@ -74,17 +79,17 @@ impl Sessions {
     }
 }
 
-/// `AnnotationUsed` on a signaling connection: only the device's agent
-/// says it.
+/// `AnnotationUsed` on a signaling connection: only the side that shows
+/// the screen (the device's agent, or the sharer's browser) says it.
 pub(super) async fn annotation_used(sessions: &Sessions, joined: &Joined) -> Option<ServerMessage> {
-    if joined.party != Party::Agent {
+    if joined.party == Party::Helper {
         return refused(
             ProblemKind::WrongParty,
-            "Only the device's agent reports annotation.",
+            "Only the side that shows the screen reports annotation.",
         );
     }
     match sessions
-        .annotation_used(&joined.scope, &joined.session)
+        .annotation_used(&joined.scope, &joined.session, joined.party)
         .await
     {
         Ok(ToolUse::Counted) => None,

@@ -169,7 +169,7 @@ impl Sessions {
                 .then_some(settings.clipboard_max_bytes),
             clipboard_to_device,
             clipboard_from_device,
-            annotation_enabled: record.via_agent && settings.annotation_enabled,
+            annotation_enabled: settings.annotation_enabled,
             sign_out_after_elevation: party == Party::Agent && settings.sign_out_after_elevation,
             ticket: if party == Party::Helper {
                 self.store().ticket(&record.id).await?

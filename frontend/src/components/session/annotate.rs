@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use std::rc::Rc;
 use tandem_protocol::annotation::{AnnotationMessage, MAX_POINTS_PER_MESSAGE, Sketch, Tool};
 use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, MouseEvent};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, MouseEvent};
 
 fn now_ms() -> u64 {
     js_sys::Date::now() as u64
@@ -213,10 +213,18 @@ fn css(rgb: u32, alpha: f64) -> String {
     )
 }
 
-fn draw(canvas: NodeRef<Canvas>, annotation: Annotation, (width, height): (u32, u32)) {
+fn draw(canvas: NodeRef<Canvas>, annotation: Annotation, size: (u32, u32)) {
     let Some(canvas) = canvas.get_untracked() else {
         return;
     };
+    annotation
+        .sketch
+        .with_value(|sketch| draw_sketch(&canvas, sketch, size));
+}
+
+/// Draws `sketch` on `canvas`, whose pixels are made the screen's
+/// (`width`×`height`), so strokes land on the pixels they name.
+pub fn draw_sketch(canvas: &HtmlCanvasElement, sketch: &Sketch, (width, height): (u32, u32)) {
     if width == 0 || height == 0 {
         return;
     }
@@ -235,16 +243,14 @@ fn draw(canvas: NodeRef<Canvas>, annotation: Annotation, (width, height): (u32, 
     context.clear_rect(0.0, 0.0, f64::from(width), f64::from(height));
     context.set_line_cap("round");
     context.set_line_join("round");
-    annotation.sketch.with_value(|sketch| {
-        for stroke in sketch.strokes() {
-            context.set_stroke_style_str(&css(stroke.tool.rgb(), 1.0));
-            context.set_line_width(f64::from(stroke.tool.width()));
-            context.begin_path();
-            for ((x1, y1), (x2, y2)) in Sketch::segments(stroke) {
-                context.move_to(f64::from(x1), f64::from(y1));
-                context.line_to(f64::from(x2), f64::from(y2));
-            }
-            context.stroke();
+    for stroke in sketch.strokes() {
+        context.set_stroke_style_str(&css(stroke.tool.rgb(), 1.0));
+        context.set_line_width(f64::from(stroke.tool.width()));
+        context.begin_path();
+        for ((x1, y1), (x2, y2)) in Sketch::segments(stroke) {
+            context.move_to(f64::from(x1), f64::from(y1));
+            context.line_to(f64::from(x2), f64::from(y2));
         }
-    });
+        context.stroke();
+    }
 }

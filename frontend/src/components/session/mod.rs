@@ -9,6 +9,7 @@ mod clipboard;
 mod details;
 mod drawing;
 pub mod media_watch;
+mod preview;
 pub mod steps;
 mod ticket;
 mod tools;
@@ -20,6 +21,7 @@ pub use card::IdentityCardView;
 pub use chat::{ChatPanel, ChatState};
 pub use details::{ConnectionDetails, SessionWho};
 pub use drawing::SharerDrawingControls;
+pub use preview::{SharePreview, SharerSketch};
 pub use ticket::TicketField;
 pub use video::VideoView;
 
