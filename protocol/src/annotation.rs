@@ -96,6 +96,9 @@ pub enum AnnotationMessage {
     /// overlay, and the organization allows annotation). The console
     /// offers the tools only while it does.
     Available { available: bool },
+    /// Device → helper: the strokes went there (the sharer cleared them,
+    /// or the sharing paused or stopped), so they go here too.
+    Cleared,
 }
 
 impl AnnotationMessage {

@@ -24,7 +24,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
 use tandem_protocol::annotation::ANNOTATION_CHANNEL;
-use tandem_protocol::clipboard::ClipboardDirection;
+use tandem_protocol::clipboard::{CLIPBOARD_CHANNEL, ClipboardDirection};
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, CursorShape, Display};
 use tandem_protocol::session::SessionView;
 use tandem_protocol::signal::{ClientMessage, IceServer, IceTransportPolicy, ServerMessage};
@@ -307,6 +307,7 @@ where
             }
         }
         this.keep_annotation();
+        this.tell_cleared().await;
         if std::mem::take(&mut this.annotation.unreported)
             && !link.send(ClientMessage::AnnotationUsed).await
         {

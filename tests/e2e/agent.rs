@@ -370,6 +370,26 @@ async fn annotation_draws_on_the_device(helper: &Browser, sharer: &Browser, xvfb
         .await
         .unwrap();
     wait_for_x_pixel(xvfb, (450, 500), pen, true).await;
+    // The device says so, and the helper's own copy goes too.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let local = helper
+            .eval(
+                "return document.getElementById('annotation-layer')
+                    .getContext('2d').getImageData(450, 500, 1, 1).data[3];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if local == serde_json::json!(0) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the helper still sees the stroke the sharer cleared"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     sharer
         .wait_for("#drawing-toggle")
         .await
@@ -570,7 +590,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
             .unwrap();
         helper.wait_for("#type-text-send").await.unwrap().click().await.unwrap();
         helper
-            .wait_for_text_containing("#type-text-status", "Typed 16 characters")
+            .wait_for_text_containing("#type-text-status", "Sent 16 characters")
             .await
             .unwrap();
         assert!(

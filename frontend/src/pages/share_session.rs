@@ -367,6 +367,8 @@ pub fn ShareSessionPage() -> impl IntoView {
         }
     });
     let chat_visible = Memo::new(move |_| session.get().is_some_and(|v| chat_open(&v)));
+    // Announced again only when a count changes, not at every view.
+    let clipboard_text = Memo::new(move |_| session.get().and_then(|v| clipboard_notice(&v)));
     // The agent draws on the device; a screen shared from here is drawn
     // on this page's preview.
     let sketch = sharing.sketch;
@@ -411,7 +413,7 @@ pub fn ShareSessionPage() -> impl IntoView {
             {move || session.get().and_then(|v| sharer_indicator(&v)).map(|text| view! {
                 <p class="share-indicator" role="status" id="share-indicator">{text}</p>
             })}
-            {move || session.get().and_then(|v| clipboard_notice(&v)).map(|text| view! {
+            {move || clipboard_text.get().map(|text| view! {
                 <p class="notice" role="alert" id="clipboard-notice">{text}</p>
             })}
             <p class="status-line" role="status" id="session-status">

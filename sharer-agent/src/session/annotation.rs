@@ -23,6 +23,9 @@ pub struct AnnotationDesk {
     refilled_at: u64,
     /// Annotation was used and the server not yet told.
     pub unreported: bool,
+    /// The strokes went without the helper clearing them (the sharer, a
+    /// pause): the console is not yet told.
+    pub cleared_untold: bool,
     reported: bool,
     /// Messages dropped: malformed, refused, too fast, the wrong way.
     pub dropped: u64,
@@ -49,7 +52,9 @@ impl AnnotationDesk {
             SharerDrawing::On => self.sharer_off = false,
             SharerDrawing::Clear => {}
         }
-        action != SharerDrawing::On && self.stop()
+        let went = action != SharerDrawing::On && self.stop();
+        self.cleared_untold |= went;
+        went
     }
 
     pub fn sketch(&self) -> &Sketch {
@@ -98,7 +103,7 @@ impl AnnotationDesk {
                 self.sketch.clear();
                 had
             }
-            AnnotationMessage::Available { .. } => {
+            AnnotationMessage::Available { .. } | AnnotationMessage::Cleared => {
                 self.dropped += 1;
                 false
             }
@@ -129,6 +134,16 @@ impl AnnotationDesk {
 }
 
 impl Session {
+    /// Tells the console that the strokes went here, if it is not told yet.
+    pub(super) async fn tell_cleared(&mut self) {
+        if !std::mem::take(&mut self.annotation.cleared_untold) {
+            return;
+        }
+        if let Some(live) = &self.live {
+            live.peer.send_annotation(&AnnotationMessage::Cleared).await;
+        }
+    }
+
     /// Tells the console whether this device draws strokes now.
     pub(super) async fn announce_annotation(&mut self) {
         let available = self.overlay.is_some() && self.annotation.allowed();
@@ -156,6 +171,7 @@ impl Session {
         if self.annotation.sharer(action) {
             self.draw_annotation();
         }
+        self.tell_cleared().await;
         if action != SharerDrawing::Clear {
             self.announce_annotation().await;
         }
@@ -163,6 +179,11 @@ impl Session {
 
     /// A message on the annotation channel.
     pub(super) fn on_annotation(&mut self, bytes: &[u8]) {
+        // Nothing is drawn without an overlay (the console was told).
+        if self.overlay.is_none() {
+            self.annotation.dropped += 1;
+            return;
+        }
         let now = crate::client::now();
         let media = self.gate.media_allowed(now) && !self.gate.paused();
         let size = self
@@ -196,7 +217,9 @@ impl Session {
         let changed = if media {
             self.annotation.fade(u64::try_from(now.0).unwrap_or(0))
         } else {
-            self.annotation.stop()
+            let went = self.annotation.stop();
+            self.annotation.cleared_untold |= went;
+            went
         };
         if changed {
             self.draw_annotation();
@@ -254,6 +277,7 @@ mod tests {
         let size = (100, 100);
         assert!(desk.on_message(&stroke(1, vec![(1, 1)]), true, size, 1));
         assert!(desk.sharer(SharerDrawing::Clear), "the strokes went");
+        assert!(desk.cleared_untold, "and the console is to be told");
         assert!(desk.allowed());
         assert!(desk.on_message(&stroke(2, vec![(1, 1)]), true, size, 2));
         assert!(desk.sharer(SharerDrawing::Off));

@@ -56,6 +56,12 @@ fn done(id: u32, outcome: ClipboardOutcome) -> Step {
 }
 
 impl ClipboardDesk {
+    /// A new connection: whatever a cut-off request left goes.
+    pub fn reset(&mut self) {
+        self.incoming = None;
+        self.refusing = None;
+    }
+
     pub fn set_limit(&mut self, limit: Option<u32>) {
         self.limit = limit;
         if limit.is_none() {
@@ -195,6 +201,8 @@ impl ClipboardDesk {
                 result: Ok(Some(text)),
                 ..
             } => {
+                // The channel refuses NUL; it ends text in most programs.
+                let text = text.replace('\0', "");
                 let limit = self.limit.unwrap_or(0);
                 let Ok(total) = u32::try_from(text.len()) else {
                     return nothing(ClipboardOutcome::TooLarge { limit });

@@ -79,6 +79,7 @@ impl Session {
                     .store(self.tiles_enabled, Ordering::Release);
             }
             PeerEvent::Open(ANNOTATION_CHANNEL) => self.announce_annotation().await,
+            PeerEvent::Open(CLIPBOARD_CHANNEL) => self.clipboard.reset(),
             PeerEvent::Open(_) => {}
             PeerEvent::Message { channel, bytes } => self.on_channel(channel, &bytes).await,
             PeerEvent::Keyframe => self.switches.keyframe.store(true, Ordering::Release),

@@ -13,6 +13,9 @@ use tandem_protocol::annotation::{AnnotationMessage, MAX_POINTS_PER_MESSAGE, Ske
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, MouseEvent};
 
+/// The least time between two stroke messages, in milliseconds.
+const SEND_EVERY_MS: u64 = 40;
+
 fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
@@ -45,13 +48,22 @@ impl Annotation {
             available: RwSignal::new(false),
         };
         let listener = Rc::new(move |message: AnnotationMessage| {
-            if let AnnotationMessage::Available { available } = message {
-                this.available.set(available);
-                if !available {
+            match message {
+                AnnotationMessage::Available { available } => {
+                    this.available.set(available);
+                    if !available {
+                        this.sketch.update_value(Sketch::clear);
+                        this.drawn.update(|n| *n += 1);
+                        this.tool.set(None);
+                    }
+                }
+                // The strokes went on the device (the sharer cleared them,
+                // the sharing paused): here too, so both show the same.
+                AnnotationMessage::Cleared => {
                     this.sketch.update_value(Sketch::clear);
                     this.drawn.update(|n| *n += 1);
-                    this.tool.set(None);
                 }
+                AnnotationMessage::Stroke { .. } | AnnotationMessage::Clear => {}
             }
         });
         remote.with_value(|r| r.on_annotation(listener));
@@ -122,20 +134,47 @@ pub fn AnnotationLayer(
             .map(|v| (v.video_width(), v.video_height()))
             .unwrap_or((0, 0))
     };
+    // Points drawn here but not yet sent: they go together at most every
+    // SEND_EVERY_MS, when the stroke ends and before another starts, so
+    // a fast pointer never outruns the device's rate.
+    let pending = StoredValue::new(None::<(u32, Tool, Vec<(u32, u32)>)>);
+    let sent_at = StoredValue::new(0u64);
+    let flush = move || {
+        let mut taken = None;
+        pending.update_value(|p| taken = p.take());
+        sent_at.set_value(now_ms());
+        let Some((id, tool, points)) = taken else {
+            return;
+        };
+        for piece in points.chunks(MAX_POINTS_PER_MESSAGE) {
+            remote.with_value(|r| {
+                r.send_annotation(&AnnotationMessage::Stroke {
+                    id,
+                    tool,
+                    points: piece.to_vec(),
+                })
+            });
+        }
+    };
     let add = move |id: u32, tool: Tool, point: (u32, u32)| {
         let changed = annotation
             .sketch
             .try_update_value(|s| s.add(id, tool, &[point], screen(), now_ms()))
             .unwrap_or(false);
-        if changed {
-            annotation.drawn.update(|n| *n += 1);
-            remote.with_value(|r| {
-                r.send_annotation(&AnnotationMessage::Stroke {
-                    id,
-                    tool,
-                    points: vec![point],
-                })
-            });
+        if !changed {
+            return;
+        }
+        annotation.drawn.update(|n| *n += 1);
+        if pending.with_value(|p| p.as_ref().is_some_and(|(p_id, _, _)| *p_id != id)) {
+            flush();
+        }
+        pending.update_value(|p| {
+            p.get_or_insert_with(|| (id, tool, Vec::new()))
+                .2
+                .push(point)
+        });
+        if now_ms().saturating_sub(sent_at.get_value()) >= SEND_EVERY_MS {
+            flush();
         }
     };
     let on_down = move |event: MouseEvent| {
@@ -173,6 +212,7 @@ pub fn AnnotationLayer(
             event.stop_propagation();
         }
         annotation.stroke.set_value(None);
+        flush();
     };
     // Draws the strokes, and again while a laser fades.
     Effect::new(move |_| {
@@ -181,6 +221,7 @@ pub fn AnnotationLayer(
     });
     if let Ok(handle) = set_interval_with_handle(
         move || {
+            flush();
             let fading = annotation.sketch.with_value(Sketch::fading);
             if fading {
                 annotation.sketch.update_value(|s| {
@@ -200,7 +241,10 @@ pub fn AnnotationLayer(
             on:mousedown=on_down
             on:mousemove=on_move
             on:mouseup=on_up
-            on:mouseleave=move |_| annotation.stroke.set_value(None)></canvas>
+            on:mouseleave=move |_| {
+                annotation.stroke.set_value(None);
+                flush();
+            }></canvas>
     }
 }
 

@@ -25,7 +25,8 @@ pub fn ClipboardTool(remote: StoredValue<Remote, LocalStorage>, limit: u32) -> i
     let outgoing = RwSignal::new(String::new());
     let incoming = RwSignal::new(None::<String>);
     let status = RwSignal::new(Status::Idle);
-    let next_id = StoredValue::new(1u32);
+    // Random, so a request of an earlier mount is never taken for this one.
+    let next_id = StoredValue::new((js_sys::Math::random() * f64::from(u32::MAX / 2)) as u32 + 1);
     let assembly = StoredValue::new_local(None::<Assembly>);
     let take_id = move || {
         let id = next_id.get_value();
@@ -63,6 +64,10 @@ pub fn ClipboardTool(remote: StoredValue<Remote, LocalStorage>, limit: u32) -> i
             }
         }
         ClipboardMessage::Done { outcome, .. } => status.set(match outcome {
+            // Sent means nothing unless the text came whole.
+            ClipboardOutcome::Sent if incoming.get_untracked().is_none() => {
+                Status::Failed("The device's clipboard text did not arrive whole.".into())
+            }
             ClipboardOutcome::Set | ClipboardOutcome::Sent | ClipboardOutcome::Empty => {
                 Status::Done(outcome.message())
             }

@@ -20,16 +20,16 @@ pub fn SharerDrawingControls(send: Callback<SharerDrawing>) -> impl IntoView {
         send.run(action);
         off.set(action == SharerDrawing::Off);
         said.set(Some(if action == SharerDrawing::Off {
-            "The helper can no longer draw on your screen."
+            "Asked to stop the helper drawing on your screen."
         } else {
-            "The helper can draw on your screen again."
+            "Asked to let the helper draw on your screen again."
         }));
     };
     view! {
         <div class="sharer-drawing" role="group" aria-label="The helper's drawings">
             <button type="button" id="drawing-clear" on:click=move |_| {
                 send.run(SharerDrawing::Clear);
-                said.set(Some("The helper's drawings were cleared."));
+                said.set(Some("Asked to clear the helper's drawings."));
             }>"Clear the helper's drawings"</button>
             <button type="button" id="drawing-toggle" aria-pressed=move || off.get().to_string() on:click=toggle>
                 {move || if off.get() { "Let the helper draw again" } else { "Stop the helper drawing" }}

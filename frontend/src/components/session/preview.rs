@@ -136,9 +136,17 @@ impl SharerSketch {
         }
     }
 
+    /// The strokes go, here and on the helper's console.
     fn clear(self) {
         self.sketch.update_value(Sketch::clear);
         self.drawn.update(|n| *n += 1);
+        if let (Some(channel), Ok(text)) = (
+            self.channel.get_value(),
+            serde_json::to_string(&AnnotationMessage::Cleared),
+        ) && channel.ready_state() == web_sys::RtcDataChannelState::Open
+        {
+            let _ = channel.send_with_str(&text);
+        }
     }
 }
 

@@ -31,7 +31,7 @@ pub fn TypeText(send: Callback<Input>) -> impl IntoView {
         } else {
             "characters"
         };
-        status.set(Some(format!("Typed {count} {noun} on the device.")));
+        status.set(Some(format!("Sent {count} {noun} to type on the device.")));
     };
     let form = move || {
         open.get().then(|| {

@@ -24,10 +24,11 @@ use windows::Win32::System::Threading::GetCurrentThreadId;
 use windows::Win32::UI::WindowsAndMessaging::{
     CreateWindowExW, DefWindowProcW, DestroyWindow, DispatchMessageW, GetMessageW, HWND_TOPMOST,
     LWA_COLORKEY, MA_NOACTIVATE, MSG, PM_NOREMOVE, PeekMessageW, PostThreadMessageW,
-    RegisterClassExW, SW_HIDE, SWP_NOACTIVATE, SWP_SHOWWINDOW, SetLayeredWindowAttributes,
-    SetWindowDisplayAffinity, SetWindowPos, ShowWindow, TranslateMessage, WDA_EXCLUDEFROMCAPTURE,
-    WM_APP, WM_MOUSEACTIVATE, WM_PAINT, WM_QUIT, WNDCLASSEXW, WS_EX_LAYERED, WS_EX_NOACTIVATE,
-    WS_EX_TOOLWINDOW, WS_EX_TOPMOST, WS_EX_TRANSPARENT, WS_POPUP,
+    RegisterClassExW, SET_WINDOW_POS_FLAGS, SW_HIDE, SWP_NOACTIVATE, SWP_NOZORDER, SWP_SHOWWINDOW,
+    SetLayeredWindowAttributes, SetWindowDisplayAffinity, SetWindowPos, ShowWindow,
+    TranslateMessage, WDA_EXCLUDEFROMCAPTURE, WM_APP, WM_MOUSEACTIVATE, WM_PAINT, WM_QUIT,
+    WNDCLASSEXW, WS_EX_LAYERED, WS_EX_NOACTIVATE, WS_EX_TOOLWINDOW, WS_EX_TOPMOST,
+    WS_EX_TRANSPARENT, WS_POPUP,
 };
 use windows::core::PCWSTR;
 
@@ -111,6 +112,13 @@ impl Drop for WindowsOverlay {
 struct Ui {
     window: HWND,
     shown: Command,
+}
+
+/// Whether the overlay is on screen now (it goes on top only when it
+/// appears, so the sharing indicator, raised every second, stays above).
+fn visible(window: HWND) -> bool {
+    // SAFETY: a plain query on a window of this thread.
+    unsafe { windows::Win32::UI::WindowsAndMessaging::IsWindowVisible(window) }.as_bool()
 }
 
 thread_local! {
@@ -228,6 +236,11 @@ fn apply(next: Command) {
                 let _ = ShowWindow(window, SW_HIDE);
             }
             Some((_, display)) => {
+                let keep_order = if visible(window) {
+                    SWP_NOZORDER
+                } else {
+                    SET_WINDOW_POS_FLAGS(0)
+                };
                 let _ = SetWindowPos(
                     window,
                     Some(HWND_TOPMOST),
@@ -235,7 +248,7 @@ fn apply(next: Command) {
                     display.y,
                     i32::try_from(display.width.max(1)).unwrap_or(i32::MAX),
                     i32::try_from(display.height.max(1)).unwrap_or(i32::MAX),
-                    SWP_NOACTIVATE | SWP_SHOWWINDOW,
+                    SWP_NOACTIVATE | SWP_SHOWWINDOW | keep_order,
                 );
                 let _ = InvalidateRect(Some(window), None, true);
             }

@@ -17,6 +17,10 @@ use x11rb::protocol::xtest::{self, ConnectionExt as _};
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 
+/// How long a keycode borrowed for one character stays so before it is
+/// taken for another in the same text, so programs read the first.
+const REUSE_PAUSE: std::time::Duration = std::time::Duration::from_millis(30);
+
 fn failed(e: impl std::fmt::Display) -> InjectError {
     InjectError::Failed(e.to_string())
 }
@@ -149,6 +153,9 @@ impl X11Injector {
     /// character's, so a program sees the character with its modifiers.
     fn type_text(&mut self, text: &str) -> Result<(), InjectError> {
         let mut layout = self.layout()?;
+        // Keycodes borrowed in this call: taking one of them again for
+        // another character waits until X programs have read the first.
+        let mut borrowed_now: Vec<u8> = Vec::new();
         let shift = layout.keycode_of(keymap::SHIFT);
         let level3 = layout.keycode_of(keymap::LEVEL3);
         for c in text.chars() {
@@ -165,6 +172,11 @@ impl X11Injector {
                             "no spare keycode to type this character",
                         ));
                     };
+                    if borrowed_now.contains(&spare) {
+                        self.conn.sync().map_err(failed)?;
+                        std::thread::sleep(REUSE_PAUSE);
+                    }
+                    borrowed_now.push(spare);
                     self.conn
                         .change_keyboard_mapping(1, spare, 2, &[sym, sym])
                         .map_err(failed)?;

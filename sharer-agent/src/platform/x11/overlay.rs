@@ -212,16 +212,18 @@ impl Overlay for X11Overlay {
                 .map_err(draw_error)?;
         }
         let conn = &self.conn;
-        conn.configure_window(
-            window,
-            &ConfigureWindowAux::new()
-                .x(display.x)
-                .y(display.y)
-                .width(u32::from(width))
-                .height(u32::from(height))
-                .stack_mode(StackMode::ABOVE),
-        )
-        .map_err(draw_error)?;
+        let mut place = ConfigureWindowAux::new()
+            .x(display.x)
+            .y(display.y)
+            .width(u32::from(width))
+            .height(u32::from(height));
+        // On top when it appears; not again at each stroke, so the
+        // sharing indicator, which raises itself when covered, stays
+        // above the strokes.
+        if !self.mapped {
+            place = place.stack_mode(StackMode::ABOVE);
+        }
+        conn.configure_window(window, &place).map_err(draw_error)?;
         conn.change_window_attributes(
             window,
             &x11rb::protocol::xproto::ChangeWindowAttributesAux::new().background_pixmap(picture),
