@@ -17,4 +17,5 @@ mod reports;
 mod session;
 mod sign_in;
 mod tls;
+mod tools;
 mod windows;

@@ -2,6 +2,7 @@
 //! sharer page, sharing Chromium's fake screen with getDisplayMedia).
 //! Real video crosses a real WebRTC connection; the checks read pixels.
 
+use crate::tools::drawing_over_a_browser_tab;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tandem_tests::desktop::KEEP_PEERS;
@@ -140,71 +141,6 @@ pub(crate) async fn click_mid_picture(
 }
 
 /// Signs `email` in (signing out whoever was).
-/// The pixel of the sharer's preview canvas at (`x`, `y`), RGBA.
-async fn preview_pixel(sharer: &Browser, x: u32, y: u32) -> Value {
-    sharer
-        .eval(
-            "const [x, y] = arguments; const c = document.getElementById('share-annotation');
-             return c ? Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data) : null;",
-            vec![serde_json::json!(x), serde_json::json!(y)],
-        )
-        .await
-        .unwrap()
-}
-
-/// A screen shared from a browser tab: the helper's pen stroke shows on
-/// the sharer's own preview, and her Clear removes it.
-async fn drawing_over_a_browser_tab(helper: &Browser, sharer: &Browser) {
-    helper
-        .wait_for("#tools-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    helper
-        .wait_for("#annotate-pen")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let stroke = serde_json::json!([[100, 200], [250, 200], [400, 200]]);
-    helper.eval(crate::agent::DRAW, vec![stroke]).await.unwrap();
-    let pen = serde_json::json!([0xe0, 0x1b, 0x24, 255]);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while preview_pixel(sharer, 250, 200).await != pen {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the stroke never showed on the sharer's preview: {}",
-            preview_pixel(sharer, 250, 200).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    sharer
-        .wait_for("#drawing-clear")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while preview_pixel(sharer, 250, 200).await == pen {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the sharer's Clear left it"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    helper
-        .wait_for("#tools-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 pub(crate) async fn as_user(browser: &Browser, email: &str) {
     let _ = browser.fetch_post("/api/auth/logout", &json!({})).await;
     browser.sign_in_as(email).await.unwrap();
