@@ -44,7 +44,11 @@ impl Annotation {
             sketch: StoredValue::new_local(Sketch::default()),
             drawn: RwSignal::new(0),
             stroke: StoredValue::new(None),
-            next_id: StoredValue::new(1),
+            // Random, so a stroke after a reload never extends one the
+            // device still shows from before.
+            next_id: StoredValue::new(
+                (js_sys::Math::random() * f64::from(u32::MAX / 2)) as u32 + 1,
+            ),
             available: RwSignal::new(false),
         };
         let listener = Rc::new(move |message: AnnotationMessage| {
