@@ -155,7 +155,11 @@ pub fn validate_email(email: &str) -> Result<(), String> {
         return Err("Enter the e-mail address.".to_owned());
     }
     let well_formed = email.len() <= crate::auth::MAX_EMAIL_LEN
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        // No white space, and none of the invisible characters that could
+        // make one address look like another (a direction override).
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || crate::text::is_hidden(c))
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && !domain.contains('@')
@@ -245,6 +249,9 @@ mod tests {
             "ann@example..test",
             "an n@example.test",
             "a@b@example.test",
+            "ann\u{202e}tset@example.test",
+            "ann@exa\u{200b}mple.test",
+            "\u{feff}ann@example.test",
         ] {
             assert!(draft(bad, "Ann").validate().is_err(), "{bad:?}");
         }
