@@ -35,6 +35,45 @@ fn run_tests(mut command: Command, total: &mut Counts) -> Result {
     }
 }
 
+/// The test executables of `tandem-server` (its unit tests and every
+/// suite under `server/tests`) as `cargo test --workspace` built them.
+fn server_test_binaries() -> Result<Vec<std::path::PathBuf>> {
+    let list = cargo(&[
+        "test",
+        "--locked",
+        "--workspace",
+        "--no-run",
+        "--message-format=json",
+    ]);
+    let json = crate::cmd::output(list).ok_or("cargo test --no-run failed")?;
+    let binaries = test_executables(&json, "tandem-server");
+    if binaries.is_empty() {
+        return Err("cargo listed no test executable of tandem-server".into());
+    }
+    Ok(binaries)
+}
+
+/// The `executable` of each test artifact of `package` in cargo's JSON
+/// messages (one object per line; paths are JSON strings without
+/// escapes on these machines, which is checked).
+fn test_executables(json: &str, package: &str) -> Vec<std::path::PathBuf> {
+    let field = |line: &str, name: &str| -> Option<String> {
+        let start = line.find(&format!("\"{name}\":\""))? + name.len() + 4;
+        let end = start + line[start..].find('"')?;
+        let value = &line[start..end];
+        (!value.contains('\\')).then(|| value.to_owned())
+    };
+    json.lines()
+        .filter(|line| line.contains("\"reason\":\"compiler-artifact\""))
+        .filter(|line| line.contains("\"test\":true"))
+        .filter(|line| {
+            field(line, "package_id").is_some_and(|id| id.contains(&format!("#{package}@")))
+        })
+        .filter_map(|line| field(line, "executable"))
+        .map(std::path::PathBuf::from)
+        .collect()
+}
+
 /// The agent end-to-end suite.
 fn agent_suite() -> Vec<&'static str> {
     vec![
@@ -129,14 +168,9 @@ pub fn test() -> Result {
     let mut trunk = command("trunk");
     trunk.args(["build", "--release"]);
     run(trunk)?;
-    run(cargo(&[
-        "build",
-        "--locked",
-        "-p",
-        "tandem-server",
-        "-p",
-        "tandem-agent",
-    ]))?;
+    // The whole workspace, with the features `cargo test --workspace`
+    // resolves, so that run below builds only the test harnesses.
+    run(cargo(&["build", "--locked", "--workspace"]))?;
     // tandem-agent.exe and the Windows backend tests the `windows` e2e
     // suite runs under Wine.
     run(cargo_windows(&[
@@ -169,14 +203,24 @@ pub fn test() -> Result {
             failures.push(error);
         }
     }
-    // The store, router and session suites again, on PostgreSQL: the same
-    // test binaries, each test on a new database of the cluster.
-    let mut on_postgres = cargo(&["test", "--locked", "-p", "tandem-server", "--no-fail-fast"]);
-    on_postgres
-        .env(postgres::CLUSTER_VARIABLE, cluster.url())
-        .env(postgres::BACKEND_VARIABLE, "postgres");
-    if let Err(error) = run_tests(on_postgres, &mut total) {
-        failures.push(format!("on PostgreSQL: {error}"));
+    // The store, router and session suites again, on PostgreSQL: the very
+    // test binaries the workspace run built (`cargo test -p tandem-server`
+    // would resolve other features and build the server a second time),
+    // each test on a new database of the cluster.
+    match server_test_binaries() {
+        Ok(binaries) => {
+            for binary in binaries {
+                let mut on_postgres = command(&binary.to_string_lossy());
+                on_postgres
+                    .current_dir(crate::cmd::root().join("server"))
+                    .env(postgres::CLUSTER_VARIABLE, cluster.url())
+                    .env(postgres::BACKEND_VARIABLE, "postgres");
+                if let Err(error) = run_tests(on_postgres, &mut total) {
+                    failures.push(format!("on PostgreSQL: {error}"));
+                }
+            }
+        }
+        Err(error) => failures.push(format!("on PostgreSQL: {error}")),
     }
     // The agent suite again where the only interface is loopback: WebRTC
     // must not need mDNS or any other network (a locked-down device).
@@ -222,4 +266,28 @@ pub fn test() -> Result {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_test_executables_are_picked_from_cargo_messages() {
+        let json = concat!(
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/server#tandem-server@0.1.0","profile":{"test":true},"executable":"/t/debug/deps/sessions-1a","fresh":true}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/server#tandem-server@0.1.0","profile":{"test":false},"executable":"/t/debug/tandem-server","fresh":true}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/protocol#tandem-protocol@0.1.0","profile":{"test":true},"executable":"/t/debug/deps/tandem_protocol-2b","fresh":true}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/server#tandem-server@0.1.0","profile":{"test":true},"executable":null,"fresh":true}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+        );
+        assert_eq!(
+            test_executables(json, "tandem-server"),
+            vec![std::path::PathBuf::from("/t/debug/deps/sessions-1a")]
+        );
+    }
 }
