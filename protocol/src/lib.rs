@@ -11,6 +11,7 @@ pub mod auth;
 pub mod clipboard;
 pub mod devices;
 pub mod directory;
+pub mod files;
 pub mod grant;
 pub mod ids;
 pub mod input;

@@ -115,6 +115,16 @@ pub struct SessionReport {
     pub clipboard_to_device: u32,
     #[serde(default)]
     pub clipboard_from_device: u32,
+    /// Files moved whole to the device and from it: how many, and their
+    /// total size in bytes (never names or content).
+    #[serde(default)]
+    pub files_to_device: u32,
+    #[serde(default)]
+    pub files_from_device: u32,
+    #[serde(default)]
+    pub file_bytes_to_device: u64,
+    #[serde(default)]
+    pub file_bytes_from_device: u64,
     pub outcome: Outcome,
     /// The policy's reason or the error, for refused and failed sessions.
     pub outcome_detail: Option<String>,

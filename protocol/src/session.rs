@@ -212,6 +212,12 @@ pub struct SessionView {
     pub clipboard_to_device: u32,
     #[serde(default)]
     pub clipboard_from_device: u32,
+    /// The largest file one transfer may carry, in bytes, when the tenant
+    /// allows file transfer and a device's agent shares the screen (helper
+    /// and agent only; it still takes full control and the sharer's
+    /// consent for each file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_max_bytes: Option<u64>,
     /// Whether the tenant allows annotation: the helper draws, the device's
     /// agent (or the sharer's page, for a screen shared from a browser tab)
     /// shows it, the sharer may clear it or switch it off.

@@ -87,6 +87,22 @@ pub struct TenantSettings {
     /// The most text one clipboard act carries, in bytes.
     #[serde(default = "default_clipboard_bytes")]
     pub clipboard_max_bytes: u32,
+    /// Files between the helper and the sharer's device, in full control,
+    /// each one consented by the sharer.
+    #[serde(default)]
+    pub file_transfer_enabled: bool,
+    /// The largest file one transfer carries, in MiB.
+    #[serde(default = "default_file_mib")]
+    pub file_max_mib: u32,
+}
+
+fn default_file_mib() -> u32 {
+    mib(crate::files::DEFAULT_FILE_LIMIT)
+}
+
+/// Bytes in whole MiB.
+const fn mib(bytes: u64) -> u32 {
+    (bytes / (1024 * 1024)) as u32
 }
 
 fn default_true() -> bool {
@@ -148,6 +164,8 @@ impl Default for TenantSettings {
             clipboard_enabled: false,
             annotation_enabled: true,
             clipboard_max_bytes: default_clipboard_bytes(),
+            file_transfer_enabled: false,
+            file_max_mib: default_file_mib(),
         }
     }
 }
@@ -187,7 +205,20 @@ impl TenantSettings {
                 MAX_CLIPBOARD_BYTES / 1024
             ));
         }
+        use crate::files::{MAX_FILE_LIMIT, MIN_FILE_LIMIT};
+        if !(mib(MIN_FILE_LIMIT)..=mib(MAX_FILE_LIMIT)).contains(&self.file_max_mib) {
+            return Err(format!(
+                "The file limit must be between {} and {} MiB.",
+                mib(MIN_FILE_LIMIT),
+                mib(MAX_FILE_LIMIT)
+            ));
+        }
         Ok(())
+    }
+
+    /// The file limit in bytes.
+    pub fn file_max_bytes(&self) -> u64 {
+        u64::from(self.file_max_mib) * 1024 * 1024
     }
 }
 
@@ -225,6 +256,14 @@ mod tests {
             TenantSettings {
                 working_hours_start: 600,
                 working_hours_end: 600,
+                ..TenantSettings::default()
+            },
+            TenantSettings {
+                file_max_mib: 0,
+                ..TenantSettings::default()
+            },
+            TenantSettings {
+                file_max_mib: 2049,
                 ..TenantSettings::default()
             },
             TenantSettings {
@@ -272,12 +311,19 @@ mod tests {
             "code_lifetime_minutes":5,"retention_days":30,"helper_name_display":"full",
             "chat_enabled":true,"typo":1}"#;
         assert!(serde_json::from_str::<TenantSettings>(json).is_err());
-        // Settings for tools that do not exist yet are not offered, so a
-        // client that still sends them is told.
+        // Settings for what the product does not do (it never records
+        // the screen) are not offered, so a client that sends one is told.
         let json = r#"{"remote_help_enabled":true,"allow_unenrolled":false,"allow_unattended":false,
             "code_lifetime_minutes":5,"retention_days":30,"helper_name_display":"full",
-            "chat_enabled":true,"file_transfer_enabled":true}"#;
+            "chat_enabled":true,"screen_recording_enabled":true}"#;
         assert!(serde_json::from_str::<TenantSettings>(json).is_err());
+        // File transfer is built: its switch is read.
+        let json = r#"{"remote_help_enabled":true,"allow_unenrolled":false,"allow_unattended":false,
+            "code_lifetime_minutes":5,"retention_days":30,"helper_name_display":"full",
+            "chat_enabled":true,"file_transfer_enabled":true,"file_max_mib":20}"#;
+        let settings = serde_json::from_str::<TenantSettings>(json).unwrap();
+        assert!(settings.file_transfer_enabled);
+        assert_eq!(settings.file_max_bytes(), 20 * 1024 * 1024);
     }
 }
 

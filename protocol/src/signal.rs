@@ -108,6 +108,23 @@ pub enum ClientMessage {
     SharerDrawing {
         action: crate::annotation::SharerDrawing,
     },
+    /// Agent → (server) → sharer's page: a file transfer the sharer decides
+    /// on or watches (its name and size; never its bytes). Passed on only
+    /// in full control through the agent, when the tenant allows file
+    /// transfer; never stored.
+    FileNotice { notice: crate::files::FileNotice },
+    /// Sharer → (server) → device's agent: accept, decline or cancel
+    /// transfer `id`.
+    FileAnswer {
+        id: u32,
+        answer: crate::files::FileAnswer,
+    },
+    /// Agent → server: a file of `bytes` bytes was moved whole (the fact
+    /// and size, never the name or content); counted in the record.
+    FileMoved {
+        direction: crate::files::FileDirection,
+        bytes: u64,
+    },
 }
 
 /// From the server to a participant.
@@ -145,6 +162,15 @@ pub enum ServerMessage {
     /// The sharer's word on the helper's drawings (to the device's agent).
     SharerDrawing {
         action: crate::annotation::SharerDrawing,
+    },
+    /// A file transfer on the device, for the sharer's page.
+    FileNotice {
+        notice: crate::files::FileNotice,
+    },
+    /// The sharer's word on a file transfer (to the device's agent).
+    FileAnswer {
+        id: u32,
+        answer: crate::files::FileAnswer,
     },
     /// The consented mode, signed by the server; the sharer's agent checks it
     /// before it sends a pixel or injects an event.

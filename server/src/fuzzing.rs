@@ -31,6 +31,10 @@ use tandem_protocol::annotation::{
 };
 use tandem_protocol::clipboard::{Assembly, ClipboardMessage, MAX_CLIPBOARD_MESSAGE_BYTES};
 use tandem_protocol::directory::{ImportKind, ImportOptions};
+use tandem_protocol::files::{
+    CHUNK_BYTES, Chunk, FileMessage, MAX_FILE_MESSAGE_BYTES, MAX_NAME_BYTES, numbered_name,
+    safe_file_name,
+};
 use tandem_protocol::grant::{DOMAIN, Grant, GrantError, GrantKey, SignedGrant, key_id};
 use tandem_protocol::input::{Control, Input, MAX_CONTROL_BYTES, MAX_INPUT_BYTES};
 use tandem_protocol::signal::{ClientMessage, MAX_MESSAGE_BYTES, ServerMessage};
@@ -51,7 +55,44 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("csv_import", csv_import),
     ("oidc_callback", oidc_callback),
     ("code", security_code),
+    ("file_name", file_name),
 ];
+
+/// A name a sender claims for a file (any bytes, read as UTF-8 with
+/// replacements, as the browser and the agent read names). The name it
+/// is saved under stays in its folder (no separator, not `.` or `..`),
+/// is visible, not a Windows device name, bounded, never empty, and
+/// sanitizing it again changes nothing; its numbered forms keep all that.
+pub fn file_name(data: &[u8]) {
+    let claimed = String::from_utf8_lossy(data);
+    let safe = safe_file_name(&claimed);
+    let holds = |name: &str| {
+        assert!(!name.is_empty() && name.len() <= MAX_NAME_BYTES, "{name:?}");
+        assert!(!name.contains(['/', '\\', '\0', ':']), "{name:?}");
+        assert!(
+            name != "." && name != ".." && !name.starts_with('.'),
+            "{name:?}"
+        );
+        assert!(
+            !name.chars().any(tandem_protocol::text::is_hidden),
+            "{name:?}"
+        );
+        assert!(!name.ends_with([' ', '.']), "{name:?}");
+        let stem = name.split('.').next().unwrap_or_default().trim_end();
+        assert!(
+            !matches!(
+                stem.to_ascii_uppercase().as_str(),
+                "CON" | "PRN" | "AUX" | "NUL"
+            ),
+            "{name:?}"
+        );
+    };
+    holds(&safe);
+    assert_eq!(safe_file_name(&safe), safe, "sanitizing is idempotent");
+    for n in [1, 42, 999] {
+        holds(&numbered_name(&safe, n));
+    }
+}
 
 /// `value` encodes to JSON that decodes to the same value: what one side
 /// accepted, the other side reads alike.
@@ -161,6 +202,22 @@ pub fn data_channel(data: &[u8]) {
                 let _ = Sketch::segments(stroke);
             }
         }
+    }
+    // The files channel (both ways): bounded messages that round-trip,
+    // and chunks whose data is within its bound and encodes back alike.
+    if let Ok(message) = FileMessage::parse(data) {
+        assert!(
+            data.len() <= MAX_FILE_MESSAGE_BYTES,
+            "oversized file message passed"
+        );
+        let Ok(json) = serde_json::to_vec(&message) else {
+            panic!("file message does not encode: {message:?}");
+        };
+        assert_eq!(FileMessage::parse(&json), Ok(message));
+    }
+    if let Ok(chunk) = Chunk::parse(data) {
+        assert!(!chunk.data.is_empty() && chunk.data.len() <= CHUNK_BYTES);
+        assert_eq!(chunk.encode(), data);
     }
     // The clipboard channel (both ways): bounded pieces, and an assembly
     // that never holds more than its limit, whatever the pieces claim.

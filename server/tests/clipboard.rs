@@ -8,75 +8,22 @@
 mod support;
 
 use axum::http::Method;
-use ed25519_dalek::SigningKey;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
-use support::agent_socket::{Agent, next_of, open, send};
-use support::app;
-use tandem_protocol::DeviceId;
+use support::agent_socket::{next_of, send};
+use support::tool_session::ToolSession;
 use tandem_protocol::routes::*;
-use tandem_server::clock::Clock;
-
-async fn json_of(response: axum::http::Response<axum::body::Body>) -> Value {
-    serde_json::from_slice(&support::body_bytes(response).await).unwrap()
-}
 
 #[tokio::test]
 async fn clipboard_use_is_counted_only_from_the_agent_in_full_control_when_the_tenant_allows_it() {
-    let app = app().await;
-    let megan = app.sign_in("megan@contoso.test").await;
-    let lynne = app.sign_in("lynne@contoso.test").await;
-    let admin = app.sign_in("admin@contoso.test").await;
-    let device = support::paired_device(&app, &lynne, 52).await;
-    let agent = Agent {
-        key: SigningKey::from_bytes(&[52; 32]),
-        device: DeviceId(device.clone()),
-    };
-    let issued = json_of(app.call(Method::POST, SESSIONS, None, Some(&megan)).await).await;
-    let session = issued["session"]["id"].as_str().unwrap().to_owned();
-    let code = issued["code"].as_str().unwrap();
-    assert_eq!(
-        support::redeem_on(&app, &lynne, code, &device)
-            .await
-            .status(),
-        200
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let mut media = open(
-        addr,
-        AGENT_SIGNAL,
-        Some(&agent.header(app.clock.now(), "c1", AGENT_SIGNAL)),
-        None,
-    )
-    .await;
-    send(&mut media, json!({ "type": "join", "session": session })).await;
-    assert_eq!(next_of(&mut media, "joined").await["you"], "agent");
-    let mut helper = open(addr, SIGNAL, None, Some(&megan)).await;
-    send(&mut helper, json!({ "type": "join", "session": session })).await;
-    assert_eq!(next_of(&mut helper, "joined").await["you"], "helper");
-    let act = |route: &'static str, body: Value, cookie: String| {
-        let path = with_id(route, &session);
-        let app = &app;
-        async move {
-            let response = app
-                .call(Method::POST, &path, Some(&body), Some(&cookie))
-                .await;
-            assert_eq!(response.status(), 200, "POST {path}");
-        }
-    };
+    let mut s = ToolSession::in_full_control(52).await;
+    let (app, admin, session) = (&s.app, s.admin.clone(), s.session.clone());
+    let (megan, lynne) = (s.megan.clone(), s.lynne.clone());
     let view = |cookie: String| {
         let path = with_id(SESSION, &session);
-        let app = &app;
         async move { app.get_json(&path, &cookie).await }
     };
     let used = |direction: &str| json!({ "type": "clipboard_used", "direction": direction });
-    act(SESSION_REQUEST, json!({ "mode": "view" }), megan.clone()).await;
-    act(SESSION_CONSENT, json!({ "allow": true }), lynne.clone()).await;
-    act(SESSION_REQUEST, json!({ "mode": "control" }), megan.clone()).await;
-    act(SESSION_CONSENT, json!({ "allow": true }), lynne.clone()).await;
 
     // Off by default: nobody is offered the clipboard, and a report of
     // its use is refused and changes nothing.
@@ -86,8 +33,11 @@ async fn clipboard_use_is_counted_only_from_the_agent_in_full_control_when_the_t
             .get("clipboard_max_bytes")
             .is_none()
     );
-    send(&mut media, used("to_device")).await;
-    assert_eq!(next_of(&mut media, "error").await["problem"]["status"], 409);
+    send(&mut s.media, used("to_device")).await;
+    assert_eq!(
+        next_of(&mut s.media, "error").await["problem"]["status"],
+        409
+    );
 
     // The administrator allows it, with a limit of 64 KiB.
     let mut settings = app.get_json(ADMIN_SETTINGS, &admin).await;
@@ -112,14 +62,14 @@ async fn clipboard_use_is_counted_only_from_the_agent_in_full_control_when_the_t
 
     // The helper cannot claim a use; the agent's reports are counted and
     // the sharer's view carries them (her page shows each).
-    send(&mut helper, used("from_device")).await;
+    send(&mut s.helper, used("from_device")).await;
     assert_eq!(
-        next_of(&mut helper, "error").await["problem"]["status"],
+        next_of(&mut s.helper, "error").await["problem"]["status"],
         409
     );
-    send(&mut media, used("to_device")).await;
-    send(&mut media, used("from_device")).await;
-    send(&mut media, used("from_device")).await;
+    send(&mut s.media, used("to_device")).await;
+    send(&mut s.media, used("from_device")).await;
+    send(&mut s.media, used("from_device")).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let sharer = loop {
         let sharer = view(lynne.clone()).await;
@@ -150,14 +100,14 @@ async fn clipboard_use_is_counted_only_from_the_agent_in_full_control_when_the_t
     // Annotation: the helper's strokes drawn on the device are recorded
     // (on by default); the helper cannot claim it.
     let annotated = json!({ "type": "annotation_used" });
-    send(&mut helper, annotated.clone()).await;
+    send(&mut s.helper, annotated.clone()).await;
     assert_eq!(
-        next_of(&mut helper, "error").await["problem"]["status"],
+        next_of(&mut s.helper, "error").await["problem"]["status"],
         409
     );
     assert_eq!(view(megan.clone()).await["annotation_enabled"], true);
     assert_eq!(view(lynne.clone()).await["annotation_enabled"], true);
-    send(&mut media, annotated.clone()).await;
+    send(&mut s.media, annotated.clone()).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let report = app
@@ -172,26 +122,33 @@ async fn clipboard_use_is_counted_only_from_the_agent_in_full_control_when_the_t
 
     // The sharer's word on the drawings reaches the device's agent; the
     // helper cannot say it for her.
-    let mut sharer = open(addr, SIGNAL, None, Some(&lynne)).await;
-    send(&mut sharer, json!({ "type": "join", "session": session })).await;
-    assert_eq!(next_of(&mut sharer, "joined").await["you"], "sharer");
+    let mut sharer = s.sharer().await;
     let off = json!({ "type": "sharer_drawing", "action": "off" });
     send(&mut sharer, off.clone()).await;
-    assert_eq!(next_of(&mut media, "sharer_drawing").await["action"], "off");
-    send(&mut helper, off).await;
+    assert_eq!(
+        next_of(&mut s.media, "sharer_drawing").await["action"],
+        "off"
+    );
+    send(&mut s.helper, off).await;
     assert!(
-        next_of(&mut helper, "error").await["problem"]["detail"]
+        next_of(&mut s.helper, "error").await["problem"]["detail"]
             .as_str()
             .unwrap()
             .contains("cannot send")
     );
 
     // Paused by the sharer: refused again.
-    act(SESSION_PAUSE, json!(null), lynne.clone()).await;
-    send(&mut media, used("to_device")).await;
-    assert_eq!(next_of(&mut media, "error").await["problem"]["status"], 409);
-    send(&mut media, annotated).await;
-    assert_eq!(next_of(&mut media, "error").await["problem"]["status"], 409);
+    s.act(SESSION_PAUSE, json!(null), &lynne).await;
+    send(&mut s.media, used("to_device")).await;
+    assert_eq!(
+        next_of(&mut s.media, "error").await["problem"]["status"],
+        409
+    );
+    send(&mut s.media, annotated).await;
+    assert_eq!(
+        next_of(&mut s.media, "error").await["problem"]["status"],
+        409
+    );
     let report = app
         .get_json(&with_id(REPORT_SESSION, &session), &admin)
         .await;

@@ -23,6 +23,7 @@ pub mod client;
 pub mod clipboard;
 pub mod encode;
 pub mod error;
+pub mod files;
 pub mod gate;
 pub mod identity;
 pub mod indicator;

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
 use tandem_protocol::annotation::ANNOTATION_CHANNEL;
 use tandem_protocol::clipboard::{CLIPBOARD_CHANNEL, ClipboardDirection};
+use tandem_protocol::files::FILES_CHANNEL;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, CursorShape, Display};
 use tandem_protocol::session::SessionView;
 use tandem_protocol::signal::{ClientMessage, IceServer, IceTransportPolicy, ServerMessage};
@@ -35,6 +36,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 
 mod annotation;
 mod clipboard;
+mod files;
 mod input;
 mod link;
 #[cfg(test)]
@@ -130,6 +132,11 @@ struct Session {
     clipboard_done_tx: mpsc::Sender<ClipboardDone>,
     /// Uses of the clipboard not yet told to the server.
     clipboard_unreported: Vec<ClipboardDirection>,
+    files: files::FileDesk,
+    /// The Downloads folder, made on first use.
+    file_store: Option<Box<dyn crate::files::FileStore>>,
+    /// File notices and files moved, not yet told to the server.
+    files_unreported: Vec<ClientMessage>,
     annotation: annotation::AnnotationDesk,
     /// Draws the helper's strokes; none where the OS has no overlay.
     overlay: Option<Box<dyn Overlay>>,
@@ -214,6 +221,9 @@ where
         clipboard_worker: None,
         clipboard_done_tx,
         clipboard_unreported: Vec::new(),
+        files: files::FileDesk::default(),
+        file_store: None,
+        files_unreported: Vec::new(),
         annotation: annotation::AnnotationDesk::default(),
         overlay: match crate::platform::overlay() {
             Ok(overlay) => Some(overlay),
@@ -231,6 +241,9 @@ where
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // While a laser stroke fades.
     let mut fade = tokio::time::interval(Duration::from_millis(100));
+    // While a file transfer is asked about or under way.
+    let mut files_clock = tokio::time::interval(Duration::from_millis(20));
+    files_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut link = Link::new(sink, signals, rejoin);
     'session: loop {
         tokio::select! {
@@ -263,6 +276,7 @@ where
             Some(action) = clicks.recv() => this.on_click(action, &context.to_server),
             Some(done) = clipboard_done.recv() => this.on_clipboard_done(done).await,
             _ = fade.tick(), if this.annotation.fading() => this.keep_annotation(),
+            _ = files_clock.tick(), if this.files.active() => this.keep_files().await,
             _ = stop.changed() => {
                 this.gate.end("stopped on the device");
             }
@@ -315,6 +329,11 @@ where
         }
         for direction in std::mem::take(&mut this.clipboard_unreported) {
             if !link.send(ClientMessage::ClipboardUsed { direction }).await {
+                break 'session;
+            }
+        }
+        for message in std::mem::take(&mut this.files_unreported) {
+            if !link.send(message).await {
                 break 'session;
             }
         }

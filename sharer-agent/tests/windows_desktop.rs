@@ -425,3 +425,56 @@ fn the_overlay_draws_strokes_that_clicks_go_through() {
     overlay.show(&[], &display).expect("hidden");
     wait_for(false);
 }
+
+/// Files from the helper (`files::Downloads`): they land in the profile's
+/// Downloads folder under a safe name (a device name such as `CON` is
+/// not one on Windows), a second of the same name is numbered and
+/// replaces nothing, one not kept leaves no part file, and a kept one
+/// opens by its absolute path to be sent back.
+#[test]
+fn received_files_land_in_the_profiles_downloads() {
+    use tandem_agent::files::{Downloads, FileStore};
+    use tandem_protocol::files::safe_file_name;
+    let dir = tandem_agent::platform::downloads_dir().expect("a Downloads folder");
+    let profile = std::env::var("USERPROFILE").expect("USERPROFILE is set");
+    assert_eq!(dir, PathBuf::from(profile).join("Downloads"));
+    let mut store = Downloads::of_user().expect("the user's Downloads");
+    let name = safe_file_name("CON");
+    assert_eq!(name, "_CON");
+    let mut first = store.receive(&name).expect("a part file");
+    first.append(b"from the helper").expect("written");
+    let kept = first.keep().expect("kept");
+    let mut second = store.receive(&name).expect("a part file");
+    second.append(b"again").expect("written");
+    let numbered = second.keep().expect("kept");
+    assert_eq!(numbered, format!("{kept} (1)"));
+    let dropped = store.receive(&name).expect("a part file");
+    drop(dropped);
+    let path = dir.join(&kept);
+    assert_eq!(
+        std::fs::read(&path).expect("the kept file"),
+        b"from the helper"
+    );
+    assert_eq!(
+        std::fs::read(dir.join(&numbered)).expect("the second file"),
+        b"again"
+    );
+    let mut opened = store
+        .open(path.to_str().expect("a UTF-8 path"))
+        .expect("opens by its path");
+    assert_eq!(opened.size, 15);
+    let mut buf = [0u8; 4];
+    assert_eq!(opened.file.read_at(5, &mut buf).expect("read"), 4);
+    assert_eq!(&buf, b"the ");
+    drop(opened);
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the folder")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tandem-part"))
+        .collect();
+    assert!(left.is_empty(), "part files stayed: {left:?}");
+    for name in [&kept, &numbered] {
+        std::fs::remove_file(dir.join(name)).expect("removed");
+    }
+}

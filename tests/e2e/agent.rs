@@ -8,9 +8,10 @@
 //! border and the sharing bar, read from X's pixels and window tree), and
 //! the bar's Pause and Stop, clicked on X, do what the sharer page's do.
 
+use crate::files::files_both_ways;
 use crate::picture::wait_for_exact_text;
 use crate::session::{as_user, assist, click_mid_picture, frames, wait_for_picture};
-use crate::tools::{ALLOW_CLIPBOARD, annotation_draws_on_the_device, clipboard_both_ways};
+use crate::tools::{ALLOW_TOOLS, annotation_draws_on_the_device, clipboard_both_ways};
 use std::path::Path;
 use std::time::Duration;
 use tandem_tests::GroupChild;
@@ -229,8 +230,8 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         let path = path.as_str();
         let helper = &env.browser;
         let sharer = Browser::start(env.server.base_url()).await.unwrap();
-        // The organization allows clipboard text (off by default).
-        let saved = helper.eval_async(ALLOW_CLIPBOARD, vec![]).await.unwrap();
+        // The organization allows clipboard text and files (off by default).
+        let saved = helper.eval_async(ALLOW_TOOLS, vec![]).await.unwrap();
         assert_eq!(saved, serde_json::json!(200));
         as_user(helper, "megan@contoso.test").await;
         as_user(&sharer, "lynne@contoso.test").await;
@@ -357,6 +358,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         xvfb.set_layout("us").unwrap();
         clipboard_both_ways(helper, &sharer, &xvfb).await;
         annotation_draws_on_the_device(helper, &sharer, &xvfb).await;
+        files_both_ways(helper, &sharer, &agent, work.path()).await;
         // A Linux device: no Ctrl+Alt+Del or Windows key to press.
         let special = helper.texts(".special-keys").await.unwrap().join(" ");
         assert!(special.contains("Alt+Tab") && !special.contains("Ctrl+Alt+Del"), "{special}");

@@ -5,6 +5,7 @@
 mod admin;
 mod admin_directory;
 mod agent;
+mod files;
 mod networks;
 mod oidc;
 mod operations;

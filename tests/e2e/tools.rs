@@ -8,10 +8,12 @@ use std::time::Duration;
 use tandem_tests::Browser;
 use tandem_tests::desktop::Xvfb;
 
-/// Run by an administrator's page: turns the clipboard on; the status.
-pub(crate) const ALLOW_CLIPBOARD: &str = "const [done] = arguments;
+/// Run by an administrator's page: turns the clipboard and file transfer
+/// on (both off by default); the status.
+pub(crate) const ALLOW_TOOLS: &str = "const [done] = arguments;
     fetch('/api/admin/settings').then(r => r.json()).then(s => {
         s.clipboard_enabled = true;
+        s.file_transfer_enabled = true;
         return fetch('/api/admin/settings', {method: 'PUT',
             headers: {'content-type': 'application/json'}, body: JSON.stringify(s)});
     }).then(r => done(r.status), () => done(0));";

@@ -128,6 +128,15 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
     }
     assert_eq!(seen, "from Windows: é€ ✓", "X serves what Windows set");
 
+    // Files from the helper land in the profile's Downloads folder.
+    backend_test(
+        &wine,
+        out,
+        "received_files_land_in_the_profiles_downloads",
+        "-all",
+        "",
+    );
+
     // The annotation overlay: strokes on screen, clicks through.
     backend_test(
         &wine,

@@ -127,9 +127,18 @@ impl Browser {
             .map(|a| (*a).to_owned())
             .collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        let downloads = profile.path().join("Downloads");
         let capabilities = serde_json::json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": chromium_binary(), "args": args },
+            "goog:chromeOptions": {
+                "binary": chromium_binary(),
+                "args": args,
+                // Downloads land in the profile, without asking.
+                "prefs": {
+                    "download.default_directory": downloads,
+                    "download.prompt_for_download": false,
+                },
+            },
             // A page that never finishes loading (or a script that never
             // returns) fails the command instead of hanging the test.
             "timeouts": { "pageLoad": 30_000, "script": 15_000, "implicit": 0 },
@@ -148,6 +157,11 @@ impl Browser {
             base_url: base_url.to_owned(),
             _forward: forward,
         })
+    }
+
+    /// Where this browser's downloads land.
+    pub fn downloads(&self) -> std::path::PathBuf {
+        self.profile.path().join("Downloads")
     }
 
     pub fn client(&self) -> &Client {

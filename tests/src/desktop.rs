@@ -489,6 +489,11 @@ impl Agent {
         }
     }
 
+    /// The sharer's Downloads folder (made when the first file arrives).
+    pub fn downloads(&self) -> std::path::PathBuf {
+        self.state.path().join("Downloads")
+    }
+
     /// The agent's process id.
     pub fn pid(&self) -> u32 {
         self.pid
@@ -512,7 +517,9 @@ fn agent_command(
         .args(["--server", base_url, "--no-browser", "--state-dir"])
         .arg(state)
         .env("DISPLAY", display)
-        .env("TANDEM_SYSLOG_SOCKET", state.join("syslog.sock"));
+        .env("TANDEM_SYSLOG_SOCKET", state.join("syslog.sock"))
+        // The sharer's Downloads folder, where files from the helper land.
+        .env("XDG_DOWNLOAD_DIR", state.join("Downloads"));
     if let Some(inside) = inside {
         inside.wrap(&mut command)?;
     }

@@ -38,6 +38,7 @@ pub const TARGETS: &[&str] = &[
     "csv_import",
     "oidc_callback",
     "code",
+    "file_name",
 ];
 const SHORT_SECONDS: u64 = 20;
 const LONG_SECONDS: u64 = 3600;

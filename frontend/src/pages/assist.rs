@@ -359,6 +359,8 @@ fn AssistSession(id: SessionId) -> impl IntoView {
     });
     let clipboard_limit =
         leptos::prelude::Signal::derive(move || session.get().and_then(|v| v.clipboard_max_bytes));
+    let file_limit =
+        leptos::prelude::Signal::derive(move || session.get().and_then(|v| v.file_max_bytes));
     let navigate = use_navigate();
     let signal = StoredValue::new_local(signal);
     // No media arriving (Chromium may still call the connection
@@ -536,7 +538,8 @@ fn AssistSession(id: SessionId) -> impl IntoView {
             <div class="ws-body">
                 <div class="ws-main">
                     <VideoView stream=stream control=control remote=remote agent=agent
-                        special_keys=special_keys clipboard_limit=clipboard_limit live=live lead=lead />
+                        special_keys=special_keys clipboard_limit=clipboard_limit file_limit=file_limit
+                        live=live lead=lead />
                     {code_panel}
                     {progress}
                     {held}

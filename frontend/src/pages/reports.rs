@@ -64,6 +64,9 @@ fn flags(r: &SessionReport) -> String {
     if r.clipboard_to_device + r.clipboard_from_device > 0 {
         f.push("clipboard");
     }
+    if r.files_to_device + r.files_from_device > 0 {
+        f.push("files");
+    }
     if r.outside_hours {
         f.push("outside hours");
     }
@@ -330,6 +333,16 @@ pub fn ReportDetailPage() -> impl IntoView {
                     (
                         "Clipboard (text to the device / read from it)",
                         format!("{} / {}", r.clipboard_to_device, r.clipboard_from_device),
+                    ),
+                    (
+                        "Files (to the device / from it: count, total size)",
+                        format!(
+                            "{}, {} / {}, {}",
+                            r.files_to_device,
+                            tandem_protocol::files::size_text(r.file_bytes_to_device),
+                            r.files_from_device,
+                            tandem_protocol::files::size_text(r.file_bytes_from_device)
+                        ),
                     ),
                     (
                         "Outcome",

@@ -1,12 +1,13 @@
 //! The sharer's session page, `/share/:id`: the helper's card, Allow /
 //! Decline, the indicator, revoke, pause, Leave, chat, the clipboard
-//! notices and the sharer's say over the helper's drawings.
+//! notices, the sharer's say over the helper's drawings and over each file
+//! transfer.
 
 use crate::api::{self, SessionAction};
 use crate::components::layout::set_title;
 use crate::components::session::{
-    ChatPanel, ChatState, IdentityCardView, SharePreview, SharerDrawingControls, SharerSketch,
-    chat_open, clipboard_notice, sharer_indicator,
+    ChatPanel, ChatState, FileWatch, IdentityCardView, SharePreview, SharerDrawingControls,
+    SharerFileNotice, SharerSketch, chat_open, clipboard_notice, sharer_indicator,
 };
 use crate::rtc::peer::{IceSetup, Peer, PeerSlot, add_remote_candidate, capture_screen};
 use crate::rtc::signal::{Link, Signal};
@@ -33,6 +34,8 @@ struct Sharing {
     chat: ChatState,
     /// The helper's strokes over the preview (a screen shared from here).
     sketch: SharerSketch,
+    /// The latest file transfer on the device, as its agent tells it.
+    file: RwSignal<Option<FileWatch>>,
 }
 
 impl Sharing {
@@ -144,6 +147,11 @@ impl Sharing {
                     .unwrap_or_else(|| "Helper".into());
                 self.chat.receive(who, text, at.0);
             }
+            ServerMessage::FileNotice { notice } => {
+                let now = window().performance().map(|p| p.now()).unwrap_or_default();
+                self.file
+                    .update(|watch| *watch = Some(FileWatch::next(watch.as_ref(), notice, now)));
+            }
             ServerMessage::Error { problem } if !self.chat.refused(&problem) => {
                 leptos::logging::warn!("signaling: {}", problem.message());
             }
@@ -167,6 +175,7 @@ pub fn ShareSessionPage() -> impl IntoView {
         media: RwSignal::new(String::new()),
         chat: ChatState::default(),
         sketch: SharerSketch::default(),
+        file: RwSignal::new(None),
     };
     let link = RwSignal::new(Link::Connecting);
     let has_stream = RwSignal::new(false);
@@ -381,6 +390,18 @@ pub fn ShareSessionPage() -> impl IntoView {
             sketch.act(action);
         }
     });
+    let file = sharing.file;
+    let send_file_answer = Callback::new(move |(id, answer)| {
+        if let Some(signal) = stored.get_value().signal.borrow().clone() {
+            signal.send(&ClientMessage::FileAnswer { id, answer });
+        }
+    });
+    let helper_name = leptos::prelude::Signal::derive(move || {
+        session
+            .get()
+            .map(|v| v.helper.display_name)
+            .unwrap_or_else(|| "Your helper".into())
+    });
     // While shared, and the helper may draw.
     let drawing = Memo::new(move |_| {
         session.get().is_some_and(|v| {
@@ -416,6 +437,7 @@ pub fn ShareSessionPage() -> impl IntoView {
             {move || clipboard_text.get().map(|text| view! {
                 <p class="notice" role="alert" id="clipboard-notice">{text}</p>
             })}
+            <SharerFileNotice watch=file helper=helper_name answer=send_file_answer />
             <p class="status-line" role="status" id="session-status">
                 {move || session.get().map(|v| sharer_status(&v, left())).unwrap_or_else(|| "Loading…".into())}
                 {move || (link.get() == Link::Retrying).then_some(" (reconnecting to the server…)")}

@@ -2,6 +2,7 @@
 //! WebRTC peer connection, the agent's data channels and the tile layer
 //! drawn over its video.
 
+pub mod files;
 pub mod peer;
 pub mod remote;
 pub mod signal;

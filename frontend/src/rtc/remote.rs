@@ -1,7 +1,8 @@
 //! The helper's side of the agent's data channels: input out (keys and
 //! clicks on the ordered `input` channel, motion on the unordered
 //! `pointer` channel) and the agent's control messages in (what it
-//! enforces, its cursor, its statistics), and clipboard text both ways.
+//! enforces, its cursor, its statistics), clipboard text both ways, and
+//! the files channel (handed to [`super::files::Files`]).
 
 use super::tiles::TileLayer;
 use std::cell::RefCell;
@@ -9,6 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use tandem_protocol::annotation::{ANNOTATION_CHANNEL, AnnotationMessage};
 use tandem_protocol::clipboard::{CLIPBOARD_CHANNEL, ClipboardMessage};
+use tandem_protocol::files::FILES_CHANNEL;
 use tandem_protocol::input::{
     AgentStats, CONTROL_CHANNEL, Control, INPUT_CHANNEL, Input, POINTER_CHANNEL,
 };
@@ -80,6 +82,8 @@ pub struct Remote {
     clipboard: Rc<RefCell<Option<ClipboardListener>>>,
     /// Who hears the device's annotation messages (the annotation tools).
     annotation: Rc<RefCell<Option<AnnotationListener>>>,
+    /// The file transfer, kept across connections.
+    files: super::files::Files,
 }
 
 impl Remote {
@@ -148,6 +152,14 @@ impl Remote {
             });
             channel.set_onmessage(Some(callback.as_ref().unchecked_ref()));
             self.callbacks.borrow_mut().push(callback);
+        } else if label == FILES_CHANNEL {
+            let files = self.files.clone();
+            let callback = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                files.receive(&event.data());
+            });
+            channel.set_onmessage(Some(callback.as_ref().unchecked_ref()));
+            self.callbacks.borrow_mut().push(callback);
+            self.files.adopt(channel.clone());
         } else if label == TILES_CHANNEL {
             channel.set_binary_type(RtcDataChannelType::Arraybuffer);
             let tiles = self.tiles.clone();
@@ -198,6 +210,11 @@ impl Remote {
     /// `listener` hears the device's annotation messages from now on.
     pub fn on_annotation(&self, listener: AnnotationListener) {
         *self.annotation.borrow_mut() = Some(listener);
+    }
+
+    /// The session's file transfer.
+    pub fn files(&self) -> &super::files::Files {
+        &self.files
     }
 
     /// `listener` hears the device's clipboard messages from now on.

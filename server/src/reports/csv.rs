@@ -4,7 +4,7 @@ use tandem_protocol::reports::SessionReport;
 use tandem_protocol::session::Party;
 
 /// The header row; one column per field of [`SessionReport`].
-pub const HEADER: [&str; 30] = [
+pub const HEADER: [&str; 34] = [
     "session_id",
     "tenant",
     "helper_id",
@@ -27,6 +27,10 @@ pub const HEADER: [&str; 30] = [
     "annotation_used",
     "clipboard_to_device",
     "clipboard_from_device",
+    "files_to_device",
+    "files_from_device",
+    "file_bytes_to_device",
+    "file_bytes_from_device",
     "outcome",
     "outcome_detail",
     "ended_by",
@@ -114,6 +118,10 @@ pub fn render(rows: &[SessionReport]) -> Result<String, csv::Error> {
             flag(r.annotation_used),
             r.clipboard_to_device.to_string(),
             r.clipboard_from_device.to_string(),
+            r.files_to_device.to_string(),
+            r.files_from_device.to_string(),
+            r.file_bytes_to_device.to_string(),
+            r.file_bytes_from_device.to_string(),
             r.outcome.as_str().to_owned(),
             opt(&r.outcome_detail),
             party(r.ended_by).to_owned(),
@@ -158,6 +166,10 @@ mod tests {
             annotation_used: false,
             clipboard_to_device: 2,
             clipboard_from_device: 0,
+            files_to_device: 1,
+            files_from_device: 0,
+            file_bytes_to_device: 20_000_000,
+            file_bytes_from_device: 0,
             outcome: Outcome::Completed,
             outcome_detail: None,
             ended_by: Some(Party::Sharer),

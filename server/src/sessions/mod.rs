@@ -30,6 +30,7 @@ mod cluster_pg;
 pub mod code;
 mod devices;
 mod error;
+mod files;
 pub mod frame_rate;
 mod housekeeping;
 pub mod hub;

@@ -183,6 +183,12 @@ pub async fn serve_connection<S, R>(
                         Some(j) => super::tools::annotation_used(&sessions, j).await,
                         None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
                     },
+                    Ok(message @ (ClientMessage::FileNotice { .. }
+                    | ClientMessage::FileAnswer { .. }
+                    | ClientMessage::FileMoved { .. })) => match &joined {
+                        Some(j) => super::files::on_message(&sessions, j, message).await,
+                        None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
+                    },
                     Ok(message) => match &joined {
                         Some(j) => relay(&sessions, j, message),
                         None => Some(problem(ProblemKind::NotJoined, "Join a session first.")),
@@ -343,6 +349,9 @@ fn kind_of(message: &ClientMessage) -> &'static str {
         ClientMessage::ClipboardUsed { .. } => "clipboard-used",
         ClientMessage::AnnotationUsed => "annotation-used",
         ClientMessage::SharerDrawing { .. } => "sharer-drawing",
+        ClientMessage::FileNotice { .. } => "file-notice",
+        ClientMessage::FileAnswer { .. } => "file-answer",
+        ClientMessage::FileMoved { .. } => "file-moved",
     }
 }
 

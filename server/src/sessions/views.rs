@@ -169,6 +169,10 @@ impl Sessions {
                 .then_some(settings.clipboard_max_bytes),
             clipboard_to_device,
             clipboard_from_device,
+            file_max_bytes: (party != Party::Sharer
+                && record.via_agent
+                && settings.file_transfer_enabled)
+                .then(|| settings.file_max_bytes()),
             annotation_enabled: settings.annotation_enabled,
             sign_out_after_elevation: party == Party::Agent && settings.sign_out_after_elevation,
             ticket: if party == Party::Helper {

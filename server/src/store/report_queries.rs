@@ -30,7 +30,8 @@ pub(super) const REPORT_COLUMNS: &str = "r.session_id, r.helper_id, r.helper_nam
     r.local_day, r.local_weekday, r.local_minute, r.outcome, r.outcome_detail, r.ended_by, \
     r.ended_by_name, r.view_ms, r.control_ms, r.paused_ms, r.segment, r.segment_since, \
     r.elevation_used, r.elevation_held, r.pause_used, r.chat_used, r.annotation_used, \
-    r.clipboard_to_device, r.clipboard_from_device, r.reconnects, r.ticket";
+    r.clipboard_to_device, r.clipboard_from_device, r.files_to_device, r.files_from_device, \
+    r.file_bytes_to_device, r.file_bytes_from_device, r.reconnects, r.ticket";
 
 pub(super) const REPORT_FROM: &str = "FROM session_reports r JOIN tenants t ON t.id = r.tenant_id";
 
@@ -89,6 +90,14 @@ pub(super) fn report_from_row(row: &AnyRow, ctx: ReportContext<'_>) -> StoreResu
         clipboard_to_device: u32::try_from(row.try_get::<i64, _>("clipboard_to_device")?)
             .map_err(corrupt)?,
         clipboard_from_device: u32::try_from(row.try_get::<i64, _>("clipboard_from_device")?)
+            .map_err(corrupt)?,
+        files_to_device: u32::try_from(row.try_get::<i64, _>("files_to_device")?)
+            .map_err(corrupt)?,
+        files_from_device: u32::try_from(row.try_get::<i64, _>("files_from_device")?)
+            .map_err(corrupt)?,
+        file_bytes_to_device: u64::try_from(row.try_get::<i64, _>("file_bytes_to_device")?)
+            .map_err(corrupt)?,
+        file_bytes_from_device: u64::try_from(row.try_get::<i64, _>("file_bytes_from_device")?)
             .map_err(corrupt)?,
         outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt(format!("outcome {outcome:?}")))?,
         outcome_detail: row.try_get("outcome_detail")?,

@@ -9,6 +9,7 @@ use crate::domain::local_time::LocalStart;
 use crate::domain::machine::State;
 use sqlx::{Any, Row};
 use tandem_protocol::clipboard::ClipboardDirection;
+use tandem_protocol::files::FileDirection;
 use tandem_protocol::reports::Outcome;
 use tandem_protocol::session::{EndReason, Mode, Party, StopCause};
 use tandem_protocol::{DeviceId, SessionId, TenantId, UnixMillis, UserId};
@@ -226,6 +227,29 @@ impl Store {
         .execute(self.pool())
         .await?;
         self.clipboard_counts(id).await
+    }
+
+    /// Counts one file moved whole in a session (the fact and its size,
+    /// never the name or content).
+    pub async fn count_file(
+        &self,
+        id: &SessionId,
+        direction: FileDirection,
+        bytes: u64,
+    ) -> StoreResult<()> {
+        let (count, total) = match direction {
+            FileDirection::ToDevice => ("files_to_device", "file_bytes_to_device"),
+            FileDirection::FromDevice => ("files_from_device", "file_bytes_from_device"),
+        };
+        sqlx::query(&format!(
+            "UPDATE session_reports SET {count} = {count} + 1, {total} = {total} + $2 \
+             WHERE session_id = $1"
+        ))
+        .bind(id.0.as_str())
+        .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 
     /// How often the clipboard went to and came from the device in a

@@ -11,7 +11,8 @@ const COLUMNS: &str = "remote_help_enabled, allow_unenrolled, allow_unattended, 
     code_lifetime_minutes, retention_days, helper_name_display, chat_enabled, \
     sign_out_after_elevation, timezone, working_hours_start, working_hours_end, \
     working_days, unusual_devices_per_day, unusual_failures_per_day, relay_only, \
-    clipboard_enabled, clipboard_max_bytes, annotation_enabled";
+    clipboard_enabled, clipboard_max_bytes, annotation_enabled, file_transfer_enabled, \
+    file_max_mib";
 
 fn corrupt(reason: String) -> StoreError {
     StoreError::Corrupt {
@@ -62,6 +63,9 @@ impl Store {
             clipboard_max_bytes: u32::try_from(small("clipboard_max_bytes")?)
                 .map_err(|e| corrupt(e.to_string()))?,
             annotation_enabled: flag(small("annotation_enabled")?),
+            file_transfer_enabled: flag(small("file_transfer_enabled")?),
+            file_max_mib: u32::try_from(small("file_max_mib")?)
+                .map_err(|e| corrupt(e.to_string()))?,
         })
     }
 
@@ -78,7 +82,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         sqlx::query(&format!(
             "INSERT INTO tenant_settings (tenant_id, {COLUMNS}, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $10) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $10) \
              ON CONFLICT (tenant_id) DO UPDATE SET \
              remote_help_enabled = excluded.remote_help_enabled, \
              allow_unenrolled = excluded.allow_unenrolled, \
@@ -98,6 +102,8 @@ impl Store {
              clipboard_enabled = excluded.clipboard_enabled, \
              clipboard_max_bytes = excluded.clipboard_max_bytes, \
              annotation_enabled = excluded.annotation_enabled, \
+             file_transfer_enabled = excluded.file_transfer_enabled, \
+             file_max_mib = excluded.file_max_mib, \
              updated_at = excluded.updated_at"
         ))
         .bind(scope.tenant_id().0.as_str())
@@ -120,6 +126,8 @@ impl Store {
         .bind(i64::from(settings.clipboard_enabled))
         .bind(i64::from(settings.clipboard_max_bytes))
         .bind(i64::from(settings.annotation_enabled))
+        .bind(i64::from(settings.file_transfer_enabled))
+        .bind(i64::from(settings.file_max_mib))
         .execute(&mut *tx)
         .await?;
         record(

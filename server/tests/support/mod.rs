@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod agent_socket;
+pub mod tool_session;
 
 use axum::Router;
 use axum::body::Body;

@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tandem_protocol::annotation::{ANNOTATION_CHANNEL, AnnotationMessage};
 use tandem_protocol::clipboard::{CLIPBOARD_CHANNEL, ClipboardMessage};
+use tandem_protocol::files::{FILES_CHANNEL, FileMessage};
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
 use tandem_protocol::signal::{IceCandidate, IceServer, IceTransportPolicy};
 use tandem_protocol::tiles::{self, TILES_CHANNEL};
@@ -184,6 +185,7 @@ pub struct AgentPeer {
     control: Arc<dyn DataChannel>,
     clipboard: Arc<dyn DataChannel>,
     annotation: Arc<dyn DataChannel>,
+    files: Arc<dyn DataChannel>,
     tiles: Arc<dyn DataChannel>,
     /// The number of the last tile message sent (`tandem_protocol::tiles`
     /// numbers them, from 1, in the order they leave).
@@ -358,6 +360,17 @@ impl AgentPeer {
             )
             .await?;
         spawn_channel_watch(ANNOTATION_CHANNEL, annotation.clone(), events.clone());
+        // Files, helper ↔ device: ordered and reliable, chunks in order.
+        let files = pc
+            .create_data_channel(
+                FILES_CHANNEL,
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        spawn_channel_watch(FILES_CHANNEL, files.clone(), events.clone());
         spawn_channel_watch(TILES_CHANNEL, tiles.clone(), events.clone());
         spawn_channel_watch(INPUT_CHANNEL, input, events.clone());
         spawn_channel_watch(POINTER_CHANNEL, pointer, events.clone());
@@ -370,6 +383,7 @@ impl AgentPeer {
             control,
             clipboard,
             annotation,
+            files,
             tiles,
             tiles_sent: std::sync::atomic::AtomicU32::new(0),
             tcp_turn_bytes,
@@ -496,6 +510,29 @@ impl AgentPeer {
         if let Err(error) = self.annotation.send_text(&text).await {
             tracing::debug!(%error, "annotation message not sent");
         }
+    }
+
+    /// Sends a files message; dropped (and logged) if the channel is not
+    /// open (the transfer then waits for the helper to resume it).
+    pub async fn send_file_message(&self, message: &FileMessage) {
+        let Ok(text) = serde_json::to_string(message) else {
+            return;
+        };
+        if let Err(error) = self.files.send_text(&text).await {
+            tracing::debug!(%error, "files message not sent");
+        }
+    }
+
+    /// Sends a chunk of a file (binary).
+    pub async fn send_file_chunk(&self, chunk: Vec<u8>) {
+        if let Err(error) = self.files.send(BytesMut::from(&chunk[..])).await {
+            tracing::debug!(%error, "a file chunk was not sent");
+        }
+    }
+
+    /// File bytes waiting to leave (a full buffer, if the channel is gone).
+    pub async fn files_backlog(&self) -> usize {
+        self.files.outstanding_bytes().await.unwrap_or(usize::MAX)
     }
 
     /// Sends one tile message, unless the channel is more than

@@ -135,6 +135,37 @@ pub fn default_state_dir() -> PathBuf {
     home.join(".local/state/tandem")
 }
 
+/// `XDG_DOWNLOAD_DIR`, from the environment or `user-dirs.dirs`, else
+/// `~/Downloads`.
+pub fn downloads_dir() -> Option<PathBuf> {
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    if let Some(dir) = std::env::var_os("XDG_DOWNLOAD_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".config"));
+    let from_user_dirs = std::fs::read_to_string(config.join("user-dirs.dirs"))
+        .ok()
+        .and_then(|text| user_dirs_download(&text, &home));
+    Some(from_user_dirs.unwrap_or_else(|| home.join("Downloads")))
+}
+
+/// The Downloads line of a `user-dirs.dirs` file
+/// (`XDG_DOWNLOAD_DIR="$HOME/Downloads"`).
+fn user_dirs_download(text: &str, home: &std::path::Path) -> Option<PathBuf> {
+    let value = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("XDG_DOWNLOAD_DIR="))?
+        .trim()
+        .trim_matches('"');
+    match value.strip_prefix("$HOME") {
+        Some(rest) => Some(home.join(rest.trim_start_matches('/'))),
+        None if value.starts_with('/') => Some(PathBuf::from(value)),
+        None => None,
+    }
+}
+
 pub fn describe() -> (String, String) {
     let version = std::fs::read_to_string("/etc/os-release")
         .ok()
@@ -146,4 +177,25 @@ pub fn describe() -> (String, String) {
         })
         .unwrap_or_else(|| "unknown".into());
     ("Linux".to_owned(), version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_downloads_line_of_user_dirs_is_read() {
+        let home = std::path::Path::new("/home/megan");
+        let text = "# comment\nXDG_DESKTOP_DIR=\"$HOME/Desktop\"\nXDG_DOWNLOAD_DIR=\"$HOME/Téléchargements\"\n";
+        assert_eq!(
+            user_dirs_download(text, home),
+            Some(PathBuf::from("/home/megan/Téléchargements"))
+        );
+        assert_eq!(
+            user_dirs_download("XDG_DOWNLOAD_DIR=\"/data/dl\"", home),
+            Some(PathBuf::from("/data/dl"))
+        );
+        assert_eq!(user_dirs_download("XDG_DOWNLOAD_DIR=\"dl\"", home), None);
+        assert_eq!(user_dirs_download("", home), None);
+    }
 }

@@ -144,6 +144,11 @@ fn spawn_command_line(command_line: &str) -> Result<(), PlatformError> {
         .map_err(failed(program))
 }
 
+/// The sharer's Downloads folder, where files from the helper land.
+pub fn downloads_dir() -> Option<PathBuf> {
+    os::downloads_dir()
+}
+
 /// Where the device key is kept unless `--state-dir` says otherwise.
 pub fn default_state_dir() -> PathBuf {
     os::default_state_dir()

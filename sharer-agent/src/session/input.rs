@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use tandem_protocol::agent::{AgentClientMessage, SharerAction};
 use tandem_protocol::annotation::ANNOTATION_CHANNEL;
 use tandem_protocol::clipboard::CLIPBOARD_CHANNEL;
+use tandem_protocol::files::FILES_CHANNEL;
 use tandem_protocol::input::{Control, Display, INPUT_CHANNEL, Input, POINTER_CHANNEL};
 use tandem_protocol::tiles::TILES_CHANNEL;
 use tokio::sync::mpsc;
@@ -80,6 +81,7 @@ impl Session {
                 }
             },
             CLIPBOARD_CHANNEL => self.on_clipboard(bytes).await,
+            FILES_CHANNEL => self.on_files(bytes).await,
             ANNOTATION_CHANNEL => self.on_annotation(bytes),
             // Agent → helper only.
             TILES_CHANNEL => {

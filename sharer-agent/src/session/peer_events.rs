@@ -80,6 +80,10 @@ impl Session {
             }
             PeerEvent::Open(ANNOTATION_CHANNEL) => self.announce_annotation().await,
             PeerEvent::Open(CLIPBOARD_CHANNEL) => self.clipboard.reset(),
+            PeerEvent::Open(FILES_CHANNEL) => {
+                let effects = self.files.channel_opened(Instant::now());
+                self.apply_files(effects).await;
+            }
             PeerEvent::Open(_) => {}
             PeerEvent::Message { channel, bytes } => self.on_channel(channel, &bytes).await,
             PeerEvent::Keyframe => self.switches.keyframe.store(true, Ordering::Release),

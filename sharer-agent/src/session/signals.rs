@@ -35,6 +35,7 @@ impl Session {
                 self.note_helper_away(view.reconnect_left_ms);
                 self.gate.on_state(consent_state(&view));
                 self.clipboard.set_limit(view.clipboard_max_bytes);
+                self.files.set_limit(view.file_max_bytes);
                 if self.annotation.set_allowed(view.annotation_enabled) {
                     self.announce_annotation().await;
                 }
@@ -45,6 +46,7 @@ impl Session {
                 }
             }
             ServerMessage::SharerDrawing { action } => self.on_sharer_drawing(action).await,
+            ServerMessage::FileAnswer { id, answer } => self.on_file_answer(id, answer).await,
             // The helper is back on the same connection after its
             // network changed: ICE again, the media and channels kept.
             ServerMessage::RestartIce if self.gate.media_allowed(client::now()) => {

@@ -117,6 +117,8 @@ const FIELDS: &[(&str, &str)] = &[
     ("clipboard_enabled", "Clipboard"),
     ("annotation_enabled", "Annotation"),
     ("clipboard_max_bytes", "Clipboard limit (bytes)"),
+    ("file_transfer_enabled", "File transfer"),
+    ("file_max_mib", "File limit (MiB)"),
     ("timezone", "Time zone"),
     ("working_hours_start", "Working hours start"),
     ("working_hours_end", "Working hours end"),

@@ -126,6 +126,9 @@ pub fn VideoView(
     /// The organization's clipboard limit, when it allows the clipboard.
     #[prop(optional, into)]
     clipboard_limit: Option<Signal<Option<u32>>>,
+    /// The organization's file limit, when it allows file transfer.
+    #[prop(optional, into)]
+    file_limit: Option<Signal<Option<u64>>>,
     #[prop(optional, into)] live: Option<Signal<bool>>,
     #[prop(optional)] lead: Option<ChildrenFn>,
 ) -> impl IntoView {
@@ -304,6 +307,11 @@ pub fn VideoView(
             .and_then(|l| l.get())
             .filter(|_| controlling.get())
     });
+    let files_on = Memo::new(move |_| {
+        file_limit
+            .and_then(|l| l.get())
+            .filter(|_| controlling.get())
+    });
     let special = move || {
         let keys = special_keys.map(|k| k.get()).unwrap_or_default();
         control.get().then(|| {
@@ -462,7 +470,7 @@ pub fn VideoView(
                 {lead.map(|lead| lead())}
                 <span class="special-keys" role="group" aria-label="Special keys">{special}</span>
                 {move || tools_on.get().then(|| view! {
-                    <SessionTools send=Callback::new(send) remote clipboard=clipboard_on controlling annotation />
+                    <SessionTools send=Callback::new(send) remote clipboard=clipboard_on files=files_on controlling annotation />
                 })}
                 {display_picker}
                 <span class="scale" role="radiogroup" aria-label="Picture size">

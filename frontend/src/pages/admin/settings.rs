@@ -182,6 +182,15 @@ pub fn SettingsPage() -> impl IntoView {
                             get=|s| u16::try_from(s.clipboard_max_bytes / 1024).unwrap_or(u16::MAX)
                             set=|s, v| s.clipboard_max_bytes = u32::from(v) * 1024 />
                         <fieldset class="checks">
+                            <legend>"File transfer"</legend>
+                            <Toggle id="set-files" label="Files between the helper and the device, in full control (the sharer accepts each file, seeing its name and size)" form
+                                get=|s| s.file_transfer_enabled set=|s, v| s.file_transfer_enabled = v />
+                        </fieldset>
+                        <NumberField id="set-file-limit" label="File limit (MiB, 1 to 2048)"
+                            min=1 max=2048 form
+                            get=|s| u16::try_from(s.file_max_mib).unwrap_or(u16::MAX)
+                            set=|s, v| s.file_max_mib = u32::from(v) />
+                        <fieldset class="checks">
                             <legend>"Network"</legend>
                             <Toggle id="set-relay-only" label="Relay only: media and input go only through the TURN server, never peer to peer" form
                                 get=|s| s.relay_only set=|s, v| s.relay_only = v />

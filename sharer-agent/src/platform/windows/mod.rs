@@ -106,6 +106,11 @@ pub fn open_link(command_line: &str) -> Result<(), PlatformError> {
 
 /// `%ProgramData%\Tandem` for the service's agent, else
 /// `%LOCALAPPDATA%\Tandem`.
+/// `%USERPROFILE%\\Downloads`.
+pub fn downloads_dir() -> Option<PathBuf> {
+    std::env::var_os("USERPROFILE").map(|p| PathBuf::from(p).join("Downloads"))
+}
+
 pub fn default_state_dir() -> PathBuf {
     if running_as_system() {
         return service_state_dir();
