@@ -32,6 +32,8 @@ const CHUNK_TAG: u8 = 0xF1;
 pub const MAX_FILE_MESSAGE_BYTES: usize = 8 * 1024;
 /// The longest path a helper may ask for, in bytes.
 pub const MAX_PATH_BYTES: usize = 4096;
+/// The longest path shown to the sharer, in characters.
+pub const MAX_SHOWN_PATH_CHARS: usize = 300;
 /// The longest name a received file gets, in bytes (UTF-8).
 pub const MAX_NAME_BYTES: usize = 200;
 /// The size limits a tenant may set, and its default.
@@ -74,8 +76,11 @@ pub enum FileOutcome {
     /// The bytes did not add up to the file that was announced (size or
     /// SHA-256); nothing was kept.
     Corrupted,
-    /// The connection stayed down too long to resume.
+    /// Nothing moved for too long (the connection stayed down, or the
+    /// sender stopped).
     Expired,
+    /// The sharer did not answer in time.
+    NoAnswer,
     /// The device could not read or write the file.
     Failed,
 }
@@ -103,8 +108,9 @@ impl FileOutcome {
                 "The file did not arrive intact (size or SHA-256); nothing was kept.".into()
             }
             FileOutcome::Expired => {
-                "The connection was down too long to go on; nothing was kept.".into()
+                "Nothing moved for too long (the connection was down); nothing was kept.".into()
             }
+            FileOutcome::NoAnswer => "The sharer did not answer in time.".into(),
             FileOutcome::Failed => "The device could not read or write the file.".into(),
         }
     }
@@ -284,6 +290,9 @@ pub struct FileNotice {
     /// Bytes moved so far.
     pub bytes: u64,
     pub stage: FileStage,
+    /// From the device: the whole path asked for, as the sharer reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// Why it stopped, or where it was saved.
     #[serde(default)]
     pub outcome: Option<FileOutcome>,
@@ -297,7 +306,35 @@ impl FileNotice {
             && !self.name.is_empty()
             && self.name.len() <= MAX_NAME_BYTES
             && !self.name.chars().any(crate::text::is_hidden)
+            && self.path.as_ref().is_none_or(|p| {
+                p.chars().count() <= MAX_SHOWN_PATH_CHARS && !p.chars().any(crate::text::is_hidden)
+            })
     }
+}
+
+/// A path as the sharer reads it: one line, nothing hidden, at most
+/// [`MAX_SHOWN_PATH_CHARS`] characters (the end kept: it names the file).
+pub fn shown_path(path: &str) -> String {
+    let clean = crate::text::sanitize(path, usize::MAX);
+    let count = clean.chars().count();
+    if count <= MAX_SHOWN_PATH_CHARS {
+        return clean;
+    }
+    let tail: String = clean
+        .chars()
+        .skip(count - (MAX_SHOWN_PATH_CHARS - 1))
+        .collect();
+    format!("\u{2026}{tail}")
+}
+
+/// Whether `path` names a file on another machine or a device (`\\host\\…`,
+/// `//host/…`, `\\?\\…`): never opened, so asking cannot reach the network.
+pub fn is_remote_path(path: &str) -> bool {
+    let mut chars = path.chars();
+    matches!(
+        (chars.next(), chars.next()),
+        (Some('\\' | '/'), Some('\\' | '/'))
+    )
 }
 
 /// `bytes` as people read them: "812 B", "20.0 MB", "100 MB", "1.50 GB".

@@ -122,6 +122,25 @@ fn messages_parse_within_their_bounds() {
 }
 
 #[test]
+fn remote_and_long_paths_are_recognised_and_shown_short() {
+    for remote in [r"\\host\share\x", "//host/share/x", r"\\?\C:\x", r"\/x"] {
+        assert!(is_remote_path(remote), "{remote}");
+    }
+    for local in ["/etc/hosts", r"C:\Users\a.txt", "x", ""] {
+        assert!(!is_remote_path(local), "{local}");
+    }
+    let long = format!("/{}/credentials", "d".repeat(1000));
+    let shown = shown_path(&long);
+    assert_eq!(shown.chars().count(), MAX_SHOWN_PATH_CHARS);
+    assert!(shown.starts_with('\u{2026}') && shown.ends_with("/credentials"));
+    assert_eq!(
+        shown_path("/home/u/.aws/credentials"),
+        "/home/u/.aws/credentials"
+    );
+    assert_eq!(shown_path("/a\u{202e}b\nc"), "/ab c");
+}
+
+#[test]
 fn sizes_read_as_people_write_them() {
     assert_eq!(size_text(812), "812 B");
     assert_eq!(size_text(20_000_000), "20.0 MB");
@@ -140,6 +159,7 @@ fn notices_are_bounded() {
         bytes: 10,
         stage: FileStage::Done,
         outcome: None,
+        path: None,
     };
     assert!(notice.is_valid());
     assert!(

@@ -185,6 +185,11 @@ impl HeldDown {
         }
     }
 
+    /// Whether `button` is held down.
+    pub fn holds_button(&self, button: Button) -> bool {
+        self.buttons.contains(&button)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty() && self.buttons.is_empty()
     }
@@ -320,6 +325,10 @@ pub struct AgentStats {
     pub sent_kbps: f32,
     pub dropped_frames: u64,
     pub refused_input: u64,
+    /// Input dropped because it fell outside the one window shared (a
+    /// pointer event outside it, keys while it lacks the keyboard).
+    #[serde(default)]
+    pub outside_window: u64,
     /// Malformed, oversized or out-of-range messages dropped so far.
     #[serde(default)]
     pub malformed_messages: u64,
@@ -355,6 +364,9 @@ pub enum Control {
     },
     /// Agent → helper.
     CursorShape { shape: CursorShape },
+    /// Agent → helper: the whole screen, or the one window the sharer
+    /// picked (all else black, input outside it dropped).
+    Shared { shared: crate::sharing::Shared },
     /// Agent → helper: position in display pixels.
     Cursor { x: i32, y: i32, visible: bool },
     /// Agent → helper.
@@ -402,6 +414,9 @@ impl Control {
                 .all(|v| v.is_finite()) =>
             {
                 Err(MessageError::OutOfRange("stats"))
+            }
+            Control::Shared { shared } if !shared.is_valid() => {
+                Err(MessageError::OutOfRange("window title"))
             }
             _ => Ok(control),
         }

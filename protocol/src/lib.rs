@@ -23,6 +23,7 @@ pub mod reports;
 pub mod routes;
 pub mod session;
 pub mod settings;
+pub mod sharing;
 pub mod signal;
 pub mod text;
 pub mod tiles;

@@ -125,6 +125,15 @@ pub enum ClientMessage {
         direction: crate::files::FileDirection,
         bytes: u64,
     },
+    /// Sharer → (server) → device's agent: list the windows, share one
+    /// window, or the whole screen again.
+    ShareChoice { choice: crate::sharing::ShareChoice },
+    /// Agent → (server) → sharer's page: the windows she may pick from.
+    Windows {
+        windows: Vec<crate::sharing::WindowChoice>,
+    },
+    /// Agent → (server) → sharer's page: what the device shares now.
+    Shared { shared: crate::sharing::Shared },
 }
 
 /// From the server to a participant.
@@ -171,6 +180,18 @@ pub enum ServerMessage {
     FileAnswer {
         id: u32,
         answer: crate::files::FileAnswer,
+    },
+    /// The sharer's choice of what to share (to the device's agent).
+    ShareChoice {
+        choice: crate::sharing::ShareChoice,
+    },
+    /// The device's windows (to the sharer's page).
+    Windows {
+        windows: Vec<crate::sharing::WindowChoice>,
+    },
+    /// What the device shares (to the sharer's page).
+    Shared {
+        shared: crate::sharing::Shared,
     },
     /// The consented mode, signed by the server; the sharer's agent checks it
     /// before it sends a pixel or injects an event.

@@ -43,11 +43,6 @@ async fn file_notices_answers_and_counts_pass_only_the_right_way_when_allowed() 
         next_of(&mut s.media, "error").await["problem"]["status"],
         409
     );
-    send(&mut s.media, moved("to_device", 10)).await;
-    assert_eq!(
-        next_of(&mut s.media, "error").await["problem"]["status"],
-        409
-    );
 
     // On, with a limit of 5 MiB; out-of-range limits are refused.
     assert_eq!(s.settings(|v| v["file_max_mib"] = json!(0)).await, 400);
@@ -157,7 +152,8 @@ async fn file_notices_answers_and_counts_pass_only_the_right_way_when_allowed() 
     );
     assert!(!csv.contains("report.pdf"), "names are never recorded");
 
-    // Paused by the sharer: nothing passes.
+    // Paused by the sharer: nothing moves or is answered, but how the
+    // transfer ended still reaches her page.
     let lynne = s.lynne.clone();
     s.act(SESSION_PAUSE, json!(null), &lynne).await;
     send(&mut s.media, notice("moving", 10, 5)).await;
@@ -174,4 +170,9 @@ async fn file_notices_answers_and_counts_pass_only_the_right_way_when_allowed() 
         next_of(&mut sharer, "error").await["problem"]["status"],
         409
     );
+    let mut stopped = notice("stopped", 10, 5);
+    stopped["notice"]["outcome"] = json!({ "kind": "not_allowed" });
+    send(&mut s.media, stopped).await;
+    let heard = next_of(&mut sharer, "file_notice").await;
+    assert_eq!(heard["notice"]["stage"], "stopped");
 }

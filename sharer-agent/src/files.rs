@@ -18,6 +18,9 @@ pub enum FileError {
     /// No readable regular file at that path.
     #[error("there is no readable file there")]
     NotFound,
+    /// A file the agent keeps for itself (its device key): never sent.
+    #[error("that file belongs to the Tandem agent")]
+    Forbidden,
     /// Reading or writing failed.
     #[error("the file could not be used: {0}")]
     Io(String),
@@ -71,27 +74,35 @@ impl FileStore for Nowhere {
         ))
     }
     fn open(&mut self, _: &str) -> Result<Opened, FileError> {
-        Err(FileError::NotFound)
+        Err(FileError::Io("files are not sent from this agent".into()))
     }
 }
 
-/// The sharer's Downloads folder.
+/// The sharer's Downloads folder, and the files a helper may ask for.
 #[derive(Debug, Clone)]
 pub struct Downloads {
     dir: PathBuf,
+    /// Folders never sent from (the agent's state: its device key).
+    forbidden: Vec<PathBuf>,
 }
 
 impl Downloads {
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+    /// Files land in `dir`; nothing under `forbidden` is ever sent.
+    pub fn new(dir: PathBuf, forbidden: Vec<PathBuf>) -> Self {
+        let forbidden = forbidden
+            .into_iter()
+            .map(|f| f.canonicalize().unwrap_or(f))
+            .collect();
+        Self { dir, forbidden }
     }
 
-    /// The sharer's Downloads folder: `XDG_DOWNLOAD_DIR` (or the one in
-    /// `user-dirs.dirs`) then `~/Downloads` on Linux, the profile's
-    /// Downloads on Windows.
-    pub fn of_user() -> Result<Self, FileError> {
+    /// The signed-in sharer's Downloads folder: `XDG_DOWNLOAD_DIR` (or the
+    /// one in `user-dirs.dirs`) then `~/Downloads` on Linux, the profile's
+    /// Downloads on Windows; none for an agent running as a service
+    /// account, whose folders are not the sharer's.
+    pub fn of_user(forbidden: Vec<PathBuf>) -> Result<Self, FileError> {
         crate::platform::downloads_dir()
-            .map(Self::new)
+            .map(|dir| Self::new(dir, forbidden))
             .ok_or_else(|| FileError::Io("no Downloads folder is known for this user".into()))
     }
 }
@@ -116,11 +127,24 @@ impl FileStore for Downloads {
     }
 
     fn open(&mut self, path: &str) -> Result<Opened, FileError> {
+        if tandem_protocol::files::is_remote_path(path) {
+            // Never opened: opening reaches out to that machine.
+            return Err(FileError::NotFound);
+        }
         let path = Path::new(path);
         if !path.is_absolute() {
             return Err(FileError::NotFound);
         }
-        let file = std::fs::File::open(path).map_err(|_| FileError::NotFound)?;
+        // A regular file before it is opened: opening a pipe or a device
+        // could block the session.
+        let real = path.canonicalize().map_err(|_| FileError::NotFound)?;
+        if !std::fs::metadata(&real).is_ok_and(|m| m.is_file()) {
+            return Err(FileError::NotFound);
+        }
+        if self.forbidden.iter().any(|f| real.starts_with(f)) {
+            return Err(FileError::Forbidden);
+        }
+        let file = std::fs::File::open(&real).map_err(|_| FileError::NotFound)?;
         let meta = file.metadata().map_err(|_| FileError::NotFound)?;
         if !meta.is_file() {
             return Err(FileError::NotFound);
@@ -175,13 +199,23 @@ impl Incoming for PartFile {
                     return Ok(name);
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                // A file system without hard links: a rename, where
-                // nothing is (checked just before).
-                Err(_) if !target.exists() => {
-                    std::fs::rename(&self.part, &target)?;
-                    return Ok(name);
-                }
-                Err(_) => continue,
+                // A file system without hard links: a copy into a file
+                // created afresh (never over one).
+                Err(_) => match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&target)
+                {
+                    Ok(mut out) => {
+                        let mut part = std::fs::File::open(&self.part)?;
+                        std::io::copy(&mut part, &mut out)?;
+                        out.sync_all()?;
+                        let _ = std::fs::remove_file(&self.part);
+                        return Ok(name);
+                    }
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(error) => return Err(error.into()),
+                },
             }
         }
         Err(FileError::Io("no free name was found".into()))
@@ -223,7 +257,7 @@ mod tests {
     fn a_kept_file_never_replaces_one_and_a_dropped_one_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let downloads = dir.path().join("Downloads");
-        let mut store = Downloads::new(downloads.clone());
+        let mut store = Downloads::new(downloads.clone(), Vec::new());
         let mut first = store.receive("report.pdf").unwrap();
         first.append(b"one").unwrap();
         assert_eq!(first.keep().unwrap(), "report.pdf");
@@ -251,15 +285,46 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.txt");
         std::fs::write(&path, b"0123456789").unwrap();
-        let mut store = Downloads::new(dir.path().to_path_buf());
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(state.join("device.key"), b"secret").unwrap();
+        let mut store = Downloads::new(dir.path().to_path_buf(), vec![state.clone()]);
         let mut opened = store.open(path.to_str().unwrap()).unwrap();
         assert_eq!((opened.name.as_str(), opened.size), ("log.txt", 10));
         let mut buf = [0u8; 4];
         assert_eq!(opened.file.read_at(6, &mut buf).unwrap(), 4);
         assert_eq!(&buf, b"6789");
         assert_eq!(opened.file.read_at(10, &mut buf).unwrap(), 0);
-        for bad in ["log.txt", dir.path().to_str().unwrap(), "/no/such/file"] {
+        for bad in [
+            "log.txt",
+            dir.path().to_str().unwrap(),
+            "/no/such/file",
+            "//host/share/x",
+        ] {
             assert!(matches!(store.open(bad), Err(FileError::NotFound)), "{bad}");
         }
+        // The agent's own key is never sent, however it is named.
+        let key = state.join("device.key");
+        let sneaky = format!("{}/../state/device.key", state.display());
+        for path in [key.to_str().unwrap(), sneaky.as_str()] {
+            assert!(
+                matches!(store.open(path), Err(FileError::Forbidden)),
+                "{path}"
+            );
+        }
+        // A pipe is not a file: refused before it is opened (which would
+        // block).
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(matches!(
+            store.open(fifo.to_str().unwrap()),
+            Err(FileError::NotFound)
+        ));
     }
 }

@@ -3,6 +3,7 @@
 //! [`GatedInjector::offer`], which asks the consent gate first.
 
 use crate::gate::Gate;
+use crate::window::{Admission, WindowInput, admit};
 use tandem_protocol::UnixMillis;
 use tandem_protocol::input::{Display, Input};
 
@@ -52,6 +53,8 @@ pub struct InputCounts {
     /// Times held keys and buttons were let go because the helper went
     /// silent mid-press (see [`held`]).
     pub released_unheard: u64,
+    /// Dropped because one window is shared and they fell outside it.
+    pub outside_window: u64,
 }
 
 /// An injector behind the consent gate.
@@ -64,6 +67,11 @@ pub struct GatedInjector {
     /// Elevation was used and not yet reported.
     elevation_unreported: bool,
     held: HeldInput,
+    /// While one window is shared: what input it admits.
+    window: Option<WindowInput>,
+    /// The sharer is answering a question on her screen (a file to
+    /// accept): the helper's presses wait, so they cannot answer for her.
+    consent_pending: bool,
 }
 
 impl std::fmt::Debug for GatedInjector {
@@ -83,6 +91,8 @@ impl GatedInjector {
             release_pending: false,
             elevation_unreported: false,
             held: HeldInput::default(),
+            window: None,
+            consent_pending: false,
         }
     }
 
@@ -107,6 +117,29 @@ impl GatedInjector {
             self.held.heard(input, now);
             return Ok(true);
         }
+        let release = matches!(
+            input,
+            Input::Key { down: false, .. } | Input::Button { down: false, .. } | Input::ReleaseAll
+        );
+        if self.consent_pending && !release {
+            self.counts.refused += 1;
+            return Ok(false);
+        }
+        let moved;
+        let input = match admit(input, self.window.as_ref()) {
+            Admission::Inject => input,
+            // A release outside lets go of a button pressed inside;
+            // one that is not held has nothing to let go.
+            Admission::InjectAt(inside) if matches!(&inside, Input::Button { button, .. } if self.held.holds_button(*button)) =>
+            {
+                moved = inside;
+                &moved
+            }
+            Admission::InjectAt(_) | Admission::Drop => {
+                self.counts.outside_window += 1;
+                return Ok(false);
+            }
+        };
         match self.inner.inject(input) {
             Ok(()) => {
                 self.held.heard(input, now);
@@ -155,6 +188,17 @@ impl GatedInjector {
             }
         }
         self.inner.allow_secure_desktop(gate.elevated_control(now));
+    }
+
+    /// Whether the sharer is answering a question now (see
+    /// `consent_pending`).
+    pub fn hold_for_consent(&mut self, pending: bool) {
+        self.consent_pending = pending;
+    }
+
+    /// One window shared (`Some`: what it admits), or the whole screen.
+    pub fn set_window(&mut self, window: Option<WindowInput>) {
+        self.window = window;
     }
 
     pub fn set_display(&mut self, display: &Display) {
@@ -247,6 +291,67 @@ mod tests {
         injector.check(&gate, UnixMillis(9000));
         assert_eq!(recorder.0.lock().unwrap().len(), 2, "and only once");
         assert_eq!(injector.counts().released_unheard, 1);
+    }
+
+    #[test]
+    fn input_waits_while_the_sharer_answers_and_stays_inside_a_shared_window() {
+        use crate::capture::Rect;
+        use crate::window::{Mask, WindowInput};
+        use tandem_protocol::input::Button;
+        let gate = crate::gate::testing::controlled_until(false, UnixMillis(60_000));
+        let recorder = Recorder::default();
+        let mut injector = GatedInjector::new(Box::new(recorder.clone()));
+        let click = |x, y, down| Input::Button {
+            button: Button::Left,
+            down,
+            x,
+            y,
+        };
+        // The sharer is asked about a file: presses wait, releases pass.
+        injector.hold_for_consent(true);
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(1), &click(5, 5, true)),
+            Ok(false)
+        ));
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(2), &click(5, 5, false)),
+            Ok(true)
+        ));
+        assert_eq!(injector.counts().refused, 1);
+        injector.hold_for_consent(false);
+        // One window shared: outside it nothing passes; a release of a
+        // button pressed inside lands inside.
+        injector.set_window(Some(WindowInput {
+            mask: Mask::Window(Some(Rect {
+                x: 100,
+                y: 100,
+                width: 50,
+                height: 50,
+            })),
+            focused: false,
+        }));
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(3), &click(5, 5, true)),
+            Ok(false)
+        ));
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(4), &click(5, 5, false)),
+            Ok(false)
+        ));
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(5), &click(120, 120, true)),
+            Ok(true)
+        ));
+        assert!(matches!(
+            injector.offer(&gate, UnixMillis(6), &click(5, 5, false)),
+            Ok(true)
+        ));
+        assert_eq!(injector.counts().outside_window, 2);
+        assert_eq!(
+            recorder.0.lock().unwrap().last(),
+            Some(&click(125, 125, false)),
+            "released inside the window"
+        );
     }
 
     #[test]

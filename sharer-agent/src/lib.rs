@@ -36,3 +36,4 @@ pub mod run;
 pub mod service;
 pub mod session;
 pub mod tls;
+pub mod window;

@@ -220,6 +220,7 @@ async fn control_once(
                         log: shared.log.clone(),
                         sign_out_after: Duration::from_secs(shared.cli.sign_out_after),
                         to_server: shared.to_server.clone(),
+                        state_dir: shared.cli.state_dir(),
                     };
                     let shared = shared.clone();
                     tokio::spawn(async move {

@@ -44,6 +44,7 @@ mod loop_tests;
 mod media_out;
 mod peer_events;
 mod restarts;
+mod sharing;
 mod signals;
 
 pub use link::follow;
@@ -69,6 +70,8 @@ pub struct SessionContext {
     /// Messages for the server's control connection: the sharer's Pause,
     /// Resume and Stop pressed on the indicator.
     pub to_server: mpsc::Sender<AgentClientMessage>,
+    /// The agent's state folder (its device key): never sent to a helper.
+    pub state_dir: std::path::PathBuf,
 }
 
 /// How a session's task ended.
@@ -135,8 +138,15 @@ struct Session {
     files: files::FileDesk,
     /// The Downloads folder, made on first use.
     file_store: Option<Box<dyn crate::files::FileStore>>,
-    /// File notices and files moved, not yet told to the server.
-    files_unreported: Vec<ClientMessage>,
+    /// Folders no file is sent from (the agent's own state).
+    agent_dirs: Vec<std::path::PathBuf>,
+    /// Messages for the server not sent yet: file notices and files
+    /// moved, the device's windows and what it shares.
+    for_server: Vec<ClientMessage>,
+    /// The one window shared, if the sharer picked one.
+    window_share: Option<sharing::WindowShare>,
+    /// The device's windows, made on first use.
+    windows: Option<Box<dyn crate::window::Windows>>,
     annotation: annotation::AnnotationDesk,
     /// Draws the helper's strokes; none where the OS has no overlay.
     overlay: Option<Box<dyn Overlay>>,
@@ -223,7 +233,13 @@ where
         clipboard_unreported: Vec::new(),
         files: files::FileDesk::default(),
         file_store: None,
-        files_unreported: Vec::new(),
+        agent_dirs: vec![
+            context.state_dir.clone(),
+            crate::platform::default_state_dir(),
+        ],
+        for_server: Vec::new(),
+        window_share: None,
+        windows: None,
         annotation: annotation::AnnotationDesk::default(),
         overlay: match crate::platform::overlay() {
             Ok(overlay) => Some(overlay),
@@ -244,6 +260,8 @@ where
     // While a file transfer is asked about or under way.
     let mut files_clock = tokio::time::interval(Duration::from_millis(20));
     files_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // While one window is shared: where it is now.
+    let mut window_clock = tokio::time::interval(Duration::from_millis(100));
     let mut link = Link::new(sink, signals, rejoin);
     'session: loop {
         tokio::select! {
@@ -277,6 +295,7 @@ where
             Some(done) = clipboard_done.recv() => this.on_clipboard_done(done).await,
             _ = fade.tick(), if this.annotation.fading() => this.keep_annotation(),
             _ = files_clock.tick(), if this.files.active() => this.keep_files().await,
+            _ = window_clock.tick(), if this.window_share.is_some() => this.keep_window().await,
             _ = stop.changed() => {
                 this.gate.end("stopped on the device");
             }
@@ -332,7 +351,7 @@ where
                 break 'session;
             }
         }
-        for message in std::mem::take(&mut this.files_unreported) {
+        for message in std::mem::take(&mut this.for_server) {
             if !link.send(message).await {
                 break 'session;
             }
@@ -493,7 +512,11 @@ impl Session {
 
     fn start_capture(&self) -> Option<std::thread::JoinHandle<()>> {
         let capturer: Box<dyn Capturer> = match crate::platform::capturer() {
-            Ok(capturer) => capturer,
+            // One window or the whole screen: masked before anything else.
+            Ok(capturer) => Box::new(crate::media::window_mask::MaskedCapturer::new(
+                capturer,
+                self.switches.clone(),
+            )),
             Err(error) => {
                 println!("tandem-agent: cannot capture the screen: {error}");
                 return None;

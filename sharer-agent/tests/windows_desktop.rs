@@ -438,7 +438,7 @@ fn received_files_land_in_the_profiles_downloads() {
     let dir = tandem_agent::platform::downloads_dir().expect("a Downloads folder");
     let profile = std::env::var("USERPROFILE").expect("USERPROFILE is set");
     assert_eq!(dir, PathBuf::from(profile).join("Downloads"));
-    let mut store = Downloads::of_user().expect("the user's Downloads");
+    let mut store = Downloads::of_user(Vec::new()).expect("the user's Downloads");
     let name = safe_file_name("CON");
     assert_eq!(name, "_CON");
     let mut first = store.receive(&name).expect("a part file");
@@ -477,4 +477,36 @@ fn received_files_land_in_the_profiles_downloads() {
     for name in [&kept, &numbered] {
         std::fs::remove_file(dir.join(name)).expect("removed");
     }
+}
+
+/// The device's windows (`platform::windows`), for sharing one: Notepad
+/// is listed with its title, located where Windows says it is, and a
+/// window that is not there is not located.
+#[test]
+fn notepad_is_listed_and_located() {
+    use windows::Win32::UI::WindowsAndMessaging::GetWindowRect;
+    let (window, _) = notepad_edit();
+    let mut windows = tandem_agent::platform::desktop_windows().expect("the window list");
+    let id = window.0 as usize as u64;
+    let listed = windows.list().expect("a list");
+    let notepad = listed
+        .iter()
+        .find(|w| w.id == id)
+        .unwrap_or_else(|| panic!("Notepad is not in {listed:?}"));
+    assert!(notepad.title.contains("Notepad"), "{}", notepad.title);
+    let mut rect = RECT::default();
+    unsafe { GetWindowRect(window, &mut rect) }.expect("its rectangle");
+    let located = windows
+        .locate(id)
+        .expect("located")
+        .expect("Notepad is shown");
+    assert_eq!((located.rect.x, located.rect.y), (rect.left, rect.top));
+    assert_eq!(
+        (located.rect.width, located.rect.height),
+        (
+            (rect.right - rect.left) as u32,
+            (rect.bottom - rect.top) as u32
+        )
+    );
+    assert!(windows.locate(0x7fff_fff0).expect("answers").is_none());
 }

@@ -12,6 +12,7 @@ use crate::files::files_both_ways;
 use crate::picture::wait_for_exact_text;
 use crate::session::{as_user, assist, click_mid_picture, frames, wait_for_picture};
 use crate::tools::{ALLOW_TOOLS, annotation_draws_on_the_device, clipboard_both_ways};
+use crate::window::one_window_shared;
 use std::path::Path;
 use std::time::Duration;
 use tandem_tests::GroupChild;
@@ -359,6 +360,7 @@ async fn the_agent_shares_x11_and_the_helper_types_into_an_xterm() {
         clipboard_both_ways(helper, &sharer, &xvfb).await;
         annotation_draws_on_the_device(helper, &sharer, &xvfb).await;
         files_both_ways(helper, &sharer, &agent, work.path()).await;
+        let _window = one_window_shared(helper, &sharer, &xvfb, work.path()).await;
         // A Linux device: no Ctrl+Alt+Del or Windows key to press.
         let special = helper.texts(".special-keys").await.unwrap().join(" ");
         assert!(special.contains("Alt+Tab") && !special.contains("Ctrl+Alt+Del"), "{special}");

@@ -19,4 +19,5 @@ mod session;
 mod sign_in;
 mod tls;
 mod tools;
+mod window;
 mod windows;

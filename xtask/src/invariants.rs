@@ -159,6 +159,7 @@ const AGENT_FLOOR: &[&str] = &[
     "journal",
     "clipboard",
     "overlay",
+    "window",
     "gate",
 ];
 

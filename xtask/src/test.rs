@@ -65,7 +65,13 @@ fn test_executables(json: &str, package: &str) -> Vec<std::path::PathBuf> {
     };
     json.lines()
         .filter(|line| line.contains("\"reason\":\"compiler-artifact\""))
-        .filter(|line| line.contains("\"test\":true"))
+        // The profile's `test`, not the target's (a binary is a target
+        // with tests too, and its plain build is no test harness).
+        .filter(|line| {
+            line.split_once("\"profile\":{")
+                .and_then(|(_, rest)| rest.split_once('}'))
+                .is_some_and(|(profile, _)| profile.contains("\"test\":true"))
+        })
         .filter(|line| {
             field(line, "package_id").is_some_and(|id| id.contains(&format!("#{package}@")))
         })
@@ -275,9 +281,9 @@ mod tests {
     #[test]
     fn the_server_test_executables_are_picked_from_cargo_messages() {
         let json = concat!(
-            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/server#tandem-server@0.1.0","profile":{"test":true},"executable":"/t/debug/deps/sessions-1a","fresh":true}"#,
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/server#tandem-server@0.1.0","target":{"kind":["test"],"test":true},"profile":{"opt_level":"0","debug_assertions":true,"test":true},"executable":"/t/debug/deps/sessions-1a","fresh":true}"#,
             "\n",
-            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/server#tandem-server@0.1.0","profile":{"test":false},"executable":"/t/debug/tandem-server","fresh":true}"#,
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/server#tandem-server@0.1.0","target":{"kind":["bin"],"test":true},"profile":{"opt_level":"0","test":false},"executable":"/t/debug/tandem-server","fresh":true}"#,
             "\n",
             r#"{"reason":"compiler-artifact","package_id":"path+file:///w/protocol#tandem-protocol@0.1.0","profile":{"test":true},"executable":"/t/debug/deps/tandem_protocol-2b","fresh":true}"#,
             "\n",

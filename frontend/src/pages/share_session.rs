@@ -7,7 +7,8 @@ use crate::api::{self, SessionAction};
 use crate::components::layout::set_title;
 use crate::components::session::{
     ChatPanel, ChatState, FileWatch, IdentityCardView, SharePreview, SharerDrawingControls,
-    SharerFileNotice, SharerSketch, chat_open, clipboard_notice, sharer_indicator,
+    SharerFileNotice, SharerShareChoice, SharerSketch, chat_open, clipboard_notice,
+    sharer_indicator,
 };
 use crate::rtc::peer::{IceSetup, Peer, PeerSlot, add_remote_candidate, capture_screen};
 use crate::rtc::signal::{Link, Signal};
@@ -18,6 +19,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use tandem_protocol::SessionId;
 use tandem_protocol::session::{Mode, Phase, SessionView};
+use tandem_protocol::sharing::{Shared, WindowChoice};
 use tandem_protocol::signal::{ClientMessage, ServerMessage};
 use web_sys::{MediaStream, MediaStreamTrack};
 
@@ -36,6 +38,9 @@ struct Sharing {
     sketch: SharerSketch,
     /// The latest file transfer on the device, as its agent tells it.
     file: RwSignal<Option<FileWatch>>,
+    /// What the device's agent shares, and the windows it offers.
+    shared: RwSignal<Shared>,
+    windows: RwSignal<Option<Vec<WindowChoice>>>,
 }
 
 impl Sharing {
@@ -147,6 +152,8 @@ impl Sharing {
                     .unwrap_or_else(|| "Helper".into());
                 self.chat.receive(who, text, at.0);
             }
+            ServerMessage::Shared { shared } => self.shared.set(shared),
+            ServerMessage::Windows { windows } => self.windows.set(Some(windows)),
             ServerMessage::FileNotice { notice } => {
                 let now = window().performance().map(|p| p.now()).unwrap_or_default();
                 self.file
@@ -176,6 +183,8 @@ pub fn ShareSessionPage() -> impl IntoView {
         chat: ChatState::default(),
         sketch: SharerSketch::default(),
         file: RwSignal::new(None),
+        shared: RwSignal::new(Shared::Screen),
+        windows: RwSignal::new(None),
     };
     let link = RwSignal::new(Link::Connecting);
     let has_stream = RwSignal::new(false);
@@ -391,6 +400,18 @@ pub fn ShareSessionPage() -> impl IntoView {
         }
     });
     let file = sharing.file;
+    let (shared, windows) = (sharing.shared, sharing.windows);
+    let send_share_choice = Callback::new(move |choice| {
+        if let Some(signal) = stored.get_value().signal.borrow().clone() {
+            signal.send(&ClientMessage::ShareChoice { choice });
+        }
+    });
+    // The device's agent shares: one window or all of it, her choice.
+    let choosing = Memo::new(move |_| {
+        session
+            .get()
+            .is_some_and(|v| v.via_agent && v.ended.is_none() && v.mode.is_some())
+    });
     let send_file_answer = Callback::new(move |(id, answer)| {
         if let Some(signal) = stored.get_value().signal.borrow().clone() {
             signal.send(&ClientMessage::FileAnswer { id, answer });
@@ -451,6 +472,9 @@ pub fn ShareSessionPage() -> impl IntoView {
                 view! { <p class="muted">"This browser shares your screen only. Keyboard and mouse control needs the Tandem agent on this device."</p> }.into_any()
             })}
             {buttons}
+            {move || choosing.get().then(|| view! {
+                <SharerShareChoice shared windows send=send_share_choice />
+            })}
             {preview}
             {move || drawing.get().then(|| view! { <SharerDrawingControls send=send_drawing /> })}
             {move || chat_visible.get().then(|| view! { <ChatPanel state=chat send=send_chat /> })}

@@ -295,13 +295,25 @@ impl Files {
                     files.end(id, false, "Your browser could not read the file.".into());
                     return;
                 };
+                if !files.current(id) {
+                    return;
+                }
                 hasher.update(&bytes);
                 at = end;
+            }
+            // Cancelled (or replaced) while it was hashed: it goes no further.
+            if !files.current(id) {
+                return;
             }
             if let Some(Transfer {
                 body: Body::Out { sha256, .. },
                 ..
-            }) = files.0.borrow_mut().transfer.as_mut()
+            }) = files
+                .0
+                .borrow_mut()
+                .transfer
+                .as_mut()
+                .filter(|t| t.view.id == id)
             {
                 *sha256 = hex(&hasher.finalize());
             }

@@ -38,6 +38,8 @@ pub struct AgentView {
     /// The device's displays and the one shared.
     pub displays: Vec<tandem_protocol::input::Display>,
     pub current_display: u32,
+    /// The whole screen, or the one window the sharer picked.
+    pub shared: tandem_protocol::sharing::Shared,
 }
 
 /// Turns the agent's RGBA cursor into a PNG data URL.
@@ -250,6 +252,7 @@ pub fn apply(view: &mut AgentView, control: Control) {
             view.secure_desktop = active.then_some(visible);
         }
         Control::Refused { reason } => view.refused = Some(reason),
+        Control::Shared { shared } => view.shared = shared,
         Control::SelectDisplay { .. } => {}
     }
 }

@@ -190,7 +190,8 @@ mod tests {
         assert!(line.contains("\"Lynne, R.\""), "{line}");
         assert!(line.contains("2026-11-22T23:30:00Z"), "{line}");
         assert!(
-            line.contains(",61.500,1.000,60.500,0.000,true,true,false,true,false,2,0,completed,")
+            line.contains(",61.500,1.000,60.500,0.000,true,true,false,true,false,2,0,1,0,20000000,0,completed,"),
+            "{line}"
         );
         assert!(line.ends_with(",INC-1,true,view control"), "{line}");
     }

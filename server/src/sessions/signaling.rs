@@ -352,6 +352,9 @@ fn kind_of(message: &ClientMessage) -> &'static str {
         ClientMessage::FileNotice { .. } => "file-notice",
         ClientMessage::FileAnswer { .. } => "file-answer",
         ClientMessage::FileMoved { .. } => "file-moved",
+        ClientMessage::ShareChoice { .. } => "share-choice",
+        ClientMessage::Windows { .. } => "windows",
+        ClientMessage::Shared { .. } => "shared",
     }
 }
 
@@ -416,6 +419,29 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
         // which draws them.
         (Party::Sharer, ClientMessage::SharerDrawing { action }) if media == Party::Agent => {
             (Party::Agent, ServerMessage::SharerDrawing { action })
+        }
+        // What the device shares is the sharer's to choose, the agent's
+        // to tell her (its window list, within bounds).
+        (Party::Sharer, ClientMessage::ShareChoice { choice }) if media == Party::Agent => {
+            (Party::Agent, ServerMessage::ShareChoice { choice })
+        }
+        (Party::Agent, ClientMessage::Windows { windows }) => {
+            if !tandem_protocol::sharing::windows_are_valid(&windows) {
+                return Some(problem(
+                    ProblemKind::BadMessage,
+                    "That window list is out of bounds.",
+                ));
+            }
+            (Party::Sharer, ServerMessage::Windows { windows })
+        }
+        (Party::Agent, ClientMessage::Shared { shared }) => {
+            if !shared.is_valid() {
+                return Some(problem(
+                    ProblemKind::BadMessage,
+                    "That window title is out of bounds.",
+                ));
+            }
+            (Party::Sharer, ServerMessage::Shared { shared })
         }
         (Party::Helper, ClientMessage::Ice { candidate }) => {
             (media, ServerMessage::Ice { candidate })

@@ -27,6 +27,11 @@ impl HeldInput {
         self.down.is_empty()
     }
 
+    /// Whether the helper holds `button` down on the device.
+    pub fn holds_button(&self, button: tandem_protocol::input::Button) -> bool {
+        self.down.holds_button(button)
+    }
+
     /// Whether what is held must be released now: something is held and
     /// the helper has been silent past the timeout.
     pub fn overdue(&self, now: UnixMillis) -> bool {

@@ -16,6 +16,7 @@ pub mod runtime;
 pub mod stream;
 pub mod tiles;
 pub mod turn_tcp;
+pub mod window_mask;
 
 pub use peer::{AgentPeer, MediaError, PeerEvent};
 pub use rtp::Packetizer;

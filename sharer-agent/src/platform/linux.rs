@@ -6,6 +6,7 @@ use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::{DeviceLog, Entry, LogError};
 use crate::overlay::{Overlay, OverlayError};
+use crate::window::{WindowError, Windows};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,10 @@ pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
 
 pub fn overlay() -> Result<Box<dyn Overlay>, OverlayError> {
     Ok(Box::new(super::x11::X11Overlay::connect(None)?))
+}
+
+pub fn desktop_windows() -> Result<Box<dyn Windows>, WindowError> {
+    Ok(Box::new(super::x11::X11Windows::connect(None)?))
 }
 
 pub fn indicator(clicks: mpsc::Sender<SharerAction>) -> Result<Box<dyn Indicator>, IndicatorError> {

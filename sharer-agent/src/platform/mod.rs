@@ -7,6 +7,7 @@ use crate::indicator::{Indicator, IndicatorError};
 use crate::inject::{InjectError, Injector};
 use crate::journal::DeviceLog;
 use crate::overlay::{Overlay, OverlayError};
+use crate::window::{WindowError, Windows};
 pub use error::{PlatformError, failed};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -57,6 +58,11 @@ pub fn clipboard() -> Result<Box<dyn Clipboard>, ClipboardError> {
 /// sharer's screen, click-through.
 pub fn overlay() -> Result<Box<dyn Overlay>, OverlayError> {
     os::overlay()
+}
+
+/// The device's windows, for sharing one of them.
+pub fn desktop_windows() -> Result<Box<dyn Windows>, WindowError> {
+    os::desktop_windows()
 }
 
 /// The sharing indicator of this OS: windows above all others that show

@@ -8,17 +8,23 @@
 //! else is dropped and counted. The `Session` part carries the effects out.
 
 use super::Session;
-use crate::files::{FileStore, Incoming, Outgoing};
+use crate::files::{FileError, FileStore, Incoming, Outgoing};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 use tandem_protocol::files::{
     CHUNK_BYTES, Chunk, FileAnswer, FileDirection, FileMessage, FileNotice, FileOutcome, FileStage,
-    hex, safe_file_name,
+    hex, safe_file_name, shown_path,
 };
 use tandem_protocol::signal::ClientMessage;
 
-/// How long a transfer waits for the helper after its channel dropped.
+/// How long a transfer waits for the helper after its channel dropped,
+/// or for a byte while it moves.
 pub const RESUME_WITHIN: Duration = Duration::from_secs(60);
+/// How long the sharer has to answer.
+pub const ASK_WITHIN: Duration = Duration::from_secs(120);
+/// How often the running hash of a file from the device is kept, so a
+/// resume hashes again at most this much.
+pub const SNAPSHOT_EVERY: u64 = 8 * 1024 * 1024;
 /// How often the helper and the sharer hear how far a transfer is.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// File bytes waiting in the channel's buffer, at most, from the device.
@@ -45,6 +51,9 @@ enum Body {
 
 struct Transfer {
     id: u32,
+    /// The question's number on the sharer's page: the agent's, never the
+    /// helper's, so an answer meant for one question never answers another.
+    ask_id: u32,
     direction: FileDirection,
     /// As the sharer and the helper see it.
     name: String,
@@ -56,6 +65,14 @@ struct Transfer {
     body: Body,
     /// From the device: every byte and the hash were sent.
     ended: bool,
+    /// From the device: the path asked for, as the sharer reads it.
+    path: Option<String>,
+    /// When the sharer was first seen being asked.
+    asked_at: Option<Instant>,
+    /// Since when the byte count stood still, and at what.
+    idle_since: Option<(Instant, u64)>,
+    /// From the device: the running hash every [`SNAPSHOT_EVERY`] bytes.
+    snapshots: Vec<(u64, Sha256)>,
     /// When the channel dropped under it.
     cut_at: Option<Instant>,
     told_at: Option<Instant>,
@@ -67,6 +84,11 @@ pub struct FileDesk {
     /// The tenant's limit, while it allows file transfer.
     limit: Option<u64>,
     transfer: Option<Transfer>,
+    /// The last question's number.
+    asked: u32,
+    /// How the last transfer ended, told again if the helper's copy of it
+    /// was lost in a drop.
+    finished: Option<(u32, FileOutcome)>,
     /// Messages dropped: malformed, the wrong way, out of order, stale.
     pub dropped: u64,
 }
@@ -89,13 +111,14 @@ impl Transfer {
     fn notice(&self, stage: FileStage, outcome: Option<FileOutcome>) -> Effect {
         Effect::Server(ClientMessage::FileNotice {
             notice: FileNotice {
-                id: self.id,
+                id: self.ask_id,
                 direction: self.direction,
                 name: self.name.clone(),
                 size: self.size,
                 bytes: self.bytes.min(self.size),
                 stage,
                 outcome,
+                path: self.path.clone(),
             },
         })
     }
@@ -111,6 +134,14 @@ impl FileDesk {
         self.transfer.is_some()
     }
 
+    /// The sharer is being asked: the helper's input waits, so that they
+    /// cannot answer for her on her own screen.
+    pub fn asking(&self) -> bool {
+        self.transfer
+            .as_ref()
+            .is_some_and(|t| t.stage == FileStage::Asking)
+    }
+
     /// Bytes the device is sending and the channel may take now.
     pub fn sending(&self) -> bool {
         self.transfer.as_ref().is_some_and(|t| {
@@ -124,6 +155,7 @@ impl FileDesk {
         let Some(transfer) = self.transfer.take() else {
             return Vec::new();
         };
+        self.finished = Some((transfer.id, outcome.clone()));
         vec![
             done(transfer.id, outcome.clone()),
             transfer.notice(FileStage::Stopped, Some(outcome)),
@@ -166,27 +198,35 @@ impl FileDesk {
                 let Some(limit) = limit.filter(|_| busy.is_none()) else {
                     return vec![done(id, FileOutcome::NotAllowed)];
                 };
+                // Every request is the sharer's to see, even one for a
+                // file that is not there: asking is never a quiet probe.
+                let shown = shown_path(&path);
                 let opened = match store.open(&path) {
+                    Ok(opened) if opened.size > limit => {
+                        return self.refuse_request(id, &path, FileOutcome::TooLarge { limit });
+                    }
                     Ok(opened) => opened,
-                    Err(crate::files::FileError::NotFound) => {
-                        return vec![done(id, FileOutcome::NotFound)];
+                    Err(FileError::NotFound) => {
+                        return self.refuse_request(id, &path, FileOutcome::NotFound);
+                    }
+                    Err(FileError::Forbidden) => {
+                        return self.refuse_request(id, &path, FileOutcome::NotAllowed);
                     }
                     Err(error) => {
                         tracing::warn!(%error, "a requested file could not be opened");
-                        return vec![done(id, FileOutcome::Failed)];
+                        return self.refuse_request(id, &path, FileOutcome::Failed);
                     }
                 };
-                if opened.size > limit {
-                    return vec![done(id, FileOutcome::TooLarge { limit })];
-                }
                 let name = safe_file_name(&opened.name);
-                self.ask(
-                    id,
-                    FileDirection::FromDevice,
-                    name,
-                    opened.size,
-                    Body::Outgoing(opened.file),
-                )
+                let body = Body::Outgoing(opened.file);
+                let mut asked = self.ask(id, FileDirection::FromDevice, name, opened.size, body);
+                if let Some(transfer) = self.transfer.as_mut() {
+                    // The sharer's notice names the whole path.
+                    transfer.path = Some(shown);
+                    asked.pop();
+                    asked.push(transfer.notice(FileStage::Asking, None));
+                }
+                asked
             }
             FileMessage::End { id, sha256 } if busy == Some(id) => self.on_end(sha256),
             FileMessage::Received { id } if busy == Some(id) => {
@@ -203,12 +243,43 @@ impl FileDesk {
                 self.stop(FileOutcome::CancelledByHelper)
             }
             FileMessage::Resume { id, offset } if busy == Some(id) => self.resume(offset),
+            // Over already: the helper missed how it ended.
+            FileMessage::Resume { id, .. }
+                if self.finished.as_ref().is_some_and(|(f, _)| *f == id) =>
+            {
+                self.finished
+                    .iter()
+                    .map(|(id, outcome)| done(*id, outcome.clone()))
+                    .collect()
+            }
             // The device's to send, or about another transfer.
             _ => {
                 self.dropped += 1;
                 Vec::new()
             }
         }
+    }
+
+    /// A request that goes no further: the helper hears why, the sharer
+    /// sees that it was made.
+    fn refuse_request(&mut self, id: u32, path: &str, outcome: FileOutcome) -> Vec<Effect> {
+        self.asked = self.asked.wrapping_add(1);
+        self.finished = Some((id, outcome.clone()));
+        vec![
+            done(id, outcome.clone()),
+            Effect::Server(ClientMessage::FileNotice {
+                notice: FileNotice {
+                    id: self.asked,
+                    direction: FileDirection::FromDevice,
+                    name: safe_file_name(path),
+                    size: 0,
+                    bytes: 0,
+                    stage: FileStage::Stopped,
+                    outcome: Some(outcome),
+                    path: Some(shown_path(path)),
+                },
+            }),
+        ]
     }
 
     fn ask(
@@ -219,8 +290,10 @@ impl FileDesk {
         size: u64,
         body: Body,
     ) -> Vec<Effect> {
+        self.asked = self.asked.wrapping_add(1);
         let transfer = Transfer {
             id,
+            ask_id: self.asked,
             direction,
             name: name.clone(),
             size,
@@ -229,6 +302,10 @@ impl FileDesk {
             hasher: Sha256::new(),
             body,
             ended: false,
+            path: None,
+            asked_at: None,
+            idle_since: None,
+            snapshots: Vec::new(),
             cut_at: None,
             told_at: None,
             told_bytes: 0,
@@ -246,10 +323,11 @@ impl FileDesk {
         allowed: bool,
         store: &mut dyn FileStore,
     ) -> Vec<Effect> {
-        let Some(transfer) = self.transfer.as_mut().filter(|t| t.id == id) else {
+        let Some(transfer) = self.transfer.as_mut().filter(|t| t.ask_id == id) else {
             self.dropped += 1;
             return Vec::new();
         };
+        let id = transfer.id;
         match (answer, transfer.stage) {
             (FileAnswer::Accept, FileStage::Asking) if allowed && self.limit.is_some() => {
                 if let Body::Incoming(part) = &mut transfer.body {
@@ -341,6 +419,7 @@ impl FileDesk {
         let Some(transfer) = self.transfer.take() else {
             return Vec::new();
         };
+        self.finished = Some((transfer.id, outcome.clone()));
         vec![
             done(transfer.id, outcome.clone()),
             transfer.notice(FileStage::Done, Some(outcome)),
@@ -388,10 +467,16 @@ impl FileDesk {
                 transfer.notice(FileStage::Moving, None),
             ],
             (Body::Outgoing(file), _) if offset <= transfer.bytes => {
-                // The hash covers what the helper holds: read again up to it.
-                let mut hasher = Sha256::new();
+                // The hash covers what the helper holds: from the last
+                // snapshot at or before it, read again up to it.
+                let (mut at, mut hasher) = transfer
+                    .snapshots
+                    .iter()
+                    .rev()
+                    .find(|(at, _)| *at <= offset)
+                    .cloned()
+                    .unwrap_or_else(|| (0, Sha256::new()));
                 let mut buf = vec![0u8; 64 * 1024];
-                let mut at = 0u64;
                 while at < offset {
                     let want = usize::try_from(offset - at)
                         .unwrap_or(usize::MAX)
@@ -433,6 +518,21 @@ impl FileDesk {
         }
         if !allowed || self.limit.is_none() {
             return self.stop(FileOutcome::NotAllowed);
+        }
+        if transfer.stage == FileStage::Asking {
+            let asked_at = *transfer.asked_at.get_or_insert(now);
+            if now.saturating_duration_since(asked_at) >= ASK_WITHIN {
+                return self.stop(FileOutcome::NoAnswer);
+            }
+        } else if transfer.cut_at.is_none() {
+            match transfer.idle_since {
+                Some((since, bytes)) if bytes == transfer.bytes => {
+                    if now.saturating_duration_since(since) >= RESUME_WITHIN {
+                        return self.stop(FileOutcome::Expired);
+                    }
+                }
+                _ => transfer.idle_since = Some((now, transfer.bytes)),
+            }
         }
         let due = transfer
             .told_at
@@ -502,6 +602,12 @@ impl FileDesk {
             ));
             transfer.bytes += n as u64;
             room -= n.min(room);
+            let kept = transfer.snapshots.last().map_or(0, |(at, _)| *at);
+            if transfer.bytes - kept >= SNAPSHOT_EVERY {
+                transfer
+                    .snapshots
+                    .push((transfer.bytes, transfer.hasher.clone()));
+            }
         }
         if transfer.bytes == transfer.size {
             transfer.ended = true;
@@ -550,15 +656,15 @@ impl Session {
 
     /// The store, made on first use (taken out while the desk uses it).
     fn file_store(&mut self) -> Box<dyn FileStore> {
-        self.file_store
-            .take()
-            .unwrap_or_else(|| match crate::files::Downloads::of_user() {
+        self.file_store.take().unwrap_or_else(|| {
+            match crate::files::Downloads::of_user(self.agent_dirs.clone()) {
                 Ok(store) => Box::new(store),
                 Err(error) => {
                     tracing::warn!(%error, "files cannot be received here");
                     Box::new(crate::files::Nowhere)
                 }
-            })
+            }
+        })
     }
 
     pub(super) async fn apply_files(&mut self, effects: Vec<Effect>) {
@@ -577,7 +683,7 @@ impl Session {
                         live.peer.send_file_chunk(bytes).await;
                     }
                 }
-                Effect::Server(message) => self.files_unreported.push(message),
+                Effect::Server(message) => self.for_server.push(message),
             }
         }
     }

@@ -295,8 +295,15 @@ fn nothing_moves_without_control_the_tenant_or_room() {
         FileOutcome::NotAllowed,
         "one at a time"
     );
+    // The answer names the agent's question, never the helper's id.
+    assert!(
+        desk.on_answer(3, FileAnswer::Accept, true, &mut store)
+            .is_empty()
+    );
+    assert!(desk.asking());
     // Control ends mid-transfer: it stops, and the part file goes.
-    desk.on_answer(3, FileAnswer::Accept, true, &mut store);
+    desk.on_answer(1, FileAnswer::Accept, true, &mut store);
+    assert!(!desk.asking());
     assert_eq!(*store.open_parts.lock().unwrap(), 1);
     assert_eq!(
         outcome(desk.tick(Instant::now(), false)),
@@ -332,7 +339,7 @@ fn a_file_from_the_device_streams_within_the_backlog_and_counts_once_received() 
     let missing = desk.on_message(
         &json(&FileMessage::Request {
             id: 5,
-            path: "/nope".into(),
+            path: "/nope/.secret".into(),
         }),
         true,
         &mut store,
@@ -344,6 +351,10 @@ fn a_file_from_the_device_streams_within_the_backlog_and_counts_once_received() 
             ..
         }
     ));
+    // The sharer sees every request, even one that found nothing.
+    let seen = notices(&missing);
+    assert_eq!(seen[0].path.as_deref(), Some("/nope/.secret"));
+    assert_eq!(seen[0].stage, FileStage::Stopped);
     let asked = desk.on_message(
         &json(&FileMessage::Request {
             id: 6,
@@ -353,8 +364,10 @@ fn a_file_from_the_device_streams_within_the_backlog_and_counts_once_received() 
         &mut store,
     );
     assert_eq!(notices(&asked)[0].name, "app.log");
+    assert_eq!(notices(&asked)[0].path.as_deref(), Some("/var/log/app.log"));
     assert!(desk.pump(0).is_empty(), "nothing before the sharer accepts");
-    desk.on_answer(6, FileAnswer::Accept, true, &mut store);
+    let question = notices(&asked)[0].id;
+    desk.on_answer(question, FileAnswer::Accept, true, &mut store);
     // A full channel takes nothing; then at most the backlog's room.
     assert!(desk.pump(SEND_BACKLOG).is_empty());
     let first = desk.pump(SEND_BACKLOG - 3 * CHUNK_BYTES);
@@ -378,6 +391,19 @@ fn a_file_from_the_device_streams_within_the_backlog_and_counts_once_received() 
     let received = desk.on_message(&json(&FileMessage::Received { id: 6 }), true, &mut store);
     assert_eq!(moved(&received), Some((FileDirection::FromDevice, 200_000)));
     assert!(!desk.active());
+    // A helper who missed the end (a drop) hears it again.
+    let again = desk.on_message(
+        &json(&FileMessage::Resume { id: 6, offset: 0 }),
+        true,
+        &mut store,
+    );
+    assert_eq!(
+        sent(&again),
+        [&FileMessage::Done {
+            id: 6,
+            outcome: FileOutcome::Sent
+        }]
+    );
 }
 
 #[test]
@@ -488,6 +514,50 @@ fn a_transfer_resumes_on_a_new_channel_or_expires() {
     let expired = desk.tick(t0 + RESUME_WITHIN, true);
     assert!(matches!(
         sent(&expired)[0],
+        FileMessage::Done {
+            outcome: FileOutcome::Expired,
+            ..
+        }
+    ));
+    assert_eq!(*store.open_parts.lock().unwrap(), 0);
+}
+
+#[test]
+fn an_unanswered_question_and_a_stalled_transfer_end() {
+    let mut store = Memory::default();
+    let mut desk = desk();
+    let t0 = Instant::now();
+    let offer = |id| {
+        json(&FileMessage::Offer {
+            id,
+            name: "a".into(),
+            size: 100,
+        })
+    };
+    desk.on_message(&offer(1), true, &mut store);
+    assert!(desk.tick(t0, true).is_empty());
+    let unanswered = desk.tick(t0 + ASK_WITHIN, true);
+    assert!(matches!(
+        sent(&unanswered)[0],
+        FileMessage::Done {
+            outcome: FileOutcome::NoAnswer,
+            ..
+        }
+    ));
+    // Accepted, then nothing arrives for a minute.
+    desk.on_message(&offer(2), true, &mut store);
+    desk.on_answer(2, FileAnswer::Accept, true, &mut store);
+    let chunk = Chunk {
+        id: 2,
+        offset: 0,
+        data: &[1; 10],
+    };
+    desk.on_message(&chunk.encode(), true, &mut store);
+    desk.tick(t0, true);
+    assert!(sent(&desk.tick(t0 + Duration::from_secs(59), true)).is_empty());
+    let stalled = desk.tick(t0 + RESUME_WITHIN, true);
+    assert!(matches!(
+        sent(&stalled)[0],
         FileMessage::Done {
             outcome: FileOutcome::Expired,
             ..

@@ -63,9 +63,11 @@ impl Session {
                     self.control(&refused).await;
                 }
                 Ok(input) => {
+                    let asking = self.files.asking();
                     let Some(injector) = &mut self.injector else {
                         return;
                     };
+                    injector.hold_for_consent(asking);
                     let offered = injector.offer(&self.gate, client::now(), &input);
                     self.elevation_unreported |= injector.take_elevation_used();
                     if let Err(InjectError::Unsupported(reason)) = offered {

@@ -26,6 +26,7 @@ fn context(stop: watch::Receiver<bool>) -> SessionContext {
         log: Arc::new(NoLog),
         sign_out_after: Duration::from_secs(60),
         to_server: mpsc::channel(1).0,
+        state_dir: dir,
     }
 }
 

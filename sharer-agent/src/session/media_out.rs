@@ -133,6 +133,10 @@ impl Session {
             sent_kbps: (counters.bytes * 8) as f32 / 1000.0,
             dropped_frames: counters.dropped,
             refused_input: self.injector.as_ref().map_or(0, |i| i.counts().refused),
+            outside_window: self
+                .injector
+                .as_ref()
+                .map_or(0, |i| i.counts().outside_window),
             malformed_messages: self.malformed + self.clipboard.dropped + self.annotation.dropped,
         };
         // Also while paused: the helper sees that nothing is captured and

@@ -69,6 +69,8 @@ impl Session {
                 if let Some(shape) = self.cursor_shape.clone() {
                     self.control(&Control::CursorShape { shape }).await;
                 }
+                let shared = self.shared();
+                self.control(&Control::Shared { shared }).await;
             }
             PeerEvent::Open(TILES_CHANNEL) => {
                 if let Some(live) = &mut self.live {

@@ -47,6 +47,7 @@ impl Session {
             }
             ServerMessage::SharerDrawing { action } => self.on_sharer_drawing(action).await,
             ServerMessage::FileAnswer { id, answer } => self.on_file_answer(id, answer).await,
+            ServerMessage::ShareChoice { choice } => self.on_share_choice(choice).await,
             // The helper is back on the same connection after its
             // network changed: ICE again, the media and channels kept.
             ServerMessage::RestartIce if self.gate.media_allowed(client::now()) => {

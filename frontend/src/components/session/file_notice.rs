@@ -27,6 +27,13 @@ impl FileWatch {
     }
 }
 
+/// " at PATH", when the notice names one.
+fn at(path: &Option<String>) -> String {
+    path.as_ref()
+        .map(|p| format!(" at {p}"))
+        .unwrap_or_default()
+}
+
 /// What the sharer reads about the transfer.
 pub fn sharer_text(notice: &FileNotice, helper: &str) -> String {
     let name = &notice.name;
@@ -36,7 +43,8 @@ pub fn sharer_text(notice: &FileNotice, helper: &str) -> String {
             "{helper} wants to send you \u{201c}{name}\u{201d} ({size}). It would be saved in your Downloads folder."
         ),
         (FileStage::Asking, FileDirection::FromDevice, _) => format!(
-            "{helper} asks for your file \u{201c}{name}\u{201d} ({size}). It would be copied to their computer."
+            "{helper} asks for your file \u{201c}{name}\u{201d} ({size}){}. It would be copied to their computer.",
+            at(&notice.path)
         ),
         (FileStage::Moving | FileStage::Waiting, FileDirection::ToDevice, _) => {
             format!("Receiving \u{201c}{name}\u{201d} from {helper}")
@@ -48,14 +56,38 @@ pub fn sharer_text(notice: &FileNotice, helper: &str) -> String {
             format!("\u{201c}{saved}\u{201d} ({size}) is in your Downloads folder.")
         }
         (FileStage::Done, _, _) => format!("{helper} received \u{201c}{name}\u{201d} ({size})."),
+        (FileStage::Stopped, FileDirection::FromDevice, Some(outcome))
+            if notice.size == 0
+                && matches!(
+                    outcome,
+                    FileOutcome::NotFound
+                        | FileOutcome::NotAllowed
+                        | FileOutcome::TooLarge { .. }
+                        | FileOutcome::Failed
+                ) =>
+        {
+            let why = match outcome {
+                FileOutcome::NotFound => "there is no readable file there",
+                FileOutcome::NotAllowed => "it belongs to the Tandem agent",
+                FileOutcome::TooLarge { .. } => "it is over your organization's limit",
+                _ => "it could not be read",
+            };
+            format!(
+                "{helper} asked for \u{201c}{name}\u{201d}{}; nothing was sent: {why}.",
+                at(&notice.path)
+            )
+        }
         (FileStage::Stopped, _, Some(outcome)) => {
             let why = match outcome {
                 FileOutcome::Declined => "you declined it".to_owned(),
                 FileOutcome::CancelledBySharer => "you cancelled it".to_owned(),
                 FileOutcome::CancelledByHelper => format!("{helper} cancelled it"),
                 FileOutcome::Corrupted => "it did not arrive intact".to_owned(),
-                FileOutcome::Expired => "the connection was down too long".to_owned(),
-                FileOutcome::NotAllowed => "full control ended".to_owned(),
+                FileOutcome::Expired => "nothing moved for too long".to_owned(),
+                FileOutcome::NoAnswer => "you did not answer in time".to_owned(),
+                FileOutcome::NotAllowed => {
+                    "full control ended, or your organization switched file transfer off".to_owned()
+                }
                 _ => "it failed".to_owned(),
             };
             format!("The transfer of \u{201c}{name}\u{201d} stopped: {why}. Nothing was kept.")

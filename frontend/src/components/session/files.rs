@@ -82,8 +82,9 @@ pub fn FileTool(remote: StoredValue<Remote, LocalStorage>, limit: u64) -> impl I
                     </form>
                     {progress}
                     <p class="hint">{format!(
-                        "The sharer accepts each file, seeing its name and size. At most {}, one at a time; \
-                         files go straight between you and the device, never through the server.",
+                        "The sharer accepts each file, seeing its name and size; your keyboard and mouse wait \
+                         while she decides. At most {}, one at a time, over the session's encrypted \
+                         connection; the server never stores a file.",
                         size_text(limit)
                     )}</p>
                 </div>
@@ -113,7 +114,10 @@ fn transfer_view(
     let now = window().performance().map(|p| p.now()).unwrap_or_default();
     let (line, class) = match &view.phase {
         Phase::Checking => ("Checking the file (SHA-256)…".to_owned(), ""),
-        Phase::Asking => ("Waiting for the sharer to accept…".to_owned(), ""),
+        Phase::Asking => (
+            "Waiting for the sharer to accept… (your keyboard and mouse wait meanwhile)".to_owned(),
+            "",
+        ),
         Phase::Moving => (
             match view.rate(now) {
                 Some(rate) => format!("{amount} \u{b7} {rate}"),

@@ -12,6 +12,7 @@ mod file_notice;
 mod files;
 pub mod media_watch;
 mod preview;
+mod share_choice;
 pub mod steps;
 mod ticket;
 mod tools;
@@ -25,6 +26,7 @@ pub use details::{ConnectionDetails, SessionWho};
 pub use drawing::SharerDrawingControls;
 pub use file_notice::{FileWatch, SharerFileNotice};
 pub use preview::{SharePreview, SharerSketch};
+pub use share_choice::SharerShareChoice;
 pub use ticket::TicketField;
 pub use video::VideoView;
 

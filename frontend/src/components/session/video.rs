@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use tandem_protocol::input::{
     Button, Control, Display, HELD_KEEP_ALIVE_MILLIS, HeldDown, Input, SpecialKeys,
 };
+use tandem_protocol::sharing::Shared;
 use web_sys::{KeyboardEvent, MediaStream, MouseEvent, WheelEvent};
 
 /// Where a point on the page lands on the sharer's screen. The video is
@@ -368,7 +369,16 @@ pub fn VideoView(
         let refused = agent.refused.map(|reason| {
             view! { <p class="notice" id="agent-refused" role="alert">"The device refused: "{reason}</p> }
         });
-        Some(view! { {secure}{refused} })
+        // One window shared: the helper knows why the rest is black and
+        // their clicks there do nothing.
+        let window = matches!(agent.shared, Shared::Window { .. }).then(|| {
+            let text = format!(
+                "The sharer shares {}. The rest of the screen is black, and your input outside the window does not reach the device.",
+                agent.shared.text()
+            );
+            view! { <p class="notice" id="shared-what" role="status">{text}</p> }
+        });
+        Some(view! { {secure}{refused}{window} })
     };
     // Which of the device's displays is shared; only offered when it has
     // more than one. The agent answers with its new list and choice.

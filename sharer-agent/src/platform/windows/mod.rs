@@ -17,6 +17,7 @@ mod overlay;
 mod pointer;
 pub mod service;
 pub mod state_dir;
+mod top_windows;
 
 pub use account::running_as_system;
 pub use capture::WindowsCapturer;
@@ -57,6 +58,10 @@ pub fn injector() -> Result<Box<dyn Injector>, InjectError> {
 
 pub fn overlay() -> Result<Box<dyn Overlay>, OverlayError> {
     Ok(Box::new(overlay::WindowsOverlay::start()?))
+}
+
+pub fn desktop_windows() -> Result<Box<dyn crate::window::Windows>, crate::window::WindowError> {
+    Ok(Box::new(top_windows::TopWindows))
 }
 
 pub fn indicator(clicks: mpsc::Sender<SharerAction>) -> Result<Box<dyn Indicator>, IndicatorError> {
@@ -104,13 +109,17 @@ pub fn open_link(command_line: &str) -> Result<(), PlatformError> {
     super::spawn_command_line(command_line)
 }
 
-/// `%ProgramData%\Tandem` for the service's agent, else
-/// `%LOCALAPPDATA%\Tandem`.
-/// `%USERPROFILE%\\Downloads`.
+/// `%USERPROFILE%\Downloads`; none for an agent running as SYSTEM, whose
+/// profile is not the sharer's (files are not received or sent there).
 pub fn downloads_dir() -> Option<PathBuf> {
+    if running_as_system() {
+        return None;
+    }
     std::env::var_os("USERPROFILE").map(|p| PathBuf::from(p).join("Downloads"))
 }
 
+/// `%ProgramData%\Tandem` for the service's agent, else
+/// `%LOCALAPPDATA%\Tandem`.
 pub fn default_state_dir() -> PathBuf {
     if running_as_system() {
         return service_state_dir();
