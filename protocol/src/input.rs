@@ -185,6 +185,11 @@ impl HeldDown {
         }
     }
 
+    /// Whether the key `code` is held down.
+    pub fn holds_key(&self, code: &str) -> bool {
+        self.keys.contains(code)
+    }
+
     /// Whether `button` is held down.
     pub fn holds_button(&self, button: Button) -> bool {
         self.buttons.contains(&button)

@@ -32,6 +32,8 @@ pub enum ShareChoice {
     Window { id: u64 },
     /// Share the whole screen again.
     Screen,
+    /// Say what is shared (her page was just opened).
+    Tell,
 }
 
 /// Agent → helper and sharer: what is shared now.
@@ -54,7 +56,8 @@ impl Shared {
                 format!("one window: \u{201c}{title}\u{201d}")
             }
             Shared::Window { title, gone: true } => format!(
-                "one window, \u{201c}{title}\u{201d}, which is closed or minimized: nothing is shown"
+                "one window, \u{201c}{title}\u{201d}, which is closed, minimized or on another display: \
+                 nothing is shown"
             ),
         }
     }

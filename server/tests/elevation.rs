@@ -6,63 +6,23 @@
 mod support;
 
 use axum::http::Method;
-use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::agent_socket::{Agent, next_of, open, send};
-use support::app;
-use tandem_protocol::DeviceId;
+use support::agent_socket::{next_of, send};
+use support::tool_session::ToolSession;
 use tandem_protocol::routes::*;
-use tandem_server::clock::Clock;
-
-async fn json_of(response: axum::http::Response<axum::body::Body>) -> Value {
-    serde_json::from_slice(&support::body_bytes(response).await).unwrap()
-}
 
 /// Holding Elevation is not using it: the record says "elevation used" only
 /// when the device's agent reports that the helper's input reached an
 /// elevation prompt, in full control, and nobody else can say so.
 #[tokio::test]
 async fn elevation_is_recorded_as_used_only_when_the_agent_reports_it_in_full_control() {
-    let app = app().await;
-    let megan = app.sign_in("megan@contoso.test").await;
-    let lynne = app.sign_in("lynne@contoso.test").await;
-    let admin = app.sign_in("admin@contoso.test").await;
-    let device = support::paired_device(&app, &lynne, 51).await;
-    let agent = Agent {
-        key: SigningKey::from_bytes(&[51; 32]),
-        device: DeviceId(device.clone()),
-    };
-    let issued = json_of(app.call(Method::POST, SESSIONS, None, Some(&megan)).await).await;
-    let session = issued["session"]["id"].as_str().unwrap().to_owned();
-    let code = issued["code"].as_str().unwrap();
-    assert_eq!(
-        support::redeem_on(&app, &lynne, code, &device)
-            .await
-            .status(),
-        200
-    );
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let mut media = open(
-        addr,
-        AGENT_SIGNAL,
-        Some(&agent.header(app.clock.now(), "e1", AGENT_SIGNAL)),
-        None,
-    )
-    .await;
-    send(&mut media, json!({ "type": "join", "session": session })).await;
-    assert_eq!(next_of(&mut media, "joined").await["you"], "agent");
-    let mut helper = open(addr, SIGNAL, None, Some(&megan)).await;
-    send(&mut helper, json!({ "type": "join", "session": session })).await;
-    assert_eq!(next_of(&mut helper, "joined").await["you"], "helper");
-
+    let s = ToolSession::joined(51).await;
+    let (app, session) = (&s.app, s.session.clone());
+    let (megan, lynne, admin) = (s.megan.clone(), s.lynne.clone(), s.admin.clone());
+    let (mut media, mut helper) = (s.media, s.helper);
     let act = |route: &'static str, body: Value, cookie: String| {
         let path = with_id(route, &session);
-        let app = &app;
         async move {
             let response = app
                 .call(Method::POST, &path, Some(&body), Some(&cookie))

@@ -125,6 +125,14 @@ impl GatedInjector {
             self.counts.refused += 1;
             return Ok(false);
         }
+        // A key-up for a key the helper does not hold would reach another
+        // window's key (held by the sharer) while one window is shared.
+        if let (Some(_), Input::Key { code, down: false }) = (&self.window, input)
+            && !self.held.holds_key(code)
+        {
+            self.counts.outside_window += 1;
+            return Ok(false);
+        }
         let moved;
         let input = match admit(input, self.window.as_ref()) {
             Admission::Inject => input,
@@ -191,13 +199,25 @@ impl GatedInjector {
     }
 
     /// Whether the sharer is answering a question now (see
-    /// `consent_pending`).
+    /// `consent_pending`). What the helper holds is let go when it starts:
+    /// a held modifier must not change what she types.
     pub fn hold_for_consent(&mut self, pending: bool) {
+        if pending && !self.consent_pending && !self.held.is_empty() {
+            self.release_pending = true;
+        }
         self.consent_pending = pending;
     }
 
     /// One window shared (`Some`: what it admits), or the whole screen.
+    /// When the window loses the keyboard or goes, what the helper holds
+    /// is let go, so it never acts on another window.
     pub fn set_window(&mut self, window: Option<WindowInput>) {
+        let lost =
+            |rule: &WindowInput| !rule.focused || rule.mask == crate::window::Mask::Window(None);
+        let was_fine = self.window.as_ref().is_none_or(|rule| !lost(rule));
+        if was_fine && window.as_ref().is_some_and(lost) && !self.held.is_empty() {
+            self.release_pending = true;
+        }
         self.window = window;
     }
 
@@ -296,7 +316,7 @@ mod tests {
     #[test]
     fn input_waits_while_the_sharer_answers_and_stays_inside_a_shared_window() {
         use crate::capture::Rect;
-        use crate::window::{Mask, WindowInput};
+        use crate::window::{Mask, Shape, WindowInput};
         use tandem_protocol::input::Button;
         let gate = crate::gate::testing::controlled_until(false, UnixMillis(60_000));
         let recorder = Recorder::default();
@@ -322,11 +342,14 @@ mod tests {
         // One window shared: outside it nothing passes; a release of a
         // button pressed inside lands inside.
         injector.set_window(Some(WindowInput {
-            mask: Mask::Window(Some(Rect {
-                x: 100,
-                y: 100,
-                width: 50,
-                height: 50,
+            mask: Mask::Window(Some(Shape {
+                area: Rect {
+                    x: 100,
+                    y: 100,
+                    width: 50,
+                    height: 50,
+                },
+                holes: Vec::new(),
             })),
             focused: false,
         }));

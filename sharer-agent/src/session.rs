@@ -36,6 +36,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 
 mod annotation;
 mod clipboard;
+mod file_desk;
 mod files;
 mod input;
 mod link;
@@ -135,7 +136,7 @@ struct Session {
     clipboard_done_tx: mpsc::Sender<ClipboardDone>,
     /// Uses of the clipboard not yet told to the server.
     clipboard_unreported: Vec<ClipboardDirection>,
-    files: files::FileDesk,
+    files: file_desk::FileDesk,
     /// The Downloads folder, made on first use.
     file_store: Option<Box<dyn crate::files::FileStore>>,
     /// Folders no file is sent from (the agent's own state).
@@ -231,7 +232,7 @@ where
         clipboard_worker: None,
         clipboard_done_tx,
         clipboard_unreported: Vec::new(),
-        files: files::FileDesk::default(),
+        files: file_desk::FileDesk::default(),
         file_store: None,
         agent_dirs: vec![
             context.state_dir.clone(),
@@ -516,6 +517,7 @@ impl Session {
             Ok(capturer) => Box::new(crate::media::window_mask::MaskedCapturer::new(
                 capturer,
                 self.switches.clone(),
+                crate::platform::desktop_windows().ok(),
             )),
             Err(error) => {
                 println!("tandem-agent: cannot capture the screen: {error}");

@@ -27,11 +27,40 @@ pub struct WindowInfo {
 }
 
 /// Where a window is now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located {
     pub rect: ScreenRect,
+    /// The windows above it that cover part of it (never the agent's own
+    /// bar or overlay): not shown, and input there is not the window's.
+    pub covers: Vec<ScreenRect>,
     /// It (or a window inside it) has the keyboard.
     pub focused: bool,
+}
+
+/// Whether a window is there to be shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    Shown(Located),
+    /// Minimized or hidden for now.
+    Hidden,
+    /// Closed: its id may name another window later, so it is not
+    /// followed again.
+    Gone,
+}
+
+impl Presence {
+    pub fn located(&self) -> Option<&Located> {
+        match self {
+            Presence::Shown(located) => Some(located),
+            Presence::Hidden | Presence::Gone => None,
+        }
+    }
+}
+
+/// Whether a window's title marks it as the agent's own (its sharing bar,
+/// its annotation overlay): never a cover, never offered.
+pub fn is_agents_own(title: &str) -> bool {
+    title.starts_with("Tandem sharing indicator") || title.starts_with("Tandem annotation")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,45 +75,73 @@ pub enum WindowError {
 pub trait Windows: Send + Sync {
     /// The windows a person would pick from: shown, titled, top-level.
     fn list(&mut self) -> Result<Vec<WindowInfo>, WindowError>;
-    /// Where window `id` is now; `None` once it is closed, hidden or
-    /// minimized.
-    fn locate(&mut self, id: u64) -> Result<Option<Located>, WindowError>;
+    /// Where window `id` is now, and what covers it.
+    fn locate(&mut self, id: u64) -> Result<Presence, WindowError>;
+}
+
+/// A window's area on the shared display, less what covers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
+    pub area: Rect,
+    pub holes: Vec<Rect>,
+}
+
+impl Shape {
+    pub fn shows(&self, x: u32, y: u32) -> bool {
+        contains(&self.area, x, y) && !self.holes.iter().any(|h| contains(h, x, y))
+    }
+}
+
+fn contains(r: &Rect, x: u32, y: u32) -> bool {
+    x >= r.x && y >= r.y && x - r.x < r.width && y - r.y < r.height
+}
+
+/// `r` on `display`, clipped to it; `None` if nothing of it is there.
+fn on_display(r: &ScreenRect, display: &Display) -> Option<Rect> {
+    let left = i64::from(r.x) - i64::from(display.x);
+    let top = i64::from(r.y) - i64::from(display.y);
+    let right = (left + i64::from(r.width)).min(i64::from(display.width));
+    let bottom = (top + i64::from(r.height)).min(i64::from(display.height));
+    let (left, top) = (left.max(0), top.max(0));
+    if right <= left || bottom <= top {
+        return None;
+    }
+    let to_u32 = |v: i64| u32::try_from(v).unwrap_or(0);
+    Some(Rect {
+        x: to_u32(left),
+        y: to_u32(top),
+        width: to_u32(right - left),
+        height: to_u32(bottom - top),
+    })
 }
 
 /// What the capture shows of the selected display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Mask {
     /// All of it.
     #[default]
     Screen,
-    /// Only this area of it (display pixels); nothing when `None` (the
-    /// window is gone, or on another display).
-    Window(Option<Rect>),
+    /// Only this shape of it (display pixels); nothing when `None` (the
+    /// window is closed, minimized, or on another display).
+    Window(Option<Shape>),
 }
 
 impl Mask {
     /// The mask for a window at `located` on `display`: its area there,
-    /// clipped to the display.
+    /// clipped to the display, less what covers it.
     pub fn of(located: Option<&Located>, display: &Display) -> Self {
         let Some(located) = located else {
             return Mask::Window(None);
         };
-        let r = located.rect;
-        let left = i64::from(r.x) - i64::from(display.x);
-        let top = i64::from(r.y) - i64::from(display.y);
-        let right = (left + i64::from(r.width)).min(i64::from(display.width));
-        let bottom = (top + i64::from(r.height)).min(i64::from(display.height));
-        let (left, top) = (left.max(0), top.max(0));
-        if right <= left || bottom <= top {
+        let Some(area) = on_display(&located.rect, display) else {
             return Mask::Window(None);
-        }
-        let to_u32 = |v: i64| u32::try_from(v).unwrap_or(0);
-        Mask::Window(Some(Rect {
-            x: to_u32(left),
-            y: to_u32(top),
-            width: to_u32(right - left),
-            height: to_u32(bottom - top),
-        }))
+        };
+        let holes = located
+            .covers
+            .iter()
+            .filter_map(|c| on_display(c, display))
+            .collect();
+        Mask::Window(Some(Shape { area, holes }))
     }
 
     /// Whether the display pixel (`x`, `y`) is shown.
@@ -92,15 +149,13 @@ impl Mask {
         match self {
             Mask::Screen => true,
             Mask::Window(None) => false,
-            Mask::Window(Some(r)) => {
-                x >= r.x && y >= r.y && x - r.x < r.width && y - r.y < r.height
-            }
+            Mask::Window(Some(shape)) => shape.shows(x, y),
         }
     }
 }
 
 /// The input rule while one window is shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowInput {
     pub mask: Mask,
     /// The window has the keyboard.
@@ -118,6 +173,9 @@ pub enum Admission {
     Drop,
 }
 
+/// Keys that act on the desktop, not on a window.
+const DESKTOP_KEYS: [&str; 5] = ["MetaLeft", "MetaRight", "OSLeft", "OSRight", "ContextMenu"];
+
 /// What may reach the device while one window is shared: pointer events
 /// inside it, keys while it has the keyboard; releases always (moved into
 /// the window), so nothing stays held; never the special keys (they act
@@ -134,16 +192,19 @@ pub fn admit(input: &Input, rule: Option<&WindowInput>) -> Admission {
             button,
             down: false,
             ..
-        } => match rule.mask {
-            Mask::Window(Some(r)) => Admission::InjectAt(Input::Button {
+        } => match &rule.mask {
+            Mask::Window(Some(shape)) => Admission::InjectAt(Input::Button {
                 button: *button,
                 down: false,
-                x: r.x + r.width / 2,
-                y: r.y + r.height / 2,
+                x: shape.area.x + shape.area.width / 2,
+                y: shape.area.y + shape.area.height / 2,
             }),
             _ => Admission::Drop,
         },
         Input::Key { down: false, .. } | Input::ReleaseAll | Input::Held => Admission::Inject,
+        // The desktop's own keys (the Start menu, a launcher) are never
+        // the window's.
+        Input::Key { code, .. } if DESKTOP_KEYS.contains(&code.as_str()) => Admission::Drop,
         Input::Key { .. } | Input::Text { .. } if rule.focused => Admission::Inject,
         _ => Admission::Drop,
     }
@@ -174,31 +235,31 @@ mod tests {
                 width,
                 height,
             },
+            covers: Vec::new(),
             focused: false,
         }
     }
 
+    fn area(mask: &Mask) -> Option<Rect> {
+        match mask {
+            Mask::Window(Some(shape)) => Some(shape.area),
+            _ => None,
+        }
+    }
+
     #[test]
-    fn the_mask_is_the_window_clipped_to_its_display() {
-        assert_eq!(
-            Mask::of(Some(&at(100, 50, 200, 100)), &display(0)),
-            Mask::Window(Some(Rect {
-                x: 100,
-                y: 50,
-                width: 200,
-                height: 100
-            }))
-        );
+    fn the_mask_is_the_window_clipped_to_its_display_less_what_covers_it() {
+        let rect = |x, y, width, height| Rect {
+            x,
+            y,
+            width,
+            height,
+        };
+        let mask = Mask::of(Some(&at(100, 50, 200, 100)), &display(0));
+        assert_eq!(area(&mask), Some(rect(100, 50, 200, 100)));
         // Partly off the left of a display that starts at x = 1024.
-        assert_eq!(
-            Mask::of(Some(&at(1000, -10, 100, 100)), &display(1024)),
-            Mask::Window(Some(Rect {
-                x: 0,
-                y: 0,
-                width: 76,
-                height: 90
-            }))
-        );
+        let mask = Mask::of(Some(&at(1000, -10, 100, 100)), &display(1024));
+        assert_eq!(area(&mask), Some(rect(0, 0, 76, 90)));
         assert_eq!(
             Mask::of(Some(&at(2000, 0, 10, 10)), &display(0)),
             Mask::Window(None),
@@ -208,6 +269,17 @@ mod tests {
         let mask = Mask::of(Some(&at(10, 10, 5, 5)), &display(0));
         assert!(mask.shows(10, 10) && mask.shows(14, 14));
         assert!(!mask.shows(15, 10) && !mask.shows(9, 12));
+        // A pop-up over part of it is a hole.
+        let mut covered = at(0, 0, 100, 100);
+        covered.covers.push(ScreenRect {
+            x: 40,
+            y: 40,
+            width: 20,
+            height: 20,
+        });
+        let mask = Mask::of(Some(&covered), &display(0));
+        assert!(mask.shows(10, 10) && mask.shows(60, 60));
+        assert!(!mask.shows(40, 40) && !mask.shows(59, 59));
     }
 
     #[test]
@@ -248,9 +320,18 @@ mod tests {
         assert_eq!(admit(&key(false), Some(&rule)), Admission::Inject);
         let focused = WindowInput {
             focused: true,
-            ..rule
+            ..rule.clone()
         };
         assert_eq!(admit(&key(true), Some(&focused)), Admission::Inject);
+        let meta = Input::Key {
+            code: "MetaLeft".into(),
+            down: true,
+        };
+        assert_eq!(
+            admit(&meta, Some(&focused)),
+            Admission::Drop,
+            "the desktop's key"
+        );
         assert_eq!(
             admit(
                 &Input::Special {

@@ -479,9 +479,10 @@ fn received_files_land_in_the_profiles_downloads() {
     }
 }
 
-/// The device's windows (`platform::windows`), for sharing one: Notepad
-/// is listed with its title, located where Windows says it is, and a
-/// window that is not there is not located.
+/// The device's windows (`platform::desktop_windows`), for sharing one:
+/// Notepad is listed with its title, located where Windows says it is
+/// (Wine has no DWM frame bounds, so its window rectangle), and a window
+/// that is not there is gone.
 #[test]
 fn notepad_is_listed_and_located() {
     use windows::Win32::UI::WindowsAndMessaging::GetWindowRect;
@@ -496,10 +497,8 @@ fn notepad_is_listed_and_located() {
     assert!(notepad.title.contains("Notepad"), "{}", notepad.title);
     let mut rect = RECT::default();
     unsafe { GetWindowRect(window, &mut rect) }.expect("its rectangle");
-    let located = windows
-        .locate(id)
-        .expect("located")
-        .expect("Notepad is shown");
+    let presence = windows.locate(id).expect("located");
+    let located = presence.located().expect("Notepad is shown");
     assert_eq!((located.rect.x, located.rect.y), (rect.left, rect.top));
     assert_eq!(
         (located.rect.width, located.rect.height),
@@ -508,5 +507,8 @@ fn notepad_is_listed_and_located() {
             (rect.bottom - rect.top) as u32
         )
     );
-    assert!(windows.locate(0x7fff_fff0).expect("answers").is_none());
+    assert_eq!(
+        windows.locate(0x7fff_fff0).expect("answers"),
+        tandem_agent::window::Presence::Gone
+    );
 }

@@ -7,8 +7,8 @@
 
 use std::path::Path;
 use std::time::Duration;
-use tandem_tests::Browser;
 use tandem_tests::desktop::Agent;
+use tandem_tests::{Browser, eventually};
 
 /// `size` bytes that no two offsets share a pattern of.
 fn contents(size: usize, seed: u32) -> Vec<u8> {
@@ -39,19 +39,15 @@ fn names(dir: &Path) -> Vec<String> {
 /// Waits until `path` holds exactly `bytes` (a browser writes a
 /// download under another name, then renames it).
 async fn wait_for_contents(path: &Path, bytes: &[u8]) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if std::fs::read(path).is_ok_and(|got| got == bytes) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} never held the file; the folder has {:?}",
-            path.display(),
-            path.parent().map(names)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        &format!("{} to hold the file", path.display()),
+        Duration::from_secs(30),
+        async || match std::fs::read(path) {
+            Ok(got) if got == bytes => Ok(()),
+            _ => Err(path.parent().map(names)),
+        },
+    )
+    .await;
 }
 
 /// Opens the Files tool (and the tools' row, if it is closed).
@@ -74,21 +70,9 @@ async fn open_files(helper: &Browser) {
         .await
         .unwrap();
     if row != serde_json::json!(true) {
-        helper
-            .wait_for("#tools-button")
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        helper.click("#tools-button").await.unwrap();
     }
-    helper
-        .wait_for("#files-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#files-button").await.unwrap();
 }
 
 /// Clicks `button` on `page` the moment `#{watched}` says bytes move: in
@@ -128,23 +112,11 @@ async fn accept(sharer: &Browser, expected_text: &str) {
         .wait_for_text_containing("#share-file-text", expected_text)
         .await
         .unwrap();
-    sharer
-        .wait_for("#share-file-accept")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sharer.click("#share-file-accept").await.unwrap();
 }
 
 async fn close_transfer(helper: &Browser) {
-    helper
-        .wait_for("#file-clear")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#file-clear").await.unwrap();
 }
 
 /// In full control, the organization allowing files: 20 MB both ways with
@@ -204,13 +176,7 @@ pub(crate) async fn files_both_ways(
         .send_keys(&on_device.display().to_string())
         .await
         .unwrap();
-    helper
-        .wait_for("#file-get")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#file-get").await.unwrap();
     accept(
         sharer,
         "asks for your file \u{201c}device-report.bin\u{201d} (20.0 MB)",
@@ -242,13 +208,7 @@ pub(crate) async fn files_both_ways(
         )
         .await
         .unwrap();
-    sharer
-        .wait_for("#share-file-decline")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sharer.click("#share-file-decline").await.unwrap();
     helper
         .wait_for_text_containing("#file-status", "The sharer declined the transfer.")
         .await
@@ -288,25 +248,19 @@ pub(crate) async fn files_both_ways(
     wait_for_names(&downloads, &before).await;
     close_transfer(helper).await;
     // The tools' row closes, and the picture has its room again.
-    helper
-        .wait_for("#tools-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#tools-button").await.unwrap();
 }
 
 /// Waits until `dir` holds exactly `wanted` (a part file goes a moment
 /// after the transfer stopped).
 async fn wait_for_names(dir: &Path, wanted: &[String]) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while names(dir) != wanted {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?} stayed instead of {wanted:?}",
-            names(dir)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the Downloads folder as before",
+        Duration::from_secs(10),
+        async || {
+            let now = names(dir);
+            if now == wanted { Ok(()) } else { Err(now) }
+        },
+    )
+    .await;
 }

@@ -15,6 +15,7 @@ mod proxy;
 mod relays;
 mod replicas;
 mod reports;
+mod rogue;
 mod session;
 mod sign_in;
 mod tls;

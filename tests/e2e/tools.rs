@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 use std::time::Duration;
-use tandem_tests::Browser;
 use tandem_tests::desktop::Xvfb;
+use tandem_tests::{Browser, eventually};
 
 /// Run by an administrator's page: turns the clipboard and file transfer
 /// on (both off by default); the status.
@@ -22,13 +22,7 @@ pub(crate) const ALLOW_TOOLS: &str = "const [done] = arguments;
 /// and what the sharer copies on the device reaches the helper, each
 /// shown to the sharer.
 pub(crate) async fn clipboard_both_ways(helper: &Browser, sharer: &Browser, xvfb: &Xvfb) {
-    helper
-        .wait_for("#clipboard-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#clipboard-button").await.unwrap();
     let to_device = "from the helper: é€ ✓";
     helper
         .wait_for("#clipboard-out")
@@ -37,13 +31,7 @@ pub(crate) async fn clipboard_both_ways(helper: &Browser, sharer: &Browser, xvfb
         .send_keys(to_device)
         .await
         .unwrap();
-    helper
-        .wait_for("#clipboard-send")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#clipboard-send").await.unwrap();
     helper
         .wait_for_text_containing("#clipboard-status", "is on the device's clipboard")
         .await
@@ -55,13 +43,7 @@ pub(crate) async fn clipboard_both_ways(helper: &Browser, sharer: &Browser, xvfb
         .unwrap();
     let from_device = "copied on the device: ß\tΩ";
     xvfb.set_clipboard(from_device).unwrap();
-    helper
-        .wait_for("#clipboard-get")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#clipboard-get").await.unwrap();
     helper
         .wait_for_text_containing("#clipboard-status", "clipboard text arrived")
         .await
@@ -79,20 +61,8 @@ pub(crate) async fn clipboard_both_ways(helper: &Browser, sharer: &Browser, xvfb
         .await
         .unwrap();
     // Closing the tool forgets the text; the tools' row closes too.
-    helper
-        .wait_for("#clipboard-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    helper
-        .wait_for("#tools-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#clipboard-button").await.unwrap();
+    helper.click("#tools-button").await.unwrap();
     let gone = helper
         .eval(
             "return document.getElementById('clipboard-in') === null;",
@@ -120,29 +90,33 @@ const DRAW: &str = "const [points] = arguments;
 /// Waits up to 10 s for X's pixel at (`x`, `y`) to be `wanted` (or, with
 /// `not`, to be anything else).
 async fn wait_for_x_pixel(xvfb: &Xvfb, (x, y): (i16, i16), wanted: u32, not: bool) -> u32 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let what = format!(
+        "X's pixel at ({x}, {y}) to be {}{wanted:06x}",
+        if not { "anything but " } else { "" }
+    );
+    eventually(&what, Duration::from_secs(10), async || {
         let seen = xvfb.pixel(x, y).unwrap();
         if (seen == wanted) != not {
-            return seen;
+            Ok(seen)
+        } else {
+            Err(format!("{seen:06x}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "X's pixel at ({x}, {y}) is {seen:06x}, waited for {}{wanted:06x}",
-            if not { "anything but " } else { "" }
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// Waits up to 10 s for the element with `id` to be gone from the page.
 async fn wait_gone(page: &Browser, id: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let script = format!("return document.getElementById('{id}') === null;");
-    while page.eval(&script, vec![]).await.unwrap() != serde_json::json!(true) {
-        assert!(tokio::time::Instant::now() < deadline, "#{id} stayed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        &format!("#{id} to go"),
+        Duration::from_secs(10),
+        async || match page.eval(&script, vec![]).await.unwrap() {
+            serde_json::Value::Bool(true) => Ok(()),
+            seen => Err(seen),
+        },
+    )
+    .await;
 }
 
 /// Annotation: the helper's pen stroke shows at once on their page and
@@ -154,20 +128,8 @@ pub(crate) async fn annotation_draws_on_the_device(
     sharer: &Browser,
     xvfb: &Xvfb,
 ) {
-    helper
-        .wait_for("#tools-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    helper
-        .wait_for("#annotate-pen")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#tools-button").await.unwrap();
+    helper.click("#annotate-pen").await.unwrap();
     let stroke = serde_json::json!([[300, 500], [450, 500], [600, 500]]);
     let drawn = helper.eval(DRAW, vec![stroke]).await.unwrap();
     assert_eq!(drawn, serde_json::json!(true));
@@ -183,28 +145,16 @@ pub(crate) async fn annotation_draws_on_the_device(
     assert_eq!(local, serde_json::json!([0xe0, 0x1b, 0x24, 255]));
     let pen = tandem_protocol::annotation::Tool::Pen.rgb();
     wait_for_x_pixel(xvfb, (450, 500), pen, false).await;
-    helper
-        .wait_for("#annotate-clear")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#annotate-clear").await.unwrap();
     wait_for_x_pixel(xvfb, (450, 500), pen, true).await;
     let stroke = serde_json::json!([[300, 500], [600, 500]]);
     helper.eval(DRAW, vec![stroke]).await.unwrap();
     wait_for_x_pixel(xvfb, (450, 500), pen, false).await;
-    sharer
-        .wait_for("#drawing-clear")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sharer.click("#drawing-clear").await.unwrap();
     wait_for_x_pixel(xvfb, (450, 500), pen, true).await;
     // The device says so, and the helper's own copy goes too.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let what = "the helper's copy of the stroke the sharer cleared to go";
+    eventually(what, Duration::from_secs(10), async || {
         let local = helper
             .eval(
                 "return document.getElementById('annotation-layer')
@@ -214,49 +164,23 @@ pub(crate) async fn annotation_draws_on_the_device(
             .await
             .unwrap();
         if local == serde_json::json!(0) {
-            break;
+            Ok(())
+        } else {
+            Err(local)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the helper still sees the stroke the sharer cleared"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    sharer
-        .wait_for("#drawing-toggle")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    })
+    .await;
+    sharer.click("#drawing-toggle").await.unwrap();
     wait_gone(helper, "annotate-pen").await;
-    sharer
-        .wait_for("#drawing-toggle")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sharer.click("#drawing-toggle").await.unwrap();
     // The laser fades without a Clear.
-    helper
-        .wait_for("#annotate-laser")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#annotate-laser").await.unwrap();
     let stroke = serde_json::json!([[300, 600], [600, 600]]);
     helper.eval(DRAW, vec![stroke]).await.unwrap();
     let laser = tandem_protocol::annotation::Tool::Laser.rgb();
     wait_for_x_pixel(xvfb, (450, 600), laser, false).await;
     wait_for_x_pixel(xvfb, (450, 600), laser, true).await;
-    helper
-        .wait_for("#tools-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#tools-button").await.unwrap();
 }
 
 /// The pixel of the sharer's preview canvas at (`x`, `y`), RGBA.
@@ -274,52 +198,29 @@ async fn preview_pixel(sharer: &Browser, x: u32, y: u32) -> Value {
 /// A screen shared from a browser tab: the helper's pen stroke shows on
 /// the sharer's own preview, and her Clear removes it.
 pub(crate) async fn drawing_over_a_browser_tab(helper: &Browser, sharer: &Browser) {
-    helper
-        .wait_for("#tools-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    helper
-        .wait_for("#annotate-pen")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    helper.click("#tools-button").await.unwrap();
+    helper.click("#annotate-pen").await.unwrap();
     let stroke = serde_json::json!([[100, 200], [250, 200], [400, 200]]);
     helper.eval(DRAW, vec![stroke]).await.unwrap();
     let pen = serde_json::json!([0xe0, 0x1b, 0x24, 255]);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while preview_pixel(sharer, 250, 200).await != pen {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the stroke never showed on the sharer's preview: {}",
-            preview_pixel(sharer, 250, 200).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    sharer
-        .wait_for("#drawing-clear")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while preview_pixel(sharer, 250, 200).await == pen {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the sharer's Clear left it"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    helper
-        .wait_for("#tools-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    eventually(
+        "the stroke on the sharer's preview",
+        Duration::from_secs(10),
+        async || {
+            let seen = preview_pixel(sharer, 250, 200).await;
+            if seen == pen { Ok(()) } else { Err(seen) }
+        },
+    )
+    .await;
+    sharer.click("#drawing-clear").await.unwrap();
+    eventually(
+        "the sharer's Clear to remove it",
+        Duration::from_secs(10),
+        async || {
+            let seen = preview_pixel(sharer, 250, 200).await;
+            if seen != pen { Ok(()) } else { Err(seen) }
+        },
+    )
+    .await;
+    helper.click("#tools-button").await.unwrap();
 }

@@ -1,14 +1,14 @@
 //! Sharing one window: the sharer picks it on her page from the device's
-//! windows; the helper's picture is black outside it (read from the
-//! picture the helper sees) and follows it when it moves; a rogue peer's
+//! windows; the helper's picture is black outside it and under a window
+//! opened over it (read from the picture the helper sees) and follows it
+//! when it moves; a rogue peer's
 //! input outside it is dropped and counted by the agent, while input
 //! inside it reaches X; the sharer switches back to the whole screen.
 
 use std::path::Path;
 use std::time::Duration;
-use tandem_tests::Browser;
-use tandem_tests::GroupChild;
 use tandem_tests::desktop::Xvfb;
+use tandem_tests::{Browser, GroupChild, eventually};
 
 /// The title of the window the sharer shares.
 const TITLE: &str = "Tandem shared window";
@@ -67,19 +67,14 @@ async fn pixel(helper: &Browser, (x, y): (u32, u32)) -> Option<[u8; 3]> {
 /// Waits until the helper's picture at `at` is `wanted` (within a few
 /// levels: H.264 and scaling round).
 async fn wait_for_pixel(helper: &Browser, at: (u32, u32), wanted: [u8; 3], what: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut last = None;
-    loop {
-        last = pixel(helper, at).await.or(last);
-        if last.is_some_and(|got| got.iter().zip(wanted).all(|(g, w)| g.abs_diff(w) <= 24)) {
-            return;
+    let what = format!("{what}: the helper's picture at {at:?} to be {wanted:?}");
+    eventually(&what, Duration::from_secs(20), async || {
+        match pixel(helper, at).await {
+            Some(got) if got.iter().zip(wanted).all(|(g, w)| g.abs_diff(w) <= 24) => Ok(()),
+            seen => Err(seen),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: the helper's picture at {at:?} is {last:?}, not {wanted:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
 }
 
 /// The agent's count of input dropped outside the shared window, from its
@@ -97,18 +92,16 @@ async fn outside_count(helper: &Browser) -> u64 {
 }
 
 async fn wait_for_outside(helper: &Browser, at_least: u64) -> u64 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let what = format!("the agent to count {at_least} inputs outside the window");
+    eventually(&what, Duration::from_secs(10), async || {
         let count = outside_count(helper).await;
         if count >= at_least {
-            return count;
+            Ok(count)
+        } else {
+            Err(count)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the agent counted {count} inputs outside the window, not {at_least}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// In full control: the sharer shares one window, then the whole screen.
@@ -144,19 +137,13 @@ pub(crate) async fn one_window_shared(
     let outside = (60, 60);
     wait_for_pixel(helper, outside, [255, 255, 255], "the whole screen first").await;
 
-    sharer
-        .wait_for("#share-window-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sharer.click("#share-window-button").await.unwrap();
     sharer
         .wait_for_text_containing("#share-windows", TITLE)
         .await
         .unwrap();
     let pick = format!("#share-windows button[data-id='{id}']");
-    sharer.wait_for(&pick).await.unwrap().click().await.unwrap();
+    sharer.click(&pick).await.unwrap();
     sharer
         .wait_for_text_containing(
             "#share-what",
@@ -170,6 +157,34 @@ pub(crate) async fn one_window_shared(
         .unwrap();
     wait_for_pixel(helper, outside, [0, 0, 0], "outside the window").await;
     wait_for_pixel(helper, inside, [0x20, 0x50, 0xd0], "inside the window").await;
+    // Another window opened over part of it is not shown there.
+    let cover = xvfb
+        .run(
+            "xterm",
+            "xterm",
+            &[
+                "-title",
+                "Tandem test cover",
+                "-bg",
+                "#e0e000",
+                "-geometry",
+                "4x2+500+400",
+                "-e",
+                "cat",
+            ],
+        )
+        .unwrap();
+    let (cx, cy, cw, ch) = eventually("the covering window", Duration::from_secs(10), async || {
+        xvfb.window("Tandem test cover").ok_or(())
+    })
+    .await;
+    let covered = (
+        (cx + i64::from(cw) / 2) as u32,
+        (cy + i64::from(ch) / 2) as u32,
+    );
+    wait_for_pixel(helper, covered, [0, 0, 0], "under the covering window").await;
+    wait_for_pixel(helper, inside, [0x20, 0x50, 0xd0], "the rest of the window").await;
+    drop(cover);
 
     // A rogue page's click and keys outside the window go nowhere; the
     // agent counts them. Inside it, the pointer gets there. The sharer's
@@ -185,8 +200,8 @@ pub(crate) async fn one_window_shared(
         .unwrap();
     assert!(downs > 10, "the rogue messages went out: {downs}");
     // The move, the press and the release at (5, 5) (nothing was held),
-    // and every key press.
-    wait_for_outside(helper, before + 3 + downs as u64).await;
+    // and every key, pressed and let go (the helper holds none of them).
+    wait_for_outside(helper, before + 3 + 2 * downs as u64).await;
     assert_eq!(xvfb.pointer(), pointer, "the pointer did not move");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
@@ -197,14 +212,16 @@ pub(crate) async fn one_window_shared(
         .eval(ROGUE_AT, vec![inside.0.into(), inside.1.into(), "".into()])
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while xvfb.pointer() != (i64::from(inside.0), i64::from(inside.1)) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the pointer never got inside"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let target = (i64::from(inside.0), i64::from(inside.1));
+    eventually(
+        "the pointer inside the window",
+        Duration::from_secs(10),
+        async || {
+            let at = xvfb.pointer();
+            if at == target { Ok(()) } else { Err(at) }
+        },
+    )
+    .await;
 
     // The window moves: the shared area follows it.
     xvfb.output("xdotool", &["windowmove", &id.to_string(), "100", "100"])
@@ -214,13 +231,7 @@ pub(crate) async fn one_window_shared(
     wait_for_pixel(helper, inside, [0, 0, 0], "where the window was").await;
 
     // The whole screen again.
-    sharer
-        .wait_for("#share-screen-button")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sharer.click("#share-screen-button").await.unwrap();
     sharer
         .wait_for_text_containing("#share-what", "You share the whole screen.")
         .await
@@ -239,18 +250,18 @@ pub(crate) async fn one_window_shared(
 
 /// The shared window's X id, once it is mapped.
 async fn wait_for_window(xvfb: &Xvfb) -> u64 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(out) = xvfb.output("xdotool", &["search", "--name", TITLE])
-            && let Some(id) = out.lines().next().and_then(|l| l.trim().parse().ok())
-            && xvfb.window(TITLE).is_some()
-        {
-            return id;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the window never showed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the shared window to show",
+        Duration::from_secs(10),
+        async || {
+            let out = xvfb
+                .output("xdotool", &["search", "--name", TITLE])
+                .map_err(|e| e.to_string())?;
+            match out.lines().next().and_then(|l| l.trim().parse().ok()) {
+                Some(id) if xvfb.window(TITLE).is_some() => Ok(id),
+                _ => Err(out),
+            }
+        },
+    )
+    .await
 }

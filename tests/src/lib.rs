@@ -95,3 +95,22 @@ impl Env {
         self.browser.close().await;
     }
 }
+
+/// Asks `probe` every 50 ms until it answers `Ok`; panics after `timeout`
+/// with `what` and the last `Err` it gave (what it saw instead).
+pub async fn eventually<T, E: std::fmt::Debug>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut probe: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(seen) if tokio::time::Instant::now() >= deadline => {
+                panic!("{what}: not within {timeout:?}; last seen: {seen:?}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+}

@@ -406,11 +406,20 @@ pub fn ShareSessionPage() -> impl IntoView {
             signal.send(&ClientMessage::ShareChoice { choice });
         }
     });
-    // The device's agent shares: one window or all of it, her choice.
+    // The device's agent shares: one window or all of it, her choice,
+    // before she allows a mode too.
     let choosing = Memo::new(move |_| {
         session
             .get()
-            .is_some_and(|v| v.via_agent && v.ended.is_none() && v.mode.is_some())
+            .is_some_and(|v| v.via_agent && v.ended.is_none() && v.agent_connected)
+    });
+    // A page opened (or reloaded) mid-session asks what is shared.
+    Effect::new(move |asked: Option<bool>| {
+        let now = choosing.get();
+        if now && asked != Some(true) {
+            send_share_choice.run(tandem_protocol::sharing::ShareChoice::Tell);
+        }
+        now
     });
     let send_file_answer = Callback::new(move |(id, answer)| {
         if let Some(signal) = stored.get_value().signal.borrow().clone() {

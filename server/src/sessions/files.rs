@@ -7,7 +7,7 @@
 //! tenant allows file transfer; how it ended is told and counted even once
 //! control has ended.
 
-use super::error::{SessionError, SessionResult};
+use super::error::SessionResult;
 use super::service::Sessions;
 use super::signaling::Joined;
 use crate::auth::TenantScope;
@@ -37,11 +37,7 @@ struct FileGate {
 
 impl Sessions {
     async fn file_gate(&self, scope: &TenantScope, id: &SessionId) -> SessionResult<FileGate> {
-        let record = self
-            .store()
-            .session(scope, id)
-            .await?
-            .ok_or(SessionError::NotFound)?;
+        let record = self.existing(scope, id).await?;
         let control = record.state
             == State::Active {
                 mode: Mode::Control,

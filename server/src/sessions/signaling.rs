@@ -456,9 +456,17 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
             ));
         }
     };
+    // What is shared is chosen and told before any pixel flows too: a
+    // sharer may pick one window before she allows a mode.
+    let choosing = matches!(
+        forward,
+        ServerMessage::ShareChoice { .. }
+            | ServerMessage::Windows { .. }
+            | ServerMessage::Shared { .. }
+    );
     let media = hub
         .state(&joined.session)
-        .is_some_and(|s| !s.is_ended() && s.summary().1.is_some());
+        .is_some_and(|s| !s.is_ended() && (choosing || s.summary().1.is_some()));
     if !media {
         return Some(problem(
             ProblemKind::NoConsent,

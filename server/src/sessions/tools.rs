@@ -26,6 +26,18 @@ pub(super) enum ToolUse {
 }
 
 impl Sessions {
+    /// The session's record, which must exist.
+    pub(super) async fn existing(
+        &self,
+        scope: &TenantScope,
+        id: &SessionId,
+    ) -> SessionResult<crate::store::SessionRecord> {
+        self.store()
+            .session(scope, id)
+            .await?
+            .ok_or(SessionError::NotFound)
+    }
+
     /// The device's agent set or read its clipboard for the helper:
     /// counted, and everyone's view published, only when it can be true
     /// (full control through the agent, the tenant allowing the clipboard).
@@ -35,11 +47,7 @@ impl Sessions {
         id: &SessionId,
         direction: ClipboardDirection,
     ) -> SessionResult<ToolUse> {
-        let record = self
-            .store()
-            .session(scope, id)
-            .await?
-            .ok_or(SessionError::NotFound)?;
+        let record = self.existing(scope, id).await?;
         let control = record.state
             == State::Active {
                 mode: Mode::Control,
@@ -62,11 +70,7 @@ impl Sessions {
         id: &SessionId,
         party: Party,
     ) -> SessionResult<ToolUse> {
-        let record = self
-            .store()
-            .session(scope, id)
-            .await?
-            .ok_or(SessionError::NotFound)?;
+        let record = self.existing(scope, id).await?;
         let live = matches!(record.state, State::Active { .. });
         if !live
             || party != super::media_party(record.via_agent)

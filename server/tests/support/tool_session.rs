@@ -28,6 +28,22 @@ impl ToolSession {
     /// Megan helps Lynne on her paired device (`seed` makes its key), in
     /// full control.
     pub async fn in_full_control(seed: u8) -> Self {
+        let this = Self::joined(seed).await;
+        let (megan, lynne) = (this.megan.clone(), this.lynne.clone());
+        this.act(SESSION_REQUEST, json!({ "mode": "view" }), &megan)
+            .await;
+        this.act(SESSION_CONSENT, json!({ "allow": true }), &lynne)
+            .await;
+        this.act(SESSION_REQUEST, json!({ "mode": "control" }), &megan)
+            .await;
+        this.act(SESSION_CONSENT, json!({ "allow": true }), &lynne)
+            .await;
+        this
+    }
+
+    /// The code redeemed on the device, the agent and the helper joined;
+    /// no mode asked for yet.
+    pub async fn joined(seed: u8) -> Self {
         let app = app().await;
         let megan = app.sign_in("megan@contoso.test").await;
         let lynne = app.sign_in("lynne@contoso.test").await;
@@ -60,7 +76,7 @@ impl ToolSession {
         let mut helper = open(addr, SIGNAL, None, Some(&megan)).await;
         send(&mut helper, json!({ "type": "join", "session": session })).await;
         assert_eq!(next_of(&mut helper, "joined").await["you"], "helper");
-        let this = Self {
+        Self {
             app,
             addr,
             session,
@@ -69,17 +85,7 @@ impl ToolSession {
             admin,
             media,
             helper,
-        };
-        let (megan, lynne) = (this.megan.clone(), this.lynne.clone());
-        this.act(SESSION_REQUEST, json!({ "mode": "view" }), &megan)
-            .await;
-        this.act(SESSION_CONSENT, json!({ "allow": true }), &lynne)
-            .await;
-        this.act(SESSION_REQUEST, json!({ "mode": "control" }), &megan)
-            .await;
-        this.act(SESSION_CONSENT, json!({ "allow": true }), &lynne)
-            .await;
-        this
+        }
     }
 
     /// POSTs `body` to the session's `route` as `cookie`; it must pass.

@@ -27,6 +27,11 @@ impl HeldInput {
         self.down.is_empty()
     }
 
+    /// Whether the helper holds the key `code` down on the device.
+    pub fn holds_key(&self, code: &str) -> bool {
+        self.down.holds_key(code)
+    }
+
     /// Whether the helper holds `button` down on the device.
     pub fn holds_button(&self, button: tandem_protocol::input::Button) -> bool {
         self.down.holds_button(button)

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod keyframes;
 pub mod pacer;
 pub mod peer;
+mod peer_tools;
 pub mod rtp;
 pub mod runtime;
 pub mod stream;

@@ -18,9 +18,9 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tandem_protocol::annotation::{ANNOTATION_CHANNEL, AnnotationMessage};
-use tandem_protocol::clipboard::{CLIPBOARD_CHANNEL, ClipboardMessage};
-use tandem_protocol::files::{FILES_CHANNEL, FileMessage};
+use tandem_protocol::annotation::ANNOTATION_CHANNEL;
+use tandem_protocol::clipboard::CLIPBOARD_CHANNEL;
+use tandem_protocol::files::FILES_CHANNEL;
 use tandem_protocol::input::{CONTROL_CHANNEL, Control, INPUT_CHANNEL, POINTER_CHANNEL};
 use tandem_protocol::signal::{IceCandidate, IceServer, IceTransportPolicy};
 use tandem_protocol::tiles::{self, TILES_CHANNEL};
@@ -183,9 +183,9 @@ pub struct AgentPeer {
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
     control: Arc<dyn DataChannel>,
-    clipboard: Arc<dyn DataChannel>,
-    annotation: Arc<dyn DataChannel>,
-    files: Arc<dyn DataChannel>,
+    pub(super) clipboard: Arc<dyn DataChannel>,
+    pub(super) annotation: Arc<dyn DataChannel>,
+    pub(super) files: Arc<dyn DataChannel>,
     tiles: Arc<dyn DataChannel>,
     /// The number of the last tile message sent (`tandem_protocol::tiles`
     /// numbers them, from 1, in the order they leave).
@@ -485,54 +485,6 @@ impl AgentPeer {
         if let Err(error) = self.control.send_text(&text).await {
             tracing::debug!(%error, "control message not sent");
         }
-    }
-
-    /// Sends a clipboard message; false if it could not be.
-    pub async fn send_clipboard(&self, message: &ClipboardMessage) -> bool {
-        let Ok(text) = serde_json::to_string(message) else {
-            return false;
-        };
-        match self.clipboard.send_text(&text).await {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::debug!(%error, "clipboard message not sent");
-                false
-            }
-        }
-    }
-
-    /// Sends an annotation message (to the helper: whether the device
-    /// draws); dropped (and logged) if the channel is not open.
-    pub async fn send_annotation(&self, message: &AnnotationMessage) {
-        let Ok(text) = serde_json::to_string(message) else {
-            return;
-        };
-        if let Err(error) = self.annotation.send_text(&text).await {
-            tracing::debug!(%error, "annotation message not sent");
-        }
-    }
-
-    /// Sends a files message; dropped (and logged) if the channel is not
-    /// open (the transfer then waits for the helper to resume it).
-    pub async fn send_file_message(&self, message: &FileMessage) {
-        let Ok(text) = serde_json::to_string(message) else {
-            return;
-        };
-        if let Err(error) = self.files.send_text(&text).await {
-            tracing::debug!(%error, "files message not sent");
-        }
-    }
-
-    /// Sends a chunk of a file (binary).
-    pub async fn send_file_chunk(&self, chunk: Vec<u8>) {
-        if let Err(error) = self.files.send(BytesMut::from(&chunk[..])).await {
-            tracing::debug!(%error, "a file chunk was not sent");
-        }
-    }
-
-    /// File bytes waiting to leave (a full buffer, if the channel is gone).
-    pub async fn files_backlog(&self) -> usize {
-        self.files.outstanding_bytes().await.unwrap_or(usize::MAX)
     }
 
     /// Sends one tile message, unless the channel is more than

@@ -108,9 +108,9 @@ pub struct StreamSwitches {
     pub repaint: AtomicBool,
     /// Tile bytes waiting to leave, as the session last saw it.
     pub tiles_backlog: AtomicUsize,
-    /// What of the display is shown: all of it, or one window's area
-    /// (see [`super::window_mask`]).
-    pub window: std::sync::Mutex<crate::window::Mask>,
+    /// What of the display is shown: all of it ([`super::window_mask::WHOLE_SCREEN`]),
+    /// one window (its id), or nothing (see [`super::window_mask`]).
+    pub window: std::sync::atomic::AtomicU64,
 }
 
 /// [`StreamSwitches::display`] before the helper picks one.

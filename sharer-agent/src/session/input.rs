@@ -63,6 +63,7 @@ impl Session {
                     self.control(&refused).await;
                 }
                 Ok(input) => {
+                    self.refresh_window_for(&input).await;
                     let asking = self.files.asking();
                     let Some(injector) = &mut self.injector else {
                         return;

@@ -1,15 +1,19 @@
 //! The whole screen or one window, as the sharer chooses on her page (the
-//! server relays her [`ShareChoice`]). While one window is shared the
-//! session looks where it is ten times a second: the capture shows only
-//! its area (the [`Mask`] in the stream's switches), the injector admits
-//! only input inside it (keys while it has the keyboard), and when it is
-//! closed or minimized nothing is shown at all. The helper (control
-//! channel) and the sharer (her page) are told what is shared at each
-//! change.
+//! server relays her [`ShareChoice`]). The capture finds the window itself
+//! at every frame (`media/window_mask.rs`); the session looks where it is
+//! ten times a second, and again before every press the helper makes, for
+//! the injector's rule (input only inside it, keys only while it has the
+//! keyboard). A closed window is never followed again (its id may name
+//! another one): nothing is shown until the sharer chooses again. The
+//! helper (control channel) and the sharer (her page) are told what is
+//! shared at each change.
 
 use super::Session;
-use crate::window::{Located, Mask, WindowInput, Windows};
-use tandem_protocol::input::Control;
+use crate::capture::Desktop;
+use crate::media::window_mask::{NOTHING, WHOLE_SCREEN};
+use crate::window::{Mask, Presence, WindowInput, Windows};
+use std::sync::atomic::Ordering;
+use tandem_protocol::input::{Control, Input};
 use tandem_protocol::sharing::{MAX_WINDOWS, ShareChoice, Shared, WindowChoice, clean_title};
 use tandem_protocol::signal::ClientMessage;
 
@@ -18,7 +22,10 @@ use tandem_protocol::signal::ClientMessage;
 pub(super) struct WindowShare {
     id: u64,
     title: String,
-    located: Option<Located>,
+    /// Shown on the shared display now.
+    shown: bool,
+    /// Closed: not followed again.
+    closed: bool,
 }
 
 impl Session {
@@ -59,6 +66,7 @@ impl Session {
                 self.for_server.push(ClientMessage::Windows { windows });
                 return;
             }
+            ShareChoice::Tell => {}
             ShareChoice::Window { id } => {
                 let Some(chosen) = self.list_windows().into_iter().find(|w| w.id == id) else {
                     tracing::info!(id, "the sharer picked a window that is not there");
@@ -69,10 +77,12 @@ impl Session {
                     "tandem-agent: sharing one window only: \u{201c}{}\u{201d}",
                     chosen.title
                 );
+                self.switches.window.store(id, Ordering::Release);
                 self.window_share = Some(WindowShare {
                     id,
                     title: chosen.title,
-                    located: None,
+                    shown: false,
+                    closed: false,
                 });
                 self.keep_window().await;
             }
@@ -80,49 +90,70 @@ impl Session {
                 if self.window_share.take().is_some() {
                     println!("tandem-agent: sharing the whole screen again");
                 }
-                self.apply_mask(Mask::Screen, None);
+                self.switches.window.store(WHOLE_SCREEN, Ordering::Release);
+                if let Some(injector) = &mut self.injector {
+                    injector.set_window(None);
+                }
             }
         }
         self.announce_shared().await;
     }
 
-    /// Where the shared window is now: the mask and the input rule follow
-    /// it; a change of whether it is shown is announced.
+    /// Where the shared window is now, for the injector's rule; a change of
+    /// whether it is shown is announced.
     pub(super) async fn keep_window(&mut self) {
-        let Some(id) = self.window_share.as_ref().map(|w| w.id) else {
+        let Some(share) = self.window_share.clone() else {
             return;
         };
-        let located = match self.windows().map(|w| w.locate(id)) {
-            Some(Ok(located)) => located,
-            Some(Err(error)) => {
-                tracing::debug!(%error, "locating the shared window failed");
-                None
+        let presence = if share.closed || matches!(self.desktop, Desktop::Secure { .. }) {
+            Presence::Hidden
+        } else {
+            match self.windows().map(|w| w.locate(share.id)) {
+                Some(Ok(presence)) => presence,
+                Some(Err(error)) => {
+                    tracing::debug!(%error, "locating the shared window failed");
+                    Presence::Hidden
+                }
+                None => Presence::Hidden,
             }
-            None => None,
         };
-        let display = self.shown_display().cloned();
-        let mask = match &display {
-            Some(display) => Mask::of(located.as_ref(), display),
+        let closed = share.closed || presence == Presence::Gone;
+        if closed && !share.closed {
+            println!(
+                "tandem-agent: the shared window was closed; nothing is shared until you choose again"
+            );
+            self.switches.window.store(NOTHING, Ordering::Release);
+        }
+        let mask = match self.shown_display() {
+            Some(display) => Mask::of(presence.located(), display),
             None => Mask::Window(None),
         };
-        let focused = located.is_some_and(|l| l.focused);
-        self.apply_mask(mask, Some(focused));
-        let Some(share) = self.window_share.as_mut() else {
-            return;
-        };
-        let was_gone = share.located.is_none();
-        share.located = located;
-        if was_gone != located.is_none() {
+        let shown = mask != Mask::Window(None);
+        let focused = presence.located().is_some_and(|l| l.focused);
+        if let Some(injector) = &mut self.injector {
+            injector.set_window(Some(WindowInput { mask, focused }));
+        }
+        if let Some(current) = self.window_share.as_mut() {
+            current.closed = closed;
+            current.shown = shown;
+        }
+        if (share.shown, share.closed) != (shown, closed) {
             self.announce_shared().await;
         }
     }
 
-    fn apply_mask(&mut self, mask: Mask, focused: Option<bool>) {
-        if let Ok(mut current) = self.switches.window.lock() {
-            *current = mask;
-        }
-        if let Some(injector) = &mut self.injector {
-            injector.set_window(focused.map(|focused| WindowInput { mask, focused }));
+    /// Before a press reaches the device while one window is shared: the
+    /// rule as of now, not of up to 100 ms ago.
+    pub(super) async fn refresh_window_for(&mut self, input: &Input) {
+        let press = matches!(
+            input,
+            Input::Button { down: true, .. }
+                | Input::Key { down: true, .. }
+                | Input::Text { .. }
+                | Input::Wheel { .. }
+        );
+        if press && self.window_share.is_some() {
+            self.keep_window().await;
         }
     }
 
@@ -132,7 +163,7 @@ impl Session {
             None => Shared::Screen,
             Some(share) => Shared::Window {
                 title: share.title.clone(),
-                gone: share.located.is_none(),
+                gone: !share.shown,
             },
         }
     }

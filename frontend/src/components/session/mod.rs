@@ -11,6 +11,7 @@ mod drawing;
 mod file_notice;
 mod files;
 pub mod media_watch;
+mod notices;
 mod preview;
 mod share_choice;
 pub mod steps;

@@ -1,4 +1,5 @@
 use super::annotate::{Annotation, AnnotationLayer};
+use super::notices::device_notices;
 use super::tools::SessionTools;
 use crate::rtc::remote::{AgentView, Remote};
 use leptos::html::{Canvas, Div, Video};
@@ -6,7 +7,6 @@ use leptos::prelude::*;
 use tandem_protocol::input::{
     Button, Control, Display, HELD_KEEP_ALIVE_MILLIS, HeldDown, Input, SpecialKeys,
 };
-use tandem_protocol::sharing::Shared;
 use web_sys::{KeyboardEvent, MediaStream, MouseEvent, WheelEvent};
 
 /// Where a point on the page lands on the sharer's screen. The video is
@@ -355,31 +355,7 @@ pub fn VideoView(
         })
     };
     // What the device says the helper cannot see or do right now.
-    let notices = move || {
-        let agent = agent?.get();
-        let secure = agent.secure_desktop.map(|visible| {
-            let text = if visible {
-                "A UAC prompt is up on the device; you see it because you hold Elevation."
-            } else {
-                "The sharer must answer a UAC prompt on their device. The picture \
-                 resumes once it is answered."
-            };
-            view! { <p class="notice" id="secure-desktop" role="status">{text}</p> }
-        });
-        let refused = agent.refused.map(|reason| {
-            view! { <p class="notice" id="agent-refused" role="alert">"The device refused: "{reason}</p> }
-        });
-        // One window shared: the helper knows why the rest is black and
-        // their clicks there do nothing.
-        let window = matches!(agent.shared, Shared::Window { .. }).then(|| {
-            let text = format!(
-                "The sharer shares {}. The rest of the screen is black, and your input outside the window does not reach the device.",
-                agent.shared.text()
-            );
-            view! { <p class="notice" id="shared-what" role="status">{text}</p> }
-        });
-        Some(view! { {secure}{refused}{window} })
-    };
+    let notices = move || agent.map(|agent| device_notices(&agent.get()));
     // Which of the device's displays is shared; only offered when it has
     // more than one. The agent answers with its new list and choice.
     let display_picker = move || {

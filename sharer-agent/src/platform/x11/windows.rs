@@ -3,10 +3,14 @@
 //! tooltips, none of the agent's own), each titled by `_NET_WM_NAME` or
 //! `WM_NAME`, its own or, under a window manager's frame, its client's.
 //! Where one is now comes from the server at each call, so the shared
-//! area follows moves and resizes; it has the keyboard when the focus is
-//! in it, or, with the focus following the pointer, when the pointer is.
+//! area follows moves and resizes, with the shown windows stacked above it
+//! that cover part of it (never the agent's own bar and overlay); it has
+//! the keyboard when the focus is in it, or, with the focus following the
+//! pointer, when the pointer is.
 
-use crate::window::{Located, ScreenRect, WindowError, WindowInfo, Windows};
+use crate::window::{
+    Located, Presence, ScreenRect, WindowError, WindowInfo, Windows, is_agents_own,
+};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, InputFocus, MapState, Window};
 use x11rb::rust_connection::RustConnection;
@@ -173,13 +177,78 @@ impl Windows for X11Windows {
         Ok(windows)
     }
 
-    fn locate(&mut self, id: u64) -> Result<Option<Located>, WindowError> {
+    fn locate(&mut self, id: u64) -> Result<Presence, WindowError> {
         let Ok(window) = Window::try_from(id) else {
-            return Ok(None);
+            return Ok(Presence::Gone);
         };
-        Ok(self.rect(window).map(|rect| Located {
-            focused: self.focused(window, &rect),
+        // A window the server no longer knows is closed.
+        if self
+            .conn
+            .get_window_attributes(window)
+            .map_err(refused)?
+            .reply()
+            .is_err()
+        {
+            return Ok(Presence::Gone);
+        }
+        let Some(rect) = self.rect(window) else {
+            return Ok(Presence::Hidden);
+        };
+        let focused = self.focused(window, &rect);
+        Ok(Presence::Shown(Located {
+            covers: self.covers(window, &rect),
+            focused,
             rect,
         }))
+    }
+}
+
+impl X11Windows {
+    /// The shown windows stacked above `window` that overlap `rect`.
+    fn covers(&self, window: Window, rect: &ScreenRect) -> Vec<ScreenRect> {
+        let Some(tree) = self
+            .conn
+            .query_tree(self.root)
+            .ok()
+            .and_then(|c| c.reply().ok())
+        else {
+            return Vec::new();
+        };
+        // The root's children, bottom to top; the window itself may be a
+        // client inside one of them (a window manager's frame).
+        let Some(at) = tree
+            .children
+            .iter()
+            .position(|c| *c == window || self.is_inside(window, *c))
+        else {
+            return Vec::new();
+        };
+        tree.children[at + 1..]
+            .iter()
+            .filter_map(|above| {
+                let r = self.rect(*above)?;
+                let overlaps = r.x < rect.x + rect.width as i32
+                    && rect.x < r.x + r.width as i32
+                    && r.y < rect.y + rect.height as i32
+                    && rect.y < r.y + r.height as i32;
+                let own = self.title(*above).is_some_and(|t| is_agents_own(&t));
+                (overlaps && !own).then_some(r)
+            })
+            .collect()
+    }
+
+    /// Whether `window` is `top` or inside it.
+    fn is_inside(&self, window: Window, top: Window) -> bool {
+        let mut at = window;
+        for _ in 0..32 {
+            if at == top {
+                return true;
+            }
+            match self.conn.query_tree(at).ok().and_then(|c| c.reply().ok()) {
+                Some(tree) if tree.parent != x11rb::NONE && at != self.root => at = tree.parent,
+                _ => return false,
+            }
+        }
+        false
     }
 }
