@@ -216,6 +216,78 @@ pub(crate) async fn files_both_ways(
     assert_eq!(names(&downloads), before);
     close_transfer(helper).await;
 
+    // The connection is lost mid-way (the helper's side closes it): the
+    // device offers a new one, the transfer resumes on it from what had
+    // arrived, and the file is whole.
+    let resumed = outbox.join("resumed.bin");
+    let resumed_bytes = contents(60_000_000, 5);
+    std::fs::write(&resumed, &resumed_bytes).unwrap();
+    let connections = helper
+        .eval("return window.__pcs.length;", vec![])
+        .await
+        .unwrap();
+    send_from_helper(helper, &resumed).await;
+    accept(sharer, "wants to send you \u{201c}resumed.bin\u{201d}").await;
+    let dropped = helper
+        .eval_async(
+            "const [done] = arguments;
+            const started = performance.now();
+            (function poll() {
+                const el = document.getElementById('file-transfer');
+                const bar = document.getElementById('file-progress');
+                if (el && el.getAttribute('data-phase') === 'moving' && bar && bar.value > 0) {
+                    window.__pcs.forEach(pc => pc.close());
+                    return done('closed');
+                }
+                if (performance.now() - started > 20000) return done('never moving');
+                setTimeout(poll, 2);
+            })();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dropped, serde_json::json!("closed"));
+    // The device notices the connection is gone within half a minute.
+    let saved = "Downloads folder as \u{201c}resumed.bin\u{201d}";
+    eventually(
+        "the resumed file saved",
+        Duration::from_secs(90),
+        async || {
+            // The page reopens its tools once its picture is back.
+            let reopen = "const panel = document.getElementById('files-panel');
+            const files = document.getElementById('files-button');
+            const tools = document.getElementById('tools-button');
+            if (!panel && files) files.click(); else if (!panel && !files && tools) tools.click();
+            const status = document.getElementById('file-status');
+            return status ? status.textContent : '';";
+            let status = helper.eval(reopen, vec![]).await.unwrap_or_default();
+            if status.as_str().is_some_and(|s| s.contains(saved)) {
+                return Ok(());
+            }
+            let said = agent.output();
+            let tail: String = said
+                .chars()
+                .skip(said.chars().count().saturating_sub(1500))
+                .collect();
+            Err(format!("{status}; the agent said:\n{tail}"))
+        },
+    )
+    .await;
+    assert_eq!(
+        std::fs::read(downloads.join("resumed.bin")).unwrap(),
+        resumed_bytes
+    );
+    let now = helper
+        .eval("return window.__pcs.length;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        now.as_u64() > connections.as_u64(),
+        "a new connection carried the rest: {connections} then {now}"
+    );
+    close_transfer(helper).await;
+    let before = names(&downloads);
+
     // Cancelled mid-way, by the helper, then by the sharer: no file and no
     // part file stays.
     let large = outbox.join("large.bin");

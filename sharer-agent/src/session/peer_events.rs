@@ -43,9 +43,14 @@ impl Session {
                     Err(error) => tracing::warn!(%error, "no video codec was negotiated"),
                 }
             }
-            PeerEvent::Connection(RTCPeerConnectionState::Failed) => {
+            // Failed, or closed by the helper's side: a fresh connection
+            // is offered (the gate permitting), on which a file transfer
+            // under way resumes.
+            PeerEvent::Connection(
+                state @ (RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed),
+            ) => {
                 self.restarts.connection(false);
-                tracing::info!("the connection to the helper failed");
+                tracing::info!(?state, "the connection to the helper ended");
                 self.switches.tiles.store(false, Ordering::Release);
                 if let Some(live) = self.live.take() {
                     live.peer.close().await;
