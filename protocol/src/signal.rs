@@ -134,6 +134,10 @@ pub enum ClientMessage {
     },
     /// Agent → (server) → sharer's page: what the device shares now.
     Shared { shared: crate::sharing::Shared },
+    /// Agent → (server) → sharer's page: whether she has switched the
+    /// helper's drawing off (her page shows the switch as it is, after a
+    /// reload too).
+    DrawingState { off: bool },
 }
 
 /// From the server to a participant.
@@ -192,6 +196,10 @@ pub enum ServerMessage {
     /// What the device shares (to the sharer's page).
     Shared {
         shared: crate::sharing::Shared,
+    },
+    /// Whether the helper's drawing is switched off (to the sharer's page).
+    DrawingState {
+        off: bool,
     },
     /// The consented mode, signed by the server; the sharer's agent checks it
     /// before it sends a pixel or injects an event.

@@ -129,6 +129,13 @@ async fn clipboard_use_is_counted_only_from_the_agent_in_full_control_when_the_t
         next_of(&mut s.media, "sharer_drawing").await["action"],
         "off"
     );
+    // The device tells her page how the switch stands.
+    send(
+        &mut s.media,
+        json!({ "type": "drawing_state", "off": true }),
+    )
+    .await;
+    assert_eq!(next_of(&mut sharer, "drawing_state").await["off"], true);
     send(&mut s.helper, off).await;
     assert!(
         next_of(&mut s.helper, "error").await["problem"]["detail"]

@@ -172,6 +172,12 @@ pub(crate) async fn annotation_draws_on_the_device(
     .await;
     sharer.click("#drawing-toggle").await.unwrap();
     wait_gone(helper, "annotate-pen").await;
+    // Her page, reloaded, shows the switch as the device has it.
+    sharer.reload().await.unwrap();
+    sharer
+        .wait_for_text_containing("#drawing-toggle", "Let the helper draw again")
+        .await
+        .unwrap();
     sharer.click("#drawing-toggle").await.unwrap();
     // The laser fades without a Clear.
     helper.click("#annotate-laser").await.unwrap();

@@ -40,6 +40,9 @@ struct Sharing {
     file: RwSignal<Option<FileWatch>>,
     /// What the device's agent shares, and the windows it offers.
     shared: RwSignal<Shared>,
+    /// The helper's drawing is switched off (as the agent says, or this
+    /// page for a screen shared from here).
+    drawing_off: RwSignal<bool>,
     windows: RwSignal<Option<Vec<WindowChoice>>>,
 }
 
@@ -153,6 +156,7 @@ impl Sharing {
                 self.chat.receive(who, text, at.0);
             }
             ServerMessage::Shared { shared } => self.shared.set(shared),
+            ServerMessage::DrawingState { off } => self.drawing_off.set(off),
             ServerMessage::Windows { windows } => self.windows.set(Some(windows)),
             ServerMessage::FileNotice { notice } => {
                 let now = window().performance().map(|p| p.now()).unwrap_or_default();
@@ -184,6 +188,7 @@ pub fn ShareSessionPage() -> impl IntoView {
         sketch: SharerSketch::default(),
         file: RwSignal::new(None),
         shared: RwSignal::new(Shared::Screen),
+        drawing_off: RwSignal::new(false),
         windows: RwSignal::new(None),
     };
     let link = RwSignal::new(Link::Connecting);
@@ -400,6 +405,7 @@ pub fn ShareSessionPage() -> impl IntoView {
         }
     });
     let file = sharing.file;
+    let drawing_off = sharing.drawing_off;
     let (shared, windows) = (sharing.shared, sharing.windows);
     let send_share_choice = Callback::new(move |choice| {
         if let Some(signal) = stored.get_value().signal.borrow().clone() {
@@ -485,7 +491,7 @@ pub fn ShareSessionPage() -> impl IntoView {
                 <SharerShareChoice shared windows send=send_share_choice />
             })}
             {preview}
-            {move || drawing.get().then(|| view! { <SharerDrawingControls send=send_drawing /> })}
+            {move || drawing.get().then(|| view! { <SharerDrawingControls send=send_drawing off=drawing_off /> })}
             {move || chat_visible.get().then(|| view! { <ChatPanel state=chat send=send_chat /> })}
         </section>
     }

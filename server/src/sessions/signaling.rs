@@ -355,6 +355,7 @@ fn kind_of(message: &ClientMessage) -> &'static str {
         ClientMessage::ShareChoice { .. } => "share-choice",
         ClientMessage::Windows { .. } => "windows",
         ClientMessage::Shared { .. } => "shared",
+        ClientMessage::DrawingState { .. } => "drawing-state",
     }
 }
 
@@ -434,6 +435,9 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
             }
             (Party::Sharer, ServerMessage::Windows { windows })
         }
+        (Party::Agent, ClientMessage::DrawingState { off }) => {
+            (Party::Sharer, ServerMessage::DrawingState { off })
+        }
         (Party::Agent, ClientMessage::Shared { shared }) => {
             if !shared.is_valid() {
                 return Some(problem(
@@ -463,6 +467,7 @@ fn relay(sessions: &Sessions, joined: &Joined, message: ClientMessage) -> Option
         ServerMessage::ShareChoice { .. }
             | ServerMessage::Windows { .. }
             | ServerMessage::Shared { .. }
+            | ServerMessage::DrawingState { .. }
     );
     let media = hub
         .state(&joined.session)

@@ -46,6 +46,11 @@ impl AnnotationDesk {
 
     /// The sharer's word: the strokes go (all three), and none come while
     /// it is off. True if the strokes changed.
+    /// Whether the sharer switched drawing off.
+    pub fn sharer_off(&self) -> bool {
+        self.sharer_off
+    }
+
     pub fn sharer(&mut self, action: SharerDrawing) -> bool {
         match action {
             SharerDrawing::Off => self.sharer_off = true,
@@ -174,7 +179,15 @@ impl Session {
         self.tell_cleared().await;
         if action != SharerDrawing::Clear {
             self.announce_annotation().await;
+            self.tell_drawing_state();
         }
+    }
+
+    /// Tells the sharer's page whether she switched drawing off.
+    pub(super) fn tell_drawing_state(&mut self) {
+        let off = self.annotation.sharer_off();
+        self.for_server
+            .push(tandem_protocol::signal::ClientMessage::DrawingState { off });
     }
 
     /// A message on the annotation channel.

@@ -66,7 +66,9 @@ impl Session {
                 self.for_server.push(ClientMessage::Windows { windows });
                 return;
             }
-            ShareChoice::Tell => {}
+            // Her page was opened: what is shared, and whether drawing is
+            // switched off.
+            ShareChoice::Tell => self.tell_drawing_state(),
             ShareChoice::Window { id } => {
                 let Some(chosen) = self.list_windows().into_iter().find(|w| w.id == id) else {
                     tracing::info!(id, "the sharer picked a window that is not there");

@@ -6,10 +6,11 @@
 use leptos::prelude::*;
 use tandem_protocol::annotation::SharerDrawing;
 
-/// The two buttons; `send` takes the sharer's word to the server.
+/// The two buttons; `send` takes the sharer's word to the server; `off`:
+/// whether drawing is switched off, as the device (or this page, for a
+/// browser tab) last said.
 #[component]
-pub fn SharerDrawingControls(send: Callback<SharerDrawing>) -> impl IntoView {
-    let off = RwSignal::new(false);
+pub fn SharerDrawingControls(send: Callback<SharerDrawing>, off: RwSignal<bool>) -> impl IntoView {
     let said = RwSignal::new(None::<&'static str>);
     let toggle = move |_| {
         let action = if off.get_untracked() {
