@@ -37,6 +37,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 mod annotation;
 mod clipboard;
 mod file_desk;
+mod file_transfer;
 mod files;
 mod input;
 mod link;

@@ -41,6 +41,7 @@ mod limits;
 mod policy;
 mod records;
 mod redeem;
+mod relay;
 mod replica;
 mod resolved;
 mod service;

@@ -7,7 +7,8 @@
 //! view), each one only after the sharer accepted it. Anything else is
 //! dropped and counted. `files.rs` carries the effects out.
 
-use crate::files::{FileError, FileStore, Incoming, Outgoing};
+use super::file_transfer::{Body, Transfer};
+use crate::files::{FileError, FileStore};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 use tandem_protocol::files::{
@@ -41,43 +42,6 @@ pub enum Effect {
     Server(ClientMessage),
 }
 
-enum Body {
-    /// To the device: the part file, once the sharer accepted.
-    Incoming(Option<Box<dyn Incoming>>),
-    /// From the device.
-    Outgoing(Box<dyn Outgoing>),
-}
-
-struct Transfer {
-    id: u32,
-    /// The question's number on the sharer's page: the agent's, never the
-    /// helper's, so an answer meant for one question never answers another.
-    ask_id: u32,
-    direction: FileDirection,
-    /// As the sharer and the helper see it.
-    name: String,
-    size: u64,
-    stage: FileStage,
-    /// Written (to the device) or sent (from it) so far, all hashed.
-    bytes: u64,
-    hasher: Sha256,
-    body: Body,
-    /// From the device: every byte and the hash were sent.
-    ended: bool,
-    /// From the device: the path asked for, as the sharer reads it.
-    path: Option<String>,
-    /// When the sharer was first seen being asked.
-    asked_at: Option<Instant>,
-    /// Since when the byte count stood still, and at what.
-    idle_since: Option<(Instant, u64)>,
-    /// From the device: the running hash every [`SNAPSHOT_EVERY`] bytes.
-    snapshots: Vec<(u64, Sha256)>,
-    /// When the channel dropped under it.
-    cut_at: Option<Instant>,
-    told_at: Option<Instant>,
-    told_bytes: u64,
-}
-
 #[derive(Default)]
 pub struct FileDesk {
     /// The tenant's limit, while it allows file transfer.
@@ -104,23 +68,6 @@ impl std::fmt::Debug for FileDesk {
 
 fn done(id: u32, outcome: FileOutcome) -> Effect {
     Effect::Send(FileMessage::Done { id, outcome })
-}
-
-impl Transfer {
-    fn notice(&self, stage: FileStage, outcome: Option<FileOutcome>) -> Effect {
-        Effect::Server(ClientMessage::FileNotice {
-            notice: FileNotice {
-                id: self.ask_id,
-                direction: self.direction,
-                name: self.name.clone(),
-                size: self.size,
-                bytes: self.bytes.min(self.size),
-                stage,
-                outcome,
-                path: self.path.clone(),
-            },
-        })
-    }
 }
 
 impl FileDesk {

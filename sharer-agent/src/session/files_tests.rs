@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
-use crate::files::{FileError, Opened};
+use crate::files::{FileError, Incoming, Opened, Outgoing};
 use std::sync::{Arc, Mutex};
 
 /// Named files, shared with the test.

@@ -128,17 +128,7 @@ impl X11Windows {
                 && i64::from(x - rect.x) < i64::from(rect.width)
                 && i64::from(y - rect.y) < i64::from(rect.height);
         }
-        let mut at = focus.focus;
-        for _ in 0..32 {
-            if at == window {
-                return true;
-            }
-            match self.conn.query_tree(at).ok().and_then(|c| c.reply().ok()) {
-                Some(tree) if tree.parent != x11rb::NONE && at != self.root => at = tree.parent,
-                _ => return false,
-            }
-        }
-        false
+        self.is_inside(focus.focus, window)
     }
 }
 
