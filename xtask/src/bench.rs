@@ -7,6 +7,9 @@ use crate::tools;
 
 pub fn bench(args: &[String]) -> Result {
     let peers = args.iter().any(|a| a == "--peers");
+    // `--server`: only the server under load (SQLite, PostgreSQL, two
+    // replicas), for work on the store and the session path.
+    let server_only = args.iter().any(|a| a == "--server");
     tools::ensure_for_test()?;
     if peers {
         tools::ensure_for_peers()?;
@@ -35,6 +38,17 @@ pub fn bench(args: &[String]) -> Result {
             "peers",
         ]));
     }
+    // The server bench compares SQLite with PostgreSQL: a throwaway
+    // cluster for it, stopped and deleted when the benches end.
+    let cluster = crate::postgres::Cluster::start(crate::postgres::Flush::ToDisk)?;
+    let with_cluster = |bench: &str| {
+        let mut command = cargo(&["bench", "--locked", "-p", "tandem-tests", "--bench", bench]);
+        command.env(crate::postgres::CLUSTER_VARIABLE, cluster.url());
+        command
+    };
+    if server_only {
+        return run(with_cluster("server"));
+    }
     // Encoder, pacing and quality on synthetic 1080p desktops.
     run(cargo(&[
         "bench",
@@ -46,13 +60,8 @@ pub fn bench(args: &[String]) -> Result {
     ]))?;
     // A real session: Xvfb, the release agent, the server and Chromium.
     // Then the server under load, and the console's size and start-up.
-    // The server bench compares SQLite with PostgreSQL: a throwaway
-    // cluster for it, stopped and deleted when the benches end.
-    let cluster = crate::postgres::Cluster::start(crate::postgres::Flush::ToDisk)?;
     for bench in ["session", "server", "console"] {
-        let mut command = cargo(&["bench", "--locked", "-p", "tandem-tests", "--bench", bench]);
-        command.env(crate::postgres::CLUSTER_VARIABLE, cluster.url());
-        run(command)?;
+        run(with_cluster(bench))?;
     }
     Ok(())
 }

@@ -209,7 +209,22 @@ fn server_imports() -> Result {
         ));
     }
     println!("    ok: server/src/domain/ and auth/proof.rs name nothing above them");
+    let writers = import_offenders(&src, begins_outside_the_gate);
+    if !writers.is_empty() {
+        return Err(format!(
+            "invariant broken: a transaction on the store's pool begins with Store::begin_write, \
+             which queues SQLite's writers instead of letting its busy handler sleep:\n  {}",
+            writers.join("\n  ")
+        ));
+    }
+    println!("    ok: the store's transactions begin through Store::begin_write");
     Ok(())
+}
+
+/// A transaction begun on the pool anywhere but in `Store::begin_write`.
+fn begins_outside_the_gate(rel: &str, code: &str) -> bool {
+    let begins = code.contains("pool().begin()") || code.contains("pool.begin()");
+    begins && !(rel == "store/mod.rs" && code.contains("let tx = self.pool.begin().await?;"))
 }
 
 pub fn check() -> Result {
@@ -243,6 +258,22 @@ pub fn check() -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transactions_begin_through_the_gate() {
+        assert!(begins_outside_the_gate(
+            "store/rbac.rs",
+            "let mut tx = self.pool().begin().await?;"
+        ));
+        assert!(!begins_outside_the_gate(
+            "store/rbac.rs",
+            "let (_gate, mut tx) = self.begin_write().await?;"
+        ));
+        assert!(!begins_outside_the_gate(
+            "store/mod.rs",
+            "let tx = self.pool.begin().await?;"
+        ));
+    }
 
     #[test]
     fn the_web_layer_is_named_only_inside_it() {

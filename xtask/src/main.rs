@@ -4,7 +4,8 @@
 //!   127.0.0.1:8080 with the demo tenant.
 //! - `bench`: release builds, then the media and session benchmarks,
 //!   which print figures; `bench --peers` runs Tandem side by side with
-//!   x11vnc + noVNC and xpra instead.
+//!   x11vnc + noVNC and xpra instead, and `bench --server` only the server
+//!   under load.
 //! - `test`: install what is missing, then fmt, clippy, invariants, unit,
 //!   router, wasm component and browser end-to-end tests, a short run of
 //!   every fuzz target, and a summary.
@@ -24,7 +25,7 @@ mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench [--peers] | \
+const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench [--peers | --server] | \
                      fuzz [--long] [--seconds N] [--runs N] [--jobs N] [--targets a,b]>";
 
 fn main() -> ExitCode {

@@ -124,8 +124,7 @@ impl Sessions {
             && record.sharer_id.is_some()
             && phase != Phase::Ended
             && control_unavailable.is_none();
-        let (clipboard_to_device, clipboard_from_device) =
-            self.store().clipboard_counts(&record.id).await?;
+        let facts = self.store().record_facts(&record.id).await?;
         let code_expires_at = (party == Party::Helper && phase == Phase::WaitingForSharer)
             .then_some(record.code_expires_at)
             .flatten();
@@ -167,19 +166,15 @@ impl Sessions {
                 && record.via_agent
                 && settings.clipboard_enabled)
                 .then_some(settings.clipboard_max_bytes),
-            clipboard_to_device,
-            clipboard_from_device,
+            clipboard_to_device: facts.clipboard_to_device,
+            clipboard_from_device: facts.clipboard_from_device,
             file_max_bytes: (party != Party::Sharer
                 && record.via_agent
                 && settings.file_transfer_enabled)
                 .then(|| settings.file_max_bytes()),
             annotation_enabled: settings.annotation_enabled,
             sign_out_after_elevation: party == Party::Agent && settings.sign_out_after_elevation,
-            ticket: if party == Party::Helper {
-                self.store().ticket(&record.id).await?
-            } else {
-                None
-            },
+            ticket: facts.ticket.filter(|_| party == Party::Helper),
         })
     }
 }

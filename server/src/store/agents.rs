@@ -101,7 +101,7 @@ impl Store {
         now: UnixMillis,
     ) -> StoreResult<EnrollmentTokenId> {
         let id = uuid::Uuid::new_v4().to_string();
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO enrollment_tokens (id, tenant_id, token_hash, label, created_by, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -163,7 +163,7 @@ impl Store {
     ) -> Result<EnrollmentTokenRow, RbacChangeError> {
         let id = id.0.as_str();
         let tenant = auth.scope().tenant_id().0.as_str();
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let before = sqlx::query(&format!(
             "{TOKEN_SELECT} WHERE t.id = $1 AND t.tenant_id = $2"
         ))
@@ -266,7 +266,7 @@ impl Store {
             return Ok(existing);
         }
         let id = DeviceId(uuid::Uuid::new_v4().to_string());
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO device_keys (device_id, public_key, tenant_id, enrolled, name, os, \
              os_version, agent_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -357,7 +357,7 @@ impl Store {
         now: UnixMillis,
     ) -> StoreResult<Result<DeviceKeyRecord, PairRefusal>> {
         let user = &actor.id;
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT tenant_id, name, os, os_version, agent_version FROM device_keys \
              WHERE device_id = $1",

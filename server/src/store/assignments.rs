@@ -81,7 +81,7 @@ impl Store {
     ) -> Result<AssignmentView, RbacChangeError> {
         let after = self.checked_draft(auth, id, draft).await?;
         let tenant = auth.scope().tenant_id().0.as_str();
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let written = if before.is_some() {
             sqlx::query(
                 "UPDATE assignments SET name = $1, role_id = $2, all_users = $3, all_devices = $4, \
@@ -169,7 +169,7 @@ impl Store {
         now: UnixMillis,
     ) -> Result<(), RbacChangeError> {
         let before = self.assignment_view(auth, id).await?;
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         delete_audited(&mut tx, &ASSIGNMENT_DELETION, auth, now, &id.0, &before).await?;
         tx.commit().await?;
         Ok(())

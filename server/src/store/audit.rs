@@ -274,7 +274,7 @@ mod tests {
             id: UserId::from("u"),
             name: "U".into(),
         };
-        let mut tx = store.pool().begin().await.unwrap();
+        let (_gate, mut tx) = store.begin_write().await.unwrap();
         let entry = AuditEntry::<(), Unwritable> {
             action: "test.write",
             object_type: "test",

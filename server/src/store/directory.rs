@@ -155,7 +155,7 @@ impl Store {
     ) -> StoreResult<GroupId> {
         let tenant = auth.scope().tenant_id();
         let id = uuid::Uuid::new_v4().to_string();
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query("INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, $3)")
             .bind(id.as_str())
             .bind(tenant.0.as_str())
@@ -223,7 +223,7 @@ impl Store {
         let id = UserId(uuid::Uuid::new_v4().to_string());
         let email = draft.email.trim().to_lowercase();
         let (job_title, company) = (draft.job_title(), draft.company());
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO users (id, tenant_id, email, display_name, job_title, company, \
              password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -292,7 +292,7 @@ impl Store {
         draft.validate().map_err(RbacChangeError::Invalid)?;
         let email = draft.email.trim().to_lowercase();
         let (job_title, company) = (draft.job_title(), draft.company());
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(
             "UPDATE users SET email = $1, display_name = $2, job_title = $3, company = $4, \
              password_hash = coalesce($5, password_hash) WHERE id = $6 AND tenant_id = $7",

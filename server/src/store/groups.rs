@@ -68,7 +68,7 @@ impl Store {
             id: GroupId(uuid::Uuid::new_v4().to_string()),
             name: name.trim().to_owned(),
         };
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query("INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, $3)")
             .bind(group.id.0.as_str())
             .bind(auth.scope().tenant_id().0.as_str())
@@ -102,7 +102,7 @@ impl Store {
         now: UnixMillis,
     ) -> Result<(), RbacChangeError> {
         let before = self.own_group(auth, id).await?;
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         delete_audited(&mut tx, &GROUP_DELETION, auth, now, &id.0, &before).await?;
         tx.commit().await?;
         Ok(())
@@ -139,7 +139,7 @@ impl Store {
                 }
             }
         }
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND source = 'console'")
             .bind(id.0.as_str())
             .execute(&mut *tx)

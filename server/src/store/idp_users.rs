@@ -5,6 +5,10 @@
 use super::{Store, StoreError, UserRecord};
 use tandem_protocol::{TenantId, UnixMillis, UserId};
 
+/// The groups of one sign-in's claim that are synced (a statement binds
+/// each name; an IdP's overage limit is in the hundreds).
+const MAX_CLAIMED_GROUPS: usize = 1_000;
+
 /// What the IdP says about a user, after the ID token was verified.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdpProfile {
@@ -47,7 +51,7 @@ impl Store {
         now: UnixMillis,
     ) -> Result<UserRecord, IdpUserError> {
         let email = profile.email.trim().to_lowercase();
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let by_identity: Option<(String, String)> = sqlx::query_as(
             "SELECT id, tenant_id FROM users WHERE idp_issuer = $1 AND idp_subject = $2",
         )
@@ -117,11 +121,34 @@ impl Store {
 
         // Sync the memberships the IdP owns: the groups claim names groups of
         // the tenant (by name); memberships managed in the console stay.
-        sqlx::query("DELETE FROM group_members WHERE user_id = $1 AND source = 'idp'")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        for name in &profile.groups {
+        // Only what changed is written, so that a sign-in with the same
+        // groups leaves the configuration epoch (and every server's cached
+        // RBAC reads) alone.
+        let names: Vec<&str> = profile
+            .groups
+            .iter()
+            .take(MAX_CLAIMED_GROUPS)
+            .map(String::as_str)
+            .collect();
+        let stale = if names.is_empty() {
+            "DELETE FROM group_members WHERE user_id = $1 AND source = 'idp'".to_owned()
+        } else {
+            let claimed: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 3)).collect();
+            format!(
+                "DELETE FROM group_members WHERE user_id = $1 AND source = 'idp' \
+                 AND group_id NOT IN (SELECT id FROM groups WHERE tenant_id = $2 AND name IN ({}))",
+                claimed.join(", ")
+            )
+        };
+        let mut delete = sqlx::query(&stale).bind(id.as_str());
+        if !names.is_empty() {
+            delete = delete.bind(tenant.0.as_str());
+            for name in &names {
+                delete = delete.bind(*name);
+            }
+        }
+        delete.execute(&mut *tx).await?;
+        for name in &names {
             sqlx::query(
                 "INSERT INTO group_members (group_id, user_id, source) \
                  SELECT g.id, $1, 'idp' FROM groups g WHERE g.tenant_id = $2 AND g.name = $3 \
@@ -129,7 +156,7 @@ impl Store {
             )
             .bind(id.as_str())
             .bind(tenant.0.as_str())
-            .bind(name.as_str())
+            .bind(*name)
             .execute(&mut *tx)
             .await?;
         }
@@ -214,6 +241,42 @@ mod tests {
             .unwrap()
             .groups;
         assert_eq!(groups.len(), 1, "IdP memberships follow the claim");
+
+        // The same claim again writes nothing: the configuration epoch,
+        // and with it every server's cached RBAC reads, stays.
+        let epoch = store.config_epoch().await.unwrap();
+        store
+            .sign_in_idp_user(
+                &t,
+                &profile("s1", "ann@t.test", &["Finance"]),
+                UnixMillis(3),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.config_epoch().await.unwrap(), epoch);
+        assert_eq!(
+            store
+                .user_membership(&scope, &first.id)
+                .await
+                .unwrap()
+                .groups,
+            groups
+        );
+
+        // No groups claimed: the IdP's memberships go, and the epoch moves.
+        store
+            .sign_in_idp_user(&t, &profile("s1", "ann@t.test", &[]), UnixMillis(4))
+            .await
+            .unwrap();
+        assert!(store.config_epoch().await.unwrap() > epoch);
+        assert!(
+            store
+                .user_membership(&scope, &first.id)
+                .await
+                .unwrap()
+                .groups
+                .is_empty()
+        );
     }
 
     #[tokio::test]

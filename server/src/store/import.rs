@@ -356,7 +356,7 @@ impl Store {
         let mut audit = ImportAudit::default();
 
         let (mut created, mut updated) = (0u64, 0u64);
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let mut group_ids: BTreeMap<String, String> = sqlx::query_as::<_, (String, String)>(
             "SELECT name, id FROM groups WHERE tenant_id = $1",
         )

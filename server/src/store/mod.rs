@@ -13,6 +13,7 @@ mod assignments;
 mod audit;
 #[cfg(test)]
 mod concurrency_tests;
+mod config_cache;
 mod devices;
 mod directory;
 mod directory_pages;
@@ -43,7 +44,7 @@ pub use rbac::RbacChangeError;
 pub use remote_sessions::{Change, SessionEventRecord, SessionRecord, from_hex, to_hex};
 pub use report_monitor::PersonDay;
 pub use report_queries::ReportContext;
-pub use report_writes::{CodeFailure, OUTSIDER_ID, outcome_of, segment_of};
+pub use report_writes::{CodeFailure, OUTSIDER_ID, RecordFacts, outcome_of, segment_of};
 pub use web_sessions::WebSessionStore;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -132,6 +133,13 @@ const STATEMENT_TIMEOUT: &str = "SET statement_timeout = 30000";
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite only: its writers queue here, in order, instead of in
+    /// SQLite's busy handler, which sleeps in growing steps (up to 100 ms
+    /// a try) and made the tail of concurrent session setups. PostgreSQL
+    /// commits concurrent writers itself.
+    writers: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// Settings and RBAC reads while the configuration epoch holds.
+    config: std::sync::Arc<config_cache::ConfigCache>,
     /// PostgreSQL only: where the replicas' bus connects (see `replicas.rs`).
     url: Option<replicas::SecretUrl>,
 }
@@ -173,6 +181,8 @@ impl Store {
         Ok(Self {
             pool,
             backend: Backend::Postgres,
+            writers: None,
+            config: std::sync::Arc::default(),
             url: Some(replicas::SecretUrl(url.into())),
         })
     }
@@ -214,6 +224,8 @@ impl Store {
         Ok(Self {
             pool,
             backend: Backend::Sqlite,
+            writers: Some(std::sync::Arc::default()),
+            config: std::sync::Arc::default(),
             url: None,
         })
     }
@@ -269,6 +281,28 @@ impl Store {
         &self.pool
     }
 
+    /// Waits for this process's turn to write (SQLite), or at once
+    /// (PostgreSQL). Hold the gate until the write has committed.
+    pub(crate) async fn write_gate(&self) -> WriteGate {
+        match &self.writers {
+            Some(writers) => WriteGate {
+                _turn: Some(writers.clone().lock_owned().await),
+            },
+            None => WriteGate { _turn: None },
+        }
+    }
+
+    /// A transaction that writes, with its turn: `let (_gate, mut tx) =`
+    /// keeps the turn until the transaction is committed or dropped. The
+    /// one way the store begins a transaction (`cargo xtask test` checks).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> StoreResult<(WriteGate, sqlx::Transaction<'static, sqlx::Any>)> {
+        let gate = self.write_gate().await;
+        let tx = self.pool.begin().await?;
+        Ok((gate, tx))
+    }
+
     /// Whether any tenant exists yet (false on a brand-new database).
     pub async fn has_tenants(&self) -> StoreResult<bool> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
@@ -284,7 +318,7 @@ impl Store {
         name: &str,
         now: tandem_protocol::UnixMillis,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(id.0.as_str())
             .bind(name)
@@ -300,6 +334,13 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A writer's turn (see [`Store::begin_write`]); released when dropped.
+#[derive(Debug)]
+#[must_use = "the turn ends when the gate is dropped"]
+pub(crate) struct WriteGate {
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// Maps a unique-constraint violation to [`StoreError::Duplicate`].

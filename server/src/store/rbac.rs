@@ -82,8 +82,9 @@ impl Store {
             .collect())
     }
 
-    /// The groups a user of the tenant is a member of.
-    pub async fn user_membership(
+    /// The groups a user of the tenant is a member of, from the database
+    /// (callers use the cached [`Store::user_membership`]).
+    pub(super) async fn load_user_membership(
         &self,
         scope: &TenantScope,
         user: &UserId,
@@ -126,7 +127,7 @@ impl Store {
         group: &GroupId,
         devices: &[DeviceId],
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         for device in devices {
             sqlx::query("INSERT INTO group_devices (group_id, device_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(group.0.as_str())
@@ -138,16 +139,14 @@ impl Store {
         Ok(())
     }
 
-    /// The tenant's roles and assignments, for the resolver.
-    pub async fn policy(&self, scope: &TenantScope) -> StoreResult<Policy> {
-        let roles: BTreeMap<RoleId, PermissionSet> = self
-            .roles(scope)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.permissions))
-            .collect();
+    /// The tenant's roles and assignments, from the database (callers use
+    /// the cached [`Store::policy`]).
+    pub(super) async fn load_policy(&self, scope: &TenantScope) -> StoreResult<Policy> {
+        let all = self.roles(scope).await?;
+        let names: BTreeMap<RoleId, String> =
+            all.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
         let assignments = self
-            .assignment_rows(scope)
+            .assignment_rows_named(scope, &names)
             .await?
             .into_iter()
             .map(|a| Assignment {
@@ -160,6 +159,8 @@ impl Store {
                 },
             })
             .collect();
+        let roles: BTreeMap<RoleId, PermissionSet> =
+            all.into_iter().map(|r| (r.id, r.permissions)).collect();
         Ok(Policy {
             tenant: scope.tenant_id().clone(),
             roles,
@@ -173,13 +174,22 @@ impl Store {
     }
 
     async fn assignment_rows(&self, scope: &TenantScope) -> StoreResult<Vec<AssignmentView>> {
-        let tenant = scope.tenant_id().0.as_str();
         let roles: BTreeMap<RoleId, String> = self
             .roles(scope)
             .await?
             .into_iter()
             .map(|r| (r.id, r.name))
             .collect();
+        self.assignment_rows_named(scope, &roles).await
+    }
+
+    /// The assignments, with the role names in `roles`.
+    async fn assignment_rows_named(
+        &self,
+        scope: &TenantScope,
+        roles: &BTreeMap<RoleId, String>,
+    ) -> StoreResult<Vec<AssignmentView>> {
+        let tenant = scope.tenant_id().0.as_str();
         let rows = sqlx::query(
             "SELECT id, name, role_id, all_users, all_devices FROM assignments \
              WHERE tenant_id = $1 ORDER BY name, id",
@@ -254,7 +264,7 @@ impl Store {
                 view.name
             )));
         }
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO custom_roles (id, tenant_id, name, description, permissions, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -341,7 +351,7 @@ impl Store {
             version: u64::try_from(version + 1).unwrap_or_default(),
             ..before.clone()
         };
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         // Compare-and-set on the version read with `before`: an edit that raced another
         // admin's is refused rather than silently overwriting it, and the
         // audit entry's "before" is the row it really replaced.
@@ -391,7 +401,7 @@ impl Store {
         now: UnixMillis,
     ) -> Result<(), RbacChangeError> {
         let before = self.custom_role(auth.scope(), id).await?;
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let users: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM assignments WHERE role_id = $1 AND tenant_id = $2",
         )

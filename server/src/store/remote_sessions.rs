@@ -116,7 +116,7 @@ impl Store {
     ) -> StoreResult<SessionRecord> {
         let id = SessionId(uuid::Uuid::new_v4().to_string());
         let state = State::CodeIssued;
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO remote_sessions (id, tenant_id, helper_id, device_id, via_agent, state, \
              code_hash, code_expires_at, created_at, updated_at) \
@@ -137,7 +137,7 @@ impl Store {
         insert_event(
             &mut tx,
             &id,
-            1,
+            Seq::First,
             &Change {
                 actor: Party::Helper,
                 actor_id: Some(helper),
@@ -193,14 +193,18 @@ impl Store {
         scope: &TenantScope,
         id: &SessionId,
     ) -> StoreResult<Option<SessionRecord>> {
+        // By the primary key alone, the tenant checked here: with the
+        // tenant in the WHERE clause, PostgreSQL planned a growing table
+        // (statistics not yet analysed) through the (tenant, created)
+        // index, a scan of the tenant's sessions on every lookup.
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM remote_sessions WHERE id = $1 AND tenant_id = $2"
+            "SELECT {COLUMNS} FROM remote_sessions WHERE id = $1"
         ))
         .bind(id.0.as_str())
-        .bind(scope.tenant_id().0.as_str())
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(record_from_row).transpose()
+        let record = row.as_ref().map(record_from_row).transpose()?;
+        Ok(record.filter(|r| &r.tenant_id == scope.tenant_id()))
     }
 
     /// Every session that has not ended, in all tenants: the server's own
@@ -254,7 +258,7 @@ impl Store {
     ) -> StoreResult<Option<SessionRecord>> {
         let reconnect = i64::from(matches!(change.event, Event::Reconnect));
         let ended_at = change.next.is_ended().then_some(change.at.0);
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE remote_sessions SET state = $1, updated_at = $2, ended_at = $3, \
              sharer_id = COALESCE($4, sharer_id), reconnects = reconnects + $5, \
@@ -275,13 +279,9 @@ impl Store {
         if done.rows_affected() != 1 {
             return Ok(None);
         }
-        let seq: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM session_events WHERE session_id = $1",
-        )
-        .bind(record.id.0.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        insert_event(&mut tx, &record.id, seq, change).await?;
+        // The next number in the log, found by the insert itself: the row's
+        // update above holds the session, so no other transition numbers it.
+        insert_event(&mut tx, &record.id, Seq::Next, change).await?;
         super::report_writes::apply(
             &mut tx,
             &record.id,
@@ -374,18 +374,29 @@ impl Store {
     }
 }
 
+/// Which number an event takes in its session's log.
+enum Seq {
+    /// The session's first.
+    First,
+    /// One past the last.
+    Next,
+}
+
 async fn insert_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: &SessionId,
-    seq: i64,
+    seq: Seq,
     change: &Change<'_>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    let seq = match seq {
+        Seq::First => "1",
+        Seq::Next => "(SELECT COALESCE(MAX(seq), 0) + 1 FROM session_events WHERE session_id = $1)",
+    };
+    sqlx::query(&format!(
         "INSERT INTO session_events (session_id, seq, at, actor, actor_id, event, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
+         VALUES ($1, {seq}, $2, $3, $4, $5, $6)"
+    ))
     .bind(id.0.as_str())
-    .bind(seq)
     .bind(change.at.0)
     .bind(party_name(change.actor))
     .bind(change.actor_id.map(|u| u.0.clone()))

@@ -183,6 +183,15 @@ impl CodeFailure {
     }
 }
 
+/// What a session's view shows of its record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFacts {
+    pub clipboard_to_device: u32,
+    pub clipboard_from_device: u32,
+    /// The helper's ticket reference, if any.
+    pub ticket: Option<String>,
+}
+
 impl Store {
     /// Records that chat was used in a session (the fact, never the text).
     pub async fn mark_chat_used(&self, id: &SessionId) -> StoreResult<()> {
@@ -255,15 +264,21 @@ impl Store {
     /// How often the clipboard went to and came from the device in a
     /// session.
     pub async fn clipboard_counts(&self, id: &SessionId) -> StoreResult<(u32, u32)> {
+        let facts = self.record_facts(id).await?;
+        Ok((facts.clipboard_to_device, facts.clipboard_from_device))
+    }
+
+    /// What a session's view shows of its record, in one read.
+    pub async fn record_facts(&self, id: &SessionId) -> StoreResult<RecordFacts> {
         let row = sqlx::query(
-            "SELECT clipboard_to_device, clipboard_from_device FROM session_reports \
+            "SELECT clipboard_to_device, clipboard_from_device, ticket FROM session_reports \
              WHERE session_id = $1",
         )
         .bind(id.0.as_str())
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else {
-            return Ok((0, 0));
+            return Ok(RecordFacts::default());
         };
         let count = |name: &str| -> StoreResult<u32> {
             u32::try_from(row.try_get::<i64, _>(name)?).map_err(|e| StoreError::Corrupt {
@@ -271,10 +286,11 @@ impl Store {
                 reason: e.to_string(),
             })
         };
-        Ok((
-            count("clipboard_to_device")?,
-            count("clipboard_from_device")?,
-        ))
+        Ok(RecordFacts {
+            clipboard_to_device: count("clipboard_to_device")?,
+            clipboard_from_device: count("clipboard_from_device")?,
+            ticket: row.try_get("ticket")?,
+        })
     }
 
     /// Whether a session's record already says elevation was used.
@@ -304,17 +320,6 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
-    }
-
-    /// The ticket reference of a session, if any.
-    pub async fn ticket(&self, id: &SessionId) -> StoreResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT ticket FROM session_reports WHERE session_id = $1")
-                .bind(id.0.as_str())
-                .fetch_optional(self.pool())
-                .await?
-                .flatten(),
-        )
     }
 
     /// A signed-in person entered a code that did not work.
@@ -374,7 +379,7 @@ impl Store {
                  WHERE ts.tenant_id = {table}.tenant_id), 30)"
             )
         };
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         if self.backend() == super::Backend::Postgres {
             // The hourly job may delete a large backlog at once: the
             // statement timeout of requests does not apply to it.

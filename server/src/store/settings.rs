@@ -22,8 +22,9 @@ fn corrupt(reason: String) -> StoreError {
 }
 
 impl Store {
-    /// The caller's tenant settings (defaults if none were ever saved).
-    pub async fn settings(&self, scope: &TenantScope) -> StoreResult<TenantSettings> {
+    /// The tenant settings from the database (callers use the cached
+    /// [`Store::settings`]).
+    pub(super) async fn load_settings(&self, scope: &TenantScope) -> StoreResult<TenantSettings> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM tenant_settings WHERE tenant_id = $1"
         ))
@@ -79,7 +80,7 @@ impl Store {
     ) -> StoreResult<TenantSettings> {
         let scope = auth.scope();
         let before = self.settings(scope).await?;
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO tenant_settings (tenant_id, {COLUMNS}, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $10) \

@@ -1,0 +1,249 @@
+//! What the settings and the RBAC resolver read, kept in memory while the
+//! configuration epoch is unchanged.
+//!
+//! The epoch is one number in the database (`config_epoch`) that triggers
+//! on every table behind [`Store::settings`], [`Store::policy`] and
+//! [`Store::user_membership`] move forward in the changing transaction
+//! itself, so no write path can forget it, and a change made on any
+//! replica (or by hand in SQL) is seen by the next read everywhere. Each
+//! read costs one primary-key lookup of the epoch instead of up to eight
+//! statements; a session setup ran about 25 of them.
+//!
+//! An entry is stored under the epoch read *before* it was loaded, so what
+//! it holds is never older than that epoch: a newer epoch empties the
+//! cache, and an entry loaded under an older one is not kept.
+
+use super::{Store, StoreResult};
+use crate::auth::TenantScope;
+use crate::domain::rbac::{Membership, Policy};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tandem_protocol::settings::TenantSettings;
+use tandem_protocol::{TenantId, UserId};
+
+/// People whose groups are kept; past it the memberships start over.
+const MAX_MEMBERSHIPS: usize = 50_000;
+
+#[derive(Debug, Default)]
+pub(super) struct ConfigCache {
+    entries: Mutex<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    epoch: i64,
+    settings: HashMap<TenantId, TenantSettings>,
+    policies: HashMap<TenantId, Policy>,
+    memberships: HashMap<(TenantId, UserId), Membership>,
+}
+
+impl Entries {
+    /// Moves to `epoch` if it is newer (forgetting everything); whether
+    /// the entries are now of `epoch`.
+    fn at(&mut self, epoch: i64) -> bool {
+        if epoch > self.epoch {
+            *self = Entries {
+                epoch,
+                ..Entries::default()
+            };
+        }
+        self.epoch == epoch
+    }
+}
+
+impl ConfigCache {
+    fn get<T>(&self, epoch: i64, pick: impl FnOnce(&Entries) -> Option<T>) -> Option<T> {
+        // A poisoned lock is a miss: the database answers instead.
+        let mut entries = self.entries.lock().ok()?;
+        if entries.at(epoch) {
+            pick(&entries)
+        } else {
+            None
+        }
+    }
+
+    fn put(&self, epoch: i64, keep: impl FnOnce(&mut Entries)) {
+        if let Ok(mut entries) = self.entries.lock()
+            && entries.at(epoch)
+        {
+            keep(&mut entries);
+        }
+    }
+}
+
+impl Store {
+    /// The configuration epoch now.
+    pub(super) async fn config_epoch(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT version FROM config_epoch WHERE id = 1")
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// The caller's tenant settings (defaults if none were ever saved).
+    pub async fn settings(&self, scope: &TenantScope) -> StoreResult<TenantSettings> {
+        let epoch = self.config_epoch().await?;
+        let tenant = scope.tenant_id();
+        if let Some(found) = self.config.get(epoch, |e| e.settings.get(tenant).cloned()) {
+            return Ok(found);
+        }
+        let loaded = self.load_settings(scope).await?;
+        self.config.put(epoch, |e| {
+            e.settings.insert(tenant.clone(), loaded.clone());
+        });
+        Ok(loaded)
+    }
+
+    /// The tenant's roles and assignments, for the resolver.
+    pub async fn policy(&self, scope: &TenantScope) -> StoreResult<Policy> {
+        let epoch = self.config_epoch().await?;
+        let tenant = scope.tenant_id();
+        if let Some(found) = self.config.get(epoch, |e| e.policies.get(tenant).cloned()) {
+            return Ok(found);
+        }
+        let loaded = self.load_policy(scope).await?;
+        self.config.put(epoch, |e| {
+            e.policies.insert(tenant.clone(), loaded.clone());
+        });
+        Ok(loaded)
+    }
+
+    /// The groups a user of the tenant is a member of.
+    pub async fn user_membership(
+        &self,
+        scope: &TenantScope,
+        user: &UserId,
+    ) -> StoreResult<Membership> {
+        let epoch = self.config_epoch().await?;
+        let key = (scope.tenant_id().clone(), user.clone());
+        if let Some(found) = self.config.get(epoch, |e| e.memberships.get(&key).cloned()) {
+            return Ok(found);
+        }
+        let loaded = self.load_user_membership(scope, user).await?;
+        self.config.put(epoch, |e| {
+            if e.memberships.len() >= MAX_MEMBERSHIPS {
+                e.memberships.clear();
+            }
+            e.memberships.insert(key, loaded.clone());
+        });
+        Ok(loaded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rbac::Membership;
+
+    fn tenant() -> TenantId {
+        TenantId::from("t1")
+    }
+
+    fn membership(group: &str) -> Membership {
+        Membership {
+            groups: [tandem_protocol::GroupId(group.into())].into(),
+        }
+    }
+
+    fn cached(cache: &ConfigCache, epoch: i64) -> Option<Membership> {
+        let key = (tenant(), UserId("u".into()));
+        cache.get(epoch, |e| e.memberships.get(&key).cloned())
+    }
+
+    fn keep(cache: &ConfigCache, epoch: i64, group: &str) {
+        cache.put(epoch, |e| {
+            e.memberships
+                .insert((tenant(), UserId("u".into())), membership(group));
+        });
+    }
+
+    /// Every change behind the cached reads, even one made in SQL that no
+    /// store method knows of (as another replica's or an operator's), is
+    /// seen by the next read: the triggers move the epoch. Runs on both
+    /// backends.
+    #[tokio::test]
+    async fn a_change_made_anywhere_is_seen_by_the_next_read() {
+        let store = Store::open_scratch().await.unwrap();
+        crate::seed::seed_demo(&store, tandem_protocol::UnixMillis(1_000))
+            .await
+            .unwrap();
+        let megan = store
+            .user_by_email_for_sign_in("megan@contoso.test")
+            .await
+            .unwrap()
+            .unwrap();
+        let scope = TenantScope::for_tests(megan.tenant_id.clone());
+        let exec = |sql: &'static str| {
+            let store = store.clone();
+            async move {
+                sqlx::query(sql).execute(store.pool()).await.unwrap();
+            }
+        };
+
+        let before = store.config_epoch().await.unwrap();
+        let settings = store.settings(&scope).await.unwrap();
+        assert_eq!(store.settings(&scope).await.unwrap(), settings);
+        exec("UPDATE tenant_settings SET chat_enabled = 1 - chat_enabled").await;
+        let after = store.settings(&scope).await.unwrap();
+        assert_ne!(after.chat_enabled, settings.chat_enabled);
+        assert!(store.config_epoch().await.unwrap() > before);
+
+        let membership = store.user_membership(&scope, &megan.id).await.unwrap();
+        assert!(
+            !membership.groups.is_empty(),
+            "the demo puts Megan in groups"
+        );
+        exec("DELETE FROM group_members WHERE user_id IN (SELECT id FROM users WHERE email = 'megan@contoso.test')").await;
+        assert!(
+            store
+                .user_membership(&scope, &megan.id)
+                .await
+                .unwrap()
+                .groups
+                .is_empty()
+        );
+
+        let policy = store.policy(&scope).await.unwrap();
+        assert!(!policy.assignments.is_empty());
+        exec("DELETE FROM assignments").await;
+        assert!(store.policy(&scope).await.unwrap().assignments.is_empty());
+
+        // A read changes nothing: the epoch stays, and the cache answers.
+        let epoch = store.config_epoch().await.unwrap();
+        store.policy(&scope).await.unwrap();
+        store.settings(&scope).await.unwrap();
+        assert_eq!(store.config_epoch().await.unwrap(), epoch);
+        let tenant = scope.tenant_id();
+        assert!(
+            store
+                .config
+                .get(epoch, |e| e.policies.get(tenant).cloned())
+                .is_some()
+        );
+        assert!(
+            store
+                .config
+                .get(epoch, |e| e.settings.get(tenant).cloned())
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn an_entry_serves_its_own_epoch_only() {
+        let cache = ConfigCache::default();
+        keep(&cache, 3, "a");
+        assert_eq!(cached(&cache, 3), Some(membership("a")));
+        // A newer epoch forgets it, and an older one never sees the newer.
+        assert_eq!(cached(&cache, 4), None);
+        assert_eq!(cached(&cache, 3), None);
+    }
+
+    #[test]
+    fn what_was_loaded_under_an_older_epoch_is_not_kept() {
+        let cache = ConfigCache::default();
+        keep(&cache, 5, "new");
+        keep(&cache, 4, "old");
+        assert_eq!(cached(&cache, 5), Some(membership("new")));
+    }
+}
