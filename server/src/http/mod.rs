@@ -123,6 +123,7 @@ pub fn router(
         // After the routes: counted by the template that matched.
         .route_layer(axum::middleware::from_fn(operations::count_requests))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(one_configuration))
         .layer(DefaultBodyLimit::max(MAX_API_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -190,6 +191,15 @@ pub fn api_route_access() -> Vec<(Method, &'static str, Access)> {
         .into_iter()
         .map(|r| (r.method, r.path, r.access))
         .collect()
+}
+
+/// Each API request reads the configuration epoch once (again after its
+/// own writes), instead of once per settings or RBAC lookup.
+async fn one_configuration(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    crate::store::with_one_epoch(next.run(request)).await
 }
 
 async fn api_not_found() -> ApiError {

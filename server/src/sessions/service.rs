@@ -476,11 +476,32 @@ impl Sessions {
     }
 
     async fn publish_with(&self, record: &SessionRecord, resolved: &Resolved) {
-        for party in [Party::Helper, Party::Sharer, Party::Agent] {
-            if self.hub().connected(&record.id, party)
-                && let Some(message) = self.state_message(record, party, resolved).await
-            {
-                self.hub().send(&record.id, party, &message);
+        let connected: Vec<Party> = [Party::Helper, Party::Sharer, Party::Agent]
+            .into_iter()
+            .filter(|party| self.hub().connected(&record.id, *party))
+            .collect();
+        if connected.is_empty() {
+            return;
+        }
+        // One read of the cards, device and record for every view.
+        let parts = match self.view_parts(record).await {
+            Ok(parts) => parts,
+            Err(error) => {
+                tracing::warn!(%error, session = %record.id, "cannot build a session view");
+                return;
+            }
+        };
+        for party in connected {
+            match self.view_from(&parts, record, party, resolved).await {
+                Ok(view) => {
+                    let message = ServerMessage::State {
+                        session: Box::new(view),
+                    };
+                    self.hub().send(&record.id, party, &message);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, session = %record.id, "cannot build a session view");
+                }
             }
         }
     }

@@ -6,11 +6,12 @@ use super::error::SessionResult;
 use super::resolved::Resolved;
 use super::service::Sessions;
 use crate::auth::TenantScope;
-use crate::store::SessionRecord;
+use crate::store::{RecordFacts, SessionRecord};
 use tandem_protocol::auth::UserCard;
+use tandem_protocol::devices::DeviceSummary;
 use tandem_protocol::rbac::Permission;
 use tandem_protocol::session::{ControlUnavailable, IdentityCard, Party, Phase, SessionView};
-use tandem_protocol::settings::HelperNameDisplay;
+use tandem_protocol::settings::{HelperNameDisplay, TenantSettings};
 use tandem_protocol::{TenantId, UserId};
 
 /// "Megan Bowen" → "Megan B."; a one-word name stays as it is.
@@ -47,6 +48,34 @@ fn short(card: UserCard) -> IdentityCard {
     }
 }
 
+/// What every participant's view of one session is built from, read once
+/// for all of them.
+pub(super) struct ViewParts {
+    settings: TenantSettings,
+    helper: Option<UserCard>,
+    sharer: Option<Option<UserCard>>,
+    device: Option<DeviceSummary>,
+    facts: RecordFacts,
+}
+
+/// A user's card, shortened when `abbreviated`; a user who is gone shows
+/// as such.
+fn card_of(user: Option<UserCard>, abbreviated: bool) -> IdentityCard {
+    match user {
+        Some(card) if abbreviated => short(card),
+        Some(card) => full(card),
+        None => IdentityCard {
+            display_name: "(deleted user)".into(),
+            email: None,
+            job_title: None,
+            company: None,
+            verified_domain: None,
+            photo_url: None,
+            abbreviated: false,
+        },
+    }
+}
+
 impl Sessions {
     /// `id`'s card, shortened when `abbreviated`.
     pub(super) async fn card(
@@ -55,19 +84,8 @@ impl Sessions {
         tenant: &TenantId,
         abbreviated: bool,
     ) -> SessionResult<IdentityCard> {
-        Ok(match self.store().user_for_session(id, tenant).await? {
-            Some(user) if abbreviated => short(user.card),
-            Some(user) => full(user.card),
-            None => IdentityCard {
-                display_name: "(deleted user)".into(),
-                email: None,
-                job_title: None,
-                company: None,
-                verified_domain: None,
-                photo_url: None,
-                abbreviated: false,
-            },
-        })
+        let user = self.store().user_for_session(id, tenant).await?;
+        Ok(card_of(user.map(|u| u.card), abbreviated))
     }
 
     /// The session as `party` sees it.
@@ -86,21 +104,51 @@ impl Sessions {
         party: Party,
         resolved: &Resolved,
     ) -> SessionResult<SessionView> {
+        let parts = self.view_parts(record).await?;
+        self.view_from(&parts, record, party, resolved).await
+    }
+
+    /// What the views of `record` are built from.
+    pub(super) async fn view_parts(&self, record: &SessionRecord) -> SessionResult<ViewParts> {
         let scope = TenantScope::of_record(&record.tenant_id);
-        let settings = self.store().settings(&scope).await?;
+        let store = self.store();
+        let user = |id| async move {
+            SessionResult::Ok(
+                store
+                    .user_for_session(id, &record.tenant_id)
+                    .await?
+                    .map(|u| u.card),
+            )
+        };
+        Ok(ViewParts {
+            settings: store.settings(&scope).await?,
+            helper: user(&record.helper_id).await?,
+            sharer: match &record.sharer_id {
+                Some(id) => Some(user(id).await?),
+                None => None,
+            },
+            device: match &record.device_id {
+                Some(id) => store.device_summary(&scope, id).await?,
+                None => None,
+            },
+            facts: store.record_facts(&record.id).await?,
+        })
+    }
+
+    /// The session as `party` sees it, from `parts`.
+    pub(super) async fn view_from(
+        &self,
+        parts: &ViewParts,
+        record: &SessionRecord,
+        party: Party,
+        resolved: &Resolved,
+    ) -> SessionResult<SessionView> {
+        let settings = &parts.settings;
         let abbreviated = matches!(party, Party::Sharer | Party::Agent)
             && settings.helper_name_display == HelperNameDisplay::Abbreviated;
-        let helper = self
-            .card(&record.helper_id, &record.tenant_id, abbreviated)
-            .await?;
-        let sharer = match &record.sharer_id {
-            Some(id) => Some(self.card(id, &record.tenant_id, false).await?),
-            None => None,
-        };
-        let device = match &record.device_id {
-            Some(id) => self.store().device_summary(&scope, id).await?,
-            None => None,
-        };
+        let helper = card_of(parts.helper.clone(), abbreviated);
+        let sharer = parts.sharer.clone().map(|user| card_of(user, false));
+        let device = parts.device.clone();
         let (phase, mode, requested) = record.state.summary();
         // What keeps the helper from asking for full control, if anything:
         // their roles, or a screen shared from a browser tab.
@@ -124,7 +172,7 @@ impl Sessions {
             && record.sharer_id.is_some()
             && phase != Phase::Ended
             && control_unavailable.is_none();
-        let facts = self.store().record_facts(&record.id).await?;
+        let facts = &parts.facts;
         let code_expires_at = (party == Party::Helper && phase == Phase::WaitingForSharer)
             .then_some(record.code_expires_at)
             .flatten();
@@ -174,7 +222,7 @@ impl Sessions {
                 .then(|| settings.file_max_bytes()),
             annotation_enabled: settings.annotation_enabled,
             sign_out_after_elevation: party == Party::Agent && settings.sign_out_after_elevation,
-            ticket: facts.ticket.filter(|_| party == Party::Helper),
+            ticket: facts.ticket.clone().filter(|_| party == Party::Helper),
         })
     }
 }

@@ -24,6 +24,26 @@ use tandem_protocol::{TenantId, UserId};
 /// People whose groups are kept; past it the memberships start over.
 const MAX_MEMBERSHIPS: usize = 50_000;
 
+tokio::task_local! {
+    /// The epoch the current request read, until it writes.
+    static REQUEST_EPOCH: std::cell::Cell<Option<i64>>;
+}
+
+/// Runs one request so that its configuration reads share one read of the
+/// epoch: the request sees one configuration throughout, and after a write
+/// of its own (any [`Store::write_gate`]) it reads the epoch again, so it
+/// sees what it changed. Work outside such a scope (sockets, streams,
+/// housekeeping) reads the epoch every time.
+pub async fn with_one_epoch<F: std::future::Future>(work: F) -> F::Output {
+    REQUEST_EPOCH.scope(std::cell::Cell::new(None), work).await
+}
+
+/// The current request wrote: its next configuration read reads the epoch.
+pub(super) fn forget_request_epoch() {
+    // Outside a request there is nothing to forget.
+    let _ = REQUEST_EPOCH.try_with(|epoch| epoch.set(None));
+}
+
 #[derive(Debug, Default)]
 pub(super) struct ConfigCache {
     entries: Mutex<Entries>,
@@ -74,11 +94,15 @@ impl ConfigCache {
 impl Store {
     /// The configuration epoch now.
     pub(super) async fn config_epoch(&self) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT version FROM config_epoch WHERE id = 1")
-                .fetch_one(self.pool())
-                .await?,
-        )
+        if let Ok(Some(epoch)) = REQUEST_EPOCH.try_with(std::cell::Cell::get) {
+            return Ok(epoch);
+        }
+        let epoch = sqlx::query_scalar("SELECT version FROM config_epoch WHERE id = 1")
+            .fetch_one(self.pool())
+            .await?;
+        // Outside a request nothing is kept.
+        let _ = REQUEST_EPOCH.try_with(|kept| kept.set(Some(epoch)));
+        Ok(epoch)
     }
 
     /// The caller's tenant settings (defaults if none were ever saved).
@@ -227,6 +251,38 @@ mod tests {
                 .get(epoch, |e| e.settings.get(tenant).cloned())
                 .is_some()
         );
+    }
+
+    /// Within one request the epoch is read once, until the request writes;
+    /// outside one, every read reads it.
+    #[tokio::test]
+    async fn a_request_reads_the_epoch_once_until_it_writes() {
+        let store = Store::open_scratch().await.unwrap();
+        crate::seed::seed_demo(&store, tandem_protocol::UnixMillis(1_000))
+            .await
+            .unwrap();
+        let megan = store
+            .user_by_email_for_sign_in("megan@contoso.test")
+            .await
+            .unwrap()
+            .unwrap();
+        let scope = TenantScope::for_tests(megan.tenant_id.clone());
+        let flip = "UPDATE tenant_settings SET chat_enabled = 1 - chat_enabled";
+        let chat = || async { store.settings(&scope).await.unwrap().chat_enabled };
+        let before = chat().await;
+        with_one_epoch(async {
+            assert_eq!(chat().await, before);
+            // Changed behind the request's back: it keeps one configuration.
+            sqlx::query(flip).execute(store.pool()).await.unwrap();
+            assert_eq!(chat().await, before);
+            // After a write of its own, it reads the epoch again.
+            drop(store.write_gate().await);
+            assert_ne!(chat().await, before);
+        })
+        .await;
+        // Outside a request, every read sees the latest.
+        sqlx::query(flip).execute(store.pool()).await.unwrap();
+        assert_eq!(chat().await, before);
     }
 
     #[test]

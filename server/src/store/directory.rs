@@ -122,14 +122,17 @@ impl Store {
         id: &UserId,
         tenant: &TenantId,
     ) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2"
-        ))
-        .bind(id.0.as_str())
-        .bind(tenant.0.as_str())
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(user_from_row).transpose()
+        // By the primary key alone, the tenant checked here (every request
+        // reads its caller this way): with the tenant in the WHERE clause,
+        // PostgreSQL may plan a growing table through `users_tenant` and
+        // scan the tenant's users (as it did for sessions, see
+        // `Store::session`).
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.0.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        let user = row.as_ref().map(user_from_row).transpose()?;
+        Ok(user.filter(|u| &u.tenant_id == tenant))
     }
 
     /// The name of the caller's tenant.

@@ -34,6 +34,7 @@ mod settings;
 pub(crate) mod web_sessions;
 
 pub use agents::{AgentDevice, DeviceKeyRecord, PairRefusal};
+pub use config_cache::with_one_epoch;
 pub use devices::NewDevice;
 pub use directory::{NewUser, UserRecord};
 pub use graph::{DeviceNode, DirectoryGraph, UserNode};
@@ -282,8 +283,10 @@ impl Store {
     }
 
     /// Waits for this process's turn to write (SQLite), or at once
-    /// (PostgreSQL). Hold the gate until the write has committed.
+    /// (PostgreSQL). Hold the gate until the write has committed. The
+    /// request's next configuration read reads the epoch again.
     pub(crate) async fn write_gate(&self) -> WriteGate {
+        config_cache::forget_request_epoch();
         match &self.writers {
             Some(writers) => WriteGate {
                 _turn: Some(writers.clone().lock_owned().await),
