@@ -10,8 +10,8 @@
 //! statements; a session setup ran about 25 of them.
 //!
 //! An entry is stored under the epoch read *before* it was loaded, so what
-//! it holds is never older than that epoch: a newer epoch empties the
-//! cache, and an entry loaded under an older one is not kept.
+//! it holds is never older than that epoch, and it is used only for that
+//! epoch: any other one empties the cache.
 
 use super::{Store, StoreResult};
 use crate::auth::TenantScope;
@@ -58,16 +58,16 @@ struct Entries {
 }
 
 impl Entries {
-    /// Moves to `epoch` if it is newer (forgetting everything); whether
-    /// the entries are now of `epoch`.
-    fn at(&mut self, epoch: i64) -> bool {
-        if epoch > self.epoch {
+    /// Moves to `epoch` if it is another one (forgetting everything):
+    /// newer after a change, or older for a request that read it before
+    /// the change, or after the database was restored from a backup.
+    fn at(&mut self, epoch: i64) {
+        if epoch != self.epoch {
             *self = Entries {
                 epoch,
                 ..Entries::default()
             };
         }
-        self.epoch == epoch
     }
 }
 
@@ -75,17 +75,13 @@ impl ConfigCache {
     fn get<T>(&self, epoch: i64, pick: impl FnOnce(&Entries) -> Option<T>) -> Option<T> {
         // A poisoned lock is a miss: the database answers instead.
         let mut entries = self.entries.lock().ok()?;
-        if entries.at(epoch) {
-            pick(&entries)
-        } else {
-            None
-        }
+        entries.at(epoch);
+        pick(&entries)
     }
 
     fn put(&self, epoch: i64, keep: impl FnOnce(&mut Entries)) {
-        if let Ok(mut entries) = self.entries.lock()
-            && entries.at(epoch)
-        {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.at(epoch);
             keep(&mut entries);
         }
     }
@@ -105,32 +101,50 @@ impl Store {
         Ok(epoch)
     }
 
-    /// The caller's tenant settings (defaults if none were ever saved).
-    pub async fn settings(&self, scope: &TenantScope) -> StoreResult<TenantSettings> {
+    /// What `get` finds for the epoch now, or what `load` reads, then kept
+    /// by `keep` for that epoch.
+    async fn cached<T: Clone, F>(
+        &self,
+        get: impl FnOnce(&Entries) -> Option<T>,
+        load: impl FnOnce() -> F,
+        keep: impl FnOnce(&mut Entries, T),
+    ) -> StoreResult<T>
+    where
+        F: std::future::Future<Output = StoreResult<T>>,
+    {
         let epoch = self.config_epoch().await?;
-        let tenant = scope.tenant_id();
-        if let Some(found) = self.config.get(epoch, |e| e.settings.get(tenant).cloned()) {
+        if let Some(found) = self.config.get(epoch, get) {
             return Ok(found);
         }
-        let loaded = self.load_settings(scope).await?;
-        self.config.put(epoch, |e| {
-            e.settings.insert(tenant.clone(), loaded.clone());
-        });
+        let loaded = load().await?;
+        self.config.put(epoch, |e| keep(e, loaded.clone()));
         Ok(loaded)
+    }
+
+    /// The caller's tenant settings (defaults if none were ever saved).
+    pub async fn settings(&self, scope: &TenantScope) -> StoreResult<TenantSettings> {
+        let tenant = scope.tenant_id();
+        self.cached(
+            |e| e.settings.get(tenant).cloned(),
+            || self.load_settings(scope),
+            |e, loaded| {
+                e.settings.insert(tenant.clone(), loaded);
+            },
+        )
+        .await
     }
 
     /// The tenant's roles and assignments, for the resolver.
     pub async fn policy(&self, scope: &TenantScope) -> StoreResult<Policy> {
-        let epoch = self.config_epoch().await?;
         let tenant = scope.tenant_id();
-        if let Some(found) = self.config.get(epoch, |e| e.policies.get(tenant).cloned()) {
-            return Ok(found);
-        }
-        let loaded = self.load_policy(scope).await?;
-        self.config.put(epoch, |e| {
-            e.policies.insert(tenant.clone(), loaded.clone());
-        });
-        Ok(loaded)
+        self.cached(
+            |e| e.policies.get(tenant).cloned(),
+            || self.load_policy(scope),
+            |e, loaded| {
+                e.policies.insert(tenant.clone(), loaded);
+            },
+        )
+        .await
     }
 
     /// The groups a user of the tenant is a member of.
@@ -139,19 +153,18 @@ impl Store {
         scope: &TenantScope,
         user: &UserId,
     ) -> StoreResult<Membership> {
-        let epoch = self.config_epoch().await?;
         let key = (scope.tenant_id().clone(), user.clone());
-        if let Some(found) = self.config.get(epoch, |e| e.memberships.get(&key).cloned()) {
-            return Ok(found);
-        }
-        let loaded = self.load_user_membership(scope, user).await?;
-        self.config.put(epoch, |e| {
-            if e.memberships.len() >= MAX_MEMBERSHIPS {
-                e.memberships.clear();
-            }
-            e.memberships.insert(key, loaded.clone());
-        });
-        Ok(loaded)
+        self.cached(
+            |e| e.memberships.get(&key).cloned(),
+            || self.load_user_membership(scope, user),
+            |e, loaded| {
+                if e.memberships.len() >= MAX_MEMBERSHIPS {
+                    e.memberships.clear();
+                }
+                e.memberships.insert(key.clone(), loaded);
+            },
+        )
+        .await
     }
 }
 
@@ -182,12 +195,8 @@ mod tests {
         });
     }
 
-    /// Every change behind the cached reads, even one made in SQL that no
-    /// store method knows of (as another replica's or an operator's), is
-    /// seen by the next read: the triggers move the epoch. Runs on both
-    /// backends.
-    #[tokio::test]
-    async fn a_change_made_anywhere_is_seen_by_the_next_read() {
+    /// The demo tenant on a scratch database, with Megan (a helper).
+    async fn demo_with_megan() -> (Store, crate::store::UserRecord, TenantScope) {
         let store = Store::open_scratch().await.unwrap();
         crate::seed::seed_demo(&store, tandem_protocol::UnixMillis(1_000))
             .await
@@ -198,6 +207,16 @@ mod tests {
             .unwrap()
             .unwrap();
         let scope = TenantScope::for_tests(megan.tenant_id.clone());
+        (store, megan, scope)
+    }
+
+    /// Every change behind the cached reads, even one made in SQL that no
+    /// store method knows of (as another replica's or an operator's), is
+    /// seen by the next read: the triggers move the epoch. Runs on both
+    /// backends.
+    #[tokio::test]
+    async fn a_change_made_anywhere_is_seen_by_the_next_read() {
+        let (store, megan, scope) = demo_with_megan().await;
         let exec = |sql: &'static str| {
             let store = store.clone();
             async move {
@@ -229,9 +248,20 @@ mod tests {
         );
 
         let policy = store.policy(&scope).await.unwrap();
-        assert!(!policy.assignments.is_empty());
+        assert!(
+            policy.assignments.len() > 1,
+            "the demo has several assignments"
+        );
+        let before = store.config_epoch().await.unwrap();
         exec("DELETE FROM assignments").await;
         assert!(store.policy(&scope).await.unwrap().assignments.is_empty());
+        // On PostgreSQL a transaction moves the epoch once, however many
+        // rows it changes (SQLite's one writer moves it per row).
+        let moved = store.config_epoch().await.unwrap() - before;
+        match store.backend() {
+            super::super::Backend::Postgres => assert_eq!(moved, 1),
+            super::super::Backend::Sqlite => assert!(moved > 1),
+        }
 
         // A read changes nothing: the epoch stays, and the cache answers.
         let epoch = store.config_epoch().await.unwrap();
@@ -257,16 +287,7 @@ mod tests {
     /// outside one, every read reads it.
     #[tokio::test]
     async fn a_request_reads_the_epoch_once_until_it_writes() {
-        let store = Store::open_scratch().await.unwrap();
-        crate::seed::seed_demo(&store, tandem_protocol::UnixMillis(1_000))
-            .await
-            .unwrap();
-        let megan = store
-            .user_by_email_for_sign_in("megan@contoso.test")
-            .await
-            .unwrap()
-            .unwrap();
-        let scope = TenantScope::for_tests(megan.tenant_id.clone());
+        let (store, _megan, scope) = demo_with_megan().await;
         let flip = "UPDATE tenant_settings SET chat_enabled = 1 - chat_enabled";
         let chat = || async { store.settings(&scope).await.unwrap().chat_enabled };
         let before = chat().await;
@@ -290,16 +311,21 @@ mod tests {
         let cache = ConfigCache::default();
         keep(&cache, 3, "a");
         assert_eq!(cached(&cache, 3), Some(membership("a")));
-        // A newer epoch forgets it, and an older one never sees the newer.
+        // A newer epoch forgets it, and going back does not bring it back.
         assert_eq!(cached(&cache, 4), None);
         assert_eq!(cached(&cache, 3), None);
     }
 
     #[test]
-    fn what_was_loaded_under_an_older_epoch_is_not_kept() {
+    fn what_was_loaded_under_another_epoch_is_never_served() {
         let cache = ConfigCache::default();
         keep(&cache, 5, "new");
+        // A request that read the epoch before the change, or a database
+        // restored from a backup: an older epoch starts over too.
         keep(&cache, 4, "old");
-        assert_eq!(cached(&cache, 5), Some(membership("new")));
+        assert_eq!(cached(&cache, 5), None);
+        assert_eq!(cached(&cache, 4), None);
+        keep(&cache, 4, "restored");
+        assert_eq!(cached(&cache, 4), Some(membership("restored")));
     }
 }

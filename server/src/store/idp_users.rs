@@ -5,8 +5,9 @@
 use super::{Store, StoreError, UserRecord};
 use tandem_protocol::{TenantId, UnixMillis, UserId};
 
-/// The groups of one sign-in's claim that are synced (a statement binds
-/// each name; an IdP's overage limit is in the hundreds).
+/// The most groups of one sign-in's claim whose unchanged memberships are
+/// left alone (a statement binds each name; an IdP's overage limit is in
+/// the hundreds). A longer claim is synced by writing it all again.
 const MAX_CLAIMED_GROUPS: usize = 1_000;
 
 /// What the IdP says about a user, after the ID token was verified.
@@ -124,13 +125,10 @@ impl Store {
         // Only what changed is written, so that a sign-in with the same
         // groups leaves the configuration epoch (and every server's cached
         // RBAC reads) alone.
-        let names: Vec<&str> = profile
-            .groups
-            .iter()
-            .take(MAX_CLAIMED_GROUPS)
-            .map(String::as_str)
-            .collect();
-        let stale = if names.is_empty() {
+        let names: Vec<&str> = profile.groups.iter().map(String::as_str).collect();
+        // Past the bound (a statement binds each name), all the IdP's
+        // memberships are written again, which moves the epoch once.
+        let stale = if names.is_empty() || names.len() > MAX_CLAIMED_GROUPS {
             "DELETE FROM group_members WHERE user_id = $1 AND source = 'idp'".to_owned()
         } else {
             let claimed: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 3)).collect();
@@ -141,7 +139,7 @@ impl Store {
             )
         };
         let mut delete = sqlx::query(&stale).bind(id.as_str());
-        if !names.is_empty() {
+        if !names.is_empty() && names.len() <= MAX_CLAIMED_GROUPS {
             delete = delete.bind(tenant.0.as_str());
             for name in &names {
                 delete = delete.bind(*name);

@@ -298,6 +298,10 @@ impl Store {
     /// A transaction that writes, with its turn: `let (_gate, mut tx) =`
     /// keeps the turn until the transaction is committed or dropped. The
     /// one way the store begins a transaction (`cargo xtask test` checks).
+    /// Until it commits, use only `&mut tx`: another store call would wait
+    /// for a pooled connection the transaction may hold (an in-memory
+    /// database has one), and a settings or RBAC read would keep the epoch
+    /// from before this write for the rest of the request.
     pub(crate) async fn begin_write(
         &self,
     ) -> StoreResult<(WriteGate, sqlx::Transaction<'static, sqlx::Any>)> {
