@@ -297,7 +297,7 @@ mod tests {
             sqlx::query(flip).execute(store.pool()).await.unwrap();
             assert_eq!(chat().await, before);
             // After a write of its own, it reads the epoch again.
-            drop(store.write_gate().await);
+            drop(store.write_gate().await.unwrap());
             assert_ne!(chat().await, before);
         })
         .await;

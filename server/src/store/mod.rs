@@ -126,6 +126,10 @@ impl Backend {
     }
 }
 
+/// The longest a writer waits for its turn (SQLite), as long as for a
+/// pooled connection.
+const WRITE_TURN_WAIT: Duration = Duration::from_secs(10);
+
 /// The bound on one PostgreSQL statement.
 const STATEMENT_TIMEOUT: &str = "SET statement_timeout = 30000";
 
@@ -285,13 +289,22 @@ impl Store {
     /// Waits for this process's turn to write (SQLite), or at once
     /// (PostgreSQL). Hold the gate until the write has committed. The
     /// request's next configuration read reads the epoch again.
-    pub(crate) async fn write_gate(&self) -> WriteGate {
+    /// A turn not had within [`WRITE_TURN_WAIT`] is the database being
+    /// unavailable (a 503), as a pooled connection not had in time is.
+    pub(crate) async fn write_gate(&self) -> Result<WriteGate, sqlx::Error> {
+        self.write_gate_within(WRITE_TURN_WAIT).await
+    }
+
+    async fn write_gate_within(&self, wait: Duration) -> Result<WriteGate, sqlx::Error> {
         config_cache::forget_request_epoch();
         match &self.writers {
-            Some(writers) => WriteGate {
-                _turn: Some(writers.clone().lock_owned().await),
-            },
-            None => WriteGate { _turn: None },
+            Some(writers) => {
+                let turn = tokio::time::timeout(wait, writers.clone().lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                Ok(WriteGate { _turn: Some(turn) })
+            }
+            None => Ok(WriteGate { _turn: None }),
         }
     }
 
@@ -305,7 +318,7 @@ impl Store {
     pub(crate) async fn begin_write(
         &self,
     ) -> StoreResult<(WriteGate, sqlx::Transaction<'static, sqlx::Any>)> {
-        let gate = self.write_gate().await;
+        let gate = self.write_gate().await?;
         let tx = self.pool.begin().await?;
         Ok((gate, tx))
     }
@@ -401,6 +414,20 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(value, expected);
+    }
+
+    /// A writer that cannot have its turn in time gets "unavailable" (a
+    /// 503), never an endless wait behind a stuck one.
+    #[tokio::test]
+    async fn a_writer_waits_for_its_turn_within_a_bound() {
+        let store = Store::open_in_memory().await.unwrap();
+        let held = store.write_gate().await.unwrap();
+        let wait = Duration::from_millis(50);
+        let waited = StoreError::from(store.write_gate_within(wait).await.unwrap_err());
+        assert!(waited.is_unavailable(), "{waited}");
+        drop(held);
+        let turn = store.write_gate_within(wait).await;
+        assert!(turn.is_ok(), "the turn is free again");
     }
 
     #[tokio::test]

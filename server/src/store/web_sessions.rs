@@ -64,7 +64,7 @@ impl SessionStore for WebSessionStore {
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         // Ids are 128 random bits; a collision is astronomically unlikely, but
         // never overwrite another user's session: draw again instead.
-        let _gate = self.store.write_gate().await;
+        let _gate = self.store.write_gate().await.map_err(backend)?;
         loop {
             let inserted = sqlx::query(
                 "INSERT INTO web_sessions (id, data, expires_at_secs) VALUES ($1, $2, $3) \
@@ -86,7 +86,7 @@ impl SessionStore for WebSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let _gate = self.store.write_gate().await;
+        let _gate = self.store.write_gate().await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO web_sessions (id, data, expires_at_secs) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, \
@@ -123,7 +123,7 @@ impl SessionStore for WebSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        let _gate = self.store.write_gate().await;
+        let _gate = self.store.write_gate().await.map_err(backend)?;
         sqlx::query("DELETE FROM web_sessions WHERE id = $1")
             .bind(id.to_string())
             .execute(self.store.pool())
