@@ -1,4 +1,5 @@
-//! Entry point of the console's wasm binary.
+//! Entry point of the helper's console (`index.html`): sign-in, devices,
+//! sessions and the sharer's pages. `full.rs` is the full console.
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -169,6 +169,31 @@ impl AppRoute {
         }
     }
 
+    /// Whether this page is only in the full console (`app::FullApp`). The
+    /// match is exhaustive so that a new page must say which build has it;
+    /// a test checks that the server's prefixes
+    /// (`protocol::routes::FULL_CONSOLE_PREFIXES`) agree.
+    pub fn in_full_console(&self) -> bool {
+        match self {
+            AppRoute::Home
+            | AppRoute::SignIn { .. }
+            | AppRoute::Devices
+            | AppRoute::Session { .. }
+            | AppRoute::Share
+            | AppRoute::ShareSession { .. } => false,
+            AppRoute::AdminSettings
+            | AppRoute::AdminRoles
+            | AppRoute::AdminAssignments
+            | AppRoute::Directory { .. }
+            | AppRoute::AccessReview { .. }
+            | AppRoute::Reports(_)
+            | AppRoute::ReportDetail { .. }
+            | AppRoute::Monitor
+            | AppRoute::AdminAudit(_)
+            | AppRoute::AdminEnrollment => true,
+        }
+    }
+
     /// Where to go after signing in: `next` if it is a safe local path,
     /// else the devices page.
     pub fn after_sign_in(next: Option<&str>) -> String {
@@ -194,6 +219,61 @@ fn percent_encode(text: &str) -> String {
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// One route of every kind.
+    fn every_route() -> Vec<AppRoute> {
+        let id = SessionId("0193a".into());
+        vec![
+            AppRoute::Home,
+            AppRoute::SignIn {
+                next: Some("/admin/roles".into()),
+            },
+            AppRoute::Devices,
+            AppRoute::AdminSettings,
+            AppRoute::AdminRoles,
+            AppRoute::AdminAssignments,
+            AppRoute::Directory {
+                kind: DirectoryKind::Users,
+                q: Some("a b".into()),
+                page: Some(2),
+            },
+            AppRoute::Directory {
+                kind: DirectoryKind::Groups,
+                q: None,
+                page: None,
+            },
+            AppRoute::Directory {
+                kind: DirectoryKind::Devices,
+                q: None,
+                page: None,
+            },
+            AppRoute::AccessReview {
+                helper: Some("Alex".into()),
+                target: None,
+            },
+            AppRoute::Session { id: id.clone() },
+            AppRoute::Share,
+            AppRoute::ShareSession { id: id.clone() },
+            AppRoute::Reports(ReportQuery::default()),
+            AppRoute::ReportDetail { id },
+            AppRoute::Monitor,
+            AppRoute::AdminAudit(AuditQuery::default()),
+            AppRoute::AdminEnrollment,
+        ]
+    }
+
+    #[wasm_bindgen_test]
+    fn the_server_sends_each_page_the_build_that_has_it() {
+        for route in every_route() {
+            let href = route.href();
+            let path = href.split('?').next().unwrap_or_default();
+            assert_eq!(
+                tandem_protocol::routes::in_full_console(path),
+                route.in_full_console(),
+                "{href}"
+            );
+        }
+    }
 
     #[wasm_bindgen_test]
     fn hrefs() {

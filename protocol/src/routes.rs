@@ -150,6 +150,22 @@ pub fn safe_local_path(path: &str) -> Option<&str> {
     ok.then_some(path)
 }
 
+/// The console comes in two builds. The helper's console (`index.html`)
+/// carries sign-in, devices, sessions and the sharer's pages: what most
+/// people open, so it loads fast. The full console (`full.html`) adds the
+/// administration, session records and monitoring; the server sends it
+/// for the paths under these prefixes.
+pub const FULL_CONSOLE_PREFIXES: &[&str] = &["/admin", "/reports", "/monitor"];
+
+/// Whether the console page at `path` (no query) is only in the full
+/// console: `/admin`, `/admin/users`, `/reports/…`, but not `/adminx`.
+pub fn in_full_console(path: &str) -> bool {
+    FULL_CONSOLE_PREFIXES.iter().any(|prefix| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
 /// Where to go after signing in: `next` if it is a safe local path, else
 /// the default landing page.
 pub fn after_sign_in(next: Option<&str>) -> String {
@@ -176,5 +192,29 @@ mod tests {
             assert_eq!(after_sign_in(Some(evil)), "/devices", "{evil}");
         }
         assert_eq!(after_sign_in(None), "/devices");
+    }
+
+    #[test]
+    fn the_full_console_takes_its_prefixes_and_nothing_else() {
+        for full in [
+            "/admin",
+            "/admin/users",
+            "/reports",
+            "/reports/abc",
+            "/monitor",
+        ] {
+            assert!(in_full_console(full), "{full}");
+        }
+        for helper in [
+            "/",
+            "/devices",
+            "/sessions/a",
+            "/share",
+            "/adminx",
+            "/reportsx",
+            "/signin",
+        ] {
+            assert!(!in_full_console(helper), "{helper}");
+        }
     }
 }

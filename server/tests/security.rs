@@ -5,6 +5,7 @@
 mod support;
 
 use axum::http::{Method, StatusCode, header};
+use base64::Engine;
 use serde_json::json;
 use support::{ORIGIN, app, app_with, body_bytes, problem};
 use tandem_protocol::routes;
@@ -288,4 +289,69 @@ async fn hashed_assets_are_sent_compressed_and_cached_for_good_and_the_page_is_n
     let missing = get("/app-fedcba9876543210.js".into(), None).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(missing.headers()[header::CACHE_CONTROL], "no-cache");
+}
+
+#[tokio::test]
+async fn each_page_gets_the_console_build_that_has_it() {
+    let dist = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &str| std::fs::write(dist.path().join(name), body).unwrap();
+    file("index.html", "<script>helper()</script>");
+    file("full.html", "<script>full()</script>");
+    file("full.html.gz", "gzipped full page");
+    let app = app_with(dist.path()).await;
+    let body = |response: axum::response::Response| async move {
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    for (path, page) in [
+        ("/admin/users?q=megan", "<script>full()</script>"),
+        ("/admin", "<script>full()</script>"),
+        ("/reports/0193", "<script>full()</script>"),
+        ("/monitor", "<script>full()</script>"),
+        ("/devices", "<script>helper()</script>"),
+        ("/sessions/0193", "<script>helper()</script>"),
+        ("/adminx", "<script>helper()</script>"),
+        ("/", "<script>helper()</script>"),
+    ] {
+        let response = app.get(path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "no-cache",
+            "{path}"
+        );
+        // One policy allows both pages' bootstraps, by hash.
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        for script in ["helper()", "full()"] {
+            let hash = base64::engine::general_purpose::STANDARD
+                .encode(<sha2::Sha256 as sha2::Digest>::digest(script.as_bytes()));
+            assert!(csp.contains(&format!("'sha256-{hash}'")), "{path}: {csp}");
+        }
+        assert_eq!(body(response).await, page, "{path}");
+    }
+    // The full page's pre-compressed copy is sent too.
+    let gzip = app
+        .send(
+            axum::http::Request::get("/reports")
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(gzip.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(body(gzip).await, "gzipped full page");
+
+    // Without the full build, its pages get the helper's console, which
+    // says the page is unavailable rather than failing.
+    std::fs::remove_file(dist.path().join("full.html")).unwrap();
+    let app = app_with(dist.path()).await;
+    let response = app.get("/admin/users", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body(response).await, "<script>helper()</script>");
 }

@@ -3,12 +3,19 @@
 //!
 //! - The release WASM and JS from `dist/`, raw, gzipped (`gzip -9`, the
 //!   build's `.gz` that the server sends) and as the build's brotli copy.
+//!   There are two builds: the helper's console (`tandem-frontend-*`) and
+//!   the full console with the administration, records and monitoring
+//!   (`tandem-frontend-full-*`).
 //! - Navigation → first paint (FCP) and → largest paint (LCP) in a fresh
 //!   headless Chromium, read from the page's own Paint Timing entries. The
 //!   console renders on the client only (`<body>` is empty until the WASM
 //!   runs), and its event handlers are attached as it renders, so its
-//!   first paint is also when it first answers input. Cold: an empty
-//!   cache. Warm: the same browser opening another page afterwards.
+//!   first paint is also when it first answers input. New browser: the
+//!   first page a new Chromium process opens (its start-up included).
+//!   Cold: an empty cache in a browser already running (it has opened one
+//!   plain response of the server first). Warm: the same browser opening
+//!   `/devices` afterwards. Full: then `/reports`, the first page of the
+//!   full console, whose WASM is not cached yet.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is a report
 
 use std::path::Path;
@@ -66,41 +73,72 @@ async fn main() {
                 .map(|m| format!("{:>7.1} KiB brotli", m.len() as f64 / 1024.0))
                 .unwrap_or_else(|_| "no .br built".into());
             println!(
-                "{kind:>5}: {:>8.1} KiB raw  {:>7.1} KiB gzipped  {br}",
+                "{name:>48} {kind:>5}: {:>8.1} KiB raw  {:>7.1} KiB gzipped  {br}",
                 raw as f64 / 1024.0,
                 gz as f64 / 1024.0
             );
         }
     }
 
-    let (mut cold_fcp, mut cold_lcp, mut warm_fcp, mut warm_lcp) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Per kind of navigation: first paints, largest paints, WASM bytes.
+    let mut figures: [(Vec<f64>, Vec<f64>, Vec<f64>); 4] = Default::default();
+    let mut record = |kind: usize, paints: &serde_json::Value| {
+        figures[kind].0.push(paints["fcp"].as_f64().unwrap());
+        figures[kind].1.push(paints["lcp"].as_f64().unwrap());
+        figures[kind].2.push(paints["wasmBytes"].as_f64().unwrap());
+    };
     for _ in 0..RUNS {
         let env = Env::start().await.unwrap();
+        // The very first page a new browser process opens.
         let browser = &env.browser;
         browser.goto("/signin").await.unwrap();
         browser.wait_for("#signin-email").await.unwrap();
+        let fresh = browser.eval_async(PAINTS, vec![]).await.unwrap();
+        record(0, &fresh);
+
+        // A browser that is already running (as a user's is), its cache
+        // empty: it has opened one plain response of the server, which
+        // starts its processes and connection and caches nothing the
+        // console uses.
+        let browser = tandem_tests::Browser::start(env.server.base_url())
+            .await
+            .unwrap();
+        browser
+            .goto(tandem_protocol::routes::HEALTHZ)
+            .await
+            .unwrap();
+        browser.goto("/signin").await.unwrap();
+        browser.wait_for("#signin-email").await.unwrap();
         let cold = browser.eval_async(PAINTS, vec![]).await.unwrap();
-        cold_fcp.push(cold["fcp"].as_f64().unwrap());
-        cold_lcp.push(cold["lcp"].as_f64().unwrap());
+        record(1, &cold);
         browser.sign_in_as("megan@contoso.test").await.unwrap();
-        browser.goto("/reports").await.unwrap();
+        browser.goto("/devices").await.unwrap();
         browser.wait_for("h1").await.unwrap();
         let warm = browser.eval_async(PAINTS, vec![]).await.unwrap();
-        warm_fcp.push(warm["fcp"].as_f64().unwrap());
-        warm_lcp.push(warm["lcp"].as_f64().unwrap());
-        println!("run: cold {cold}\n     warm {warm}");
+        record(2, &warm);
+        browser.goto("/reports").await.unwrap();
+        browser.wait_for("h1").await.unwrap();
+        let full = browser.eval_async(PAINTS, vec![]).await.unwrap();
+        record(3, &full);
+        println!("run: fresh {fresh}\n     cold {cold}\n     warm {warm}\n     full {full}");
+        browser.close().await;
         env.browser.close().await;
     }
-    println!("\nnavigation → console painted and usable, median of {RUNS} fresh browsers:");
-    println!(
-        "cold (empty cache, /signin):  FCP {:.0} ms  LCP {:.0} ms",
-        median(&mut cold_fcp),
-        median(&mut cold_lcp)
-    );
-    println!(
-        "warm (cached, /reports):      FCP {:.0} ms  LCP {:.0} ms",
-        median(&mut warm_fcp),
-        median(&mut warm_lcp)
-    );
+    println!("\nnavigation → console painted and usable, median of {RUNS} runs:");
+    for (kind, (fcp, lcp, bytes)) in [
+        "new browser process, first page (/signin)",
+        "running browser, empty cache (/signin)",
+        "warm: cached (/devices)",
+        "full console, its WASM not cached (/reports)",
+    ]
+    .into_iter()
+    .zip(figures.iter_mut())
+    {
+        println!(
+            "{kind:<46} FCP {:>4.0} ms  LCP {:>4.0} ms  WASM {:>7.0} bytes",
+            median(fcp),
+            median(lcp),
+            median(bytes)
+        );
+    }
 }

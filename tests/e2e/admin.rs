@@ -144,6 +144,67 @@ async fn helpers_see_no_admin_pages_and_the_api_refuses_them() {
     .await;
 }
 
+/// The WASM modules the page has loaded, by file name.
+async fn loaded_wasm(browser: &tandem_tests::Browser) -> Vec<String> {
+    let names = browser
+        .eval(
+            "return performance.getEntriesByType('resource')
+                .map(r => new URL(r.name).pathname.slice(1))
+                .filter(n => n.endsWith('.wasm'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(names).unwrap()
+}
+
+#[tokio::test]
+async fn the_helpers_console_hands_the_admin_pages_to_the_full_console() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.sign_in_as("admin@contoso.test").await.unwrap();
+        browser.wait_for("table.devices").await.unwrap();
+        // Devices come from the lighter helper's console.
+        let helper = loaded_wasm(browser).await;
+        assert!(
+            helper.len() == 1
+                && helper[0].starts_with("tandem-frontend-")
+                && !helper[0].starts_with("tandem-frontend-full-"),
+            "{helper:?}"
+        );
+
+        // A link to an admin page loads the full console, which shows it.
+        browser.click("nav a[href='/admin/roles']").await.unwrap();
+        browser.wait_for("table.roles").await.unwrap();
+        browser.wait_for_path("/admin/roles").await.unwrap();
+        let full = loaded_wasm(browser).await;
+        assert!(
+            full.len() == 1 && full[0].starts_with("tandem-frontend-full-"),
+            "{full:?}"
+        );
+        assert_eq!(
+            browser.texts("nav a[aria-current='page']").await.unwrap(),
+            ["Roles"]
+        );
+
+        // From there every page stays in the full console, without a load.
+        browser.click("nav a[href='/devices']").await.unwrap();
+        browser.wait_for("table.devices").await.unwrap();
+        assert_eq!(loaded_wasm(browser).await, full);
+        // Back: one history entry a page, across the two builds: Roles,
+        // then the devices page the link was on (a second Roles entry
+        // would hold the browser there). Chromium keeps the entries made
+        // before the load with the loaded page, so the full console shows
+        // that one too.
+        browser.client().back().await.unwrap();
+        browser.wait_for("table.roles").await.unwrap();
+        browser.client().back().await.unwrap();
+        browser.wait_for_path("/devices").await.unwrap();
+        browser.wait_for("table.devices").await.unwrap();
+    })
+    .await;
+}
+
 /// Pastes `csv` into the import panel's `textarea` and submits it.
 async fn submit_import(browser: &tandem_tests::Browser, textarea: &str, csv: &str) {
     browser.fill(textarea, csv).await.unwrap();

@@ -58,19 +58,19 @@ fn built_binary(
     }
 }
 
-/// The Trunk-built console: `$TANDEM_TEST_DIST_DIR`, or `dist/` at the
-/// workspace root.
+/// The Trunk-built console, both builds (`index.html` and `full.html`):
+/// `$TANDEM_TEST_DIST_DIR`, or `dist/` at the workspace root.
 pub fn dist_dir() -> Result<PathBuf, HarnessError> {
     let dir = std::env::var_os("TANDEM_TEST_DIST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
-    if dir.join("index.html").is_file() {
+    if dir.join("index.html").is_file() && dir.join("full.html").is_file() {
         Ok(dir)
     } else {
         Err(HarnessError::Missing {
             what: "the built console",
             path: dir,
-            hint: "build it with `trunk build --release` (cargo xtask test does)",
+            hint: "build both builds with `cargo xtask run` or `cargo xtask test` (a plain `trunk build` makes only the helper's)",
         })
     }
 }

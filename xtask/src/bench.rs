@@ -2,7 +2,7 @@
 //! the benchmarks, which print figures (see BENCHMARKS.md). Nothing here
 //! passes or fails on speed; compare figures within one run.
 
-use crate::cmd::{Result, cargo, command, run};
+use crate::cmd::{Result, cargo, run};
 use crate::tools;
 
 pub fn bench(args: &[String]) -> Result {
@@ -10,13 +10,13 @@ pub fn bench(args: &[String]) -> Result {
     // `--server`: only the server under load (SQLite, PostgreSQL, two
     // replicas), for work on the store and the session path.
     let server_only = args.iter().any(|a| a == "--server");
+    // `--console`: only the console's size and start-up.
+    let console_only = args.iter().any(|a| a == "--console");
     tools::ensure_for_test()?;
     if peers {
         tools::ensure_for_peers()?;
     }
-    let mut trunk = command("trunk");
-    trunk.args(["build", "--release"]);
-    run(trunk)?;
+    crate::console::build()?;
     run(cargo(crate::run::RELEASE_BUILD))?;
     if peers {
         // Tandem, x11vnc + noVNC and xpra side by side on one display.
@@ -38,6 +38,17 @@ pub fn bench(args: &[String]) -> Result {
             "peers",
         ]));
     }
+    if console_only {
+        // The console's size and start-up need no database of their own.
+        return run(cargo(&[
+            "bench",
+            "--locked",
+            "-p",
+            "tandem-tests",
+            "--bench",
+            "console",
+        ]));
+    }
     // The server bench compares SQLite with PostgreSQL: a throwaway
     // cluster for it, stopped and deleted when the benches end.
     let cluster = crate::postgres::Cluster::start(crate::postgres::Flush::ToDisk)?;
@@ -49,6 +60,7 @@ pub fn bench(args: &[String]) -> Result {
     if server_only {
         return run(with_cluster("server"));
     }
+
     // Encoder, pacing and quality on synthetic 1080p desktops.
     run(cargo(&[
         "bench",

@@ -5,7 +5,7 @@
 //! - `bench`: release builds, then the media and session benchmarks,
 //!   which print figures; `bench --peers` runs Tandem side by side with
 //!   x11vnc + noVNC and xpra instead, and `bench --server` only the server
-//!   under load.
+//!   under load, `bench --console` only the console's size and start-up.
 //! - `test`: install what is missing, then fmt, clippy, invariants, unit,
 //!   router, wasm component and browser end-to-end tests, a short run of
 //!   every fuzz target, and a summary.
@@ -15,6 +15,7 @@
 
 mod bench;
 mod cmd;
+mod console;
 mod fuzz;
 mod invariants;
 mod postgres;
@@ -25,7 +26,7 @@ mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench [--peers | --server] | \
+const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench [--peers | --server | --console] | \
                      fuzz [--long] [--seconds N] [--runs N] [--jobs N] [--targets a,b]>";
 
 fn main() -> ExitCode {

@@ -22,9 +22,7 @@ pub const RELEASE_BUILD: &[&str] = &[
 /// otherwise. Extra arguments go to the server.
 pub fn run(server_args: &[String]) -> Result {
     tools::ensure_for_build()?;
-    let mut trunk = command("trunk");
-    trunk.args(["build", "--release"]);
-    run_command(trunk)?;
+    crate::console::build()?;
 
     run_command(cargo(RELEASE_BUILD))?;
     let binary = target_dir().join("release/tandem-server");

@@ -171,9 +171,7 @@ pub fn test() -> Result {
     invariants::check()?;
 
     // The browser tests drive the real server binary and the release console.
-    let mut trunk = command("trunk");
-    trunk.args(["build", "--release"]);
-    run(trunk)?;
+    crate::console::build()?;
     // The whole workspace, with the features `cargo test --workspace`
     // resolves, so that run below builds only the test harnesses.
     run(cargo(&["build", "--locked", "--workspace"]))?;

@@ -1,5 +1,9 @@
-//! Serving the Trunk-built console. Client routes (`/devices`, ...) fall back
-//! to `index.html` so that deep links and reloads work. Every console
+//! Serving the Trunk-built console. Client routes fall back to the page of
+//! the build that has them, so that deep links and reloads work: the
+//! full console's `full.html` for the paths under
+//! [`FULL_CONSOLE_PREFIXES`](tandem_protocol::routes::FULL_CONSOLE_PREFIXES)
+//! (administration, records, monitoring), the lighter helper's console
+//! `index.html` for every other (`/devices`, ...). Every console
 //! response carries a strict Content-Security-Policy: scripts only from this
 //! origin plus Trunk's inline bootstrap (allowed by its hash), and
 //! `wasm-unsafe-eval` for the wasm module; nothing else.
@@ -59,6 +63,9 @@ pub fn content_security_policy(index_html: &str) -> String {
     )
 }
 
+/// The full console's page, beside `index.html`.
+const FULL_CONSOLE_PAGE: &str = "full.html";
+
 /// The service for everything that is not the API.
 pub fn service(dist_dir: &Path) -> MethodRouter {
     let index = dist_dir.join("index.html");
@@ -69,7 +76,17 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
         );
         return any(|| async { ApiError::ConsoleMissing.into_response() });
     };
-    let csp = match HeaderValue::from_str(&content_security_policy(&index_html)) {
+    // Without the full console, its pages get the helper's console, which
+    // says that the page is unavailable.
+    let full_html = std::fs::read_to_string(dist_dir.join(FULL_CONSOLE_PAGE)).ok();
+    if full_html.is_none() {
+        tracing::warn!(
+            dist = %dist_dir.display(),
+            "the full console (full.html) is missing: administration pages will not load"
+        );
+    }
+    let pages = format!("{index_html}{}", full_html.as_deref().unwrap_or_default());
+    let csp = match HeaderValue::from_str(&content_security_policy(&pages)) {
         Ok(csp) => csp,
         Err(error) => {
             tracing::error!(%error, "cannot build the console's CSP");
@@ -88,6 +105,7 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
         );
     any_service(
         ServiceBuilder::new()
+            .map_request(move |request| full_console_for_its_pages(request, full_html.is_some()))
             .layer(axum::middleware::from_fn_with_state(
                 BuiltAssets::read(dist_dir),
                 cache_control,
@@ -102,6 +120,25 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
             ))
             .service(files),
     )
+}
+
+/// A page of the full console is answered with `full.html` (when built):
+/// the request's path becomes that file's, its query is kept.
+fn full_console_for_its_pages(
+    mut request: axum::extract::Request,
+    full_console_built: bool,
+) -> axum::extract::Request {
+    if full_console_built && tandem_protocol::routes::in_full_console(request.uri().path()) {
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        if let Ok(uri) = format!("/{FULL_CONSOLE_PAGE}{query}").parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
 /// The file name, when `path` names one of Trunk's content-hashed assets
