@@ -319,7 +319,16 @@ impl Store {
         &self,
     ) -> StoreResult<(WriteGate, sqlx::Transaction<'static, sqlx::Any>)> {
         let gate = self.write_gate().await?;
-        let tx = self.pool.begin().await?;
+        let tx = match self.writers {
+            // SQLite: the file's write lock from the start. A transaction
+            // begun DEFERRED reads from a snapshot and, if any write made
+            // outside the turns (an autocommit statement) committed since,
+            // fails at its first write with "database is locked" at once,
+            // without waiting (SQLITE_BUSY_SNAPSHOT). IMMEDIATE waits for
+            // such a statement (busy_timeout) and then cannot fail so.
+            Some(_) => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            None => self.pool.begin().await?,
+        };
         Ok((gate, tx))
     }
 
@@ -428,6 +437,55 @@ mod tests {
         drop(held);
         let turn = store.write_gate_within(wait).await;
         assert!(turn.is_ok(), "the turn is free again");
+    }
+
+    /// A transaction that read first and writes after a write made
+    /// outside the turns (an autocommit statement on another connection)
+    /// still commits: on SQLite it holds the file's write lock from its
+    /// start, so the other statement waits for it, instead of the
+    /// transaction's write failing at once with "database is locked"
+    /// (its snapshot would be older than the file). This failed a pairing
+    /// in an e2e run.
+    #[tokio::test]
+    async fn a_transaction_that_reads_first_survives_a_write_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::open(&url).await.unwrap();
+        for id in ["t1", "t2"] {
+            store
+                .create_tenant(&TenantId::from(id), id, UnixMillis(1))
+                .await
+                .unwrap();
+        }
+        let (gate, mut tx) = store.begin_write().await.unwrap();
+        let names: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(names, 2);
+        // A write outside the turns, on another pooled connection.
+        let beside = {
+            let pool = store.pool().clone();
+            tokio::spawn(async move {
+                sqlx::query("UPDATE tenants SET name = 'beside' WHERE id = 't2'")
+                    .execute(&pool)
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("UPDATE tenants SET name = 'inside' WHERE id = 't1'")
+            .execute(&mut *tx)
+            .await
+            .expect("the transaction's write");
+        tx.commit().await.unwrap();
+        drop(gate);
+        let beside = beside.await.unwrap().expect("the write beside it");
+        assert_eq!(beside.rows_affected(), 1);
+        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM tenants ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(names, ["inside", "beside"]);
     }
 
     #[tokio::test]
