@@ -245,13 +245,7 @@ async fn hashed_assets_are_sent_compressed_and_cached_for_good_and_the_page_is_n
         }
         app.send(request.body(axum::body::Body::empty()).unwrap())
     };
-    let body = |response: axum::response::Response| async move {
-        let bytes = http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .unwrap()
-            .to_bytes();
-        String::from_utf8(bytes.to_vec()).unwrap()
-    };
+    let body = |response| async move { String::from_utf8(body_bytes(response).await).unwrap() };
 
     let brotli = get(format!("/{wasm}"), Some("gzip, deflate, br")).await;
     assert_eq!(brotli.status(), StatusCode::OK);
@@ -299,13 +293,7 @@ async fn each_page_gets_the_console_build_that_has_it() {
     file("full.html", "<script>full()</script>");
     file("full.html.gz", "gzipped full page");
     let app = app_with(dist.path()).await;
-    let body = |response: axum::response::Response| async move {
-        let bytes = http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .unwrap()
-            .to_bytes();
-        String::from_utf8(bytes.to_vec()).unwrap()
-    };
+    let body = |response| async move { String::from_utf8(body_bytes(response).await).unwrap() };
     for (path, page) in [
         ("/admin/users?q=megan", "<script>full()</script>"),
         ("/admin", "<script>full()</script>"),

@@ -29,31 +29,17 @@ pub fn bench(args: &[String]) -> Result {
             "--bin",
             "tandem-workload",
         ]))?;
-        return run(cargo(&[
-            "bench",
-            "--locked",
-            "-p",
-            "tandem-tests",
-            "--bench",
-            "peers",
-        ]));
+        return run(tests_bench("peers"));
     }
     if console_only {
         // The console's size and start-up need no database of their own.
-        return run(cargo(&[
-            "bench",
-            "--locked",
-            "-p",
-            "tandem-tests",
-            "--bench",
-            "console",
-        ]));
+        return run(tests_bench("console"));
     }
     // The server bench compares SQLite with PostgreSQL: a throwaway
     // cluster for it, stopped and deleted when the benches end.
     let cluster = crate::postgres::Cluster::start(crate::postgres::Flush::ToDisk)?;
     let with_cluster = |bench: &str| {
-        let mut command = cargo(&["bench", "--locked", "-p", "tandem-tests", "--bench", bench]);
+        let mut command = tests_bench(bench);
         command.env(crate::postgres::CLUSTER_VARIABLE, cluster.url());
         command
     };
@@ -76,4 +62,9 @@ pub fn bench(args: &[String]) -> Result {
         run(with_cluster(bench))?;
     }
     Ok(())
+}
+
+/// `cargo bench` of one of `tandem-tests`' benches.
+fn tests_bench(bench: &str) -> std::process::Command {
+    cargo(&["bench", "--locked", "-p", "tandem-tests", "--bench", bench])
 }

@@ -15,6 +15,10 @@ use crate::cmd::{Result, command, root, run, target_dir};
 use std::path::Path;
 
 pub fn build() -> Result {
+    same_page(
+        &read_text(&root().join("frontend/index.html"))?,
+        &read_text(&root().join("frontend/full.html"))?,
+    )?;
     let full_dist = target_dir().join("console-full");
     let mut full = command("trunk");
     full.args(["build", "--release", "--html-output", "full.html", "--dist"])
@@ -25,6 +29,26 @@ pub fn build() -> Result {
     helper.args(["build", "--release"]);
     run(helper)?;
     merge(&full_dist, &root().join("dist"))
+}
+
+const HELPER_BIN: &str = r#"data-bin="tandem-frontend""#;
+const FULL_BIN: &str = r#"data-bin="tandem-frontend-full""#;
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The two pages are the same but for the binary they load, so that an
+/// edit of one (a stylesheet, a header) cannot be forgotten in the other.
+fn same_page(index: &str, full: &str) -> Result {
+    if index.matches(HELPER_BIN).count() == 1 && index.replace(HELPER_BIN, FULL_BIN) == full {
+        Ok(())
+    } else {
+        Err(format!(
+            "frontend/full.html must be frontend/index.html with {HELPER_BIN} made {FULL_BIN}, \
+             and nothing else different"
+        ))
+    }
 }
 
 /// Copies the files at the top of `from` into `into`. A file both builds
@@ -89,5 +113,22 @@ fn same_folder(a: &Path, b: &Path) -> Result {
             a.display(),
             b.display()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_full_page_differs_from_the_helpers_only_in_its_binary() {
+        let index = format!("<head><link {HELPER_BIN} /><link href=\"a.css\" /></head>");
+        let full = index.replace(HELPER_BIN, FULL_BIN);
+        assert!(same_page(&index, &full).is_ok());
+        assert!(same_page(&index, &full.replace("a.css", "b.css")).is_err());
+        assert!(same_page(&index, &index).is_err());
+        // The pages in the tree.
+        let page = |name: &str| read_text(&root().join("frontend").join(name)).unwrap();
+        assert!(same_page(&page("index.html"), &page("full.html")).is_ok());
     }
 }
