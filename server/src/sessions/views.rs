@@ -112,21 +112,17 @@ impl Sessions {
     pub(super) async fn view_parts(&self, record: &SessionRecord) -> SessionResult<ViewParts> {
         let scope = TenantScope::of_record(&record.tenant_id);
         let store = self.store();
-        let user = |id| async move {
-            SessionResult::Ok(
-                store
-                    .user_for_session(id, &record.tenant_id)
-                    .await?
-                    .map(|u| u.card),
+        let (helper, sharer) = store
+            .session_parties(
+                &record.tenant_id,
+                &record.helper_id,
+                record.sharer_id.as_ref(),
             )
-        };
+            .await?;
         Ok(ViewParts {
             settings: store.settings(&scope).await?,
-            helper: user(&record.helper_id).await?,
-            sharer: match &record.sharer_id {
-                Some(id) => Some(user(id).await?),
-                None => None,
-            },
+            helper: helper.map(|u| u.card),
+            sharer: record.sharer_id.as_ref().map(|_| sharer.map(|u| u.card)),
             device: match &record.device_id {
                 Some(id) => store.device_summary(&scope, id).await?,
                 None => None,

@@ -135,6 +135,34 @@ impl Store {
         Ok(user.filter(|u| &u.tenant_id == tenant))
     }
 
+    /// A session's helper and sharer (when it has one), of `tenant`, in
+    /// one read by primary key: every view of a session shows both.
+    pub(crate) async fn session_parties(
+        &self,
+        tenant: &TenantId,
+        helper: &UserId,
+        sharer: Option<&UserId>,
+    ) -> StoreResult<(Option<UserRecord>, Option<UserRecord>)> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1 OR id = $2"
+        ))
+        .bind(helper.0.as_str())
+        .bind(sharer.unwrap_or(helper).0.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        let users = rows
+            .iter()
+            .map(user_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let pick = |id: &UserId| {
+            users
+                .iter()
+                .find(|u| &u.id == id && &u.tenant_id == tenant)
+                .cloned()
+        };
+        Ok((pick(helper), sharer.and_then(pick)))
+    }
+
     /// The name of the caller's tenant.
     pub async fn tenant_name(&self, scope: &TenantScope) -> StoreResult<String> {
         let name: Option<String> = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
@@ -387,6 +415,53 @@ mod tests {
             .unwrap();
         assert!(store.user_for_session(&id, &a).await.unwrap().is_some());
         assert!(store.user_for_session(&id, &b).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_sessions_parties_are_read_together_and_only_from_its_tenant() {
+        let store = Store::open_scratch().await.unwrap();
+        let (a, b) = (TenantId::from("a"), TenantId::from("b"));
+        store.create_tenant(&a, "A", UnixMillis(0)).await.unwrap();
+        store.create_tenant(&b, "B", UnixMillis(0)).await.unwrap();
+        let add = |tenant: &TenantId, email: &str| {
+            let (store, tenant) = (store.clone(), tenant.clone());
+            let user = NewUser {
+                email: email.into(),
+                display_name: email.into(),
+                ..NewUser::default()
+            };
+            async move {
+                store
+                    .create_user(&Authorized::system(tenant, "test"), &user, UnixMillis(0))
+                    .await
+                    .unwrap()
+            }
+        };
+        let helper = add(&a, "helper@a.test").await;
+        let sharer = add(&a, "sharer@a.test").await;
+        let foreign = add(&b, "sharer@b.test").await;
+        let email = |user: Option<UserRecord>| user.map(|u| u.card.email);
+        let (h, s) = store
+            .session_parties(&a, &helper, Some(&sharer))
+            .await
+            .unwrap();
+        assert_eq!(
+            (email(h), email(s)),
+            (Some("helper@a.test".into()), Some("sharer@a.test".into()))
+        );
+        let (h, s) = store.session_parties(&a, &helper, None).await.unwrap();
+        assert_eq!((email(h), email(s)), (Some("helper@a.test".into()), None));
+        // A user of another tenant is never read as a party.
+        let (h, s) = store
+            .session_parties(&a, &helper, Some(&foreign))
+            .await
+            .unwrap();
+        assert_eq!((email(h), email(s)), (Some("helper@a.test".into()), None));
+        let (h, s) = store
+            .session_parties(&b, &helper, Some(&foreign))
+            .await
+            .unwrap();
+        assert_eq!((email(h), email(s)), (None, Some("sharer@b.test".into())));
     }
 
     #[tokio::test]
