@@ -12,6 +12,12 @@ use tandem_tests::{Browser, GroupChild, eventually};
 
 /// The title of the window the sharer shares.
 const TITLE: &str = "Tandem shared window";
+/// Where the shared window is placed (xterm's `-geometry`, in characters
+/// and pixels), and the place its geometry must report before the test
+/// reads it: xterm's window exists, at 10×16 in the corner, before it is
+/// placed and mapped.
+const GEOMETRY: &str = "30x8+500+400";
+const PLACE: (i64, i64) = (500, 400);
 
 /// `[r, g, b]` of the helper's picture at (x, y): the video with the
 /// agent's tile layer over it.
@@ -122,7 +128,7 @@ pub(crate) async fn one_window_shared(
                 "-bg",
                 "#2050d0",
                 "-geometry",
-                "30x8+500+400",
+                GEOMETRY,
                 "-e",
                 "cat",
             ],
@@ -255,11 +261,14 @@ async fn wait_for_window(xvfb: &Xvfb) -> u64 {
         Duration::from_secs(10),
         async || {
             let out = xvfb
-                .output("xdotool", &["search", "--name", TITLE])
+                .output("xdotool", &["search", "--onlyvisible", "--name", TITLE])
                 .map_err(|e| e.to_string())?;
+            let placed = xvfb
+                .window(TITLE)
+                .is_some_and(|(x, y, _, _)| (x, y) == PLACE);
             match out.lines().next().and_then(|l| l.trim().parse().ok()) {
-                Some(id) if xvfb.window(TITLE).is_some() => Ok(id),
-                _ => Err(out),
+                Some(id) if placed => Ok(id),
+                _ => Err(format!("{out} at {:?}", xvfb.window(TITLE))),
             }
         },
     )
