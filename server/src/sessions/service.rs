@@ -464,15 +464,7 @@ impl Sessions {
         party: Party,
         resolved: &Resolved,
     ) -> Option<ServerMessage> {
-        match self.view_with(record, party, resolved).await {
-            Ok(view) => Some(ServerMessage::State {
-                session: Box::new(view),
-            }),
-            Err(error) => {
-                tracing::warn!(%error, session = %record.id, "cannot build a session view");
-                None
-            }
-        }
+        state_or_warn(self.view_with(record, party, resolved).await, record)
     }
 
     async fn publish_with(&self, record: &SessionRecord, resolved: &Resolved) {
@@ -492,16 +484,9 @@ impl Sessions {
             }
         };
         for party in connected {
-            match self.view_from(&parts, record, party, resolved).await {
-                Ok(view) => {
-                    let message = ServerMessage::State {
-                        session: Box::new(view),
-                    };
-                    self.hub().send(&record.id, party, &message);
-                }
-                Err(error) => {
-                    tracing::warn!(%error, session = %record.id, "cannot build a session view");
-                }
+            let view = self.view_from(&parts, record, party, resolved).await;
+            if let Some(message) = state_or_warn(view, record) {
+                self.hub().send(&record.id, party, &message);
             }
         }
     }
@@ -559,5 +544,22 @@ pub fn party_of(record: &SessionRecord, user: &UserId) -> Option<Party> {
         Some(Party::Sharer)
     } else {
         None
+    }
+}
+
+/// The state message for a built view; a view that could not be built is
+/// logged and sends nothing.
+fn state_or_warn(
+    view: SessionResult<tandem_protocol::session::SessionView>,
+    record: &SessionRecord,
+) -> Option<ServerMessage> {
+    match view {
+        Ok(view) => Some(ServerMessage::State {
+            session: Box::new(view),
+        }),
+        Err(error) => {
+            tracing::warn!(%error, session = %record.id, "cannot build a session view");
+            None
+        }
     }
 }
