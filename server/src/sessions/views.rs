@@ -112,9 +112,10 @@ impl Sessions {
     pub(super) async fn view_parts(&self, record: &SessionRecord) -> SessionResult<ViewParts> {
         let scope = TenantScope::of_record(&record.tenant_id);
         let store = self.store();
-        let (helper, sharer) = store
-            .session_parties(
+        let (helper, sharer, facts) = store
+            .session_view_reads(
                 &record.tenant_id,
+                &record.id,
                 &record.helper_id,
                 record.sharer_id.as_ref(),
             )
@@ -127,7 +128,7 @@ impl Sessions {
                 Some(id) => store.device_summary(&scope, id).await?,
                 None => None,
             },
-            facts: store.record_facts(&record.id).await?,
+            facts,
         })
     }
 

@@ -75,6 +75,72 @@ async fn racing_transitions_on_one_session_let_exactly_one_win() {
     assert_eq!(log[1].at, winners[0].updated_at);
 }
 
+/// A transition that keeps the state (a reconnect) is still
+/// compare-and-set on it, so racing ones all win, one after another: each
+/// must be logged once, with a number of its own. On PostgreSQL a racer
+/// that waited for the row's lock writes from a snapshot taken before the
+/// others committed; its log number must come from the row it holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_transitions_that_keep_the_state_are_each_logged_once() {
+    let store = seeded().await;
+    let helper = store
+        .user_by_email_for_sign_in("megan@contoso.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let scope = TenantScope::for_tests(helper.tenant_id.clone());
+    let local = local_start(&jiff::tz::TimeZone::UTC, UnixMillis(1_000));
+    let record = store
+        .create_session(
+            &scope,
+            &helper.id,
+            ("reconnects", UnixMillis(61_000)),
+            None,
+            UnixMillis(1_000),
+            &local,
+        )
+        .await
+        .unwrap();
+    let racers = (0..RACERS).map(|n| {
+        let (store, record) = (&store, &record);
+        async move {
+            let change = Change {
+                actor: Party::Helper,
+                actor_id: Some(&record.helper_id),
+                event: &Event::Reconnect,
+                next: &record.state,
+                sharer: None,
+                device: None,
+                elevation_held: false,
+                elevation_used: false,
+                at: UnixMillis(2_000 + i64::try_from(n).unwrap()),
+            };
+            store.apply_session_change(record, &change).await.unwrap()
+        }
+    });
+    let outcomes = join_all(racers).await;
+    assert!(
+        outcomes.iter().all(Option::is_some),
+        "every racer wins: {outcomes:?}"
+    );
+    let stored = store.session(&scope, &record.id).await.unwrap().unwrap();
+    assert_eq!(stored.reconnects, u32::try_from(RACERS).unwrap());
+    let log = store.session_events(&scope, &record.id).await.unwrap();
+    let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
+    let expected: Vec<i64> = (1..=i64::try_from(RACERS).unwrap() + 1).collect();
+    assert_eq!(seqs, expected, "one number each, no gap");
+    let reconnects = log.iter().filter(|e| e.event == Event::Reconnect).count();
+    assert_eq!(reconnects, RACERS);
+    // The record counted each of them too.
+    let counted: i64 =
+        sqlx::query_scalar("SELECT reconnects FROM session_reports WHERE session_id = $1")
+            .bind(record.id.0.as_str())
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(counted, i64::try_from(RACERS).unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_admins_editing_one_role_never_lose_an_edit() {
     let store = seeded().await;

@@ -1,6 +1,7 @@
 //! Users and groups of a tenant's directory.
 
 use super::audit::{AuditEntry, record};
+use super::report_writes::{RECORD_FACTS, RecordFacts};
 use super::{RbacChangeError, Store, StoreError, StoreResult, unique_violation};
 use crate::auth::{Authorized, ManageRoles, TenantScope};
 use serde::Serialize;
@@ -9,7 +10,7 @@ use sqlx::any::AnyRow;
 use tandem_protocol::admin::UserDraft;
 use tandem_protocol::auth::UserCard;
 use tandem_protocol::directory::UserRow;
-use tandem_protocol::{GroupId, TenantId, UnixMillis, UserId};
+use tandem_protocol::{GroupId, SessionId, TenantId, UnixMillis, UserId};
 
 /// A user as stored. `password_hash` never leaves the server.
 #[derive(Clone)]
@@ -46,6 +47,36 @@ pub struct NewUser {
 
 const USER_COLUMNS: &str = "id, tenant_id, email, display_name, job_title, company, \
      verified_domain, photo_url, password_hash";
+
+/// The users `$1` and `$2` (part 0) and the record facts of session `$3`
+/// (part 1), as rows of one shape.
+static SESSION_VIEW_READS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let user_blanks = USER_COLUMNS
+        .split(',')
+        .map(|column| match column.trim() {
+            "id" => "session_id AS id".to_owned(),
+            "tenant_id" => "tenant_id".to_owned(),
+            "email" | "display_name" => format!("'' AS {}", column.trim()),
+            other => format!("NULL AS {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fact_blanks = RECORD_FACTS
+        .split(',')
+        .map(|column| match column.trim() {
+            "ticket" => "NULL AS ticket".to_owned(),
+            count => format!("CAST(0 AS BIGINT) AS {count}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT CAST(0 AS BIGINT) AS part, {USER_COLUMNS}, {fact_blanks} FROM users \
+         WHERE id = $1 OR id = $2 \
+         UNION ALL \
+         SELECT CAST(1 AS BIGINT) AS part, {user_blanks}, {RECORD_FACTS} FROM session_reports \
+         WHERE session_id = $3"
+    )
+});
 
 fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
     let id = UserId(row.try_get("id")?);
@@ -135,32 +166,37 @@ impl Store {
         Ok(user.filter(|u| &u.tenant_id == tenant))
     }
 
-    /// A session's helper and sharer (when it has one), of `tenant`, in
-    /// one read by primary key: every view of a session shows both.
-    pub(crate) async fn session_parties(
+    /// What every view of a session shows from the database, in one read:
+    /// its helper and its sharer (when it has one), of `tenant`, by primary
+    /// key, and the facts of its record.
+    pub(crate) async fn session_view_reads(
         &self,
         tenant: &TenantId,
+        session: &SessionId,
         helper: &UserId,
         sharer: Option<&UserId>,
-    ) -> StoreResult<(Option<UserRecord>, Option<UserRecord>)> {
-        let rows = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = $1 OR id = $2"
-        ))
-        .bind(helper.0.as_str())
-        .bind(sharer.unwrap_or(helper).0.as_str())
-        .fetch_all(self.pool())
-        .await?;
-        let users = rows
-            .iter()
-            .map(user_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
+    ) -> StoreResult<(Option<UserRecord>, Option<UserRecord>, RecordFacts)> {
+        let rows = sqlx::query(&SESSION_VIEW_READS)
+            .bind(helper.0.as_str())
+            .bind(sharer.unwrap_or(helper).0.as_str())
+            .bind(session.0.as_str())
+            .fetch_all(self.pool())
+            .await?;
+        let (mut users, mut facts) = (Vec::new(), RecordFacts::default());
+        for row in &rows {
+            if row.try_get::<i64, _>("part")? == 0 {
+                users.push(user_from_row(row)?);
+            } else {
+                facts = super::report_writes::record_facts_from_row(row)?;
+            }
+        }
         let pick = |id: &UserId| {
             users
                 .iter()
                 .find(|u| &u.id == id && &u.tenant_id == tenant)
                 .cloned()
         };
-        Ok((pick(helper), sharer.and_then(pick)))
+        Ok((pick(helper), sharer.and_then(pick), facts))
     }
 
     /// The name of the caller's tenant.
@@ -441,24 +477,30 @@ mod tests {
         let sharer = add(&a, "sharer@a.test").await;
         let foreign = add(&b, "sharer@b.test").await;
         let email = |user: Option<UserRecord>| user.map(|u| u.card.email);
-        let (h, s) = store
-            .session_parties(&a, &helper, Some(&sharer))
+        let session = SessionId("none".into());
+        let (h, s, facts) = store
+            .session_view_reads(&a, &session, &helper, Some(&sharer))
             .await
             .unwrap();
+        // No record yet: nothing counted, no ticket.
+        assert_eq!(facts, RecordFacts::default());
         assert_eq!(
             (email(h), email(s)),
             (Some("helper@a.test".into()), Some("sharer@a.test".into()))
         );
-        let (h, s) = store.session_parties(&a, &helper, None).await.unwrap();
-        assert_eq!((email(h), email(s)), (Some("helper@a.test".into()), None));
-        // A user of another tenant is never read as a party.
-        let (h, s) = store
-            .session_parties(&a, &helper, Some(&foreign))
+        let (h, s, _) = store
+            .session_view_reads(&a, &session, &helper, None)
             .await
             .unwrap();
         assert_eq!((email(h), email(s)), (Some("helper@a.test".into()), None));
-        let (h, s) = store
-            .session_parties(&b, &helper, Some(&foreign))
+        // A user of another tenant is never read as a party.
+        let (h, s, _) = store
+            .session_view_reads(&a, &session, &helper, Some(&foreign))
+            .await
+            .unwrap();
+        assert_eq!((email(h), email(s)), (Some("helper@a.test".into()), None));
+        let (h, s, _) = store
+            .session_view_reads(&b, &session, &helper, Some(&foreign))
             .await
             .unwrap();
         assert_eq!((email(h), email(s)), (None, Some("sharer@b.test".into())));

@@ -30,6 +30,7 @@ mod report_monitor;
 mod report_queries;
 mod report_writes;
 mod scratch;
+mod session_writes;
 mod settings;
 pub(crate) mod web_sessions;
 
@@ -42,10 +43,11 @@ pub use idp_users::{IdpProfile, IdpUserError};
 pub use import::ImportOf;
 pub(crate) use import::{Line as ImportLine, MAX_IMPORT_LINES, check as check_import};
 pub use rbac::RbacChangeError;
-pub use remote_sessions::{Change, SessionEventRecord, SessionRecord, from_hex, to_hex};
+pub use remote_sessions::{SessionEventRecord, SessionRecord, from_hex, to_hex};
 pub use report_monitor::PersonDay;
 pub use report_queries::ReportContext;
 pub use report_writes::{CodeFailure, OUTSIDER_ID, RecordFacts, outcome_of, segment_of};
+pub use session_writes::Change;
 pub use web_sessions::WebSessionStore;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

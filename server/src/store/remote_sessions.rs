@@ -1,10 +1,9 @@
 //! Remote-help sessions: the record, its transitions and their log.
 //!
-//! Every transition is one transaction: the state is compared-and-set on
-//! the row (so two racing transitions cannot both win) and an event row
-//! with the actor and the time is appended.
+//! The writes of a session's creation and of its transitions are in
+//! `session_writes.rs`.
 
-use super::party_column::{party_from, party_name};
+use super::party_column::party_from;
 use super::{Store, StoreError, StoreResult};
 use crate::auth::TenantScope;
 use crate::domain::machine::{Event, State};
@@ -45,26 +44,6 @@ pub struct SessionEventRecord {
     pub state: State,
 }
 
-/// A checked transition to write.
-#[derive(Debug, Clone)]
-pub struct Change<'a> {
-    pub actor: Party,
-    pub actor_id: Option<&'a UserId>,
-    pub event: &'a Event,
-    pub next: &'a State,
-    /// Set the sharer (redemption, or a refusal naming who tried).
-    pub sharer: Option<&'a UserId>,
-    /// Bind the session to this device, whose agent then shares the screen.
-    pub device: Option<&'a DeviceId>,
-    /// The grant of the mode now in force lets the helper act on
-    /// elevation prompts (recorded as "helper held Elevation").
-    pub elevation_held: bool,
-    /// The agent followed an elevation prompt for the helper (recorded as
-    /// "elevation used").
-    pub elevation_used: bool,
-    pub at: UnixMillis,
-}
-
 const COLUMNS: &str = "id, tenant_id, helper_id, sharer_id, device_id, via_agent, state, \
     code_hash, code_expires_at, reconnects, created_at, updated_at, ended_at";
 
@@ -73,10 +52,6 @@ fn corrupt(reason: impl ToString) -> StoreError {
         table: "remote_sessions",
         reason: reason.to_string(),
     }
-}
-
-fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(corrupt)
 }
 
 fn record_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
@@ -103,74 +78,6 @@ fn record_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
 }
 
 impl Store {
-    /// Creates a session with its code issued (the code only as a hash,
-    /// with its expiry) and its record.
-    pub async fn create_session(
-        &self,
-        scope: &TenantScope,
-        helper: &UserId,
-        (code_hash, code_expires_at): (&str, UnixMillis),
-        device: Option<&DeviceId>,
-        now: UnixMillis,
-        local: &crate::domain::local_time::LocalStart,
-    ) -> StoreResult<SessionRecord> {
-        let id = SessionId(uuid::Uuid::new_v4().to_string());
-        let state = State::CodeIssued;
-        let (_gate, mut tx) = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO remote_sessions (id, tenant_id, helper_id, device_id, via_agent, state, \
-             code_hash, code_expires_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $8, $9, $4, $5, $6, $7, $7)",
-        )
-        .bind(id.0.as_str())
-        .bind(scope.tenant_id().0.as_str())
-        .bind(helper.0.as_str())
-        .bind(json(&state)?)
-        .bind(code_hash)
-        .bind(code_expires_at.0)
-        .bind(now.0)
-        .bind(device.map(|d| d.0.clone()))
-        .bind(i64::from(device.is_some()))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| super::unique_violation(e, "security code"))?;
-        insert_event(
-            &mut tx,
-            &id,
-            Seq::First,
-            &Change {
-                actor: Party::Helper,
-                actor_id: Some(helper),
-                event: &Event::IssueCode,
-                next: &state,
-                sharer: None,
-                device: None,
-                elevation_held: false,
-                elevation_used: false,
-                at: now,
-            },
-        )
-        .await?;
-        super::report_writes::insert(&mut tx, &id, scope.tenant_id(), helper, device, now, local)
-            .await?;
-        tx.commit().await?;
-        Ok(SessionRecord {
-            id,
-            tenant_id: scope.tenant_id().clone(),
-            helper_id: helper.clone(),
-            sharer_id: None,
-            device_id: device.cloned(),
-            via_agent: device.is_some(),
-            state,
-            code_hash: Some(code_hash.to_owned()),
-            code_expires_at: Some(code_expires_at),
-            reconnects: 0,
-            created_at: now,
-            updated_at: now,
-            ended_at: None,
-        })
-    }
-
     /// The session a code hash belongs to, in any tenant. Only redemption
     /// may call this: the code names the session, and redemption then
     /// refuses a sharer of another tenant.
@@ -249,72 +156,6 @@ impl Store {
         rows.iter().map(record_from_row).collect()
     }
 
-    /// Writes `change` if the session is still in `record.state`; returns
-    /// the updated record, or `None` if another transition got there first.
-    pub async fn apply_session_change(
-        &self,
-        record: &SessionRecord,
-        change: &Change<'_>,
-    ) -> StoreResult<Option<SessionRecord>> {
-        let reconnect = i64::from(matches!(change.event, Event::Reconnect));
-        let ended_at = change.next.is_ended().then_some(change.at.0);
-        let (_gate, mut tx) = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE remote_sessions SET state = $1, updated_at = $2, ended_at = $3, \
-             sharer_id = COALESCE($4, sharer_id), reconnects = reconnects + $5, \
-             device_id = COALESCE($8, device_id), \
-             via_agent = CASE WHEN $8 IS NULL THEN via_agent ELSE 1 END \
-             WHERE id = $6 AND state = $7",
-        )
-        .bind(json(change.next)?)
-        .bind(change.at.0)
-        .bind(ended_at)
-        .bind(change.sharer.map(|u| u.0.clone()))
-        .bind(reconnect)
-        .bind(record.id.0.as_str())
-        .bind(json(&record.state)?)
-        .bind(change.device.map(|d| d.0.clone()))
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Ok(None);
-        }
-        // The next number in the log, found by the insert itself: the row's
-        // update above holds the session, so no other transition numbers it.
-        insert_event(&mut tx, &record.id, Seq::Next, change).await?;
-        super::report_writes::apply(
-            &mut tx,
-            &record.id,
-            &super::report_writes::RecordChange {
-                next: change.next,
-                actor: change.actor,
-                actor_id: change.actor_id,
-                sharer: change.sharer,
-                device: change.device,
-                reconnect: reconnect == 1,
-                paused: matches!(change.event, Event::Pause),
-                elevation_held: change.elevation_held,
-                elevation_used: change.elevation_used,
-                at: change.at,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        let mut updated = record.clone();
-        updated.state = change.next.clone();
-        updated.updated_at = change.at;
-        updated.ended_at = ended_at.map(UnixMillis);
-        if let Some(sharer) = change.sharer {
-            updated.sharer_id = Some(sharer.clone());
-        }
-        if let Some(device) = change.device {
-            updated.device_id = Some(device.clone());
-            updated.via_agent = true;
-        }
-        updated.reconnects += u32::from(reconnect == 1);
-        Ok(Some(updated))
-    }
-
     /// A session's log, oldest first.
     pub async fn session_events(
         &self,
@@ -374,39 +215,6 @@ impl Store {
     }
 }
 
-/// Which number an event takes in its session's log.
-enum Seq {
-    /// The session's first.
-    First,
-    /// One past the last.
-    Next,
-}
-
-async fn insert_event(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: &SessionId,
-    seq: Seq,
-    change: &Change<'_>,
-) -> StoreResult<()> {
-    let seq = match seq {
-        Seq::First => "1",
-        Seq::Next => "(SELECT COALESCE(MAX(seq), 0) + 1 FROM session_events WHERE session_id = $1)",
-    };
-    sqlx::query(&format!(
-        "INSERT INTO session_events (session_id, seq, at, actor, actor_id, event, state) \
-         VALUES ($1, {seq}, $2, $3, $4, $5, $6)"
-    ))
-    .bind(id.0.as_str())
-    .bind(change.at.0)
-    .bind(party_name(change.actor))
-    .bind(change.actor_id.map(|u| u.0.clone()))
-    .bind(json(change.event)?)
-    .bind(json(change.next)?)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Lower-case hex.
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -426,6 +234,7 @@ pub fn from_hex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Change;
     use tandem_protocol::session::Mode;
 
     fn local() -> crate::domain::local_time::LocalStart {

@@ -1,20 +1,17 @@
-//! The session record's writes. Each runs inside the transaction of the
-//! session change it describes (see `remote_sessions.rs`), so a record and
-//! its session never disagree, and an acknowledged transition is on disk
-//! with its record.
+//! The session record's writes. A transition's write of the record is part
+//! of the transition's own write (`session_writes.rs`), so a record and its
+//! session never disagree, and an acknowledged transition is on disk with
+//! its record.
 
 use super::{Store, StoreError, StoreResult};
 use crate::auth::TenantScope;
-use crate::domain::local_time::LocalStart;
 use crate::domain::machine::State;
 use sqlx::{Any, Row};
 use tandem_protocol::clipboard::ClipboardDirection;
 use tandem_protocol::files::FileDirection;
 use tandem_protocol::reports::Outcome;
 use tandem_protocol::session::{EndReason, Mode, Party, StopCause};
-use tandem_protocol::{DeviceId, SessionId, TenantId, UnixMillis, UserId};
-
-type Tx<'t> = sqlx::Transaction<'t, Any>;
+use tandem_protocol::{SessionId, TenantId, UnixMillis, UserId};
 
 /// Which clock of the record runs in `state`: the mode in force, or pause.
 pub fn segment_of(state: &State) -> Option<&'static str> {
@@ -60,102 +57,92 @@ pub fn outcome_of(state: &State) -> (Outcome, Option<String>) {
     }
 }
 
-/// A new session's record: names as they are now, the tenant-local start.
-pub(super) async fn insert(
-    tx: &mut Tx<'_>,
-    id: &SessionId,
-    tenant: &TenantId,
-    helper: &UserId,
-    device: Option<&DeviceId>,
-    now: UnixMillis,
-    local: &LocalStart,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO session_reports (session_id, tenant_id, helper_id, helper_name, device_id, \
-         device_name, started_at, local_day, local_weekday, local_minute) \
-         VALUES ($1, $2, $3, COALESCE((SELECT display_name FROM users WHERE id = $3), $3), $4, \
-         (SELECT name FROM devices WHERE id = $4), $5, $6, $7, $8)",
-    )
-    .bind(id.0.as_str())
-    .bind(tenant.0.as_str())
-    .bind(helper.0.as_str())
-    .bind(device.map(|d| d.0.clone()))
-    .bind(now.0)
-    .bind(local.day.as_str())
-    .bind(i64::from(local.weekday))
-    .bind(i64::from(local.minute))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// What one transition changes in the record.
+/// What one transition changes in the record, besides what the session's
+/// own parameters say (`session_writes.rs`).
 #[derive(Debug)]
 pub(super) struct RecordChange<'a> {
     pub next: &'a State,
     pub actor: Party,
-    pub actor_id: Option<&'a UserId>,
-    pub sharer: Option<&'a UserId>,
-    pub device: Option<&'a DeviceId>,
-    pub reconnect: bool,
     pub paused: bool,
     pub elevation_held: bool,
     pub elevation_used: bool,
-    pub at: UnixMillis,
 }
 
-/// Closes the running clock at `at`, starts the next one, and records the
-/// end, the sharer, the device and the flags.
-pub(super) async fn apply(
-    tx: &mut Tx<'_>,
-    id: &SessionId,
-    change: &RecordChange<'_>,
-) -> StoreResult<()> {
-    let (outcome, detail) = outcome_of(change.next);
-    let ended = change.next.is_ended();
-    let segment = segment_of(change.next);
-    sqlx::query(
-        "UPDATE session_reports SET \
-         view_ms = view_ms + CASE WHEN segment = 'view' THEN $2 - segment_since ELSE 0 END, \
-         control_ms = control_ms + CASE WHEN segment = 'control' THEN $2 - segment_since ELSE 0 END, \
-         paused_ms = paused_ms + CASE WHEN segment = 'paused' THEN $2 - segment_since ELSE 0 END, \
-         segment = $3, \
-         segment_since = CASE WHEN $3 IS NULL THEN NULL ELSE $2 END, \
-         ended_at = CASE WHEN $4 = 1 THEN $2 ELSE ended_at END, \
-         outcome = $5, \
-         outcome_detail = COALESCE($6, outcome_detail), \
-         ended_by = CASE WHEN $4 = 1 THEN $7 ELSE ended_by END, \
-         ended_by_id = CASE WHEN $4 = 1 THEN $8 ELSE ended_by_id END, \
-         ended_by_name = CASE WHEN $4 = 1 THEN (SELECT display_name FROM users WHERE id = $8) \
-             ELSE ended_by_name END, \
-         sharer_id = COALESCE($9, sharer_id), \
-         sharer_name = COALESCE((SELECT display_name FROM users WHERE id = $9), sharer_name), \
-         device_id = COALESCE($10, device_id), \
-         device_name = COALESCE((SELECT name FROM devices WHERE id = $10), device_name), \
-         reconnects = reconnects + $11, \
-         pause_used = CASE WHEN $12 = 1 THEN 1 ELSE pause_used END, \
-         elevation_held = CASE WHEN $13 = 1 THEN 1 ELSE elevation_held END, \
-         elevation_used = CASE WHEN $14 = 1 THEN 1 ELSE elevation_used END \
-         WHERE session_id = $1",
-    )
-    .bind(id.0.as_str())
-    .bind(change.at.0)
-    .bind(segment)
-    .bind(i64::from(ended))
-    .bind(outcome.as_str())
-    .bind(detail)
-    .bind(ended.then(|| super::party_column::party_name(change.actor)))
-    .bind(change.actor_id.map(|u| u.0.clone()))
-    .bind(change.sharer.map(|u| u.0.clone()))
-    .bind(change.device.map(|d| d.0.clone()))
-    .bind(i64::from(change.reconnect))
-    .bind(i64::from(change.paused))
-    .bind(i64::from(change.elevation_held))
-    .bind(i64::from(change.elevation_used))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// The record's parameters of a transition, `$12` to `$19` of its
+/// numbering: the segment now running, whether the session ended (0/1),
+/// the outcome and its detail, who ended it, and the pause and elevation
+/// flags (0/1).
+#[derive(Debug)]
+pub(super) struct RecordArgs {
+    segment: Option<&'static str>,
+    ended: i64,
+    outcome: &'static str,
+    detail: Option<String>,
+    ended_by: Option<&'static str>,
+    paused: i64,
+    elevation_held: i64,
+    elevation_used: i64,
 }
+
+impl RecordArgs {
+    pub(super) fn of(change: &RecordChange<'_>) -> Self {
+        let (outcome, detail) = outcome_of(change.next);
+        let ended = change.next.is_ended();
+        RecordArgs {
+            segment: segment_of(change.next),
+            ended: i64::from(ended),
+            outcome: outcome.as_str(),
+            detail,
+            ended_by: ended.then(|| super::party_column::party_name(change.actor)),
+            paused: i64::from(change.paused),
+            elevation_held: i64::from(change.elevation_held),
+            elevation_used: i64::from(change.elevation_used),
+        }
+    }
+
+    pub(super) fn bind<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        query
+            .bind(self.segment)
+            .bind(self.ended)
+            .bind(self.outcome)
+            .bind(self.detail.clone())
+            .bind(self.ended_by)
+            .bind(self.paused)
+            .bind(self.elevation_held)
+            .bind(self.elevation_used)
+    }
+}
+
+/// One transition's write of the record, in the transition's numbering
+/// (`session_writes.rs`; `$2` the time, `$4` the sharer, `$5` reconnect,
+/// `$6` the session, `$8` the device, `$10` the actor's id, then
+/// [`RecordArgs`]): closes the running clock at the time, starts the next
+/// one, and records the end, the sharer, the device and the flags.
+pub(super) const RECORD_UPDATE: &str = "UPDATE session_reports SET \
+     view_ms = view_ms + CASE WHEN segment = 'view' THEN $2 - segment_since ELSE 0 END, \
+     control_ms = control_ms + CASE WHEN segment = 'control' THEN $2 - segment_since ELSE 0 END, \
+     paused_ms = paused_ms + CASE WHEN segment = 'paused' THEN $2 - segment_since ELSE 0 END, \
+     segment = $12, \
+     segment_since = CASE WHEN $12 IS NULL THEN NULL ELSE $2 END, \
+     ended_at = CASE WHEN $13 = 1 THEN $2 ELSE ended_at END, \
+     outcome = $14, \
+     outcome_detail = COALESCE($15, outcome_detail), \
+     ended_by = CASE WHEN $13 = 1 THEN $16 ELSE ended_by END, \
+     ended_by_id = CASE WHEN $13 = 1 THEN $10 ELSE ended_by_id END, \
+     ended_by_name = CASE WHEN $13 = 1 THEN (SELECT display_name FROM users WHERE id = $10) \
+         ELSE ended_by_name END, \
+     sharer_id = COALESCE($4, sharer_id), \
+     sharer_name = COALESCE((SELECT display_name FROM users WHERE id = $4), sharer_name), \
+     device_id = COALESCE($8, device_id), \
+     device_name = COALESCE((SELECT name FROM devices WHERE id = $8), device_name), \
+     reconnects = reconnects + $5, \
+     pause_used = CASE WHEN $17 = 1 THEN 1 ELSE pause_used END, \
+     elevation_held = CASE WHEN $18 = 1 THEN 1 ELSE elevation_held END, \
+     elevation_used = CASE WHEN $19 = 1 THEN 1 ELSE elevation_used END \
+     WHERE session_id = $6";
 
 /// Why a code did not work, for "repeated code failures".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +177,23 @@ pub struct RecordFacts {
     pub clipboard_from_device: u32,
     /// The helper's ticket reference, if any.
     pub ticket: Option<String>,
+}
+
+/// The columns of [`RecordFacts`], in `session_reports`.
+pub(super) const RECORD_FACTS: &str = "clipboard_to_device, clipboard_from_device, ticket";
+
+pub(super) fn record_facts_from_row(row: &sqlx::any::AnyRow) -> StoreResult<RecordFacts> {
+    let count = |name: &str| -> StoreResult<u32> {
+        u32::try_from(row.try_get::<i64, _>(name)?).map_err(|e| StoreError::Corrupt {
+            table: "session_reports",
+            reason: e.to_string(),
+        })
+    };
+    Ok(RecordFacts {
+        clipboard_to_device: count("clipboard_to_device")?,
+        clipboard_from_device: count("clipboard_from_device")?,
+        ticket: row.try_get("ticket")?,
+    })
 }
 
 impl Store {
@@ -270,27 +274,14 @@ impl Store {
 
     /// What a session's view shows of its record, in one read.
     pub async fn record_facts(&self, id: &SessionId) -> StoreResult<RecordFacts> {
-        let row = sqlx::query(
-            "SELECT clipboard_to_device, clipboard_from_device, ticket FROM session_reports \
-             WHERE session_id = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {RECORD_FACTS} FROM session_reports WHERE session_id = $1"
+        ))
         .bind(id.0.as_str())
         .fetch_optional(self.pool())
         .await?;
-        let Some(row) = row else {
-            return Ok(RecordFacts::default());
-        };
-        let count = |name: &str| -> StoreResult<u32> {
-            u32::try_from(row.try_get::<i64, _>(name)?).map_err(|e| StoreError::Corrupt {
-                table: "session_reports",
-                reason: e.to_string(),
-            })
-        };
-        Ok(RecordFacts {
-            clipboard_to_device: count("clipboard_to_device")?,
-            clipboard_from_device: count("clipboard_from_device")?,
-            ticket: row.try_get("ticket")?,
-        })
+        row.as_ref()
+            .map_or(Ok(RecordFacts::default()), record_facts_from_row)
     }
 
     /// Whether a session's record already says elevation was used.
