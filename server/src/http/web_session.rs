@@ -76,3 +76,88 @@ pub(super) async fn start_session(
     session.insert(AUTH_KEY, &record).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::{Store, WebSessionStore, with_one_epoch};
+    use std::sync::Arc;
+    use tower_sessions::SessionStore;
+    use tower_sessions::session::{Id, Record};
+
+    /// A request reads its caller with its web session: the store's join
+    /// follows the key and field this module writes. Shown by renaming
+    /// the user between the two reads: authentication still gets the row
+    /// read with the session, once; the next read sees the new name.
+    #[tokio::test]
+    async fn a_request_reads_its_caller_with_its_web_session() {
+        let store = Store::open_scratch().await.unwrap();
+        crate::seed::seed_demo(&store, UnixMillis(1_000))
+            .await
+            .unwrap();
+        let user = store
+            .user_by_email_for_sign_in("megan@contoso.test")
+            .await
+            .unwrap()
+            .unwrap();
+        let auth = AuthRecord {
+            user_id: user.id.clone(),
+            tenant_id: user.tenant_id.clone(),
+            signed_in_at: UnixMillis(1_000),
+            last_seen_at: UnixMillis(1_000),
+        };
+        let mut record = Record {
+            id: Id::default(),
+            data: [(AUTH_KEY.to_owned(), serde_json::to_value(&auth).unwrap())].into(),
+            expiry_date: time::OffsetDateTime::from_unix_timestamp(4_000_000_000).unwrap(),
+        };
+        let sessions =
+            WebSessionStore::new(store.clone(), Arc::new(ManualClock::new(UnixMillis(1_000))));
+        sessions.create(&mut record).await.unwrap();
+        let rename = |name: &'static str| {
+            let store = store.clone();
+            let id = user.id.clone();
+            async move {
+                sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+                    .bind(name)
+                    .bind(id.0.as_str())
+                    .execute(store.pool())
+                    .await
+                    .unwrap();
+            }
+        };
+        let name_of = |user: Option<crate::store::UserRecord>| user.unwrap().card.display_name;
+        with_one_epoch(async {
+            assert!(sessions.load(&record.id).await.unwrap().is_some());
+            rename("Renamed").await;
+            let first = store
+                .user_for_session(&user.id, &user.tenant_id)
+                .await
+                .unwrap();
+            assert_eq!(name_of(first), "Megan Bowen", "read with the session");
+            let again = store
+                .user_for_session(&user.id, &user.tenant_id)
+                .await
+                .unwrap();
+            assert_eq!(name_of(again), "Renamed", "used once, then read");
+        })
+        .await;
+        // A session whose account was removed keeps no user: the caller is
+        // read, and is gone.
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user.id.0.as_str())
+            .execute(store.pool())
+            .await
+            .unwrap();
+        with_one_epoch(async {
+            assert!(sessions.load(&record.id).await.unwrap().is_some());
+            let gone = store
+                .user_for_session(&user.id, &user.tenant_id)
+                .await
+                .unwrap();
+            assert!(gone.is_none());
+        })
+        .await;
+    }
+}

@@ -357,6 +357,15 @@ async fn chat_goes_between_the_two_people_and_only_its_use_is_recorded() {
             })
             .await;
     }
+    // Both joined before anyone writes: a line sent while the other's
+    // join is still being read has no one to go to.
+    for client in [&mut helper, &mut sharer] {
+        client
+            .expect("joined", |m| {
+                matches!(m, ServerMessage::Joined { .. }).then_some(())
+            })
+            .await;
+    }
     helper
         .send(&ClientMessage::Chat {
             text: "Can you open Outlook?".into(),

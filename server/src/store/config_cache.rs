@@ -34,7 +34,12 @@ tokio::task_local! {
 /// of its own (any [`Store::write_gate`]) it reads the epoch again, so it
 /// sees what it changed. Work outside such a scope (sockets, streams,
 /// housekeeping) reads the epoch every time.
+///
+/// The scope also keeps the user that the request's web session names,
+/// read with the session, for the request's authentication
+/// (`web_sessions::take_session_user`).
 pub async fn with_one_epoch<F: std::future::Future>(work: F) -> F::Output {
+    let work = super::web_sessions::with_session_user_slot(work);
     REQUEST_EPOCH.scope(std::cell::Cell::new(None), work).await
 }
 

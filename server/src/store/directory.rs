@@ -45,7 +45,7 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str = "id, tenant_id, email, display_name, job_title, company, \
+pub(super) const USER_COLUMNS: &str = "id, tenant_id, email, display_name, job_title, company, \
      verified_domain, photo_url, password_hash";
 
 /// The users `$1` and `$2` (part 0) and the record facts of session `$3`
@@ -78,7 +78,7 @@ static SESSION_VIEW_READS: std::sync::LazyLock<String> = std::sync::LazyLock::ne
     )
 });
 
-fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
+pub(super) fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
     let id = UserId(row.try_get("id")?);
     Ok(UserRecord {
         tenant_id: TenantId(row.try_get("tenant_id")?),
@@ -158,11 +158,18 @@ impl Store {
         // PostgreSQL may plan a growing table through `users_tenant` and
         // scan the tenant's users (as it did for sessions, see
         // `Store::session`).
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id.0.as_str())
-            .fetch_optional(self.pool())
-            .await?;
-        let user = row.as_ref().map(user_from_row).transpose()?;
+        // Read with the web session, if the request's session was loaded
+        // in this request's scope (`web_sessions::take_session_user`).
+        let user = match super::web_sessions::take_session_user(id) {
+            Some(user) => Some(user),
+            None => {
+                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                    .bind(id.0.as_str())
+                    .fetch_optional(self.pool())
+                    .await?;
+                row.as_ref().map(user_from_row).transpose()?
+            }
+        };
         Ok(user.filter(|u| &u.tenant_id == tenant))
     }
 

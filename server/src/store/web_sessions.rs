@@ -5,12 +5,72 @@
 //! their expiry are swept by [`WebSessionStore::delete_expired`]; `load` does
 //! not second-guess the extractor with a different notion of "now".
 
-use super::Store;
+use super::{Store, UserRecord};
 use crate::clock::Clock;
 use async_trait::async_trait;
-use std::sync::Arc;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::cell::RefCell;
+use std::sync::{Arc, LazyLock};
+use tandem_protocol::UserId;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
+
+tokio::task_local! {
+    /// The user the request's web session names, read with the session
+    /// (a slot of the request's scope, `store::with_one_epoch`).
+    static SESSION_USER: RefCell<Option<UserRecord>>;
+}
+
+/// Runs `work` with an empty [`SESSION_USER`] slot.
+pub(super) async fn with_session_user_slot<F: std::future::Future>(work: F) -> F::Output {
+    SESSION_USER.scope(RefCell::new(None), work).await
+}
+
+/// The user read with the request's web session, if it is `id`: taken, so
+/// it serves the one authentication it was read for.
+pub(super) fn take_session_user(id: &UserId) -> Option<UserRecord> {
+    SESSION_USER
+        .try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            slot.as_ref().filter(|user| &user.id == id)?;
+            slot.take()
+        })
+        .ok()
+        .flatten()
+}
+
+/// Keeps the user of a loaded session's row for [`take_session_user`].
+/// A row without one (signed out, or the account removed) keeps nothing,
+/// and authentication reads the user as before.
+fn keep_session_user(row: &AnyRow) {
+    let user = match row.try_get::<Option<String>, _>("id") {
+        Ok(Some(_)) => super::directory::user_from_row(row).ok(),
+        _ => None,
+    };
+    let _ = SESSION_USER.try_with(|slot| *slot.borrow_mut() = user);
+}
+
+/// A web session with the user its signed-in state names (a request then
+/// reads its caller with its session: one statement instead of two). The
+/// state is `tower-sessions`' JSON map; `http/web_session.rs` writes the
+/// user's id at `auth.user_id`.
+fn load_sql(user_id_of_data: &str) -> String {
+    let user_columns = super::directory::USER_COLUMNS
+        .split(',')
+        .map(|column| format!("u.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT w.data, w.expires_at_secs, {user_columns} FROM web_sessions w \
+         LEFT JOIN users u ON u.id = {user_id_of_data} WHERE w.id = $1"
+    )
+}
+
+static LOAD_SQLITE: LazyLock<String> =
+    LazyLock::new(|| load_sql("json_extract(w.data, '$.auth.user_id')"));
+static LOAD_POSTGRES: LazyLock<String> =
+    LazyLock::new(|| load_sql("(w.data::jsonb #>> '{auth,user_id}')"));
 
 /// A `tower_sessions::SessionStore` over [`Store`].
 #[derive(Clone)]
@@ -102,15 +162,23 @@ impl SessionStore for WebSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT data, expires_at_secs FROM web_sessions WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_optional(self.store.pool())
-                .await
-                .map_err(backend)?;
-        let Some((data, expires)) = row else {
+        let sql = match self.store.backend() {
+            super::Backend::Sqlite => &*LOAD_SQLITE,
+            super::Backend::Postgres => &*LOAD_POSTGRES,
+        };
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else {
             return Ok(None);
         };
+        let (data, expires): (String, i64) = (
+            row.try_get("data").map_err(backend)?,
+            row.try_get("expires_at_secs").map_err(backend)?,
+        );
+        keep_session_user(&row);
         let data =
             serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires)
