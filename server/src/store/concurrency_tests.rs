@@ -7,11 +7,11 @@ use super::{RbacChangeError, Store};
 use crate::auth::{Authorized, ManageRoles, TenantScope};
 use crate::domain::local_time::local_start;
 use crate::domain::machine::{Event, State};
-use crate::store::Change;
+use crate::store::{Change, SessionRecord};
 use futures_util::future::join_all;
-use tandem_protocol::UnixMillis;
 use tandem_protocol::rbac::{Permission, RoleDraft};
 use tandem_protocol::session::Party;
+use tandem_protocol::{UnixMillis, UserId};
 
 const RACERS: usize = 8;
 
@@ -23,8 +23,8 @@ async fn seeded() -> Store {
     store
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn racing_transitions_on_one_session_let_exactly_one_win() {
+/// A seeded store with one new session of Megan's, its code `code`.
+async fn seeded_session(code: &'static str) -> (Store, TenantScope, SessionRecord) {
     let store = seeded().await;
     let helper = store
         .user_by_email_for_sign_in("megan@contoso.test")
@@ -37,28 +37,44 @@ async fn racing_transitions_on_one_session_let_exactly_one_win() {
         .create_session(
             &scope,
             &helper.id,
-            ("race", UnixMillis(61_000)),
+            (code, UnixMillis(61_000)),
             None,
             UnixMillis(1_000),
             &local,
         )
         .await
         .unwrap();
+    (store, scope, record)
+}
+
+/// Racer `n`'s change: `event` by `actor`, to `next`, at its own time.
+fn racer<'a>(
+    (actor, actor_id): (Party, Option<&'a UserId>),
+    event: &'a Event,
+    next: &'a State,
+    n: usize,
+) -> Change<'a> {
+    Change {
+        actor,
+        actor_id,
+        event,
+        next,
+        sharer: None,
+        device: None,
+        elevation_held: false,
+        elevation_used: false,
+        at: UnixMillis(2_000 + i64::try_from(n).unwrap()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_transitions_on_one_session_let_exactly_one_win() {
+    let (store, scope, record) = seeded_session("race").await;
     let next = State::Redeemed;
     let racers = (0..RACERS).map(|n| {
         let (store, record, next) = (&store, &record, &next);
         async move {
-            let change = Change {
-                actor: Party::Sharer,
-                actor_id: None,
-                event: &Event::Redeem,
-                next,
-                sharer: None,
-                device: None,
-                elevation_held: false,
-                elevation_used: false,
-                at: UnixMillis(2_000 + i64::try_from(n).unwrap()),
-            };
+            let change = racer((Party::Sharer, None), &Event::Redeem, next, n);
             store.apply_session_change(record, &change).await.unwrap()
         }
     });
@@ -82,39 +98,16 @@ async fn racing_transitions_on_one_session_let_exactly_one_win() {
 /// others committed; its log number must come from the row it holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_transitions_that_keep_the_state_are_each_logged_once() {
-    let store = seeded().await;
-    let helper = store
-        .user_by_email_for_sign_in("megan@contoso.test")
-        .await
-        .unwrap()
-        .unwrap();
-    let scope = TenantScope::for_tests(helper.tenant_id.clone());
-    let local = local_start(&jiff::tz::TimeZone::UTC, UnixMillis(1_000));
-    let record = store
-        .create_session(
-            &scope,
-            &helper.id,
-            ("reconnects", UnixMillis(61_000)),
-            None,
-            UnixMillis(1_000),
-            &local,
-        )
-        .await
-        .unwrap();
+    let (store, scope, record) = seeded_session("reconnects").await;
     let racers = (0..RACERS).map(|n| {
         let (store, record) = (&store, &record);
         async move {
-            let change = Change {
-                actor: Party::Helper,
-                actor_id: Some(&record.helper_id),
-                event: &Event::Reconnect,
-                next: &record.state,
-                sharer: None,
-                device: None,
-                elevation_held: false,
-                elevation_used: false,
-                at: UnixMillis(2_000 + i64::try_from(n).unwrap()),
-            };
+            let change = racer(
+                (Party::Helper, Some(&record.helper_id)),
+                &Event::Reconnect,
+                &record.state,
+                n,
+            );
             store.apply_session_change(record, &change).await.unwrap()
         }
     });
