@@ -38,6 +38,9 @@ const SOCKET_STEPS: [usize; 4] = [1_000, 2_500, 5_000, 10_000];
 const SETUPS: usize = 250;
 pub(crate) const WARM_UP_SETUPS: usize = 40;
 pub(crate) const SETUP_CLIENTS: usize = 8;
+/// Set, the bench runs only SQLite's setups: a quick way to compare two
+/// builds of the server (run the bench binary itself, once per build).
+const SQLITE_SETUPS_ONLY: &str = "TANDEM_BENCH_SQLITE_SETUPS_ONLY";
 const API_REQUESTS: usize = 4_000;
 const API_CLIENTS: usize = 32;
 
@@ -49,6 +52,10 @@ async fn main() {
     let admin = signed_in(&server, "admin@contoso.test").await;
     let bench_sharers = make_sharers(&server, &admin).await;
 
+    if std::env::var_os(SQLITE_SETUPS_ONLY).is_some() {
+        setups(&server, &megan, &bench_sharers).await;
+        return;
+    }
     sockets(&server, &megan).await;
     setups(&server, &megan, &bench_sharers).await;
     api(&server, &[&megan, &admin]).await;
