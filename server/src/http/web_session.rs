@@ -143,6 +143,19 @@ mod tests {
             assert_eq!(name_of(again), "Renamed", "used once, then read");
         })
         .await;
+        // A write of the request empties the slot: what was read before
+        // it may have changed.
+        with_one_epoch(async {
+            assert!(sessions.load(&record.id).await.unwrap().is_some());
+            rename("Renamed again").await;
+            drop(store.write_gate().await.unwrap());
+            let after = store
+                .user_for_session(&user.id, &user.tenant_id)
+                .await
+                .unwrap();
+            assert_eq!(name_of(after), "Renamed again");
+        })
+        .await;
         // A session whose account was removed keeps no user: the caller is
         // read, and is gone.
         sqlx::query("DELETE FROM users WHERE id = $1")

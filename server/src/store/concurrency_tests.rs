@@ -134,6 +134,46 @@ async fn racing_transitions_that_keep_the_state_are_each_logged_once() {
     assert_eq!(counted, i64::try_from(RACERS).unwrap());
 }
 
+/// During a rolling upgrade a replica of the version before shares the
+/// database: it creates sessions without a count and logs without moving
+/// it. A transition of this version still takes the next number.
+#[tokio::test]
+async fn a_log_written_by_the_version_before_keeps_its_numbering() {
+    let (store, scope, record) = seeded_session("upgrade").await;
+    // What the version before leaves: no count, and an entry it logged.
+    sqlx::query("UPDATE remote_sessions SET event_count = 0 WHERE id = $1")
+        .bind(record.id.0.as_str())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO session_events (session_id, seq, at, actor, actor_id, event, state) \
+         VALUES ($1, 2, 1500, 'helper', NULL, $2, $3)",
+    )
+    .bind(record.id.0.as_str())
+    .bind(serde_json::to_string(&Event::Reconnect).unwrap())
+    .bind(serde_json::to_string(&record.state).unwrap())
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let change = racer(
+        (Party::Helper, Some(&record.helper_id)),
+        &Event::Reconnect,
+        &record.state,
+        0,
+    );
+    assert!(
+        store
+            .apply_session_change(&record, &change)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let log = store.session_events(&scope, &record.id).await.unwrap();
+    let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_admins_editing_one_role_never_lose_an_edit() {
     let store = seeded().await;

@@ -299,6 +299,7 @@ impl Store {
 
     async fn write_gate_within(&self, wait: Duration) -> Result<WriteGate, sqlx::Error> {
         config_cache::forget_request_epoch();
+        web_sessions::forget_session_user();
         match &self.writers {
             Some(writers) => {
                 let turn = tokio::time::timeout(wait, writers.clone().lock_owned())

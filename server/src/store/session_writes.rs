@@ -9,8 +9,9 @@
 //!   instead of five (`BEGIN`, three writes, `COMMIT`), and a statement is
 //!   its own transaction.
 //!
-//! Both backends run the same SQL text, and one numbering of its
-//! parameters serves all three writes (SQLite binds `$N` by its number, so
+//! Both backends run the same three pieces of SQL (PostgreSQL joins them
+//! into one statement), and one numbering of their parameters serves all
+//! three (SQLite binds `$N` by its number, so
 //! each of its statements is bound with the whole list and uses its own).
 //!
 //! A transition is compare-and-set on the state: `WHERE state = <before>`,
@@ -19,7 +20,9 @@
 //! racer that waited for the row's lock re-reads the row, so two
 //! transitions that keep the state (two reconnects) still take two
 //! numbers, where a `MAX(seq) + 1` read from the statement's snapshot
-//! would take the same one twice.
+//! would take the same one twice. The count is raised to the log's last
+//! number first when that is higher: a replica of the version before
+//! (during a rolling upgrade) logs without moving the count.
 
 use super::party_column::party_name;
 use super::remote_sessions::SessionRecord;
@@ -112,7 +115,9 @@ const UPDATE_SESSION: &str = "UPDATE remote_sessions SET state = $1, updated_at 
      ended_at = $3, sharer_id = COALESCE($4, sharer_id), reconnects = reconnects + $5, \
      device_id = COALESCE($8, device_id), \
      via_agent = CASE WHEN $8 IS NULL THEN via_agent ELSE 1 END, \
-     event_count = event_count + 1 \
+     event_count = 1 + CASE WHEN event_count >= (SELECT COALESCE(MAX(seq), 0) \
+         FROM session_events WHERE session_id = $6) THEN event_count \
+         ELSE (SELECT COALESCE(MAX(seq), 0) FROM session_events WHERE session_id = $6) END \
      WHERE id = $6 AND state = $7";
 
 /// The event, numbered by the count the update moved, as a SELECT of

@@ -27,8 +27,8 @@ pub(super) async fn with_session_user_slot<F: std::future::Future>(work: F) -> F
     SESSION_USER.scope(RefCell::new(None), work).await
 }
 
-/// The user read with the request's web session, if it is `id`: taken, so
-/// it serves the one authentication it was read for.
+/// The user read with the request's web session, if it is `id` and the
+/// request has not written since: taken, so it serves one read.
 pub(super) fn take_session_user(id: &UserId) -> Option<UserRecord> {
     SESSION_USER
         .try_with(|slot| {
@@ -38,6 +38,12 @@ pub(super) fn take_session_user(id: &UserId) -> Option<UserRecord> {
         })
         .ok()
         .flatten()
+}
+
+/// The request writes (any [`Store::write_gate`]): a user read before may
+/// have changed, so the next read of the caller goes to the database.
+pub(super) fn forget_session_user() {
+    let _ = SESSION_USER.try_with(|slot| slot.borrow_mut().take());
 }
 
 /// Keeps the user of a loaded session's row for [`take_session_user`].
@@ -69,8 +75,16 @@ fn load_sql(user_id_of_data: &str) -> String {
 
 static LOAD_SQLITE: LazyLock<String> =
     LazyLock::new(|| load_sql("json_extract(w.data, '$.auth.user_id')"));
-static LOAD_POSTGRES: LazyLock<String> =
-    LazyLock::new(|| load_sql("(w.data::jsonb #>> '{auth,user_id}')"));
+// PostgreSQL's JSON functions refuse the escape `\u0000` anywhere in the
+// document ("unsupported Unicode escape sequence"), and a session's data
+// may hold one (a `next` address is kept as given until it is checked).
+// Such a session is loaded without its user, which is then read apart.
+static LOAD_POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    load_sql(
+        "(CASE WHEN strpos(w.data, '\\u0000') = 0 \
+         THEN w.data::json #>> '{auth,user_id}' END)",
+    )
+});
 
 /// A `tower_sessions::SessionStore` over [`Store`].
 #[derive(Clone)]
@@ -234,6 +248,21 @@ mod tests {
         assert_eq!(store.delete_expired().await.unwrap(), 1);
         assert!(store.load(&rec.id).await.unwrap().is_none());
         assert!(store.load(&later.id).await.unwrap().is_some());
+    }
+
+    /// A session's data may hold any string, `\u0000` included (an
+    /// address kept as given until it is checked): it still loads, on
+    /// both backends (PostgreSQL's JSON functions refuse the escape).
+    #[tokio::test]
+    async fn a_session_holding_a_nul_escape_still_loads() {
+        let clock = Arc::new(ManualClock::new(UnixMillis(0)));
+        let store = WebSessionStore::new(Store::open_scratch().await.unwrap(), clock);
+        let mut rec = record(100);
+        rec.data
+            .insert("next".into(), serde_json::json!("/devices\u{0}x"));
+        store.create(&mut rec).await.unwrap();
+        let loaded = store.load(&rec.id).await.unwrap().unwrap();
+        assert_eq!(loaded.data["next"], "/devices\u{0}x");
     }
 
     #[tokio::test]
