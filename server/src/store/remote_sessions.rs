@@ -47,7 +47,8 @@ pub struct SessionEventRecord {
 const COLUMNS: &str = "id, tenant_id, helper_id, sharer_id, device_id, via_agent, state, \
     code_hash, code_expires_at, reconnects, created_at, updated_at, ended_at";
 
-fn corrupt(reason: impl ToString) -> StoreError {
+/// A `remote_sessions` row (or a value written to it) that does not decode.
+pub(super) fn corrupt(reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         table: "remote_sessions",
         reason: reason.to_string(),

@@ -25,9 +25,9 @@
 //! (during a rolling upgrade) logs without moving the count.
 
 use super::party_column::party_name;
-use super::remote_sessions::SessionRecord;
+use super::remote_sessions::{SessionRecord, corrupt};
 use super::report_writes::{self, RecordArgs, RecordChange};
-use super::{Backend, Store, StoreError, StoreResult};
+use super::{Backend, Store, StoreResult};
 use crate::auth::TenantScope;
 use crate::domain::local_time::LocalStart;
 use crate::domain::machine::{Event, State};
@@ -55,13 +55,6 @@ pub struct Change<'a> {
     /// "elevation used").
     pub elevation_used: bool,
     pub at: UnixMillis,
-}
-
-fn corrupt(reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        table: "remote_sessions",
-        reason: reason.to_string(),
-    }
 }
 
 fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
