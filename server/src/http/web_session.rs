@@ -173,4 +173,59 @@ mod tests {
         })
         .await;
     }
+
+    /// A request reads the configuration epoch with its web session: a
+    /// settings change made after the session's load (moving the epoch)
+    /// is not seen by that request, which reads no epoch of its own; the
+    /// next request sees it. A request that read an epoch before keeps
+    /// that one.
+    #[tokio::test]
+    async fn a_request_reads_the_configuration_epoch_with_its_web_session() {
+        let store = Store::open_scratch().await.unwrap();
+        crate::seed::seed_demo(&store, UnixMillis(1_000))
+            .await
+            .unwrap();
+        let user = store
+            .user_by_email_for_sign_in("megan@contoso.test")
+            .await
+            .unwrap()
+            .unwrap();
+        let scope = crate::auth::TenantScope::for_tests(user.tenant_id.clone());
+        let mut record = Record {
+            id: Id::default(),
+            data: std::collections::HashMap::new(),
+            expiry_date: time::OffsetDateTime::from_unix_timestamp(4_000_000_000).unwrap(),
+        };
+        let sessions =
+            WebSessionStore::new(store.clone(), Arc::new(ManualClock::new(UnixMillis(1_000))));
+        sessions.create(&mut record).await.unwrap();
+        let flip = || async {
+            sqlx::query("UPDATE tenant_settings SET chat_enabled = 1 - chat_enabled")
+                .execute(store.pool())
+                .await
+                .unwrap();
+        };
+        let chat = || async { store.settings(&scope).await.unwrap().chat_enabled };
+        let before = chat().await;
+        with_one_epoch(async {
+            assert!(sessions.load(&record.id).await.unwrap().is_some());
+            flip().await;
+            assert_eq!(chat().await, before, "the epoch read with the session");
+        })
+        .await;
+        with_one_epoch(async {
+            assert!(sessions.load(&record.id).await.unwrap().is_some());
+            assert_ne!(chat().await, before, "the next request sees the change");
+        })
+        .await;
+        // An epoch the request read before its session is the one it keeps.
+        let now = chat().await;
+        with_one_epoch(async {
+            assert_eq!(chat().await, now);
+            flip().await;
+            assert!(sessions.load(&record.id).await.unwrap().is_some());
+            assert_eq!(chat().await, now, "one configuration for the request");
+        })
+        .await;
+    }
 }

@@ -5,6 +5,8 @@
 //! held elsewhere, a session changed); with one server (SQLite) nothing is
 //! published and this replica always leads housekeeping.
 
+use crate::domain::machine::State;
+use crate::store::SessionRecord;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -45,9 +47,13 @@ pub enum BusMessage {
         message: ServerMessage,
     },
     /// A session was created or changed: track it (and wake monitors).
+    /// `tracked` carries what the hub keeps of it, so the others need not
+    /// read it; without it (a replica of the version before) they read it.
     Changed {
         tenant: TenantId,
         session: SessionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tracked: Option<Tracked>,
     },
     /// An agent's control socket opened here.
     AgentOnline { device: DeviceId, conn: u64 },
@@ -76,6 +82,32 @@ impl BusMessage {
                 | BusMessage::AgentOffline { .. }
                 | BusMessage::Reset { .. }
         )
+    }
+}
+
+/// What the hub keeps of a session (`Hub::track_facts`): enough to relay
+/// and to find it due for housekeeping without reading it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tracked {
+    pub tenant: TenantId,
+    pub state: State,
+    pub code_expires_at: Option<UnixMillis>,
+    pub via_agent: bool,
+    /// The session's change count ([`SessionRecord::version`]): messages
+    /// of two replicas may arrive in either order, and an older state
+    /// never replaces a newer one.
+    pub version: i64,
+}
+
+impl Tracked {
+    pub fn of(record: &SessionRecord) -> Self {
+        Self {
+            tenant: record.tenant_id.clone(),
+            state: record.state.clone(),
+            code_expires_at: record.code_expires_at,
+            via_agent: record.via_agent,
+            version: record.version,
+        }
     }
 }
 
@@ -266,6 +298,7 @@ mod tests {
         let changed = || BusMessage::Changed {
             tenant: TenantId("t".into()),
             session: SessionId::from("s"),
+            tracked: None,
         };
         cluster.publish(changed());
         assert!(!cluster.take_dirty());

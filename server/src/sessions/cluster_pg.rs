@@ -475,7 +475,7 @@ async fn payload_text(sessions: &Sessions, payload: &str) -> Option<String> {
 }
 
 /// Applies one message of another replica.
-async fn receive(sessions: &Sessions, payload: &str) {
+pub(super) async fn receive(sessions: &Sessions, payload: &str) {
     let Some(text) = payload_text(sessions, payload).await else {
         return;
     };
@@ -523,8 +523,20 @@ async fn receive(sessions: &Sessions, payload: &str) {
         } => {
             hub.send_here(&session, party, &message);
         }
-        BusMessage::Changed { tenant, session } => {
-            track(sessions, &tenant, &session).await;
+        BusMessage::Changed {
+            tenant,
+            session,
+            tracked,
+        } => {
+            match tracked {
+                Some(facts) => {
+                    hub.track_facts(&session, &facts, sessions.now(), false);
+                    if facts.state.is_ended() {
+                        hub.forget_if_idle(&session);
+                    }
+                }
+                None => track(sessions, &tenant, &session).await,
+            }
             sessions.live_feed().notify(&tenant);
         }
         BusMessage::AgentOnline { device, conn } => {

@@ -160,6 +160,7 @@ impl Sessions {
             created_at: self.now(),
             updated_at: self.now(),
             ended_at: None,
+            version: 0,
         };
         let permissions = self.permissions_on(&probe).await?;
         if !permissions.contains(Permission::OfferRemoteAssistance) {

@@ -9,7 +9,7 @@
 //! `cluster.rs`): they count as connected, and a message for a party with
 //! sockets elsewhere is published for those replicas to deliver.
 
-use super::cluster::{BusMessage, Cluster};
+use super::cluster::{BusMessage, Cluster, Tracked};
 use crate::domain::machine::State;
 use crate::store::SessionRecord;
 use std::collections::{HashMap, HashSet};
@@ -46,6 +46,8 @@ struct Room {
     agent: Slot,
     via_agent: bool,
     state: State,
+    /// The version of `state` ([`Tracked::version`]).
+    version: i64,
     granted_at: Option<UnixMillis>,
     /// Whose session it is, to load it when housekeeping is due.
     tenant: Option<TenantId>,
@@ -120,46 +122,63 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Makes sure a room exists for `id` and records its `state`. A new room
-    /// starts with both parties absent since `now`; `seen` says whether they
-    /// count as having been there (true when rebuilding after a restart).
-    pub fn track(&self, id: &SessionId, state: &State, now: UnixMillis, seen: bool) {
-        let mut rooms = self.rooms();
-        let room = rooms.entry(id.clone()).or_insert_with(|| Room {
-            helper: Slot {
-                absent_since: Some(now),
-                seen,
-                ..Slot::default()
-            },
-            sharer: Slot {
-                absent_since: Some(now),
-                seen,
-                ..Slot::default()
-            },
-            agent: Slot {
-                absent_since: Some(now),
-                seen,
-                ..Slot::default()
-            },
+    /// Makes sure a room exists for `id`, with `state` if it is new. A new
+    /// room starts with both parties absent since `now`; `seen` says
+    /// whether they count as having been there (true when rebuilding after
+    /// a restart).
+    fn room<'a>(
+        rooms: &'a mut HashMap<SessionId, Room>,
+        id: &SessionId,
+        state: &State,
+        now: UnixMillis,
+        seen: bool,
+    ) -> &'a mut Room {
+        let absent = || Slot {
+            absent_since: Some(now),
+            seen,
+            ..Slot::default()
+        };
+        rooms.entry(id.clone()).or_insert_with(|| Room {
+            helper: absent(),
+            sharer: absent(),
+            agent: absent(),
             via_agent: false,
             state: state.clone(),
+            version: i64::MIN,
             granted_at: None,
             tenant: None,
             code_expires_at: None,
-        });
-        room.state = state.clone();
+        })
     }
 
-    /// [`Self::track`] for a session record: also what housekeeping needs
-    /// to find it due without reading the store (its tenant, its code's
-    /// expiry, whether its agent shares the screen).
-    pub fn track_record(&self, record: &SessionRecord, now: UnixMillis, seen: bool) {
-        self.track(&record.id, &record.state, now, seen);
-        if let Some(room) = self.rooms().get_mut(&record.id) {
-            room.tenant = Some(record.tenant_id.clone());
-            room.code_expires_at = record.code_expires_at;
-            room.via_agent |= record.via_agent;
+    /// Records what the hub keeps of a session, unless it holds a newer
+    /// state of it already (two replicas' messages may arrive in either
+    /// order); returns whether it did.
+    pub fn track_facts(
+        &self,
+        id: &SessionId,
+        facts: &Tracked,
+        now: UnixMillis,
+        seen: bool,
+    ) -> bool {
+        let mut rooms = self.rooms();
+        let room = Self::room(&mut rooms, id, &facts.state, now, seen);
+        if facts.version < room.version {
+            return false;
         }
+        room.state = facts.state.clone();
+        room.version = facts.version;
+        room.tenant = Some(facts.tenant.clone());
+        room.code_expires_at = facts.code_expires_at;
+        room.via_agent |= facts.via_agent;
+        true
+    }
+
+    /// [`Self::track_facts`] for a session record: its state, and what
+    /// housekeeping needs to find it due without reading the store (its
+    /// tenant, its code's expiry, whether its agent shares the screen).
+    pub fn track_record(&self, record: &SessionRecord, now: UnixMillis, seen: bool) {
+        self.track_facts(&record.id, &Tracked::of(record), now, seen);
     }
 
     /// The sessions housekeeping must act on at `now`, from memory alone:
@@ -218,7 +237,9 @@ impl Hub {
         self.rooms().get(id).map(|r| r.state.clone())
     }
 
-    /// Attaches a connection of `party`.
+    /// Attaches a connection of `party`; `state` is the session's, kept if
+    /// the hub had no room for it yet (a room's state changes only through
+    /// [`Self::track_facts`], newer over older).
     pub fn attach(
         &self,
         id: &SessionId,
@@ -227,10 +248,11 @@ impl Hub {
         now: UnixMillis,
         state: &State,
     ) -> Attached {
-        self.track(id, state, now, false);
         let conn = self.cluster.next_conn();
         let mut rooms = self.rooms();
-        let Some(slot) = rooms.get_mut(id).and_then(|r| r.slot(party)) else {
+        let room = Self::room(&mut rooms, id, state, now, false);
+        let tenant = room.tenant.clone();
+        let Some(slot) = room.slot(party) else {
             return Attached {
                 conn,
                 returning: false,
@@ -240,7 +262,7 @@ impl Hub {
         slot.conns.push((conn, outbox));
         slot.absent_since = None;
         slot.seen = true;
-        if let Some(tenant) = rooms.get(id).and_then(|r| r.tenant.clone()) {
+        if let Some(tenant) = tenant {
             self.cluster.publish(BusMessage::Joined {
                 tenant,
                 session: id.clone(),

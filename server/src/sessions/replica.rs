@@ -23,6 +23,7 @@ impl Sessions {
         self.cluster().publish(super::cluster::BusMessage::Changed {
             tenant: record.tenant_id.clone(),
             session: record.id.clone(),
+            tracked: Some(super::cluster::Tracked::of(record)),
         });
     }
 

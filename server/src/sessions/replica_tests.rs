@@ -255,3 +255,83 @@ async fn joins_at_once_on_two_replicas_and_the_monitor_feed_reach_both() {
         .expect("the sharer's departure", peer(Party::Sharer, false))
         .await;
 }
+
+/// A change another replica announces carries what the hub keeps of the
+/// session, so this replica tracks it without reading it: shown with a
+/// session the database does not have, which a read would not find. Two
+/// replicas' messages may arrive in either order: an older state never
+/// replaces a newer one, and neither does a join's. A message of the
+/// version before (no facts) is still read from the store.
+#[tokio::test]
+async fn a_change_from_another_replica_is_tracked_from_its_message() {
+    use super::cluster::{BusMessage, Envelope, Tracked};
+    use crate::domain::machine::State;
+    use tandem_protocol::session::EndReason;
+    use tandem_protocol::{SessionId, TenantId};
+
+    let w = world().await;
+    let hub = w.sessions.hub();
+    let tenant = TenantId("t-elsewhere".into());
+    let changed = |session: &SessionId, tracked: Option<(State, i64)>| {
+        let body = BusMessage::Changed {
+            tenant: w
+                .sessions
+                .hub()
+                .tenant_of(session)
+                .unwrap_or(tenant.clone()),
+            session: session.clone(),
+            tracked: tracked.map(|(state, version)| Tracked {
+                tenant: tenant.clone(),
+                state,
+                code_expires_at: None,
+                via_agent: false,
+                version,
+            }),
+        };
+        serde_json::to_string(&Envelope {
+            from: "another-replica".into(),
+            body,
+        })
+        .unwrap()
+    };
+    let receive = |text: String| {
+        let sessions = w.sessions.clone();
+        async move { super::cluster_pg::receive(&sessions, &text).await }
+    };
+    let active = State::Active { mode: Mode::View };
+
+    let ghost = SessionId::from("not-in-the-database");
+    receive(changed(&ghost, Some((State::Redeemed, 2)))).await;
+    assert_eq!(hub.state(&ghost), Some(State::Redeemed));
+    assert_eq!(hub.tenant_of(&ghost), Some(tenant.clone()));
+    receive(changed(&ghost, Some((active.clone(), 4)))).await;
+    receive(changed(&ghost, Some((State::Redeemed, 3)))).await;
+    assert_eq!(hub.state(&ghost), Some(active.clone()), "the late one lost");
+    let (outbox, _inbox) = tokio::sync::mpsc::channel(1);
+    hub.attach(
+        &ghost,
+        Party::Helper,
+        outbox,
+        w.clock.now(),
+        &State::Redeemed,
+    );
+    assert_eq!(hub.state(&ghost), Some(active), "a join keeps the newer");
+
+    // Ended, with nobody here: forgotten.
+    let gone = SessionId::from("ended-elsewhere");
+    let ended = State::Ended {
+        reason: EndReason::Completed { by: Party::Sharer },
+    };
+    receive(changed(&gone, Some((State::Redeemed, 2)))).await;
+    assert!(hub.knows(&gone));
+    receive(changed(&gone, Some((ended, 3)))).await;
+    assert!(!hub.knows(&gone));
+
+    // Without facts, the session is read.
+    let id = w.redeemed().await;
+    let message = changed(&id, None);
+    hub.forget_if_idle(&id);
+    assert!(!hub.knows(&id));
+    receive(message).await;
+    assert_eq!(hub.state(&id), Some(State::Redeemed));
+}

@@ -124,6 +124,12 @@ async fn racing_transitions_that_keep_the_state_are_each_logged_once() {
     assert_eq!(seqs, expected, "one number each, no gap");
     let reconnects = log.iter().filter(|e| e.event == Event::Reconnect).count();
     assert_eq!(reconnects, RACERS);
+    // Each winner learns the version its change made (what the other
+    // replicas order the bus's news of it by).
+    let mut versions: Vec<i64> = outcomes.iter().flatten().map(|r| r.version).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, expected[1..], "a version of its own each");
+    assert_eq!(stored.version, expected[expected.len() - 1]);
     // The record counted each of them too.
     let counted: i64 =
         sqlx::query_scalar("SELECT reconnects FROM session_reports WHERE session_id = $1")

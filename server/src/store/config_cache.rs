@@ -12,6 +12,9 @@
 //! An entry is stored under the epoch read *before* it was loaded, so what
 //! it holds is never older than that epoch, and it is used only for that
 //! epoch: any other one empties the cache.
+//!
+//! A request reads the epoch with its web session (`web_sessions.rs`), in
+//! the same statement, so most requests never read it on its own.
 
 use super::{Store, StoreResult};
 use crate::auth::TenantScope;
@@ -41,6 +44,17 @@ tokio::task_local! {
 pub async fn with_one_epoch<F: std::future::Future>(work: F) -> F::Output {
     let work = super::web_sessions::with_session_user_slot(work);
     REQUEST_EPOCH.scope(std::cell::Cell::new(None), work).await
+}
+
+/// The epoch as a statement of the current request read it with something
+/// else (its web session): its configuration reads use it, unless it
+/// already read one. Outside a request nothing is kept.
+pub(super) fn note_request_epoch(epoch: i64) {
+    let _ = REQUEST_EPOCH.try_with(|kept| {
+        if kept.get().is_none() {
+            kept.set(Some(epoch));
+        }
+    });
 }
 
 /// The current request wrote: its next configuration read reads the epoch.

@@ -31,6 +31,9 @@ pub struct SessionRecord {
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
     pub ended_at: Option<UnixMillis>,
+    /// How many changes the session had (`event_count`, its log's last
+    /// number): a later state of it has a higher one.
+    pub version: i64,
 }
 
 /// One entry of a session's log.
@@ -45,7 +48,7 @@ pub struct SessionEventRecord {
 }
 
 const COLUMNS: &str = "id, tenant_id, helper_id, sharer_id, device_id, via_agent, state, \
-    code_hash, code_expires_at, reconnects, created_at, updated_at, ended_at";
+    code_hash, code_expires_at, reconnects, created_at, updated_at, ended_at, event_count";
 
 /// A `remote_sessions` row (or a value written to it) that does not decode.
 pub(super) fn corrupt(reason: impl ToString) -> StoreError {
@@ -75,6 +78,7 @@ fn record_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
         created_at: UnixMillis(row.try_get("created_at")?),
         updated_at: UnixMillis(row.try_get("updated_at")?),
         ended_at: millis("ended_at")?,
+        version: row.try_get("event_count")?,
     })
 }
 
@@ -347,6 +351,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(updated.ended_at, Some(UnixMillis(4_000)));
+        assert_eq!((record.version, updated.version), (1, 4), "one per change");
         let reloaded = store.session(&scope, &record.id).await.unwrap().unwrap();
         assert_eq!(reloaded, updated);
         assert!(store.live_sessions().await.unwrap().is_empty());

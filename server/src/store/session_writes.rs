@@ -31,6 +31,7 @@ use super::{Backend, Store, StoreResult};
 use crate::auth::TenantScope;
 use crate::domain::local_time::LocalStart;
 use crate::domain::machine::{Event, State};
+use sqlx::Row;
 use std::sync::LazyLock;
 use tandem_protocol::session::Party;
 use tandem_protocol::{DeviceId, SessionId, UnixMillis, UserId};
@@ -130,6 +131,9 @@ static TRANSITION_ONE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
         record = report_writes::RECORD_UPDATE,
     )
 });
+
+static UPDATE_SESSION_RETURNING: LazyLock<String> =
+    LazyLock::new(|| format!("{UPDATE_SESSION} RETURNING event_count"));
 
 static TRANSITION_EVENT: LazyLock<String> =
     LazyLock::new(|| event_insert("remote_sessions WHERE id = $6"));
@@ -236,6 +240,7 @@ impl Store {
             created_at: now,
             updated_at: now,
             ended_at: None,
+            version: 1,
         })
     }
 
@@ -268,32 +273,33 @@ impl Store {
                 elevation_used: change.elevation_used,
             }),
         };
-        let won = match self.backend() {
+        let version: Option<i64> = match self.backend() {
             Backend::Postgres => args
                 .bind(sqlx::query(TRANSITION_ONE_STATEMENT.as_str()))
                 .fetch_optional(self.pool())
                 .await?
-                .is_some(),
+                .map(|row| row.try_get("event_count"))
+                .transpose()?,
             Backend::Sqlite => {
                 let (_gate, mut tx) = self.begin_write().await?;
-                let done = args
-                    .bind(sqlx::query(UPDATE_SESSION))
-                    .execute(&mut *tx)
-                    .await?;
-                if done.rows_affected() == 1 {
+                let won = args
+                    .bind(sqlx::query(UPDATE_SESSION_RETURNING.as_str()))
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|row| row.try_get("event_count"))
+                    .transpose()?;
+                if won.is_some() {
                     for statement in [TRANSITION_EVENT.as_str(), report_writes::RECORD_UPDATE] {
                         args.bind(sqlx::query(statement)).execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
-                    true
-                } else {
-                    false
                 }
+                won
             }
         };
-        if !won {
+        let Some(version) = version else {
             return Ok(None);
-        }
+        };
         let mut updated = record.clone();
         updated.state = change.next.clone();
         updated.updated_at = change.at;
@@ -306,6 +312,7 @@ impl Store {
             updated.via_agent = true;
         }
         updated.reconnects += u32::from(reconnect);
+        updated.version = version;
         Ok(Some(updated))
     }
 }

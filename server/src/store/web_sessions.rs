@@ -57,10 +57,11 @@ fn keep_session_user(row: &AnyRow) {
     let _ = SESSION_USER.try_with(|slot| *slot.borrow_mut() = user);
 }
 
-/// A web session with the user its signed-in state names (a request then
-/// reads its caller with its session: one statement instead of two). The
-/// state is `tower-sessions`' JSON map; `http/web_session.rs` writes the
-/// user's id at `auth.user_id`.
+/// A web session with the user its signed-in state names and the
+/// configuration epoch (a request then reads its caller and its epoch
+/// with its session: one statement instead of three). The state is
+/// `tower-sessions`' JSON map; `http/web_session.rs` writes the user's id
+/// at `auth.user_id`.
 fn load_sql(user_id_of_data: &str) -> String {
     let user_columns = super::directory::USER_COLUMNS
         .split(',')
@@ -68,7 +69,9 @@ fn load_sql(user_id_of_data: &str) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT w.data, w.expires_at_secs, {user_columns} FROM web_sessions w \
+        "SELECT w.data, w.expires_at_secs, \
+         (SELECT version FROM config_epoch WHERE id = 1) AS config_epoch, \
+         {user_columns} FROM web_sessions w \
          LEFT JOIN users u ON u.id = {user_id_of_data} WHERE w.id = $1"
     )
 }
@@ -193,6 +196,9 @@ impl SessionStore for WebSessionStore {
             row.try_get("expires_at_secs").map_err(backend)?,
         );
         keep_session_user(&row);
+        if let Ok(Some(epoch)) = row.try_get::<Option<i64>, _>("config_epoch") {
+            super::config_cache::note_request_epoch(epoch);
+        }
         let data =
             serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires)
