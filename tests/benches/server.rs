@@ -41,11 +41,18 @@ pub(crate) const SETUP_CLIENTS: usize = 8;
 /// Set, the bench runs only SQLite's setups: a quick way to compare two
 /// builds of the server (run the bench binary itself, once per build).
 const SQLITE_SETUPS_ONLY: &str = "TANDEM_BENCH_SQLITE_SETUPS_ONLY";
+/// Set, the bench runs only the setups on two PostgreSQL replicas (the
+/// same use, for the replicas' figure).
+const REPLICA_SETUPS_ONLY: &str = "TANDEM_BENCH_REPLICA_SETUPS_ONLY";
 const API_REQUESTS: usize = 4_000;
 const API_CLIENTS: usize = 32;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if std::env::var_os(REPLICA_SETUPS_ONLY).is_some() {
+        replicas::run_setups_only().await;
+        return;
+    }
     let server = start(Database::Sqlite).await;
     println!("server: release tandem-server on loopback, SQLite (WAL, synchronous=FULL)");
     let megan = signed_in(&server, "megan@contoso.test").await;

@@ -302,8 +302,9 @@ mod tests {
         );
     }
 
-    /// Within one request the epoch is read once, until the request writes;
-    /// outside one, every read reads it.
+    /// Within one request the epoch is read once, until the request writes
+    /// (a count in the rate windows does not count); outside one, every
+    /// read reads it.
     #[tokio::test]
     async fn a_request_reads_the_epoch_once_until_it_writes() {
         let (store, _megan, scope) = demo_with_megan().await;
@@ -314,6 +315,11 @@ mod tests {
             assert_eq!(chat().await, before);
             // Changed behind the request's back: it keeps one configuration.
             sqlx::query(flip).execute(store.pool()).await.unwrap();
+            assert_eq!(chat().await, before);
+            // A rate window's count is no configuration: still the same.
+            let at = tandem_protocol::UnixMillis(5_000);
+            store.count_in_windows(&[("k", 60_000)], at).await.unwrap();
+            store.uncount("k").await.unwrap();
             assert_eq!(chat().await, before);
             // After a write of its own, it reads the epoch again.
             drop(store.write_gate().await.unwrap());

@@ -234,7 +234,7 @@ impl Store {
              started_at = CASE WHEN started_at <= $3 THEN $2 ELSE started_at END, \
              count = CASE WHEN started_at <= $3 THEN 1 ELSE count + 1 END \
              WHERE key = $1 RETURNING started_at, count";
-        let _gate = self.write_gate().await?;
+        let _gate = self.write_gate_for_rate_windows().await?;
         let row = sqlx::query(sql)
             .bind(key)
             .bind(now.0)
@@ -277,7 +277,7 @@ impl Store {
         for (key, window) in keys {
             query = query.bind(*key).bind(*window);
         }
-        let _gate = self.write_gate().await?;
+        let _gate = self.write_gate_for_rate_windows().await?;
         let rows = query.fetch_all(self.pool()).await?;
         let mut found = std::collections::HashMap::with_capacity(rows.len());
         for row in rows {
@@ -303,7 +303,7 @@ impl Store {
 
     /// Takes one event back from `key`'s window.
     pub async fn uncount(&self, key: &str) -> StoreResult<()> {
-        let _gate = self.write_gate().await?;
+        let _gate = self.write_gate_for_rate_windows().await?;
         sqlx::query("UPDATE rate_windows SET count = count - 1 WHERE key = $1 AND count > 0")
             .bind(key)
             .execute(self.pool())

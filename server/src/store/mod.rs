@@ -297,9 +297,21 @@ impl Store {
         self.write_gate_within(WRITE_TURN_WAIT).await
     }
 
+    /// [`Self::write_gate`] for a write to the rate windows alone, which
+    /// hold no configuration and no user: the request keeps the epoch and
+    /// the caller it read (`config_epoch` moves only with the tables behind
+    /// the configuration, and `rate_windows` is none of them).
+    pub(super) async fn write_gate_for_rate_windows(&self) -> Result<WriteGate, sqlx::Error> {
+        self.take_turn(WRITE_TURN_WAIT).await
+    }
+
     async fn write_gate_within(&self, wait: Duration) -> Result<WriteGate, sqlx::Error> {
         config_cache::forget_request_epoch();
         web_sessions::forget_session_user();
+        self.take_turn(wait).await
+    }
+
+    async fn take_turn(&self, wait: Duration) -> Result<WriteGate, sqlx::Error> {
         match &self.writers {
             Some(writers) => {
                 let turn = tokio::time::timeout(wait, writers.clone().lock_owned())

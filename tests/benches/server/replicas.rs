@@ -27,6 +27,20 @@ const RELAYS: usize = 400;
 const RELAY_EVERY: Duration = Duration::from_millis(25);
 
 pub async fn run() {
+    let (a, b) = start_both().await;
+    setups(&a, &b).await;
+    let megan = signed_in(&a, "megan@contoso.test").await;
+    sockets(&a, &b, &megan).await;
+    relay_latency(&a, &b, &megan).await;
+}
+
+/// Only the setups (`TANDEM_BENCH_REPLICA_SETUPS_ONLY`).
+pub async fn run_setups_only() {
+    let (a, b) = start_both().await;
+    setups(&a, &b).await;
+}
+
+async fn start_both() -> (TestServer, TestServer) {
     let a = TestServer::start_with(ServerOptions {
         config_toml: Some(
             "trusted_proxies = [\"127.0.0.1\"]\ncode_redemptions_per_minute = 1000000\n".into(),
@@ -42,22 +56,26 @@ pub async fn run() {
         "\nserver: two release replicas on one PostgreSQL 15 database (LISTEN/NOTIFY), \
          the redemption cap raised for the bench"
     );
-    let megan = signed_in(&a, "megan@contoso.test").await;
-    let admin = signed_in(&a, "admin@contoso.test").await;
-    let sharers = make_sharers(&a, &admin).await;
+    (a, b)
+}
+
+async fn setups(a: &TestServer, b: &TestServer) {
+    let megan = signed_in(a, "megan@contoso.test").await;
+    let admin = signed_in(a, "admin@contoso.test").await;
+    let sharers = make_sharers(a, &admin).await;
 
     println!(
         "\nsession setup, {FAST_SETUPS} setups, {} at once, after {} not counted",
         super::SETUP_CLIENTS,
         super::WARM_UP_SETUPS
     );
-    for (label, other) in [("one replica", &a), ("two replicas", &b)] {
+    for (label, other) in [("one replica", a), ("two replicas", b)] {
         // Alternately: the helper on A and the sharer on B, and back.
         let setup = |n: usize| {
             let (helper_at, sharer_at) = if n.is_multiple_of(2) {
-                (&a, other)
+                (a, other)
             } else {
-                (other, &a)
+                (other, a)
             };
             super::setup(
                 (helper_at, sharer_at),
@@ -77,9 +95,6 @@ pub async fn run() {
             percentiles(&mut times)
         );
     }
-
-    sockets(&a, &b, &megan).await;
-    relay_latency(&a, &b, &megan).await;
 }
 
 async fn sockets(a: &TestServer, b: &TestServer, user: &User) {
