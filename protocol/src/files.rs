@@ -391,12 +391,18 @@ pub fn safe_file_name(claimed: &str) -> String {
     if name.is_empty() {
         return "file".to_owned();
     }
+    if name.len() > MAX_NAME_BYTES {
+        name = shorten(&name);
+    }
+    // After the cut, which may leave a reserved stem ("LPT4   …x.txt" is
+    // "LPT4.txt" once cut); the `_` then makes the stem harmless, and a
+    // second cut keeps it.
     let stem = name.split('.').next().unwrap_or_default().trim_end();
     if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) {
         name.insert(0, '_');
-    }
-    if name.len() > MAX_NAME_BYTES {
-        name = shorten(&name);
+        if name.len() > MAX_NAME_BYTES {
+            name = shorten(&name);
+        }
     }
     name
 }
