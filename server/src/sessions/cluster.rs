@@ -52,7 +52,11 @@ pub enum BusMessage {
     Changed {
         tenant: TenantId,
         session: SessionId,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "tracked_or_none"
+        )]
         tracked: Option<Tracked>,
     },
     /// An agent's control socket opened here.
@@ -109,6 +113,16 @@ impl Tracked {
             version: record.version,
         }
     }
+}
+
+/// `tracked` as sent, or `None` if this version cannot read it (a state
+/// a newer version added): the change is then read from the store, and
+/// the message still counts.
+fn tracked_or_none<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Tracked>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 /// A bus message with the replica that sent it.
@@ -285,6 +299,47 @@ mod tests {
                 session: SessionId::from("s"),
                 party: Party::Agent,
                 message: ServerMessage::Ping { nonce: 7 },
+            },
+        };
+        let text = serde_json::to_string(&message).unwrap();
+        assert_eq!(serde_json::from_str::<Envelope>(&text).unwrap(), message);
+    }
+
+    /// A newer version's state this one cannot read leaves the change to
+    /// be read from the store; the message itself still arrives. A
+    /// message of the version before (no facts) reads alike.
+    #[test]
+    fn facts_this_version_cannot_read_are_left_out_not_the_message() {
+        let text = r#"{"from":"r2","body":{"t":"changed","tenant":"t","session":"s",
+            "tracked":{"tenant":"t","state":{"state":"teleported"},"code_expires_at":null,
+            "via_agent":false,"version":3}}}"#;
+        let envelope: Envelope = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            envelope.body,
+            BusMessage::Changed {
+                tenant: TenantId("t".into()),
+                session: SessionId::from("s"),
+                tracked: None,
+            }
+        );
+        let before = r#"{"from":"r2","body":{"t":"changed","tenant":"t","session":"s"}}"#;
+        assert_eq!(
+            serde_json::from_str::<Envelope>(before).unwrap().body,
+            envelope.body
+        );
+        let facts = Tracked {
+            tenant: TenantId("t".into()),
+            state: State::Redeemed,
+            code_expires_at: None,
+            via_agent: true,
+            version: 2,
+        };
+        let message = Envelope {
+            from: "r2".into(),
+            body: BusMessage::Changed {
+                tenant: TenantId("t".into()),
+                session: SessionId::from("s"),
+                tracked: Some(facts),
             },
         };
         let text = serde_json::to_string(&message).unwrap();

@@ -15,6 +15,7 @@
 
 use super::Sessions;
 use super::cluster::{BusMessage, Envelope};
+use super::hub::Learnt;
 use super::service::Inner;
 use crate::auth::TenantScope;
 use crate::store::replicas::{DeadReplica, Lifeline, Presence};
@@ -316,11 +317,9 @@ async fn heartbeat(sessions: &Sessions, line: &mut Lifeline, beats: u32) -> Stor
 async fn retrack(sessions: &Sessions) -> StoreResult<()> {
     let now = sessions.now();
     for record in sessions.store().live_sessions().await? {
-        // A room the hub has is kept: its state may be newer than this
-        // read.
-        if !sessions.hub().knows(&record.id) {
-            sessions.hub().track_record(&record, now, true);
-        }
+        // A room's newer state is kept (versions order them); an older one
+        // is mended (a `Changed` lost on a full queue).
+        sessions.hub().track_record(&record, now, true);
     }
     Ok(())
 }
@@ -530,7 +529,7 @@ pub(super) async fn receive(sessions: &Sessions, payload: &str) {
         } => {
             match tracked {
                 Some(facts) => {
-                    hub.track_facts(&session, &facts, sessions.now(), false);
+                    hub.track_facts(&session, &facts, (sessions.now(), false), Learnt::Bus);
                     if facts.state.is_ended() {
                         hub.forget_if_idle(&session);
                     }

@@ -28,6 +28,13 @@ impl Sessions {
                 continue;
             };
             self.count_housekeeping_read();
+            // What was read is the truth: the hub follows it (an older state
+            // it held is mended, an ended session's room dropped).
+            self.hub().track_record(&record, now, false);
+            if record.state.is_ended() {
+                self.hub().forget_if_idle(&record.id);
+                continue;
+            }
             let expired = record.state == State::CodeIssued
                 && record.code_expires_at.is_none_or(|at| now >= at);
             // The hub already found who is gone: no second scan per record.

@@ -10,6 +10,7 @@
 //! sockets elsewhere is published for those replicas to deliver.
 
 use super::cluster::{BusMessage, Cluster, Tracked};
+use super::ended_rooms::EndedRooms;
 use crate::domain::machine::State;
 use crate::store::SessionRecord;
 use std::collections::{HashMap, HashSet};
@@ -95,7 +96,21 @@ impl Room {
 #[derive(Debug, Clone, Default)]
 pub struct Hub {
     rooms: Arc<Mutex<HashMap<SessionId, Room>>>,
+    /// Locked only while `rooms` is, after it.
+    ended: Arc<Mutex<EndedRooms>>,
     cluster: Cluster,
+}
+
+/// Where the hub learnt a session's state, to order it against the one
+/// it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learnt {
+    /// Read from the database, or written by this replica: the truth at
+    /// its version, kept over an equal one (a replica of an older version
+    /// may change the state without moving the count).
+    Store,
+    /// Announced by another replica: replaces only an older version.
+    Bus,
 }
 
 /// What attaching found.
@@ -118,6 +133,12 @@ impl Hub {
     fn rooms(&self) -> MutexGuard<'_, HashMap<SessionId, Room>> {
         // Plain maps stay consistent even if a holder panicked.
         self.rooms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn ended(&self) -> MutexGuard<'_, EndedRooms> {
+        self.ended
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -153,17 +174,25 @@ impl Hub {
 
     /// Records what the hub keeps of a session, unless it holds a newer
     /// state of it already (two replicas' messages may arrive in either
-    /// order); returns whether it did.
+    /// order), or the session ended after it and its room was dropped;
+    /// returns whether it did.
     pub fn track_facts(
         &self,
         id: &SessionId,
         facts: &Tracked,
-        now: UnixMillis,
-        seen: bool,
+        (now, seen): (UnixMillis, bool),
+        learnt: Learnt,
     ) -> bool {
         let mut rooms = self.rooms();
+        if !rooms.contains_key(id) && self.ended().is_from_before_the_end(id, facts.version) {
+            return false;
+        }
         let room = Self::room(&mut rooms, id, &facts.state, now, seen);
-        if facts.version < room.version {
+        let newer = match learnt {
+            Learnt::Store => facts.version >= room.version,
+            Learnt::Bus => facts.version > room.version,
+        };
+        if !newer {
             return false;
         }
         room.state = facts.state.clone();
@@ -178,7 +207,7 @@ impl Hub {
     /// housekeeping needs to find it due without reading the store (its
     /// tenant, its code's expiry, whether its agent shares the screen).
     pub fn track_record(&self, record: &SessionRecord, now: UnixMillis, seen: bool) {
-        self.track_facts(&record.id, &Tracked::of(record), now, seen);
+        self.track_facts(&record.id, &Tracked::of(record), (now, seen), Learnt::Store);
     }
 
     /// The sessions housekeeping must act on at `now`, from memory alone:
@@ -524,14 +553,18 @@ impl Hub {
         }
     }
 
-    /// Drops a room (its session ended and nobody is attached).
+    /// Drops a room (its session ended and nobody is attached); an ended
+    /// one is remembered, so no late message of an older state brings it
+    /// back.
     pub fn forget_if_idle(&self, id: &SessionId) {
         let mut rooms = self.rooms();
         if rooms
             .get(id)
             .is_some_and(|r| r.helper.is_empty() && r.sharer.is_empty() && r.agent.is_empty())
+            && let Some(room) = rooms.remove(id)
+            && room.state.is_ended()
         {
-            rooms.remove(id);
+            self.ended().remember(id, room.version);
         }
     }
 

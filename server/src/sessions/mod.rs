@@ -29,6 +29,7 @@ pub mod cluster;
 mod cluster_pg;
 pub mod code;
 mod devices;
+mod ended_rooms;
 mod error;
 mod files;
 pub mod frame_rate;

@@ -326,6 +326,35 @@ async fn a_change_from_another_replica_is_tracked_from_its_message() {
     assert!(hub.knows(&gone));
     receive(changed(&gone, Some((ended, 3)))).await;
     assert!(!hub.knows(&gone));
+    // A message sent before the end but heard after it: still gone.
+    receive(changed(&gone, Some((State::Redeemed, 2)))).await;
+    assert!(
+        !hub.knows(&gone),
+        "a late older state does not bring it back"
+    );
+
+    // The store's truth is kept over a bus message of the same version (a
+    // replica of an older version may change the state without moving
+    // the count).
+    let same = SessionId::from("same-version");
+    let facts = |state: State| Tracked {
+        tenant: tenant.clone(),
+        state,
+        code_expires_at: None,
+        via_agent: false,
+        version: 7,
+    };
+    let read = facts(State::Active { mode: Mode::View });
+    let now = (w.clock.now(), false);
+    assert!(hub.track_facts(&same, &read, now, super::hub::Learnt::Store));
+    receive(changed(&same, Some((State::Redeemed, 7)))).await;
+    assert_eq!(hub.state(&same), Some(read.state.clone()));
+    assert!(hub.track_facts(
+        &same,
+        &facts(State::Redeemed),
+        now,
+        super::hub::Learnt::Store
+    ));
 
     // Without facts, the session is read.
     let id = w.redeemed().await;
@@ -334,4 +363,51 @@ async fn a_change_from_another_replica_is_tracked_from_its_message() {
     assert!(!hub.knows(&id));
     receive(message).await;
     assert_eq!(hub.state(&id), Some(State::Redeemed));
+}
+
+/// Housekeeping follows what it reads: a room whose session ended behind
+/// its back (a `Changed` lost, or heard out of order) is dropped at the
+/// first read, and not read again every second.
+#[tokio::test]
+async fn housekeeping_drops_a_room_whose_session_ended_elsewhere() {
+    use crate::domain::machine::{Event, State};
+    use tandem_protocol::session::EndReason;
+
+    let w = world().await;
+    let id = w.redeemed().await;
+    let (megan, scope) = w.user("megan@contoso.test").await;
+    let record = w.store.session(&scope, &id).await.unwrap().unwrap();
+    // Ended in the database only, as another replica would.
+    let ended = State::Ended {
+        reason: EndReason::Completed { by: Party::Helper },
+    };
+    let change = crate::store::Change {
+        actor: Party::Helper,
+        actor_id: Some(&megan.id),
+        event: &Event::Leave,
+        next: &ended,
+        sharer: None,
+        device: None,
+        elevation_held: false,
+        elevation_used: false,
+        at: w.clock.now(),
+    };
+    w.store
+        .apply_session_change(&record, &change)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.sessions.hub().state(&id), Some(State::Redeemed));
+    // Nobody came: due for a disconnect once the window is over.
+    w.clock
+        .advance_millis(w.sessions.timing().reconnect_millis + 1_000);
+    let reads = w.sessions.housekeeping_reads();
+    w.sessions.sweep().await.unwrap();
+    assert_eq!(w.sessions.housekeeping_reads(), reads + 1);
+    assert!(
+        !w.sessions.hub().knows(&id),
+        "the ended session's room went"
+    );
+    w.sessions.sweep().await.unwrap();
+    assert_eq!(w.sessions.housekeeping_reads(), reads + 1, "not read again");
 }
