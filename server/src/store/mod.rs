@@ -134,6 +134,12 @@ const WRITE_TURN_WAIT: Duration = Duration::from_secs(10);
 
 /// The bound on one PostgreSQL statement.
 const STATEMENT_TIMEOUT: &str = "SET statement_timeout = 30000";
+/// A pooled PostgreSQL connection idle this long is checked (a round trip)
+/// before use: the database may have restarted meanwhile. One in steady
+/// use is not: sqlx's own check before every statement doubled the round
+/// trips of a request. A connection that broke in use is found when it is
+/// returned (sqlx checks it then, and drops it if it fails).
+const CHECK_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Handle to the database. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -174,6 +180,15 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= CHECK_WHEN_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // A statement that hangs (a lock held by a stuck client,
@@ -206,7 +221,11 @@ impl Store {
         } else {
             AnyPoolOptions::new().max_connections(8)
         };
+        // A connection to a file cannot go stale the way a network one
+        // can: sqlx's check before each statement would only add a hop to
+        // the connection's worker thread.
         let pool = options
+            .test_before_acquire(false)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // synchronous = FULL: a commit is on disk when it
