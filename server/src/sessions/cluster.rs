@@ -327,6 +327,12 @@ mod tests {
             serde_json::from_str::<Envelope>(before).unwrap().body,
             envelope.body
         );
+        let null =
+            r#"{"from":"r2","body":{"t":"changed","tenant":"t","session":"s","tracked":null}}"#;
+        assert_eq!(
+            serde_json::from_str::<Envelope>(null).unwrap().body,
+            envelope.body
+        );
         let facts = Tracked {
             tenant: TenantId("t".into()),
             state: State::Redeemed,

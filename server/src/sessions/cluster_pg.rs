@@ -531,7 +531,7 @@ pub(super) async fn receive(sessions: &Sessions, payload: &str) {
                 Some(facts) => {
                     hub.track_facts(&session, &facts, (sessions.now(), false), Learnt::Bus);
                     if facts.state.is_ended() {
-                        hub.forget_if_idle(&session);
+                        hub.forget_ended(&session, facts.version);
                     }
                 }
                 None => track(sessions, &tenant, &session).await,
@@ -560,7 +560,7 @@ async fn track(sessions: &Sessions, tenant: &TenantId, session: &SessionId) {
             let hub = sessions.hub();
             hub.track_record(&record, sessions.now(), false);
             if record.state.is_ended() {
-                hub.forget_if_idle(&record.id);
+                hub.forget_ended(&record.id, record.version);
             }
         }
         Ok(None) => {}

@@ -32,7 +32,7 @@ impl Sessions {
             // it held is mended, an ended session's room dropped).
             self.hub().track_record(&record, now, false);
             if record.state.is_ended() {
-                self.hub().forget_if_idle(&record.id);
+                self.hub().forget_ended(&record.id, record.version);
                 continue;
             }
             let expired = record.state == State::CodeIssued

@@ -553,18 +553,31 @@ impl Hub {
         }
     }
 
-    /// Drops a room (its session ended and nobody is attached); an ended
-    /// one is remembered, so no late message of an older state brings it
-    /// back.
+    /// The session `id` ended at `version`: drops its room if nobody is
+    /// attached, and remembers the end (whatever state the room held: the
+    /// end may be known here before the message that announces it), so no
+    /// late message of an older state brings the room back.
+    pub fn forget_ended(&self, id: &SessionId, version: i64) {
+        let mut rooms = self.rooms();
+        let room = rooms.get(id);
+        if room.is_some_and(|r| !(r.helper.is_empty() && r.sharer.is_empty() && r.agent.is_empty()))
+        {
+            return;
+        }
+        let held = rooms.remove(id).map_or(version, |room| room.version);
+        self.ended().remember(id, version.max(held));
+    }
+
+    /// Drops a room if nobody is attached, remembering nothing (tests: a
+    /// replica that never heard of the session).
+    #[cfg(test)]
     pub fn forget_if_idle(&self, id: &SessionId) {
         let mut rooms = self.rooms();
         if rooms
             .get(id)
             .is_some_and(|r| r.helper.is_empty() && r.sharer.is_empty() && r.agent.is_empty())
-            && let Some(room) = rooms.remove(id)
-            && room.state.is_ended()
         {
-            self.ended().remember(id, room.version);
+            rooms.remove(id);
         }
     }
 

@@ -449,7 +449,7 @@ impl Sessions {
         self.publish_with(record, resolved).await;
         self.send_grant_with(record, now, resolved).await;
         if record.state.is_ended() {
-            self.hub().forget_if_idle(&record.id);
+            self.hub().forget_ended(&record.id, record.version);
         }
     }
 

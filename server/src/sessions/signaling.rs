@@ -441,7 +441,7 @@ async fn leave(sessions: &Sessions, joined: &Joined) {
             Ok(Some(record)) => {
                 sessions.publish(&record).await;
                 if record.state.is_ended() {
-                    hub.forget_if_idle(&record.id);
+                    hub.forget_ended(&record.id, record.version);
                 }
             }
             Ok(None) => {}
