@@ -419,9 +419,13 @@ pub fn ShareSessionPage() -> impl IntoView {
             .get()
             .is_some_and(|v| v.via_agent && v.ended.is_none() && v.agent_connected)
     });
-    // A page opened (or reloaded) mid-session asks what is shared.
+    // A page opened (or reloaded) mid-session asks what is shared, once
+    // its socket is open (and so joined: the join goes first). The view
+    // may come from the API before the socket opens, and a message sent
+    // then is dropped; each new socket asks again.
+    let ask = Memo::new(move |_| choosing.get() && link.get() == Link::Open);
     Effect::new(move |asked: Option<bool>| {
-        let now = choosing.get();
+        let now = ask.get();
         if now && asked != Some(true) {
             send_share_choice.run(tandem_protocol::sharing::ShareChoice::Tell);
         }
