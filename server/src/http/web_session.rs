@@ -86,12 +86,8 @@ mod tests {
     use tower_sessions::SessionStore;
     use tower_sessions::session::{Id, Record};
 
-    /// A request reads its caller with its web session: the store's join
-    /// follows the key and field this module writes. Shown by renaming
-    /// the user between the two reads: authentication still gets the row
-    /// read with the session, once; the next read sees the new name.
-    #[tokio::test]
-    async fn a_request_reads_its_caller_with_its_web_session() {
+    /// The demo tenant on a scratch database, with Megan.
+    async fn demo_with_megan() -> (Store, crate::store::UserRecord) {
         let store = Store::open_scratch().await.unwrap();
         crate::seed::seed_demo(&store, UnixMillis(1_000))
             .await
@@ -101,6 +97,16 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+        (store, user)
+    }
+
+    /// A request reads its caller with its web session: the store's join
+    /// follows the key and field this module writes. Shown by renaming
+    /// the user between the two reads: authentication still gets the row
+    /// read with the session, once; the next read sees the new name.
+    #[tokio::test]
+    async fn a_request_reads_its_caller_with_its_web_session() {
+        let (store, user) = demo_with_megan().await;
         let auth = AuthRecord {
             user_id: user.id.clone(),
             tenant_id: user.tenant_id.clone(),
@@ -181,15 +187,7 @@ mod tests {
     /// that one.
     #[tokio::test]
     async fn a_request_reads_the_configuration_epoch_with_its_web_session() {
-        let store = Store::open_scratch().await.unwrap();
-        crate::seed::seed_demo(&store, UnixMillis(1_000))
-            .await
-            .unwrap();
-        let user = store
-            .user_by_email_for_sign_in("megan@contoso.test")
-            .await
-            .unwrap()
-            .unwrap();
+        let (store, user) = demo_with_megan().await;
         let scope = crate::auth::TenantScope::for_tests(user.tenant_id.clone());
         let mut record = Record {
             id: Id::default(),
