@@ -439,3 +439,41 @@ async fn the_signaling_socket_checks_the_cookie_and_the_origin() {
     }
     assert!(closed, "an oversized frame ends the connection");
 }
+
+/// On PostgreSQL a session route's statements share one pooled connection
+/// (`holds_connection` in the route table): sqlx checks a connection each
+/// time it goes back to the pool. Other routes take one per statement, and
+/// SQLite never holds one (`store/held.rs`).
+#[tokio::test]
+async fn a_session_routes_statements_share_one_connection_on_postgres() {
+    let app = app().await;
+    let postgres = app.store.backend() == tandem_server::store::Backend::Postgres;
+    let (helper, code, id) = issue(&app, "megan@contoso.test").await;
+    let sharer = app.sign_in("lynne@contoso.test").await;
+    assert_eq!(redeem(&app, &sharer, &code).await.status(), 200);
+
+    let before = app.store.held_connection_reuses();
+    let view = post(
+        &app,
+        &helper,
+        SESSION_REQUEST,
+        &id,
+        Some(json!({"mode": "view"})),
+    )
+    .await;
+    assert_eq!(view["requested"], "view");
+    let reused = app.store.held_connection_reuses() - before;
+    if postgres {
+        // The web session, then the session, its transition and the view's
+        // reads: three statements after the first on its connection.
+        assert!(reused >= 3, "{reused} statements reused the connection");
+    } else {
+        assert_eq!(reused, 0);
+    }
+
+    // A route the table does not mark takes a connection per statement.
+    let before = app.store.held_connection_reuses();
+    let devices = app.get(DEVICES, Some(&helper)).await;
+    assert_eq!(devices.status(), 200);
+    assert_eq!(app.store.held_connection_reuses(), before);
+}

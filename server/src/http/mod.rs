@@ -202,6 +202,15 @@ async fn one_configuration(
     crate::store::with_one_epoch(next.run(request)).await
 }
 
+/// A route marked `holds_connection` in the table: its statements share
+/// one pooled connection, given back when the request ends.
+async fn hold_a_connection(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    crate::store::holding_a_connection(next.run(request)).await
+}
+
 async fn api_not_found() -> ApiError {
     ApiError::NotFound
 }

@@ -128,4 +128,14 @@ impl ApiRoute {
         self.output = Output::Upgrade;
         self
     }
+    /// The request's statements share one pooled connection
+    /// (`store::holding_a_connection`). Only for a route that does nothing
+    /// slow between its statements: no password hashing, no call to
+    /// another server, no waiting on a peer.
+    pub(super) fn holds_connection(mut self) -> Self {
+        self.handler = self
+            .handler
+            .layer(axum::middleware::from_fn(super::hold_a_connection));
+        self
+    }
 }

@@ -70,6 +70,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             get(sign_in::me),
         )
+        .holds_connection()
         .returns::<Me>(200),
         route(
             g.clone(),
@@ -118,6 +119,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             post(sessions::issue),
         )
+        .holds_connection()
         .returns::<IssuedCode>(201),
         route(
             p.clone(),
@@ -126,6 +128,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             post(sessions::redeem),
         )
+        .holds_connection()
         .takes::<RedeemRequest>()
         .returns::<SessionView>(200),
         route(
@@ -143,6 +146,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             get(sessions::get),
         )
+        .holds_connection()
         .returns::<SessionView>(200),
         route(
             p.clone(),
@@ -151,6 +155,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             post(sessions::request),
         )
+        .holds_connection()
         .takes::<ModeRequest>()
         .returns::<SessionView>(200),
         route(
@@ -160,6 +165,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             post(sessions::consent),
         )
+        .holds_connection()
         .takes::<ConsentAnswer>()
         .returns::<SessionView>(200),
         route(
@@ -169,6 +175,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             post(sessions::revoke),
         )
+        .holds_connection()
         .returns::<SessionView>(200),
         route(
             p.clone(),
@@ -177,6 +184,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             post(sessions::pause),
         )
+        .holds_connection()
         .returns::<SessionView>(200),
         route(
             p.clone(),
@@ -185,6 +193,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             post(sessions::resume),
         )
+        .holds_connection()
         .returns::<SessionView>(200),
         route(
             p.clone(),
@@ -193,6 +202,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             SignedIn,
             post(sessions::leave),
         )
+        .holds_connection()
         .returns::<SessionView>(200),
         route(
             u.clone(),

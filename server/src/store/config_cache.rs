@@ -113,7 +113,7 @@ impl Store {
             return Ok(epoch);
         }
         let epoch = sqlx::query_scalar("SELECT version FROM config_epoch WHERE id = 1")
-            .fetch_one(self.pool())
+            .fetch_one(self.conn().await?.connection()?)
             .await?;
         // Outside a request nothing is kept.
         let _ = REQUEST_EPOCH.try_with(|kept| kept.set(Some(epoch)));

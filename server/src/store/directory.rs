@@ -165,7 +165,7 @@ impl Store {
             None => {
                 let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                     .bind(id.0.as_str())
-                    .fetch_optional(self.pool())
+                    .fetch_optional(self.conn().await?.connection()?)
                     .await?;
                 row.as_ref().map(user_from_row).transpose()?
             }
@@ -187,7 +187,7 @@ impl Store {
             .bind(helper.0.as_str())
             .bind(sharer.unwrap_or(helper).0.as_str())
             .bind(session.0.as_str())
-            .fetch_all(self.pool())
+            .fetch_all(self.conn().await?.connection()?)
             .await?;
         let (mut users, mut facts) = (Vec::new(), RecordFacts::default());
         for row in &rows {

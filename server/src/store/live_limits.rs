@@ -239,7 +239,7 @@ impl Store {
             .bind(key)
             .bind(now.0)
             .bind(over)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.conn().await?.connection()?)
             .await?;
         row.map(|row| {
             let count: i64 = row.try_get(1)?;
@@ -278,7 +278,7 @@ impl Store {
             query = query.bind(*key).bind(*window);
         }
         let _gate = self.write_gate_for_rate_windows().await?;
-        let rows = query.fetch_all(self.pool()).await?;
+        let rows = query.fetch_all(self.conn().await?.connection()?).await?;
         let mut found = std::collections::HashMap::with_capacity(rows.len());
         for row in rows {
             let key: String = row.try_get(0)?;
@@ -306,7 +306,7 @@ impl Store {
         let _gate = self.write_gate_for_rate_windows().await?;
         sqlx::query("UPDATE rate_windows SET count = count - 1 WHERE key = $1 AND count > 0")
             .bind(key)
-            .execute(self.pool())
+            .execute(self.conn().await?.connection()?)
             .await?;
         Ok(())
     }

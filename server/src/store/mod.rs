@@ -19,6 +19,7 @@ mod directory;
 mod directory_pages;
 mod graph;
 mod groups;
+mod held;
 mod idp_users;
 mod import;
 pub mod live_limits;
@@ -39,6 +40,7 @@ pub use config_cache::with_one_epoch;
 pub use devices::NewDevice;
 pub use directory::{NewUser, UserRecord};
 pub use graph::{DeviceNode, DirectoryGraph, UserNode};
+pub use held::holding_a_connection;
 pub use idp_users::{IdpProfile, IdpUserError};
 pub use import::ImportOf;
 pub(crate) use import::{Line as ImportLine, MAX_IMPORT_LINES, check as check_import};
@@ -155,6 +157,8 @@ pub struct Store {
     config: std::sync::Arc<config_cache::ConfigCache>,
     /// PostgreSQL only: where the replicas' bus connects (see `replicas.rs`).
     url: Option<replicas::SecretUrl>,
+    /// Statements run on a request's held connection (`held.rs`).
+    held_reuses: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -206,6 +210,7 @@ impl Store {
             writers: None,
             config: std::sync::Arc::default(),
             url: Some(replicas::SecretUrl(url.into())),
+            held_reuses: std::sync::Arc::default(),
         })
     }
 
@@ -253,6 +258,7 @@ impl Store {
             writers: Some(std::sync::Arc::default()),
             config: std::sync::Arc::default(),
             url: None,
+            held_reuses: std::sync::Arc::default(),
         })
     }
 
@@ -303,7 +309,11 @@ impl Store {
         (self.pool.size(), self.pool.num_idle())
     }
 
+    /// The pool, for a statement that takes its own connection. A request
+    /// holding one gives it back first (`held.rs`: no request waits for a
+    /// connection while it holds one).
     pub(crate) fn pool(&self) -> &AnyPool {
+        held::give_back_held();
         &self.pool
     }
 
@@ -353,6 +363,7 @@ impl Store {
         &self,
     ) -> StoreResult<(WriteGate, sqlx::Transaction<'static, sqlx::Any>)> {
         let gate = self.write_gate().await?;
+        held::give_back_held();
         let tx = match self.writers {
             // SQLite: the file's write lock from the start. A transaction
             // begun DEFERRED reads from a snapshot and, if any write made

@@ -51,7 +51,7 @@ impl Store {
              WHERE tenant_id = $1 ORDER BY name, id",
         )
         .bind(scope.tenant_id().0.as_str())
-        .fetch_all(self.pool())
+        .fetch_all(self.conn().await?.connection()?)
         .await?;
         for row in rows {
             roles.push(RoleView {
@@ -71,7 +71,7 @@ impl Store {
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT id, name FROM groups WHERE tenant_id = $1 ORDER BY name, id")
                 .bind(scope.tenant_id().0.as_str())
-                .fetch_all(self.pool())
+                .fetch_all(self.conn().await?.connection()?)
                 .await?;
         Ok(rows
             .into_iter()
@@ -95,7 +95,7 @@ impl Store {
         )
         .bind(user.0.as_str())
         .bind(scope.tenant_id().0.as_str())
-        .fetch_all(self.pool())
+        .fetch_all(self.conn().await?.connection()?)
         .await?;
         Ok(Membership {
             groups: ids.into_iter().map(GroupId).collect(),
@@ -114,7 +114,7 @@ impl Store {
         )
         .bind(device.0.as_str())
         .bind(scope.tenant_id().0.as_str())
-        .fetch_all(self.pool())
+        .fetch_all(self.conn().await?.connection()?)
         .await?;
         Ok(Membership {
             groups: ids.into_iter().map(GroupId).collect(),

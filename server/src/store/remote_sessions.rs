@@ -94,7 +94,7 @@ impl Store {
             "SELECT {COLUMNS} FROM remote_sessions WHERE code_hash = $1"
         ))
         .bind(code_hash)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.conn().await?.connection()?)
         .await?;
         row.as_ref().map(record_from_row).transpose()
     }
@@ -113,7 +113,7 @@ impl Store {
             "SELECT {COLUMNS} FROM remote_sessions WHERE id = $1"
         ))
         .bind(id.0.as_str())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.conn().await?.connection()?)
         .await?;
         let record = row.as_ref().map(record_from_row).transpose()?;
         Ok(record.filter(|r| &r.tenant_id == scope.tenant_id()))

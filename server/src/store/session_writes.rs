@@ -208,7 +208,7 @@ impl Store {
         match self.backend() {
             Backend::Postgres => {
                 bind(sqlx::query(CREATE_ONE_STATEMENT.as_str()))
-                    .fetch_one(self.pool())
+                    .fetch_one(self.conn().await?.connection()?)
                     .await
                     .map_err(code_taken)?;
             }
@@ -276,7 +276,7 @@ impl Store {
         let version: Option<i64> = match self.backend() {
             Backend::Postgres => args
                 .bind(sqlx::query(TRANSITION_ONE_STATEMENT.as_str()))
-                .fetch_optional(self.pool())
+                .fetch_optional(self.conn().await?.connection()?)
                 .await?
                 .map(|row| row.try_get("event_count"))
                 .transpose()?,

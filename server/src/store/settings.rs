@@ -29,7 +29,7 @@ impl Store {
             "SELECT {COLUMNS} FROM tenant_settings WHERE tenant_id = $1"
         ))
         .bind(scope.tenant_id().0.as_str())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.conn().await?.connection()?)
         .await?;
         let Some(row) = row else {
             return Ok(TenantSettings::default());

@@ -183,11 +183,13 @@ impl SessionStore for WebSessionStore {
             super::Backend::Sqlite => &*LOAD_SQLITE,
             super::Backend::Postgres => &*LOAD_POSTGRES,
         };
+        let mut conn = self.store.conn().await.map_err(backend)?;
         let row = sqlx::query(sql)
             .bind(id.to_string())
-            .fetch_optional(self.store.pool())
+            .fetch_optional(conn.connection().map_err(backend)?)
             .await
             .map_err(backend)?;
+        drop(conn);
         let Some(row) = row else {
             return Ok(None);
         };
