@@ -343,3 +343,67 @@ async fn each_page_gets_the_console_build_that_has_it() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body(response).await, "<script>helper()</script>");
 }
+
+/// A signed-in client that sends a session request's headers and then sits
+/// on its body holds no database connection meanwhile: the routes that
+/// hold one through the request (PostgreSQL) read the body first.
+/// Otherwise sixteen such requests would take every pooled connection.
+#[tokio::test]
+async fn a_client_sitting_on_its_body_holds_no_database_connection() {
+    let app = app().await;
+    let (helper, code, id) = support::issue(&app, "megan@contoso.test").await;
+    let sharer = app.sign_in("lynne@contoso.test").await;
+    assert_eq!(support::redeem(&app, &sharer, &code).await.status(), 200);
+
+    // A body that says when the server starts reading it, then waits.
+    let (reading_tx, reading) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let body = futures_util::stream::once(async move {
+        let _ = reading_tx.send(());
+        let _ = released.await;
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(json!({"mode": "view"}).to_string()))
+    });
+    let request = axum::http::Request::post(routes::with_id(routes::SESSION_REQUEST, &id))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, &helper)
+        .body(axum::body::Body::from_stream(body))
+        .unwrap();
+    let router = app.router.clone();
+    let answer = tokio::spawn(async move {
+        use tower::ServiceExt;
+        router.oneshot(request).await.unwrap()
+    });
+    reading.await.unwrap();
+
+    // While the body is awaited, every pooled connection is back in the
+    // pool (the earlier requests' go back in tasks of their own).
+    let mut lent = usize::MAX;
+    for _ in 0..500 {
+        let (open, idle) = app.store.pool_use();
+        lent = usize::try_from(open).unwrap().saturating_sub(idle);
+        if lent == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(lent, 0, "a connection is held while the body is awaited");
+
+    // Then the body arrives and the request is answered.
+    release.send(()).unwrap();
+    let response = answer.await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let view: serde_json::Value = serde_json::from_slice(&body_bytes(response).await).unwrap();
+    assert_eq!(view["requested"], "view");
+
+    // A body over the bound is refused as on every route.
+    let huge = json!({ "code": "x".repeat(tandem_server::http::MAX_API_BODY_BYTES) });
+    let response = app
+        .send(support::json_post(
+            routes::SESSION_REDEEM,
+            &huge.to_string(),
+            Some(&sharer),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(problem(response).await.kind, "/problems/payload-too-large");
+}

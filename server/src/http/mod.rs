@@ -203,11 +203,23 @@ async fn one_configuration(
 }
 
 /// A route marked `holds_connection` in the table: its statements share
-/// one pooled connection, given back when the request ends.
+/// one pooled connection, given back when the request ends. The body is
+/// read first (within the route's body limit): the handler loads the web
+/// session before it reads its body, and a client that sent its headers
+/// and then sat on its body would otherwise hold a connection meanwhile.
 async fn hold_a_connection(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    use axum::extract::FromRequest;
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    let buffering = axum::extract::Request::from_parts(parts.clone(), body);
+    let bytes = match axum::body::Bytes::from_request(buffering, &()).await {
+        Ok(bytes) => bytes,
+        Err(rejection) => return ApiError::from(rejection).into_response(),
+    };
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
     crate::store::holding_a_connection(next.run(request)).await
 }
 

@@ -313,7 +313,7 @@ impl Store {
             "SELECT {KEY_COLUMNS} FROM device_keys WHERE device_id = $1"
         ))
         .bind(id.0.as_str())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.conn().await?.connection()?)
         .await?;
         row.as_ref().map(key_from_row).transpose()
     }

@@ -109,7 +109,7 @@ impl Store {
         )
         .bind(scope.tenant_id().0.as_str())
         .bind(id.0.as_str())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.conn().await?.connection()?)
         .await?;
         row.as_ref().map(device_from_row).transpose()
     }

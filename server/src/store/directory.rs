@@ -210,7 +210,7 @@ impl Store {
     pub async fn tenant_name(&self, scope: &TenantScope) -> StoreResult<String> {
         let name: Option<String> = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
             .bind(scope.tenant_id().0.as_str())
-            .fetch_optional(self.pool())
+            .fetch_optional(self.conn().await?.connection()?)
             .await?;
         name.ok_or_else(|| StoreError::Corrupt {
             table: "tenants",

@@ -8,17 +8,20 @@
 //! one connection, [`Store::conn`], and the check runs once, when the
 //! request ends.
 //!
-//! **No request waits for a connection while it holds one.** The held
-//! connection sits in the request's slot only between statements. A store
-//! call that takes a connection any other way ([`Store::pool`], or a write
-//! transaction) first gives the held one back to the pool. So the pool's
-//! connections bound the requests in flight as before, and a pool that is
-//! all held empties as those requests end.
+//! **No request waits for a connection while one sits in its slot.** The
+//! held connection sits in the request's slot only between statements. A
+//! store call that takes a connection any other way ([`Store::pool`], or a
+//! write transaction) first gives the held one back to the pool. So a pool
+//! that is all held empties as those requests end. (Two statements of one
+//! request at once each take a connection, as they did before: the second
+//! goes back to the pool. The marked routes run none at once.)
 //!
 //! **Only routes that do nothing slow between statements hold one** (the
-//! route table marks them): a request that hashed a password or called the
-//! identity provider while holding a connection would keep it from
-//! everyone else meanwhile.
+//! route table marks them): a request that hashed a password, called the
+//! identity provider or waited for a client while holding a connection
+//! would keep it from everyone else meanwhile. Their bodies are read
+//! before the scope begins (`http::hold_a_connection`), since a handler
+//! loads the web session before it reads its body.
 //!
 //! SQLite holds none: its writers queue for a turn (`Store::write_gate`),
 //! and a request holding one of its few connections while it waited for
