@@ -73,6 +73,11 @@ impl Slot {
 }
 
 impl Room {
+    /// Nobody is connected to it.
+    fn is_idle(&self) -> bool {
+        self.helper.is_empty() && self.sharer.is_empty() && self.agent.is_empty()
+    }
+
     fn slot_ref(&self, party: Party) -> Option<&Slot> {
         match party {
             Party::Helper => Some(&self.helper),
@@ -560,8 +565,7 @@ impl Hub {
     pub fn forget_ended(&self, id: &SessionId, version: i64) {
         let mut rooms = self.rooms();
         let room = rooms.get(id);
-        if room.is_some_and(|r| !(r.helper.is_empty() && r.sharer.is_empty() && r.agent.is_empty()))
-        {
+        if room.is_some_and(|r| !r.is_idle()) {
             return;
         }
         let held = rooms.remove(id).map_or(version, |room| room.version);

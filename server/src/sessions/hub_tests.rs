@@ -43,10 +43,7 @@ impl Hub {
     /// replica that never heard of the session).
     pub fn forget_if_idle(&self, id: &SessionId) {
         let mut rooms = self.rooms();
-        if rooms
-            .get(id)
-            .is_some_and(|r| r.helper.is_empty() && r.sharer.is_empty() && r.agent.is_empty())
-        {
+        if rooms.get(id).is_some_and(Room::is_idle) {
             rooms.remove(id);
         }
     }
