@@ -212,7 +212,8 @@ fn server_imports() -> Result {
     let writers = import_offenders(&src, begins_outside_the_gate);
     if !writers.is_empty() {
         return Err(format!(
-            "invariant broken: a transaction on the store's pool begins with Store::begin_write, \
+            "invariant broken: a transaction on the store's pool or a request's held connection \
+             begins with Store::begin_write, \
              which queues SQLite's writers instead of letting its busy handler sleep:\n  {}",
             writers.join("\n  ")
         ));
@@ -221,7 +222,8 @@ fn server_imports() -> Result {
     Ok(())
 }
 
-/// A transaction begun on the pool (`begin()` or `begin_with(…)`)
+/// A transaction begun on the pool (`begin()` or `begin_with(…)`), or on
+/// a request's connection (`store/held.rs`: a `Lease`'s `connection()`),
 /// anywhere but in `Store::begin_write`, whose two begins (SQLite's
 /// IMMEDIATE, PostgreSQL's plain one) are the only ones allowed.
 fn begins_outside_the_gate(rel: &str, code: &str) -> bool {
@@ -229,7 +231,15 @@ fn begins_outside_the_gate(rel: &str, code: &str) -> bool {
         "self.pool.begin_with(\"BEGIN IMMEDIATE\").await?",
         "self.pool.begin().await?",
     ];
-    let begins = code.matches("pool().begin").count() + code.matches("pool.begin").count();
+    let begins = [
+        "pool().begin",
+        "pool.begin",
+        "connection()?.begin",
+        "Connection::begin(",
+    ]
+    .iter()
+    .map(|begin| code.matches(begin).count())
+    .sum::<usize>();
     let gated = if rel == "store/mod.rs" {
         GATED.iter().map(|g| code.matches(g).count().min(1)).sum()
     } else {
@@ -287,6 +297,15 @@ mod tests {
         let gate = "Some(_) => self.pool.begin_with(\"BEGIN IMMEDIATE\").await?,\n\
                     None => self.pool.begin().await?,";
         assert!(!begins_outside_the_gate("store/mod.rs", gate));
+        // Nor on a request's held connection.
+        assert!(begins_outside_the_gate(
+            "store/rbac.rs",
+            "let mut tx = lease.connection()?.begin().await?;"
+        ));
+        assert!(begins_outside_the_gate(
+            "store/rbac.rs",
+            "let tx = sqlx::Connection::begin(lease.connection()?).await?;"
+        ));
         // A third begin in the gate's own file is one too many.
         let third = format!("{gate}\nlet other = self.pool.begin().await?;");
         assert!(begins_outside_the_gate("store/mod.rs", &third));
