@@ -529,10 +529,7 @@ pub(super) async fn receive(sessions: &Sessions, payload: &str) {
         } => {
             match tracked {
                 Some(facts) => {
-                    hub.track_facts(&session, &facts, (sessions.now(), false), Learnt::Bus);
-                    if facts.state.is_ended() {
-                        hub.forget_ended(&session, facts.version);
-                    }
+                    hub.follow(&session, &facts, (sessions.now(), false), Learnt::Bus);
                 }
                 None => track(sessions, &tenant, &session).await,
             }
@@ -557,11 +554,7 @@ async fn track(sessions: &Sessions, tenant: &TenantId, session: &SessionId) {
     let scope = TenantScope::of_record(tenant);
     match sessions.store().session(&scope, session).await {
         Ok(Some(record)) => {
-            let hub = sessions.hub();
-            hub.track_record(&record, sessions.now(), false);
-            if record.state.is_ended() {
-                hub.forget_ended(&record.id, record.version);
-            }
+            sessions.hub().follow_record(&record, sessions.now());
         }
         Ok(None) => {}
         Err(error) => {

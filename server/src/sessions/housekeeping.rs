@@ -30,9 +30,7 @@ impl Sessions {
             self.count_housekeeping_read();
             // What was read is the truth: the hub follows it (an older state
             // it held is mended, an ended session's room dropped).
-            self.hub().track_record(&record, now, false);
-            if record.state.is_ended() {
-                self.hub().forget_ended(&record.id, record.version);
+            if self.hub().follow_record(&record, now) {
                 continue;
             }
             let expired = record.state == State::CodeIssued

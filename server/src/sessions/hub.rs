@@ -208,6 +208,34 @@ impl Hub {
         true
     }
 
+    /// [`Self::track_facts`], then, if the session ended, drops its room
+    /// as [`Self::forget_ended`] does: how a replica follows a state it
+    /// learnt from elsewhere (the bus, or a read). Returns whether it ended.
+    pub fn follow(
+        &self,
+        id: &SessionId,
+        facts: &Tracked,
+        at: (UnixMillis, bool),
+        learnt: Learnt,
+    ) -> bool {
+        self.track_facts(id, facts, at, learnt);
+        let ended = facts.state.is_ended();
+        if ended {
+            self.forget_ended(id, facts.version);
+        }
+        ended
+    }
+
+    /// [`Self::follow`] for a session record read from the store.
+    pub fn follow_record(&self, record: &SessionRecord, now: UnixMillis) -> bool {
+        self.follow(
+            &record.id,
+            &Tracked::of(record),
+            (now, false),
+            Learnt::Store,
+        )
+    }
+
     /// [`Self::track_facts`] for a session record: its state, and what
     /// housekeeping needs to find it due without reading the store (its
     /// tenant, its code's expiry, whether its agent shares the screen).

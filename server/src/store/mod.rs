@@ -311,7 +311,7 @@ impl Store {
 
     /// The pool, for a statement that takes its own connection. A request
     /// holding one gives it back first (`held.rs`: no request waits for a
-    /// connection while it holds one).
+    /// connection while one sits in its slot).
     pub(crate) fn pool(&self) -> &AnyPool {
         held::give_back_held();
         &self.pool
