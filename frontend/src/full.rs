@@ -4,6 +4,5 @@
 //! `tandem_protocol::routes::FULL_CONSOLE_PREFIXES` names.
 
 fn main() {
-    console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(tandem_frontend::app::FullApp);
+    tandem_frontend::start(tandem_frontend::app::FullApp);
 }

@@ -2,6 +2,5 @@
 //! sessions and the sharer's pages. `full.rs` is the full console.
 
 fn main() {
-    console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(tandem_frontend::app::App);
+    tandem_frontend::start(tandem_frontend::app::App);
 }

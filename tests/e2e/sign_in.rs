@@ -1,6 +1,8 @@
 //! Signing in with built-in accounts, the devices page, deep links, sign-out.
 
-use tandem_tests::{DEMO_PASSWORD, Database, e2e, e2e_on};
+use tandem_tests::{
+    Browser, DEMO_PASSWORD, Database, ServerOptions, TestServer, dist_dir, e2e, e2e_on,
+};
 
 const CONTOSO_DEVICES: [&str; 4] = [
     "DT-DIEGO-02",
@@ -168,4 +170,72 @@ async fn signing_out_sends_protected_pages_back_to_sign_in() {
         browser.wait_for("#signin-email").await.unwrap();
     })
     .await;
+}
+
+/// The page draws its shell (the top bar, "Starting the console…") before
+/// the WASM runs; the console takes its place when it mounts. A console
+/// that cannot start says so, rather than "Starting" for ever.
+#[tokio::test]
+async fn the_pages_shell_gives_way_to_the_console_or_says_it_could_not_start() {
+    e2e(async |env| {
+        let url = format!("{}/signin", env.server.base_url());
+        let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+        assert!(page.contains(r#"<div id="boot">"#), "{page}");
+        assert!(page.contains("Starting the console…"), "{page}");
+
+        let browser = &env.browser;
+        browser.goto("/signin").await.unwrap();
+        browser.wait_for("#signin-email").await.unwrap();
+        let shown = browser
+            .eval(
+                "return [document.getElementById('boot') === null,
+                         document.querySelectorAll('header.topbar').length,
+                         performance.getEntriesByName('tandem:console-mounted', 'mark').length,
+                         document.getElementById('signin-title').textContent];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown, serde_json::json!([true, 1, 1, "Sign in to Tandem"]));
+    })
+    .await;
+
+    // A copy of the build whose WASM modules are not WebAssembly (and
+    // without their compressed copies, which would still be sent).
+    let broken = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(dist_dir().unwrap().join("."))
+        .arg(broken.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let mut modules = 0;
+    for entry in std::fs::read_dir(broken.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".wasm") {
+            std::fs::write(&path, b"this is not WebAssembly").unwrap();
+            modules += 1;
+        } else if name.ends_with(".wasm.br") || name.ends_with(".wasm.gz") {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    assert_eq!(modules, 2, "the helper's and the full console's WASM");
+    let server = TestServer::start_with(ServerOptions {
+        dist_dir: Some(broken.path().to_owned()),
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let browser = Browser::start(server.base_url()).await.unwrap();
+    browser.goto("/signin").await.unwrap();
+    let failed = browser
+        .wait_for_text(
+            "#boot-status[role=alert]",
+            "The console could not start. Reload the page; if this stays, tell your help desk.",
+        )
+        .await;
+    browser.close().await;
+    failed.unwrap();
 }

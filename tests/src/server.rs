@@ -4,6 +4,7 @@ use crate::HarnessError;
 use crate::network::Inside;
 use crate::paths::{dist_dir, server_binary};
 use crate::process::GroupChild;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub struct TestServer {
     /// The namespace it runs in (see [`crate::network`]), if not the
     /// test's own.
     inside: Option<Inside>,
+    /// The console it serves.
+    dist_dir: PathBuf,
     data_dir: TempDir,
 }
 
@@ -52,6 +55,8 @@ pub struct ServerOptions {
     /// Runs it in a site of a [`crate::network::TestNetwork`], listening
     /// on [`crate::network::SERVER_ADDRESS`].
     pub inside: Option<Inside>,
+    /// The console to serve instead of the built one ([`dist_dir`]).
+    pub dist_dir: Option<PathBuf>,
 }
 
 /// What the server logs in tests unless told otherwise.
@@ -77,8 +82,13 @@ impl TestServer {
             (None, Database::Sqlite) => None,
             (None, Database::Postgres) => Some(postgres_database()?),
         };
+        let dist_dir = match options.dist_dir {
+            Some(dir) => dir,
+            None => dist_dir()?,
+        };
         let (process, base_url) = spawn(
             data_dir.path(),
+            &dist_dir,
             options.port.unwrap_or(0),
             &log_filter,
             database_url.as_deref(),
@@ -91,6 +101,7 @@ impl TestServer {
             log_filter,
             database_url,
             inside: options.inside,
+            dist_dir,
             data_dir,
         })
     }
@@ -144,6 +155,7 @@ impl TestServer {
             .unwrap_or(0);
         let (process, base_url) = spawn(
             self.data_dir.path(),
+            &self.dist_dir,
             port,
             &self.log_filter,
             self.database_url.as_deref(),
@@ -170,6 +182,7 @@ impl TestServer {
         };
         let (process, base_url) = spawn(
             data_dir.path(),
+            &self.dist_dir,
             0,
             &self.log_filter,
             Some(&database_url),
@@ -182,6 +195,7 @@ impl TestServer {
             log_filter: self.log_filter.clone(),
             database_url: Some(database_url),
             inside: self.inside.clone(),
+            dist_dir: self.dist_dir.clone(),
             data_dir,
         })
     }
@@ -227,9 +241,10 @@ fn postgres_database() -> Result<String, HarnessError> {
 }
 
 /// Starts the server binary over `data_dir` (and `database_url`, when
-/// set) and waits for its address.
+/// set), serving the console in `dist_dir`, and waits for its address.
 async fn spawn(
     data_dir: &std::path::Path,
+    dist_dir: &std::path::Path,
     port: u16,
     log_filter: &str,
     database_url: Option<&str>,
@@ -249,7 +264,7 @@ async fn spawn(
     command
         .env("TANDEM_BIND", bind)
         .env("TANDEM_DATA_DIR", data_dir)
-        .env("TANDEM_DIST_DIR", dist_dir()?)
+        .env("TANDEM_DIST_DIR", dist_dir)
         .env("TANDEM_SEED_DEMO", "true")
         .env("TANDEM_CONFIG", &config_path)
         .env("RUST_LOG", log_filter)
