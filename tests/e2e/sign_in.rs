@@ -174,14 +174,16 @@ async fn signing_out_sends_protected_pages_back_to_sign_in() {
 
 /// The page draws its shell (the top bar, "Starting the console…") before
 /// the WASM runs; the console takes its place when it mounts. A console
-/// that cannot start says so, rather than "Starting" for ever.
+/// that cannot start says so, rather than "Starting" for ever: a module
+/// that is not WebAssembly, and JS glue the server no longer has (a page
+/// of a newer build served by an older replica, say).
 #[tokio::test]
 async fn the_pages_shell_gives_way_to_the_console_or_says_it_could_not_start() {
     e2e(async |env| {
         let url = format!("{}/signin", env.server.base_url());
         let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
         assert!(page.contains(r#"<div id="boot">"#), "{page}");
-        assert!(page.contains("Starting the console…"), "{page}");
+        assert!(page.contains(r#"id="boot-status""#), "{page}");
 
         let browser = &env.browser;
         browser.goto("/signin").await.unwrap();
@@ -200,42 +202,74 @@ async fn the_pages_shell_gives_way_to_the_console_or_says_it_could_not_start() {
     })
     .await;
 
-    // A copy of the build whose WASM modules are not WebAssembly (and
-    // without their compressed copies, which would still be sent).
-    let broken = tempfile::tempdir().unwrap();
+    for broken in [Broken::NotWebAssembly, Broken::NoGlue] {
+        let dist = broken_console(broken);
+        let server = TestServer::start_with(ServerOptions {
+            dist_dir: Some(dist.path().to_owned()),
+            ..ServerOptions::default()
+        })
+        .await
+        .unwrap();
+        let browser = Browser::start(server.base_url()).await.unwrap();
+        browser.goto("/signin").await.unwrap();
+        let failed = browser
+            .wait_for_text(
+                "#boot-status[role=alert]",
+                "The console could not start. Reload the page; if this stays, tell your help desk.",
+            )
+            .await;
+        browser.close().await;
+        failed.unwrap_or_else(|error| panic!("{broken:?}: {error}"));
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Broken {
+    /// The WASM modules hold bytes that are not WebAssembly.
+    NotWebAssembly,
+    /// The JS glue is gone (404).
+    NoGlue,
+}
+
+/// A copy of the built console, broken as `broken` says (the compressed
+/// copies of what is broken go too, or they would still be sent).
+fn broken_console(broken: Broken) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
     let copied = std::process::Command::new("cp")
         .arg("-a")
         .arg(dist_dir().unwrap().join("."))
-        .arg(broken.path())
+        .arg(copy.path())
         .status()
         .unwrap();
     assert!(copied.success());
-    let mut modules = 0;
-    for entry in std::fs::read_dir(broken.path()).unwrap() {
+    let mut touched = 0;
+    for entry in std::fs::read_dir(copy.path()).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.ends_with(".wasm") {
-            std::fs::write(&path, b"this is not WebAssembly").unwrap();
-            modules += 1;
-        } else if name.ends_with(".wasm.br") || name.ends_with(".wasm.gz") {
-            std::fs::remove_file(&path).unwrap();
+        let Some(kind) = name.strip_prefix("tandem-frontend") else {
+            continue;
+        };
+        match broken {
+            Broken::NotWebAssembly if kind.ends_with(".wasm") => {
+                std::fs::write(&path, b"this is not WebAssembly").unwrap();
+                touched += 1;
+            }
+            Broken::NotWebAssembly if kind.ends_with(".wasm.br") || kind.ends_with(".wasm.gz") => {
+                std::fs::remove_file(&path).unwrap();
+            }
+            Broken::NoGlue if kind.ends_with(".js") => {
+                std::fs::remove_file(&path).unwrap();
+                touched += 1;
+            }
+            Broken::NoGlue if kind.ends_with(".js.br") || kind.ends_with(".js.gz") => {
+                std::fs::remove_file(&path).unwrap();
+            }
+            _ => {}
         }
     }
-    assert_eq!(modules, 2, "the helper's and the full console's WASM");
-    let server = TestServer::start_with(ServerOptions {
-        dist_dir: Some(broken.path().to_owned()),
-        ..ServerOptions::default()
-    })
-    .await
-    .unwrap();
-    let browser = Browser::start(server.base_url()).await.unwrap();
-    browser.goto("/signin").await.unwrap();
-    let failed = browser
-        .wait_for_text(
-            "#boot-status[role=alert]",
-            "The console could not start. Reload the page; if this stays, tell your help desk.",
-        )
-        .await;
-    browser.close().await;
-    failed.unwrap();
+    assert_eq!(
+        touched, 2,
+        "{broken:?}: the helper's and the full console's"
+    );
+    copy
 }

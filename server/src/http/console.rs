@@ -5,8 +5,9 @@
 //! (administration, records, monitoring), the lighter helper's console
 //! `index.html` for every other (`/devices`, ...). Every console
 //! response carries a strict Content-Security-Policy: scripts only from this
-//! origin plus Trunk's inline bootstrap (allowed by its hash), and
-//! `wasm-unsafe-eval` for the wasm module; nothing else.
+//! origin plus the pages' inline scripts (Trunk's bootstrap and the boot
+//! shell's status script, each allowed by its hash), and `wasm-unsafe-eval`
+//! for the wasm module; nothing else.
 
 use crate::http::ApiError;
 use axum::http::{HeaderValue, header};
@@ -47,6 +48,10 @@ pub fn content_security_policy(index_html: &str) -> String {
     let hashes: Vec<String> = inline_scripts(index_html)
         .into_iter()
         .map(|script| {
+            // The browser hashes the script as its HTML parser read it,
+            // with every CR LF and lone CR made LF: a page checked out
+            // with CR LF line ends must still match.
+            let script = script.replace("\r\n", "\n").replace('\r', "\n");
             let digest = Sha256::digest(script.as_bytes());
             format!(
                 "'sha256-{}'",
@@ -218,6 +223,15 @@ mod tests {
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
         assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
         assert!(csp.contains("frame-ancestors 'none'"));
+    }
+
+    #[test]
+    fn a_script_with_cr_lf_line_ends_is_hashed_as_the_browser_reads_it() {
+        let read = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"a\nb\nc"));
+        for written in ["<script>a\r\nb\rc</script>", "<script>a\nb\nc</script>"] {
+            let csp = content_security_policy(written);
+            assert!(csp.contains(&format!("'sha256-{read}'")), "{csp}");
+        }
     }
 
     #[test]
