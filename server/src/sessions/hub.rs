@@ -11,9 +11,10 @@
 
 use super::cluster::{BusMessage, Cluster, Tracked};
 use super::ended_rooms::EndedRooms;
+use super::room::{Room, Slot};
 use crate::domain::machine::State;
 use crate::store::SessionRecord;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tandem_protocol::session::Party;
 use tandem_protocol::signal::ServerMessage;
@@ -28,33 +29,6 @@ pub type Outbox = mpsc::Sender<ServerMessage>;
 /// A socket another replica holds: its replica and its number there.
 pub type RemoteConn = (String, u64);
 
-#[derive(Debug, Default)]
-struct Slot {
-    conns: Vec<(u64, Outbox)>,
-    /// Sockets of this party on other replicas.
-    remote: HashSet<RemoteConn>,
-    /// Since when nobody of this party is connected (`None` while someone is).
-    absent_since: Option<UnixMillis>,
-    /// Whether this party was ever attached (so coming back is a reconnect).
-    seen: bool,
-}
-
-#[derive(Debug)]
-struct Room {
-    helper: Slot,
-    sharer: Slot,
-    /// The device's agent, in sessions it shares the screen for.
-    agent: Slot,
-    via_agent: bool,
-    state: State,
-    /// The version of `state` ([`Tracked::version`]).
-    version: i64,
-    granted_at: Option<UnixMillis>,
-    /// Whose session it is, to load it when housekeeping is due.
-    tenant: Option<TenantId>,
-    code_expires_at: Option<UnixMillis>,
-}
-
 /// What housekeeping must do for a session now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Due {
@@ -64,37 +38,6 @@ pub enum Due {
     Disconnect,
     /// Its media end needs a fresh grant.
     Grant,
-}
-
-impl Slot {
-    fn is_empty(&self) -> bool {
-        self.conns.is_empty() && self.remote.is_empty()
-    }
-}
-
-impl Room {
-    /// Nobody is connected to it.
-    fn is_idle(&self) -> bool {
-        self.helper.is_empty() && self.sharer.is_empty() && self.agent.is_empty()
-    }
-
-    fn slot_ref(&self, party: Party) -> Option<&Slot> {
-        match party {
-            Party::Helper => Some(&self.helper),
-            Party::Sharer => Some(&self.sharer),
-            Party::Agent => Some(&self.agent),
-            Party::System => None,
-        }
-    }
-
-    fn slot(&mut self, party: Party) -> Option<&mut Slot> {
-        match party {
-            Party::Helper => Some(&mut self.helper),
-            Party::Sharer => Some(&mut self.sharer),
-            Party::Agent => Some(&mut self.agent),
-            Party::System => None,
-        }
-    }
 }
 
 /// The live connections of every session.

@@ -45,6 +45,7 @@ mod redeem;
 mod relay;
 mod replica;
 mod resolved;
+mod room;
 mod service;
 pub mod signaling;
 mod stop;
