@@ -129,7 +129,7 @@ fn ensure_tools() -> Result {
     {
         return Ok(());
     }
-    let mut install = command("cargo");
+    let mut install = crate::tools::fast_install();
     install.args([
         "install",
         "cargo-fuzz",
@@ -143,11 +143,7 @@ fn ensure_tools() -> Result {
 
 /// Where the fuzz build goes: beside the product's builds, apart from them.
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .or_else(crate::cmd::ci_target_dir)
-        .unwrap_or_else(|| root().join("target"))
-        .join("fuzz")
+    crate::cmd::target_dir().join("fuzz")
 }
 
 fn build_and_run(options: &Options) -> Result<Vec<Figures>> {
@@ -157,7 +153,11 @@ fn build_and_run(options: &Options) -> Result<Vec<Figures>> {
     build
         .arg(format!("+{NIGHTLY}"))
         .args(["fuzz", "build", "--release", "--debug-assertions"])
-        .args(["--sanitizer", "none", "--target-dir"])
+        .args(["--sanitizer", "none"])
+        // cargo-fuzz's default of one codegen unit leaves one of CI's two
+        // cores idle through the server's and the big dependencies' code
+        // generation.
+        .args(["--codegen-units", "16", "--target-dir"])
         .arg(&dir);
     run(build)?;
     let bin = dir.join("x86_64-unknown-linux-gnu/release");
