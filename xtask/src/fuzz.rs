@@ -17,9 +17,10 @@
 //! caused it, which then becomes a seed (and so a regression test of
 //! `server/tests/fuzz_seeds.rs`).
 
-use crate::cmd::{Result, command, root, run};
+use crate::cmd::{Result, command, describe, root, run};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The nightly toolchain cargo-fuzz builds with (pinned: a new nightly
@@ -98,14 +99,105 @@ pub fn fuzz(args: &[String]) -> Result {
             "no fuzz target {unknown}; the targets are {TARGETS:?}"
         ));
     }
-    let figures = build_and_run(&options)?;
+    ensure_tools(&Runner::Foreground)?;
+    build(&Runner::Foreground)?;
+    let figures = run_targets(&options)?;
     print_table(&figures);
     Ok(())
 }
 
-/// The short run of `cargo xtask test`.
-pub fn short() -> Result<Vec<Figures>> {
-    build_and_run(&Options {
+/// How the commands of the fuzz build run: in the foreground with their
+/// output streamed (`cargo xtask fuzz`), or in the background at idle CPU
+/// and I/O priority with their output in a log (`cargo xtask test`).
+enum Runner {
+    Foreground,
+    Background(std::fs::File),
+}
+
+impl Runner {
+    fn run(&self, inner: Command) -> Result {
+        let Runner::Background(log) = self else {
+            return run(inner);
+        };
+        let text = describe(&inner);
+        let mut idle = command("chrt");
+        idle.args(["--idle", "0", "ionice", "-c", "3"])
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        for (key, value) in inner.get_envs() {
+            match value {
+                Some(value) => idle.env(key, value),
+                None => idle.env_remove(key),
+            };
+        }
+        if let Some(dir) = inner.get_current_dir() {
+            idle.current_dir(dir);
+        }
+        let mut log = log.try_clone().map_err(|e| e.to_string())?;
+        writeln!(log, "==> {text}").map_err(|e| e.to_string())?;
+        let err = log.try_clone().map_err(|e| e.to_string())?;
+        let status = idle
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .status()
+            .map_err(|e| format!("cannot run `{text}` at idle priority: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`{text}` failed ({status})"))
+        }
+    }
+}
+
+/// The fuzz targets' build for `cargo xtask test`, running beside the
+/// test suites.
+pub struct BackgroundBuild {
+    thread: std::thread::JoinHandle<(Result, f64)>,
+    log: PathBuf,
+}
+
+/// Starts installing the nightly and cargo-fuzz if they are missing, then
+/// building the targets, in a thread of its own at idle CPU and I/O
+/// priority (`chrt --idle`, `ionice -c 3`). The browser and agent suites
+/// leave about half of two cores idle while they wait on browsers and
+/// networks; this build (six minutes on a cold run) takes only that, so a
+/// suite never waits for it.
+pub fn build_in_background() -> Result<BackgroundBuild> {
+    let dir = target_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let log = dir.join("build.log");
+    let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    println!(
+        "\n==> the fuzz targets' build, in the background at idle priority (log: {})",
+        log.display()
+    );
+    let thread = std::thread::spawn(move || {
+        let started = Instant::now();
+        let runner = Runner::Background(file);
+        let result = ensure_tools(&runner).and_then(|()| build(&runner));
+        (result, started.elapsed().as_secs_f64())
+    });
+    Ok(BackgroundBuild { thread, log })
+}
+
+/// The short run of `cargo xtask test`, once its background build is done.
+pub fn short(build: BackgroundBuild) -> Result<Vec<Figures>> {
+    let (result, seconds) = build
+        .thread
+        .join()
+        .map_err(|_| "the fuzz build's thread panicked".to_owned())?;
+    println!(
+        "\n==> the fuzz targets' build (background) took {seconds:.1} s; log: {}",
+        build.log.display()
+    );
+    if let Err(error) = result {
+        let text = std::fs::read_to_string(&build.log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(40).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!("{error}\n{}", tail.join("\n")));
+    }
+    run_targets(&Options {
         seconds: SHORT_SECONDS,
         runs: None,
         jobs: None,
@@ -114,13 +206,13 @@ pub fn short() -> Result<Vec<Figures>> {
     })
 }
 
-fn ensure_tools() -> Result {
+fn ensure_tools(runner: &Runner) -> Result {
     let mut has_nightly = command("rustup");
     has_nightly.args(["run", NIGHTLY, "rustc", "--version"]);
     if crate::cmd::output(has_nightly).is_none() {
         let mut install = command("rustup");
         install.args(["toolchain", "install", NIGHTLY, "--profile", "minimal"]);
-        run(install)?;
+        runner.run(install)?;
     }
     let mut version = command("cargo");
     version.args(["fuzz", "--version"]);
@@ -138,7 +230,7 @@ fn ensure_tools() -> Result {
         "--locked",
         "--force",
     ]);
-    run(install)
+    runner.run(install)
 }
 
 /// Where the fuzz build goes: beside the product's builds, apart from them.
@@ -146,8 +238,8 @@ fn target_dir() -> PathBuf {
     crate::cmd::target_dir().join("fuzz")
 }
 
-fn build_and_run(options: &Options) -> Result<Vec<Figures>> {
-    ensure_tools()?;
+/// Builds every target, optimised with overflow checks, no sanitizer.
+fn build(runner: &Runner) -> Result {
     let dir = target_dir();
     let mut build = command("cargo");
     build
@@ -159,7 +251,11 @@ fn build_and_run(options: &Options) -> Result<Vec<Figures>> {
         // generation.
         .args(["--codegen-units", "16", "--target-dir"])
         .arg(&dir);
-    run(build)?;
+    runner.run(build)
+}
+
+fn run_targets(options: &Options) -> Result<Vec<Figures>> {
+    let dir = target_dir();
     let bin = dir.join("x86_64-unknown-linux-gnu/release");
     let parallel = options
         .jobs

@@ -218,6 +218,9 @@ pub fn test() -> Result {
     // One throwaway PostgreSQL cluster for the run; dropped (stopped and
     // deleted) on every way out of this function.
     let cluster = postgres::Cluster::start(postgres::Flush::Skipped)?;
+    // The fuzz targets' own build (another toolchain, instrumented) runs
+    // beside the suites, on the CPU they leave idle.
+    let fuzz_build = fuzz::build_in_background();
     let mut total = Counts::default();
     let mut failures = Vec::new();
     for args in [
@@ -277,7 +280,7 @@ pub fn test() -> Result {
 
     // Every fuzz target for a short, bounded time on its seeds; a target
     // that runs without a crash counts as one passed test.
-    match fuzz::short() {
+    match fuzz_build.and_then(fuzz::short) {
         Ok(figures) => {
             let execs: u64 = figures.iter().map(|f| f.execs).sum();
             println!(
