@@ -32,48 +32,16 @@ pub fn tool_path() -> std::ffi::OsString {
     std::env::join_paths(dirs).unwrap_or_default()
 }
 
-/// Set by `cargo xtask test` before it runs anything: its builds go to a
-/// directory of their own (see [`own_target_dir`]).
-static TESTING: OnceLock<()> = OnceLock::new();
-
-/// Makes this process's builds go to the test run's own directory.
-pub fn build_tests_apart() {
-    let _ = TESTING.set(());
-}
-
-/// Where builds go when `CARGO_TARGET_DIR` does not say:
-/// - on CI (`CI` set): a cache outside the fresh clone, so that the next
-///   run on the same machine is warm;
-/// - for `cargo xtask test` elsewhere: `target/xtask-test`.
-///
-/// `cargo xtask test` builds the workspace's crates with Clippy as their
-/// compiler (`linted` in `test.rs`), and cargo takes an artifact that a
-/// plain `cargo build` made as fresh for a linted one: the wrapper is not
-/// part of its fingerprint. So the test run's builds never share a
-/// directory with plain ones, or a crate could pass unlinted.
-pub fn own_target_dir() -> Option<PathBuf> {
+/// On CI (`CI` set, `CARGO_TARGET_DIR` not), builds go to a cache outside
+/// the fresh clone, so that the next run on the same machine is warm.
+pub fn ci_target_dir() -> Option<PathBuf> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        if std::env::var_os("CARGO_TARGET_DIR").is_some() {
+        if std::env::var_os("CI").is_none() || std::env::var_os("CARGO_TARGET_DIR").is_some() {
             return None;
         }
-        let dir = if std::env::var_os("CI").is_some() {
-            let cache = PathBuf::from(std::env::var_os("HOME")?).join(".cache/tandem");
-            // The cache of the runs before linted builds: plain artifacts.
-            let unlinted = cache.join("target");
-            if unlinted.is_dir() && std::fs::remove_dir_all(&unlinted).is_ok() {
-                println!(
-                    "CI: removed the unlinted build cache {}",
-                    unlinted.display()
-                );
-            }
-            cache.join("test-target")
-        } else if TESTING.get().is_some() {
-            root().join("target/xtask-test")
-        } else {
-            return None;
-        };
-        println!("building in CARGO_TARGET_DIR={}", dir.display());
+        let dir = PathBuf::from(std::env::var_os("HOME")?).join(".cache/tandem/target");
+        println!("CI: building in CARGO_TARGET_DIR={}", dir.display());
         Some(dir)
     })
     .clone()
@@ -83,7 +51,7 @@ pub fn own_target_dir() -> Option<PathBuf> {
 pub fn command(program: &str) -> Command {
     let mut command = Command::new(program);
     command.current_dir(root()).env("PATH", tool_path());
-    if let Some(dir) = own_target_dir() {
+    if let Some(dir) = ci_target_dir() {
         command.env("CARGO_TARGET_DIR", dir);
     }
     command
@@ -100,7 +68,7 @@ pub fn cargo(args: &[&str]) -> Command {
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .or_else(own_target_dir)
+        .or_else(ci_target_dir)
         .unwrap_or_else(|| root().join("target"))
 }
 

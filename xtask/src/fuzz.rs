@@ -245,11 +245,7 @@ fn build(runner: &Runner) -> Result {
     build
         .arg(format!("+{NIGHTLY}"))
         .args(["fuzz", "build", "--release", "--debug-assertions"])
-        .args(["--sanitizer", "none"])
-        // cargo-fuzz's default of one codegen unit leaves one of CI's two
-        // cores idle through the server's and the big dependencies' code
-        // generation.
-        .args(["--codegen-units", "16", "--target-dir"])
+        .args(["--sanitizer", "none", "--target-dir"])
         .arg(&dir);
     runner.run(build)
 }

@@ -6,7 +6,8 @@
 //!   which print figures; `bench --peers` runs Tandem side by side with
 //!   x11vnc + noVNC and xpra instead, and `bench --server` only the server
 //!   under load, `bench --console` only the console's size and start-up.
-//! - `test`: install what is missing, then fmt, clippy, invariants, unit,
+//! - `test`: install what is missing, then fmt, invariants, builds linted
+//!   by Clippy (`lint.rs`), unit,
 //!   router, wasm component and browser end-to-end tests, a short run of
 //!   every fuzz target, and a summary.
 //! - `fuzz [--long]`: the coverage-guided fuzz targets (see `fuzz.rs`).
@@ -18,6 +19,7 @@ mod cmd;
 mod console;
 mod fuzz;
 mod invariants;
+mod lint;
 mod postgres;
 mod run;
 mod summary;
@@ -31,6 +33,10 @@ const USAGE: &str = "usage: cargo xtask <run [-- SERVER ARGS] | test | bench [--
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo xtask test` makes this program cargo's compiler wrapper.
+    if lint::is_wrapper_call(&args) {
+        return lint::wrap(&args);
+    }
     let result = match args.first().map(String::as_str) {
         Some("run") => run::run(&args[1..]),
         Some("test") => test::test(),

@@ -36,16 +36,22 @@ fn run_tests(mut command: Command, total: &mut Counts) -> Result {
 }
 
 /// The test executables `cargo test --workspace` built, as cargo lists
-/// them (nothing is built again: the workspace run came first).
+/// them (nothing is built again: the workspace run came first). Cargo's
+/// list, even when a crate failed to build: the others still run.
 fn workspace_test_artifacts() -> Result<String> {
-    let list = linted(cargo(&[
+    let mut list = linted(cargo(&[
         "test",
         "--locked",
         "--workspace",
         "--no-run",
         "--message-format=json",
     ]))?;
-    crate::cmd::output(list).ok_or_else(|| "cargo test --no-run failed".into())
+    let out = list
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run cargo test --no-run: {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The test executables of `tandem-server` (its unit tests and every
@@ -100,26 +106,10 @@ fn test_executables(json: &str, package: &str) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// `cargo` building the workspace's own crates with Clippy's driver as
-/// their compiler (`RUSTC_WORKSPACE_WRAPPER`, the way `cargo clippy` runs
-/// it), which builds them and lints them with `-D warnings` in one pass.
-/// A separate `cargo clippy` would first check every dependency again in
-/// its own metadata-only build: on a cold run on two cores that was
-/// about 7.5 minutes for the host, wasm32 and Windows passes together.
-/// The wrapper is part of the workspace crates' fingerprints only, so the
-/// dependencies stay shared with every other build, and every command
-/// that must reuse these artifacts goes through here.
-fn linted(mut cargo: Command) -> Result<Command> {
-    let mut which = command("rustup");
-    which.args(["which", "clippy-driver"]);
-    let driver = crate::cmd::output(which)
-        .ok_or("clippy-driver is missing (rustup component add clippy)")?;
-    // Arguments for the driver as `cargo clippy -- -D warnings` passes them.
-    cargo.env("RUSTC_WORKSPACE_WRAPPER", driver.trim()).env(
-        "CLIPPY_ARGS",
-        "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
-    );
-    Ok(cargo)
+/// `cargo` building the workspace's own crates linted (`lint.rs`). Every
+/// command that must reuse these artifacts goes through here.
+fn linted(cargo: Command) -> Result<Command> {
+    crate::lint::wrapped(cargo)
 }
 
 /// The agent end-to-end suite, run by the e2e executable from the
@@ -177,7 +167,6 @@ fn cargo_windows(args: &[&str]) -> Result<Command> {
 
 pub fn test() -> Result {
     let started = Instant::now();
-    crate::cmd::build_tests_apart();
     tools::ensure_for_test()?;
     run(cargo(&["fmt", "--all", "--check"]))?;
     invariants::check()?;
@@ -188,15 +177,8 @@ pub fn test() -> Result {
     // --workspace` resolves, so that the run below builds nothing: first
     // the binaries the e2e suites start, then every test, bench and
     // example target (benches and examples are only built, for their
-    // lints). Not xtask's own binary, which is running (its test harness
-    // is linted).
-    run(linted(cargo(&[
-        "build",
-        "--locked",
-        "--workspace",
-        "--exclude",
-        "xtask",
-    ]))?)?;
+    // lints).
+    run(linted(cargo(&["build", "--locked", "--workspace"]))?)?;
     run(linted(cargo(&[
         "test",
         "--locked",

@@ -109,9 +109,10 @@ fn rustup_components() -> Result {
 
 /// `cargo` for installing a tool: its release profile at `opt-level = 1`,
 /// without fat LTO and a single codegen unit (Trunk asks for both). On two
-/// cores a cold install of Trunk took 360 s and of wasm-bindgen-cli 147 s
-/// with only LTO and codegen units changed; the tools run for seconds, so
-/// their last percent of speed does not matter.
+/// cores, cold installs of Trunk and wasm-bindgen-cli took 360 and 147 s
+/// without LTO and with 16 units, and 299 and 138 s also at
+/// `opt-level = 1` (2026-12-07); the tools run for seconds, so their last
+/// percent of speed does not matter.
 pub fn fast_install() -> std::process::Command {
     let mut cargo = command("cargo");
     cargo
