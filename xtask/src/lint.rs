@@ -53,18 +53,25 @@ pub fn wrapped(mut cargo: Command) -> Result<Command> {
     Ok(cargo)
 }
 
-/// A copy of this program at a path that names what the lints depend on.
-/// A copy, because a build of the workspace replaces `target/debug/xtask`.
+/// A copy of this program at a path that names what the lints depend on,
+/// made once, before the first build: a build of the workspace replaces
+/// `target/debug/xtask`, and this process's own file with it.
 fn wrapper() -> Result<PathBuf> {
+    static PATH: std::sync::OnceLock<Result<PathBuf>> = std::sync::OnceLock::new();
+    PATH.get_or_init(copy_of_this_program).clone()
+}
+
+fn copy_of_this_program() -> Result<PathBuf> {
     let config = std::fs::read(root().join("clippy.toml")).unwrap_or_default();
     let mut hasher = std::hash::DefaultHasher::new();
     (config, CLIPPY_ARGS).hash(&mut hasher);
     let dir = crate::cmd::target_dir().join("lint");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(format!("xtask-lint-{:016x}", hasher.finish()));
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let me = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
     let fresh = dir.join(format!("xtask-lint-{}.tmp", std::process::id()));
-    std::fs::copy(&me, &fresh).map_err(|e| format!("{}: {e}", fresh.display()))?;
+    std::fs::copy(&me, &fresh)
+        .map_err(|e| format!("copying {} to {}: {e}", me.display(), fresh.display()))?;
     std::fs::rename(&fresh, &path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }
