@@ -16,7 +16,7 @@ use crate::routes::AppRoute;
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
-use tandem_protocol::routes::in_full_console;
+use tandem_protocol::routes::Console;
 
 /// `/`: helpers go to their devices, everyone else (sharers) to "Get
 /// help"; signed-out visitors to the devices page, which asks them to sign
@@ -41,13 +41,45 @@ fn HomeRedirect() -> impl IntoView {
     }
 }
 
-/// The console's page table, with `$fallback` for unknown paths and
-/// `$more` routes after the helper's. Written once so that both builds
-/// share every route they have in common; the routes are listed in the
+/// The console's page table: home and sign-in in every build, then the
+/// groups of pages named (`helper`: devices and sessions; `sharer`: "Get
+/// help" and the shared session; `{ ... }`: routes written out), with
+/// `$fallback` for the paths no route takes. Written once so that every
+/// build shares the routes it has in common; the routes are listed in the
 /// source (not chosen at run time) so that a build without a page does
 /// not carry its code.
 macro_rules! console {
-    ($fallback:ident; $($more:tt)*) => {
+    ($fallback:expr; $($groups:tt)*) => {
+        console!(@routes $fallback; []; $($groups)*)
+    };
+    (@routes $fallback:expr; [$($routes:tt)*]; helper $($groups:tt)*) => {
+        console!(@routes $fallback; [$($routes)*
+            <Route
+                path=path!("/devices")
+                view=|| view! { <Titled title="Devices"><RequireAuth><DevicesPage /></RequireAuth></Titled> }
+            />
+            <Route
+                path=path!("/sessions/:id")
+                view=|| view! { <Titled title="Session"><RequireAuth><AssistPage /></RequireAuth></Titled> }
+            />
+        ]; $($groups)*)
+    };
+    (@routes $fallback:expr; [$($routes:tt)*]; sharer $($groups:tt)*) => {
+        console!(@routes $fallback; [$($routes)*
+            <Route
+                path=path!("/share")
+                view=|| view! { <Titled title="Get help"><RequireAuth><SharePage /></RequireAuth></Titled> }
+            />
+            <Route
+                path=path!("/share/:id")
+                view=|| view! { <Titled title="Help session"><RequireAuth><ShareSessionPage /></RequireAuth></Titled> }
+            />
+        ]; $($groups)*)
+    };
+    (@routes $fallback:expr; [$($routes:tt)*]; { $($more:tt)* } $($groups:tt)*) => {
+        console!(@routes $fallback; [$($routes)* $($more)*]; $($groups)*)
+    };
+    (@routes $fallback:expr; [$($routes:tt)*];) => {
         view! {
             <Router>
                 <Shell>
@@ -60,23 +92,7 @@ macro_rules! console {
                             path=path!("/signin")
                             view=|| view! { <Titled title="Sign in"><SignInPage /></Titled> }
                         />
-                        <Route
-                            path=path!("/devices")
-                            view=|| view! { <Titled title="Devices"><RequireAuth><DevicesPage /></RequireAuth></Titled> }
-                        />
-                        <Route
-                            path=path!("/sessions/:id")
-                            view=|| view! { <Titled title="Session"><RequireAuth><AssistPage /></RequireAuth></Titled> }
-                        />
-                        <Route
-                            path=path!("/share")
-                            view=|| view! { <Titled title="Get help"><RequireAuth><SharePage /></RequireAuth></Titled> }
-                        />
-                        <Route
-                            path=path!("/share/:id")
-                            view=|| view! { <Titled title="Help session"><RequireAuth><ShareSessionPage /></RequireAuth></Titled> }
-                        />
-                        $($more)*
+                        $($routes)*
                     </Routes>
                 </Shell>
             </Router>
@@ -84,16 +100,24 @@ macro_rules! console {
     };
 }
 
-/// The helper's console (`index.html`): sign-in, devices, sessions and the
-/// sharer's pages. A page of the full console reached from here (a link
-/// in the navigation, say) is loaded from the server, which sends the
-/// full console for it.
+/// The helper's console (`index.html`): sign-in, devices and sessions. A
+/// page of another build reached from here (a link in the navigation,
+/// say) is loaded from the server, which sends the build that has it.
 #[component]
 pub fn App() -> impl IntoView {
     provide_auth();
     provide_issued_codes();
     remember_loaded_path();
-    console! { HelperFallback; }
+    console! { || view! { <ElsewhereFallback here=Console::Helper /> }; helper }
+}
+
+/// The sharer's console (`share.html`): sign-in, "Get help" and the
+/// session she shares. Other pages are loaded from the server.
+#[component]
+pub fn SharerApp() -> impl IntoView {
+    provide_auth();
+    remember_loaded_path();
+    console! { || view! { <ElsewhereFallback here=Console::Sharer /> }; sharer }
 }
 
 /// The full console (`full.html`): every page, the administration,
@@ -102,7 +126,7 @@ pub fn App() -> impl IntoView {
 pub fn FullApp() -> impl IntoView {
     provide_auth();
     provide_issued_codes();
-    console! { NotFound;
+    console! { NotFound; helper sharer {
         <Route
             path=path!("/admin/settings")
             view=|| view! { <Titled title="Settings"><RequireAuth><SettingsPage /></RequireAuth></Titled> }
@@ -151,12 +175,12 @@ pub fn FullApp() -> impl IntoView {
             path=path!("/monitor")
             view=|| view! { <Titled title="Monitor"><RequireAuth><MonitorPage /></RequireAuth></Titled> }
         />
-    }
+    } }
 }
 
 thread_local! {
-    /// The path this page was loaded at: a page of the full console that
-    /// the server sent the helper's console for is not reloaded again.
+    /// The path this page was loaded at: a page of another build that the
+    /// server sent this build for is not reloaded again.
     static LOADED_PATH: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
@@ -170,15 +194,17 @@ fn NotFound() -> impl IntoView {
     view! { <Titled title="Page not found"><NotFoundPage /></Titled> }
 }
 
-/// An unknown path in the helper's console. A page of the full console,
-/// reached by a link from here, is loaded from the server, which sends the
-/// full console for it. If the server sent this console for such a page
-/// (the full build is missing), the page says so instead of reloading.
+/// A path no route of this build takes (the helper's or the sharer's
+/// console). A page of another build, reached by a link from here, is
+/// loaded from the server, which sends the build that has it. If the
+/// server sent this build for such a page (that build is missing), the
+/// page says so instead of reloading; a path of this build's own is not
+/// found.
 #[component]
-fn HelperFallback() -> impl IntoView {
+fn ElsewhereFallback(here: Console) -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let path = location.pathname.get_untracked();
-    if !in_full_console(&path) {
+    if Console::for_path(&path) == here {
         return view! { <NotFound /> }.into_any();
     }
     let loaded_here = LOADED_PATH.with(|loaded| loaded.borrow().as_deref() == Some(path.as_str()));
@@ -187,7 +213,7 @@ fn HelperFallback() -> impl IntoView {
             <Titled title="Page unavailable">
                 <section class="page narrow" aria-labelledby="unavailable-title">
                     <h1 id="unavailable-title">"Page unavailable"</h1>
-                    <p>"This page is part of the full console, which the server did not send. Reload the page; if this stays, the console's build on the server is incomplete."</p>
+                    <p>"This page is part of another build of the console, which the server did not send. Reload the page; if this stays, the console's build on the server is incomplete."</p>
                 </section>
             </Titled>
         }

@@ -1,5 +1,6 @@
-//! Entry point of the helper's console (`index.html`): sign-in, devices,
-//! sessions and the sharer's pages. `full.rs` is the full console.
+//! Entry point of the helper's console (`index.html`): sign-in, devices
+//! and the session workspace. `share.rs` is the sharer's console, `full.rs`
+//! the full console.
 
 fn main() {
     tandem_frontend::start(tandem_frontend::app::App);

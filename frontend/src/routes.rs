@@ -3,6 +3,7 @@
 use tandem_protocol::SessionId;
 use tandem_protocol::admin::AuditQuery;
 use tandem_protocol::reports::{Outcome, ReportFlag, ReportQuery, ReportSort};
+use tandem_protocol::routes::Console;
 
 /// Every page the console can show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,18 +170,17 @@ impl AppRoute {
         }
     }
 
-    /// Whether this page is only in the full console (`app::FullApp`). The
-    /// match is exhaustive so that a new page must say which build has it;
-    /// a test checks that the server's prefixes
-    /// (`protocol::routes::FULL_CONSOLE_PREFIXES`) agree.
-    pub fn in_full_console(&self) -> bool {
+    /// The build the server sends for this page
+    /// (`tandem_protocol::routes::Console`). The match is exhaustive so
+    /// that a new page must say which build has it; a test checks that the
+    /// server's prefixes agree.
+    pub fn console(&self) -> Console {
         match self {
             AppRoute::Home
             | AppRoute::SignIn { .. }
             | AppRoute::Devices
-            | AppRoute::Session { .. }
-            | AppRoute::Share
-            | AppRoute::ShareSession { .. } => false,
+            | AppRoute::Session { .. } => Console::Helper,
+            AppRoute::Share | AppRoute::ShareSession { .. } => Console::Sharer,
             AppRoute::AdminSettings
             | AppRoute::AdminRoles
             | AppRoute::AdminAssignments
@@ -190,7 +190,7 @@ impl AppRoute {
             | AppRoute::ReportDetail { .. }
             | AppRoute::Monitor
             | AppRoute::AdminAudit(_)
-            | AppRoute::AdminEnrollment => true,
+            | AppRoute::AdminEnrollment => Console::Full,
         }
     }
 
@@ -267,11 +267,7 @@ mod tests {
         for route in every_route() {
             let href = route.href();
             let path = href.split('?').next().unwrap_or_default();
-            assert_eq!(
-                tandem_protocol::routes::in_full_console(path),
-                route.in_full_console(),
-                "{href}"
-            );
+            assert_eq!(Console::for_path(path), route.console(), "{href}");
         }
     }
 

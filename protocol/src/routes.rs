@@ -150,20 +150,60 @@ pub fn safe_local_path(path: &str) -> Option<&str> {
     ok.then_some(path)
 }
 
-/// The console comes in two builds. The helper's console (`index.html`)
-/// carries sign-in, devices, sessions and the sharer's pages: what most
-/// people open, so it loads fast. The full console (`full.html`) adds the
-/// administration, session records and monitoring; the server sends it
-/// for the paths under these prefixes.
-pub const FULL_CONSOLE_PREFIXES: &[&str] = &["/admin", "/reports", "/monitor"];
+/// The console comes in three builds, each with the pages one kind of
+/// visitor opens, so that each loads only what it shows:
+/// - the helper's console (`index.html`): sign-in, devices and the
+///   session workspace;
+/// - the sharer's console (`share.html`): sign-in and the sharer's pages
+///   ("Get help", the session she shares), about a third lighter than
+///   the helper's: a sharer never loads the helper's workspace;
+/// - the full console (`full.html`): every page, with the administration,
+///   session records and monitoring.
+///
+/// The server sends each page the build that has it ([`Console::for_path`]);
+/// a link from one build to a page of another loads that page from the
+/// server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Console {
+    Helper,
+    Sharer,
+    Full,
+}
 
-/// Whether the console page at `path` (no query) is only in the full
-/// console: `/admin`, `/admin/users`, `/reports/…`, but not `/adminx`.
-pub fn in_full_console(path: &str) -> bool {
-    FULL_CONSOLE_PREFIXES.iter().any(|prefix| {
-        path.strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
+/// The paths only the full console has (see [`Console`]).
+pub const FULL_CONSOLE_PREFIXES: &[&str] = &["/admin", "/reports", "/monitor"];
+/// The paths the sharer's console is sent for (see [`Console`]).
+pub const SHARER_CONSOLE_PREFIXES: &[&str] = &[SHARE_PAGE];
+
+/// Whether `path` is `prefix` or below it: `/admin/users` is under
+/// `/admin`, `/adminx` is not.
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+impl Console {
+    /// The build the server sends for the console page at `path` (no
+    /// query). Every other path (`/`, `/signin`, `/devices`, an unknown
+    /// one) gets the helper's console.
+    pub fn for_path(path: &str) -> Console {
+        if FULL_CONSOLE_PREFIXES.iter().any(|p| under(path, p)) {
+            Console::Full
+        } else if SHARER_CONSOLE_PREFIXES.iter().any(|p| under(path, p)) {
+            Console::Sharer
+        } else {
+            Console::Helper
+        }
+    }
+
+    /// The build's page in the console's directory.
+    pub fn page(self) -> &'static str {
+        match self {
+            Console::Helper => "index.html",
+            Console::Sharer => "share.html",
+            Console::Full => "full.html",
+        }
+    }
 }
 
 /// Where to go after signing in: `next` if it is a safe local path, else
@@ -203,18 +243,36 @@ mod tests {
             "/reports/abc",
             "/monitor",
         ] {
-            assert!(in_full_console(full), "{full}");
+            assert_eq!(Console::for_path(full), Console::Full, "{full}");
         }
         for helper in [
             "/",
             "/devices",
             "/sessions/a",
-            "/share",
             "/adminx",
             "/reportsx",
             "/signin",
         ] {
-            assert!(!in_full_console(helper), "{helper}");
+            assert_ne!(Console::for_path(helper), Console::Full, "{helper}");
         }
+    }
+
+    #[test]
+    fn each_path_gets_the_build_that_has_its_page() {
+        for (path, console) in [
+            ("/", Console::Helper),
+            ("/signin", Console::Helper),
+            ("/devices", Console::Helper),
+            ("/sessions/a", Console::Helper),
+            ("/sharex", Console::Helper),
+            ("/nowhere", Console::Helper),
+            ("/share", Console::Sharer),
+            ("/share/0193a", Console::Sharer),
+            ("/admin/roles", Console::Full),
+            ("/reports/a", Console::Full),
+        ] {
+            assert_eq!(Console::for_path(path), console, "{path}");
+        }
+        assert_eq!(Console::Sharer.page(), "share.html");
     }
 }

@@ -292,6 +292,7 @@ async fn each_page_gets_the_console_build_that_has_it() {
     file("index.html", "<script>helper()</script>");
     file("full.html", "<script>full()</script>");
     file("full.html.gz", "gzipped full page");
+    file("share.html", "<script>sharer()</script>");
     let app = app_with(dist.path()).await;
     let body = |response| async move { String::from_utf8(body_bytes(response).await).unwrap() };
     for (path, page) in [
@@ -303,6 +304,10 @@ async fn each_page_gets_the_console_build_that_has_it() {
         ("/sessions/0193", "<script>helper()</script>"),
         ("/adminx", "<script>helper()</script>"),
         ("/", "<script>helper()</script>"),
+        ("/signin?next=/share", "<script>helper()</script>"),
+        ("/share", "<script>sharer()</script>"),
+        ("/share/0193?x=1", "<script>sharer()</script>"),
+        ("/sharex", "<script>helper()</script>"),
     ] {
         let response = app.get(path, None).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
@@ -311,12 +316,12 @@ async fn each_page_gets_the_console_build_that_has_it() {
             "no-cache",
             "{path}"
         );
-        // One policy allows both pages' bootstraps, by hash.
+        // One policy allows every page's bootstrap, by hash.
         let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()
             .to_owned();
-        for script in ["helper()", "full()"] {
+        for script in ["helper()", "sharer()", "full()"] {
             let hash = base64::engine::general_purpose::STANDARD
                 .encode(<sha2::Sha256 as sha2::Digest>::digest(script.as_bytes()));
             assert!(csp.contains(&format!("'sha256-{hash}'")), "{path}: {csp}");
@@ -335,13 +340,16 @@ async fn each_page_gets_the_console_build_that_has_it() {
     assert_eq!(gzip.headers()[header::CONTENT_ENCODING], "gzip");
     assert_eq!(body(gzip).await, "gzipped full page");
 
-    // Without the full build, its pages get the helper's console, which
-    // says the page is unavailable rather than failing.
+    // Without the full or the sharer's build, their pages get the helper's
+    // console, which says the page is unavailable rather than failing.
     std::fs::remove_file(dist.path().join("full.html")).unwrap();
+    std::fs::remove_file(dist.path().join("share.html")).unwrap();
     let app = app_with(dist.path()).await;
-    let response = app.get("/admin/users", None).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body(response).await, "<script>helper()</script>");
+    for path in ["/admin/users", "/share/0193"] {
+        let response = app.get(path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(body(response).await, "<script>helper()</script>", "{path}");
+    }
 }
 
 /// A signed-in client that sends a session request's headers and then sits

@@ -3,9 +3,9 @@
 //!
 //! - The release WASM and JS from `dist/`, raw, gzipped (`gzip -9`, the
 //!   build's `.gz` that the server sends) and as the build's brotli copy.
-//!   There are two builds: the helper's console (`tandem-frontend-*`) and
-//!   the full console with the administration, records and monitoring
-//!   (`tandem-frontend-full-*`).
+//!   There are three builds: the helper's console (`tandem-frontend-*`),
+//!   the sharer's (`tandem-frontend-share-*`) and the full console with
+//!   the administration, records and monitoring (`tandem-frontend-full-*`).
 //! - Navigation → first paint (FCP), → the console's first frame, and →
 //!   largest paint (LCP) in a fresh headless Chromium, read from the page's
 //!   own Paint Timing entries and User Timing marks. The page draws a
@@ -19,7 +19,8 @@
 //!   Cold: an empty cache in a browser already running (it has opened one
 //!   plain response of the server first). Warm: the same browser opening
 //!   `/devices` afterwards. Full: then `/reports`, the first page of the
-//!   full console, whose WASM is not cached yet.
+//!   full console, whose WASM is not cached yet. Sharer: then `/share`,
+//!   the first page of the sharer's console, its WASM not cached either.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a panic is a report
 
 use std::path::Path;
@@ -90,7 +91,7 @@ async fn main() {
 
     // Per kind of navigation: first paints, the console's first frames,
     // largest paints, WASM bytes.
-    let mut figures: [[Vec<f64>; 4]; 4] = Default::default();
+    let mut figures: [[Vec<f64>; 4]; 5] = Default::default();
     let mut record = |kind: usize, paints: &serde_json::Value| {
         for (figure, key) in ["fcp", "frame", "lcp", "wasmBytes"].into_iter().enumerate() {
             let value = paints[key].as_f64();
@@ -130,7 +131,13 @@ async fn main() {
         browser.wait_for("h1").await.unwrap();
         let full = browser.eval_async(PAINTS, vec![]).await.unwrap();
         record(3, &full);
-        println!("run: fresh {fresh}\n     cold {cold}\n     warm {warm}\n     full {full}");
+        browser.goto("/share").await.unwrap();
+        browser.wait_for("#share-code").await.unwrap();
+        let sharer = browser.eval_async(PAINTS, vec![]).await.unwrap();
+        record(4, &sharer);
+        println!(
+            "run: fresh {fresh}\n     cold {cold}\n     warm {warm}\n     full {full}\n     sharer {sharer}"
+        );
         browser.close().await;
         env.browser.close().await;
     }
@@ -142,6 +149,7 @@ async fn main() {
         "running browser, empty cache (/signin)",
         "warm: cached (/devices)",
         "full console, its WASM not cached (/reports)",
+        "sharer's console, its WASM not cached (/share)",
     ]
     .into_iter()
     .zip(figures.iter_mut())

@@ -205,6 +205,47 @@ async fn the_helpers_console_hands_the_admin_pages_to_the_full_console() {
     .await;
 }
 
+#[tokio::test]
+async fn the_sharers_pages_come_in_their_own_build() {
+    e2e(async |env| {
+        let browser = &env.browser;
+        browser.sign_in_as("megan@contoso.test").await.unwrap();
+        browser.wait_for("table.devices").await.unwrap();
+        let helper = loaded_wasm(browser).await;
+        assert!(
+            helper.len() == 1
+                && helper[0].starts_with("tandem-frontend-")
+                && !helper[0].starts_with("tandem-frontend-share-"),
+            "{helper:?}"
+        );
+
+        // "Get help" loads the sharer's console, which shows the code form.
+        browser.click("nav a[href='/share']").await.unwrap();
+        browser.wait_for("#share-code").await.unwrap();
+        browser.wait_for_path("/share").await.unwrap();
+        let sharer = loaded_wasm(browser).await;
+        assert!(
+            sharer.len() == 1 && sharer[0].starts_with("tandem-frontend-share-"),
+            "{sharer:?}"
+        );
+        // And its link to the devices loads the helper's console again.
+        browser.click("nav a[href='/devices']").await.unwrap();
+        browser.wait_for("table.devices").await.unwrap();
+        assert_eq!(loaded_wasm(browser).await, helper);
+
+        // A sharer at the home page is sent on to "Get help", in her build.
+        let _ = browser
+            .fetch_post("/api/auth/logout", &serde_json::json!({}))
+            .await;
+        browser.sign_in_as("lynne@contoso.test").await.unwrap();
+        browser.goto("/").await.unwrap();
+        browser.wait_for_path("/share").await.unwrap();
+        browser.wait_for("#share-code").await.unwrap();
+        assert_eq!(loaded_wasm(browser).await, sharer);
+    })
+    .await;
+}
+
 /// Pastes `csv` into the import panel's `textarea` and submits it.
 async fn submit_import(browser: &tandem_tests::Browser, textarea: &str, csv: &str) {
     browser.fill(textarea, csv).await.unwrap();

@@ -268,8 +268,8 @@ fn broken_console(broken: Broken) -> tempfile::TempDir {
         }
     }
     assert_eq!(
-        touched, 2,
-        "{broken:?}: the helper's and the full console's"
+        touched, 3,
+        "{broken:?}: the helper's, the sharer's and the full console's"
     );
     copy
 }

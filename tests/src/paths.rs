@@ -58,19 +58,21 @@ fn built_binary(
     }
 }
 
-/// The Trunk-built console, both builds (`index.html` and `full.html`):
+/// The Trunk-built console, every build (`index.html`, `share.html` and
+/// `full.html`):
 /// `$TANDEM_TEST_DIST_DIR`, or `dist/` at the workspace root.
 pub fn dist_dir() -> Result<PathBuf, HarnessError> {
     let dir = std::env::var_os("TANDEM_TEST_DIST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
-    if dir.join("index.html").is_file() && dir.join("full.html").is_file() {
+    let pages = ["index.html", "share.html", "full.html"];
+    if pages.iter().all(|page| dir.join(page).is_file()) {
         Ok(dir)
     } else {
         Err(HarnessError::Missing {
             what: "the built console",
             path: dir,
-            hint: "build both builds with `cargo xtask run` or `cargo xtask test` (a plain `trunk build` makes only the helper's)",
+            hint: "build every build with `cargo xtask run` or `cargo xtask test` (a plain `trunk build` makes only the helper's)",
         })
     }
 }

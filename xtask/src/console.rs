@@ -1,52 +1,90 @@
-//! Building the console: two Trunk builds merged into `dist/`.
+//! Building the console: three Trunk builds merged into `dist/` (see
+//! `tandem_protocol::routes::Console`).
 //!
 //! - `index.html` and `tandem-frontend-*`: the helper's console (sign-in,
-//!   devices, sessions, the sharer's pages), what most people load;
+//!   devices, sessions), what most people load;
+//! - `share.html` and `tandem-frontend-share-*`: the sharer's console
+//!   (sign-in and the sharer's pages);
 //! - `full.html` and `tandem-frontend-full-*`: every page, administration,
-//!   session records and monitoring included. The server sends it for the
-//!   paths under `tandem_protocol::routes::FULL_CONSOLE_PREFIXES`.
+//!   session records and monitoring included.
 //!
-//! Trunk empties its output directory on every build, so the full console
-//! is built into the target directory first and its files are then copied
-//! beside the helper's (the shared stylesheet and `public/` are the same
-//! files and are not copied twice).
+//! The server sends each page the build that has it. Trunk empties its
+//! output directory on every build, so the other builds are made in the
+//! target directory first and their files are then copied beside the
+//! helper's (the shared stylesheet and `public/` are the same files and
+//! are not copied twice).
 
 use crate::cmd::{Result, command, root, run, target_dir};
 use std::path::Path;
 
+/// A build besides the helper's: its page and its binary.
+struct OtherBuild {
+    page: &'static str,
+    bin: &'static str,
+}
+
+const OTHER_BUILDS: [OtherBuild; 2] = [
+    OtherBuild {
+        page: "share.html",
+        bin: "tandem-frontend-share",
+    },
+    OtherBuild {
+        page: "full.html",
+        bin: "tandem-frontend-full",
+    },
+];
+
 pub fn build() -> Result {
-    same_page(
-        &read_text(&root().join("frontend/index.html"))?,
-        &read_text(&root().join("frontend/full.html"))?,
-    )?;
-    let full_dist = target_dir().join("console-full");
-    let mut full = command("trunk");
-    full.args(["build", "--release", "--html-output", "full.html", "--dist"])
-        .arg(&full_dist)
-        .arg("frontend/full.html");
-    run(full)?;
+    let index = read_text(&root().join("frontend/index.html"))?;
+    for other in &OTHER_BUILDS {
+        same_page(
+            &index,
+            &read_text(&root().join("frontend").join(other.page))?,
+            other,
+        )?;
+    }
+    let mut made = Vec::new();
+    for other in &OTHER_BUILDS {
+        let stem = other.page.trim_end_matches(".html");
+        let dist = target_dir().join(format!("console-{stem}"));
+        let mut trunk = command("trunk");
+        trunk
+            .args(["build", "--release", "--html-output", other.page, "--dist"])
+            .arg(&dist)
+            .arg(format!("frontend/{}", other.page));
+        run(trunk)?;
+        made.push((other, dist));
+    }
     let mut helper = command("trunk");
     helper.args(["build", "--release"]);
     run(helper)?;
-    merge(&full_dist, &root().join("dist"))
+    for (other, dist) in made {
+        merge(&dist, &root().join("dist"), other.page)?;
+    }
+    Ok(())
 }
 
-const HELPER_BIN: &str = r#"data-bin="tandem-frontend""#;
-const FULL_BIN: &str = r#"data-bin="tandem-frontend-full""#;
+const HELPER_BIN: &str = "tandem-frontend";
+
+fn bin_attribute(bin: &str) -> String {
+    format!(r#"data-bin="{bin}""#)
+}
 
 fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The two pages are the same but for the binary they load, so that an
-/// edit of one (a stylesheet, a header) cannot be forgotten in the other.
-fn same_page(index: &str, full: &str) -> Result {
-    if index.matches(HELPER_BIN).count() == 1 && index.replace(HELPER_BIN, FULL_BIN) == full {
+/// The pages are the same but for the binary they load, so that an edit
+/// of one (a stylesheet, a header) cannot be forgotten in another.
+fn same_page(index: &str, page: &str, other: &OtherBuild) -> Result {
+    let (helper, theirs) = (bin_attribute(HELPER_BIN), bin_attribute(other.bin));
+    if index.matches(&helper).count() == 1 && index.replace(&helper, &theirs) == page {
         Ok(())
     } else {
         Err(format!(
-            "frontend/full.html must be frontend/index.html with {HELPER_BIN} made {FULL_BIN}, \
-             and nothing else different"
+            "frontend/{} must be frontend/index.html with {helper} made {theirs}, \
+             and nothing else different",
+            other.page
         ))
     }
 }
@@ -55,7 +93,7 @@ fn same_page(index: &str, full: &str) -> Result {
 /// made (the stylesheet) must be the same; a folder must be one both
 /// have with the same files (`public/`): anything else is an error rather
 /// than a console that breaks when it runs.
-fn merge(from: &Path, into: &Path) -> Result {
+fn merge(from: &Path, into: &Path, page: &str) -> Result {
     let read = |path: &Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
     let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
     let mut copied = 0;
@@ -76,14 +114,14 @@ fn merge(from: &Path, into: &Path) -> Result {
             ));
         }
     }
-    if !into.join("full.html").is_file() {
+    if !into.join(page).is_file() {
         return Err(format!(
-            "the full console's full.html is missing from {}",
+            "the console's {page} is missing from {}",
             into.display()
         ));
     }
     eprintln!(
-        "console: {copied} files of the full console copied into {}",
+        "console: {copied} files of the build of {page} copied into {}",
         into.display()
     );
     Ok(())
@@ -109,7 +147,7 @@ fn same_folder(a: &Path, b: &Path) -> Result {
         Ok(())
     } else {
         Err(format!(
-            "the full console's folder {} differs from the helper's {}",
+            "the folder {} of a console build differs from the helper's {}",
             a.display(),
             b.display()
         ))
@@ -121,14 +159,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_full_page_differs_from_the_helpers_only_in_its_binary() {
-        let index = format!("<head><link {HELPER_BIN} /><link href=\"a.css\" /></head>");
-        let full = index.replace(HELPER_BIN, FULL_BIN);
-        assert!(same_page(&index, &full).is_ok());
-        assert!(same_page(&index, &full.replace("a.css", "b.css")).is_err());
-        assert!(same_page(&index, &index).is_err());
+    fn the_other_pages_differ_from_the_helpers_only_in_their_binary() {
+        let full = &OTHER_BUILDS[1];
+        let index = format!(
+            "<head><link {} /><link href=\"a.css\" /></head>",
+            bin_attribute(HELPER_BIN)
+        );
+        let page = index.replace(&bin_attribute(HELPER_BIN), &bin_attribute(full.bin));
+        assert!(same_page(&index, &page, full).is_ok());
+        assert!(same_page(&index, &page.replace("a.css", "b.css"), full).is_err());
+        assert!(same_page(&index, &index, full).is_err());
         // The pages in the tree.
-        let page = |name: &str| read_text(&root().join("frontend").join(name)).unwrap();
-        assert!(same_page(&page("index.html"), &page("full.html")).is_ok());
+        let read = |name: &str| read_text(&root().join("frontend").join(name)).unwrap();
+        for other in &OTHER_BUILDS {
+            assert!(
+                same_page(&read("index.html"), &read(other.page), other).is_ok(),
+                "{}",
+                other.page
+            );
+        }
     }
 }

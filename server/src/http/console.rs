@@ -1,9 +1,9 @@
 //! Serving the Trunk-built console. Client routes fall back to the page of
-//! the build that has them, so that deep links and reloads work: the
-//! full console's `full.html` for the paths under
-//! [`FULL_CONSOLE_PREFIXES`](tandem_protocol::routes::FULL_CONSOLE_PREFIXES)
-//! (administration, records, monitoring), the lighter helper's console
-//! `index.html` for every other (`/devices`, ...). Every console
+//! the build that has them ([`Console::for_path`]), so that deep links and
+//! reloads work: the full console's `full.html` for administration,
+//! records and monitoring, the sharer's console `share.html` for the
+//! sharer's pages, the helper's console `index.html` for every other
+//! (`/devices`, ...). Every console
 //! response carries a strict Content-Security-Policy: scripts only from this
 //! origin plus the pages' inline scripts (Trunk's bootstrap and the boot
 //! shell's status script, each allowed by its hash), and `wasm-unsafe-eval`
@@ -16,6 +16,7 @@ use axum::routing::{MethodRouter, any, any_service};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use tandem_protocol::routes::Console;
 use tower::ServiceBuilder;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -68,12 +69,9 @@ pub fn content_security_policy(index_html: &str) -> String {
     )
 }
 
-/// The full console's page, beside `index.html`.
-const FULL_CONSOLE_PAGE: &str = "full.html";
-
 /// The service for everything that is not the API.
 pub fn service(dist_dir: &Path) -> MethodRouter {
-    let index = dist_dir.join("index.html");
+    let index = dist_dir.join(Console::Helper.page());
     let Ok(index_html) = std::fs::read_to_string(&index) else {
         tracing::warn!(
             dist = %dist_dir.display(),
@@ -81,16 +79,23 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
         );
         return any(|| async { ApiError::ConsoleMissing.into_response() });
     };
-    // Without the full console, its pages get the helper's console, which
-    // says that the page is unavailable.
-    let full_html = std::fs::read_to_string(dist_dir.join(FULL_CONSOLE_PAGE)).ok();
-    if full_html.is_none() {
-        tracing::warn!(
-            dist = %dist_dir.display(),
-            "the full console (full.html) is missing: administration pages will not load"
-        );
+    // Without the sharer's or the full console, their pages get the
+    // helper's console, which says that the page is unavailable.
+    let mut pages = index_html;
+    let mut built = BuiltConsoles::default();
+    for console in [Console::Sharer, Console::Full] {
+        match std::fs::read_to_string(dist_dir.join(console.page())) {
+            Ok(html) => {
+                pages.push_str(&html);
+                built.set(console);
+            }
+            Err(_) => tracing::warn!(
+                dist = %dist_dir.display(),
+                page = console.page(),
+                "a console build is missing: its pages will not load"
+            ),
+        }
     }
-    let pages = format!("{index_html}{}", full_html.as_deref().unwrap_or_default());
     let csp = match HeaderValue::from_str(&content_security_policy(&pages)) {
         Ok(csp) => csp,
         Err(error) => {
@@ -110,7 +115,7 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
         );
     any_service(
         ServiceBuilder::new()
-            .map_request(move |request| full_console_for_its_pages(request, full_html.is_some()))
+            .map_request(move |request| the_build_for_its_page(request, built))
             .layer(axum::middleware::from_fn_with_state(
                 BuiltAssets::read(dist_dir),
                 cache_control,
@@ -127,19 +132,48 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
     )
 }
 
-/// A page of the full console is answered with `full.html` (when built):
-/// the request's path becomes that file's, its query is kept.
-fn full_console_for_its_pages(
+/// Which of the builds besides the helper's are in the console's
+/// directory.
+#[derive(Debug, Clone, Copy, Default)]
+struct BuiltConsoles {
+    sharer: bool,
+    full: bool,
+}
+
+impl BuiltConsoles {
+    fn set(&mut self, console: Console) {
+        match console {
+            Console::Helper => {}
+            Console::Sharer => self.sharer = true,
+            Console::Full => self.full = true,
+        }
+    }
+
+    fn has(self, console: Console) -> bool {
+        match console {
+            Console::Helper => true,
+            Console::Sharer => self.sharer,
+            Console::Full => self.full,
+        }
+    }
+}
+
+/// A page of the sharer's or the full console is answered with that
+/// build's page (when built): the request's path becomes that file's, its
+/// query is kept. Every other path goes on to the files, and from there
+/// to the helper's `index.html`.
+fn the_build_for_its_page(
     mut request: axum::extract::Request,
-    full_console_built: bool,
+    built: BuiltConsoles,
 ) -> axum::extract::Request {
-    if full_console_built && tandem_protocol::routes::in_full_console(request.uri().path()) {
+    let console = Console::for_path(request.uri().path());
+    if console != Console::Helper && built.has(console) {
         let query = request
             .uri()
             .query()
             .map(|q| format!("?{q}"))
             .unwrap_or_default();
-        if let Ok(uri) = format!("/{FULL_CONSOLE_PAGE}{query}").parse() {
+        if let Ok(uri) = format!("/{}{query}", console.page()).parse() {
             *request.uri_mut() = uri;
         }
     }
