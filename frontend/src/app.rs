@@ -14,6 +14,7 @@ use crate::pages::{
 };
 use crate::routes::AppRoute;
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 use tandem_protocol::routes::Console;
@@ -37,7 +38,14 @@ fn HomeRedirect() -> impl IntoView {
         } else {
             AppRoute::Share.href()
         };
-        Some(view! { <Redirect path=path /> })
+        // In place of `/`: Back from the page it leads to must not come
+        // here again and be sent forward (for a sharer, with a load of
+        // her console each time).
+        let options = NavigateOptions {
+            replace: true,
+            ..NavigateOptions::default()
+        };
+        Some(view! { <Redirect path=path options=options /> })
     }
 }
 

@@ -155,7 +155,7 @@ pub fn safe_local_path(path: &str) -> Option<&str> {
 /// - the helper's console (`index.html`): sign-in, devices and the
 ///   session workspace;
 /// - the sharer's console (`share.html`): sign-in and the sharer's pages
-///   ("Get help", the session she shares), about a third lighter than
+///   ("Get help", the session she shares), about a quarter lighter than
 ///   the helper's: a sharer never loads the helper's workspace;
 /// - the full console (`full.html`): every page, with the administration,
 ///   session records and monitoring.

@@ -273,7 +273,7 @@ async fn hashed_assets_are_sent_compressed_and_cached_for_good_and_the_page_is_n
     assert_eq!(body(plain).await, "plain wasm");
 
     // The page and deep links are revalidated every time.
-    for path in ["/", "/index.html", "/share"] {
+    for path in ["/", "/index.html", "/devices"] {
         let page = get(path.into(), Some("br")).await;
         assert_eq!(page.status(), StatusCode::OK, "{path}");
         assert_eq!(page.headers()[header::CACHE_CONTROL], "no-cache", "{path}");
@@ -293,6 +293,7 @@ async fn each_page_gets_the_console_build_that_has_it() {
     file("full.html", "<script>full()</script>");
     file("full.html.gz", "gzipped full page");
     file("share.html", "<script>sharer()</script>");
+    file("share.html.gz", "gzipped sharer page");
     let app = app_with(dist.path()).await;
     let body = |response| async move { String::from_utf8(body_bytes(response).await).unwrap() };
     for (path, page) in [
@@ -339,11 +340,33 @@ async fn each_page_gets_the_console_build_that_has_it() {
         .await;
     assert_eq!(gzip.headers()[header::CONTENT_ENCODING], "gzip");
     assert_eq!(body(gzip).await, "gzipped full page");
+    let gzip = app
+        .send(
+            axum::http::Request::get("/share/0193")
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(gzip.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(body(gzip).await, "gzipped sharer page");
+
+    // One build missing: its pages get the helper's console, the other
+    // build's pages still get theirs.
+    std::fs::remove_file(dist.path().join("share.html")).unwrap();
+    std::fs::remove_file(dist.path().join("share.html.gz")).unwrap();
+    let app = app_with(dist.path()).await;
+    for (path, page) in [
+        ("/share", "<script>helper()</script>"),
+        ("/admin", "<script>full()</script>"),
+    ] {
+        let response = app.get(path, None).await;
+        assert_eq!(body(response).await, page, "{path}");
+    }
 
     // Without the full or the sharer's build, their pages get the helper's
     // console, which says the page is unavailable rather than failing.
     std::fs::remove_file(dist.path().join("full.html")).unwrap();
-    std::fs::remove_file(dist.path().join("share.html")).unwrap();
     let app = app_with(dist.path()).await;
     for path in ["/admin/users", "/share/0193"] {
         let response = app.get(path, None).await;

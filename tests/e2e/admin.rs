@@ -215,7 +215,8 @@ async fn the_sharers_pages_come_in_their_own_build() {
         assert!(
             helper.len() == 1
                 && helper[0].starts_with("tandem-frontend-")
-                && !helper[0].starts_with("tandem-frontend-share-"),
+                && !helper[0].starts_with("tandem-frontend-share-")
+                && !helper[0].starts_with("tandem-frontend-full-"),
             "{helper:?}"
         );
 
@@ -232,6 +233,14 @@ async fn the_sharers_pages_come_in_their_own_build() {
         browser.click("nav a[href='/devices']").await.unwrap();
         browser.wait_for("table.devices").await.unwrap();
         assert_eq!(loaded_wasm(browser).await, helper);
+        // Back: "Get help" in the sharer's console, then the devices.
+        browser.client().back().await.unwrap();
+        browser.wait_for_path("/share").await.unwrap();
+        browser.wait_for("#share-code").await.unwrap();
+        assert_eq!(loaded_wasm(browser).await, sharer);
+        browser.client().back().await.unwrap();
+        browser.wait_for_path("/devices").await.unwrap();
+        browser.wait_for("table.devices").await.unwrap();
 
         // A sharer at the home page is sent on to "Get help", in her build.
         let _ = browser
@@ -242,6 +251,11 @@ async fn the_sharers_pages_come_in_their_own_build() {
         browser.wait_for_path("/share").await.unwrap();
         browser.wait_for("#share-code").await.unwrap();
         assert_eq!(loaded_wasm(browser).await, sharer);
+        // `/` was replaced: Back leads to the page before it, instead of
+        // to `/` and forward again.
+        browser.client().back().await.unwrap();
+        browser.wait_for_path("/devices").await.unwrap();
+        browser.wait_for_text("h1", "Devices").await.unwrap();
     })
     .await;
 }

@@ -109,7 +109,7 @@ fn merge(from: &Path, into: &Path, page: &str) -> Result {
             copied += 1;
         } else if read(&source)? != read(&target)? {
             return Err(format!(
-                "both console builds made {} with different contents",
+                "two console builds made {} with different contents",
                 target.display()
             ));
         }
