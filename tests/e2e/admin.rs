@@ -3,6 +3,7 @@
 //! directory is searched and imported; roles and groups are edited.
 //! Enrollment tokens, users and assignments: `admin_directory`.
 
+use tandem_protocol::routes::Console;
 use tandem_tests::e2e;
 
 const ALEX_ON_DIEGOS_DEVICE: &str = "/admin/access-review?helper=Alex&target=DT-DIEGO-02";
@@ -144,8 +145,8 @@ async fn helpers_see_no_admin_pages_and_the_api_refuses_them() {
     .await;
 }
 
-/// The WASM modules the page has loaded, by file name.
-async fn loaded_wasm(browser: &tandem_tests::Browser) -> Vec<String> {
+/// The console build the page runs: the one WASM module it loaded.
+async fn loaded_build(browser: &tandem_tests::Browser) -> Console {
     let names = browser
         .eval(
             "return performance.getEntriesByType('resource')
@@ -155,7 +156,19 @@ async fn loaded_wasm(browser: &tandem_tests::Browser) -> Vec<String> {
         )
         .await
         .unwrap();
-    serde_json::from_value(names).unwrap()
+    let names: Vec<String> = serde_json::from_value(names).unwrap();
+    let [name] = names.as_slice() else {
+        panic!("not one WASM module: {names:?}");
+    };
+    let build = name.strip_prefix("tandem-frontend-").unwrap_or_default();
+    if build.starts_with("share-") {
+        Console::Sharer
+    } else if build.starts_with("full-") {
+        Console::Full
+    } else {
+        assert!(!build.is_empty() && !build.contains('-'), "{name}");
+        Console::Helper
+    }
 }
 
 #[tokio::test]
@@ -165,23 +178,13 @@ async fn the_helpers_console_hands_the_admin_pages_to_the_full_console() {
         browser.sign_in_as("admin@contoso.test").await.unwrap();
         browser.wait_for("table.devices").await.unwrap();
         // Devices come from the lighter helper's console.
-        let helper = loaded_wasm(browser).await;
-        assert!(
-            helper.len() == 1
-                && helper[0].starts_with("tandem-frontend-")
-                && !helper[0].starts_with("tandem-frontend-full-"),
-            "{helper:?}"
-        );
+        assert_eq!(loaded_build(browser).await, Console::Helper);
 
         // A link to an admin page loads the full console, which shows it.
         browser.click("nav a[href='/admin/roles']").await.unwrap();
         browser.wait_for("table.roles").await.unwrap();
         browser.wait_for_path("/admin/roles").await.unwrap();
-        let full = loaded_wasm(browser).await;
-        assert!(
-            full.len() == 1 && full[0].starts_with("tandem-frontend-full-"),
-            "{full:?}"
-        );
+        assert_eq!(loaded_build(browser).await, Console::Full);
         assert_eq!(
             browser.texts("nav a[aria-current='page']").await.unwrap(),
             ["Roles"]
@@ -190,7 +193,7 @@ async fn the_helpers_console_hands_the_admin_pages_to_the_full_console() {
         // From there every page stays in the full console, without a load.
         browser.click("nav a[href='/devices']").await.unwrap();
         browser.wait_for("table.devices").await.unwrap();
-        assert_eq!(loaded_wasm(browser).await, full);
+        assert_eq!(loaded_build(browser).await, Console::Full);
         // Back: one history entry a page, across the two builds: Roles,
         // then the devices page the link was on (a second Roles entry
         // would hold the browser there). Chromium keeps the entries made
@@ -211,33 +214,22 @@ async fn the_sharers_pages_come_in_their_own_build() {
         let browser = &env.browser;
         browser.sign_in_as("megan@contoso.test").await.unwrap();
         browser.wait_for("table.devices").await.unwrap();
-        let helper = loaded_wasm(browser).await;
-        assert!(
-            helper.len() == 1
-                && helper[0].starts_with("tandem-frontend-")
-                && !helper[0].starts_with("tandem-frontend-share-")
-                && !helper[0].starts_with("tandem-frontend-full-"),
-            "{helper:?}"
-        );
+        assert_eq!(loaded_build(browser).await, Console::Helper);
 
         // "Get help" loads the sharer's console, which shows the code form.
         browser.click("nav a[href='/share']").await.unwrap();
         browser.wait_for("#share-code").await.unwrap();
         browser.wait_for_path("/share").await.unwrap();
-        let sharer = loaded_wasm(browser).await;
-        assert!(
-            sharer.len() == 1 && sharer[0].starts_with("tandem-frontend-share-"),
-            "{sharer:?}"
-        );
+        assert_eq!(loaded_build(browser).await, Console::Sharer);
         // And its link to the devices loads the helper's console again.
         browser.click("nav a[href='/devices']").await.unwrap();
         browser.wait_for("table.devices").await.unwrap();
-        assert_eq!(loaded_wasm(browser).await, helper);
+        assert_eq!(loaded_build(browser).await, Console::Helper);
         // Back: "Get help" in the sharer's console, then the devices.
         browser.client().back().await.unwrap();
         browser.wait_for_path("/share").await.unwrap();
         browser.wait_for("#share-code").await.unwrap();
-        assert_eq!(loaded_wasm(browser).await, sharer);
+        assert_eq!(loaded_build(browser).await, Console::Sharer);
         browser.client().back().await.unwrap();
         browser.wait_for_path("/devices").await.unwrap();
         browser.wait_for("table.devices").await.unwrap();
@@ -250,7 +242,7 @@ async fn the_sharers_pages_come_in_their_own_build() {
         browser.goto("/").await.unwrap();
         browser.wait_for_path("/share").await.unwrap();
         browser.wait_for("#share-code").await.unwrap();
-        assert_eq!(loaded_wasm(browser).await, sharer);
+        assert_eq!(loaded_build(browser).await, Console::Sharer);
         // `/` was replaced: Back leads to the page before it, instead of
         // to `/` and forward again.
         browser.client().back().await.unwrap();
