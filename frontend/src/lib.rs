@@ -17,10 +17,10 @@ pub mod rtc;
 use leptos::prelude::{IntoView, document, request_animation_frame, window};
 
 /// Starts a console (`main.rs`, `share.rs`, `full.rs`): mounts `app`,
-/// then takes away the page's static shell (`#boot` in `index.html`, drawn
-/// before the WASM runs), in the same task, so no frame shows both. Should the mount
-/// fail, the shell stays, and its script says that the console could not
-/// start. User Timing marks record when the console was mounted and when
+/// then takes away the page's static shell (`#boot` in each page, drawn
+/// before the WASM runs), in the same task, so no frame shows both.
+/// Should the mount fail, the shell stays, and its script says that the
+/// console could not start. User Timing marks record when the console was mounted and when
 /// the frame that draws it began (`cargo xtask bench --console` reads
 /// them).
 pub fn start<F, N>(app: F)
