@@ -40,7 +40,9 @@ pub fn is_wrapper_call(args: &[String]) -> bool {
         .is_some_and(|stem| stem == "rustc")
 }
 
-/// `cargo` with this program as the workspace crates' compiler wrapper.
+/// `cargo` with this program as the workspace crates' compiler wrapper:
+/// their builds linted. Every command that must reuse the linted
+/// artifacts goes through here.
 pub fn wrapped(mut cargo: Command) -> Result<Command> {
     let mut which = crate::cmd::command("rustup");
     which.args(["which", "clippy-driver"]);

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: everything CI checks, in order, then one summary.
 
 use crate::cmd::{Result, cargo, command, describe, run};
+use crate::lint::wrapped as linted;
 use crate::summary::{Counts, parse_result_line};
 use crate::{fuzz, invariants, postgres, tools};
 use std::io::{BufRead, BufReader};
@@ -104,12 +105,6 @@ fn test_executables(json: &str, package: &str) -> Vec<std::path::PathBuf> {
         .filter_map(|line| field(line, "executable"))
         .map(std::path::PathBuf::from)
         .collect()
-}
-
-/// `cargo` building the workspace's own crates linted (`lint.rs`). Every
-/// command that must reuse these artifacts goes through here.
-fn linted(cargo: Command) -> Result<Command> {
-    crate::lint::wrapped(cargo)
 }
 
 /// The agent end-to-end suite, run by the e2e executable from the

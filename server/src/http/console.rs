@@ -82,12 +82,12 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
     // Without the sharer's or the full console, their pages get the
     // helper's console, which says that the page is unavailable.
     let mut pages = index_html;
-    let mut built = BuiltConsoles::default();
+    let mut built = Vec::new();
     for console in [Console::Sharer, Console::Full] {
         match std::fs::read_to_string(dist_dir.join(console.page())) {
             Ok(html) => {
                 pages.push_str(&html);
-                built.set(console);
+                built.push(console);
             }
             Err(_) => tracing::warn!(
                 dist = %dist_dir.display(),
@@ -115,7 +115,7 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
         );
     any_service(
         ServiceBuilder::new()
-            .map_request(move |request| the_build_for_its_page(request, built))
+            .map_request(move |request| the_build_for_its_page(request, &built))
             .layer(axum::middleware::from_fn_with_state(
                 BuiltAssets::read(dist_dir),
                 cache_control,
@@ -132,42 +132,16 @@ pub fn service(dist_dir: &Path) -> MethodRouter {
     )
 }
 
-/// Which of the builds besides the helper's are in the console's
-/// directory.
-#[derive(Debug, Clone, Copy, Default)]
-struct BuiltConsoles {
-    sharer: bool,
-    full: bool,
-}
-
-impl BuiltConsoles {
-    fn set(&mut self, console: Console) {
-        match console {
-            Console::Helper => {}
-            Console::Sharer => self.sharer = true,
-            Console::Full => self.full = true,
-        }
-    }
-
-    fn has(self, console: Console) -> bool {
-        match console {
-            Console::Helper => true,
-            Console::Sharer => self.sharer,
-            Console::Full => self.full,
-        }
-    }
-}
-
 /// A page of the sharer's or the full console is answered with that
 /// build's page (when built): the request's path becomes that file's, its
 /// query is kept. Every other path goes on to the files, and from there
 /// to the helper's `index.html`.
 fn the_build_for_its_page(
     mut request: axum::extract::Request,
-    built: BuiltConsoles,
+    built: &[Console],
 ) -> axum::extract::Request {
     let console = Console::for_path(request.uri().path());
-    if console != Console::Helper && built.has(console) {
+    if console != Console::Helper && built.contains(&console) {
         let query = request
             .uri()
             .query()
