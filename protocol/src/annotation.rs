@@ -81,7 +81,9 @@ pub enum SharerDrawing {
 
 /// One message on the annotation channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "type"))]
 pub enum AnnotationMessage {
     /// Helper → device: points added to stroke `id` (a new id starts a
     /// stroke). An arrow is its first and last point.
@@ -101,6 +103,10 @@ pub enum AnnotationMessage {
     Cleared,
 }
 
+impl crate::tagged::Tagged for AnnotationMessage {
+    const TAG: &'static str = "type";
+}
+
 impl AnnotationMessage {
     /// Parses one message, refusing oversized, malformed or out-of-range
     /// ones.
@@ -109,7 +115,7 @@ impl AnnotationMessage {
             return Err(MessageError::TooLarge { bytes: bytes.len() });
         }
         let message: AnnotationMessage =
-            serde_json::from_slice(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
+            crate::tagged::from_json(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
         match &message {
             AnnotationMessage::Stroke { points, .. }
                 if points.is_empty() || points.len() > MAX_POINTS_PER_MESSAGE =>

@@ -79,7 +79,9 @@ impl ClipboardOutcome {
 
 /// One message on the clipboard channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "type"))]
 pub enum ClipboardMessage {
     /// Helper → device: a piece of text for the clipboard, `total` bytes
     /// in all; the `last` piece sets it.
@@ -102,6 +104,10 @@ pub enum ClipboardMessage {
     Done { id: u32, outcome: ClipboardOutcome },
 }
 
+impl crate::tagged::Tagged for ClipboardMessage {
+    const TAG: &'static str = "type";
+}
+
 impl ClipboardMessage {
     /// Parses one message, refusing oversized, malformed or out-of-range
     /// ones.
@@ -110,7 +116,7 @@ impl ClipboardMessage {
             return Err(MessageError::TooLarge { bytes: bytes.len() });
         }
         let message: ClipboardMessage =
-            serde_json::from_slice(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
+            crate::tagged::from_json(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
         match &message {
             ClipboardMessage::Put { total, text, .. }
             | ClipboardMessage::Content { total, text, .. }

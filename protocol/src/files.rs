@@ -54,7 +54,9 @@ pub enum FileDirection {
 
 /// How a transfer ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "kind"))]
 pub enum FileOutcome {
     /// Saved in the sharer's Downloads folder as `name`.
     Saved { name: String },
@@ -83,6 +85,10 @@ pub enum FileOutcome {
     NoAnswer,
     /// The device could not read or write the file.
     Failed,
+}
+
+impl crate::tagged::Tagged for FileOutcome {
+    const TAG: &'static str = "kind";
 }
 
 impl FileOutcome {
@@ -118,7 +124,9 @@ impl FileOutcome {
 
 /// One JSON message on the files channel. Chunks are binary ([`Chunk`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "type"))]
 pub enum FileMessage {
     /// Helper → device: a file to save on the device.
     Offer { id: u32, name: String, size: u64 },
@@ -143,7 +151,15 @@ pub enum FileMessage {
     /// Helper → device: stop this transfer.
     Cancel { id: u32 },
     /// Device → helper: the transfer ended so.
-    Done { id: u32, outcome: FileOutcome },
+    Done {
+        id: u32,
+        #[cfg_attr(target_arch = "wasm32", serde(with = "crate::tagged::field"))]
+        outcome: FileOutcome,
+    },
+}
+
+impl crate::tagged::Tagged for FileMessage {
+    const TAG: &'static str = "type";
 }
 
 impl FileMessage {
@@ -154,7 +170,7 @@ impl FileMessage {
             return Err(MessageError::TooLarge { bytes: bytes.len() });
         }
         let message: FileMessage =
-            serde_json::from_slice(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
+            crate::tagged::from_json(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
         let fits = match &message {
             FileMessage::Offer { name, size, .. } | FileMessage::Asking { name, size, .. } => {
                 *size <= MAX_FILE_LIMIT && name.len() <= MAX_PATH_BYTES
@@ -295,6 +311,7 @@ pub struct FileNotice {
     pub path: Option<String>,
     /// Why it stopped, or where it was saved.
     #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", serde(with = "crate::tagged::optional_field"))]
     pub outcome: Option<FileOutcome>,
 }
 

@@ -108,7 +108,9 @@ impl SpecialKeys {
 
 /// One input event from the helper.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "type"))]
 pub enum Input {
     Move {
         x: u32,
@@ -147,6 +149,10 @@ pub enum Input {
     /// [`HELD_INPUT_TIMEOUT_MILLIS`], so a lost key-up (or a helper gone
     /// mid-press) never leaves a key down on the device.
     Held,
+}
+
+impl crate::tagged::Tagged for Input {
+    const TAG: &'static str = "type";
 }
 
 /// Keys and buttons a run of inputs leaves held down: the console keeps
@@ -244,7 +250,7 @@ impl Input {
             return Err(MessageError::TooLarge { bytes: bytes.len() });
         }
         let input: Input =
-            serde_json::from_slice(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
+            crate::tagged::from_json(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
         match &input {
             Input::Key { code, .. } if code.is_empty() || code.len() > 32 => {
                 Err(MessageError::OutOfRange("key code"))
@@ -358,7 +364,9 @@ pub struct AgentStats {
 
 /// Control-channel messages, both ways.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "type"))]
 pub enum Control {
     /// Agent → helper: what the agent enforces now.
     Status { mode: Option<Mode>, paused: bool },
@@ -371,7 +379,10 @@ pub enum Control {
     CursorShape { shape: CursorShape },
     /// Agent → helper: the whole screen, or the one window the sharer
     /// picked (all else black, input outside it dropped).
-    Shared { shared: crate::sharing::Shared },
+    Shared {
+        #[cfg_attr(target_arch = "wasm32", serde(with = "crate::tagged::field"))]
+        shared: crate::sharing::Shared,
+    },
     /// Agent → helper: position in display pixels.
     Cursor { x: i32, y: i32, visible: bool },
     /// Agent → helper.
@@ -388,6 +399,10 @@ pub enum Control {
     Refused { reason: String },
 }
 
+impl crate::tagged::Tagged for Control {
+    const TAG: &'static str = "type";
+}
+
 impl Control {
     /// Parses one control message within its size limit.
     pub fn parse(bytes: &[u8]) -> Result<Self, MessageError> {
@@ -395,7 +410,7 @@ impl Control {
             return Err(MessageError::TooLarge { bytes: bytes.len() });
         }
         let control: Control =
-            serde_json::from_slice(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
+            crate::tagged::from_json(bytes).map_err(|e| MessageError::Malformed(e.to_string()))?;
         match &control {
             Control::CursorShape { shape }
                 if shape.width > MAX_CURSOR_SIDE || shape.height > MAX_CURSOR_SIDE =>

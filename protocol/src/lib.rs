@@ -25,6 +25,7 @@ pub mod session;
 pub mod settings;
 pub mod sharing;
 pub mod signal;
+pub mod tagged;
 pub mod text;
 pub mod tiles;
 pub mod time;

@@ -362,11 +362,17 @@ impl AssignmentDraft {
 
 /// Who or what can be helped, in an access-review row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "kind"))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReviewTarget {
     User { id: crate::UserId, name: String },
     Device { id: crate::DeviceId, name: String },
+}
+
+impl crate::tagged::Tagged for ReviewTarget {
+    const TAG: &'static str = "kind";
 }
 
 /// One line of the access review: `helper` may do `permissions` to `target`.
@@ -375,6 +381,7 @@ pub enum ReviewTarget {
 pub struct AccessReviewRow {
     pub helper_id: crate::UserId,
     pub helper_name: String,
+    #[cfg_attr(target_arch = "wasm32", serde(with = "crate::tagged::field"))]
     pub target: ReviewTarget,
     pub permissions: PermissionSet,
 }

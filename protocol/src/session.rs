@@ -30,7 +30,9 @@ pub enum Party {
 /// Why a session ended.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "outcome"))]
 pub enum EndReason {
     /// Someone clicked Leave.
     Completed { by: Party },
@@ -47,6 +49,10 @@ pub enum EndReason {
     /// Stopped from outside the session: an administrator ended it, or
     /// turned remote help off for the organization.
     Stopped { cause: StopCause },
+}
+
+impl crate::tagged::Tagged for EndReason {
+    const TAG: &'static str = "outcome";
 }
 
 /// Why a session was stopped from outside.
@@ -195,6 +201,10 @@ pub struct SessionView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconnect_left_ms: Option<u64>,
     pub reconnects: u32,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, with = "crate::tagged::optional_field")
+    )]
     pub ended: Option<EndReason>,
     pub created_at: crate::UnixMillis,
     /// Whether the tenant allows chat in sessions.

@@ -24,7 +24,9 @@ pub struct WindowChoice {
 
 /// Sharer → (server) → agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "kind"))]
 pub enum ShareChoice {
     /// Send me the windows I may pick from.
     ListWindows,
@@ -36,15 +38,25 @@ pub enum ShareChoice {
     Tell,
 }
 
+impl crate::tagged::Tagged for ShareChoice {
+    const TAG: &'static str = "kind";
+}
+
 /// Agent → helper and sharer: what is shared now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "kind"))]
 pub enum Shared {
     #[default]
     Screen,
     /// One window; `gone` while it is closed or minimized (then nothing
     /// at all is shown).
     Window { title: String, gone: bool },
+}
+
+impl crate::tagged::Tagged for Shared {
+    const TAG: &'static str = "kind";
 }
 
 impl Shared {

@@ -67,7 +67,9 @@ pub struct IceCandidate {
 
 /// From a participant to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "type"))]
 pub enum ClientMessage {
     /// Attach this connection to a session the caller takes part in.
     Join { session: SessionId },
@@ -127,22 +129,34 @@ pub enum ClientMessage {
     },
     /// Sharer → (server) → device's agent: list the windows, share one
     /// window, or the whole screen again.
-    ShareChoice { choice: crate::sharing::ShareChoice },
+    ShareChoice {
+        #[cfg_attr(target_arch = "wasm32", serde(with = "crate::tagged::field"))]
+        choice: crate::sharing::ShareChoice,
+    },
     /// Agent → (server) → sharer's page: the windows she may pick from.
     Windows {
         windows: Vec<crate::sharing::WindowChoice>,
     },
     /// Agent → (server) → sharer's page: what the device shares now.
-    Shared { shared: crate::sharing::Shared },
+    Shared {
+        #[cfg_attr(target_arch = "wasm32", serde(with = "crate::tagged::field"))]
+        shared: crate::sharing::Shared,
+    },
     /// Agent → (server) → sharer's page: whether she has switched the
     /// helper's drawing off (her page shows the switch as it is, after a
     /// reload too).
     DrawingState { off: bool },
 }
 
+impl crate::tagged::Tagged for ClientMessage {
+    const TAG: &'static str = "type";
+}
+
 /// From the server to a participant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+// Tagged on the wire; on wasm32 read and written through crate::tagged.
+#[cfg_attr(not(target_arch = "wasm32"), serde(tag = "type"))]
 pub enum ServerMessage {
     /// The connection is attached to the session as `you`.
     Joined {
@@ -187,6 +201,7 @@ pub enum ServerMessage {
     },
     /// The sharer's choice of what to share (to the device's agent).
     ShareChoice {
+        #[cfg_attr(target_arch = "wasm32", serde(with = "crate::tagged::field"))]
         choice: crate::sharing::ShareChoice,
     },
     /// The device's windows (to the sharer's page).
@@ -195,6 +210,7 @@ pub enum ServerMessage {
     },
     /// What the device shares (to the sharer's page).
     Shared {
+        #[cfg_attr(target_arch = "wasm32", serde(with = "crate::tagged::field"))]
         shared: crate::sharing::Shared,
     },
     /// Whether the helper's drawing is switched off (to the sharer's page).
@@ -227,6 +243,10 @@ pub enum ServerMessage {
     },
 }
 
+impl crate::tagged::Tagged for ServerMessage {
+    const TAG: &'static str = "type";
+}
+
 /// Why a frame was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {
@@ -254,7 +274,7 @@ impl ClientMessage {
         }
         // serde's message may quote what was sent (a chat line in the wrong
         // place), and refusals are logged: name only the kind and place.
-        let message: Self = serde_json::from_str(frame).map_err(|e| {
+        let message: Self = crate::tagged::from_json(frame.as_bytes()).map_err(|e| {
             FrameError::Malformed(format!(
                 "{} at line {} column {}",
                 match e.classify() {

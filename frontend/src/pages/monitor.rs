@@ -23,6 +23,10 @@ enum Feed {
 
 /// Subscribes to `GET /api/reports/live`; every `live` event replaces the
 /// list. EventSource reconnects by itself after a drop.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "LiveSessions holds no tagged enum: plain serde_json reads it as the server writes it"
+)]
 fn follow_live(active: RwSignal<Option<Vec<ActiveSession>>>, feed: RwSignal<Feed>) {
     let Ok(source) = web_sys::EventSource::new(tandem_protocol::routes::REPORT_LIVE) else {
         feed.set(Feed::Retrying);
@@ -128,6 +132,10 @@ fn active_table(list: Vec<ActiveSession>, now: i64) -> impl IntoView {
     }
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a pattern's kind is a plain enum: plain serde_json names it as the server does"
+)]
 fn history(m: MonitorSummary) -> AnyView {
     let window = ReportQuery {
         from: m.per_day.first().map(|d| d.day.clone()),

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use tandem_protocol::files::{
     CHUNK_BYTES, Chunk, FileDirection, FileMessage, FileOutcome, hex, safe_file_name,
 };
+use tandem_protocol::tagged;
 use wasm_bindgen::JsCast;
 use web_sys::{RtcDataChannel, RtcDataChannelState};
 
@@ -222,7 +223,7 @@ impl Files {
         let Some(channel) = self.open_channel() else {
             return false;
         };
-        serde_json::to_string(message)
+        tagged::to_json(message)
             .ok()
             .is_some_and(|text| channel.send_with_str(&text).is_ok())
     }

@@ -8,3 +8,6 @@ pub mod remote;
 pub mod signal;
 pub mod stats;
 pub mod tiles;
+
+#[cfg(test)]
+mod wire_tests;

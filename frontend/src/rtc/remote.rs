@@ -15,6 +15,7 @@ use tandem_protocol::input::{
     AgentStats, CONTROL_CHANNEL, Control, INPUT_CHANNEL, Input, POINTER_CHANNEL,
 };
 use tandem_protocol::session::Mode;
+use tandem_protocol::tagged;
 use tandem_protocol::tiles::TILES_CHANNEL;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -182,7 +183,7 @@ impl Remote {
         } else {
             INPUT_CHANNEL
         };
-        serde_json::to_string(input)
+        tagged::to_json(input)
             .ok()
             .is_some_and(|text| self.send_text(label, &text))
     }
@@ -190,21 +191,21 @@ impl Remote {
     /// Sends a control message (e.g. the display to share); false if the
     /// control channel is not open.
     pub fn send_control(&self, control: &Control) -> bool {
-        serde_json::to_string(control)
+        tagged::to_json(control)
             .ok()
             .is_some_and(|text| self.send_text(CONTROL_CHANNEL, &text))
     }
 
     /// Sends a clipboard message; false if the channel is not open.
     pub fn send_clipboard(&self, message: &ClipboardMessage) -> bool {
-        serde_json::to_string(message)
+        tagged::to_json(message)
             .ok()
             .is_some_and(|text| self.send_text(CLIPBOARD_CHANNEL, &text))
     }
 
     /// Sends an annotation message; false if the channel is not open.
     pub fn send_annotation(&self, message: &AnnotationMessage) -> bool {
-        serde_json::to_string(message)
+        tagged::to_json(message)
             .ok()
             .is_some_and(|text| self.send_text(ANNOTATION_CHANNEL, &text))
     }

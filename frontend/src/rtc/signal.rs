@@ -8,6 +8,7 @@ use tandem_protocol::SessionId;
 use tandem_protocol::signal::{
     ClientMessage, DEAD_AFTER_SECONDS, PING_EVERY_SECONDS, ServerMessage,
 };
+use tandem_protocol::tagged;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -145,7 +146,7 @@ impl Signal {
                 else {
                     return;
                 };
-                match serde_json::from_str::<ServerMessage>(&text) {
+                match tagged::from_json::<ServerMessage>(text.as_bytes()) {
                     Ok(ServerMessage::Ping { nonce }) => {
                         signal.send(&ClientMessage::Pong { nonce });
                     }
@@ -259,7 +260,7 @@ impl Signal {
         if socket.ready_state() != WebSocket::OPEN {
             return;
         }
-        if let Ok(text) = serde_json::to_string(message) {
+        if let Ok(text) = tagged::to_json(message) {
             let _ = socket.send_with_str(&text);
         }
     }

@@ -20,6 +20,10 @@ pub struct Described {
 
 /// Describes `record` in words.
 pub fn describe(record: &AuditRecord) -> Described {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "an audit record's before and after are read as untyped JSON"
+    )]
     let parse = |json: &Option<String>| {
         json.as_deref()
             .and_then(|text| serde_json::from_str::<Value>(text).ok())

@@ -10,6 +10,7 @@ use leptos::html::{Canvas, Video};
 use leptos::prelude::*;
 use std::rc::Rc;
 use tandem_protocol::annotation::{ANNOTATION_CHANNEL, AnnotationMessage, SharerDrawing, Sketch};
+use tandem_protocol::tagged;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{MediaStream, MessageEvent, RtcDataChannel, RtcPeerConnection};
@@ -101,8 +102,7 @@ impl SharerSketch {
     fn announce(self) {
         let available = self.allowed.get_untracked() && !self.off.get_untracked();
         let message = AnnotationMessage::Available { available };
-        if let (Some(channel), Ok(text)) =
-            (self.channel.get_value(), serde_json::to_string(&message))
+        if let (Some(channel), Ok(text)) = (self.channel.get_value(), tagged::to_json(&message))
             && channel.ready_state() == web_sys::RtcDataChannelState::Open
         {
             let _ = channel.send_with_str(&text);
@@ -142,7 +142,7 @@ impl SharerSketch {
         self.drawn.update(|n| *n += 1);
         if let (Some(channel), Ok(text)) = (
             self.channel.get_value(),
-            serde_json::to_string(&AnnotationMessage::Cleared),
+            tagged::to_json(&AnnotationMessage::Cleared),
         ) && channel.ready_state() == web_sys::RtcDataChannelState::Open
         {
             let _ = channel.send_with_str(&text);
