@@ -241,39 +241,29 @@ impl<S: Serializer> Serializer for Flattened<S> {
     }
 }
 
-impl<M: SerializeMap> SerializeStructVariant for Fields<M> {
-    type Ok = M::Ok;
-    type Error = M::Error;
+/// A struct's or a struct variant's fields, as entries of the map.
+macro_rules! fields_as_entries {
+    ($($serialize:ident),*) => {
+        $(impl<M: SerializeMap> $serialize for Fields<M> {
+            type Ok = M::Ok;
+            type Error = M::Error;
 
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), M::Error> {
-        self.0.serialize_entry(key, value)
-    }
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), M::Error> {
+                self.0.serialize_entry(key, value)
+            }
 
-    fn end(self) -> Result<M::Ok, M::Error> {
-        self.0.end()
-    }
+            fn end(self) -> Result<M::Ok, M::Error> {
+                self.0.end()
+            }
+        })*
+    };
 }
 
-impl<M: SerializeMap> SerializeStruct for Fields<M> {
-    type Ok = M::Ok;
-    type Error = M::Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), M::Error> {
-        self.0.serialize_entry(key, value)
-    }
-
-    fn end(self) -> Result<M::Ok, M::Error> {
-        self.0.end()
-    }
-}
+fields_as_entries!(SerializeStruct, SerializeStructVariant);
 
 impl<M: SerializeMap> SerializeMap for Fields<M> {
     type Ok = M::Ok;
