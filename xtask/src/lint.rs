@@ -18,8 +18,8 @@
 //!
 //! Cargo counts the wrapper's path in the hash of every workspace unit, so
 //! linted artifacts never mix with plain builds. The path carries a hash of
-//! `clippy.toml` and the Clippy arguments: changing either lints every
-//! crate again.
+//! both `clippy.toml` files (the root's and the console's) and the Clippy
+//! arguments: changing any of them lints every crate again.
 
 use crate::cmd::{Result, root};
 use std::hash::{Hash, Hasher};
@@ -64,9 +64,11 @@ fn wrapper() -> Result<PathBuf> {
 }
 
 fn copy_of_this_program() -> Result<PathBuf> {
-    let config = std::fs::read(root().join("clippy.toml")).unwrap_or_default();
+    // The console has its own clippy.toml (clippy reads the nearest).
+    let configs = ["clippy.toml", "frontend/clippy.toml"]
+        .map(|file| std::fs::read(root().join(file)).unwrap_or_default());
     let mut hasher = std::hash::DefaultHasher::new();
-    (config, CLIPPY_ARGS).hash(&mut hasher);
+    (configs, CLIPPY_ARGS).hash(&mut hasher);
     let dir = crate::cmd::target_dir().join("lint");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(format!("xtask-lint-{:016x}", hasher.finish()));

@@ -18,13 +18,18 @@
 //! What that asks of the wire: **the tag comes first**. serde writes it
 //! first, and the console refuses a message whose first field is anything
 //! else, with an error that says so. The server and the agent still accept
-//! any order.
+//! any order. Two other forms no Tandem side writes are read differently:
+//! serde's derive refuses a second tag field and the console passes over
+//! it, and serde also takes a message as an array, the console does not.
 //!
 //! Read and write these enums with [`from_json`] and [`to_json`], never
-//! with `serde_json` directly (the console's `clippy.toml` forbids it); a
-//! struct field of such an enum carries
+//! with `serde_json` directly (the console's `clippy.toml` forbids its
+//! `to_string`, `to_vec`, `from_str` and `from_slice` there). A struct
+//! field of such an enum carries
 //! `#[cfg_attr(target_arch = "wasm32", serde(with = "crate::tagged::field"))]`
-//! (or `optional_field`).
+//! (or `optional_field`), so that REST bodies, which the console reads
+//! through gloo's `json()`, hold the same JSON; the samples include
+//! those structs.
 
 pub mod de;
 #[doc(hidden)]

@@ -159,7 +159,7 @@ impl<S: Serializer> Serializer for EnumAsMap<S> {
 }
 
 /// The content of a newtype variant: a struct or map whose entries follow
-/// the tag, or a unit (the tag alone).
+/// the tag.
 struct Flattened<S> {
     inner: S,
     tag: &'static str,
@@ -183,13 +183,7 @@ impl<S: Serializer> Serializer for Flattened<S> {
 
     refuse_compound!();
 
-    fn serialize_unit(self) -> Result<S::Ok, S::Error> {
-        self.open(Some(0))?.0.end()
-    }
-
-    fn serialize_unit_struct(self, _: &'static str) -> Result<S::Ok, S::Error> {
-        self.serialize_unit()
-    }
+    refuse! { serialize_unit(); serialize_unit_struct(&'static str); }
 
     fn serialize_unit_variant(
         self,
