@@ -44,8 +44,18 @@ macro_rules! refuse {
     };
 }
 
-macro_rules! refuse_compound {
+/// What both serializers below do alike: a newtype struct is its content,
+/// and the shapes that have no tagged form are errors.
+macro_rules! alike {
     () => {
+        fn serialize_newtype_struct<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            value: &T,
+        ) -> Result<S::Ok, S::Error> {
+            value.serialize(self)
+        }
+
         type SerializeSeq = Impossible<S::Ok, S::Error>;
         type SerializeTuple = Impossible<S::Ok, S::Error>;
         type SerializeTupleStruct = Impossible<S::Ok, S::Error>;
@@ -97,7 +107,7 @@ impl<S: Serializer> Serializer for EnumAsMap<S> {
     type SerializeStruct = Impossible<S::Ok, S::Error>;
     type SerializeStructVariant = Fields<S::SerializeMap>;
 
-    refuse_compound!();
+    alike!();
     refuse! { serialize_unit(); serialize_unit_struct(&'static str); }
 
     fn serialize_unit_variant(
@@ -109,14 +119,6 @@ impl<S: Serializer> Serializer for EnumAsMap<S> {
         let mut map = self.inner.serialize_map(Some(1))?;
         map.serialize_entry(self.tag, variant)?;
         map.end()
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<S::Ok, S::Error> {
-        value.serialize(self)
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -181,7 +183,7 @@ impl<S: Serializer> Serializer for Flattened<S> {
     type SerializeStruct = Fields<S::SerializeMap>;
     type SerializeStructVariant = Impossible<S::Ok, S::Error>;
 
-    refuse_compound!();
+    alike!();
 
     refuse! { serialize_unit(); serialize_unit_struct(&'static str); }
 
@@ -192,14 +194,6 @@ impl<S: Serializer> Serializer for Flattened<S> {
         _: &'static str,
     ) -> Result<S::Ok, S::Error> {
         Err(refuse())
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<S::Ok, S::Error> {
-        value.serialize(self)
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
